@@ -1,0 +1,38 @@
+//! The command line: global options and the subcommand enum. Each subcommand's arguments
+//! live next to its implementation in `commands/`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::output::ColorChoice;
+
+/// Named, resumable, forkable sessions for parallel work, stored in git itself.
+///
+/// Each session has a branch, usually a linked worktree of its own, an event log and
+/// checkpoints under refs/sessions/<name>, so it can be pushed and resumed elsewhere.
+#[derive(Debug, Parser)]
+#[command(name = "git-session", bin_name = "git session", version, max_term_width = 100)]
+#[command(after_help = "Run `git session <command> --help` for details on one command.")]
+pub struct Cli {
+    /// When to color output: auto (only on a terminal, honoring NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    New(commands::new::NewArgs),
+    List(commands::list::ListArgs),
+    Show(commands::show::ShowArgs),
+    Path(commands::path::PathArgs),
+    Resume(commands::resume::ResumeArgs),
+    Rename(commands::rename::RenameArgs),
+    End(commands::end::EndArgs),
+    Rm(commands::rm::RmArgs),
+    Gc(commands::gc::GcArgs),
+    Man(commands::man::ManArgs),
+    Completions(commands::completions::CompletionsArgs),
+}

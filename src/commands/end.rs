@@ -1,0 +1,78 @@
+//! `git session end`: mark a session complete and tidy up after it, never losing work.
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::CommandResult;
+use crate::lifecycle::{self, Retirement};
+use crate::session::{Event, Status};
+
+/// End a session: status complete. A clean worktree (no uncommitted or untracked files, no
+/// commits beyond its base or upstream) is removed with its branch; one with work is kept
+/// and its path printed. --remove removes it anyway, after a checkpoint that keeps the work
+/// reachable from the session's log.
+#[derive(Debug, clap::Args)]
+pub struct EndArgs {
+    /// The session (default: the one whose worktree holds the current directory).
+    pub name: Option<String>,
+    /// Remove the worktree and branch even if they hold work (checkpointed first).
+    #[arg(long)]
+    pub remove: bool,
+    /// Same as --remove.
+    #[arg(long, short)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct EndReport {
+    name: String,
+    status: &'static str,
+    #[serde(flatten)]
+    retirement: Retirement,
+}
+
+pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
+    let session = ctx.session(args.name.as_deref())?;
+    let main_root = ctx.main_root()?;
+    let store = ctx.store();
+    let retirement = lifecycle::retire(&ctx.repo, &store, &ctx.local(), &main_root, &session, args.remove || args.force)?;
+    let detail = match (&retirement.kept_because, retirement.removed) {
+        (Some(why), _) => format!("worktree kept: {why}"),
+        (None, true) => "worktree removed".to_owned(),
+        (None, false) => "no worktree".to_owned(),
+    };
+    store.record(session.name(), Event::new("ended", detail), |meta, _| meta.status = Status::Complete)?;
+    ctx.touch(&session);
+    let name = session.name().to_owned();
+    if args.json {
+        ctx.out.json(&EndReport { name, status: Status::Complete.as_str(), retirement });
+        return Ok(());
+    }
+    report_retirement(ctx, &name, &retirement);
+    ctx.out.status(&format!("Session '{name}' is complete"));
+    Ok(())
+}
+
+/// Narrates what happened to a worktree; prints its path on stdout when it was kept.
+pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
+    if let Some(ckpt) = &r.checkpoint {
+        ctx.out.status(&format!("Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"));
+    }
+    match (&r.kept_because, &r.worktree) {
+        (Some(why), Some(path)) if !r.removed => {
+            ctx.out.warn(&format!("kept the worktree of '{name}': {why}"));
+            ctx.out.hint("commit or discard the work, or pass --remove (--force for rm) to remove it after a checkpoint");
+            ctx.out.answer(&path.to_string_lossy());
+        }
+        (Some(why), _) => ctx.out.warn(&format!("kept {why}")),
+        (None, _) => {}
+    }
+    if r.removed {
+        ctx.out.status(&format!("Removed the worktree of '{name}'"));
+    }
+    if r.branch_deleted {
+        ctx.out.status("Deleted its branch");
+    }
+}

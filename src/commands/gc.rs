@@ -1,0 +1,140 @@
+//! `git session gc`: retention. Sessions inactive for longer than session.retentionDays lose
+//! their clean worktree and branch and become archived; ones with work are checkpointed and
+//! kept. Trash older than the retention period is purged.
+
+use serde::Serialize;
+
+use crate::config;
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::lifecycle;
+use crate::session::{Event, Session, Status, time};
+
+/// Archive inactive sessions and purge old trash, reporting each decision and its reason.
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    /// Inactivity that makes a session stale: 30s, 15m, 12h, 7d, 2w (default:
+    /// session.retentionDays, 7 days).
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    /// Report what would happen without changing anything.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Decision {
+    name: String,
+    action: &'static str,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
+    let config = ctx.config()?;
+    let retention = match &args.older_than {
+        Some(text) => time::parse_duration(text)
+            .ok_or_else(|| CommandError::usage(format!("'{text}' is not a duration (use e.g. 30s, 15m, 12h, 7d, 2w)")))?,
+        None => config.number(&config::RETENTION_DAYS)? as i64 * 86_400,
+    };
+    let now = ctx.repo.now()?;
+    let main_root = ctx.main_root()?;
+    let store = ctx.store();
+    let local = ctx.local();
+    let mut decisions = Vec::new();
+    for entry in store.list()? {
+        let session = match entry {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.out.warn(&crate::error::one_line(&e));
+                continue;
+            }
+        };
+        if session.meta.status == Status::Archived {
+            continue;
+        }
+        let idle = now - last_activity(ctx, &session);
+        let name = session.name().to_owned();
+        if idle < retention {
+            decisions.push(Decision { name, action: "keep", reason: format!("active {} ago", human(idle)), checkpoint: None });
+            continue;
+        }
+        let worktree = lifecycle::find_worktree(&ctx.repo, &local, &session)?;
+        let state = match &worktree {
+            Some(path) => lifecycle::work_state(&ctx.repo, &session, path)?,
+            None => Default::default(),
+        };
+        if state.has_work() {
+            let mut decision =
+                Decision { name, action: "checkpoint", reason: format!("inactive {}, {}", human(idle), state.reason()), checkpoint: None };
+            if !args.dry_run
+                && let Some(path) = &worktree
+            {
+                let ckpt = lifecycle::record_checkpoint(&ctx.repo, &store, &session, path, "gc: inactive with work")?;
+                decision.checkpoint = Some(ckpt.to_string());
+            }
+            decisions.push(decision);
+            continue;
+        }
+        let mut decision = Decision { name: name.clone(), action: "archive", reason: format!("inactive {}, clean", human(idle)), checkpoint: None };
+        if !args.dry_run {
+            let retired = lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, false)?;
+            if let Some(why) = retired.kept_because {
+                decision.action = "keep";
+                decision.reason = why;
+            } else {
+                store.record(&name, Event::new("archived", format!("inactive {}", human(idle))), |meta, _| meta.status = Status::Archived)?;
+            }
+        }
+        decisions.push(decision);
+    }
+    for (trash_ref, tip, deleted_at) in store.trashed()? {
+        if now - deleted_at >= retention {
+            if !args.dry_run {
+                store.purge_trash(&trash_ref, tip)?;
+            }
+            decisions.push(Decision { name: trash_ref, action: "purge", reason: format!("deleted {} ago", human(now - deleted_at)), checkpoint: None });
+        }
+    }
+    if args.json {
+        ctx.out.json(&decisions);
+        return Ok(());
+    }
+    let verb = if args.dry_run { "would " } else { "" };
+    let mut text = String::new();
+    for d in &decisions {
+        text.push_str(&format!("{verb}{:<10} {:<30} {}\n", d.action, d.name, d.reason));
+    }
+    if text.is_empty() {
+        ctx.out.status("nothing to do");
+    } else {
+        ctx.out.answer(&text);
+    }
+    Ok(())
+}
+
+/// The latest of: the last command that touched it here, its last event, its worktree's HEAD.
+fn last_activity(ctx: &Context, session: &Session) -> i64 {
+    let mut latest = time::parse_rfc3339(&session.meta.updated).unwrap_or(0);
+    latest = latest.max(ctx.local().get(&session.meta.id).last_active.unwrap_or(0));
+    if let Ok(Some(path)) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)
+        && let Ok(wt) = ctx.repo.open_worktree(&path)
+        && let Ok(Some(head)) = wt.head_commit()
+        && let Ok(commit) = ctx.repo.read_commit(head)
+    {
+        latest = latest.max(commit.time);
+    }
+    latest
+}
+
+fn human(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

@@ -1,0 +1,93 @@
+//! `git session man`: the man page, generated from the clap definitions. `--install` puts it
+//! where man (and so `git help session`) finds it for the installed binary.
+
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+
+use crate::error::{CommandError, CommandResult};
+use crate::output::Output;
+
+/// Print the git-session(1) man page, or install it next to the binary.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write git-session.1 into <PREFIX>/share/man/man1 (default PREFIX: the directory above
+    /// the one holding this binary, e.g. ~/.cargo for ~/.cargo/bin/git-session).
+    #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "")]
+    pub install: Option<PathBuf>,
+}
+
+/// The man page as roff.
+pub fn render() -> Vec<u8> {
+    let mut command = crate::cli::Cli::command().name("git-session").bin_name("git-session");
+    command.build();
+    let mut out = Vec::new();
+    let man = clap_mangen::Man::new(command.clone()).title("GIT-SESSION").section("1").manual("Git Manual");
+    man.render_title(&mut out).expect("writing to memory");
+    man.render_name_section(&mut out).expect("writing to memory");
+    man.render_synopsis_section(&mut out).expect("writing to memory");
+    man.render_description_section(&mut out).expect("writing to memory");
+    man.render_options_section(&mut out).expect("writing to memory");
+    out.extend_from_slice(b".SH COMMANDS\n");
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        let usage = sub.clone().render_usage().to_string().replace("Usage: ", "").replace("git-session-", "git-session ");
+        let about = sub.get_long_about().or(sub.get_about()).map(|a| a.to_string()).unwrap_or_default();
+        out.extend_from_slice(format!(".TP\n\\fB{}\\fR\n{}\n", roff_escape(&usage), roff_escape(&about)).as_bytes());
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && a.get_id() != "help") {
+            let flag = match (arg.get_short(), arg.get_long()) {
+                (Some(s), Some(l)) => format!("-{s}, --{l}"),
+                (None, Some(l)) => format!("--{l}"),
+                (Some(s), None) => format!("-{s}"),
+                (None, None) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
+            };
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.extend_from_slice(format!(".RS\n.TP\n{}\n{}\n.RE\n", roff_escape(&flag), roff_escape(&help)).as_bytes());
+        }
+    }
+    out.extend_from_slice(FILES_SECTION.as_bytes());
+    man.render_version_section(&mut out).expect("writing to memory");
+    out
+}
+
+const FILES_SECTION: &str = r".SH FILES
+.TP
+refs/sessions/<name>
+The session's log: one commit per event, with session.yaml and context.md; checkpoints are second parents.
+.TP
+refs/sessions\-trash/<id>
+Logs of deleted sessions, purged by gc after the retention period.
+.TP
+$GIT_COMMON_DIR/session/
+Machine\-local state (worktree locations, last activity); never pushed.
+.TP
+.worktreeinclude
+Git\-ignored files to copy into new worktrees (gitignore syntax).
+.TP
+.git\-session.yaml
+Shared settings (session.* keys) for a team; git config takes precedence.
+";
+
+fn roff_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('-', "\\-").lines().map(|l| l.strip_prefix('.').map_or(l.to_owned(), |r| format!("\\&.{r}"))).collect::<Vec<_>>().join("\n")
+}
+
+pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
+    let page = render();
+    let Some(prefix) = &args.install else {
+        out.answer(&String::from_utf8_lossy(&page));
+        return Ok(());
+    };
+    let prefix = if prefix.as_os_str().is_empty() {
+        let exe = std::env::current_exe().map_err(|e| CommandError::user(format!("cannot locate this binary: {e}")))?;
+        exe.parent().and_then(|bin| bin.parent()).map(PathBuf::from).ok_or_else(|| CommandError::user("cannot derive a prefix from this binary's location"))?
+    } else {
+        prefix.clone()
+    };
+    let dir = prefix.join("share").join("man").join("man1");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("git-session.1");
+    std::fs::write(&path, page)?;
+    out.status("`man git-session` and `git help session` find it when that prefix's bin/ is on PATH");
+    out.answer(&path.to_string_lossy());
+    Ok(())
+}

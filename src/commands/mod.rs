@@ -1,0 +1,52 @@
+//! One module per subcommand, each with its clap `Args` and a `run`; this file is the flat
+//! dispatcher. Commands get the repository through [`Context`], opened once.
+
+pub mod completions;
+pub mod end;
+pub mod gc;
+pub mod list;
+pub mod man;
+pub mod new;
+pub mod path;
+pub mod rename;
+pub mod resume;
+pub mod rm;
+pub mod show;
+pub mod view;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::error::CommandResult;
+use crate::output::Output;
+
+pub fn run(cli: Cli) -> CommandResult {
+    let out = Output::new(cli.color);
+    // Commands that need no repository.
+    match &cli.command {
+        Command::Man(args) => return man::run(&out, args),
+        Command::Completions(args) => return completions::run(&out, args),
+        _ => {}
+    }
+    let ctx = Context::open(out)?;
+    match cli.command {
+        Command::New(args) => new::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Path(args) => path::run(&ctx, args),
+        Command::Resume(args) => resume::run(&ctx, args),
+        Command::Rename(args) => rename::run(&ctx, args),
+        Command::End(args) => end::run(&ctx, args),
+        Command::Rm(args) => rm::run(&ctx, args),
+        Command::Gc(args) => gc::run(&ctx, args),
+        Command::Man(_) | Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definitions_are_consistent() {
+        use clap::CommandFactory;
+        crate::cli::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,47 @@
+//! `git session rm`: delete a session. Its log moves to refs/sessions-trash/ (recoverable
+//! until gc purges it); a worktree with work is kept unless --force, which checkpoints first.
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::CommandResult;
+use crate::lifecycle::{self, Retirement};
+
+/// Delete a session. Its log is moved to refs/sessions-trash/<id>. A worktree holding work
+/// is kept (its path printed); --force removes it too, after a safety checkpoint.
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    pub name: String,
+    /// Remove the worktree and branch even if they hold work (checkpointed first).
+    #[arg(long, short)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct RmReport {
+    name: String,
+    trash_ref: String,
+    #[serde(flatten)]
+    retirement: Retirement,
+}
+
+pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
+    let session = ctx.session(Some(&args.name))?;
+    let main_root = ctx.main_root()?;
+    let store = ctx.store();
+    let local = ctx.local();
+    let retirement = lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, args.force)?;
+    let trash_ref = store.trash(session.name())?;
+    if retirement.worktree.is_none() || retirement.removed {
+        local.remove(&session.meta.id);
+    }
+    if args.json {
+        ctx.out.json(&RmReport { name: args.name, trash_ref, retirement });
+        return Ok(());
+    }
+    super::end::report_retirement(ctx, &args.name, &retirement);
+    ctx.out.status(&format!("Deleted session '{}' (its log is kept as {trash_ref} until gc)", args.name));
+    Ok(())
+}

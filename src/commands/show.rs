@@ -1,0 +1,55 @@
+//! `git session show`: one session in detail, with its recent events.
+
+use crate::context::Context;
+use crate::error::CommandResult;
+
+use super::view::{self, ViewInputs};
+
+const RECENT_EVENTS: usize = 10;
+
+/// Show one session: the same fields as `list --json`, plus its recent events. With no
+/// name, the session whose worktree holds the current directory.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
+    let session = ctx.session(args.name.as_deref())?;
+    let inputs = ViewInputs::read(ctx, std::slice::from_ref(&session))?;
+    let mut v = view::build(ctx, &inputs, &session)?;
+    v.events = Some(ctx.store().events(&session, Some(RECENT_EVENTS))?);
+    if args.json {
+        ctx.out.json(&v);
+        return Ok(());
+    }
+    let mut text = String::new();
+    let mut field = |k: &str, val: &str| text.push_str(&format!("{k:<16}{val}\n"));
+    field("name", &v.name);
+    field("id", &v.id);
+    field("status", &v.status);
+    field("branch", &v.branch);
+    field("base", &format!("{} ({})", v.base, v.base_ref));
+    field("worktree", &v.worktree.as_ref().map_or_else(|| "-".into(), |p| p.display().to_string()));
+    field("changes", &v.changes.to_string());
+    field("ahead", &v.ahead.to_string());
+    field("created", &v.created);
+    field("last active", &v.last_active);
+    field("parent", v.parent.as_deref().unwrap_or("-"));
+    field("checkpoints", &v.checkpoints.to_string());
+    if let Some(goal) = &v.goal {
+        field("goal", goal);
+    }
+    text.push_str("\nrecent events:\n");
+    for e in v.events.as_deref().unwrap_or_default() {
+        text.push_str(&format!("  {}  {}: {}\n", e.time, e.event, e.message));
+    }
+    if let Some(context) = &session.context {
+        text.push_str("\ncontext:\n");
+        text.push_str(context);
+    }
+    ctx.out.answer(&text);
+    Ok(())
+}

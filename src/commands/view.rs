@@ -1,0 +1,114 @@
+//! The view of a session that `list`, `show` and `new --json` print: one struct, rendered as
+//! a table row or serialized as JSON, so both always agree. Field names are stable.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::error::CommandResult;
+use crate::git::{ObjectId, WorktreeInfo};
+use crate::lifecycle;
+use crate::session::{EventRecord, Session, time};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub branch: String,
+    pub base: String,
+    pub base_ref: String,
+    /// Absolute path of the worktree on this machine, or null.
+    pub worktree: Option<PathBuf>,
+    pub dirty: bool,
+    /// Modified + staged + deleted + untracked files in the worktree.
+    pub changes: usize,
+    /// Commits on the session's HEAD (or branch) not on its base.
+    pub ahead: usize,
+    pub created: String,
+    pub updated: String,
+    pub last_active: String,
+    /// Name of the session this one was forked from.
+    pub parent: Option<String>,
+    pub parent_id: Option<String>,
+    pub checkpoints: usize,
+    pub last_checkpoint: Option<String>,
+    pub goal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventRecord>>,
+}
+
+/// Facts shared by the views of many sessions, read once.
+pub struct ViewInputs {
+    worktrees: Vec<WorktreeInfo>,
+    names_by_id: HashMap<String, String>,
+}
+
+impl ViewInputs {
+    pub fn read(ctx: &Context, sessions: &[Session]) -> CommandResult<ViewInputs> {
+        let mut names_by_id: HashMap<String, String> =
+            sessions.iter().map(|s| (s.meta.id.clone(), s.meta.name.clone())).collect();
+        if sessions.iter().any(|s| s.meta.parent.as_ref().is_some_and(|p| !names_by_id.contains_key(p))) {
+            for s in ctx.store().list()?.into_iter().flatten() {
+                names_by_id.entry(s.meta.id.clone()).or_insert(s.meta.name.clone());
+            }
+        }
+        Ok(ViewInputs { worktrees: ctx.repo.linked_worktrees()?, names_by_id })
+    }
+}
+
+pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandResult<SessionView> {
+    let local = ctx.local();
+    let meta = &session.meta;
+    let worktree = lifecycle::find_worktree_in(&inputs.worktrees, &local, session);
+    let base = ObjectId::from_hex(meta.base.as_bytes()).ok();
+    let (changes, head) = match &worktree {
+        Some(path) => {
+            let wt = ctx.repo.open_worktree(path)?;
+            (wt.changed_paths()?.len(), wt.head_commit()?)
+        }
+        None => (0, ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?),
+    };
+    let ahead = match head {
+        Some(head) => ctx.repo.count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
+        None => 0,
+    };
+    let local_state = local.get(&meta.id);
+    let updated = time::parse_rfc3339(&meta.updated).unwrap_or(0);
+    let last_active = local_state.last_active.map_or(updated, |t| t.max(updated));
+    Ok(SessionView {
+        name: meta.name.clone(),
+        id: meta.id.clone(),
+        status: meta.status.as_str().to_owned(),
+        branch: meta.branch.clone(),
+        base: meta.base.clone(),
+        base_ref: meta.base_ref.clone(),
+        worktree,
+        dirty: changes > 0,
+        changes,
+        ahead,
+        created: meta.created.clone(),
+        updated: meta.updated.clone(),
+        last_active: time::format_rfc3339(last_active),
+        parent: meta.parent.as_ref().map(|id| inputs.names_by_id.get(id).cloned().unwrap_or_else(|| id.clone())),
+        parent_id: meta.parent.clone(),
+        checkpoints: ctx.store().checkpoint_count(session)?,
+        last_checkpoint: meta.last_checkpoint.clone(),
+        goal: meta.goal.clone(),
+        events: None,
+    })
+}
+
+/// "3m ago", "2h ago", "5d ago".
+pub fn ago(now: i64, then: &str) -> String {
+    let Some(then) = time::parse_rfc3339(then) else { return "?".into() };
+    let secs = (now - then).max(0);
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86_400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}

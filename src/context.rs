@@ -1,0 +1,85 @@
+//! The handle every command gets: the repository (opened once per process), output, and
+//! accessors for the stores and settings that hang off it. Commands never discover the
+//! repository themselves.
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::error::{CommandError, CommandResult};
+use crate::git::{Repo, canonical};
+use crate::lifecycle;
+use crate::output::Output;
+use crate::session::{LocalStore, Session, Store};
+
+pub struct Context {
+    pub repo: Repo,
+    pub out: Output,
+    pub cwd: PathBuf,
+}
+
+impl Context {
+    pub fn open(out: Output) -> CommandResult<Context> {
+        let cwd = std::env::current_dir().map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
+        let repo = Repo::discover(&cwd)?;
+        Ok(Context { repo, out, cwd: canonical(&cwd) })
+    }
+
+    /// The main worktree's root; sessions need one.
+    pub fn main_root(&self) -> CommandResult<PathBuf> {
+        self.repo.main_workdir()?.ok_or_else(|| {
+            CommandError::user("this is a bare repository; git-session needs a main worktree")
+                .hint("run it from a clone with a working tree")
+        })
+    }
+
+    pub fn config(&self) -> CommandResult<Config> {
+        let root = self.repo.main_workdir()?;
+        Ok(Config::load(&self.repo, root.as_deref())?)
+    }
+
+    pub fn store(&self) -> Store<'_> {
+        Store::new(&self.repo)
+    }
+
+    pub fn local(&self) -> LocalStore {
+        LocalStore::new(&self.repo.common_dir())
+    }
+
+    /// The session named `name`, or with no name, the one whose worktree holds the current
+    /// directory.
+    pub fn session(&self, name: Option<&str>) -> CommandResult<Session> {
+        match name {
+            Some(name) => self.store().load(name).map_err(|e| with_list_hint(e.into())),
+            None => self.current_session(),
+        }
+    }
+
+    fn current_session(&self) -> CommandResult<Session> {
+        let here = self.repo.workdir();
+        let local = self.local();
+        for session in self.store().list()?.into_iter().flatten() {
+            let Some(path) = lifecycle::find_worktree(&self.repo, &local, &session).ok().flatten() else { continue };
+            if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
+                return Ok(session);
+            }
+        }
+        Err(CommandError::user("not inside a session's worktree, and no session was named")
+            .hint("name one, or run `git session list` to see sessions"))
+    }
+
+    /// Records that the session was used now (for `list` and `gc`).
+    pub fn touch(&self, session: &Session) {
+        if let Ok(now) = self.repo.now() {
+            let _ = self.local().update(&session.meta.id, |s| s.last_active = Some(now));
+        }
+    }
+}
+
+/// Adds the "see what exists" hint to not-found errors.
+pub fn with_list_hint(err: CommandError) -> CommandError {
+    if err.message.starts_with("no session named") {
+        err.hint("run `git session list --all` to see sessions")
+    } else {
+        err
+    }
+}

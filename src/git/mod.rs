@@ -1,0 +1,12 @@
+//! The only code that talks to git: [`Repo`] wraps gix for everything in-process (refs,
+//! objects, config, status, ignore rules), and [`runner`] runs the user's own `git` for what
+//! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes).
+
+pub mod repo;
+pub mod runner;
+
+pub use repo::{
+    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError, TreeEntry, WorktreeInfo,
+    canonical,
+};
+pub use runner::{GitCommand, GitError, git};

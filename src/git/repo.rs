@@ -1,0 +1,479 @@
+//! The in-process view of a repository through gix: refs (with compare-and-swap updates),
+//! objects, config, worktrees, status and the ignored-file walk. Domain modules use this
+//! instead of gix directly, so gix's 0.x API churn stays in one file.
+
+use std::path::{Path, PathBuf};
+
+use gix::bstr::{BString, ByteSlice};
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+
+pub use gix::ObjectId;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not in a git repository (looked upwards from {})", dir.display())]
+    NotARepository { dir: PathBuf, source: BoxError },
+    #[error(
+        "this repository stores refs in the reftable format, which git-session cannot read yet"
+    )]
+    Reftable,
+    #[error("{ref_name} was changed by another process while it was being updated")]
+    RefConflict { ref_name: String },
+    #[error("'{spec}' does not name a commit")]
+    BadRevision { spec: String },
+    #[error("{context}")]
+    Gix { context: String, source: BoxError },
+}
+
+/// Attaches "what we were doing" to a gix error.
+pub trait GixContext<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T, RepoError>;
+}
+
+impl<T, E: Into<BoxError>> GixContext<T> for Result<T, E> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T, RepoError> {
+        self.map_err(|e| RepoError::Gix { context: what(), source: e.into() })
+    }
+}
+
+/// What an update of a reference expects to find (compare-and-swap).
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    /// The reference must not exist yet.
+    Absent,
+    /// The reference must point at this commit.
+    At(ObjectId),
+}
+
+/// A decoded commit, the parts git-session reads.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub message: String,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+}
+
+/// A linked worktree as git records it.
+#[derive(Debug, Clone)]
+pub struct WorktreeInfo {
+    /// The worktree's directory (canonicalized when it exists).
+    pub path: PathBuf,
+    /// Its private git directory (`.git/worktrees/<id>`).
+    pub git_dir: PathBuf,
+    /// Whether the directory still exists.
+    pub exists: bool,
+}
+
+/// One entry of a tree to be written.
+#[derive(Debug, Clone)]
+pub struct TreeEntry {
+    pub name: String,
+    pub mode: gix::objs::tree::EntryMode,
+    pub id: ObjectId,
+}
+
+/// A path git ignores, as `git status --ignored` reports it (directories collapsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredEntry {
+    /// Path relative to the worktree root, `/`-separated.
+    pub rela_path: String,
+    pub kind: IgnoredKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum IgnoredKind {
+    File,
+    Symlink,
+    Directory,
+}
+
+pub struct Repo {
+    inner: gix::Repository,
+}
+
+impl Repo {
+    /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does.
+    pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
+        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+            .map_err(|e| RepoError::NotARepository { dir: dir.to_owned(), source: e.into() })?
+            .to_thread_local();
+        Self::from_gix(inner)
+    }
+
+    fn from_gix(inner: gix::Repository) -> Result<Repo, RepoError> {
+        let config = inner.config_snapshot();
+        if config.string("extensions.refStorage").is_some_and(|v| v.as_bytes() == b"reftable") {
+            return Err(RepoError::Reftable);
+        }
+        Ok(Repo { inner })
+    }
+
+    /// Opens the worktree at `path` (a linked worktree of this repository, or the main one)
+    /// without inheriting `GIT_INDEX_FILE`/`GIT_WORK_TREE` from a hook's environment.
+    pub fn open_worktree(&self, path: &Path) -> Result<Repo, RepoError> {
+        let wanted = canonical(path);
+        let main = self.inner.main_repo().context(|| "opening the main worktree".into())?;
+        if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
+            return Ok(Repo { inner: main });
+        }
+        for proxy in self.inner.worktrees().context(|| "listing worktrees".into())? {
+            let base = proxy.base().context(|| "reading a worktree's location".into())?;
+            if canonical(&base) == wanted {
+                let inner = proxy
+                    .into_repo()
+                    .context(|| format!("opening the worktree at {}", path.display()))?;
+                return Ok(Repo { inner });
+            }
+        }
+        Err(RepoError::Gix {
+            context: format!("{} is not a worktree of this repository", path.display()),
+            source: "not listed by `git worktree list`".into(),
+        })
+    }
+
+    pub fn gix(&self) -> &gix::Repository {
+        &self.inner
+    }
+
+    /// `$GIT_COMMON_DIR`, shared by all worktrees.
+    pub fn common_dir(&self) -> PathBuf {
+        canonical(self.inner.common_dir())
+    }
+
+    /// This worktree's private git directory.
+    pub fn git_dir(&self) -> PathBuf {
+        canonical(self.inner.git_dir())
+    }
+
+    /// The root of the worktree this handle was opened in (None when bare).
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.inner.workdir().map(canonical)
+    }
+
+    /// The root of the main worktree (None for a bare repository).
+    pub fn main_workdir(&self) -> Result<Option<PathBuf>, RepoError> {
+        let main = self.inner.main_repo().context(|| "opening the main worktree".into())?;
+        Ok(main.workdir().map(canonical))
+    }
+
+    pub fn object_hash(&self) -> gix::hash::Kind {
+        self.inner.object_hash()
+    }
+
+    // ---- config -------------------------------------------------------------------------
+
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.inner.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
+    }
+
+    // ---- time and identity ----------------------------------------------------------------
+
+    /// The committer signature to stamp git-session's own commits with: the user's identity
+    /// (and `GIT_COMMITTER_DATE` when set), or a generic fallback so hooks never fail for it.
+    pub fn signature(&self) -> Result<gix::actor::Signature, RepoError> {
+        let mut repo = self.inner.clone();
+        let sig = repo
+            .committer_or_set_generic_fallback()
+            .context(|| "determining the committer identity".into())?;
+        sig.to_owned().context(|| "reading the committer identity".into())
+    }
+
+    /// "Now" as seconds since the epoch: the committer time, so `GIT_COMMITTER_DATE` pins it.
+    pub fn now(&self) -> Result<i64, RepoError> {
+        Ok(self.signature()?.time.seconds)
+    }
+
+    // ---- refs --------------------------------------------------------------------------------
+
+    /// The commit a reference points at (peeled), or None when it does not exist.
+    pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>, RepoError> {
+        let Some(mut reference) =
+            self.inner.try_find_reference(name).context(|| format!("reading {name}"))?
+        else {
+            return Ok(None);
+        };
+        let id = reference.peel_to_id().context(|| format!("resolving {name}"))?;
+        Ok(Some(id.detach()))
+    }
+
+    /// All references under `prefix` (which ends in `/`), as (full name, target) pairs.
+    pub fn list_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, RepoError> {
+        let platform = self.inner.references().context(|| format!("listing {prefix}*"))?;
+        let iter = platform.prefixed(prefix.as_bytes().as_bstr()).context(|| format!("listing {prefix}*"))?;
+        let mut refs = Vec::new();
+        for reference in iter {
+            let reference = reference.map_err(|e| RepoError::Gix {
+                context: format!("listing {prefix}*"),
+                source: e.to_string().into(),
+            })?;
+            let name = reference.name().as_bstr().to_str_lossy().into_owned();
+            if let Some(id) = reference.target().try_id() {
+                refs.push((name, id.to_owned()));
+            }
+        }
+        refs.sort();
+        Ok(refs)
+    }
+
+    /// Points `name` at `new` if it currently is as `expect` says; fails with
+    /// [`RepoError::RefConflict`] when another process got there first.
+    pub fn update_ref(&self, name: &str, new: ObjectId, expect: Expect, message: &str) -> Result<(), RepoError> {
+        let expected = match expect {
+            Expect::Absent => PreviousValue::MustNotExist,
+            Expect::At(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
+        };
+        self.edit_ref(
+            name,
+            Change::Update {
+                log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
+                expected,
+                new: Target::Object(new),
+            },
+        )
+    }
+
+    /// Deletes `name` if it still points at `expected`.
+    pub fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<(), RepoError> {
+        self.edit_ref(
+            name,
+            Change::Delete {
+                expected: PreviousValue::MustExistAndMatch(Target::Object(expected)),
+                log: RefLog::AndReference,
+            },
+        )
+    }
+
+    fn edit_ref(&self, name: &str, change: Change) -> Result<(), RepoError> {
+        let full: FullName = name.try_into().context(|| format!("'{name}' is not a valid reference name"))?;
+        let edit = RefEdit { change, name: full, deref: false };
+        let mut repo = self.inner.clone();
+        // Reflog writes need an identity; never fail for the lack of one.
+        let _ = repo.committer_or_set_generic_fallback();
+        match repo.edit_reference(edit) {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let text = err.to_string();
+                let chain = crate::error::one_line(&err);
+                if err.classify().is_conflict()
+                    || chain.contains("out of date")
+                    || chain.contains("should not exist")
+                    || chain.contains("must not exist")
+                    || chain.contains("doesn't match")
+                    || chain.contains("did not exist")
+                    || chain.contains("lock")
+                {
+                    Err(RepoError::RefConflict { ref_name: name.to_owned() })
+                } else {
+                    Err(RepoError::Gix { context: format!("updating {name}: {text}"), source: err.into() })
+                }
+            }
+        }
+    }
+
+    // ---- revisions ---------------------------------------------------------------------------
+
+    /// Resolves a revision to a commit id.
+    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, RepoError> {
+        let bad = || RepoError::BadRevision { spec: spec.to_owned() };
+        let id = self.inner.rev_parse_single(spec.as_bytes().as_bstr()).map_err(|_| bad())?;
+        let object = id.object().map_err(|_| bad())?;
+        let commit = object.peel_to_commit().map_err(|_| bad())?;
+        Ok(commit.id)
+    }
+
+    /// The commit HEAD points at, None when the branch is unborn.
+    pub fn head_commit(&self) -> Result<Option<ObjectId>, RepoError> {
+        let head = self.inner.head_id();
+        Ok(head.ok().map(|id| id.detach()))
+    }
+
+    /// The symbolic name HEAD points at (`refs/heads/x`), None when detached.
+    pub fn head_ref_name(&self) -> Result<Option<String>, RepoError> {
+        let name = self.inner.head_name().context(|| "reading HEAD".into())?;
+        Ok(name.map(|n| n.as_bstr().to_str_lossy().into_owned()))
+    }
+
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.inner.has_object(id)
+    }
+
+    /// Number of commits reachable from `tip` but from none of `hidden` (hidden commits this
+    /// repository does not have are ignored).
+    pub fn count_ahead(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<usize, RepoError> {
+        if hidden.contains(&tip) {
+            return Ok(0);
+        }
+        let hidden: Vec<ObjectId> = hidden.iter().copied().filter(|h| self.has_object(*h)).collect();
+        let walk = self.inner.rev_walk([tip]).with_hidden(hidden).all().context(|| format!("walking history from {tip}"))?;
+        let mut count = 0;
+        for info in walk {
+            info.context(|| format!("walking history from {tip}"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    // ---- objects -----------------------------------------------------------------------------
+
+    pub fn read_commit(&self, id: ObjectId) -> Result<CommitInfo, RepoError> {
+        let commit = self.inner.find_commit(id).context(|| format!("reading commit {id}"))?;
+        let decoded = commit.decode().context(|| format!("decoding commit {id}"))?;
+        Ok(CommitInfo {
+            id,
+            tree: decoded.tree(),
+            parents: decoded.parents().collect(),
+            message: decoded.message.to_str_lossy().into_owned(),
+            time: decoded.committer().map(|c| c.seconds()).unwrap_or(0),
+        })
+    }
+
+    /// The entries of a tree: (name, mode, id).
+    pub fn read_tree(&self, id: ObjectId) -> Result<Vec<TreeEntry>, RepoError> {
+        let tree = self.inner.find_tree(id).context(|| format!("reading tree {id}"))?;
+        let decoded = tree.decode().context(|| format!("decoding tree {id}"))?;
+        Ok(decoded
+            .entries
+            .iter()
+            .map(|e| TreeEntry { name: e.filename.to_str_lossy().into_owned(), mode: e.mode, id: e.oid.to_owned() })
+            .collect())
+    }
+
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
+        let blob = self.inner.find_blob(id).context(|| format!("reading blob {id}"))?;
+        Ok(blob.data.clone())
+    }
+
+    pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId, RepoError> {
+        Ok(self.inner.write_blob(data).context(|| "writing a blob".into())?.detach())
+    }
+
+    /// Writes a tree from entries in any order (they are sorted the way git sorts them).
+    pub fn write_tree(&self, entries: &[TreeEntry]) -> Result<ObjectId, RepoError> {
+        let mut tree = gix::objs::Tree {
+            entries: entries
+                .iter()
+                .map(|e| gix::objs::tree::Entry { mode: e.mode, filename: BString::from(e.name.as_str()), oid: e.id })
+                .collect(),
+        };
+        tree.entries.sort();
+        Ok(self.inner.write_object(&tree).context(|| "writing a tree".into())?.detach())
+    }
+
+    pub fn write_commit(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId, RepoError> {
+        let sig = self.signature()?;
+        let commit = gix::objs::Commit {
+            tree,
+            parents: parents.iter().copied().collect(),
+            author: sig.clone(),
+            committer: sig,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        };
+        Ok(self.inner.write_object(&commit).context(|| "writing a commit".into())?.detach())
+    }
+
+    // ---- worktrees ---------------------------------------------------------------------------
+
+    /// Linked worktrees (not the main one).
+    pub fn linked_worktrees(&self) -> Result<Vec<WorktreeInfo>, RepoError> {
+        let mut out = Vec::new();
+        for proxy in self.inner.worktrees().context(|| "listing worktrees".into())? {
+            let base = proxy.base().context(|| "reading a worktree's location".into())?;
+            let exists = base.exists();
+            out.push(WorktreeInfo { path: canonical(&base), git_dir: canonical(proxy.git_dir()), exists });
+        }
+        Ok(out)
+    }
+
+    /// Whether a merge, rebase, cherry-pick, revert or bisect is in progress in this worktree.
+    pub fn operation_in_progress(&self) -> Option<String> {
+        self.inner.state().map(|s| format!("{s:?}").to_lowercase())
+    }
+
+    // ---- status ------------------------------------------------------------------------------
+
+    /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked
+    /// (not ignored) files, each counted once.
+    pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {
+        use gix::status::UntrackedFiles;
+        let what = || "reading the status of the worktree".to_owned();
+        let iter = self
+            .inner
+            .status(gix::progress::Discard)
+            .context(what)?
+            .untracked_files(UntrackedFiles::Files)
+            .index_worktree_rewrites(None)
+            .index_worktree_submodules(None)
+            .into_iter(Vec::<BString>::new())
+            .context(what)?;
+        let mut paths = Vec::new();
+        for item in iter {
+            let item = item.context(what)?;
+            match &item {
+                gix::status::Item::IndexWorktree(change) => {
+                    if change.summary().is_some() {
+                        paths.push(change.rela_path().to_str_lossy().into_owned());
+                    }
+                }
+                gix::status::Item::TreeIndex(change) => {
+                    paths.push(change.location().to_str_lossy().into_owned());
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
+    }
+
+    /// Ignored paths of this worktree as `git status --ignored` reports them: an ignored
+    /// directory is one entry and is not entered. Nested repositories are left out.
+    pub fn ignored_entries(&self) -> Result<Vec<IgnoredEntry>, RepoError> {
+        use gix::dir::entry::{Kind, Status};
+        use gix::dir::walk::EmissionMode;
+        let what = || "listing ignored files".to_owned();
+        let index = self.inner.index_or_empty().context(what)?;
+        let options = self
+            .inner
+            .dirwalk_options()
+            .context(what)?
+            .emit_ignored(Some(EmissionMode::CollapseDirectory))
+            .emit_untracked(EmissionMode::Matching)
+            .emit_tracked(false)
+            .emit_pruned(false)
+            .emit_empty_directories(false)
+            .recurse_repositories(false);
+        let iter = self
+            .inner
+            .dirwalk_iter(index, Vec::<BString>::new(), Default::default(), options)
+            .context(what)?;
+        let mut out = Vec::new();
+        for item in iter {
+            let item = item.context(what)?;
+            let entry = item.entry;
+            if !matches!(entry.status, Status::Ignored(_)) {
+                continue;
+            }
+            let kind = match entry.disk_kind {
+                Some(Kind::File) => IgnoredKind::File,
+                Some(Kind::Symlink) => IgnoredKind::Symlink,
+                Some(Kind::Directory) => IgnoredKind::Directory,
+                _ => continue,
+            };
+            out.push(IgnoredEntry { rela_path: entry.rela_path.to_str_lossy().into_owned(), kind });
+        }
+        out.sort_by(|a, b| a.rela_path.cmp(&b.rela_path));
+        Ok(out)
+    }
+}
+
+/// Canonicalizes when possible (gix paths may hold `..` or a trailing `/.`).
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}

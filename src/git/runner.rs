@@ -1,0 +1,155 @@
+//! The one way git-session runs the user's own `git`: for what gix does not offer (creating,
+//! moving and removing linked worktrees, fetch, push) and for writes to a user's index.
+//!
+//! Every command runs in an explicit directory with the repository-locating variables that
+//! git exports to hooks (`GIT_DIR`, `GIT_INDEX_FILE`, `GIT_WORK_TREE` …) removed, so it acts on
+//! the worktree it is pointed at and never on the one a hook happens to run in. Failures carry
+//! the argv and git's stderr.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Variables `git rev-parse --local-env-vars` lists, minus `GIT_CONFIG_PARAMETERS` and
+/// `GIT_CONFIG_COUNT` (the user's `git -c` settings, which should still apply).
+pub const LOCAL_ENV_VARS: &[&str] = &[
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("could not run `git {argv}` in {}", dir.display())]
+    Spawn { argv: String, dir: PathBuf, source: std::io::Error },
+    #[error("`git {argv}` failed{}: {}", exit_text(*code), stderr_text(stderr))]
+    Failed { argv: String, code: Option<i32>, stderr: String },
+    #[error("`git {argv}` did not finish within {} s", timeout.as_secs())]
+    TimedOut { argv: String, timeout: Duration },
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map(|c| format!(" (exit {c})")).unwrap_or_default()
+}
+
+fn stderr_text(stderr: &str) -> String {
+    let text: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if text.is_empty() { "no message from git".to_owned() } else { text.join(" / ") }
+}
+
+/// A `git` invocation being built.
+#[derive(Debug, Clone)]
+pub struct GitCommand {
+    dir: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+/// Starts a `git` command that runs in `dir`.
+pub fn git(dir: impl Into<PathBuf>) -> GitCommand {
+    GitCommand { dir: dir.into(), args: Vec::new(), env: Vec::new() }
+}
+
+impl GitCommand {
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn argv(&self) -> String {
+        self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expr = duct::cmd("git", &self.args).dir(&self.dir);
+        for var in LOCAL_ENV_VARS {
+            expr = expr.env_remove(var);
+        }
+        for (key, value) in &self.env {
+            expr = expr.env(key, value);
+        }
+        expr.stdout_capture().stderr_capture().stdin_null().unchecked()
+    }
+
+    fn finish(&self, output: std::process::Output) -> Result<String, GitError> {
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(GitError::Failed {
+                argv: self.argv(),
+                code: output.status.code(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            })
+        }
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> GitError {
+        GitError::Spawn { argv: self.argv(), dir: self.dir.clone(), source }
+    }
+
+    /// Runs the command and returns its stdout; a non-zero exit is an error with git's stderr.
+    pub fn run(&self) -> Result<String, GitError> {
+        let output = self.expression().run().map_err(|e| self.spawn_error(e))?;
+        self.finish(output)
+    }
+
+    /// Like [`run`](Self::run), but gives up (and kills git) after `timeout`.
+    pub fn run_with_timeout(&self, timeout: Duration) -> Result<String, GitError> {
+        let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(output) = handle.try_wait().map_err(|e| self.spawn_error(e))? {
+                return self.finish(output.clone());
+            }
+            if Instant::now() >= deadline {
+                let _ = handle.kill();
+                return Err(GitError::TimedOut { argv: self.argv(), timeout });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_names_argv_and_stderr() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = git(dir.path()).args(["rev-parse", "--verify", "no-such-rev"]).run().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`git rev-parse --verify no-such-rev` failed (exit 128)"), "{text}");
+        assert!(text.contains("not a git repository"), "{text}");
+    }
+}

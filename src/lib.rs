@@ -1,0 +1,23 @@
+//! git-session: named, resumable, forkable, shareable work sessions stored in git itself.
+//!
+//! Layers, with dependencies pointing down:
+//!
+//! - [`cli`] and [`commands`]: clap types and one module per subcommand; the only code that
+//!   prints (through [`output`]) and turns domain errors into [`error::CommandError`]s.
+//! - domain: [`session`] (model, names, the store under `refs/sessions/*`, machine-local
+//!   state), [`worktree`], [`checkpoint`], [`include`] (`.worktreeinclude`), [`lifecycle`]
+//!   (operations spanning those) and [`config`]. They take inputs and return data.
+//! - [`git`]: the only code that talks to git, in-process through gix or via the user's `git`.
+
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod git;
+pub mod include;
+pub mod lifecycle;
+pub mod output;
+pub mod session;
+pub mod worktree;

@@ -1,0 +1,245 @@
+//! Operations that span the session store, worktrees, includes and checkpoints: finding a
+//! session's worktree on this machine, judging whether it holds work, creating one with its
+//! `.worktreeinclude` files, and retiring one without ever losing work.
+//!
+//! Like every domain module, this returns data and never prints.
+
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint;
+use crate::git::{ObjectId, Repo, WorktreeInfo, canonical};
+use crate::include::{self, CopyReport, IncludeRules};
+use crate::session::{Event, LocalStore, Session, Store, StoreError};
+use crate::worktree::{self, Start, WorktreeError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Worktree(#[from] WorktreeError),
+    #[error(transparent)]
+    Include(#[from] include::IncludeError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Repo(#[from] crate::git::RepoError),
+}
+
+/// Where a session's worktree is on this machine, if it has one: the recorded path when git
+/// still lists it, else any linked worktree that has the session's branch checked out.
+pub fn find_worktree(repo: &Repo, local: &LocalStore, session: &Session) -> Result<Option<PathBuf>, LifecycleError> {
+    Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
+}
+
+/// Like [`find_worktree`], over an already read list of linked worktrees.
+pub fn find_worktree_in(worktrees: &[WorktreeInfo], local: &LocalStore, session: &Session) -> Option<PathBuf> {
+    let recorded = local.get(&session.meta.id).worktree.map(|p| canonical(&p));
+    if let Some(path) = recorded
+        && worktrees.iter().any(|w| w.exists && w.path == path)
+    {
+        return Some(path);
+    }
+    worktrees
+        .iter()
+        .find(|w| w.exists && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(session.meta.branch.as_str()))
+        .map(|w| w.path.clone())
+}
+
+/// What a worktree holds that is not safe elsewhere.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct WorkState {
+    /// Modified, staged, deleted and untracked (not ignored) paths.
+    pub changes: Vec<String>,
+    /// Commits on HEAD that are on neither the base, the base ref now, nor the upstream.
+    pub unmerged_commits: usize,
+}
+
+impl WorkState {
+    pub fn has_work(&self) -> bool {
+        !self.changes.is_empty() || self.unmerged_commits > 0
+    }
+
+    /// Why the worktree is kept, in a few words.
+    pub fn reason(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.changes.is_empty() {
+            parts.push(format!("{} uncommitted or untracked file(s)", self.changes.len()));
+        }
+        if self.unmerged_commits > 0 {
+            parts.push(format!("{} commit(s) not on its base or upstream", self.unmerged_commits));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// Looks at a session's worktree: uncommitted changes and commits beyond what is safe.
+pub fn work_state(repo: &Repo, session: &Session, worktree_path: &Path) -> Result<WorkState, LifecycleError> {
+    let wt = repo.open_worktree(worktree_path)?;
+    let changes = wt.changed_paths()?;
+    let unmerged_commits = match wt.head_commit()? {
+        Some(head) => repo.count_ahead(head, &safe_tips(repo, session))?,
+        None => 0,
+    };
+    Ok(WorkState { changes, unmerged_commits })
+}
+
+/// Commits whose history is safe elsewhere: the base, what the base ref names now, and the
+/// branch's upstream.
+fn safe_tips(repo: &Repo, session: &Session) -> Vec<ObjectId> {
+    let mut tips = Vec::new();
+    if let Ok(base) = ObjectId::from_hex(session.meta.base.as_bytes()) {
+        tips.push(base);
+    }
+    if session.meta.base_ref != "HEAD"
+        && let Ok(id) = repo.resolve_commit(&session.meta.base_ref)
+    {
+        tips.push(id);
+    }
+    if let Ok(id) = repo.resolve_commit(&format!("{}@{{upstream}}", session.meta.branch)) {
+        tips.push(id);
+    }
+    tips
+}
+
+/// Creates a worktree and copies `.worktreeinclude` files from `include_source` into it. The
+/// copy runs while git checks the worktree out (into a staging directory next to it) and is
+/// moved into place afterwards.
+pub fn create_worktree(
+    repo: &Repo,
+    main_root: &Path,
+    path: &Path,
+    start: &Start,
+    include_source: Option<&Path>,
+    skip_dirs: &[PathBuf],
+) -> Result<Option<CopyReport>, LifecycleError> {
+    let parent = path.parent().unwrap_or(main_root);
+    let plan = match include_source {
+        Some(source) => plan_includes(repo, source, skip_dirs)?,
+        None => None,
+    };
+    let Some((source, plan)) = plan.filter(|(_, p)| !p.is_empty()) else {
+        worktree::add(main_root, path, start)?;
+        return Ok(include_source.map(|_| CopyReport::default()));
+    };
+    let staging = include::Staging::new_in(parent)?;
+    let (added, copied) = std::thread::scope(|scope| {
+        let copier = scope.spawn(|| include::copy_planned(&plan, &source, staging.path()));
+        let added = worktree::add(main_root, path, start);
+        (added, copier.join().expect("the copy thread does not panic"))
+    });
+    added?;
+    let mut report = copied?;
+    include::move_into_worktree(&plan, staging.path(), path, &mut report);
+    Ok(Some(report))
+}
+
+fn plan_includes(
+    repo: &Repo,
+    source: &Path,
+    skip_dirs: &[PathBuf],
+) -> Result<Option<(PathBuf, Vec<include::PlannedCopy>)>, LifecycleError> {
+    let source = canonical(source);
+    let Some(rules) = IncludeRules::load(&source)? else { return Ok(None) };
+    let source_repo = repo.open_worktree(&source)?;
+    let ignored = source_repo.ignored_entries()?;
+    let skip: Vec<String> = skip_dirs
+        .iter()
+        .filter_map(|d| worktree::normalize(d).strip_prefix(&source).ok().map(|r| r.to_string_lossy().into_owned()))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let plan = include::plan(&rules, &source, &ignored, &skip)?;
+    Ok(Some((source, plan)))
+}
+
+/// Takes a checkpoint of the session's worktree and links it into the session's log.
+pub fn record_checkpoint(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<ObjectId, LifecycleError> {
+    let wt = repo.open_worktree(worktree_path)?;
+    let snap = checkpoint::snapshot(&wt, message)?;
+    store.record(session.name(), Event::new("checkpoint", message).with_checkpoint(snap.commit), |_, _| {})?;
+    Ok(snap.commit)
+}
+
+/// What happened to a worktree being retired.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Retirement {
+    pub worktree: Option<PathBuf>,
+    pub removed: bool,
+    pub branch_deleted: bool,
+    /// The safety checkpoint taken before removing work, if any.
+    pub checkpoint: Option<String>,
+    /// Why the worktree was kept, when it was.
+    pub kept_because: Option<String>,
+}
+
+/// Removes a session's worktree and branch. With work in it, keeps it unless `force`, and
+/// when forced, checkpoints first so the work stays reachable from the session's log.
+pub fn retire(
+    repo: &Repo,
+    store: &Store<'_>,
+    local: &LocalStore,
+    main_root: &Path,
+    session: &Session,
+    force: bool,
+) -> Result<Retirement, LifecycleError> {
+    let path = find_worktree(repo, local, session)?;
+    let mut out = Retirement { worktree: path.clone(), removed: false, branch_deleted: false, checkpoint: None, kept_because: None };
+    if let Some(path) = &path {
+        let state = work_state(repo, session, path)?;
+        if state.has_work() {
+            if !force {
+                out.kept_because = Some(state.reason());
+                return Ok(out);
+            }
+            let ckpt = record_checkpoint(repo, store, session, path, "before removing the worktree")?;
+            out.checkpoint = Some(ckpt.to_string());
+        }
+        worktree::remove(main_root, path)?;
+        out.removed = true;
+    } else {
+        let _ = worktree::prune(main_root);
+    }
+    let branch = &session.meta.branch;
+    if local.get(&session.meta.id).branch_created && !branch_checked_out_elsewhere(repo, branch)? {
+        let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
+        let covered = |tip: ObjectId| out.checkpoint.is_some() && checkpoint_parent(repo, &out) == Some(tip);
+        let unsafe_tip = match tip {
+            Some(tip) if !covered(tip) && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 => Some(tip),
+            _ => None,
+        };
+        match unsafe_tip {
+            Some(_) if !force => {
+                out.kept_because = Some(format!("branch '{branch}' has commits not on its base or upstream"));
+            }
+            Some(tip) => {
+                let detail = format!("tip of branch {branch} before deleting it");
+                store.record(session.name(), Event::new("checkpoint", detail).with_checkpoint(tip), |_, _| {})?;
+                out.checkpoint = Some(tip.to_string());
+                out.branch_deleted = worktree::delete_branch(repo, branch)?;
+            }
+            None => out.branch_deleted = worktree::delete_branch(repo, branch)?,
+        }
+    }
+    local.update(&session.meta.id, |s| s.worktree = None).ok();
+    Ok(out)
+}
+
+fn checkpoint_parent(repo: &Repo, out: &Retirement) -> Option<ObjectId> {
+    let id = ObjectId::from_hex(out.checkpoint.as_ref()?.as_bytes()).ok()?;
+    repo.read_commit(id).ok()?.parents.first().copied()
+}
+
+fn branch_checked_out_elsewhere(repo: &Repo, branch: &str) -> Result<bool, LifecycleError> {
+    let linked = repo.linked_worktrees()?;
+    if linked.iter().any(|w| worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)) {
+        return Ok(true);
+    }
+    let main = repo.gix().main_repo().ok().and_then(|m| m.head_name().ok().flatten());
+    Ok(main.is_some_and(|n| n.as_bstr() == format!("refs/heads/{branch}").as_str()))
+}

@@ -1,0 +1,21 @@
+//! Entry point: parse the command line, run the command, and turn its outcome into an exit
+//! code in this one place (0 success, 1 refused or failed, 2 usage).
+
+use clap::Parser;
+
+fn main() {
+    let cli = git_session::cli::Cli::parse();
+    let color = cli.color;
+    let code = match git_session::commands::run(cli) {
+        Ok(()) => 0,
+        Err(err) => {
+            let out = git_session::output::Output::new(color);
+            out.error(&err.message);
+            for hint in &err.hints {
+                out.hint(hint);
+            }
+            err.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

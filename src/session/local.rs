@@ -1,0 +1,61 @@
+//! Machine-local session state under `$GIT_COMMON_DIR/session/`: where a session's worktree
+//! is on this machine, when it was last active, and whether this machine created its branch.
+//! Never pushed; keyed by session id so a rename does not lose it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LocalState {
+    /// Absolute path of the session's worktree on this machine.
+    #[serde(default)]
+    pub worktree: Option<PathBuf>,
+    /// Seconds since the epoch of the last command that touched the session here.
+    #[serde(default)]
+    pub last_active: Option<i64>,
+    /// Whether git-session created the branch here (only then does it delete it).
+    #[serde(default)]
+    pub branch_created: bool,
+}
+
+pub struct LocalStore {
+    dir: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(common_dir: &Path) -> LocalStore {
+        LocalStore { dir: common_dir.join("session").join("local") }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// The state of session `id`; empty when there is none or it is unreadable (it is a
+    /// cache of facts that can be rediscovered, never the only copy of anything).
+    pub fn get(&self, id: &str) -> LocalState {
+        std::fs::read(self.path(id)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Replaces the state atomically (write to a temporary file, then rename).
+    pub fn put(&self, id: &str, state: &LocalState) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        tmp.write_all(&serde_json::to_vec_pretty(state).expect("state serializes"))?;
+        tmp.persist(self.path(id)).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut LocalState)) -> std::io::Result<LocalState> {
+        let mut state = self.get(id);
+        change(&mut state);
+        self.put(id, &state)?;
+        Ok(state)
+    }
+
+    pub fn remove(&self, id: &str) {
+        let _ = std::fs::remove_file(self.path(id));
+    }
+}

@@ -1,0 +1,202 @@
+//! The session model and its `session.yaml` form (schema `version: 1`, DESIGN §2).
+//!
+//! session.yaml may come from a remote, so parsing is strict about what git-session relies
+//! on (names, ids, branch) and never panics; keys it does not know are kept and written back
+//! unchanged so newer versions can add fields.
+
+use serde::{Deserialize, Serialize};
+
+use super::name;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Paused,
+    Complete,
+    Archived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Paused => "paused",
+            Status::Complete => "complete",
+            Status::Archived => "archived",
+        }
+    }
+
+    /// Whether `list` shows it without `--all`.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Active | Status::Paused)
+    }
+}
+
+/// The agent working in a session, when one is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The contents of `session.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    pub version: u32,
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    pub created: String,
+    pub updated: String,
+    pub branch: String,
+    pub base: String,
+    pub base_ref: String,
+    pub parent: Option<String>,
+    pub last_checkpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Agent>,
+    /// Keys this version does not know, preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MetaError(pub String);
+
+impl SessionMeta {
+    /// Parses and checks session.yaml. `expected_name` is the name from the ref.
+    pub fn from_yaml(text: &str, expected_name: &str) -> Result<SessionMeta, MetaError> {
+        let meta: SessionMeta =
+            serde_saphyr::from_str(text).map_err(|e| MetaError(format!("session.yaml does not parse: {}", first_line(&e.to_string()))))?;
+        meta.check(expected_name)?;
+        Ok(meta)
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).expect("session metadata always serializes")
+    }
+
+    fn check(&self, expected_name: &str) -> Result<(), MetaError> {
+        if self.version != SCHEMA_VERSION {
+            return Err(MetaError(format!(
+                "session.yaml has version {}, this git-session understands version {SCHEMA_VERSION}",
+                self.version
+            )));
+        }
+        if self.name != expected_name {
+            return Err(MetaError(format!("session.yaml names '{}' but is stored as '{expected_name}'", self.name)));
+        }
+        if self.id.is_empty() || self.id.len() > 64 || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(MetaError(format!("session.yaml has an invalid id '{}'", self.id.escape_debug())));
+        }
+        if let Some(parent) = &self.parent
+            && (parent.is_empty() || !parent.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return Err(MetaError(format!("session.yaml has an invalid parent id '{}'", parent.escape_debug())));
+        }
+        check_branch(&self.branch)?;
+        for (key, value) in [("base", Some(&self.base)), ("last_checkpoint", self.last_checkpoint.as_ref())] {
+            if let Some(v) = value
+                && !is_hex_id(v)
+            {
+                return Err(MetaError(format!("session.yaml has an invalid {key} '{}'", v.escape_debug())));
+            }
+        }
+        for (key, value) in [("created", &self.created), ("updated", &self.updated)] {
+            if super::time::parse_rfc3339(value).is_none() {
+                return Err(MetaError(format!("session.yaml has an invalid {key} time '{}'", value.escape_debug())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A branch name from session.yaml must be a plain branch name: it is used in `git` argv and
+/// ref names, so it must not look like an option or a path.
+pub fn check_branch(branch: &str) -> Result<(), MetaError> {
+    name::validate(branch).map_err(|e| MetaError(format!("session.yaml has an invalid branch '{}': {}", branch.escape_debug(), e.rule)))
+}
+
+fn is_hex_id(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SessionMeta {
+        SessionMeta {
+            version: 1,
+            id: "0123456789abcdef".into(),
+            name: "yes".into(),
+            status: Status::Active,
+            created: "2026-01-01T00:00:00Z".into(),
+            updated: "2026-01-01T00:00:00Z".into(),
+            branch: "session/yes".into(),
+            base: "a".repeat(40),
+            base_ref: "HEAD".into(),
+            parent: None,
+            last_checkpoint: None,
+            goal: Some("make it: work\nsecond line".into()),
+            agent: None,
+            extra: Default::default(),
+        }
+    }
+
+    #[test]
+    fn round_trips_including_tricky_strings() {
+        let meta = sample();
+        let yaml = meta.to_yaml();
+        assert_eq!(SessionMeta::from_yaml(&yaml, "yes").unwrap(), meta, "{yaml}");
+        let mut numeric = sample();
+        numeric.name = "123".into();
+        assert_eq!(SessionMeta::from_yaml(&numeric.to_yaml(), "123").unwrap(), numeric);
+    }
+
+    #[test]
+    fn unknown_keys_survive_a_rewrite() {
+        let mut yaml = sample().to_yaml();
+        yaml.push_str("future_field:\n  nested: [1, 2]\nhandoff: later\n");
+        let mut meta = SessionMeta::from_yaml(&yaml, "yes").unwrap();
+        meta.status = Status::Complete;
+        let again = SessionMeta::from_yaml(&meta.to_yaml(), "yes").unwrap();
+        assert_eq!(again.extra.get("handoff"), Some(&serde_json::json!("later")));
+        assert_eq!(again.extra.get("future_field"), Some(&serde_json::json!({"nested": [1, 2]})));
+        assert_eq!(again.status, Status::Complete);
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        let good = sample().to_yaml();
+        let cases = [
+            "",
+            "[unclosed",
+            "version: 1\n",
+            ":\n:\n- -",
+            &good.replace("session/yes", "../../etc"),
+            &good.replace("session/yes", "-rf"),
+            &good.replace("0123456789abcdef", "a/../b"),
+            &good.replace("active", "running"),
+            &good.replace("version: 1", "version: 2"),
+            &good.replace("2026-01-01T00:00:00Z", "yesterday"),
+        ];
+        for text in cases {
+            assert!(SessionMeta::from_yaml(text, "yes").is_err(), "accepted:\n{text}");
+        }
+        assert!(SessionMeta::from_yaml(&good, "other").is_err());
+    }
+}

@@ -1,0 +1,320 @@
+//! The session store: each session is a chain of log commits under `refs/sessions/<name>`
+//! (DESIGN §2). Every write is a compare-and-swap ref update, retried on conflict, so two
+//! processes recording events at once never lose one.
+
+use gix::objs::tree::EntryKind;
+
+use super::model::{MetaError, SessionMeta};
+use super::name;
+use crate::git::{CommitInfo, Expect, ObjectId, Repo, RepoError, TreeEntry};
+
+pub const SESSIONS_PREFIX: &str = "refs/sessions/";
+pub const TRASH_PREFIX: &str = "refs/sessions-trash/";
+pub const META_FILE: &str = "session.yaml";
+pub const CONTEXT_FILE: &str = "context.md";
+const MAX_ATTEMPTS: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no session named '{name}'")]
+    NotFound { name: String },
+    #[error("a session named '{name}' already exists")]
+    AlreadyExists { name: String },
+    #[error("session name '{name}' collides with existing session '{existing}' (a name cannot also be a prefix directory of another, like 'a' and 'a/b')")]
+    Collides { name: String, existing: String },
+    #[error("session '{name}' is unreadable: {reason}")]
+    Malformed { name: String, reason: String },
+    #[error("session '{name}' kept changing while recording '{event}'; gave up after {MAX_ATTEMPTS} attempts")]
+    Contended { name: String, event: String },
+    #[error(transparent)]
+    Name(#[from] name::NameError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// A session as its newest log commit describes it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub meta: SessionMeta,
+    /// The newest log commit (`refs/sessions/<name>`).
+    pub tip: ObjectId,
+    pub context: Option<String>,
+}
+
+impl Session {
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+}
+
+/// One event of a session's log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRecord {
+    pub time: String,
+    pub event: String,
+    pub message: String,
+    pub commit: String,
+    /// The checkpoint this event recorded (the log commit's second parent).
+    pub checkpoint: Option<String>,
+}
+
+/// A change to record: `<event>: <detail>`, optionally linking a checkpoint commit.
+pub struct Event<'a> {
+    pub event: &'a str,
+    pub detail: String,
+    pub checkpoint: Option<ObjectId>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(event: &'a str, detail: impl Into<String>) -> Self {
+        Event { event, detail: detail.into(), checkpoint: None }
+    }
+
+    pub fn with_checkpoint(mut self, checkpoint: ObjectId) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+}
+
+pub fn ref_name(name: &str) -> String {
+    format!("{SESSIONS_PREFIX}{name}")
+}
+
+pub struct Store<'r> {
+    repo: &'r Repo,
+}
+
+impl<'r> Store<'r> {
+    pub fn new(repo: &'r Repo) -> Self {
+        Store { repo }
+    }
+
+    /// Names of all sessions.
+    pub fn names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .repo
+            .list_refs(SESSIONS_PREFIX)?
+            .into_iter()
+            .filter_map(|(full, _)| full.strip_prefix(SESSIONS_PREFIX).map(str::to_owned))
+            .collect())
+    }
+
+    /// Every session; one that cannot be read is an error in its slot, not for the whole list.
+    pub fn list(&self) -> Result<Vec<Result<Session, StoreError>>, StoreError> {
+        Ok(self
+            .repo
+            .list_refs(SESSIONS_PREFIX)?
+            .into_iter()
+            .filter_map(|(full, tip)| full.strip_prefix(SESSIONS_PREFIX).map(|n| (n.to_owned(), tip)))
+            .map(|(name, tip)| self.read_at(&name, tip))
+            .collect())
+    }
+
+    pub fn load(&self, name: &str) -> Result<Session, StoreError> {
+        match self.repo.read_ref(&ref_name(name))? {
+            Some(tip) => self.read_at(name, tip),
+            None => Err(StoreError::NotFound { name: name.to_owned() }),
+        }
+    }
+
+    pub fn exists(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.repo.read_ref(&ref_name(name))?.is_some())
+    }
+
+    /// Refuses names that are invalid, taken, or collide with an existing one.
+    pub fn check_new_name(&self, name: &str) -> Result<(), StoreError> {
+        name::validate(name)?;
+        for existing in self.names()? {
+            if existing == name {
+                return Err(StoreError::AlreadyExists { name: name.to_owned() });
+            }
+            if name::collides(name, &existing) {
+                return Err(StoreError::Collides { name: name.to_owned(), existing });
+            }
+        }
+        Ok(())
+    }
+
+    fn read_at(&self, name: &str, tip: ObjectId) -> Result<Session, StoreError> {
+        let malformed = |reason: String| StoreError::Malformed { name: name.to_owned(), reason };
+        let commit = self.repo.read_commit(tip).map_err(|e| malformed(crate::error::one_line(&e)))?;
+        let entries = self.repo.read_tree(commit.tree).map_err(|e| malformed(crate::error::one_line(&e)))?;
+        let blob = |file: &str| -> Result<Option<String>, StoreError> {
+            match entries.iter().find(|e| e.name == file && e.mode.is_blob()) {
+                Some(entry) => {
+                    let bytes = self.repo.read_blob(entry.id).map_err(|e| malformed(crate::error::one_line(&e)))?;
+                    String::from_utf8(bytes).map(Some).map_err(|_| malformed(format!("{file} is not UTF-8")))
+                }
+                None => Ok(None),
+            }
+        };
+        let yaml = blob(META_FILE)?.ok_or_else(|| malformed(format!("log commit {tip} has no {META_FILE}")))?;
+        let meta = SessionMeta::from_yaml(&yaml, name).map_err(|MetaError(reason)| malformed(reason))?;
+        Ok(Session { meta, tip, context: blob(CONTEXT_FILE)? })
+    }
+
+    /// Writes the first log commit of a new session; fails if the name was taken meanwhile.
+    pub fn create(&self, meta: SessionMeta, event: Event<'_>, context: Option<&str>) -> Result<Session, StoreError> {
+        self.check_new_name(&meta.name)?;
+        let name = meta.name.clone();
+        let tip = self.write_log_commit(None, &[], &meta, context, &event)?;
+        match self.repo.update_ref(&ref_name(&name), tip, Expect::Absent, &format!("session: {}", event.event)) {
+            Ok(()) => Ok(Session { meta, tip, context: context.map(str::to_owned) }),
+            Err(RepoError::RefConflict { .. }) => Err(StoreError::AlreadyExists { name }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records an event: `change` edits the metadata as of the newest log commit; retried
+    /// from a fresh read when another process updated the session meanwhile.
+    pub fn record(
+        &self,
+        name: &str,
+        event: Event<'_>,
+        mut change: impl FnMut(&mut SessionMeta, &mut Option<String>),
+    ) -> Result<Session, StoreError> {
+        let now = super::time::format_rfc3339(self.repo.now()?);
+        for _ in 0..MAX_ATTEMPTS {
+            let current = self.load(name)?;
+            let mut meta = current.meta.clone();
+            let mut context = current.context.clone();
+            change(&mut meta, &mut context);
+            meta.updated = now.clone();
+            if let Some(ckpt) = event.checkpoint {
+                meta.last_checkpoint = Some(ckpt.to_string());
+            }
+            let previous = self.repo.read_tree(self.repo.read_commit(current.tip)?.tree)?;
+            let tip = self.write_log_commit(Some(current.tip), &previous, &meta, context.as_deref(), &event)?;
+            match self.repo.update_ref(&ref_name(name), tip, Expect::At(current.tip), &format!("session: {}", event.event)) {
+                Ok(()) => return Ok(Session { meta, tip, context }),
+                Err(RepoError::RefConflict { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Contended { name: name.to_owned(), event: event.event.to_owned() })
+    }
+
+    /// Moves a session to a new name: a `renamed:` log commit under the new ref, then the old
+    /// ref is deleted (only if nobody changed it meanwhile).
+    pub fn rename(&self, old: &str, new: &str, mut change: impl FnMut(&mut SessionMeta)) -> Result<Session, StoreError> {
+        let current = self.load(old)?;
+        self.check_new_name(new)?;
+        let mut meta = current.meta.clone();
+        meta.name = new.to_owned();
+        meta.updated = super::time::format_rfc3339(self.repo.now()?);
+        change(&mut meta);
+        let previous = self.repo.read_tree(self.repo.read_commit(current.tip)?.tree)?;
+        let event = Event::new("renamed", format!("{old} -> {new}"));
+        let tip = self.write_log_commit(Some(current.tip), &previous, &meta, current.context.as_deref(), &event)?;
+        match self.repo.update_ref(&ref_name(new), tip, Expect::Absent, "session: renamed") {
+            Ok(()) => {}
+            Err(RepoError::RefConflict { .. }) => return Err(StoreError::AlreadyExists { name: new.to_owned() }),
+            Err(e) => return Err(e.into()),
+        }
+        if let Err(e) = self.repo.delete_ref(&ref_name(old), current.tip) {
+            // Someone recorded an event on the old name meanwhile: undo, keep the old one.
+            let _ = self.repo.delete_ref(&ref_name(new), tip);
+            return Err(match e {
+                RepoError::RefConflict { .. } => StoreError::Contended { name: old.to_owned(), event: "renamed".into() },
+                other => other.into(),
+            });
+        }
+        Ok(Session { meta, tip, context: current.context })
+    }
+
+    /// Moves the session's log to `refs/sessions-trash/<id>` (after recording a `deleted:`
+    /// event), so a deleted session stays recoverable until gc purges the trash.
+    pub fn trash(&self, name: &str) -> Result<String, StoreError> {
+        let session = self.record(name, Event::new("deleted", name.to_owned()), |_, _| {})?;
+        let trash_ref = format!("{TRASH_PREFIX}{}", session.meta.id);
+        self.repo.update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
+        self.repo.delete_ref(&ref_name(name), session.tip)?;
+        Ok(trash_ref)
+    }
+
+    /// Trashed sessions: (ref, tip, time of the deletion).
+    pub fn trashed(&self) -> Result<Vec<(String, ObjectId, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for (full, tip) in self.repo.list_refs(TRASH_PREFIX)? {
+            let time = self.repo.read_commit(tip).map(|c| c.time).unwrap_or(0);
+            out.push((full, tip, time));
+        }
+        Ok(out)
+    }
+
+    pub fn purge_trash(&self, trash_ref: &str, tip: ObjectId) -> Result<(), StoreError> {
+        Ok(self.repo.delete_ref(trash_ref, tip)?)
+    }
+
+    /// The log, newest first (following first parents), at most `limit` events.
+    pub fn events(&self, session: &Session, limit: Option<usize>) -> Result<Vec<EventRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut next = Some(session.tip);
+        while let Some(id) = next {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+            let commit = self.repo.read_commit(id)?;
+            out.push(event_record(&commit));
+            next = commit.parents.first().copied();
+        }
+        Ok(out)
+    }
+
+    /// Number of checkpoint events in the log.
+    pub fn checkpoint_count(&self, session: &Session) -> Result<usize, StoreError> {
+        let mut count = 0;
+        let mut next = Some(session.tip);
+        while let Some(id) = next {
+            let commit = self.repo.read_commit(id)?;
+            if commit.parents.len() > 1 {
+                count += 1;
+            }
+            next = commit.parents.first().copied();
+        }
+        Ok(count)
+    }
+
+    fn write_log_commit(
+        &self,
+        previous_tip: Option<ObjectId>,
+        previous_tree: &[TreeEntry],
+        meta: &SessionMeta,
+        context: Option<&str>,
+        event: &Event<'_>,
+    ) -> Result<ObjectId, StoreError> {
+        let blob_mode = EntryKind::Blob.into();
+        let mut entries: Vec<TreeEntry> =
+            previous_tree.iter().filter(|e| e.name != META_FILE && e.name != CONTEXT_FILE).cloned().collect();
+        entries.push(TreeEntry { name: META_FILE.into(), mode: blob_mode, id: self.repo.write_blob(meta.to_yaml().as_bytes())? });
+        if let Some(text) = context {
+            entries.push(TreeEntry { name: CONTEXT_FILE.into(), mode: blob_mode, id: self.repo.write_blob(text.as_bytes())? });
+        }
+        let tree = self.repo.write_tree(&entries)?;
+        let mut parents: Vec<ObjectId> = previous_tip.into_iter().collect();
+        // A checkpoint is linked as the second parent, so it and the history below it stay
+        // reachable from the session's ref (gc keeps them, one push carries them).
+        parents.extend(event.checkpoint);
+        let detail: String = event.detail.replace(['\n', '\r'], " ");
+        let message = format!(
+            "{}: {}\n\nSession-Id: {}\nSession-Event: {}\n",
+            event.event, detail, meta.id, event.event
+        );
+        Ok(self.repo.write_commit(tree, &parents, &message)?)
+    }
+}
+
+fn event_record(commit: &CommitInfo) -> EventRecord {
+    let first = commit.message.lines().next().unwrap_or_default();
+    let (event, message) = first.split_once(": ").unwrap_or((first, ""));
+    EventRecord {
+        time: super::time::format_rfc3339(commit.time),
+        event: event.to_owned(),
+        message: message.to_owned(),
+        commit: commit.id.to_string(),
+        checkpoint: commit.parents.get(1).map(|p| p.to_string()),
+    }
+}
