@@ -13,7 +13,10 @@ use crate::git::{GitError, ObjectId, Repo, RepoError, git};
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("could not prepare a scratch index in {}", dir.display())]
-    Scratch { dir: PathBuf, source: std::io::Error },
+    Scratch {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("git printed an unexpected tree id '{0}'")]
     BadTree(String),
     #[error(transparent)]
@@ -45,8 +48,14 @@ pub fn snapshot(worktree: &Repo, message: &str) -> Result<Snapshot, CheckpointEr
 }
 
 fn write_worktree_tree(root: &Path, git_dir: &Path) -> Result<ObjectId, CheckpointError> {
-    let scratch_err = |source| CheckpointError::Scratch { dir: git_dir.to_owned(), source };
-    let scratch = tempfile::Builder::new().prefix("session-index-").tempfile_in(git_dir).map_err(scratch_err)?;
+    let scratch_err = |source| CheckpointError::Scratch {
+        dir: git_dir.to_owned(),
+        source,
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("session-index-")
+        .tempfile_in(git_dir)
+        .map_err(scratch_err)?;
     let index = git_dir.join("index");
     if index.exists() {
         std::fs::copy(&index, scratch.path()).map_err(scratch_err)?;
@@ -54,10 +63,16 @@ fn write_worktree_tree(root: &Path, git_dir: &Path) -> Result<ObjectId, Checkpoi
         // git wants either no file or a valid index: start from nothing.
         std::fs::remove_file(scratch.path()).map_err(scratch_err)?;
     }
-    let with_scratch = |args: &[&str]| git(root).args(args).env("GIT_INDEX_FILE", scratch.path()).run();
+    let with_scratch = |args: &[&str]| {
+        git(root)
+            .args(args)
+            .env("GIT_INDEX_FILE", scratch.path())
+            .run()
+    };
     with_scratch(&["add", "-A", "--", "."])?;
     let out = with_scratch(&["write-tree"])?;
     let text = out.trim();
-    let tree = ObjectId::from_hex(text.as_bytes()).map_err(|_| CheckpointError::BadTree(text.to_owned()))?;
+    let tree = ObjectId::from_hex(text.as_bytes())
+        .map_err(|_| CheckpointError::BadTree(text.to_owned()))?;
     Ok(tree)
 }

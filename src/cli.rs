@@ -11,7 +11,12 @@ use crate::output::ColorChoice;
 /// Each session has a branch, usually a linked worktree of its own, an event log and
 /// checkpoints under refs/sessions/<name>, so it can be pushed and resumed elsewhere.
 #[derive(Debug, Parser)]
-#[command(name = "git-session", bin_name = "git session", version, max_term_width = 100)]
+#[command(
+    name = "git-session",
+    bin_name = "git session",
+    version,
+    max_term_width = 100
+)]
 #[command(after_help = "Run `git session <command> --help` for details on one command.")]
 pub struct Cli {
     /// When to color output: auto (only on a terminal, honoring NO_COLOR), always, never.

@@ -18,19 +18,41 @@ pub struct Key {
     pub default: &'static str,
 }
 
-pub const WORKTREE_DIR: Key = Key { name: "session.worktreeDir", default: ".worktrees" };
-pub const BRANCH_PREFIX: Key = Key { name: "session.branchPrefix", default: "session/" };
-pub const BASE_REF: Key = Key { name: "session.baseRef", default: "fresh" };
-pub const REMOTE: Key = Key { name: "session.remote", default: "origin" };
-pub const FETCH_TIMEOUT_SECS: Key = Key { name: "session.fetchTimeout", default: "5" };
-pub const RETENTION_DAYS: Key = Key { name: "session.retentionDays", default: "7" };
+pub const WORKTREE_DIR: Key = Key {
+    name: "session.worktreeDir",
+    default: ".worktrees",
+};
+pub const BRANCH_PREFIX: Key = Key {
+    name: "session.branchPrefix",
+    default: "session/",
+};
+pub const BASE_REF: Key = Key {
+    name: "session.baseRef",
+    default: "fresh",
+};
+pub const REMOTE: Key = Key {
+    name: "session.remote",
+    default: "origin",
+};
+pub const FETCH_TIMEOUT_SECS: Key = Key {
+    name: "session.fetchTimeout",
+    default: "5",
+};
+pub const RETENTION_DAYS: Key = Key {
+    name: "session.retentionDays",
+    default: "7",
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{SHARED_FILE} does not parse: {reason}")]
     SharedFile { reason: String },
     #[error("{key} = '{value}' is invalid: {reason}")]
-    Invalid { key: &'static str, value: String, reason: String },
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
 /// Where a value came from (a tracked file is less trusted than the user's git config).
@@ -46,15 +68,27 @@ pub struct Config {
     shared: BTreeMap<String, String>,
 }
 
-const ALL_KEYS: &[&Key] = &[&WORKTREE_DIR, &BRANCH_PREFIX, &BASE_REF, &REMOTE, &FETCH_TIMEOUT_SECS, &RETENTION_DAYS];
+const ALL_KEYS: &[&Key] = &[
+    &WORKTREE_DIR,
+    &BRANCH_PREFIX,
+    &BASE_REF,
+    &REMOTE,
+    &FETCH_TIMEOUT_SECS,
+    &RETENTION_DAYS,
+];
 
 impl Config {
     /// Reads git config through `repo` and `.git-session.yaml` from the main worktree root.
     pub fn load(repo: &Repo, main_root: Option<&Path>) -> Result<Config, ConfigError> {
-        let git = ALL_KEYS.iter().filter_map(|k| repo.config_string(k.name).map(|v| (k.name, v))).collect();
+        let git = ALL_KEYS
+            .iter()
+            .filter_map(|k| repo.config_string(k.name).map(|v| (k.name, v)))
+            .collect();
         let shared = match main_root.map(|r| r.join(SHARED_FILE)) {
             Some(path) if path.is_file() => {
-                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SharedFile { reason: e.to_string() })?;
+                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SharedFile {
+                    reason: e.to_string(),
+                })?;
                 parse_shared(&text)?
             }
             _ => BTreeMap::new(),
@@ -80,7 +114,11 @@ impl Config {
 
     pub fn number(&self, key: &'static Key) -> Result<u64, ConfigError> {
         let value = self.string(key);
-        value.trim().parse().map_err(|_| ConfigError::Invalid { key: key.name, value, reason: "expected a whole number".into() })
+        value.trim().parse().map_err(|_| ConfigError::Invalid {
+            key: key.name,
+            value,
+            reason: "expected a whole number".into(),
+        })
     }
 
     /// The directory that holds session worktrees, absolute.
@@ -88,12 +126,17 @@ impl Config {
         let (value, origin) = self.get(&WORKTREE_DIR);
         let path = PathBuf::from(&value);
         if origin == Origin::SharedFile
-            && (path.is_absolute() || path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)))
+            && (path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)))
         {
             return Err(ConfigError::Invalid {
                 key: WORKTREE_DIR.name,
                 value,
-                reason: format!("a value from {SHARED_FILE} must be a relative path inside the repository"),
+                reason: format!(
+                    "a value from {SHARED_FILE} must be a relative path inside the repository"
+                ),
             });
         }
         Ok(main_root.join(path))
@@ -118,7 +161,9 @@ fn parse_shared(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         return Ok(BTreeMap::new());
     }
     let raw: BTreeMap<String, serde_json::Value> =
-        serde_saphyr::from_str(text).map_err(|e| ConfigError::SharedFile { reason: e.to_string().lines().next().unwrap_or("").to_owned() })?;
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::SharedFile {
+            reason: e.to_string().lines().next().unwrap_or("").to_owned(),
+        })?;
     let mut out = BTreeMap::new();
     for (key, value) in raw {
         let text = match value {
@@ -138,7 +183,10 @@ mod tests {
 
     #[test]
     fn shared_file_accepts_short_and_long_keys() {
-        let map = parse_shared("worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\nsetup: [a, b]\n").unwrap();
+        let map = parse_shared(
+            "worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\nsetup: [a, b]\n",
+        )
+        .unwrap();
         assert_eq!(map["worktreeDir"], "wt");
         assert_eq!(map["session.branchPrefix"], "agent/");
         assert_eq!(map["retentionDays"], "3");
@@ -148,14 +196,27 @@ mod tests {
 
     #[test]
     fn shared_worktree_dir_cannot_leave_the_repository() {
-        let mut config = Config { git: BTreeMap::new(), shared: BTreeMap::new() };
-        config.shared.insert("worktreeDir".into(), "../outside".into());
+        let mut config = Config {
+            git: BTreeMap::new(),
+            shared: BTreeMap::new(),
+        };
+        config
+            .shared
+            .insert("worktreeDir".into(), "../outside".into());
         assert!(config.worktree_dir(Path::new("/repo")).is_err());
         config.shared.insert("worktreeDir".into(), "/tmp/x".into());
         assert!(config.worktree_dir(Path::new("/repo")).is_err());
-        config.shared.insert("worktreeDir".into(), "wt/sessions".into());
-        assert_eq!(config.worktree_dir(Path::new("/repo")).unwrap(), PathBuf::from("/repo/wt/sessions"));
+        config
+            .shared
+            .insert("worktreeDir".into(), "wt/sessions".into());
+        assert_eq!(
+            config.worktree_dir(Path::new("/repo")).unwrap(),
+            PathBuf::from("/repo/wt/sessions")
+        );
         config.git.insert(WORKTREE_DIR.name, "../elsewhere".into());
-        assert_eq!(config.worktree_dir(Path::new("/repo")).unwrap(), PathBuf::from("/repo/../elsewhere"));
+        assert_eq!(
+            config.worktree_dir(Path::new("/repo")).unwrap(),
+            PathBuf::from("/repo/../elsewhere")
+        );
     }
 }

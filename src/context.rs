@@ -19,9 +19,14 @@ pub struct Context {
 
 impl Context {
     pub fn open(out: Output) -> CommandResult<Context> {
-        let cwd = std::env::current_dir().map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
         let repo = Repo::discover(&cwd)?;
-        Ok(Context { repo, out, cwd: canonical(&cwd) })
+        Ok(Context {
+            repo,
+            out,
+            cwd: canonical(&cwd),
+        })
     }
 
     /// The main worktree's root; sessions need one.
@@ -49,7 +54,10 @@ impl Context {
     /// directory.
     pub fn session(&self, name: Option<&str>) -> CommandResult<Session> {
         match name {
-            Some(name) => self.store().load(name).map_err(|e| with_list_hint(e.into())),
+            Some(name) => self
+                .store()
+                .load(name)
+                .map_err(|e| with_list_hint(e.into())),
             None => self.current_session(),
         }
     }
@@ -58,19 +66,28 @@ impl Context {
         let here = self.repo.workdir();
         let local = self.local();
         for session in self.store().list()?.into_iter().flatten() {
-            let Some(path) = lifecycle::find_worktree(&self.repo, &local, &session).ok().flatten() else { continue };
+            let Some(path) = lifecycle::find_worktree(&self.repo, &local, &session)
+                .ok()
+                .flatten()
+            else {
+                continue;
+            };
             if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
                 return Ok(session);
             }
         }
-        Err(CommandError::user("not inside a session's worktree, and no session was named")
-            .hint("name one, or run `git session list` to see sessions"))
+        Err(
+            CommandError::user("not inside a session's worktree, and no session was named")
+                .hint("name one, or run `git session list` to see sessions"),
+        )
     }
 
     /// Records that the session was used now (for `list` and `gc`).
     pub fn touch(&self, session: &Session) {
         if let Ok(now) = self.repo.now() {
-            let _ = self.local().update(&session.meta.id, |s| s.last_active = Some(now));
+            let _ = self
+                .local()
+                .update(&session.meta.id, |s| s.last_active = Some(now));
         }
     }
 }

@@ -26,11 +26,19 @@ pub type CommandResult<T = ()> = Result<T, CommandError>;
 
 impl CommandError {
     pub fn user(message: impl Into<String>) -> Self {
-        CommandError { kind: ErrorKind::User, message: message.into(), hints: Vec::new() }
+        CommandError {
+            kind: ErrorKind::User,
+            message: message.into(),
+            hints: Vec::new(),
+        }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
-        CommandError { kind: ErrorKind::Usage, message: message.into(), hints: Vec::new() }
+        CommandError {
+            kind: ErrorKind::Usage,
+            message: message.into(),
+            hints: Vec::new(),
+        }
     }
 
     #[must_use]

@@ -22,8 +22,8 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gix::bstr::{BStr, ByteSlice};
 use gix::glob::pattern::{Case, Mode};
@@ -38,7 +38,11 @@ pub enum IncludeError {
     #[error("could not read {}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("could not copy {} to {}", from.display(), to.display())]
-    Copy { from: PathBuf, to: PathBuf, source: io::Error },
+    Copy {
+        from: PathBuf,
+        to: PathBuf,
+        source: io::Error,
+    },
     #[error("could not prepare a staging directory in {}", dir.display())]
     Staging { dir: PathBuf, source: io::Error },
 }
@@ -55,7 +59,14 @@ impl IncludeRules {
     pub fn parse(bytes: &[u8]) -> IncludeRules {
         let mut search = gix::ignore::Search::default();
         search
-            .add_patterns_buffer(bytes, INCLUDE_FILE, None, Ignore { support_precious: false })
+            .add_patterns_buffer(
+                bytes,
+                INCLUDE_FILE,
+                None,
+                Ignore {
+                    support_precious: false,
+                },
+            )
             .expect("parsing from memory cannot fail");
         let literal_prefixes = search
             .patterns
@@ -68,7 +79,10 @@ impl IncludeRules {
                 literal.to_str_lossy().trim_start_matches('/').to_owned()
             })
             .collect();
-        IncludeRules { search, literal_prefixes }
+        IncludeRules {
+            search,
+            literal_prefixes,
+        }
     }
 
     /// Reads `<root>/.worktreeinclude`; None when there is none.
@@ -104,9 +118,9 @@ impl IncludeRules {
 
     /// Whether some pattern's literal leading path reaches into directory `dir`.
     fn reaches_into(&self, dir: &str) -> bool {
-        self.literal_prefixes
-            .iter()
-            .any(|lit| lit.len() > dir.len() && lit.starts_with(dir) && lit.as_bytes()[dir.len()] == b'/')
+        self.literal_prefixes.iter().any(|lit| {
+            lit.len() > dir.len() && lit.starts_with(dir) && lit.as_bytes()[dir.len()] == b'/'
+        })
     }
 }
 
@@ -128,8 +142,14 @@ pub fn plan(
     let mut out = Vec::new();
     for entry in ignored {
         let path = entry.rela_path.trim_end_matches('/');
-        if path == INCLUDE_FILE || skip.iter().any(|s| is_same_or_below(path, s) || is_same_or_below(s, path)) {
-            if entry.kind == IgnoredKind::Directory && !skip.iter().any(|s| is_same_or_below(path, s)) {
+        if path == INCLUDE_FILE
+            || skip
+                .iter()
+                .any(|s| is_same_or_below(path, s) || is_same_or_below(s, path))
+        {
+            if entry.kind == IgnoredKind::Directory
+                && !skip.iter().any(|s| is_same_or_below(path, s))
+            {
                 // A directory that merely contains a skipped one: look inside, around it.
                 if rules.reaches_into(path) || rules.matches(path, true) {
                     walk_entered(rules, source_root, path, skip, &mut out)?;
@@ -140,14 +160,20 @@ pub fn plan(
         match entry.kind {
             IgnoredKind::Directory => {
                 if rules.matches(path, true) {
-                    out.push(PlannedCopy { rela_path: path.to_owned(), kind: IgnoredKind::Directory });
+                    out.push(PlannedCopy {
+                        rela_path: path.to_owned(),
+                        kind: IgnoredKind::Directory,
+                    });
                 } else if rules.reaches_into(path) {
                     walk_entered(rules, source_root, path, skip, &mut out)?;
                 }
             }
             kind => {
                 if rules.matches(path, false) {
-                    out.push(PlannedCopy { rela_path: path.to_owned(), kind });
+                    out.push(PlannedCopy {
+                        rela_path: path.to_owned(),
+                        kind,
+                    });
                 }
             }
         }
@@ -169,12 +195,23 @@ fn walk_entered(
     out: &mut Vec<PlannedCopy>,
 ) -> Result<(), IncludeError> {
     let abs = source_root.join(dir);
-    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read { path: abs.clone(), source })?;
+    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read {
+        path: abs.clone(),
+        source,
+    })?;
     let mut children: Vec<(String, fs::FileType)> = Vec::new();
     for child in read {
-        let child = child.map_err(|source| IncludeError::Read { path: abs.clone(), source })?;
-        let file_type = child.file_type().map_err(|source| IncludeError::Read { path: child.path(), source })?;
-        let Some(name) = child.file_name().to_str().map(str::to_owned) else { continue };
+        let child = child.map_err(|source| IncludeError::Read {
+            path: abs.clone(),
+            source,
+        })?;
+        let file_type = child.file_type().map_err(|source| IncludeError::Read {
+            path: child.path(),
+            source,
+        })?;
+        let Some(name) = child.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
         children.push((format!("{dir}/{name}"), file_type));
     }
     children.sort_by(|a, b| a.0.cmp(&b.0));
@@ -184,13 +221,23 @@ fn walk_entered(
         }
         if file_type.is_dir() {
             if rules.matches(&path, true) {
-                out.push(PlannedCopy { rela_path: path, kind: IgnoredKind::Directory });
+                out.push(PlannedCopy {
+                    rela_path: path,
+                    kind: IgnoredKind::Directory,
+                });
             } else {
                 walk_entered(rules, source_root, &path, skip, out)?;
             }
         } else if rules.matches(&path, false) {
-            let kind = if file_type.is_symlink() { IgnoredKind::Symlink } else { IgnoredKind::File };
-            out.push(PlannedCopy { rela_path: path, kind });
+            let kind = if file_type.is_symlink() {
+                IgnoredKind::Symlink
+            } else {
+                IgnoredKind::File
+            };
+            out.push(PlannedCopy {
+                rela_path: path,
+                kind,
+            });
         }
     }
     Ok(())
@@ -215,11 +262,17 @@ pub struct Staging {
 
 impl Staging {
     pub fn new_in(parent: &Path) -> Result<Staging, IncludeError> {
-        fs::create_dir_all(parent).map_err(|source| IncludeError::Staging { dir: parent.to_owned(), source })?;
+        fs::create_dir_all(parent).map_err(|source| IncludeError::Staging {
+            dir: parent.to_owned(),
+            source,
+        })?;
         let dir = tempfile::Builder::new()
             .prefix(".git-session-include-")
             .tempdir_in(parent)
-            .map_err(|source| IncludeError::Staging { dir: parent.to_owned(), source })?;
+            .map_err(|source| IncludeError::Staging {
+                dir: parent.to_owned(),
+                source,
+            })?;
         Ok(Staging { dir })
     }
 
@@ -231,7 +284,11 @@ impl Staging {
 /// Copies the planned paths from `source_root` into `dest_root` (the staging directory):
 /// modes and modification times kept, symlinks recreated as symlinks, files copied on
 /// several threads (the kernel clones extents where the file system supports it).
-pub fn copy_planned(plan: &[PlannedCopy], source_root: &Path, dest_root: &Path) -> Result<CopyReport, IncludeError> {
+pub fn copy_planned(
+    plan: &[PlannedCopy],
+    source_root: &Path,
+    dest_root: &Path,
+) -> Result<CopyReport, IncludeError> {
     let mut dirs: Vec<(PathBuf, u32)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     let mut links: Vec<PathBuf> = Vec::new();
@@ -244,20 +301,34 @@ pub fn copy_planned(plan: &[PlannedCopy], source_root: &Path, dest_root: &Path) 
         match item.kind {
             IgnoredKind::File => files.push(rel),
             IgnoredKind::Symlink => links.push(rel),
-            IgnoredKind::Directory => collect_tree(source_root, rel, &mut dirs, &mut files, &mut links)?,
+            IgnoredKind::Directory => {
+                collect_tree(source_root, rel, &mut dirs, &mut files, &mut links)?
+            }
         }
     }
     for parent in &parents {
         let to = dest_root.join(parent);
-        fs::create_dir_all(&to).map_err(|source| IncludeError::Copy { from: source_root.join(parent), to, source })?;
+        fs::create_dir_all(&to).map_err(|source| IncludeError::Copy {
+            from: source_root.join(parent),
+            to,
+            source,
+        })?;
     }
     for (dir, mode) in &dirs {
         let to = dest_root.join(dir);
         fs::create_dir_all(&to)
             .and_then(|_| fs::set_permissions(&to, fs::Permissions::from_mode(mode | 0o700)))
-            .map_err(|source| IncludeError::Copy { from: source_root.join(dir), to, source })?;
+            .map_err(|source| IncludeError::Copy {
+                from: source_root.join(dir),
+                to,
+                source,
+            })?;
     }
-    let mut report = CopyReport { symlinks: links.len(), files: files.len(), ..Default::default() };
+    let mut report = CopyReport {
+        symlinks: links.len(),
+        files: files.len(),
+        ..Default::default()
+    };
     for link in &links {
         let from = source_root.join(link);
         let to = dest_root.join(link);
@@ -281,12 +352,24 @@ fn collect_tree(
     links: &mut Vec<PathBuf>,
 ) -> Result<(), IncludeError> {
     let abs = root.join(&rel);
-    let meta = fs::symlink_metadata(&abs).map_err(|source| IncludeError::Read { path: abs.clone(), source })?;
+    let meta = fs::symlink_metadata(&abs).map_err(|source| IncludeError::Read {
+        path: abs.clone(),
+        source,
+    })?;
     dirs.push((rel.clone(), meta.mode() & 0o7777));
-    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read { path: abs.clone(), source })?;
+    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read {
+        path: abs.clone(),
+        source,
+    })?;
     for child in read {
-        let child = child.map_err(|source| IncludeError::Read { path: abs.clone(), source })?;
-        let file_type = child.file_type().map_err(|source| IncludeError::Read { path: child.path(), source })?;
+        let child = child.map_err(|source| IncludeError::Read {
+            path: abs.clone(),
+            source,
+        })?;
+        let file_type = child.file_type().map_err(|source| IncludeError::Read {
+            path: child.path(),
+            source,
+        })?;
         let child_rel = rel.join(child.file_name());
         if file_type.is_dir() {
             collect_tree(root, child_rel, dirs, files, links)?;
@@ -300,8 +383,15 @@ fn collect_tree(
     Ok(())
 }
 
-fn copy_files_parallel(files: &[PathBuf], source_root: &Path, dest_root: &Path) -> Result<u64, IncludeError> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8).min(files.len().max(1));
+fn copy_files_parallel(
+    files: &[PathBuf],
+    source_root: &Path,
+    dest_root: &Path,
+) -> Result<u64, IncludeError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8)
+        .min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let bytes = AtomicUsize::new(0);
     let first_error: Mutex<Option<IncludeError>> = Mutex::new(None);
@@ -318,7 +408,10 @@ fn copy_files_parallel(files: &[PathBuf], source_root: &Path, dest_root: &Path) 
                             bytes.fetch_add(n as usize, Ordering::Relaxed);
                         }
                         Err(source) => {
-                            first_error.lock().unwrap().get_or_insert(IncludeError::Copy { from, to, source });
+                            first_error
+                                .lock()
+                                .unwrap()
+                                .get_or_insert(IncludeError::Copy { from, to, source });
                             next.store(files.len(), Ordering::Relaxed);
                             break;
                         }
@@ -341,7 +434,10 @@ fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
     if !meta.is_file() {
         return Err(io::Error::other("not a regular file any more"));
     }
-    let mut dst = fs::OpenOptions::new().write(true).create_new(true).open(to)?;
+    let mut dst = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
     let n = io::copy(&mut src, &mut dst)?;
     dst.set_permissions(meta.permissions())?;
     if let Ok(modified) = meta.modified() {
@@ -353,9 +449,19 @@ fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
 /// Moves the staged copies into the new worktree. Never overwrites what the worktree already
 /// has (tracked files win) and never writes through a symlink: when a parent directory in the
 /// worktree is a symlink, or a path is taken, the path is reported as skipped.
-pub fn move_into_worktree(plan: &[PlannedCopy], staging: &Path, worktree: &Path, report: &mut CopyReport) {
+pub fn move_into_worktree(
+    plan: &[PlannedCopy],
+    staging: &Path,
+    worktree: &Path,
+    report: &mut CopyReport,
+) {
     for item in plan {
-        merge_move(&staging.join(&item.rela_path), worktree, Path::new(&item.rela_path), report);
+        merge_move(
+            &staging.join(&item.rela_path),
+            worktree,
+            Path::new(&item.rela_path),
+            report,
+        );
     }
 }
 
@@ -371,10 +477,19 @@ fn merge_move(from: &Path, worktree: &Path, rel: &Path, report: &mut CopyReport)
                 skip(report);
             }
         }
-        Ok(existing) if existing.is_dir() && fs::symlink_metadata(from).is_ok_and(|m| m.is_dir()) => {
-            let Ok(children) = fs::read_dir(from) else { return skip(report) };
+        Ok(existing)
+            if existing.is_dir() && fs::symlink_metadata(from).is_ok_and(|m| m.is_dir()) =>
+        {
+            let Ok(children) = fs::read_dir(from) else {
+                return skip(report);
+            };
             for child in children.flatten() {
-                merge_move(&child.path(), worktree, &rel.join(child.file_name()), report);
+                merge_move(
+                    &child.path(),
+                    worktree,
+                    &rel.join(child.file_name()),
+                    report,
+                );
             }
         }
         _ => skip(report),
@@ -385,7 +500,9 @@ fn merge_move(from: &Path, worktree: &Path, rel: &Path, report: &mut CopyReport)
 /// directory (a symlink, a file).
 fn parents_are_real_dirs(root: &Path, rel: &Path) -> bool {
     let mut current = root.to_owned();
-    let Some(parent) = rel.parent() else { return true };
+    let Some(parent) = rel.parent() else {
+        return true;
+    };
     for component in parent.components() {
         current.push(component);
         match fs::symlink_metadata(&current) {
@@ -446,19 +563,38 @@ mod tests {
     fn plan_follows_claude_codes_rules() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for f in ["build/.env", "build/sub/x.o", "build/sub/.env", "node_modules/pkg/i.js", "node_modules/o/i.js"] {
+        for f in [
+            "build/.env",
+            "build/sub/x.o",
+            "build/sub/.env",
+            "node_modules/pkg/i.js",
+            "node_modules/o/i.js",
+        ] {
             let p = root.join(f);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, "x").unwrap();
         }
         fs::write(root.join(".env"), "x").unwrap();
         let ignored = vec![
-            IgnoredEntry { rela_path: ".env".into(), kind: IgnoredKind::File },
-            IgnoredEntry { rela_path: "build".into(), kind: IgnoredKind::Directory },
-            IgnoredEntry { rela_path: "node_modules".into(), kind: IgnoredKind::Directory },
+            IgnoredEntry {
+                rela_path: ".env".into(),
+                kind: IgnoredKind::File,
+            },
+            IgnoredEntry {
+                rela_path: "build".into(),
+                kind: IgnoredKind::Directory,
+            },
+            IgnoredEntry {
+                rela_path: "node_modules".into(),
+                kind: IgnoredKind::Directory,
+            },
         ];
         let paths = |text: &str| -> Vec<String> {
-            plan(&rules(text), root, &ignored, &[]).unwrap().into_iter().map(|p| p.rela_path).collect()
+            plan(&rules(text), root, &ignored, &[])
+                .unwrap()
+                .into_iter()
+                .map(|p| p.rela_path)
+                .collect()
         };
         assert_eq!(paths("build/.env\n"), ["build/.env"]);
         assert_eq!(paths("build/**/*.o\n"), ["build/sub/x.o"]);
@@ -466,6 +602,9 @@ mod tests {
         assert_eq!(paths("build\n"), ["build"]);
         assert_eq!(paths("node_modules/pkg/\n"), ["node_modules/pkg"]);
         assert_eq!(paths(".env\n**/.env\n*.js\n"), [".env"]);
-        assert_eq!(paths("build/.env\n**/.env\n"), [".env", "build/.env", "build/sub/.env"]);
+        assert_eq!(
+            paths("build/.env\n**/.env\n"),
+            [".env", "build/.env", "build/sub/.env"]
+        );
     }
 }

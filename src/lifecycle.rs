@@ -28,12 +28,20 @@ pub enum LifecycleError {
 
 /// Where a session's worktree is on this machine, if it has one: the recorded path when git
 /// still lists it, else any linked worktree that has the session's branch checked out.
-pub fn find_worktree(repo: &Repo, local: &LocalStore, session: &Session) -> Result<Option<PathBuf>, LifecycleError> {
+pub fn find_worktree(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+) -> Result<Option<PathBuf>, LifecycleError> {
     Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
 }
 
 /// Like [`find_worktree`], over an already read list of linked worktrees.
-pub fn find_worktree_in(worktrees: &[WorktreeInfo], local: &LocalStore, session: &Session) -> Option<PathBuf> {
+pub fn find_worktree_in(
+    worktrees: &[WorktreeInfo],
+    local: &LocalStore,
+    session: &Session,
+) -> Option<PathBuf> {
     let recorded = local.get(&session.meta.id).worktree.map(|p| canonical(&p));
     if let Some(path) = recorded
         && worktrees.iter().any(|w| w.exists && w.path == path)
@@ -42,7 +50,11 @@ pub fn find_worktree_in(worktrees: &[WorktreeInfo], local: &LocalStore, session:
     }
     worktrees
         .iter()
-        .find(|w| w.exists && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(session.meta.branch.as_str()))
+        .find(|w| {
+            w.exists
+                && worktree::checked_out_branch(&w.git_dir).as_deref()
+                    == Some(session.meta.branch.as_str())
+        })
         .map(|w| w.path.clone())
 }
 
@@ -64,24 +76,37 @@ impl WorkState {
     pub fn reason(&self) -> String {
         let mut parts = Vec::new();
         if !self.changes.is_empty() {
-            parts.push(format!("{} uncommitted or untracked file(s)", self.changes.len()));
+            parts.push(format!(
+                "{} uncommitted or untracked file(s)",
+                self.changes.len()
+            ));
         }
         if self.unmerged_commits > 0 {
-            parts.push(format!("{} commit(s) not on its base or upstream", self.unmerged_commits));
+            parts.push(format!(
+                "{} commit(s) not on its base or upstream",
+                self.unmerged_commits
+            ));
         }
         parts.join(" and ")
     }
 }
 
 /// Looks at a session's worktree: uncommitted changes and commits beyond what is safe.
-pub fn work_state(repo: &Repo, session: &Session, worktree_path: &Path) -> Result<WorkState, LifecycleError> {
+pub fn work_state(
+    repo: &Repo,
+    session: &Session,
+    worktree_path: &Path,
+) -> Result<WorkState, LifecycleError> {
     let wt = repo.open_worktree(worktree_path)?;
     let changes = wt.changed_paths()?;
     let unmerged_commits = match wt.head_commit()? {
         Some(head) => repo.count_ahead(head, &safe_tips(repo, session))?,
         None => 0,
     };
-    Ok(WorkState { changes, unmerged_commits })
+    Ok(WorkState {
+        changes,
+        unmerged_commits,
+    })
 }
 
 /// Commits whose history is safe elsewhere: the base, what the base ref names now, and the
@@ -126,7 +151,10 @@ pub fn create_worktree(
     let (added, copied) = std::thread::scope(|scope| {
         let copier = scope.spawn(|| include::copy_planned(&plan, &source, staging.path()));
         let added = worktree::add(main_root, path, start);
-        (added, copier.join().expect("the copy thread does not panic"))
+        (
+            added,
+            copier.join().expect("the copy thread does not panic"),
+        )
     });
     added?;
     let mut report = copied?;
@@ -140,12 +168,19 @@ fn plan_includes(
     skip_dirs: &[PathBuf],
 ) -> Result<Option<(PathBuf, Vec<include::PlannedCopy>)>, LifecycleError> {
     let source = canonical(source);
-    let Some(rules) = IncludeRules::load(&source)? else { return Ok(None) };
+    let Some(rules) = IncludeRules::load(&source)? else {
+        return Ok(None);
+    };
     let source_repo = repo.open_worktree(&source)?;
     let ignored = source_repo.ignored_entries()?;
     let skip: Vec<String> = skip_dirs
         .iter()
-        .filter_map(|d| worktree::normalize(d).strip_prefix(&source).ok().map(|r| r.to_string_lossy().into_owned()))
+        .filter_map(|d| {
+            worktree::normalize(d)
+                .strip_prefix(&source)
+                .ok()
+                .map(|r| r.to_string_lossy().into_owned())
+        })
         .filter(|r| !r.is_empty())
         .collect();
     let plan = include::plan(&rules, &source, &ignored, &skip)?;
@@ -162,7 +197,12 @@ pub fn record_checkpoint(
 ) -> Result<ObjectId, LifecycleError> {
     let wt = repo.open_worktree(worktree_path)?;
     let snap = checkpoint::snapshot(&wt, message)?;
-    store.record(session.name(), Event::new("checkpoint", message).with_checkpoint(snap.commit), |_, _| {})?;
+    let detail = format!("{} {message}", &snap.commit.to_string()[..12]);
+    store.record(
+        session.name(),
+        Event::new("checkpoint", detail).with_checkpoint(snap.commit),
+        |_, _| {},
+    )?;
     Ok(snap.commit)
 }
 
@@ -189,7 +229,13 @@ pub fn retire(
     force: bool,
 ) -> Result<Retirement, LifecycleError> {
     let path = find_worktree(repo, local, session)?;
-    let mut out = Retirement { worktree: path.clone(), removed: false, branch_deleted: false, checkpoint: None, kept_because: None };
+    let mut out = Retirement {
+        worktree: path.clone(),
+        removed: false,
+        branch_deleted: false,
+        checkpoint: None,
+        kept_because: None,
+    };
     if let Some(path) = &path {
         let state = work_state(repo, session, path)?;
         if state.has_work() {
@@ -197,7 +243,8 @@ pub fn retire(
                 out.kept_because = Some(state.reason());
                 return Ok(out);
             }
-            let ckpt = record_checkpoint(repo, store, session, path, "before removing the worktree")?;
+            let ckpt =
+                record_checkpoint(repo, store, session, path, "before removing the worktree")?;
             out.checkpoint = Some(ckpt.to_string());
         }
         worktree::remove(main_root, path)?;
@@ -208,18 +255,27 @@ pub fn retire(
     let branch = &session.meta.branch;
     if local.get(&session.meta.id).branch_created && !branch_checked_out_elsewhere(repo, branch)? {
         let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
-        let covered = |tip: ObjectId| out.checkpoint.is_some() && checkpoint_parent(repo, &out) == Some(tip);
+        let covered =
+            |tip: ObjectId| out.checkpoint.is_some() && checkpoint_parent(repo, &out) == Some(tip);
         let unsafe_tip = match tip {
-            Some(tip) if !covered(tip) && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 => Some(tip),
+            Some(tip) if !covered(tip) && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 => {
+                Some(tip)
+            }
             _ => None,
         };
         match unsafe_tip {
             Some(_) if !force => {
-                out.kept_because = Some(format!("branch '{branch}' has commits not on its base or upstream"));
+                out.kept_because = Some(format!(
+                    "branch '{branch}' has commits not on its base or upstream"
+                ));
             }
             Some(tip) => {
                 let detail = format!("tip of branch {branch} before deleting it");
-                store.record(session.name(), Event::new("checkpoint", detail).with_checkpoint(tip), |_, _| {})?;
+                store.record(
+                    session.name(),
+                    Event::new("checkpoint", detail).with_checkpoint(tip),
+                    |_, _| {},
+                )?;
                 out.checkpoint = Some(tip.to_string());
                 out.branch_deleted = worktree::delete_branch(repo, branch)?;
             }
@@ -237,9 +293,16 @@ fn checkpoint_parent(repo: &Repo, out: &Retirement) -> Option<ObjectId> {
 
 fn branch_checked_out_elsewhere(repo: &Repo, branch: &str) -> Result<bool, LifecycleError> {
     let linked = repo.linked_worktrees()?;
-    if linked.iter().any(|w| worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)) {
+    if linked
+        .iter()
+        .any(|w| worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch))
+    {
         return Ok(true);
     }
-    let main = repo.gix().main_repo().ok().and_then(|m| m.head_name().ok().flatten());
+    let main = repo
+        .gix()
+        .main_repo()
+        .ok()
+        .and_then(|m| m.head_name().ok().flatten());
     Ok(main.is_some_and(|n| n.as_bstr() == format!("refs/heads/{branch}").as_str()))
 }

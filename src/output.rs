@@ -28,19 +28,28 @@ impl Output {
         let decide = |is_tty: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => {
+                is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         };
-        Output { color_err: decide(std::io::stderr().is_terminal()), color_out: decide(std::io::stdout().is_terminal()) }
+        Output {
+            color_err: decide(std::io::stderr().is_terminal()),
+            color_out: decide(std::io::stdout().is_terminal()),
+        }
     }
 
     /// Writes the answer to stdout.
     pub fn answer(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        let result = if text.ends_with('\n') { out.write_all(text.as_bytes()) } else { writeln!(out, "{text}") };
-        if let Err(e) = result.and_then(|_| out.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
+        let result = if text.ends_with('\n') {
+            out.write_all(text.as_bytes())
+        } else {
+            writeln!(out, "{text}")
+        };
+        if let Err(e) = result.and_then(|_| out.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
         }
     }
 
@@ -55,20 +64,36 @@ impl Output {
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!("{}warning:{} {text}", self.err_color(YELLOW), self.err_color(RESET));
+        eprintln!(
+            "{}warning:{} {text}",
+            self.err_color(YELLOW),
+            self.err_color(RESET)
+        );
     }
 
     pub fn hint(&self, text: &str) {
-        eprintln!("{}hint:{} {text}", self.err_color(CYAN), self.err_color(RESET));
+        eprintln!(
+            "{}hint:{} {text}",
+            self.err_color(CYAN),
+            self.err_color(RESET)
+        );
     }
 
     pub fn error(&self, text: &str) {
-        eprintln!("{}error:{} {text}", self.err_color(RED), self.err_color(RESET));
+        eprintln!(
+            "{}error:{} {text}",
+            self.err_color(RED),
+            self.err_color(RESET)
+        );
     }
 
     /// Dims `text` on stdout when color is on (for table cells of lesser importance).
     pub fn dim(&self, text: &str) -> String {
-        if self.color_out { format!("{DIM}{text}{RESET}") } else { text.to_owned() }
+        if self.color_out {
+            format!("{DIM}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
     }
 
     fn err_color(&self, code: &'static str) -> &'static str {

@@ -14,7 +14,10 @@ pub enum WorktreeError {
     #[error("branch '{branch}' already exists")]
     BranchExists { branch: String },
     #[error("could not update {}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -32,12 +35,23 @@ pub enum Start {
 
 /// `git worktree add` of `path` (run from the main worktree).
 pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeError> {
-    if path.exists() && fs::read_dir(path).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(WorktreeError::PathTaken { path: path.to_owned() });
+    if path.exists()
+        && fs::read_dir(path)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(WorktreeError::PathTaken {
+            path: path.to_owned(),
+        });
     }
     let cmd = git(main_root).args(["worktree", "add", "--quiet"]);
     let cmd = match start {
-        Start::NewBranch { branch, at } => cmd.arg("-b").arg(branch).arg("--").arg(path).arg(at.to_string()),
+        Start::NewBranch { branch, at } => cmd
+            .arg("-b")
+            .arg(branch)
+            .arg("--")
+            .arg(path)
+            .arg(at.to_string()),
         Start::ExistingBranch { branch } => cmd.arg("--").arg(path).arg(branch),
     };
     cmd.run()?;
@@ -46,19 +60,31 @@ pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeE
 
 /// `git worktree remove --force`: callers take a safety checkpoint first.
 pub fn remove(main_root: &Path, path: &Path) -> Result<(), WorktreeError> {
-    git(main_root).args(["worktree", "remove", "--force"]).arg(path).run()?;
+    git(main_root)
+        .args(["worktree", "remove", "--force"])
+        .arg(path)
+        .run()?;
     Ok(())
 }
 
 /// `git worktree move`.
 pub fn move_to(main_root: &Path, from: &Path, to: &Path) -> Result<(), WorktreeError> {
     if to.exists() {
-        return Err(WorktreeError::PathTaken { path: to.to_owned() });
+        return Err(WorktreeError::PathTaken {
+            path: to.to_owned(),
+        });
     }
     if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).map_err(|source| WorktreeError::Io { path: parent.to_owned(), source })?;
+        fs::create_dir_all(parent).map_err(|source| WorktreeError::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
     }
-    git(main_root).args(["worktree", "move"]).arg(from).arg(to).run()?;
+    git(main_root)
+        .args(["worktree", "move"])
+        .arg(from)
+        .arg(to)
+        .run()?;
     Ok(())
 }
 
@@ -70,7 +96,9 @@ pub fn prune(main_root: &Path) -> Result<(), WorktreeError> {
 
 /// `git branch -m` (it also repoints the HEAD of the worktree that has the branch checked out).
 pub fn rename_branch(main_root: &Path, old: &str, new: &str) -> Result<(), WorktreeError> {
-    git(main_root).args(["branch", "-m", "--", old, new]).run()?;
+    git(main_root)
+        .args(["branch", "-m", "--", old, new])
+        .run()?;
     Ok(())
 }
 
@@ -92,23 +120,40 @@ pub fn branch_exists(repo: &Repo, branch: &str) -> Result<bool, WorktreeError> {
 
 /// Adds `dir` (when it is inside the main worktree) to `$GIT_COMMON_DIR/info/exclude`, never
 /// to a tracked `.gitignore`.
-pub fn ensure_excluded(common_dir: &Path, main_root: &Path, dir: &Path) -> Result<(), WorktreeError> {
+pub fn ensure_excluded(
+    common_dir: &Path,
+    main_root: &Path,
+    dir: &Path,
+) -> Result<(), WorktreeError> {
     let main_root = crate::git::canonical(main_root);
     let dir = normalize(dir);
-    let Ok(rel) = dir.strip_prefix(&main_root) else { return Ok(()) };
+    let Ok(rel) = dir.strip_prefix(&main_root) else {
+        return Ok(());
+    };
     if rel.as_os_str().is_empty() {
         return Ok(());
     }
     let line = format!("/{}/", rel.to_string_lossy().replace('\\', "/"));
     let path = common_dir.join("info").join("exclude");
-    let io = |source| WorktreeError::Io { path: path.clone(), source };
+    let io = |source| WorktreeError::Io {
+        path: path.clone(),
+        source,
+    };
     let existing = fs::read_to_string(&path).unwrap_or_default();
     if existing.lines().any(|l| l.trim() == line) {
         return Ok(());
     }
     fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-    let prefix = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    let prefix = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     write!(file, "{prefix}# session worktrees (git-session)\n{line}\n").map_err(io)?;
     Ok(())
 }
@@ -118,7 +163,10 @@ pub fn normalize(path: &Path) -> PathBuf {
     let mut existing = path.to_owned();
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (existing.file_name().map(|n| n.to_owned()), existing.parent()) {
+        match (
+            existing.file_name().map(|n| n.to_owned()),
+            existing.parent(),
+        ) {
             (Some(name), Some(parent)) => {
                 rest.push(name);
                 existing = parent.to_owned();
@@ -136,5 +184,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 /// The branch a linked worktree has checked out, from its private `HEAD` file.
 pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
     let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
-    head.trim().strip_prefix("ref: refs/heads/").map(str::to_owned)
+    head.trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_owned)
 }

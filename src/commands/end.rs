@@ -37,17 +37,30 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let main_root = ctx.main_root()?;
     let store = ctx.store();
-    let retirement = lifecycle::retire(&ctx.repo, &store, &ctx.local(), &main_root, &session, args.remove || args.force)?;
+    let retirement = lifecycle::retire(
+        &ctx.repo,
+        &store,
+        &ctx.local(),
+        &main_root,
+        &session,
+        args.remove || args.force,
+    )?;
     let detail = match (&retirement.kept_because, retirement.removed) {
         (Some(why), _) => format!("worktree kept: {why}"),
         (None, true) => "worktree removed".to_owned(),
         (None, false) => "no worktree".to_owned(),
     };
-    store.record(session.name(), Event::new("ended", detail), |meta, _| meta.status = Status::Complete)?;
+    store.record(session.name(), Event::new("ended", detail), |meta, _| {
+        meta.status = Status::Complete
+    })?;
     ctx.touch(&session);
     let name = session.name().to_owned();
     if args.json {
-        ctx.out.json(&EndReport { name, status: Status::Complete.as_str(), retirement });
+        ctx.out.json(&EndReport {
+            name,
+            status: Status::Complete.as_str(),
+            retirement,
+        });
         return Ok(());
     }
     report_retirement(ctx, &name, &retirement);
@@ -58,11 +71,14 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
 /// Narrates what happened to a worktree; prints its path on stdout when it was kept.
 pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
     if let Some(ckpt) = &r.checkpoint {
-        ctx.out.status(&format!("Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"));
+        ctx.out.status(&format!(
+            "Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"
+        ));
     }
     match (&r.kept_because, &r.worktree) {
         (Some(why), Some(path)) if !r.removed => {
-            ctx.out.warn(&format!("kept the worktree of '{name}': {why}"));
+            ctx.out
+                .warn(&format!("kept the worktree of '{name}': {why}"));
             ctx.out.hint("commit or discard the work, or pass --remove (--force for rm) to remove it after a checkpoint");
             ctx.out.answer(&path.to_string_lossy());
         }

@@ -36,8 +36,11 @@ struct Decision {
 pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     let config = ctx.config()?;
     let retention = match &args.older_than {
-        Some(text) => time::parse_duration(text)
-            .ok_or_else(|| CommandError::usage(format!("'{text}' is not a duration (use e.g. 30s, 15m, 12h, 7d, 2w)")))?,
+        Some(text) => time::parse_duration(text).ok_or_else(|| {
+            CommandError::usage(format!(
+                "'{text}' is not a duration (use e.g. 30s, 15m, 12h, 7d, 2w)"
+            ))
+        })?,
         None => config.number(&config::RETENTION_DAYS)? as i64 * 86_400,
     };
     let now = ctx.repo.now()?;
@@ -59,7 +62,12 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         let idle = now - last_activity(ctx, &session);
         let name = session.name().to_owned();
         if idle < retention {
-            decisions.push(Decision { name, action: "keep", reason: format!("active {} ago", human(idle)), checkpoint: None });
+            decisions.push(Decision {
+                name,
+                action: "keep",
+                reason: format!("active {} ago", human(idle)),
+                checkpoint: None,
+            });
             continue;
         }
         let worktree = lifecycle::find_worktree(&ctx.repo, &local, &session)?;
@@ -68,25 +76,45 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             None => Default::default(),
         };
         if state.has_work() {
-            let mut decision =
-                Decision { name, action: "checkpoint", reason: format!("inactive {}, {}", human(idle), state.reason()), checkpoint: None };
+            let mut decision = Decision {
+                name,
+                action: "checkpoint",
+                reason: format!("inactive {}, {}", human(idle), state.reason()),
+                checkpoint: None,
+            };
             if !args.dry_run
                 && let Some(path) = &worktree
             {
-                let ckpt = lifecycle::record_checkpoint(&ctx.repo, &store, &session, path, "gc: inactive with work")?;
+                let ckpt = lifecycle::record_checkpoint(
+                    &ctx.repo,
+                    &store,
+                    &session,
+                    path,
+                    "gc: inactive with work",
+                )?;
                 decision.checkpoint = Some(ckpt.to_string());
             }
             decisions.push(decision);
             continue;
         }
-        let mut decision = Decision { name: name.clone(), action: "archive", reason: format!("inactive {}, clean", human(idle)), checkpoint: None };
+        let mut decision = Decision {
+            name: name.clone(),
+            action: "archive",
+            reason: format!("inactive {}, clean", human(idle)),
+            checkpoint: None,
+        };
         if !args.dry_run {
-            let retired = lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, false)?;
+            let retired =
+                lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, false)?;
             if let Some(why) = retired.kept_because {
                 decision.action = "keep";
                 decision.reason = why;
             } else {
-                store.record(&name, Event::new("archived", format!("inactive {}", human(idle))), |meta, _| meta.status = Status::Archived)?;
+                store.record(
+                    &name,
+                    Event::new("archived", format!("inactive {}", human(idle))),
+                    |meta, _| meta.status = Status::Archived,
+                )?;
             }
         }
         decisions.push(decision);
@@ -96,7 +124,12 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             if !args.dry_run {
                 store.purge_trash(&trash_ref, tip)?;
             }
-            decisions.push(Decision { name: trash_ref, action: "purge", reason: format!("deleted {} ago", human(now - deleted_at)), checkpoint: None });
+            decisions.push(Decision {
+                name: trash_ref,
+                action: "purge",
+                reason: format!("deleted {} ago", human(now - deleted_at)),
+                checkpoint: None,
+            });
         }
     }
     if args.json {
@@ -106,7 +139,10 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     let verb = if args.dry_run { "would " } else { "" };
     let mut text = String::new();
     for d in &decisions {
-        text.push_str(&format!("{verb}{:<10} {:<30} {}\n", d.action, d.name, d.reason));
+        text.push_str(&format!(
+            "{verb}{:<10} {:<30} {}\n",
+            d.action, d.name, d.reason
+        ));
     }
     if text.is_empty() {
         ctx.out.status("nothing to do");

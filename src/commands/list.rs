@@ -28,13 +28,20 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
     }
     sessions.retain(|s| args.all || s.meta.status.is_open());
     let inputs = ViewInputs::read(ctx, &sessions)?;
-    let views = sessions.iter().map(|s| view::build(ctx, &inputs, s)).collect::<CommandResult<Vec<_>>>()?;
+    let views = sessions
+        .iter()
+        .map(|s| view::build(ctx, &inputs, s))
+        .collect::<CommandResult<Vec<_>>>()?;
     if args.json {
         ctx.out.json(&views);
     } else if !views.is_empty() {
         ctx.out.answer(&render_table(ctx, &views)?);
     } else if unreadable.is_empty() {
-        ctx.out.status(if args.all { "no sessions" } else { "no open sessions (--all shows ended ones)" });
+        ctx.out.status(if args.all {
+            "no sessions"
+        } else {
+            "no open sessions (--all shows ended ones)"
+        });
     }
     match unreadable.len() {
         0 => Ok(()),
@@ -50,7 +57,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
 
 fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     let now = ctx.repo.now()?;
-    let headers = ["NAME", "STATUS", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "WORKTREE"];
+    let headers = [
+        "NAME", "STATUS", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "WORKTREE",
+    ];
     let rows: Vec<[String; 8]> = views
         .iter()
         .map(|v| {
@@ -62,7 +71,9 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
                 v.ahead.to_string(),
                 view::ago(now, &v.last_active),
                 v.parent.clone().unwrap_or_else(|| "-".into()),
-                v.worktree.as_ref().map_or_else(|| "-".into(), |p| p.display().to_string()),
+                v.worktree
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |p| p.display().to_string()),
             ]
         })
         .collect();

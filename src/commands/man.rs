@@ -19,21 +19,49 @@ pub struct ManArgs {
 
 /// The man page as roff.
 pub fn render() -> Vec<u8> {
-    let mut command = crate::cli::Cli::command().name("git-session").bin_name("git-session");
+    let mut command = crate::cli::Cli::command()
+        .name("git-session")
+        .bin_name("git-session");
     command.build();
     let mut out = Vec::new();
-    let man = clap_mangen::Man::new(command.clone()).title("GIT-SESSION").section("1").manual("Git Manual");
+    let man = clap_mangen::Man::new(command.clone())
+        .title("GIT-SESSION")
+        .section("1")
+        .manual("Git Manual");
     man.render_title(&mut out).expect("writing to memory");
-    man.render_name_section(&mut out).expect("writing to memory");
-    man.render_synopsis_section(&mut out).expect("writing to memory");
-    man.render_description_section(&mut out).expect("writing to memory");
-    man.render_options_section(&mut out).expect("writing to memory");
+    man.render_name_section(&mut out)
+        .expect("writing to memory");
+    man.render_synopsis_section(&mut out)
+        .expect("writing to memory");
+    man.render_description_section(&mut out)
+        .expect("writing to memory");
+    man.render_options_section(&mut out)
+        .expect("writing to memory");
     out.extend_from_slice(b".SH COMMANDS\n");
     for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
-        let usage = sub.clone().render_usage().to_string().replace("Usage: ", "").replace("git-session-", "git-session ");
-        let about = sub.get_long_about().or(sub.get_about()).map(|a| a.to_string()).unwrap_or_default();
-        out.extend_from_slice(format!(".TP\n\\fB{}\\fR\n{}\n", roff_escape(&usage), roff_escape(&about)).as_bytes());
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set() && a.get_id() != "help") {
+        let usage = sub
+            .clone()
+            .render_usage()
+            .to_string()
+            .replace("Usage: ", "")
+            .replace("git-session-", "git-session ");
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        out.extend_from_slice(
+            format!(
+                ".TP\n\\fB{}\\fR\n{}\n",
+                roff_escape(&usage),
+                roff_escape(&about)
+            )
+            .as_bytes(),
+        );
+        for arg in sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_id() != "help")
+        {
             let flag = match (arg.get_short(), arg.get_long()) {
                 (Some(s), Some(l)) => format!("-{s}, --{l}"),
                 (None, Some(l)) => format!("--{l}"),
@@ -41,11 +69,19 @@ pub fn render() -> Vec<u8> {
                 (None, None) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
             };
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-            out.extend_from_slice(format!(".RS\n.TP\n{}\n{}\n.RE\n", roff_escape(&flag), roff_escape(&help)).as_bytes());
+            out.extend_from_slice(
+                format!(
+                    ".RS\n.TP\n{}\n{}\n.RE\n",
+                    roff_escape(&flag),
+                    roff_escape(&help)
+                )
+                .as_bytes(),
+            );
         }
     }
     out.extend_from_slice(FILES_SECTION.as_bytes());
-    man.render_version_section(&mut out).expect("writing to memory");
+    man.render_version_section(&mut out)
+        .expect("writing to memory");
     out
 }
 
@@ -68,7 +104,15 @@ Shared settings (session.* keys) for a team; git config takes precedence.
 ";
 
 fn roff_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('-', "\\-").lines().map(|l| l.strip_prefix('.').map_or(l.to_owned(), |r| format!("\\&.{r}"))).collect::<Vec<_>>().join("\n")
+    text.replace('\\', "\\\\")
+        .replace('-', "\\-")
+        .lines()
+        .map(|l| {
+            l.strip_prefix('.')
+                .map_or(l.to_owned(), |r| format!("\\&.{r}"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
@@ -78,8 +122,14 @@ pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
         return Ok(());
     };
     let prefix = if prefix.as_os_str().is_empty() {
-        let exe = std::env::current_exe().map_err(|e| CommandError::user(format!("cannot locate this binary: {e}")))?;
-        exe.parent().and_then(|bin| bin.parent()).map(PathBuf::from).ok_or_else(|| CommandError::user("cannot derive a prefix from this binary's location"))?
+        let exe = std::env::current_exe()
+            .map_err(|e| CommandError::user(format!("cannot locate this binary: {e}")))?;
+        exe.parent()
+            .and_then(|bin| bin.parent())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                CommandError::user("cannot derive a prefix from this binary's location")
+            })?
     } else {
         prefix.clone()
     };
@@ -87,7 +137,9 @@ pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("git-session.1");
     std::fs::write(&path, page)?;
-    out.status("`man git-session` and `git help session` find it when that prefix's bin/ is on PATH");
+    out.status(
+        "`man git-session` and `git help session` find it when that prefix's bin/ is on PATH",
+    );
     out.answer(&path.to_string_lossy());
     Ok(())
 }

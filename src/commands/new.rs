@@ -52,7 +52,9 @@ struct Base {
 
 pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     if let Some(pr) = args.name.as_deref().and_then(|n| n.strip_prefix('#')) {
-        let number = pr.parse().map_err(|_| CommandError::usage(format!("'#{pr}' is not a pull request number")))?;
+        let number = pr
+            .parse()
+            .map_err(|_| CommandError::usage(format!("'#{pr}' is not a pull request number")))?;
         args.pr = Some(number);
         args.name = None;
     }
@@ -68,12 +70,18 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     let branch = format!("{}{name}", config.branch_prefix()?);
     model::check_branch(&branch).map_err(|e| CommandError::user(e.0))?;
     if worktree::branch_exists(&ctx.repo, &branch)? {
-        return Err(CommandError::user(format!("branch '{branch}' already exists"))
-            .hint(format!("pick another session name, or delete the branch with `git branch -d {branch}`")));
+        return Err(
+            CommandError::user(format!("branch '{branch}' already exists")).hint(format!(
+                "pick another session name, or delete the branch with `git branch -d {branch}`"
+            )),
+        );
     }
     let path = config.worktree_dir(&main_root)?.join(&name);
     if !args.no_worktree && path.exists() {
-        return Err(CommandError::user(format!("{} already exists", path.display())));
+        return Err(CommandError::user(format!(
+            "{} already exists",
+            path.display()
+        )));
     }
     let base = resolve_base(ctx, &config, &main_root, &args)?;
 
@@ -94,7 +102,11 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         agent: None,
         extra: Default::default(),
     };
-    let session = store.create(meta, Event::new("created", format!("{name} from {}", base.base_ref)), None)?;
+    let session = store.create(
+        meta,
+        Event::new("created", format!("{name} from {}", base.base_ref)),
+        None,
+    )?;
     let local = ctx.local();
 
     if args.no_worktree {
@@ -105,25 +117,51 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
             "session: created",
         );
         if let Err(e) = created {
-            let _ = ctx.repo.delete_ref(&crate::session::store::ref_name(&name), session.tip);
+            let _ = ctx
+                .repo
+                .delete_ref(&crate::session::store::ref_name(&name), session.tip);
             return Err(e.into());
         }
-        local.put(&session.meta.id, &crate::session::LocalState { worktree: None, last_active: ctx.repo.now().ok(), branch_created: true })?;
-        ctx.out.status(&format!("Created session '{name}' on branch {branch} (no worktree)"));
+        local.put(
+            &session.meta.id,
+            &crate::session::LocalState {
+                worktree: None,
+                last_active: ctx.repo.now().ok(),
+                branch_created: true,
+            },
+        )?;
+        ctx.out.status(&format!(
+            "Created session '{name}' on branch {branch} (no worktree)"
+        ));
         return print_result(ctx, &session, &name, None, args.json);
     }
 
     let worktree_dir = config.worktree_dir(&main_root)?;
     worktree::ensure_excluded(&ctx.repo.common_dir(), &main_root, &worktree_dir)?;
-    ctx.out.status(&format!("Creating worktree for session '{name}' on branch {branch} from {}", base.base_ref));
+    ctx.out.status(&format!(
+        "Creating worktree for session '{name}' on branch {branch} from {}",
+        base.base_ref
+    ));
     let include_source = (!args.no_include).then_some(main_root.as_path());
-    let start = Start::NewBranch { branch: branch.clone(), at: base.commit };
-    let created = lifecycle::create_worktree(&ctx.repo, &main_root, &path, &start, include_source, &[worktree_dir]);
+    let start = Start::NewBranch {
+        branch: branch.clone(),
+        at: base.commit,
+    };
+    let created = lifecycle::create_worktree(
+        &ctx.repo,
+        &main_root,
+        &path,
+        &start,
+        include_source,
+        &[worktree_dir],
+    );
     let report = match created {
         Ok(report) => report,
         Err(e) => {
             // Nothing to keep: the session was just created and holds no work.
-            let _ = ctx.repo.delete_ref(&crate::session::store::ref_name(&name), session.tip);
+            let _ = ctx
+                .repo
+                .delete_ref(&crate::session::store::ref_name(&name), session.tip);
             let _ = worktree::delete_branch(&ctx.repo, &branch);
             return Err(CommandError::from(e).hint("the session was not created"));
         }
@@ -131,7 +169,11 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     let path = crate::git::canonical(&path);
     local.put(
         &session.meta.id,
-        &crate::session::LocalState { worktree: Some(path.clone()), last_active: ctx.repo.now().ok(), branch_created: true },
+        &crate::session::LocalState {
+            worktree: Some(path.clone()),
+            last_active: ctx.repo.now().ok(),
+            branch_created: true,
+        },
     )?;
     if let Some(report) = report {
         if report.files + report.symlinks > 0 {
@@ -176,45 +218,75 @@ fn generate_free_name(ctx: &Context) -> CommandResult<String> {
         if !existing.iter().any(|e| name::collides(e, &candidate)) {
             return Ok(candidate);
         }
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
     }
-    Err(CommandError::user("could not find a free generated name").hint("name the session yourself"))
+    Err(CommandError::user("could not find a free generated name")
+        .hint("name the session yourself"))
 }
 
-fn resolve_base(ctx: &Context, config: &Config, main_root: &Path, args: &NewArgs) -> CommandResult<Base> {
+fn resolve_base(
+    ctx: &Context,
+    config: &Config,
+    main_root: &Path,
+    args: &NewArgs,
+) -> CommandResult<Base> {
     let remote = config.string(&config::REMOTE);
     if let Some(rev) = &args.base {
         let commit = ctx.repo.resolve_commit(rev)?;
-        return Ok(Base { commit, base_ref: rev.clone() });
+        return Ok(Base {
+            commit,
+            base_ref: rev.clone(),
+        });
     }
     if let Some(pr) = args.pr {
         return fetch_pull_request(ctx, main_root, &remote, pr);
     }
     let head = || -> CommandResult<Base> {
         let commit = ctx.repo.head_commit()?.ok_or_else(|| {
-            CommandError::user("this repository has no commits yet").hint("make a first commit, then start a session")
+            CommandError::user("this repository has no commits yet")
+                .hint("make a first commit, then start a session")
         })?;
-        Ok(Base { commit, base_ref: "HEAD".into() })
+        Ok(Base {
+            commit,
+            base_ref: "HEAD".into(),
+        })
     };
     let mode = config.string(&config::BASE_REF);
     if args.head || mode == "head" {
         return head();
     }
     if mode != "fresh" {
-        return Err(CommandError::user(format!("session.baseRef = '{mode}' is invalid: expected 'fresh' or 'head'")));
+        return Err(CommandError::user(format!(
+            "session.baseRef = '{mode}' is invalid: expected 'fresh' or 'head'"
+        )));
     }
-    if ctx.repo.config_string(&format!("remote.{remote}.url")).is_none() {
-        ctx.out.status(&format!("note: no remote '{remote}'; starting from HEAD"));
+    if ctx
+        .repo
+        .config_string(&format!("remote.{remote}.url"))
+        .is_none()
+    {
+        ctx.out
+            .status(&format!("note: no remote '{remote}'; starting from HEAD"));
         return head();
     }
     let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS)?);
-    let fetched = git(main_root).args(["fetch", "--quiet", "--no-tags", "--", &remote]).run_with_timeout(timeout);
+    let fetched = git(main_root)
+        .args(["fetch", "--quiet", "--no-tags", "--", &remote])
+        .run_with_timeout(timeout);
     if let Err(e) = fetched {
-        ctx.out.status(&format!("note: fetching {remote} failed ({}); starting from HEAD", crate::error::one_line(&e)));
+        ctx.out.status(&format!(
+            "note: fetching {remote} failed ({}); starting from HEAD",
+            crate::error::one_line(&e)
+        ));
         return head();
     }
     match ctx.repo.read_ref(&format!("refs/remotes/{remote}/HEAD"))? {
-        Some(commit) => Ok(Base { commit, base_ref: format!("{remote}/HEAD") }),
+        Some(commit) => Ok(Base {
+            commit,
+            base_ref: format!("{remote}/HEAD"),
+        }),
         None => {
             ctx.out.status(&format!(
                 "note: {remote}/HEAD is not set (`git remote set-head {remote} --auto` sets it); starting from HEAD"
@@ -224,17 +296,35 @@ fn resolve_base(ctx: &Context, config: &Config, main_root: &Path, args: &NewArgs
     }
 }
 
-fn fetch_pull_request(ctx: &Context, main_root: &Path, remote: &str, pr: u64) -> CommandResult<Base> {
+fn fetch_pull_request(
+    ctx: &Context,
+    main_root: &Path,
+    remote: &str,
+    pr: u64,
+) -> CommandResult<Base> {
     let refspec = format!("refs/pull/{pr}/head");
     ctx.out.status(&format!("Fetching {refspec} from {remote}"));
     git(main_root)
         .args(["fetch", "--quiet", "--no-tags", "--", remote, &refspec])
         .run_with_timeout(Duration::from_secs(300))
-        .map_err(|e| CommandError::from(e).hint(format!("does {remote} have pull request {pr}?")))?;
-    let fetch_head: PathBuf = ctx.repo.gix().main_repo().map(|r| r.git_dir().join("FETCH_HEAD")).unwrap_or_default();
+        .map_err(|e| {
+            CommandError::from(e).hint(format!("does {remote} have pull request {pr}?"))
+        })?;
+    let fetch_head: PathBuf = ctx
+        .repo
+        .gix()
+        .main_repo()
+        .map(|r| r.git_dir().join("FETCH_HEAD"))
+        .unwrap_or_default();
     let text = std::fs::read_to_string(&fetch_head).unwrap_or_default();
     let hex: String = text.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-    let commit = ObjectId::from_hex(hex.as_bytes())
-        .map_err(|_| CommandError::user(format!("could not read what `git fetch {remote} {refspec}` fetched")))?;
-    Ok(Base { commit, base_ref: refspec })
+    let commit = ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
+        CommandError::user(format!(
+            "could not read what `git fetch {remote} {refspec}` fetched"
+        ))
+    })?;
+    Ok(Base {
+        commit,
+        base_ref: refspec,
+    })
 }

@@ -17,7 +17,10 @@ pub fn run(ctx: &Context, args: PathArgs) -> CommandResult {
             ctx.out.answer(&path.to_string_lossy());
             Ok(())
         }
-        None => Err(CommandError::user(format!("session '{}' has no worktree on this machine", args.name))
-            .hint(format!("`git session resume {}` recreates it", args.name))),
+        None => Err(CommandError::user(format!(
+            "session '{}' has no worktree on this machine",
+            args.name
+        ))
+        .hint(format!("`git session resume {}` recreates it", args.name))),
     }
 }

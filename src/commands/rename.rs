@@ -30,12 +30,15 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     };
     let branch_moves = new_branch != old_branch && worktree::branch_exists(&ctx.repo, &old_branch)?;
     if branch_moves && worktree::branch_exists(&ctx.repo, &new_branch)? {
-        return Err(CommandError::user(format!("branch '{new_branch}' already exists")));
+        return Err(CommandError::user(format!(
+            "branch '{new_branch}' already exists"
+        )));
     }
     let worktree_dir = config.worktree_dir(&main_root)?;
     let old_path = lifecycle::find_worktree(&ctx.repo, &local, &session)?;
     let new_path = old_path.as_ref().and_then(|p| {
-        (*p == crate::git::canonical(&worktree_dir.join(&args.old))).then(|| worktree_dir.join(&args.new))
+        (*p == crate::git::canonical(&worktree_dir.join(&args.old)))
+            .then(|| worktree_dir.join(&args.new))
     });
 
     if let (Some(from), Some(to)) = (&old_path, &new_path) {
@@ -50,7 +53,9 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
         undo_move();
         return Err(e.into());
     }
-    let renamed = store.rename(&args.old, &args.new, |meta| meta.branch = new_branch.clone());
+    let renamed = store.rename(&args.old, &args.new, |meta| {
+        meta.branch = new_branch.clone()
+    });
     if let Err(e) = renamed {
         if branch_moves {
             let _ = worktree::rename_branch(&main_root, &new_branch, &old_branch);
@@ -63,7 +68,8 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
         s.worktree = final_path.clone();
         s.last_active = ctx.repo.now().ok();
     })?;
-    ctx.out.status(&format!("Renamed session '{}' to '{}'", args.old, args.new));
+    ctx.out
+        .status(&format!("Renamed session '{}' to '{}'", args.old, args.new));
     if let Some(path) = final_path {
         ctx.out.answer(&path.to_string_lossy());
     }

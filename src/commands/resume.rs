@@ -42,10 +42,18 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
             let remote = config.string(&config::REMOTE);
             let mut branch_created = local.get(&session.meta.id).branch_created;
             let start = if worktree::branch_exists(&ctx.repo, &branch)? {
-                Start::ExistingBranch { branch: branch.clone() }
-            } else if let Some(tip) = ctx.repo.read_ref(&format!("refs/remotes/{remote}/{branch}"))? {
+                Start::ExistingBranch {
+                    branch: branch.clone(),
+                }
+            } else if let Some(tip) = ctx
+                .repo
+                .read_ref(&format!("refs/remotes/{remote}/{branch}"))?
+            {
                 branch_created = true;
-                Start::NewBranch { branch: branch.clone(), at: tip }
+                Start::NewBranch {
+                    branch: branch.clone(),
+                    at: tip,
+                }
             } else {
                 let base = ObjectId::from_hex(session.meta.base.as_bytes())
                     .ok()
@@ -59,27 +67,55 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
                     })?;
                 branch_created = true;
                 if let Some(ckpt) = &session.meta.last_checkpoint {
-                    ctx.out.hint(&format!("the branch was gone; the last checkpoint {ckpt} holds the work as it was"));
+                    ctx.out.hint(&format!(
+                        "the branch was gone; the last checkpoint {ckpt} holds the work as it was"
+                    ));
                 }
-                Start::NewBranch { branch: branch.clone(), at: base }
+                Start::NewBranch {
+                    branch: branch.clone(),
+                    at: base,
+                }
             };
             worktree::ensure_excluded(&ctx.repo.common_dir(), &main_root, &worktree_dir)?;
-            ctx.out.status(&format!("Recreating the worktree of session '{}' at {}", session.meta.name, path.display()));
+            ctx.out.status(&format!(
+                "Recreating the worktree of session '{}' at {}",
+                session.meta.name,
+                path.display()
+            ));
             let source = (!args.no_include).then_some(main_root.as_path());
-            lifecycle::create_worktree(&ctx.repo, &main_root, &path, &start, source, &[worktree_dir])
-                .map_err(CommandError::from)?;
+            lifecycle::create_worktree(
+                &ctx.repo,
+                &main_root,
+                &path,
+                &start,
+                source,
+                &[worktree_dir],
+            )
+            .map_err(CommandError::from)?;
             let path = crate::git::canonical(&path);
             local.put(
                 &session.meta.id,
-                &LocalState { worktree: Some(path.clone()), last_active: ctx.repo.now().ok(), branch_created },
+                &LocalState {
+                    worktree: Some(path.clone()),
+                    last_active: ctx.repo.now().ok(),
+                    branch_created,
+                },
             )?;
             recreated = true;
             path
         }
     };
     if session.meta.status != Status::Active || recreated {
-        let detail = if recreated { "worktree recreated" } else { "active again" };
-        ctx.store().record(&session.meta.name, Event::new("resumed", detail), |meta, _| meta.status = Status::Active)?;
+        let detail = if recreated {
+            "worktree recreated"
+        } else {
+            "active again"
+        };
+        ctx.store().record(
+            &session.meta.name,
+            Event::new("resumed", detail),
+            |meta, _| meta.status = Status::Active,
+        )?;
     }
     local.update(&session.meta.id, |s| {
         s.worktree = Some(path.clone());

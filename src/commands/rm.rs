@@ -32,16 +32,24 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
     let main_root = ctx.main_root()?;
     let store = ctx.store();
     let local = ctx.local();
-    let retirement = lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, args.force)?;
+    let retirement =
+        lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, args.force)?;
     let trash_ref = store.trash(session.name())?;
     if retirement.worktree.is_none() || retirement.removed {
         local.remove(&session.meta.id);
     }
     if args.json {
-        ctx.out.json(&RmReport { name: args.name, trash_ref, retirement });
+        ctx.out.json(&RmReport {
+            name: args.name,
+            trash_ref,
+            retirement,
+        });
         return Ok(());
     }
     super::end::report_retirement(ctx, &args.name, &retirement);
-    ctx.out.status(&format!("Deleted session '{}' (its log is kept as {trash_ref} until gc)", args.name));
+    ctx.out.status(&format!(
+        "Deleted session '{}' (its log is kept as {trash_ref} until gc)",
+        args.name
+    ));
     Ok(())
 }

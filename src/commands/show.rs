@@ -32,7 +32,12 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     field("status", &v.status);
     field("branch", &v.branch);
     field("base", &format!("{} ({})", v.base, v.base_ref));
-    field("worktree", &v.worktree.as_ref().map_or_else(|| "-".into(), |p| p.display().to_string()));
+    field(
+        "worktree",
+        &v.worktree
+            .as_ref()
+            .map_or_else(|| "-".into(), |p| p.display().to_string()),
+    );
     field("changes", &v.changes.to_string());
     field("ahead", &v.ahead.to_string());
     field("created", &v.created);

@@ -48,14 +48,26 @@ pub struct ViewInputs {
 
 impl ViewInputs {
     pub fn read(ctx: &Context, sessions: &[Session]) -> CommandResult<ViewInputs> {
-        let mut names_by_id: HashMap<String, String> =
-            sessions.iter().map(|s| (s.meta.id.clone(), s.meta.name.clone())).collect();
-        if sessions.iter().any(|s| s.meta.parent.as_ref().is_some_and(|p| !names_by_id.contains_key(p))) {
+        let mut names_by_id: HashMap<String, String> = sessions
+            .iter()
+            .map(|s| (s.meta.id.clone(), s.meta.name.clone()))
+            .collect();
+        if sessions.iter().any(|s| {
+            s.meta
+                .parent
+                .as_ref()
+                .is_some_and(|p| !names_by_id.contains_key(p))
+        }) {
             for s in ctx.store().list()?.into_iter().flatten() {
-                names_by_id.entry(s.meta.id.clone()).or_insert(s.meta.name.clone());
+                names_by_id
+                    .entry(s.meta.id.clone())
+                    .or_insert(s.meta.name.clone());
             }
         }
-        Ok(ViewInputs { worktrees: ctx.repo.linked_worktrees()?, names_by_id })
+        Ok(ViewInputs {
+            worktrees: ctx.repo.linked_worktrees()?,
+            names_by_id,
+        })
     }
 }
 
@@ -69,10 +81,15 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
             let wt = ctx.repo.open_worktree(path)?;
             (wt.changed_paths()?.len(), wt.head_commit()?)
         }
-        None => (0, ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?),
+        None => (
+            0,
+            ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
+        ),
     };
     let ahead = match head {
-        Some(head) => ctx.repo.count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
+        Some(head) => ctx
+            .repo
+            .count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
         None => 0,
     };
     let local_state = local.get(&meta.id);
@@ -92,7 +109,13 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         created: meta.created.clone(),
         updated: meta.updated.clone(),
         last_active: time::format_rfc3339(last_active),
-        parent: meta.parent.as_ref().map(|id| inputs.names_by_id.get(id).cloned().unwrap_or_else(|| id.clone())),
+        parent: meta.parent.as_ref().map(|id| {
+            inputs
+                .names_by_id
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| id.clone())
+        }),
         parent_id: meta.parent.clone(),
         checkpoints: ctx.store().checkpoint_count(session)?,
         last_checkpoint: meta.last_checkpoint.clone(),
@@ -103,7 +126,9 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
 
 /// "3m ago", "2h ago", "5d ago".
 pub fn ago(now: i64, then: &str) -> String {
-    let Some(then) = time::parse_rfc3339(then) else { return "?".into() };
+    let Some(then) = time::parse_rfc3339(then) else {
+        return "?".into();
+    };
     let secs = (now - then).max(0);
     match secs {
         0..60 => "just now".into(),

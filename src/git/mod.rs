@@ -6,7 +6,7 @@ pub mod repo;
 pub mod runner;
 
 pub use repo::{
-    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError, TreeEntry, WorktreeInfo,
-    canonical,
+    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
+    TreeEntry, WorktreeInfo, canonical,
 };
 pub use runner::{GitCommand, GitError, git};

@@ -35,7 +35,10 @@ pub trait GixContext<T> {
 
 impl<T, E: Into<BoxError>> GixContext<T> for Result<T, E> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T, RepoError> {
-        self.map_err(|e| RepoError::Gix { context: what(), source: e.into() })
+        self.map_err(|e| RepoError::Gix {
+            context: what(),
+            source: e.into(),
+        })
     }
 }
 
@@ -101,14 +104,20 @@ impl Repo {
     /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
         let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
-            .map_err(|e| RepoError::NotARepository { dir: dir.to_owned(), source: e.into() })?
+            .map_err(|e| RepoError::NotARepository {
+                dir: dir.to_owned(),
+                source: e.into(),
+            })?
             .to_thread_local();
         Self::from_gix(inner)
     }
 
     fn from_gix(inner: gix::Repository) -> Result<Repo, RepoError> {
         let config = inner.config_snapshot();
-        if config.string("extensions.refStorage").is_some_and(|v| v.as_bytes() == b"reftable") {
+        if config
+            .string("extensions.refStorage")
+            .is_some_and(|v| v.as_bytes() == b"reftable")
+        {
             return Err(RepoError::Reftable);
         }
         Ok(Repo { inner })
@@ -118,12 +127,21 @@ impl Repo {
     /// without inheriting `GIT_INDEX_FILE`/`GIT_WORK_TREE` from a hook's environment.
     pub fn open_worktree(&self, path: &Path) -> Result<Repo, RepoError> {
         let wanted = canonical(path);
-        let main = self.inner.main_repo().context(|| "opening the main worktree".into())?;
+        let main = self
+            .inner
+            .main_repo()
+            .context(|| "opening the main worktree".into())?;
         if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
             return Ok(Repo { inner: main });
         }
-        for proxy in self.inner.worktrees().context(|| "listing worktrees".into())? {
-            let base = proxy.base().context(|| "reading a worktree's location".into())?;
+        for proxy in self
+            .inner
+            .worktrees()
+            .context(|| "listing worktrees".into())?
+        {
+            let base = proxy
+                .base()
+                .context(|| "reading a worktree's location".into())?;
             if canonical(&base) == wanted {
                 let inner = proxy
                     .into_repo()
@@ -158,7 +176,10 @@ impl Repo {
 
     /// The root of the main worktree (None for a bare repository).
     pub fn main_workdir(&self) -> Result<Option<PathBuf>, RepoError> {
-        let main = self.inner.main_repo().context(|| "opening the main worktree".into())?;
+        let main = self
+            .inner
+            .main_repo()
+            .context(|| "opening the main worktree".into())?;
         Ok(main.workdir().map(canonical))
     }
 
@@ -169,7 +190,10 @@ impl Repo {
     // ---- config -------------------------------------------------------------------------
 
     pub fn config_string(&self, key: &str) -> Option<String> {
-        self.inner.config_snapshot().string(key).map(|v| v.to_str_lossy().into_owned())
+        self.inner
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_str_lossy().into_owned())
     }
 
     // ---- time and identity ----------------------------------------------------------------
@@ -181,7 +205,8 @@ impl Repo {
         let sig = repo
             .committer_or_set_generic_fallback()
             .context(|| "determining the committer identity".into())?;
-        sig.to_owned().context(|| "reading the committer identity".into())
+        sig.to_owned()
+            .context(|| "reading the committer identity".into())
     }
 
     /// "Now" as seconds since the epoch: the committer time, so `GIT_COMMITTER_DATE` pins it.
@@ -193,19 +218,28 @@ impl Repo {
 
     /// The commit a reference points at (peeled), or None when it does not exist.
     pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>, RepoError> {
-        let Some(mut reference) =
-            self.inner.try_find_reference(name).context(|| format!("reading {name}"))?
+        let Some(mut reference) = self
+            .inner
+            .try_find_reference(name)
+            .context(|| format!("reading {name}"))?
         else {
             return Ok(None);
         };
-        let id = reference.peel_to_id().context(|| format!("resolving {name}"))?;
+        let id = reference
+            .peel_to_id()
+            .context(|| format!("resolving {name}"))?;
         Ok(Some(id.detach()))
     }
 
     /// All references under `prefix` (which ends in `/`), as (full name, target) pairs.
     pub fn list_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, RepoError> {
-        let platform = self.inner.references().context(|| format!("listing {prefix}*"))?;
-        let iter = platform.prefixed(prefix.as_bytes().as_bstr()).context(|| format!("listing {prefix}*"))?;
+        let platform = self
+            .inner
+            .references()
+            .context(|| format!("listing {prefix}*"))?;
+        let iter = platform
+            .prefixed(prefix.as_bytes().as_bstr())
+            .context(|| format!("listing {prefix}*"))?;
         let mut refs = Vec::new();
         for reference in iter {
             let reference = reference.map_err(|e| RepoError::Gix {
@@ -223,7 +257,13 @@ impl Repo {
 
     /// Points `name` at `new` if it currently is as `expect` says; fails with
     /// [`RepoError::RefConflict`] when another process got there first.
-    pub fn update_ref(&self, name: &str, new: ObjectId, expect: Expect, message: &str) -> Result<(), RepoError> {
+    pub fn update_ref(
+        &self,
+        name: &str,
+        new: ObjectId,
+        expect: Expect,
+        message: &str,
+    ) -> Result<(), RepoError> {
         let expected = match expect {
             Expect::Absent => PreviousValue::MustNotExist,
             Expect::At(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
@@ -231,7 +271,11 @@ impl Repo {
         self.edit_ref(
             name,
             Change::Update {
-                log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: message.into(),
+                },
                 expected,
                 new: Target::Object(new),
             },
@@ -250,8 +294,14 @@ impl Repo {
     }
 
     fn edit_ref(&self, name: &str, change: Change) -> Result<(), RepoError> {
-        let full: FullName = name.try_into().context(|| format!("'{name}' is not a valid reference name"))?;
-        let edit = RefEdit { change, name: full, deref: false };
+        let full: FullName = name
+            .try_into()
+            .context(|| format!("'{name}' is not a valid reference name"))?;
+        let edit = RefEdit {
+            change,
+            name: full,
+            deref: false,
+        };
         let mut repo = self.inner.clone();
         // Reflog writes need an identity; never fail for the lack of one.
         let _ = repo.committer_or_set_generic_fallback();
@@ -268,9 +318,14 @@ impl Repo {
                     || chain.contains("did not exist")
                     || chain.contains("lock")
                 {
-                    Err(RepoError::RefConflict { ref_name: name.to_owned() })
+                    Err(RepoError::RefConflict {
+                        ref_name: name.to_owned(),
+                    })
                 } else {
-                    Err(RepoError::Gix { context: format!("updating {name}: {text}"), source: err.into() })
+                    Err(RepoError::Gix {
+                        context: format!("updating {name}: {text}"),
+                        source: err.into(),
+                    })
                 }
             }
         }
@@ -280,8 +335,13 @@ impl Repo {
 
     /// Resolves a revision to a commit id.
     pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, RepoError> {
-        let bad = || RepoError::BadRevision { spec: spec.to_owned() };
-        let id = self.inner.rev_parse_single(spec.as_bytes().as_bstr()).map_err(|_| bad())?;
+        let bad = || RepoError::BadRevision {
+            spec: spec.to_owned(),
+        };
+        let id = self
+            .inner
+            .rev_parse_single(spec.as_bytes().as_bstr())
+            .map_err(|_| bad())?;
         let object = id.object().map_err(|_| bad())?;
         let commit = object.peel_to_commit().map_err(|_| bad())?;
         Ok(commit.id)
@@ -309,8 +369,17 @@ impl Repo {
         if hidden.contains(&tip) {
             return Ok(0);
         }
-        let hidden: Vec<ObjectId> = hidden.iter().copied().filter(|h| self.has_object(*h)).collect();
-        let walk = self.inner.rev_walk([tip]).with_hidden(hidden).all().context(|| format!("walking history from {tip}"))?;
+        let hidden: Vec<ObjectId> = hidden
+            .iter()
+            .copied()
+            .filter(|h| self.has_object(*h))
+            .collect();
+        let walk = self
+            .inner
+            .rev_walk([tip])
+            .with_hidden(hidden)
+            .all()
+            .context(|| format!("walking history from {tip}"))?;
         let mut count = 0;
         for info in walk {
             info.context(|| format!("walking history from {tip}"))?;
@@ -322,8 +391,13 @@ impl Repo {
     // ---- objects -----------------------------------------------------------------------------
 
     pub fn read_commit(&self, id: ObjectId) -> Result<CommitInfo, RepoError> {
-        let commit = self.inner.find_commit(id).context(|| format!("reading commit {id}"))?;
-        let decoded = commit.decode().context(|| format!("decoding commit {id}"))?;
+        let commit = self
+            .inner
+            .find_commit(id)
+            .context(|| format!("reading commit {id}"))?;
+        let decoded = commit
+            .decode()
+            .context(|| format!("decoding commit {id}"))?;
         Ok(CommitInfo {
             id,
             tree: decoded.tree(),
@@ -335,22 +409,36 @@ impl Repo {
 
     /// The entries of a tree: (name, mode, id).
     pub fn read_tree(&self, id: ObjectId) -> Result<Vec<TreeEntry>, RepoError> {
-        let tree = self.inner.find_tree(id).context(|| format!("reading tree {id}"))?;
+        let tree = self
+            .inner
+            .find_tree(id)
+            .context(|| format!("reading tree {id}"))?;
         let decoded = tree.decode().context(|| format!("decoding tree {id}"))?;
         Ok(decoded
             .entries
             .iter()
-            .map(|e| TreeEntry { name: e.filename.to_str_lossy().into_owned(), mode: e.mode, id: e.oid.to_owned() })
+            .map(|e| TreeEntry {
+                name: e.filename.to_str_lossy().into_owned(),
+                mode: e.mode,
+                id: e.oid.to_owned(),
+            })
             .collect())
     }
 
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
-        let blob = self.inner.find_blob(id).context(|| format!("reading blob {id}"))?;
+        let blob = self
+            .inner
+            .find_blob(id)
+            .context(|| format!("reading blob {id}"))?;
         Ok(blob.data.clone())
     }
 
     pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId, RepoError> {
-        Ok(self.inner.write_blob(data).context(|| "writing a blob".into())?.detach())
+        Ok(self
+            .inner
+            .write_blob(data)
+            .context(|| "writing a blob".into())?
+            .detach())
     }
 
     /// Writes a tree from entries in any order (they are sorted the way git sorts them).
@@ -358,14 +446,27 @@ impl Repo {
         let mut tree = gix::objs::Tree {
             entries: entries
                 .iter()
-                .map(|e| gix::objs::tree::Entry { mode: e.mode, filename: BString::from(e.name.as_str()), oid: e.id })
+                .map(|e| gix::objs::tree::Entry {
+                    mode: e.mode,
+                    filename: BString::from(e.name.as_str()),
+                    oid: e.id,
+                })
                 .collect(),
         };
         tree.entries.sort();
-        Ok(self.inner.write_object(&tree).context(|| "writing a tree".into())?.detach())
+        Ok(self
+            .inner
+            .write_object(&tree)
+            .context(|| "writing a tree".into())?
+            .detach())
     }
 
-    pub fn write_commit(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId, RepoError> {
+    pub fn write_commit(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+    ) -> Result<ObjectId, RepoError> {
         let sig = self.signature()?;
         let commit = gix::objs::Commit {
             tree,
@@ -376,7 +477,11 @@ impl Repo {
             message: message.into(),
             extra_headers: Vec::new(),
         };
-        Ok(self.inner.write_object(&commit).context(|| "writing a commit".into())?.detach())
+        Ok(self
+            .inner
+            .write_object(&commit)
+            .context(|| "writing a commit".into())?
+            .detach())
     }
 
     // ---- worktrees ---------------------------------------------------------------------------
@@ -384,10 +489,20 @@ impl Repo {
     /// Linked worktrees (not the main one).
     pub fn linked_worktrees(&self) -> Result<Vec<WorktreeInfo>, RepoError> {
         let mut out = Vec::new();
-        for proxy in self.inner.worktrees().context(|| "listing worktrees".into())? {
-            let base = proxy.base().context(|| "reading a worktree's location".into())?;
+        for proxy in self
+            .inner
+            .worktrees()
+            .context(|| "listing worktrees".into())?
+        {
+            let base = proxy
+                .base()
+                .context(|| "reading a worktree's location".into())?;
             let exists = base.exists();
-            out.push(WorktreeInfo { path: canonical(&base), git_dir: canonical(proxy.git_dir()), exists });
+            out.push(WorktreeInfo {
+                path: canonical(&base),
+                git_dir: canonical(proxy.git_dir()),
+                exists,
+            });
         }
         Ok(out)
     }
@@ -466,7 +581,10 @@ impl Repo {
                 Some(Kind::Directory) => IgnoredKind::Directory,
                 _ => continue,
             };
-            out.push(IgnoredEntry { rela_path: entry.rela_path.to_str_lossy().into_owned(), kind });
+            out.push(IgnoredEntry {
+                rela_path: entry.rela_path.to_str_lossy().into_owned(),
+                kind,
+            });
         }
         out.sort_by(|a, b| a.rela_path.cmp(&b.rela_path));
         Ok(out)

@@ -33,9 +33,17 @@ pub const LOCAL_ENV_VARS: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("could not run `git {argv}` in {}", dir.display())]
-    Spawn { argv: String, dir: PathBuf, source: std::io::Error },
+    Spawn {
+        argv: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`git {argv}` failed{}: {}", exit_text(*code), stderr_text(stderr))]
-    Failed { argv: String, code: Option<i32>, stderr: String },
+    Failed {
+        argv: String,
+        code: Option<i32>,
+        stderr: String,
+    },
     #[error("`git {argv}` did not finish within {} s", timeout.as_secs())]
     TimedOut { argv: String, timeout: Duration },
 }
@@ -45,8 +53,16 @@ fn exit_text(code: Option<i32>) -> String {
 }
 
 fn stderr_text(stderr: &str) -> String {
-    let text: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if text.is_empty() { "no message from git".to_owned() } else { text.join(" / ") }
+    let text: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if text.is_empty() {
+        "no message from git".to_owned()
+    } else {
+        text.join(" / ")
+    }
 }
 
 /// A `git` invocation being built.
@@ -59,7 +75,11 @@ pub struct GitCommand {
 
 /// Starts a `git` command that runs in `dir`.
 pub fn git(dir: impl Into<PathBuf>) -> GitCommand {
-    GitCommand { dir: dir.into(), args: Vec::new(), env: Vec::new() }
+    GitCommand {
+        dir: dir.into(),
+        args: Vec::new(),
+        env: Vec::new(),
+    }
 }
 
 impl GitCommand {
@@ -73,12 +93,14 @@ impl GitCommand {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.env.push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
         self
     }
 
@@ -87,7 +109,11 @@ impl GitCommand {
     }
 
     fn argv(&self) -> String {
-        self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+        self.args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn expression(&self) -> duct::Expression {
@@ -98,7 +124,10 @@ impl GitCommand {
         for (key, value) in &self.env {
             expr = expr.env(key, value);
         }
-        expr.stdout_capture().stderr_capture().stdin_null().unchecked()
+        expr.stdout_capture()
+            .stderr_capture()
+            .stdin_null()
+            .unchecked()
     }
 
     fn finish(&self, output: std::process::Output) -> Result<String, GitError> {
@@ -114,7 +143,11 @@ impl GitCommand {
     }
 
     fn spawn_error(&self, source: std::io::Error) -> GitError {
-        GitError::Spawn { argv: self.argv(), dir: self.dir.clone(), source }
+        GitError::Spawn {
+            argv: self.argv(),
+            dir: self.dir.clone(),
+            source,
+        }
     }
 
     /// Runs the command and returns its stdout; a non-zero exit is an error with git's stderr.
@@ -133,7 +166,10 @@ impl GitCommand {
             }
             if Instant::now() >= deadline {
                 let _ = handle.kill();
-                return Err(GitError::TimedOut { argv: self.argv(), timeout });
+                return Err(GitError::TimedOut {
+                    argv: self.argv(),
+                    timeout,
+                });
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -147,9 +183,15 @@ mod tests {
     #[test]
     fn failure_names_argv_and_stderr() {
         let dir = tempfile::tempdir().unwrap();
-        let err = git(dir.path()).args(["rev-parse", "--verify", "no-such-rev"]).run().unwrap_err();
+        let err = git(dir.path())
+            .args(["rev-parse", "--verify", "no-such-rev"])
+            .run()
+            .unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("`git rev-parse --verify no-such-rev` failed (exit 128)"), "{text}");
+        assert!(
+            text.contains("`git rev-parse --verify no-such-rev` failed (exit 128)"),
+            "{text}"
+        );
         assert!(text.contains("not a git repository"), "{text}");
     }
 }

@@ -26,7 +26,9 @@ pub struct LocalStore {
 
 impl LocalStore {
     pub fn new(common_dir: &Path) -> LocalStore {
-        LocalStore { dir: common_dir.join("session").join("local") }
+        LocalStore {
+            dir: common_dir.join("session").join("local"),
+        }
     }
 
     fn path(&self, id: &str) -> PathBuf {
@@ -36,7 +38,10 @@ impl LocalStore {
     /// The state of session `id`; empty when there is none or it is unreadable (it is a
     /// cache of facts that can be rediscovered, never the only copy of anything).
     pub fn get(&self, id: &str) -> LocalState {
-        std::fs::read(self.path(id)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        std::fs::read(self.path(id))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
     }
 
     /// Replaces the state atomically (write to a temporary file, then rename).
@@ -48,7 +53,11 @@ impl LocalStore {
         Ok(())
     }
 
-    pub fn update(&self, id: &str, change: impl FnOnce(&mut LocalState)) -> std::io::Result<LocalState> {
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut LocalState),
+    ) -> std::io::Result<LocalState> {
         let mut state = self.get(id);
         change(&mut state);
         self.put(id, &state)?;

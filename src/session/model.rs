@@ -75,8 +75,12 @@ pub struct MetaError(pub String);
 impl SessionMeta {
     /// Parses and checks session.yaml. `expected_name` is the name from the ref.
     pub fn from_yaml(text: &str, expected_name: &str) -> Result<SessionMeta, MetaError> {
-        let meta: SessionMeta =
-            serde_saphyr::from_str(text).map_err(|e| MetaError(format!("session.yaml does not parse: {}", first_line(&e.to_string()))))?;
+        let meta: SessionMeta = serde_saphyr::from_str(text).map_err(|e| {
+            MetaError(format!(
+                "session.yaml does not parse: {}",
+                first_line(&e.to_string())
+            ))
+        })?;
         meta.check(expected_name)?;
         Ok(meta)
     }
@@ -93,27 +97,54 @@ impl SessionMeta {
             )));
         }
         if self.name != expected_name {
-            return Err(MetaError(format!("session.yaml names '{}' but is stored as '{expected_name}'", self.name)));
+            return Err(MetaError(format!(
+                "session.yaml names '{}' but is stored as '{expected_name}'",
+                self.name
+            )));
         }
-        if self.id.is_empty() || self.id.len() > 64 || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(MetaError(format!("session.yaml has an invalid id '{}'", self.id.escape_debug())));
+        if self.id.is_empty()
+            || self.id.len() > 64
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(MetaError(format!(
+                "session.yaml has an invalid id '{}'",
+                self.id.escape_debug()
+            )));
         }
         if let Some(parent) = &self.parent
-            && (parent.is_empty() || !parent.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            && (parent.is_empty()
+                || !parent
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
-            return Err(MetaError(format!("session.yaml has an invalid parent id '{}'", parent.escape_debug())));
+            return Err(MetaError(format!(
+                "session.yaml has an invalid parent id '{}'",
+                parent.escape_debug()
+            )));
         }
         check_branch(&self.branch)?;
-        for (key, value) in [("base", Some(&self.base)), ("last_checkpoint", self.last_checkpoint.as_ref())] {
+        for (key, value) in [
+            ("base", Some(&self.base)),
+            ("last_checkpoint", self.last_checkpoint.as_ref()),
+        ] {
             if let Some(v) = value
                 && !is_hex_id(v)
             {
-                return Err(MetaError(format!("session.yaml has an invalid {key} '{}'", v.escape_debug())));
+                return Err(MetaError(format!(
+                    "session.yaml has an invalid {key} '{}'",
+                    v.escape_debug()
+                )));
             }
         }
         for (key, value) in [("created", &self.created), ("updated", &self.updated)] {
             if super::time::parse_rfc3339(value).is_none() {
-                return Err(MetaError(format!("session.yaml has an invalid {key} time '{}'", value.escape_debug())));
+                return Err(MetaError(format!(
+                    "session.yaml has an invalid {key} time '{}'",
+                    value.escape_debug()
+                )));
             }
         }
         Ok(())
@@ -123,7 +154,13 @@ impl SessionMeta {
 /// A branch name from session.yaml must be a plain branch name: it is used in `git` argv and
 /// ref names, so it must not look like an option or a path.
 pub fn check_branch(branch: &str) -> Result<(), MetaError> {
-    name::validate(branch).map_err(|e| MetaError(format!("session.yaml has an invalid branch '{}': {}", branch.escape_debug(), e.rule)))
+    name::validate(branch).map_err(|e| {
+        MetaError(format!(
+            "session.yaml has an invalid branch '{}': {}",
+            branch.escape_debug(),
+            e.rule
+        ))
+    })
 }
 
 fn is_hex_id(s: &str) -> bool {
@@ -161,10 +198,17 @@ mod tests {
     fn round_trips_including_tricky_strings() {
         let meta = sample();
         let yaml = meta.to_yaml();
-        assert_eq!(SessionMeta::from_yaml(&yaml, "yes").unwrap(), meta, "{yaml}");
+        assert_eq!(
+            SessionMeta::from_yaml(&yaml, "yes").unwrap(),
+            meta,
+            "{yaml}"
+        );
         let mut numeric = sample();
         numeric.name = "123".into();
-        assert_eq!(SessionMeta::from_yaml(&numeric.to_yaml(), "123").unwrap(), numeric);
+        assert_eq!(
+            SessionMeta::from_yaml(&numeric.to_yaml(), "123").unwrap(),
+            numeric
+        );
     }
 
     #[test]
@@ -174,8 +218,14 @@ mod tests {
         let mut meta = SessionMeta::from_yaml(&yaml, "yes").unwrap();
         meta.status = Status::Complete;
         let again = SessionMeta::from_yaml(&meta.to_yaml(), "yes").unwrap();
-        assert_eq!(again.extra.get("handoff"), Some(&serde_json::json!("later")));
-        assert_eq!(again.extra.get("future_field"), Some(&serde_json::json!({"nested": [1, 2]})));
+        assert_eq!(
+            again.extra.get("handoff"),
+            Some(&serde_json::json!("later"))
+        );
+        assert_eq!(
+            again.extra.get("future_field"),
+            Some(&serde_json::json!({"nested": [1, 2]}))
+        );
         assert_eq!(again.status, Status::Complete);
     }
 
@@ -195,7 +245,10 @@ mod tests {
             &good.replace("2026-01-01T00:00:00Z", "yesterday"),
         ];
         for text in cases {
-            assert!(SessionMeta::from_yaml(text, "yes").is_err(), "accepted:\n{text}");
+            assert!(
+                SessionMeta::from_yaml(text, "yes").is_err(),
+                "accepted:\n{text}"
+            );
         }
         assert!(SessionMeta::from_yaml(&good, "other").is_err());
     }

@@ -35,7 +35,10 @@ impl fmt::Display for NameRule {
             NameRule::Empty => write!(f, "a name must not be empty"),
             NameRule::TooLong => write!(f, "a name must be at most {MAX_NAME_BYTES} bytes"),
             NameRule::ForbiddenCharacter(c) => {
-                write!(f, "a name must not contain '{c}' (git ref names forbid space ~ ^ : ? * [ \\)")
+                write!(
+                    f,
+                    "a name must not contain '{c}' (git ref names forbid space ~ ^ : ? * [ \\)"
+                )
             }
             NameRule::ControlCharacter => write!(f, "a name must not contain control characters"),
             NameRule::EmptyComponent => {
@@ -58,7 +61,12 @@ fn printable(name: &str) -> String {
 
 /// Checks `name` against git's ref-name rules (plus: no leading `-`, at most 100 bytes).
 pub fn validate(name: &str) -> Result<(), NameError> {
-    let fail = |rule| Err(NameError { name: name.to_owned(), rule });
+    let fail = |rule| {
+        Err(NameError {
+            name: name.to_owned(),
+            rule,
+        })
+    };
     if name.is_empty() {
         return fail(NameRule::Empty);
     }
@@ -69,7 +77,10 @@ pub fn validate(name: &str) -> Result<(), NameError> {
         let _ = c;
         return fail(NameRule::ControlCharacter);
     }
-    if let Some(c) = name.chars().find(|c| matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+    {
         return fail(NameRule::ForbiddenCharacter(c));
     }
     if name == "@" {
@@ -111,16 +122,31 @@ fn below(path: &str, dir: &str) -> bool {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "bright", "calm", "clever", "eager", "gentle", "happy", "keen", "lively", "lucky", "mellow", "nimble",
-    "proud", "quick", "quiet", "rapid", "shiny", "silent", "steady", "swift", "tidy", "brave", "bold",
+    "bright", "calm", "clever", "eager", "gentle", "happy", "keen", "lively", "lucky", "mellow",
+    "nimble", "proud", "quick", "quiet", "rapid", "shiny", "silent", "steady", "swift", "tidy",
+    "brave", "bold",
 ];
 const VERBS: &[&str] = &[
-    "running", "jumping", "flying", "singing", "dancing", "coding", "reading", "drifting", "glowing",
-    "hiking", "humming", "roaming", "sailing", "skipping", "wandering", "whistling",
+    "running",
+    "jumping",
+    "flying",
+    "singing",
+    "dancing",
+    "coding",
+    "reading",
+    "drifting",
+    "glowing",
+    "hiking",
+    "humming",
+    "roaming",
+    "sailing",
+    "skipping",
+    "wandering",
+    "whistling",
 ];
 const NOUNS: &[&str] = &[
-    "fox", "otter", "falcon", "badger", "heron", "lynx", "panda", "raven", "salmon", "tiger", "walrus",
-    "yak", "zebra", "beaver", "koala", "marten", "osprey", "puffin", "quokka", "wombat",
+    "fox", "otter", "falcon", "badger", "heron", "lynx", "panda", "raven", "salmon", "tiger",
+    "walrus", "yak", "zebra", "beaver", "koala", "marten", "osprey", "puffin", "quokka", "wombat",
 ];
 
 /// A readable name like `bright-running-fox`, picked by `seed`.
@@ -135,7 +161,12 @@ pub fn generated(seed: u64) -> String {
 pub fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     hasher.write_u32(std::process::id());
     hasher.finish()
 }
@@ -146,7 +177,15 @@ mod tests {
 
     #[test]
     fn accepts_ref_like_names() {
-        for ok in ["auth", "feature/auth", "fix-1234", "ünïcødé", "a.b", "pr-12", "x@y"] {
+        for ok in [
+            "auth",
+            "feature/auth",
+            "fix-1234",
+            "ünïcødé",
+            "a.b",
+            "pr-12",
+            "x@y",
+        ] {
             validate(ok).unwrap();
         }
     }
@@ -175,7 +214,10 @@ mod tests {
         for (name, rule) in cases {
             assert_eq!(validate(name).unwrap_err().rule, rule, "{name:?}");
         }
-        assert_eq!(validate(&"x".repeat(101)).unwrap_err().rule, NameRule::TooLong);
+        assert_eq!(
+            validate(&"x".repeat(101)).unwrap_err().rule,
+            NameRule::TooLong
+        );
         validate(&"x".repeat(100)).unwrap();
     }
 

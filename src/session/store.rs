@@ -20,11 +20,15 @@ pub enum StoreError {
     NotFound { name: String },
     #[error("a session named '{name}' already exists")]
     AlreadyExists { name: String },
-    #[error("session name '{name}' collides with existing session '{existing}' (a name cannot also be a prefix directory of another, like 'a' and 'a/b')")]
+    #[error(
+        "session name '{name}' collides with existing session '{existing}' (a name cannot also be a prefix directory of another, like 'a' and 'a/b')"
+    )]
     Collides { name: String, existing: String },
     #[error("session '{name}' is unreadable: {reason}")]
     Malformed { name: String, reason: String },
-    #[error("session '{name}' kept changing while recording '{event}'; gave up after {MAX_ATTEMPTS} attempts")]
+    #[error(
+        "session '{name}' kept changing while recording '{event}'; gave up after {MAX_ATTEMPTS} attempts"
+    )]
     Contended { name: String, event: String },
     #[error(transparent)]
     Name(#[from] name::NameError),
@@ -67,7 +71,11 @@ pub struct Event<'a> {
 
 impl<'a> Event<'a> {
     pub fn new(event: &'a str, detail: impl Into<String>) -> Self {
-        Event { event, detail: detail.into(), checkpoint: None }
+        Event {
+            event,
+            detail: detail.into(),
+            checkpoint: None,
+        }
     }
 
     pub fn with_checkpoint(mut self, checkpoint: ObjectId) -> Self {
@@ -105,7 +113,10 @@ impl<'r> Store<'r> {
             .repo
             .list_refs(SESSIONS_PREFIX)?
             .into_iter()
-            .filter_map(|(full, tip)| full.strip_prefix(SESSIONS_PREFIX).map(|n| (n.to_owned(), tip)))
+            .filter_map(|(full, tip)| {
+                full.strip_prefix(SESSIONS_PREFIX)
+                    .map(|n| (n.to_owned(), tip))
+            })
             .map(|(name, tip)| self.read_at(&name, tip))
             .collect())
     }
@@ -113,7 +124,9 @@ impl<'r> Store<'r> {
     pub fn load(&self, name: &str) -> Result<Session, StoreError> {
         match self.repo.read_ref(&ref_name(name))? {
             Some(tip) => self.read_at(name, tip),
-            None => Err(StoreError::NotFound { name: name.to_owned() }),
+            None => Err(StoreError::NotFound {
+                name: name.to_owned(),
+            }),
         }
     }
 
@@ -126,40 +139,79 @@ impl<'r> Store<'r> {
         name::validate(name)?;
         for existing in self.names()? {
             if existing == name {
-                return Err(StoreError::AlreadyExists { name: name.to_owned() });
+                return Err(StoreError::AlreadyExists {
+                    name: name.to_owned(),
+                });
             }
             if name::collides(name, &existing) {
-                return Err(StoreError::Collides { name: name.to_owned(), existing });
+                return Err(StoreError::Collides {
+                    name: name.to_owned(),
+                    existing,
+                });
             }
         }
         Ok(())
     }
 
     fn read_at(&self, name: &str, tip: ObjectId) -> Result<Session, StoreError> {
-        let malformed = |reason: String| StoreError::Malformed { name: name.to_owned(), reason };
-        let commit = self.repo.read_commit(tip).map_err(|e| malformed(crate::error::one_line(&e)))?;
-        let entries = self.repo.read_tree(commit.tree).map_err(|e| malformed(crate::error::one_line(&e)))?;
+        let malformed = |reason: String| StoreError::Malformed {
+            name: name.to_owned(),
+            reason,
+        };
+        let commit = self
+            .repo
+            .read_commit(tip)
+            .map_err(|e| malformed(crate::error::one_line(&e)))?;
+        let entries = self
+            .repo
+            .read_tree(commit.tree)
+            .map_err(|e| malformed(crate::error::one_line(&e)))?;
         let blob = |file: &str| -> Result<Option<String>, StoreError> {
             match entries.iter().find(|e| e.name == file && e.mode.is_blob()) {
                 Some(entry) => {
-                    let bytes = self.repo.read_blob(entry.id).map_err(|e| malformed(crate::error::one_line(&e)))?;
-                    String::from_utf8(bytes).map(Some).map_err(|_| malformed(format!("{file} is not UTF-8")))
+                    let bytes = self
+                        .repo
+                        .read_blob(entry.id)
+                        .map_err(|e| malformed(crate::error::one_line(&e)))?;
+                    String::from_utf8(bytes)
+                        .map(Some)
+                        .map_err(|_| malformed(format!("{file} is not UTF-8")))
                 }
                 None => Ok(None),
             }
         };
-        let yaml = blob(META_FILE)?.ok_or_else(|| malformed(format!("log commit {tip} has no {META_FILE}")))?;
-        let meta = SessionMeta::from_yaml(&yaml, name).map_err(|MetaError(reason)| malformed(reason))?;
-        Ok(Session { meta, tip, context: blob(CONTEXT_FILE)? })
+        let yaml = blob(META_FILE)?
+            .ok_or_else(|| malformed(format!("log commit {tip} has no {META_FILE}")))?;
+        let meta =
+            SessionMeta::from_yaml(&yaml, name).map_err(|MetaError(reason)| malformed(reason))?;
+        Ok(Session {
+            meta,
+            tip,
+            context: blob(CONTEXT_FILE)?,
+        })
     }
 
     /// Writes the first log commit of a new session; fails if the name was taken meanwhile.
-    pub fn create(&self, meta: SessionMeta, event: Event<'_>, context: Option<&str>) -> Result<Session, StoreError> {
+    pub fn create(
+        &self,
+        meta: SessionMeta,
+        event: Event<'_>,
+        context: Option<&str>,
+    ) -> Result<Session, StoreError> {
         self.check_new_name(&meta.name)?;
         let name = meta.name.clone();
         let tip = self.write_log_commit(None, &[], &meta, context, &event)?;
-        match self.repo.update_ref(&ref_name(&name), tip, Expect::Absent, &format!("session: {}", event.event)) {
-            Ok(()) => Ok(Session { meta, tip, context: context.map(str::to_owned) }),
+        match self.repo.update_ref(
+            &ref_name(&name),
+            tip,
+            Expect::Absent,
+            &format!("session: {}", event.event),
+        ) {
+            Ok(()) => Ok(Session {
+                meta,
+                tip,
+                context: context.map(str::to_owned),
+            }),
             Err(RepoError::RefConflict { .. }) => Err(StoreError::AlreadyExists { name }),
             Err(e) => Err(e.into()),
         }
@@ -183,9 +235,22 @@ impl<'r> Store<'r> {
             if let Some(ckpt) = event.checkpoint {
                 meta.last_checkpoint = Some(ckpt.to_string());
             }
-            let previous = self.repo.read_tree(self.repo.read_commit(current.tip)?.tree)?;
-            let tip = self.write_log_commit(Some(current.tip), &previous, &meta, context.as_deref(), &event)?;
-            match self.repo.update_ref(&ref_name(name), tip, Expect::At(current.tip), &format!("session: {}", event.event)) {
+            let previous = self
+                .repo
+                .read_tree(self.repo.read_commit(current.tip)?.tree)?;
+            let tip = self.write_log_commit(
+                Some(current.tip),
+                &previous,
+                &meta,
+                context.as_deref(),
+                &event,
+            )?;
+            match self.repo.update_ref(
+                &ref_name(name),
+                tip,
+                Expect::At(current.tip),
+                &format!("session: {}", event.event),
+            ) {
                 Ok(()) => return Ok(Session { meta, tip, context }),
                 Err(RepoError::RefConflict { .. }) => {
                     std::thread::sleep(std::time::Duration::from_millis(5));
@@ -194,35 +259,65 @@ impl<'r> Store<'r> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(StoreError::Contended { name: name.to_owned(), event: event.event.to_owned() })
+        Err(StoreError::Contended {
+            name: name.to_owned(),
+            event: event.event.to_owned(),
+        })
     }
 
     /// Moves a session to a new name: a `renamed:` log commit under the new ref, then the old
     /// ref is deleted (only if nobody changed it meanwhile).
-    pub fn rename(&self, old: &str, new: &str, mut change: impl FnMut(&mut SessionMeta)) -> Result<Session, StoreError> {
+    pub fn rename(
+        &self,
+        old: &str,
+        new: &str,
+        mut change: impl FnMut(&mut SessionMeta),
+    ) -> Result<Session, StoreError> {
         let current = self.load(old)?;
         self.check_new_name(new)?;
         let mut meta = current.meta.clone();
         meta.name = new.to_owned();
         meta.updated = super::time::format_rfc3339(self.repo.now()?);
         change(&mut meta);
-        let previous = self.repo.read_tree(self.repo.read_commit(current.tip)?.tree)?;
+        let previous = self
+            .repo
+            .read_tree(self.repo.read_commit(current.tip)?.tree)?;
         let event = Event::new("renamed", format!("{old} -> {new}"));
-        let tip = self.write_log_commit(Some(current.tip), &previous, &meta, current.context.as_deref(), &event)?;
-        match self.repo.update_ref(&ref_name(new), tip, Expect::Absent, "session: renamed") {
+        let tip = self.write_log_commit(
+            Some(current.tip),
+            &previous,
+            &meta,
+            current.context.as_deref(),
+            &event,
+        )?;
+        match self
+            .repo
+            .update_ref(&ref_name(new), tip, Expect::Absent, "session: renamed")
+        {
             Ok(()) => {}
-            Err(RepoError::RefConflict { .. }) => return Err(StoreError::AlreadyExists { name: new.to_owned() }),
+            Err(RepoError::RefConflict { .. }) => {
+                return Err(StoreError::AlreadyExists {
+                    name: new.to_owned(),
+                });
+            }
             Err(e) => return Err(e.into()),
         }
         if let Err(e) = self.repo.delete_ref(&ref_name(old), current.tip) {
             // Someone recorded an event on the old name meanwhile: undo, keep the old one.
             let _ = self.repo.delete_ref(&ref_name(new), tip);
             return Err(match e {
-                RepoError::RefConflict { .. } => StoreError::Contended { name: old.to_owned(), event: "renamed".into() },
+                RepoError::RefConflict { .. } => StoreError::Contended {
+                    name: old.to_owned(),
+                    event: "renamed".into(),
+                },
                 other => other.into(),
             });
         }
-        Ok(Session { meta, tip, context: current.context })
+        Ok(Session {
+            meta,
+            tip,
+            context: current.context,
+        })
     }
 
     /// Moves the session's log to `refs/sessions-trash/<id>` (after recording a `deleted:`
@@ -230,7 +325,8 @@ impl<'r> Store<'r> {
     pub fn trash(&self, name: &str) -> Result<String, StoreError> {
         let session = self.record(name, Event::new("deleted", name.to_owned()), |_, _| {})?;
         let trash_ref = format!("{TRASH_PREFIX}{}", session.meta.id);
-        self.repo.update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
+        self.repo
+            .update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
         self.repo.delete_ref(&ref_name(name), session.tip)?;
         Ok(trash_ref)
     }
@@ -250,7 +346,11 @@ impl<'r> Store<'r> {
     }
 
     /// The log, newest first (following first parents), at most `limit` events.
-    pub fn events(&self, session: &Session, limit: Option<usize>) -> Result<Vec<EventRecord>, StoreError> {
+    pub fn events(
+        &self,
+        session: &Session,
+        limit: Option<usize>,
+    ) -> Result<Vec<EventRecord>, StoreError> {
         let mut out = Vec::new();
         let mut next = Some(session.tip);
         while let Some(id) = next {
@@ -287,11 +387,22 @@ impl<'r> Store<'r> {
         event: &Event<'_>,
     ) -> Result<ObjectId, StoreError> {
         let blob_mode = EntryKind::Blob.into();
-        let mut entries: Vec<TreeEntry> =
-            previous_tree.iter().filter(|e| e.name != META_FILE && e.name != CONTEXT_FILE).cloned().collect();
-        entries.push(TreeEntry { name: META_FILE.into(), mode: blob_mode, id: self.repo.write_blob(meta.to_yaml().as_bytes())? });
+        let mut entries: Vec<TreeEntry> = previous_tree
+            .iter()
+            .filter(|e| e.name != META_FILE && e.name != CONTEXT_FILE)
+            .cloned()
+            .collect();
+        entries.push(TreeEntry {
+            name: META_FILE.into(),
+            mode: blob_mode,
+            id: self.repo.write_blob(meta.to_yaml().as_bytes())?,
+        });
         if let Some(text) = context {
-            entries.push(TreeEntry { name: CONTEXT_FILE.into(), mode: blob_mode, id: self.repo.write_blob(text.as_bytes())? });
+            entries.push(TreeEntry {
+                name: CONTEXT_FILE.into(),
+                mode: blob_mode,
+                id: self.repo.write_blob(text.as_bytes())?,
+            });
         }
         let tree = self.repo.write_tree(&entries)?;
         let mut parents: Vec<ObjectId> = previous_tip.into_iter().collect();

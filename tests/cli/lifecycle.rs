@@ -1,0 +1,261 @@
+use std::path::Path;
+
+use crate::support::TestRepo;
+
+fn branch_exists(repo: &TestRepo, branch: &str) -> bool {
+    !repo.git(&["branch", "--list", branch]).is_empty()
+}
+
+#[test]
+fn end_removes_clean_sessions_and_keeps_work() {
+    let repo = TestRepo::new();
+    let clean = repo.new_session("clean");
+    let out = repo.session(&["end", "clean"]).ok();
+    assert!(
+        out.stdout.is_empty(),
+        "nothing to print when removed: {}",
+        out.stdout
+    );
+    assert!(!clean.exists());
+    assert!(!branch_exists(&repo, "session/clean"));
+    assert_eq!(repo.meta("clean")["status"], "complete");
+
+    let dirty = repo.new_session("dirty");
+    std::fs::write(dirty.join("notes.txt"), "untracked work\n").unwrap();
+    let out = repo.session(&["end", "dirty"]).ok();
+    assert_eq!(
+        out.line(),
+        dirty.display().to_string(),
+        "the kept path is the answer"
+    );
+    assert!(
+        out.stderr.contains("1 uncommitted or untracked file(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(dirty.join("notes.txt").is_file());
+    assert_eq!(repo.meta("dirty")["status"], "complete");
+
+    let committed = repo.new_session("committed");
+    std::fs::write(committed.join("c.txt"), "c\n").unwrap();
+    repo.git_in(&committed, &["add", "-A"]);
+    repo.git_in(&committed, &["commit", "-q", "-m", "unpushed"]);
+    let out = repo.session(&["end", "committed"]).ok();
+    assert!(
+        out.stderr
+            .contains("1 commit(s) not on its base or upstream"),
+        "{}",
+        out.stderr
+    );
+    assert!(committed.exists());
+    assert!(branch_exists(&repo, "session/committed"));
+}
+
+#[test]
+fn end_remove_checkpoints_work_before_removing() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("risky");
+    std::fs::write(path.join("README.md"), "edited\n").unwrap();
+    std::fs::write(path.join("new.txt"), "new\n").unwrap();
+    let out = repo
+        .session(&["end", "risky", "--remove", "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["removed"], true);
+    assert_eq!(out["branch_deleted"], true);
+    let ckpt = out["checkpoint"].as_str().unwrap().to_owned();
+    assert!(!path.exists());
+    // The work is reachable from the session's log and exactly the uncommitted changes.
+    repo.git(&["merge-base", "--is-ancestor", &ckpt, "refs/sessions/risky"]);
+    assert_eq!(repo.git(&["show", &format!("{ckpt}:new.txt")]), "new");
+    assert_eq!(repo.git(&["show", &format!("{ckpt}:README.md")]), "edited");
+    assert_eq!(
+        repo.git(&["diff", "--name-only", &format!("{ckpt}^"), &ckpt]),
+        "README.md\nnew.txt"
+    );
+    assert_eq!(repo.meta("risky")["last_checkpoint"], ckpt);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    assert_eq!(
+        repo.git(&["show", &format!("{ckpt}:new.txt")]),
+        "new",
+        "gc keeps checkpoints"
+    );
+}
+
+#[test]
+fn rm_trashes_the_log_and_respects_work() {
+    let repo = TestRepo::new();
+    repo.new_session("gone");
+    let id = repo.meta("gone")["id"].as_str().unwrap().to_owned();
+    let out = repo.session(&["rm", "gone"]).ok();
+    assert!(
+        out.stderr.contains(&format!("refs/sessions-trash/{id}")),
+        "{}",
+        out.stderr
+    );
+    assert!(repo.git(&["for-each-ref", "refs/sessions/gone"]).is_empty());
+    assert!(
+        repo.git(&[
+            "log",
+            "-1",
+            "--format=%s",
+            &format!("refs/sessions-trash/{id}")
+        ])
+        .starts_with("deleted:")
+    );
+
+    let kept = repo.new_session("kept");
+    std::fs::write(kept.join("wip.txt"), "wip\n").unwrap();
+    let out = repo.session(&["rm", "kept"]).ok();
+    assert_eq!(out.line(), kept.display().to_string());
+    assert!(out.stderr.contains("warning:"), "{}", out.stderr);
+    assert!(kept.join("wip.txt").exists());
+
+    let forced = repo.new_session("forced");
+    std::fs::write(forced.join("wip.txt"), "wip\n").unwrap();
+    let out = repo
+        .session(&["rm", "forced", "--force", "--json"])
+        .ok()
+        .json();
+    let ckpt = out["checkpoint"].as_str().unwrap();
+    assert!(!forced.exists());
+    let trash = out["trash_ref"].as_str().unwrap();
+    repo.git(&["merge-base", "--is-ancestor", ckpt, trash]);
+    assert_eq!(repo.git(&["show", &format!("{ckpt}:wip.txt")]), "wip");
+}
+
+#[test]
+fn rename_moves_ref_branch_and_worktree_and_keeps_the_id() {
+    let repo = TestRepo::new();
+    let old = repo.new_session("old");
+    std::fs::write(old.join("wip.txt"), "wip\n").unwrap();
+    let id = repo.meta("old")["id"].clone();
+    let out = repo.session(&["rename", "old", "team/new"]).ok();
+    let new = repo.root.join(".worktrees/team/new");
+    assert_eq!(out.line(), new.display().to_string());
+    assert!(!old.exists());
+    assert!(
+        new.join("wip.txt").is_file(),
+        "uncommitted work moves with the worktree"
+    );
+    assert_eq!(
+        repo.git_in(&new, &["symbolic-ref", "HEAD"]),
+        "refs/heads/session/team/new"
+    );
+    assert!(repo.git(&["for-each-ref", "refs/sessions/old"]).is_empty());
+    let meta = repo.meta("team/new");
+    assert_eq!(meta["id"], id);
+    assert_eq!(meta["branch"], "session/team/new");
+    assert_eq!(repo.events("team/new")[0], "renamed: old -> team/new");
+    repo.new_session("other");
+    repo.session(&["rename", "team/new", "other"]).fails();
+    repo.session(&["rename", "team/new", "team"]).fails();
+    repo.session(&["path", "team/new"]).ok();
+}
+
+#[test]
+fn resume_recreates_a_missing_worktree_from_branch_or_base() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", ".env\n");
+    repo.write(".worktreeinclude", ".env\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+    repo.write(".env", "SECRET=1\n");
+    let path = repo.new_session("again");
+    std::fs::write(path.join("committed.txt"), "kept on the branch\n").unwrap();
+    repo.git_in(&path, &["add", "-A"]);
+    repo.git_in(&path, &["commit", "-q", "-m", "work"]);
+    std::fs::remove_dir_all(&path).unwrap(); // removed by hand
+    repo.session(&["end", "again"]).ok();
+    assert_eq!(repo.meta("again")["status"], "complete");
+    let out = repo.session(&["resume", "again"]).ok();
+    assert_eq!(out.line(), path.display().to_string());
+    assert!(
+        path.join("committed.txt").is_file(),
+        "recreated from the branch"
+    );
+    assert!(
+        path.join(".env").is_file(),
+        ".worktreeinclude applies to recreated worktrees"
+    );
+    assert_eq!(repo.meta("again")["status"], "active");
+
+    // With the branch gone too, the worktree comes back from the base.
+    repo.session(&["end", "again", "--remove"]).ok();
+    assert!(!branch_exists(&repo, "session/again"));
+    let out = repo.session(&["resume", "again"]).ok();
+    assert!(Path::new(out.line()).join("README.md").is_file());
+    assert!(!Path::new(out.line()).join("committed.txt").exists());
+    assert_eq!(
+        repo.git(&["rev-parse", "session/again"]),
+        repo.meta("again")["base"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn gc_archives_stale_clean_sessions_checkpoints_dirty_ones_and_purges_trash() {
+    let repo = TestRepo::new();
+    let clean = repo.new_session("stale-clean");
+    let dirty = repo.new_session("stale-dirty");
+    std::fs::write(dirty.join("wip.txt"), "wip\n").unwrap();
+    repo.new_session("trashed");
+    repo.session(&["rm", "trashed"]).ok();
+    repo.advance(3 * 86_400);
+    let fresh = repo.new_session("fresh");
+
+    let plan = repo
+        .session(&["gc", "--older-than", "2d", "--dry-run", "--json"])
+        .ok()
+        .json();
+    let action = |name: &str| {
+        plan.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["action"].clone())
+    };
+    assert_eq!(action("stale-clean").unwrap(), "archive");
+    assert_eq!(action("stale-dirty").unwrap(), "checkpoint");
+    assert_eq!(action("fresh").unwrap(), "keep");
+    assert!(
+        plan.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["action"] == "purge")
+    );
+    assert!(clean.exists(), "--dry-run changes nothing");
+
+    let out = repo.session(&["gc"]).ok();
+    assert!(
+        out.stdout.contains("keep"),
+        "default retention is 7 days: {}",
+        out.stdout
+    );
+    assert!(clean.exists());
+
+    let done = repo
+        .session(&["gc", "--older-than", "2d", "--json"])
+        .ok()
+        .json();
+    assert!(!clean.exists());
+    assert_eq!(repo.meta("stale-clean")["status"], "archived");
+    assert!(dirty.join("wip.txt").exists());
+    let ckpt = done
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "stale-dirty")
+        .unwrap()["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(repo.git(&["show", &format!("{ckpt}:wip.txt")]), "wip");
+    assert!(fresh.exists());
+    assert!(
+        repo.git(&["for-each-ref", "refs/sessions-trash/"])
+            .is_empty(),
+        "old trash is purged"
+    );
+    let bad = repo.session(&["gc", "--older-than", "soon"]);
+    assert_eq!(bad.code, 2);
+}

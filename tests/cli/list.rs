@@ -1,0 +1,128 @@
+use crate::support::TestRepo;
+
+const KEYS: &[&str] = &[
+    "name",
+    "id",
+    "status",
+    "branch",
+    "base",
+    "worktree",
+    "dirty",
+    "changes",
+    "ahead",
+    "created",
+    "last_active",
+    "parent",
+    "checkpoints",
+];
+
+#[test]
+fn list_and_show_report_changes_ahead_and_activity() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("busy");
+    repo.new_session("idle");
+    std::fs::write(path.join("README.md"), "changed\n").unwrap();
+    std::fs::write(path.join("new.txt"), "new\n").unwrap();
+    std::fs::write(path.join("committed.txt"), "c\n").unwrap();
+    repo.git_in(&path, &["add", "committed.txt"]);
+    repo.git_in(&path, &["commit", "-q", "-m", "work"]);
+
+    let listed = repo.session(&["list", "--json"]).ok().json();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        for key in KEYS {
+            assert!(row.get(*key).is_some(), "missing {key} in {row}");
+        }
+    }
+    let busy = &rows[0];
+    assert_eq!(busy["name"], "busy");
+    assert_eq!(busy["dirty"], true);
+    assert_eq!(busy["changes"], 2, "{busy}");
+    assert_eq!(busy["ahead"], 1);
+    assert_eq!(busy["worktree"], path.display().to_string());
+    assert_eq!(rows[1]["dirty"], false);
+    assert_eq!(rows[1]["changes"], 0);
+
+    let table = repo.session(&["list"]).ok().stdout;
+    insta::assert_snapshot!(table.replace(&*repo.root.to_string_lossy(), "<repo>"), @r"
+    NAME  STATUS  BRANCH        CHANGES  AHEAD  ACTIVE    FROM  WORKTREE
+    busy  active  session/busy  2        1      just now  -     <repo>/.worktrees/busy
+    idle  active  session/idle  0        0      just now  -     <repo>/.worktrees/idle
+    ");
+
+    let shown = repo.session_in(&path, &["show", "--json"]).ok().json();
+    assert_eq!(shown["name"], "busy");
+    assert_eq!(shown["events"][0]["event"], "created");
+    repo.session(&["show"]).fails();
+
+    repo.session(&["end", "idle"]).ok();
+    let open = repo.session(&["list", "--json"]).ok().json();
+    assert_eq!(
+        open.as_array().unwrap().len(),
+        1,
+        "complete sessions are hidden"
+    );
+    let all = repo.session(&["list", "--all", "--json"]).ok().json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all[1]["status"], "complete");
+    assert_eq!(all[1]["worktree"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_malformed_session_is_named_and_does_not_hide_the_others() {
+    let repo = TestRepo::new();
+    repo.new_session("good");
+    repo.new_session("bad");
+    // Hand-edit bad's session.yaml into garbage, as a fetched or edited log might be.
+    for garbage in [
+        "version: [unclosed\n",
+        "version: 1\nname: bad\n",
+        "{{{{",
+        "version: 1\nid: x\nname: bad\nstatus: active\ncreated: now\nupdated: now\nbranch: ../../../etc\nbase: 0\nbase_ref: HEAD\nparent: null\nlast_checkpoint: null\n",
+    ] {
+        let blob = repo
+            .cmd_in(
+                &repo.root,
+                "sh",
+                &[
+                    "-c",
+                    &format!("printf '%s' '{garbage}' | git hash-object -w --stdin"),
+                ],
+            )
+            .ok();
+        let tree = repo
+            .cmd_in(
+                &repo.root,
+                "sh",
+                &[
+                    "-c",
+                    &format!(
+                        "printf '100644 blob {}\\tsession.yaml\\n' | git mktree",
+                        blob.line()
+                    ),
+                ],
+            )
+            .ok();
+        let commit = repo.git(&["commit-tree", "-m", "created: bad", tree.line()]);
+        repo.git(&["update-ref", "refs/sessions/bad", &commit]);
+        let out = repo.session(&["list", "--json"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("session 'bad' is unreadable"),
+            "{}",
+            out.stderr
+        );
+        let rows = out.json();
+        assert_eq!(rows.as_array().unwrap().len(), 1);
+        assert_eq!(rows[0]["name"], "good");
+        let out = repo.session(&["show", "bad"]).fails();
+        assert!(
+            out.stderr.contains("session 'bad' is unreadable"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"));
+        repo.session(&["end", "bad"]).fails();
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: real git, real worktrees, the built binary.
+
+mod support;
+
+mod include;
+mod lifecycle;
+mod list;
+mod man;
+mod names;
+mod new;

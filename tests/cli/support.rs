@@ -1,0 +1,189 @@
+//! A hermetic test repository: pinned git config, identity, dates, HOME and TZ, and helpers
+//! to run the freshly built `git-session` (directly, or as `git session` through PATH).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-session");
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self) -> Out {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.trim().is_empty(), "a failure must say why");
+        self
+    }
+
+    pub fn line(&self) -> &str {
+        self.stdout.trim_end_matches('\n')
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+pub struct TestRepo {
+    _dir: tempfile::TempDir,
+    /// Holds HOME and the global config.
+    pub home: PathBuf,
+    /// The main worktree.
+    pub root: PathBuf,
+    /// Commit date handed to git and git-session (seconds since the epoch, UTC).
+    pub date: std::sync::atomic::AtomicI64,
+}
+
+pub const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+impl TestRepo {
+    /// A repository with one commit (`README.md`), in a path with a space in it.
+    pub fn new() -> TestRepo {
+        let repo = TestRepo::empty();
+        repo.write("README.md", "hello\n");
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "initial"]);
+        repo
+    }
+
+    /// `git init` only: no commits.
+    pub fn empty() -> TestRepo {
+        let dir = tempfile::Builder::new()
+            .prefix("git session test ")
+            .tempdir()
+            .unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let home = base.join("home");
+        let root = base.join("repo ü");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(home.join(".gitconfig"), "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n").unwrap();
+        let repo = TestRepo {
+            _dir: dir,
+            home,
+            root,
+            date: std::sync::atomic::AtomicI64::new(START),
+        };
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        write_file(&self.root.join(rel), text);
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: i64) {
+        self.date
+            .fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        let date = format!(
+            "{} +0000",
+            self.date.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        cmd.env_clear()
+            .env("PATH", path_with_bin())
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .env("TZ", "UTC")
+            .env("LC_ALL", "C")
+            .env("NO_COLOR", "1");
+    }
+
+    pub fn cmd_in(&self, dir: &Path, program: &str, args: &[&str]) -> Out {
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(dir);
+        self.env(&mut cmd);
+        let output = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        Out {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs git-session in the main worktree.
+    pub fn session(&self, args: &[&str]) -> Out {
+        self.cmd_in(&self.root, BIN, args)
+    }
+
+    pub fn session_in(&self, dir: &Path, args: &[&str]) -> Out {
+        self.cmd_in(dir, BIN, args)
+    }
+
+    /// Runs git in the main worktree; panics on failure and returns trimmed stdout.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.root, args)
+    }
+
+    #[track_caller]
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.cmd_in(dir, "git", args);
+        assert_eq!(out.code, 0, "git {args:?} failed: {}", out.stderr);
+        out.stdout.trim_end().to_owned()
+    }
+
+    /// `new` with --head (no fetch) and the path it printed.
+    #[track_caller]
+    pub fn new_session(&self, name: &str) -> PathBuf {
+        let out = self.session(&["new", "--head", name]).ok();
+        PathBuf::from(out.line())
+    }
+
+    /// session.yaml as of the session's newest log commit.
+    pub fn meta(&self, name: &str) -> serde_json::Value {
+        let text = self.git(&["show", &format!("refs/sessions/{name}:session.yaml")]);
+        serde_json::to_value(serde_saphyr::from_str::<serde_json::Value>(&text).unwrap()).unwrap()
+    }
+
+    pub fn events(&self, name: &str) -> Vec<String> {
+        self.git(&[
+            "log",
+            "--first-parent",
+            "--format=%s",
+            &format!("refs/sessions/{name}"),
+        ])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+    }
+}
+
+pub fn write_file(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// PATH with the directory of the built binary first, so `git session` finds it.
+pub fn path_with_bin() -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
+    format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default())
+}
