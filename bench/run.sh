@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench/run.sh [new|list|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
+# node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
+#
+# Environment: BENCH_DIR (default /tmp/git-session-bench), BENCH_TRACKED, BENCH_IGNORED,
+# BENCH_RUNS (default 3; the median is reported).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+work=${BENCH_DIR:-/tmp/git-session-bench}
+tracked=${BENCH_TRACKED:-100000}
+ignored=${BENCH_IGNORED:-30000}
+runs=${BENCH_RUNS:-3}
+what=${1:-all}
+
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+export PATH="$root/target/release:$PATH"
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+
+repo="$work/repo-$tracked-$ignored"
+if [ ! -f "$repo/.git/bench-ready" ]; then
+  echo "building the benchmark repository in $repo (takes a few minutes)…" >&2
+  mkdir -p "$work"
+  "$here/make-repo.sh" "$repo" "$tracked" "$ignored" >/dev/null
+  git -C "$repo" config session.baseRef head
+  printf '/.bench/\n' >> "$repo/.git/info/exclude"
+  git -C "$repo" status --porcelain >/dev/null # let git refresh the index once, as a user's would be
+  touch "$repo/.git/bench-ready"
+fi
+cd "$repo"
+
+ms() { # runs "$@" quietly, prints wall-clock milliseconds
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  echo $(((end - start) / 1000000))
+}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+report() { # name git_ms ours_ms budget
+  awk -v n="$1" -v g="$2" -v o="$3" -v b="$4" \
+    'BEGIN {r = o / g; printf "%-44s git %7d ms   git-session %7d ms   ratio %.2f   budget %.2f   %s\n", n, g, o, r, b, (r <= b ? "ok" : "OVER")}'
+}
+
+bench_new() {
+  local git_times=() our_times=()
+  for i in $(seq "$runs"); do
+    git_times+=("$(ms bash -c "git worktree add -q -b bench-base-$i .bench/base-$i HEAD && cp -a .env .env.local node_modules .bench/base-$i/")")
+    git worktree remove --force ".bench/base-$i" && git branch -q -D "bench-base-$i"
+    our_times+=("$(ms git session new "bench-new-$i")")
+    git session rm --force "bench-new-$i" >/dev/null 2>&1
+  done
+  git for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git update-ref -d
+  report "new (with .worktreeinclude copying)" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.0
+}
+
+bench_list() {
+  local n=20
+  for i in $(seq "$n"); do
+    [ -d ".worktrees/bench-list-$i" ] || git session new --no-include "bench-list-$i" >/dev/null 2>&1
+  done
+  # a little work in some of them
+  for i in 1 5 9; do echo change >> ".worktrees/bench-list-$i/src/d000/s0/f0.rs"; echo new > ".worktrees/bench-list-$i/new.txt"; done
+  for i in $(seq "$n"); do git -C ".worktrees/bench-list-$i" status --porcelain >/dev/null; done # warm up
+  local git_times=() our_times=()
+  for _ in $(seq "$runs"); do
+    git_times+=("$(ms bash -c "for i in \$(seq $n); do git -C .worktrees/bench-list-\$i status --porcelain; done")")
+    our_times+=("$(ms git session list)")
+  done
+  report "list over $n sessions" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 0.5
+}
+
+case "$what" in
+  new) bench_new ;;
+  list) bench_list ;;
+  all) bench_new; bench_list ;;
+  *) echo "usage: bench/run.sh [new|list|all]" >&2; exit 2 ;;
+esac
