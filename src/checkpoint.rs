@@ -1,78 +1,328 @@
-//! Checkpoints: a commit whose tree is the whole working tree (tracked files as they are on
-//! disk plus untracked, not ignored files) and whose first parent is the worktree's HEAD, so
-//! `git diff <ckpt>^ <ckpt>` is exactly the uncommitted work (DESIGN §2).
+//! The snapshot engine: a checkpoint is a commit whose tree is the whole working tree
+//! (tracked files as they are on disk plus untracked, not ignored files) and whose first
+//! parent is the worktree's HEAD, so `git diff <ckpt>^ <ckpt>` is exactly the uncommitted
+//! work (DESIGN §2).
 //!
-//! This version builds the tree the way stock git would, with a throwaway copy of the index
-//! (`GIT_INDEX_FILE=<copy> git add -A && git write-tree`), so the user's index, HEAD and
-//! files are never touched.
+//! It never touches the user's index, HEAD or files: the index is read, never written (so a
+//! checkpoint works while another process holds `index.lock`); gix's status finds what differs
+//! from the index; only those files (and untracked ones) are hashed, on several threads, with
+//! git's filters applied; trees are built bottom-up, reusing the index's cached tree ids for
+//! directories nothing changed in.
+//!
+//! Restoring a checkpoint (rewind, fork) writes the index, which gix must not do, so those steps
+//! run the user's git.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashSet;
+use std::path::PathBuf;
 
-use crate::git::{GitError, ObjectId, Repo, RepoError, git};
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::objs::tree::{EntryKind, EntryMode};
+
+use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("could not prepare a scratch index in {}", dir.display())]
-    Scratch {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("git printed an unexpected tree id '{0}'")]
-    BadTree(String),
+    #[error("a checkpoint needs a worktree, and this repository is bare")]
+    Bare,
+    #[error("{0} is in progress in {1}; finish or abort it first")]
+    OperationInProgress(String, PathBuf),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
 
-/// A snapshot of a worktree.
+/// The state of a worktree, captured as a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Snapshot {
-    pub commit: ObjectId,
+pub struct Capture {
     pub tree: ObjectId,
+    /// The worktree's HEAD commit (None on an unborn branch).
     pub head: Option<ObjectId>,
 }
 
-/// Snapshots the worktree that `worktree` was opened on, committing it with `message`.
-pub fn snapshot(worktree: &Repo, message: &str) -> Result<Snapshot, CheckpointError> {
-    let root = worktree.workdir().ok_or_else(|| RepoError::Gix {
-        context: "a checkpoint needs a worktree".into(),
-        source: "the repository is bare".into(),
-    })?;
-    let git_dir = worktree.git_dir();
-    let tree = write_worktree_tree(&root, &git_dir)?;
-    let head = worktree.head_commit()?;
-    let parents: Vec<ObjectId> = head.into_iter().collect();
-    let commit = worktree.write_commit(tree, &parents, &format!("checkpoint: {message}\n"))?;
-    Ok(Snapshot { commit, tree, head })
+/// Captures the working tree of `worktree` as a tree object.
+pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
+    let repo = worktree.gix();
+    if repo.workdir().is_none() {
+        return Err(CheckpointError::Bare);
+    }
+    let what = || "reading the worktree's status".to_owned();
+    let index = repo.index_or_empty().context(what)?;
+    let changes = changed_paths(repo, &index)?;
+    let hashed = hash_files(repo, &index, &changes.to_hash)?;
+
+    let mut dirty_dirs: HashSet<BString> = HashSet::new();
+    let mut replaced: std::collections::HashMap<BString, Option<(EntryMode, ObjectId)>> =
+        Default::default();
+    for path in &changes.removed {
+        mark_parents(&mut dirty_dirs, path.as_ref());
+        replaced.insert(path.clone(), None);
+    }
+    for (path, result) in changes.to_hash.iter().zip(hashed) {
+        mark_parents(&mut dirty_dirs, path.as_ref());
+        replaced.insert(path.clone(), result);
+    }
+
+    let mut entries: Vec<(BString, EntryMode, ObjectId)> =
+        Vec::with_capacity(index.entries().len() + replaced.len());
+    for entry in index.entries() {
+        let path = entry.path(&index);
+        if replaced.contains_key(path) {
+            continue;
+        }
+        if entry.stage_raw() != 0
+            || entry
+                .flags
+                .contains(gix::index::entry::Flags::INTENT_TO_ADD)
+        {
+            // Unmerged or intent-to-add entries are always among the changed paths.
+            continue;
+        }
+        let Some(mode) = entry.mode.to_tree_entry_mode() else {
+            continue;
+        };
+        // Sparse indexes store directories as `dir/`.
+        let path: BString = path.strip_suffix(b"/").unwrap_or(path).into();
+        entries.push((path, mode, entry.id));
+    }
+    for (path, value) in replaced {
+        if let Some((mode, id)) = value {
+            entries.push((path, mode, id));
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|a, b| a.0 == b.0);
+
+    let cache = index.tree().filter(|_| !index.is_sparse());
+    let tree = write_dir(worktree, &entries, b"", cache, &dirty_dirs, b"")?;
+    Ok(Capture {
+        tree,
+        head: worktree.head_commit()?,
+    })
 }
 
-fn write_worktree_tree(root: &Path, git_dir: &Path) -> Result<ObjectId, CheckpointError> {
-    let scratch_err = |source| CheckpointError::Scratch {
-        dir: git_dir.to_owned(),
-        source,
+/// Writes the checkpoint commit for a capture.
+pub fn commit(
+    worktree: &Repo,
+    capture: &Capture,
+    message: &str,
+) -> Result<ObjectId, CheckpointError> {
+    let parents: Vec<ObjectId> = capture.head.into_iter().collect();
+    Ok(worktree.write_commit(capture.tree, &parents, &format!("checkpoint: {message}\n"))?)
+}
+
+struct Changes {
+    removed: Vec<BString>,
+    to_hash: Vec<BString>,
+}
+
+/// Tracked paths that differ from the index (or are gone), and untracked, not ignored files.
+fn changed_paths(
+    repo: &gix::Repository,
+    index: &gix::worktree::Index,
+) -> Result<Changes, CheckpointError> {
+    use gix::status::index_worktree::Item;
+    use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
+    let what = || "reading the worktree's status".to_owned();
+    let iter = repo
+        .status(gix::progress::Discard)
+        .context(what)?
+        .index(index.clone().into())
+        .untracked_files(gix::status::UntrackedFiles::Files)
+        .index_worktree_rewrites(None)
+        .index_worktree_submodules(None)
+        .into_index_worktree_iter(Vec::<BString>::new())
+        .context(what)?;
+    let mut changes = Changes {
+        removed: Vec::new(),
+        to_hash: Vec::new(),
     };
-    let scratch = tempfile::Builder::new()
-        .prefix("session-index-")
-        .tempfile_in(git_dir)
-        .map_err(scratch_err)?;
-    let index = git_dir.join("index");
-    if index.exists() {
-        std::fs::copy(&index, scratch.path()).map_err(scratch_err)?;
-    } else {
-        // git wants either no file or a valid index: start from nothing.
-        std::fs::remove_file(scratch.path()).map_err(scratch_err)?;
+    let mut seen = HashSet::new();
+    for item in iter {
+        let item = item.context(what)?;
+        match item {
+            Item::Modification {
+                rela_path,
+                status,
+                entry,
+                ..
+            } => match status {
+                EntryStatus::Change(Change::Removed) => changes.removed.push(rela_path),
+                EntryStatus::NeedsUpdate(_) => {}
+                EntryStatus::Change(Change::SubmoduleModification(_))
+                    if entry.mode.is_submodule() =>
+                {
+                    if seen.insert(rela_path.clone()) {
+                        changes.to_hash.push(rela_path);
+                    }
+                }
+                _ => {
+                    if seen.insert(rela_path.clone()) {
+                        changes.to_hash.push(rela_path);
+                    }
+                }
+            },
+            Item::DirectoryContents { entry, .. } => {
+                if matches!(entry.status, gix::dir::entry::Status::Untracked)
+                    && seen.insert(entry.rela_path.clone())
+                {
+                    changes.to_hash.push(entry.rela_path);
+                }
+            }
+            Item::Rewrite { dirwalk_entry, .. } => {
+                if seen.insert(dirwalk_entry.rela_path.clone()) {
+                    changes.to_hash.push(dirwalk_entry.rela_path);
+                }
+            }
+        }
     }
-    let with_scratch = |args: &[&str]| {
-        git(root)
-            .args(args)
-            .env("GIT_INDEX_FILE", scratch.path())
-            .run()
-    };
-    with_scratch(&["add", "-A", "--", "."])?;
-    let out = with_scratch(&["write-tree"])?;
-    let text = out.trim();
-    let tree = ObjectId::from_hex(text.as_bytes())
-        .map_err(|_| CheckpointError::BadTree(text.to_owned()))?;
-    Ok(tree)
+    Ok(changes)
+}
+
+/// Hashes worktree files into the object database on several threads, with git's filters
+/// applied; None for a path that vanished or cannot be tracked.
+fn hash_files(
+    repo: &gix::Repository,
+    index: &gix::worktree::Index,
+    paths: &[BString],
+) -> Result<Vec<Option<(EntryMode, ObjectId)>>, CheckpointError> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8)
+        .min(paths.len().div_ceil(16))
+        .max(1);
+    let chunk = paths.len().div_ceil(threads);
+    let state: &gix::index::State = index;
+    let results: Vec<Result<Vec<Option<(EntryMode, ObjectId)>>, RepoError>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = paths
+                .chunks(chunk)
+                .map(|slice| {
+                    let repo = repo.clone();
+                    scope.spawn(move || -> Result<Vec<_>, RepoError> {
+                        let what = || "hashing worktree files".to_owned();
+                        let (mut pipeline, _) = repo.filter_pipeline(None).context(what)?;
+                        let mut out = Vec::with_capacity(slice.len());
+                        for path in slice {
+                            let hashed = pipeline
+                                .worktree_file_to_object(path.as_ref(), state)
+                                .context(|| format!("hashing {}", path.to_str_lossy()))?;
+                            out.push(hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)));
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("hashing threads do not panic"))
+                .collect()
+        });
+    let mut out = Vec::with_capacity(paths.len());
+    for part in results {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
+fn mark_parents(dirs: &mut HashSet<BString>, path: &BStr) {
+    dirs.insert(BString::default());
+    for (pos, byte) in path.iter().enumerate() {
+        if *byte == b'/' {
+            dirs.insert(path[..pos].into());
+        }
+    }
+}
+
+/// Writes the tree for the directory `dir` (`""` for the root; entries all lie below it).
+fn write_dir(
+    repo: &Repo,
+    entries: &[(BString, EntryMode, ObjectId)],
+    prefix: &[u8],
+    cache: Option<&gix::index::extension::Tree>,
+    dirty: &HashSet<BString>,
+    dir: &[u8],
+) -> Result<ObjectId, CheckpointError> {
+    if let Some(cached) = cache
+        && cached.num_entries.is_some()
+        && !dirty.contains(dir.as_bstr())
+    {
+        return Ok(cached.id);
+    }
+    let mut tree_entries = Vec::new();
+    let mut i = 0;
+    while i < entries.len() {
+        let rest = &entries[i].0[prefix.len()..];
+        match rest.find_byte(b'/') {
+            None => {
+                let (_, mode, id) = &entries[i];
+                tree_entries.push(TreeEntry {
+                    name: rest.to_str_lossy().into_owned(),
+                    mode: *mode,
+                    id: *id,
+                });
+                i += 1;
+            }
+            Some(pos) => {
+                let name = &rest[..pos];
+                let sub_prefix: Vec<u8> = [&entries[i].0[..prefix.len() + pos], b"/"].concat();
+                let end = i + entries[i..]
+                    .iter()
+                    .take_while(|e| e.0.starts_with(&sub_prefix))
+                    .count();
+                let child_cache =
+                    cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
+                let sub_dir = &sub_prefix[..sub_prefix.len() - 1];
+                let id = write_dir(
+                    repo,
+                    &entries[i..end],
+                    &sub_prefix,
+                    child_cache,
+                    dirty,
+                    sub_dir,
+                )?;
+                tree_entries.push(TreeEntry {
+                    name: name.to_str_lossy().into_owned(),
+                    mode: EntryKind::Tree.into(),
+                    id,
+                });
+                i = end;
+            }
+        }
+    }
+    Ok(repo.write_tree(&tree_entries)?)
+}
+
+/// Makes the worktree's files exactly the checkpoint's tree (tracked files restored, files
+/// that are not in it removed, ignored files left alone), then puts HEAD (and its branch)
+/// at `head` and the index at HEAD. Runs the user's git: the index is written.
+pub fn restore(
+    worktree: &Repo,
+    tree: ObjectId,
+    head: Option<ObjectId>,
+) -> Result<(), CheckpointError> {
+    let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
+    if let Some(op) = worktree.operation_in_progress() {
+        return Err(CheckpointError::OperationInProgress(op, root));
+    }
+    let tree_hex = tree.to_string();
+    // Index and files become the tree; tracked files that are not in it are removed.
+    git(&root)
+        .args(["read-tree", "--reset", "-u", &tree_hex])
+        .run()?;
+    // Untracked, not ignored files that are not in the tree are removed.
+    git(&root).args(["clean", "-f", "-d", "-q"]).run()?;
+    match head {
+        Some(head) => {
+            // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
+            git(&root).args(["reset", "-q", &head.to_string()]).run()?;
+        }
+        None => {
+            git(&root).args(["read-tree", "--empty"]).run()?;
+        }
+    }
+    Ok(())
 }

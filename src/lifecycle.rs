@@ -187,23 +187,47 @@ fn plan_includes(
     Ok(Some((source, plan)))
 }
 
-/// Takes a checkpoint of the session's worktree and links it into the session's log.
+/// A checkpoint as recorded in a session's log.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub id: ObjectId,
+    /// False when nothing changed since the last checkpoint, which was reused.
+    pub new: bool,
+}
+
+/// Takes a checkpoint of the session's worktree and links it into the session's log, unless
+/// nothing changed since the last one (same tree, same HEAD), which is then returned.
 pub fn record_checkpoint(
     repo: &Repo,
     store: &Store<'_>,
     session: &Session,
     worktree_path: &Path,
     message: &str,
-) -> Result<ObjectId, LifecycleError> {
+) -> Result<Recorded, LifecycleError> {
     let wt = repo.open_worktree(worktree_path)?;
-    let snap = checkpoint::snapshot(&wt, message)?;
-    let detail = format!("{} {message}", &snap.commit.to_string()[..12]);
+    let capture = checkpoint::capture(&wt)?;
+    if let Some(last) = session
+        .meta
+        .last_checkpoint
+        .as_deref()
+        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        && let Ok(commit) = repo.read_commit(last)
+        && commit.tree == capture.tree
+        && commit.parents.first().copied() == capture.head
+    {
+        return Ok(Recorded {
+            id: last,
+            new: false,
+        });
+    }
+    let id = checkpoint::commit(&wt, &capture, message)?;
+    let detail = format!("{} {message}", &id.to_string()[..12]);
     store.record(
         session.name(),
-        Event::new("checkpoint", detail).with_checkpoint(snap.commit),
+        Event::new("checkpoint", detail).with_checkpoint(id),
         |_, _| {},
     )?;
-    Ok(snap.commit)
+    Ok(Recorded { id, new: true })
 }
 
 /// What happened to a worktree being retired.
@@ -245,7 +269,7 @@ pub fn retire(
             }
             let ckpt =
                 record_checkpoint(repo, store, session, path, "before removing the worktree")?;
-            out.checkpoint = Some(ckpt.to_string());
+            out.checkpoint = Some(ckpt.id.to_string());
         }
         worktree::remove(main_root, path)?;
         out.removed = true;

@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
                     path,
                     "gc: inactive with work",
                 )?;
-                decision.checkpoint = Some(ckpt.to_string());
+                decision.checkpoint = Some(ckpt.id.to_string());
             }
             decisions.push(decision);
             continue;

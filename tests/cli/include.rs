@@ -7,18 +7,72 @@ use git_session::include::IncludeRules;
 use crate::support::{TestRepo, write_file};
 
 const ORACLE_PATHS: &[&str] = &[
-    ".env", "x/.env", "build/.env", "build/sub/x.o", "build/keep.txt", "a.txt", "b.txt", "ab.txt", "keep.txt",
-    "doc/a.md", "doc/sub/b.md", "a/b", "a/x/y/b", "#hash", "!bang", "trailing ", "node_modules/pkg/index.js",
-    "node_modules/other/x.js", "config/secrets.json", "deep/a/b.txt", "sub/x.o", "x/sub/y.o", "Space Dir/f.txt",
+    ".env",
+    "x/.env",
+    "build/.env",
+    "build/sub/x.o",
+    "build/keep.txt",
+    "a.txt",
+    "b.txt",
+    "ab.txt",
+    "keep.txt",
+    "doc/a.md",
+    "doc/sub/b.md",
+    "a/b",
+    "a/x/y/b",
+    "#hash",
+    "!bang",
+    "trailing ",
+    "node_modules/pkg/index.js",
+    "node_modules/other/x.js",
+    "config/secrets.json",
+    "deep/a/b.txt",
+    "sub/x.o",
+    "x/sub/y.o",
+    "Space Dir/f.txt",
     "ünï/cödé.txt",
 ];
 
 const ORACLE_PATTERNS: &[&str] = &[
-    ".env", "/.env", "*.env", "**/.env", "build/", "build", "/build/", "build/*", "build/**", "build/**/*.o",
-    "**/sub/", "sub/x.o", "*.o", "*.o\n!sub/x.o", "node_modules/pkg/", "a/**/b", "\\#hash", "\\!bang",
-    "trailing\\ ", "trailing ", "[ab].txt", "?.txt", "doc/*.md", "doc/**/*.md", "# comment\n.env",
-    "build/\n!build/keep.txt", "*.txt\n!keep.txt", "config/secrets.json", "**/secrets.json", "deep/**",
-    "/deep/a", "deep/a/", "Space Dir/", "ünï/*.txt", "[!a].txt", "**/b", "x/", "!.env", "*\n!*/\n!*.txt",
+    ".env",
+    "/.env",
+    "*.env",
+    "**/.env",
+    "build/",
+    "build",
+    "/build/",
+    "build/*",
+    "build/**",
+    "build/**/*.o",
+    "**/sub/",
+    "sub/x.o",
+    "*.o",
+    "*.o\n!sub/x.o",
+    "node_modules/pkg/",
+    "a/**/b",
+    "\\#hash",
+    "\\!bang",
+    "trailing\\ ",
+    "trailing ",
+    "[ab].txt",
+    "?.txt",
+    "doc/*.md",
+    "doc/**/*.md",
+    "# comment\n.env",
+    "build/\n!build/keep.txt",
+    "*.txt\n!keep.txt",
+    "config/secrets.json",
+    "**/secrets.json",
+    "deep/**",
+    "/deep/a",
+    "deep/a/",
+    "Space Dir/",
+    "ünï/*.txt",
+    "[!a].txt",
+    "**/b",
+    "x/",
+    "!.env",
+    "*\n!*/\n!*.txt",
 ];
 
 /// The matcher agrees with `git check-ignore --no-index` given the same lines as excludes.
@@ -44,11 +98,19 @@ fn matcher_agrees_with_git_check_ignore() {
         let rules = IncludeRules::parse(format!("{patterns}\n").as_bytes());
         for path in ORACLE_PATHS {
             if rules.matches(path, false) != git_says.contains(path) {
-                mismatches.push(format!("{patterns:?} on {path:?}: git says {}", git_says.contains(path)));
+                mismatches.push(format!(
+                    "{patterns:?} on {path:?}: git says {}",
+                    git_says.contains(path)
+                ));
             }
         }
     }
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 fn files_under(root: &Path) -> BTreeSet<String> {
@@ -79,9 +141,18 @@ fn example_repo() -> TestRepo {
     repo.write("src/tracked.js", "tracked\n");
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "layout"]);
-    for f in [".env", "build/.env", "build/sub/x.o", "build/sub/.env", "node_modules/pkg/index.js", "node_modules/pkg/lib/a.js",
-        "node_modules/other/b.js", "other/.env", "other/x.js", "src/.env"]
-    {
+    for f in [
+        ".env",
+        "build/.env",
+        "build/sub/x.o",
+        "build/sub/.env",
+        "node_modules/pkg/index.js",
+        "node_modules/pkg/lib/a.js",
+        "node_modules/other/b.js",
+        "other/.env",
+        "other/x.js",
+        "src/.env",
+    ] {
         repo.write(f, &format!("{f}\n"));
     }
     repo
@@ -90,7 +161,11 @@ fn example_repo() -> TestRepo {
 fn copied_by_git_session(repo: &TestRepo, name: &str, include: &str) -> BTreeSet<String> {
     repo.write(".worktreeinclude", include);
     let path = repo.new_session(name);
-    let tracked: BTreeSet<String> = repo.git_in(&path, &["ls-files"]).lines().map(str::to_owned).collect();
+    let tracked: BTreeSet<String> = repo
+        .git_in(&path, &["ls-files"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
     files_under(&path).difference(&tracked).cloned().collect()
 }
 
@@ -100,11 +175,23 @@ fn copies_what_claude_code_copies_for_the_documented_cases() {
     let cases: &[(&str, &[&str])] = &[
         ("build/.env\n", &["build/.env"]),
         ("build/**/*.o\n", &["build/sub/x.o"]),
-        ("build/*\n", &["build/.env", "build/sub/.env", "build/sub/x.o"]),
-        ("build\n", &["build/.env", "build/sub/.env", "build/sub/x.o"]),
-        ("node_modules/pkg/\n", &["node_modules/pkg/index.js", "node_modules/pkg/lib/a.js"]),
+        (
+            "build/*\n",
+            &["build/.env", "build/sub/.env", "build/sub/x.o"],
+        ),
+        (
+            "build\n",
+            &["build/.env", "build/sub/.env", "build/sub/x.o"],
+        ),
+        (
+            "node_modules/pkg/\n",
+            &["node_modules/pkg/index.js", "node_modules/pkg/lib/a.js"],
+        ),
         (".env\n**/.env\n*.js\n", &[".env", "src/.env"]),
-        ("build/.env\n**/.env\n", &[".env", "build/.env", "build/sub/.env", "src/.env"]),
+        (
+            "build/.env\n**/.env\n",
+            &[".env", "build/.env", "build/sub/.env", "src/.env"],
+        ),
     ];
     for (i, (include, expected)) in cases.iter().enumerate() {
         let got = copied_by_git_session(&repo, &format!("case{i}"), include);
@@ -125,7 +212,11 @@ fn keeps_modes_and_symlinks_and_never_leaves_the_repository() {
     repo.git(&["add", "-f", "forced.txt"]);
     repo.git(&["commit", "-q", "-m", "layout"]);
     repo.write("bin/tool", "#!/bin/sh\n");
-    std::fs::set_permissions(repo.root.join("bin/tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        repo.root.join("bin/tool"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     repo.write("links/real.txt", "real\n");
     std::os::unix::fs::symlink("real.txt", repo.root.join("links/relative")).unwrap();
     std::os::unix::fs::symlink(outside.join("secret"), repo.root.join("links/out-file")).unwrap();
@@ -137,16 +228,44 @@ fn keeps_modes_and_symlinks_and_never_leaves_the_repository() {
     );
     let path = repo.new_session("modes");
     let tool = std::fs::metadata(path.join("bin/tool")).unwrap();
-    assert_eq!(tool.permissions().mode() & 0o777, 0o755, "the exec bit is kept");
-    assert_eq!(std::fs::read_link(path.join("links/relative")).unwrap(), Path::new("real.txt"));
-    assert_eq!(std::fs::read_link(path.join("links/out-file")).unwrap(), outside.join("secret"), "a link stays a link");
-    assert_eq!(std::fs::read_link(path.join("escape")).unwrap(), outside, "a linked directory is not entered");
-    assert_eq!(std::fs::read_to_string(path.join("forced.txt")).unwrap(), "tracked despite .gitignore\n");
-    assert_eq!(repo.git_in(&path, &["status", "--porcelain"]), "", "tracked files are never overwritten");
-    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1, "nothing was written outside");
+    assert_eq!(
+        tool.permissions().mode() & 0o777,
+        0o755,
+        "the exec bit is kept"
+    );
+    assert_eq!(
+        std::fs::read_link(path.join("links/relative")).unwrap(),
+        Path::new("real.txt")
+    );
+    assert_eq!(
+        std::fs::read_link(path.join("links/out-file")).unwrap(),
+        outside.join("secret"),
+        "a link stays a link"
+    );
+    assert_eq!(
+        std::fs::read_link(path.join("escape")).unwrap(),
+        outside,
+        "a linked directory is not entered"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("forced.txt")).unwrap(),
+        "tracked despite .gitignore\n"
+    );
+    assert_eq!(
+        repo.git_in(&path, &["status", "--porcelain"]),
+        "",
+        "tracked files are never overwritten"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        1,
+        "nothing was written outside"
+    );
     assert!(!repo.home.join("outside/secret.orig").exists());
     // --no-include copies nothing.
-    let bare = repo.session(&["new", "--head", "--no-include", "bare"]).ok();
+    let bare = repo
+        .session(&["new", "--head", "--no-include", "bare"])
+        .ok();
     assert!(!Path::new(bare.line()).join(".env").exists());
 }
 
@@ -154,21 +273,49 @@ fn keeps_modes_and_symlinks_and_never_leaves_the_repository() {
 /// installs it from npm; set CLAUDE_CODE_BIN or put `claude` on PATH).
 #[test]
 fn copy_equals_claude_codes_own() {
-    let claude = std::env::var_os("CLAUDE_CODE_BIN").map(PathBuf::from).or_else(|| {
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("claude")).find(|c| c.is_file()))
-    });
+    let claude = std::env::var_os("CLAUDE_CODE_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("claude"))
+                    .find(|c| c.is_file())
+            })
+        });
     let Some(claude) = claude else {
         eprintln!("skipped: Claude Code's CLI is not installed");
         return;
     };
     let repo = example_repo();
-    for (i, include) in ["build/.env\n**/.env\n", "build/*\nnode_modules/pkg/\n", ".env\n**/.env\n*.js\nbuild/**/*.o\n"].iter().enumerate() {
+    for (i, include) in [
+        "build/.env\n**/.env\n",
+        "build/*\nnode_modules/pkg/\n",
+        ".env\n**/.env\n*.js\nbuild/**/*.o\n",
+    ]
+    .iter()
+    .enumerate()
+    {
         let ours = copied_by_git_session(&repo, &format!("ours{i}"), include);
-        let out = repo.cmd_in(&repo.root, claude.to_str().unwrap(), &["--worktree", &format!("cc{i}"), "-p", "hi"]);
+        let out = repo.cmd_in(
+            &repo.root,
+            claude.to_str().unwrap(),
+            &["--worktree", &format!("cc{i}"), "-p", "hi"],
+        );
         let theirs_root = repo.root.join(format!(".claude/worktrees/cc{i}"));
-        assert!(theirs_root.is_dir(), "claude did not create its worktree: {}", out.stderr);
-        let tracked: BTreeSet<String> = repo.git_in(&theirs_root, &["ls-files"]).lines().map(str::to_owned).collect();
-        let theirs: BTreeSet<String> = files_under(&theirs_root).difference(&tracked).cloned().collect();
+        assert!(
+            theirs_root.is_dir(),
+            "claude did not create its worktree: {}",
+            out.stderr
+        );
+        let tracked: BTreeSet<String> = repo
+            .git_in(&theirs_root, &["ls-files"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let theirs: BTreeSet<String> = files_under(&theirs_root)
+            .difference(&tracked)
+            .cloned()
+            .collect();
         assert_eq!(ours, theirs, "for .worktreeinclude {include:?}");
     }
 }
