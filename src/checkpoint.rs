@@ -52,8 +52,7 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     let hashed = hash_files(repo, &index, &changes.to_hash)?;
 
     let mut dirty_dirs: HashSet<BString> = HashSet::new();
-    let mut replaced: std::collections::HashMap<BString, Option<(EntryMode, ObjectId)>> =
-        Default::default();
+    let mut replaced: std::collections::HashMap<BString, Hashed> = Default::default();
     for path in &changes.removed {
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.clone(), None);
@@ -179,13 +178,16 @@ fn changed_paths(
     Ok(changes)
 }
 
+/// A hashed worktree file: its tree mode and object id, or None when it vanished.
+type Hashed = Option<(EntryMode, ObjectId)>;
+
 /// Hashes worktree files into the object database on several threads, with git's filters
 /// applied; None for a path that vanished or cannot be tracked.
 fn hash_files(
     repo: &gix::Repository,
     index: &gix::worktree::Index,
     paths: &[BString],
-) -> Result<Vec<Option<(EntryMode, ObjectId)>>, CheckpointError> {
+) -> Result<Vec<Hashed>, CheckpointError> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -196,31 +198,30 @@ fn hash_files(
         .max(1);
     let chunk = paths.len().div_ceil(threads);
     let state: &gix::index::State = index;
-    let results: Vec<Result<Vec<Option<(EntryMode, ObjectId)>>, RepoError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = paths
-                .chunks(chunk)
-                .map(|slice| {
-                    let repo = repo.clone();
-                    scope.spawn(move || -> Result<Vec<_>, RepoError> {
-                        let what = || "hashing worktree files".to_owned();
-                        let (mut pipeline, _) = repo.filter_pipeline(None).context(what)?;
-                        let mut out = Vec::with_capacity(slice.len());
-                        for path in slice {
-                            let hashed = pipeline
-                                .worktree_file_to_object(path.as_ref(), state)
-                                .context(|| format!("hashing {}", path.to_str_lossy()))?;
-                            out.push(hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)));
-                        }
-                        Ok(out)
-                    })
+    let results: Vec<Result<Vec<Hashed>, RepoError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|slice| {
+                let repo = repo.clone();
+                scope.spawn(move || -> Result<Vec<_>, RepoError> {
+                    let what = || "hashing worktree files".to_owned();
+                    let (mut pipeline, _) = repo.filter_pipeline(None).context(what)?;
+                    let mut out = Vec::with_capacity(slice.len());
+                    for path in slice {
+                        let hashed = pipeline
+                            .worktree_file_to_object(path.as_ref(), state)
+                            .context(|| format!("hashing {}", path.to_str_lossy()))?;
+                        out.push(hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)));
+                    }
+                    Ok(out)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("hashing threads do not panic"))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("hashing threads do not panic"))
+            .collect()
+    });
     let mut out = Vec::with_capacity(paths.len());
     for part in results {
         out.extend(part?);
@@ -325,4 +326,96 @@ pub fn restore(
         }
     }
     Ok(())
+}
+
+/// Why a checkpoint reference did not resolve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("the session has no checkpoints yet")]
+    NoCheckpoints,
+    #[error("'{0}' is not a checkpoint of this session (use a full id, a unique prefix, @ or @~N)")]
+    Unknown(String),
+    #[error("'{0}' matches several checkpoints; use more digits")]
+    Ambiguous(String),
+    #[error("'{spec}' goes back further than the {count} checkpoint(s) there are")]
+    TooFarBack { spec: String, count: usize },
+}
+
+/// Picks a checkpoint from a session's checkpoints (newest first) by full id, unique prefix
+/// (4 or more hex digits), `@` (the latest) or `@~N` (the N-th before the latest).
+pub fn select(checkpoints: &[ObjectId], spec: &str) -> Result<ObjectId, SelectError> {
+    if checkpoints.is_empty() {
+        return Err(SelectError::NoCheckpoints);
+    }
+    if spec == "@" || spec == "@~0" {
+        return Ok(checkpoints[0]);
+    }
+    if let Some(n) = spec.strip_prefix("@~") {
+        let n: usize = n
+            .parse()
+            .map_err(|_| SelectError::Unknown(spec.to_owned()))?;
+        return checkpoints.get(n).copied().ok_or(SelectError::TooFarBack {
+            spec: spec.to_owned(),
+            count: checkpoints.len(),
+        });
+    }
+    let lower = spec.to_ascii_lowercase();
+    if lower.len() < 4 || !lower.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(SelectError::Unknown(spec.to_owned()));
+    }
+    let mut matches = checkpoints
+        .iter()
+        .filter(|id| id.to_string().starts_with(&lower));
+    let first = matches
+        .next()
+        .ok_or_else(|| SelectError::Unknown(spec.to_owned()))?;
+    if matches.any(|other| other != first) {
+        return Err(SelectError::Ambiguous(spec.to_owned()));
+    }
+    Ok(*first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(hex: &str) -> ObjectId {
+        ObjectId::from_hex(format!("{hex:0<40}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn selects_by_position_and_prefix() {
+        let list = [id("abc1"), id("abc2"), id("def0")];
+        assert_eq!(select(&list, "@"), Ok(list[0]));
+        assert_eq!(select(&list, "@~2"), Ok(list[2]));
+        assert_eq!(
+            select(&list, "@~3"),
+            Err(SelectError::TooFarBack {
+                spec: "@~3".into(),
+                count: 3
+            })
+        );
+        assert_eq!(select(&list, "def0"), Ok(list[2]));
+        assert_eq!(select(&list, "ABC2"), Ok(list[1]));
+        assert_eq!(select(&list, &list[1].to_string()), Ok(list[1]));
+        assert_eq!(
+            select(&list, "abc"),
+            Err(SelectError::Unknown("abc".into()))
+        );
+        assert_eq!(select(&list, "abc1"), Ok(list[0]));
+        assert_eq!(
+            select(&list, "ffff"),
+            Err(SelectError::Unknown("ffff".into()))
+        );
+        assert_eq!(
+            select(&list, "@~x"),
+            Err(SelectError::Unknown("@~x".into()))
+        );
+        assert_eq!(select(&[], "@"), Err(SelectError::NoCheckpoints));
+        let dup = [id("abcd1"), id("abcd2")];
+        assert_eq!(
+            select(&dup, "abcd"),
+            Err(SelectError::Ambiguous("abcd".into()))
+        );
+    }
 }

@@ -38,6 +38,11 @@ pub enum Command {
     End(commands::end::EndArgs),
     Rm(commands::rm::RmArgs),
     Gc(commands::gc::GcArgs),
+    Checkpoint(commands::checkpoint::CheckpointArgs),
+    Log(commands::log::LogArgs),
+    Diff(commands::diff::DiffArgs),
+    Rewind(commands::rewind::RewindArgs),
+    Fork(commands::fork::ForkArgs),
     Man(commands::man::ManArgs),
     Completions(commands::completions::CompletionsArgs),
 }

@@ -1,15 +1,20 @@
 //! One module per subcommand, each with its clap `Args` and a `run`; this file is the flat
 //! dispatcher. Commands get the repository through [`Context`], opened once.
 
+pub mod checkpoint;
 pub mod completions;
+pub mod diff;
 pub mod end;
+pub mod fork;
 pub mod gc;
 pub mod list;
+pub mod log;
 pub mod man;
 pub mod new;
 pub mod path;
 pub mod rename;
 pub mod resume;
+pub mod rewind;
 pub mod rm;
 pub mod show;
 pub mod view;
@@ -38,6 +43,11 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::End(args) => end::run(&ctx, args),
         Command::Rm(args) => rm::run(&ctx, args),
         Command::Gc(args) => gc::run(&ctx, args),
+        Command::Checkpoint(args) => checkpoint::run(&ctx, args),
+        Command::Log(args) => log::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
+        Command::Rewind(args) => rewind::run(&ctx, args),
+        Command::Fork(args) => fork::run(&ctx, args),
         Command::Man(_) | Command::Completions(_) => unreachable!("handled above"),
     }
 }

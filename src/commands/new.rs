@@ -7,9 +7,9 @@ use std::time::Duration;
 use crate::config::{self, Config};
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
-use crate::git::{ObjectId, git};
+use crate::git::{Expect, ObjectId, git};
 use crate::lifecycle;
-use crate::session::{Event, SessionMeta, Status, model, name, new_id, time};
+use crate::session::{Event, LocalState, SessionMeta, Status, model, name, new_id, time};
 use crate::worktree::{self, Start};
 
 /// Start a new session: a branch, a worktree, and a log under refs/sessions/<name>.
@@ -84,36 +84,79 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         )));
     }
     let base = resolve_base(ctx, &config, &main_root, &args)?;
+    let spec = StartSpec {
+        name: name.clone(),
+        branch,
+        at: base.commit,
+        base_ref: base.base_ref.clone(),
+        parent: None,
+        goal: args.goal.clone(),
+        context: None,
+        event: Event::new("created", format!("{name} from {}", base.base_ref)),
+        worktree: (!args.no_worktree).then_some(path),
+        include_source: (!args.no_include).then(|| main_root.clone()),
+    };
+    let (session, path) = start_session(ctx, &main_root, spec)?;
+    print_result(ctx, &session, &name, path.as_deref(), args.json)
+}
 
+/// Everything needed to start a session (for `new` and `fork`).
+pub struct StartSpec<'a> {
+    pub name: String,
+    pub branch: String,
+    /// The commit the branch starts at (and the session's base).
+    pub at: ObjectId,
+    pub base_ref: String,
+    pub parent: Option<String>,
+    pub goal: Option<String>,
+    pub context: Option<String>,
+    pub event: Event<'a>,
+    /// Where to create the worktree; None for a session without one.
+    pub worktree: Option<PathBuf>,
+    /// Where `.worktreeinclude` files are copied from.
+    pub include_source: Option<PathBuf>,
+}
+
+/// Creates the session's log, its branch and (optionally) its worktree; on failure, removes
+/// what it created (nothing in it holds work yet).
+pub fn start_session(
+    ctx: &Context,
+    main_root: &Path,
+    spec: StartSpec<'_>,
+) -> CommandResult<(crate::session::Session, Option<PathBuf>)> {
     let now = time::format_rfc3339(ctx.repo.now()?);
     let meta = SessionMeta {
         version: model::SCHEMA_VERSION,
         id: new_id(),
-        name: name.clone(),
+        name: spec.name.clone(),
         status: Status::Active,
         created: now.clone(),
         updated: now,
-        branch: branch.clone(),
-        base: base.commit.to_string(),
-        base_ref: base.base_ref.clone(),
-        parent: None,
-        last_checkpoint: None,
-        goal: args.goal.clone(),
+        branch: spec.branch.clone(),
+        base: spec.at.to_string(),
+        base_ref: spec.base_ref.clone(),
+        parent: spec.parent.clone(),
+        last_checkpoint: spec.event.checkpoint.map(|c| c.to_string()),
+        goal: spec.goal.clone(),
         agent: None,
         extra: Default::default(),
     };
-    let session = store.create(
-        meta,
-        Event::new("created", format!("{name} from {}", base.base_ref)),
-        None,
-    )?;
+    let name = spec.name.clone();
+    let branch = spec.branch.clone();
+    let store = ctx.store();
+    let session = store.create(meta, spec.event, spec.context.as_deref())?;
+    let undo = |ctx: &Context| {
+        let _ = ctx
+            .repo
+            .delete_ref(&crate::session::store::ref_name(&name), session.tip);
+        let _ = worktree::delete_branch(&ctx.repo, &branch);
+    };
     let local = ctx.local();
-
-    if args.no_worktree {
+    let Some(path) = spec.worktree else {
         let created = ctx.repo.update_ref(
             &format!("refs/heads/{branch}"),
-            base.commit,
-            crate::git::Expect::Absent,
+            spec.at,
+            Expect::Absent,
             "session: created",
         );
         if let Err(e) = created {
@@ -124,7 +167,7 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         }
         local.put(
             &session.meta.id,
-            &crate::session::LocalState {
+            &LocalState {
                 worktree: None,
                 last_active: ctx.repo.now().ok(),
                 branch_created: true,
@@ -133,43 +176,38 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         ctx.out.status(&format!(
             "Created session '{name}' on branch {branch} (no worktree)"
         ));
-        return print_result(ctx, &session, &name, None, args.json);
-    }
-
-    let worktree_dir = config.worktree_dir(&main_root)?;
-    worktree::ensure_excluded(&ctx.repo.common_dir(), &main_root, &worktree_dir)?;
+        return Ok((session, None));
+    };
+    let config = ctx.config()?;
+    let worktree_dir = config.worktree_dir(main_root)?;
+    worktree::ensure_excluded(&ctx.repo.common_dir(), main_root, &worktree_dir)?;
     ctx.out.status(&format!(
         "Creating worktree for session '{name}' on branch {branch} from {}",
-        base.base_ref
+        spec.base_ref
     ));
-    let include_source = (!args.no_include).then_some(main_root.as_path());
     let start = Start::NewBranch {
         branch: branch.clone(),
-        at: base.commit,
+        at: spec.at,
     };
     let created = lifecycle::create_worktree(
         &ctx.repo,
-        &main_root,
+        main_root,
         &path,
         &start,
-        include_source,
+        spec.include_source.as_deref(),
         &[worktree_dir],
     );
     let report = match created {
         Ok(report) => report,
         Err(e) => {
-            // Nothing to keep: the session was just created and holds no work.
-            let _ = ctx
-                .repo
-                .delete_ref(&crate::session::store::ref_name(&name), session.tip);
-            let _ = worktree::delete_branch(&ctx.repo, &branch);
+            undo(ctx);
             return Err(CommandError::from(e).hint("the session was not created"));
         }
     };
     let path = crate::git::canonical(&path);
     local.put(
         &session.meta.id,
-        &crate::session::LocalState {
+        &LocalState {
             worktree: Some(path.clone()),
             last_active: ctx.repo.now().ok(),
             branch_created: true,
@@ -185,10 +223,12 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
             ));
         }
         for skipped in &report.skipped {
-            ctx.out.warn(&format!("not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"));
+            ctx.out.warn(&format!(
+                "not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"
+            ));
         }
     }
-    print_result(ctx, &session, &name, Some(&path), args.json)
+    Ok((session, Some(path)))
 }
 
 fn print_result(
@@ -210,7 +250,7 @@ fn print_result(
     Ok(())
 }
 
-fn generate_free_name(ctx: &Context) -> CommandResult<String> {
+pub fn generate_free_name(ctx: &Context) -> CommandResult<String> {
     let existing = ctx.store().names()?;
     let mut seed = name::random_seed();
     for _ in 0..50 {

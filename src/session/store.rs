@@ -200,7 +200,22 @@ impl<'r> Store<'r> {
     ) -> Result<Session, StoreError> {
         self.check_new_name(&meta.name)?;
         let name = meta.name.clone();
-        let tip = self.write_log_commit(None, &[], &meta, context, &event)?;
+        let tip = match event.checkpoint {
+            None => self.write_log_commit(None, &[], &meta, context, &event)?,
+            // A checkpoint is only ever a second parent, so a log that starts with one (a
+            // fork) gets a plain `created:` root first.
+            Some(_) => {
+                let root = self.write_log_commit(
+                    None,
+                    &[],
+                    &meta,
+                    context,
+                    &Event::new("created", name.clone()),
+                )?;
+                let tree = self.repo.read_tree(self.repo.read_commit(root)?.tree)?;
+                self.write_log_commit(Some(root), &tree, &meta, context, &event)?
+            }
+        };
         match self.repo.update_ref(
             &ref_name(&name),
             tip,
@@ -364,18 +379,26 @@ impl<'r> Store<'r> {
         Ok(out)
     }
 
-    /// Number of checkpoint events in the log.
+    /// Number of checkpoints linked from the log.
     pub fn checkpoint_count(&self, session: &Session) -> Result<usize, StoreError> {
-        let mut count = 0;
+        Ok(self.checkpoints(session)?.len())
+    }
+
+    /// The checkpoints linked from the log (second parents), newest first, each once.
+    pub fn checkpoints(&self, session: &Session) -> Result<Vec<ObjectId>, StoreError> {
+        let mut out: Vec<ObjectId> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut next = Some(session.tip);
         while let Some(id) = next {
             let commit = self.repo.read_commit(id)?;
-            if commit.parents.len() > 1 {
-                count += 1;
+            if let Some(ckpt) = commit.parents.get(1)
+                && seen.insert(*ckpt)
+            {
+                out.push(*ckpt);
             }
             next = commit.parents.first().copied();
         }
-        Ok(count)
+        Ok(out)
     }
 
     fn write_log_commit(
@@ -408,7 +431,9 @@ impl<'r> Store<'r> {
         let mut parents: Vec<ObjectId> = previous_tip.into_iter().collect();
         // A checkpoint is linked as the second parent, so it and the history below it stay
         // reachable from the session's ref (gc keeps them, one push carries them).
-        parents.extend(event.checkpoint);
+        if !parents.is_empty() {
+            parents.extend(event.checkpoint);
+        }
         let detail: String = event.detail.replace(['\n', '\r'], " ");
         let message = format!(
             "{}: {}\n\nSession-Id: {}\nSession-Event: {}\n",

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod checkpoint;
 mod include;
 mod lifecycle;
 mod list;

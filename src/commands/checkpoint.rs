@@ -1,0 +1,61 @@
+//! `git session checkpoint`: snapshot the session's working tree (uncommitted and untracked
+//! work included) without touching its index, HEAD or files, and print the commit id.
+
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::lifecycle;
+use crate::session::Session;
+
+/// Take a checkpoint: a commit of the whole working tree (untracked files too, ignored ones
+/// not) whose parent is HEAD, linked into the session's log. Prints its full id. When
+/// nothing changed since the last checkpoint, records nothing and prints the last id.
+#[derive(Debug, clap::Args)]
+pub struct CheckpointArgs {
+    /// The session (default: the one whose worktree holds the current directory).
+    pub name: Option<String>,
+    /// What this checkpoint is for.
+    #[arg(short, long, default_value = "manual checkpoint")]
+    pub message: String,
+}
+
+pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
+    let session = ctx.session(args.name.as_deref())?;
+    let path = worktree_of(ctx, &session)?;
+    let recorded =
+        lifecycle::record_checkpoint(&ctx.repo, &ctx.store(), &session, &path, &args.message)?;
+    if !recorded.new {
+        ctx.out.status("nothing changed since the last checkpoint");
+    }
+    ctx.touch(&session);
+    ctx.out.answer(&recorded.id.to_string());
+    Ok(())
+}
+
+/// The session's worktree here, or an error saying how to get one.
+pub fn worktree_of(ctx: &Context, session: &Session) -> CommandResult<std::path::PathBuf> {
+    lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)?.ok_or_else(|| {
+        CommandError::user(format!(
+            "session '{}' has no worktree on this machine",
+            session.name()
+        ))
+        .hint(format!(
+            "`git session resume {}` recreates it",
+            session.name()
+        ))
+    })
+}
+
+/// Resolves a checkpoint reference (`@`, `@~N`, a full id or unique prefix) in a session.
+pub fn resolve(
+    ctx: &Context,
+    session: &Session,
+    spec: &str,
+) -> CommandResult<crate::git::ObjectId> {
+    let checkpoints = ctx.store().checkpoints(session)?;
+    crate::checkpoint::select(&checkpoints, spec).map_err(|e| {
+        CommandError::user(format!("session '{}': {e}", session.name())).hint(format!(
+            "`git session log {}` lists its checkpoints",
+            session.name()
+        ))
+    })
+}

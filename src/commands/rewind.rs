@@ -1,0 +1,53 @@
+//! `git session rewind`: make the working tree exactly a checkpoint again. The state before is
+//! checkpointed first, so a rewind is undone by rewinding to the id it prints.
+
+use crate::checkpoint;
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::lifecycle;
+use crate::session::Event;
+
+/// Restore a checkpoint: file contents and modes, files not in it removed (ignored files left
+/// alone), HEAD and its branch moved back to the checkpoint's parent, the index matching HEAD.
+/// First takes a pre-rewind checkpoint and prints its id.
+#[derive(Debug, clap::Args)]
+pub struct RewindArgs {
+    /// The checkpoint: full id, unique prefix, @ (the latest) or @~N (the N-th before it).
+    pub checkpoint: String,
+    /// The session (default: the one whose worktree holds the current directory).
+    pub name: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
+    let session = ctx.session(args.name.as_deref())?;
+    let path = super::checkpoint::worktree_of(ctx, &session)?;
+    let target = super::checkpoint::resolve(ctx, &session, &args.checkpoint)?;
+    let worktree = ctx.repo.open_worktree(&path)?;
+    if let Some(op) = worktree.operation_in_progress() {
+        return Err(
+            CommandError::user(format!("a {op} is in progress in {}", path.display()))
+                .hint("finish or abort it, then rewind"),
+        );
+    }
+    let store = ctx.store();
+    let pre = lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "pre-rewind")?;
+    ctx.out.status(&format!(
+        "Saved the current state as {} (undo with `git session rewind {} {}`)",
+        pre.id,
+        &pre.id.to_string()[..12],
+        session.name()
+    ));
+    let commit = ctx.repo.read_commit(target)?;
+    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied())?;
+    let detail = format!(
+        "to {} (state before: {})",
+        &target.to_string()[..12],
+        &pre.id.to_string()[..12]
+    );
+    store.record(session.name(), Event::new("rewound", detail), |_, _| {})?;
+    ctx.touch(&session);
+    ctx.out
+        .status(&format!("Rewound '{}' to {target}", session.name()));
+    ctx.out.answer(&pre.id.to_string());
+    Ok(())
+}

@@ -1,0 +1,408 @@
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use crate::support::{TestRepo, write_file};
+
+/// Every file under `root` (but .git): kind, mode and contents (or link target).
+fn tree_state(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".git" {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_symlink() {
+                out.insert(
+                    rel,
+                    format!("link -> {}", std::fs::read_link(&path).unwrap().display()),
+                );
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(
+                    rel,
+                    format!("{:o} {:?}", meta.permissions().mode() & 0o111, bytes),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A session worktree with every kind of change DESIGN and the issue list.
+fn messy_session(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    repo.write(".gitignore", "*.log\nbuild/\n");
+    repo.write("keep.txt", "keep\n");
+    repo.write("modify.txt", "before\n");
+    repo.write("delete.txt", "doomed\n");
+    repo.write("rename-me.txt", "moving\n");
+    repo.write("script.sh", "#!/bin/sh\n");
+    repo.write("dir/nested/deep.txt", "deep\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "tracked files"]);
+    let wt = repo.new_session(name);
+    write_file(&wt.join("modify.txt"), "after\n");
+    std::fs::remove_file(wt.join("delete.txt")).unwrap();
+    std::fs::rename(wt.join("rename-me.txt"), wt.join("renamed.txt")).unwrap();
+    std::fs::set_permissions(wt.join("script.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("keep.txt", wt.join("link")).unwrap();
+    write_file(&wt.join("new/dirs/all/the/way.txt"), "nested new\n");
+    std::fs::write(wt.join("binary.bin"), [0u8, 159, 146, 150, 255, 0, 1]).unwrap();
+    write_file(&wt.join("with space/ünïcödé name.txt"), "spaces\n");
+    std::fs::write(wt.join("empty"), "").unwrap();
+    write_file(&wt.join("ignored.log"), "not in checkpoints\n");
+    write_file(&wt.join("build/out.o"), "ignored dir\n");
+    repo.git_in(&wt, &["add", "renamed.txt"]); // one staged change too
+    wt
+}
+
+#[test]
+fn checkpoint_then_rewind_restores_the_tree_byte_for_byte() {
+    let repo = TestRepo::new();
+    let wt = messy_session(&repo, "round");
+    let before = tree_state(&wt);
+    let status_before = repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=all"]);
+    let index_before = std::fs::read(repo.root.join(".git/worktrees/round/index")).unwrap();
+    let index_mtime = std::fs::metadata(repo.root.join(".git/worktrees/round/index"))
+        .unwrap()
+        .mtime_nsec();
+    let file_mtime = std::fs::metadata(wt.join("modify.txt"))
+        .unwrap()
+        .mtime_nsec();
+    let head_before = repo.git_in(&wt, &["rev-parse", "HEAD"]);
+
+    let ckpt = repo
+        .session_in(&wt, &["checkpoint", "-m", "before the mess"])
+        .ok()
+        .line()
+        .to_owned();
+    assert_eq!(ckpt.len(), 40);
+    // Nothing the user has was touched.
+    assert_eq!(
+        std::fs::read(repo.root.join(".git/worktrees/round/index")).unwrap(),
+        index_before
+    );
+    assert_eq!(
+        std::fs::metadata(repo.root.join(".git/worktrees/round/index"))
+            .unwrap()
+            .mtime_nsec(),
+        index_mtime
+    );
+    assert_eq!(
+        std::fs::metadata(wt.join("modify.txt"))
+            .unwrap()
+            .mtime_nsec(),
+        file_mtime
+    );
+    assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]), head_before);
+    assert_eq!(tree_state(&wt), before);
+    // The checkpoint is exactly what `git add -A` into a copy of the index would record.
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]),
+        git_add_all_tree(&repo, &wt, "round")
+    );
+    assert_eq!(repo.git(&["rev-parse", &format!("{ckpt}^")]), head_before);
+    assert!(
+        repo.git(&["ls-tree", "-r", "--name-only", &ckpt])
+            .lines()
+            .all(|p| !p.ends_with(".log") && !p.starts_with("build/"))
+    );
+
+    // Mess it up: edits, deletions, new files, a commit that moves HEAD.
+    write_file(&wt.join("modify.txt"), "messed\n");
+    std::fs::remove_dir_all(wt.join("new")).unwrap();
+    std::fs::remove_file(wt.join("link")).unwrap();
+    write_file(&wt.join("stray/file.txt"), "should disappear\n");
+    std::fs::set_permissions(wt.join("script.sh"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    repo.git_in(&wt, &["add", "-A"]);
+    repo.git_in(&wt, &["commit", "-q", "-m", "moves HEAD"]);
+
+    let out = repo.session_in(&wt, &["rewind", &ckpt[..10]]).ok();
+    let pre_rewind = out.line().to_owned();
+    assert_eq!(pre_rewind.len(), 40, "prints the pre-rewind checkpoint");
+    assert_eq!(
+        tree_state(&wt),
+        before,
+        "byte-identical files, modes and links"
+    );
+    assert_eq!(
+        repo.git_in(&wt, &["rev-parse", "HEAD"]),
+        head_before,
+        "HEAD moved back"
+    );
+    assert_eq!(
+        repo.git_in(&wt, &["rev-parse", "session/round"]),
+        head_before,
+        "and its branch"
+    );
+    assert_eq!(
+        repo.git_in(&wt, &["diff", "--cached", "--name-only"]),
+        "",
+        "the index matches HEAD"
+    );
+    let status_after = repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=all"]);
+    let sorted = |s: &str| {
+        let mut lines: Vec<String> = s.lines().map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    // The staged addition comes back as untracked: the index matches HEAD after a rewind.
+    assert_eq!(
+        sorted(&status_after),
+        sorted(&status_before.replace("A  renamed.txt", "?? renamed.txt"))
+    );
+
+    // The rewind itself can be undone.
+    repo.session_in(&wt, &["rewind", &pre_rewind]).ok();
+    assert!(wt.join("stray/file.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(wt.join("modify.txt")).unwrap(),
+        "messed\n"
+    );
+    // Newest first: the state before the undo, the state before the first rewind, `ckpt`.
+    repo.session_in(&wt, &["rewind", "@~2"]).ok();
+    assert_eq!(tree_state(&wt), before);
+}
+
+fn git_add_all_tree(repo: &TestRepo, wt: &Path, id: &str) -> String {
+    let scratch = repo.home.join(format!("index-{id}"));
+    std::fs::copy(
+        repo.root.join(format!(".git/worktrees/{id}/index")),
+        &scratch,
+    )
+    .unwrap();
+    let script = format!(
+        "GIT_INDEX_FILE='{0}' git add -A && GIT_INDEX_FILE='{0}' git write-tree",
+        scratch.display()
+    );
+    repo.cmd_in(wt, "sh", &["-c", &script])
+        .ok()
+        .line()
+        .to_owned()
+}
+
+#[test]
+fn unchanged_trees_reuse_the_last_checkpoint_and_index_lock_is_no_obstacle() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("calm");
+    write_file(&wt.join("a.txt"), "a\n");
+    let first = repo.session(&["checkpoint", "calm"]).ok().line().to_owned();
+    let events = repo.events("calm").len();
+    let again = repo.session(&["checkpoint", "calm"]).ok();
+    assert_eq!(again.line(), first);
+    assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
+    assert_eq!(repo.events("calm").len(), events, "nothing new recorded");
+
+    let lock = repo.root.join(".git/worktrees/calm/index.lock");
+    std::fs::write(&lock, "held by someone else").unwrap();
+    write_file(&wt.join("b.txt"), "b\n");
+    let second = repo.session(&["checkpoint", "calm"]).ok().line().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        "held by someone else"
+    );
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(repo.git(&["show", &format!("{second}:b.txt")]), "b");
+}
+
+#[test]
+fn ignore_sources_and_submodules_are_treated_like_git_add_all() {
+    let repo = TestRepo::new();
+    let sub = repo.home.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    repo.git_in(&sub, &["init", "-q"]);
+    std::fs::write(sub.join("s.txt"), "s\n").unwrap();
+    repo.git_in(&sub, &["add", "-A"]);
+    repo.git_in(&sub, &["commit", "-q", "-m", "sub"]);
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        sub.to_str().unwrap(),
+        "modules/sub",
+    ]);
+    repo.git(&["commit", "-q", "-m", "submodule"]);
+    let excludes = repo.home.join("global-excludes");
+    std::fs::write(&excludes, "*.global\n").unwrap();
+    repo.git(&["config", "core.excludesFile", excludes.to_str().unwrap()]);
+    std::fs::write(repo.root.join(".git/info/exclude"), "*.local\n").unwrap();
+    let wt = repo.new_session("ign");
+    repo.cmd_in(
+        &wt,
+        "git",
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    )
+    .ok();
+    for f in ["a.global", "b.local", "c.txt"] {
+        write_file(&wt.join(f), "x\n");
+    }
+    std::fs::write(wt.join("modules/sub/s.txt"), "dirty submodule\n").unwrap();
+    let ckpt = repo.session(&["checkpoint", "ign"]).ok().line().to_owned();
+    let files = repo.git(&["ls-tree", "-r", "--name-only", &ckpt]);
+    assert!(
+        files.contains("c.txt") && !files.contains("a.global") && !files.contains("b.local"),
+        "{files}"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]),
+        git_add_all_tree(&repo, &wt, "ign")
+    );
+}
+
+#[test]
+fn log_and_diff_show_the_history() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("hist");
+    write_file(&wt.join("one.txt"), "1\n");
+    let first = repo
+        .session(&["checkpoint", "hist", "-m", "one"])
+        .ok()
+        .line()
+        .to_owned();
+    write_file(&wt.join("two.txt"), "2\n");
+    let second = repo
+        .session(&["checkpoint", "hist", "-m", "two"])
+        .ok()
+        .line()
+        .to_owned();
+    write_file(&wt.join("three.txt"), "3\n");
+
+    let log = repo.session(&["log", "hist", "--json"]).ok().json();
+    assert_eq!(log[0]["event"], "checkpoint");
+    assert_eq!(log[0]["checkpoint"], second.as_str());
+    assert_eq!(log[1]["checkpoint"], first.as_str());
+    assert_eq!(log.as_array().unwrap().last().unwrap()["event"], "created");
+    let text = repo.session(&["log", "hist"]).ok().stdout;
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains(&format!("checkpoint: {} two", &second[..12])),
+        "{text}"
+    );
+
+    let since_latest = repo.session_in(&wt, &["diff", "--name-status"]).ok();
+    assert_eq!(since_latest.line(), "A\tthree.txt", "untracked files count");
+    let between = repo
+        .session(&["diff", "hist", "@~1", "@", "--name-status"])
+        .ok();
+    assert_eq!(between.line(), "A\ttwo.txt");
+    let from_first = repo
+        .session(&["diff", "hist", &first[..8], "--name-status"])
+        .ok();
+    assert_eq!(from_first.line(), "A\tthree.txt\nA\ttwo.txt");
+    repo.session(&["diff", "hist", "@~5"]).fails();
+}
+
+#[test]
+fn rewind_refuses_during_a_merge() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("merging");
+    write_file(&wt.join("README.md"), "theirs\n");
+    repo.git_in(&wt, &["commit", "-q", "-am", "theirs"]);
+    repo.session(&["checkpoint", "merging"]).ok();
+    repo.git(&["checkout", "-q", "-b", "other", "HEAD"]);
+    repo.write("README.md", "ours\n");
+    repo.git(&["commit", "-q", "-am", "ours"]);
+    repo.git(&["checkout", "-q", "main"]);
+    let merge = repo.cmd_in(&wt, "git", &["merge", "-q", "other"]);
+    assert_ne!(merge.code, 0, "a conflict is expected");
+    let out = repo.session(&["rewind", "@", "merging"]).fails();
+    assert!(out.stderr.contains("in progress"), "{}", out.stderr);
+    assert!(wt.join(".git").exists());
+    assert!(
+        repo.git_in(&wt, &["status", "--porcelain"])
+            .contains("UU README.md"),
+        "nothing was touched"
+    );
+}
+
+#[test]
+fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", ".env\n");
+    repo.write(".worktreeinclude", ".env\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "ignore"]);
+    let src = messy_session(&repo, "source");
+    write_file(&src.join(".env"), "SOURCE_SECRET=1\n");
+    repo.git_in(
+        &src,
+        &["commit", "-q", "-m", "committed in source", "--allow-empty"],
+    );
+    let before = tree_state(&src);
+    let index_before = std::fs::read(repo.root.join(".git/worktrees/source/index")).unwrap();
+    let status_before = repo.git_in(&src, &["status", "--porcelain", "--untracked-files=all"]);
+
+    let out = repo.session(&["fork", "source", "alt"]).ok();
+    let alt = repo.root.join(".worktrees/alt");
+    assert_eq!(out.line(), alt.display().to_string());
+    let mut expected = before.clone();
+    expected.retain(|k, _| !k.ends_with(".log") && !k.starts_with("build/"));
+    let mut got = tree_state(&alt);
+    got.retain(|k, _| !k.ends_with(".log") && !k.starts_with("build/"));
+    assert_eq!(
+        got, expected,
+        "same files, uncommitted and untracked work included, .env via .worktreeinclude"
+    );
+    assert_eq!(
+        repo.git_in(&alt, &["rev-parse", "HEAD"]),
+        repo.git_in(&src, &["rev-parse", "HEAD"])
+    );
+    assert_eq!(tree_state(&src), before, "the source's files are untouched");
+    assert_eq!(
+        std::fs::read(repo.root.join(".git/worktrees/source/index")).unwrap(),
+        index_before
+    );
+    assert_eq!(
+        repo.git_in(&src, &["status", "--porcelain", "--untracked-files=all"]),
+        status_before
+    );
+
+    let meta = repo.meta("alt");
+    assert_eq!(meta["parent"], repo.meta("source")["id"]);
+    let listed = repo.session(&["list", "--json"]).ok().json();
+    let alt_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "alt")
+        .unwrap()
+        .clone();
+    assert_eq!(alt_row["parent"], "source");
+    assert!(
+        repo.session(&["list"])
+            .ok()
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("alt ") && l.contains(" source "))
+    );
+    // Independent from here on.
+    write_file(&alt.join("only-in-alt.txt"), "alt\n");
+    assert!(!src.join("only-in-alt.txt").exists());
+    let light = repo
+        .session(&["fork", "source", "light", "--no-worktree"])
+        .ok();
+    assert_eq!(light.line(), "light");
+}
