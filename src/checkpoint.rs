@@ -26,6 +26,8 @@ pub enum CheckpointError {
     Bare,
     #[error("{0} is in progress in {1}; finish or abort it first")]
     OperationInProgress(String, PathBuf),
+    #[error("restoring would overwrite ignored files that no checkpoint holds: {}; move them away first", .0.join(", "))]
+    WouldOverwriteIgnored(Vec<String>),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -57,8 +59,22 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.clone(), None);
     }
-    for (path, result) in changes.to_hash.iter().zip(hashed) {
+    // With core.fileMode=false git keeps the index's mode for tracked files.
+    let trust_mode = repo
+        .config_snapshot()
+        .boolean("core.fileMode")
+        .unwrap_or(true);
+    for (path, mut result) in changes.to_hash.iter().zip(hashed) {
         mark_parents(&mut dirty_dirs, path.as_ref());
+        if !trust_mode
+            && let Some((mode, _)) = &mut result
+            && mode.is_blob()
+            && let Some(entry) = index.entry_by_path(path.as_ref())
+            && let Some(index_mode) = entry.mode.to_tree_entry_mode()
+            && index_mode.is_blob()
+        {
+            *mode = index_mode;
+        }
         replaced.insert(path.clone(), result);
     }
 
@@ -129,7 +145,7 @@ fn changed_paths(
         .index(index.clone().into())
         .untracked_files(gix::status::UntrackedFiles::Files)
         .index_worktree_rewrites(None)
-        .index_worktree_submodules(None)
+        .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
         .into_index_worktree_iter(Vec::<BString>::new())
         .context(what)?;
     let mut changes = Changes {
@@ -261,7 +277,7 @@ fn write_dir(
             None => {
                 let (_, mode, id) = &entries[i];
                 tree_entries.push(TreeEntry {
-                    name: rest.to_str_lossy().into_owned(),
+                    name: rest.into(),
                     mode: *mode,
                     id: *id,
                 });
@@ -286,7 +302,7 @@ fn write_dir(
                     sub_dir,
                 )?;
                 tree_entries.push(TreeEntry {
-                    name: name.to_str_lossy().into_owned(),
+                    name: name.into(),
                     mode: EntryKind::Tree.into(),
                     id,
                 });
@@ -310,6 +326,10 @@ pub fn restore(
         return Err(CheckpointError::OperationInProgress(op, root));
     }
     let tree_hex = tree.to_string();
+    let collisions = ignored_in_the_way(worktree, &root, &tree_hex)?;
+    if !collisions.is_empty() {
+        return Err(CheckpointError::WouldOverwriteIgnored(collisions));
+    }
     // Index and files become the tree; tracked files that are not in it are removed.
     git(&root)
         .args(["read-tree", "--reset", "-u", &tree_hex])
@@ -326,6 +346,39 @@ pub fn restore(
         }
     }
     Ok(())
+}
+
+/// Ignored paths in the worktree that restoring `tree` would overwrite or remove (checkpoints
+/// leave ignored files out, so nothing else would keep them).
+fn ignored_in_the_way(
+    worktree: &Repo,
+    root: &std::path::Path,
+    tree_hex: &str,
+) -> Result<Vec<String>, CheckpointError> {
+    let ignored = worktree.ignored_entries()?;
+    if ignored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listing = git(root)
+        .args(["ls-tree", "-r", "-z", "--name-only", tree_hex])
+        .run()?;
+    let mut paths: Vec<&str> = listing.split('\0').filter(|p| !p.is_empty()).collect();
+    paths.sort_unstable();
+    let has = |p: &str| paths.binary_search(&p).is_ok();
+    let has_below = |dir: &str| {
+        let prefix = format!("{dir}/");
+        let at = paths.partition_point(|p| *p < prefix.as_str());
+        paths.get(at).is_some_and(|p| p.starts_with(&prefix))
+    };
+    Ok(ignored
+        .into_iter()
+        .map(|e| e.rela_path)
+        .filter(|path| {
+            has(path)
+                || has_below(path)
+                || path.match_indices('/').any(|(pos, _)| has(&path[..pos]))
+        })
+        .collect())
 }
 
 /// Why a checkpoint reference did not resolve.

@@ -112,34 +112,61 @@ impl Config {
         self.get(key).0
     }
 
-    pub fn number(&self, key: &'static Key) -> Result<u64, ConfigError> {
+    /// A whole number within `range`: a tracked file must not be able to make git-session
+    /// misbehave (a retention of 10^15 days overflowing into "everything is stale").
+    pub fn number(
+        &self,
+        key: &'static Key,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
         let value = self.string(key);
-        value.trim().parse().map_err(|_| ConfigError::Invalid {
-            key: key.name,
-            value,
-            reason: "expected a whole number".into(),
-        })
+        match value.trim().parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                key: key.name,
+                value,
+                reason: format!(
+                    "expected a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
     }
 
-    /// The directory that holds session worktrees, absolute.
+    /// The directory that holds session worktrees, absolute. Unless the user's own git config
+    /// says otherwise, it must stay inside the main worktree, symlinks resolved: a tracked
+    /// `.git-session.yaml`, or a tracked symlink named `.worktrees`, must not send worktrees
+    /// (and the files copied into them) elsewhere.
     pub fn worktree_dir(&self, main_root: &Path) -> Result<PathBuf, ConfigError> {
         let (value, origin) = self.get(&WORKTREE_DIR);
         let path = PathBuf::from(&value);
-        if origin == Origin::SharedFile
-            && (path.is_absolute()
-                || path
-                    .components()
-                    .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)))
-        {
-            return Err(ConfigError::Invalid {
-                key: WORKTREE_DIR.name,
-                value,
-                reason: format!(
-                    "a value from {SHARED_FILE} must be a relative path inside the repository"
-                ),
-            });
+        if origin == Origin::GitConfig {
+            return Ok(main_root.join(path));
         }
-        Ok(main_root.join(path))
+        let invalid = |reason: String| ConfigError::Invalid {
+            key: WORKTREE_DIR.name,
+            value: value.clone(),
+            reason,
+        };
+        if path.is_absolute()
+            || path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(invalid(format!(
+                "a value from {SHARED_FILE} must be a relative path inside the repository"
+            )));
+        }
+        let root = crate::git::canonical(main_root);
+        let resolved = crate::git::normalize(&root.join(&path));
+        if !resolved.starts_with(&root) || resolved == root {
+            return Err(invalid(format!(
+                "{} leads outside the repository (through a symlink?)",
+                resolved.display()
+            )));
+        }
+        Ok(resolved)
     }
 
     pub fn branch_prefix(&self) -> Result<String, ConfigError> {

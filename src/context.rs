@@ -12,7 +12,13 @@ use crate::output::Output;
 use crate::session::{LocalStore, Session, Store};
 
 pub struct Context {
+    /// The repository as seen from the main worktree: refs, objects, config and worktrees.
+    /// Commands use this one, so removing the worktree they were started in (`end` from
+    /// inside a session) does not pull the ground from under them.
     pub repo: Repo,
+    /// The repository as discovered from the current directory: its HEAD is what "the
+    /// current HEAD" means.
+    pub here: Repo,
     pub out: Output,
     pub cwd: PathBuf,
 }
@@ -21,9 +27,11 @@ impl Context {
     pub fn open(out: Output) -> CommandResult<Context> {
         let cwd = std::env::current_dir()
             .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
-        let repo = Repo::discover(&cwd)?;
+        let here = Repo::discover(&cwd)?;
+        let repo = here.main()?;
         Ok(Context {
             repo,
+            here,
             out,
             cwd: canonical(&cwd),
         })
@@ -63,7 +71,7 @@ impl Context {
     }
 
     fn current_session(&self) -> CommandResult<Session> {
-        let here = self.repo.workdir();
+        let here = self.here.workdir();
         let local = self.local();
         for session in self.store().list()?.into_iter().flatten() {
             let Some(path) = lifecycle::find_worktree(&self.repo, &local, &session)

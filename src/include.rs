@@ -194,26 +194,10 @@ fn walk_entered(
     skip: &[String],
     out: &mut Vec<PlannedCopy>,
 ) -> Result<(), IncludeError> {
-    let abs = source_root.join(dir);
-    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read {
-        path: abs.clone(),
-        source,
-    })?;
-    let mut children: Vec<(String, fs::FileType)> = Vec::new();
-    for child in read {
-        let child = child.map_err(|source| IncludeError::Read {
-            path: abs.clone(),
-            source,
-        })?;
-        let file_type = child.file_type().map_err(|source| IncludeError::Read {
-            path: child.path(),
-            source,
-        })?;
-        let Some(name) = child.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        children.push((format!("{dir}/{name}"), file_type));
-    }
+    let mut children: Vec<(String, fs::FileType)> = read_children(&source_root.join(dir))?
+        .into_iter()
+        .filter_map(|(name, file_type)| Some((format!("{dir}/{}", name.to_str()?), file_type)))
+        .collect();
     children.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, file_type) in children {
         if skip.iter().any(|s| is_same_or_below(&path, s)) || path.ends_with("/.git") {
@@ -241,6 +225,28 @@ fn walk_entered(
         }
     }
     Ok(())
+}
+
+/// The entries of a directory with their types (from the directory itself: links are not
+/// followed).
+fn read_children(dir: &Path) -> Result<Vec<(std::ffi::OsString, fs::FileType)>, IncludeError> {
+    let read = fs::read_dir(dir).map_err(|source| IncludeError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for child in read {
+        let child = child.map_err(|source| IncludeError::Read {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let file_type = child.file_type().map_err(|source| IncludeError::Read {
+            path: child.path(),
+            source,
+        })?;
+        out.push((child.file_name(), file_type));
+    }
+    Ok(out)
 }
 
 /// What a copy did.
@@ -357,20 +363,8 @@ fn collect_tree(
         source,
     })?;
     dirs.push((rel.clone(), meta.mode() & 0o7777));
-    let read = fs::read_dir(&abs).map_err(|source| IncludeError::Read {
-        path: abs.clone(),
-        source,
-    })?;
-    for child in read {
-        let child = child.map_err(|source| IncludeError::Read {
-            path: abs.clone(),
-            source,
-        })?;
-        let file_type = child.file_type().map_err(|source| IncludeError::Read {
-            path: child.path(),
-            source,
-        })?;
-        let child_rel = rel.join(child.file_name());
+    for (name, file_type) in read_children(&abs)? {
+        let child_rel = rel.join(name);
         if file_type.is_dir() {
             collect_tree(root, child_rel, dirs, files, links)?;
         } else if file_type.is_symlink() {

@@ -109,19 +109,29 @@ pub fn work_state(
     })
 }
 
-/// Commits whose history is safe elsewhere: the base, what the base ref names now, and the
-/// branch's upstream.
+/// Commits whose history is safe elsewhere: the base commit, and what remote-tracking refs
+/// hold (the base ref when it names one, like `origin/HEAD`, and the branch's upstream). Only
+/// remote-tracking refs count: session.yaml may come from a remote, and a `base_ref` naming a
+/// local branch (even the session's own) must not make unpushed commits look safe.
 fn safe_tips(repo: &Repo, session: &Session) -> Vec<ObjectId> {
     let mut tips = Vec::new();
     if let Ok(base) = ObjectId::from_hex(session.meta.base.as_bytes()) {
         tips.push(base);
     }
-    if session.meta.base_ref != "HEAD"
-        && let Ok(id) = repo.resolve_commit(&session.meta.base_ref)
-    {
+    let base_ref = session.meta.base_ref.trim_start_matches("refs/remotes/");
+    if let Ok(Some(id)) = repo.read_ref(&format!("refs/remotes/{base_ref}")) {
         tips.push(id);
     }
-    if let Ok(id) = repo.resolve_commit(&format!("{}@{{upstream}}", session.meta.branch)) {
+    let branch = &session.meta.branch;
+    if let (Some(remote), Some(merge)) = (
+        repo.config_string(&format!("branch.{branch}.remote")),
+        repo.config_string(&format!("branch.{branch}.merge")),
+    ) && remote != "."
+        && let Ok(Some(id)) = repo.read_ref(&format!(
+            "refs/remotes/{remote}/{}",
+            merge.trim_start_matches("refs/heads/")
+        ))
+    {
         tips.push(id);
     }
     tips
@@ -176,7 +186,7 @@ fn plan_includes(
     let skip: Vec<String> = skip_dirs
         .iter()
         .filter_map(|d| {
-            worktree::normalize(d)
+            crate::git::normalize(d)
                 .strip_prefix(&source)
                 .ok()
                 .map(|r| r.to_string_lossy().into_owned())
@@ -271,7 +281,19 @@ pub fn retire(
                 record_checkpoint(repo, store, session, path, "before removing the worktree")?;
             out.checkpoint = Some(ckpt.id.to_string());
         }
-        worktree::remove(main_root, path)?;
+        // Submodules cloned into the worktree keep their own commits in its git directory,
+        // which no checkpoint can hold: such a worktree is never removed by force.
+        let force_git = force && !has_submodule_repositories(repo, path)?;
+        if let Err(e) = worktree::remove(main_root, path, force_git) {
+            if force_git {
+                return Err(e.into());
+            }
+            out.kept_because = Some(format!(
+                "git refused to remove it: {}",
+                crate::error::one_line(&e)
+            ));
+            return Ok(out);
+        }
         out.removed = true;
     } else {
         let _ = worktree::prune(main_root);
@@ -287,27 +309,36 @@ pub fn retire(
             }
             _ => None,
         };
-        match unsafe_tip {
-            Some(_) if !force => {
+        match (tip, unsafe_tip) {
+            (_, Some(_)) if !force => {
                 out.kept_because = Some(format!(
                     "branch '{branch}' has commits not on its base or upstream"
                 ));
             }
-            Some(tip) => {
-                let detail = format!("tip of branch {branch} before deleting it");
+            (_, Some(tip)) => {
+                // Keep the branch's commits reachable from the log before deleting it.
+                let detail = format!(
+                    "{} tip of branch {branch} before deleting it",
+                    &tip.to_string()[..12]
+                );
                 store.record(
                     session.name(),
-                    Event::new("checkpoint", detail).with_checkpoint(tip),
+                    Event::new("kept-branch-tip", detail).with_checkpoint(tip),
                     |_, _| {},
                 )?;
-                out.checkpoint = Some(tip.to_string());
-                out.branch_deleted = worktree::delete_branch(repo, branch)?;
+                out.branch_deleted = worktree::delete_branch(repo, branch, tip)?;
             }
-            None => out.branch_deleted = worktree::delete_branch(repo, branch)?,
+            (Some(tip), None) => out.branch_deleted = worktree::delete_branch(repo, branch, tip)?,
+            (None, None) => {}
         }
     }
     local.update(&session.meta.id, |s| s.worktree = None).ok();
     Ok(out)
+}
+
+fn has_submodule_repositories(repo: &Repo, worktree_path: &Path) -> Result<bool, LifecycleError> {
+    let modules = repo.open_worktree(worktree_path)?.git_dir().join("modules");
+    Ok(std::fs::read_dir(modules).is_ok_and(|mut d| d.next().is_some()))
 }
 
 fn checkpoint_parent(repo: &Repo, out: &Retirement) -> Option<ObjectId> {

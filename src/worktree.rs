@@ -54,16 +54,43 @@ pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeE
             .arg(at.to_string()),
         Start::ExistingBranch { branch } => cmd.arg("--").arg(path).arg(branch),
     };
-    cmd.run()?;
+    serialized(main_root, || cmd.run())?;
     Ok(())
 }
 
-/// `git worktree remove --force`: callers take a safety checkpoint first.
-pub fn remove(main_root: &Path, path: &Path) -> Result<(), WorktreeError> {
-    git(main_root)
-        .args(["worktree", "remove", "--force"])
-        .arg(path)
-        .run()?;
+/// Runs `f` while holding `$GIT_COMMON_DIR/session/worktrees.lock`. Concurrent
+/// `git worktree add`s race in git itself (one reads the other's half-written
+/// `.git/worktrees/<id>/`), so git-session never runs two at once in one repository.
+fn serialized<T>(main_root: &Path, f: impl FnOnce() -> T) -> T {
+    let dot_git = main_root.join(".git");
+    let common_dir = match fs::read_to_string(&dot_git) {
+        Ok(text) => text
+            .trim()
+            .strip_prefix("gitdir:")
+            .map(|p| main_root.join(p.trim()))
+            .unwrap_or(dot_git),
+        Err(_) => dot_git,
+    };
+    let lock = fs::create_dir_all(common_dir.join("session")).and_then(|_| {
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(common_dir.join("session/worktrees.lock"))
+    });
+    // Without a lock file (read-only git dir), run anyway: git fails cleanly if it must.
+    let _guard = lock.ok().filter(|file| file.lock().is_ok());
+    f()
+}
+
+/// `git worktree remove`. Without `force`, git checks once more that nothing would be lost
+/// (an agent may have written since we looked) and refuses otherwise; with `force`, callers
+/// take a safety checkpoint first.
+pub fn remove(main_root: &Path, path: &Path, force: bool) -> Result<(), WorktreeError> {
+    let cmd = git(main_root).args(["worktree", "remove"]);
+    let cmd = if force { cmd.arg("--force") } else { cmd };
+    let cmd = cmd.arg("--").arg(path);
+    serialized(main_root, || cmd.run())?;
     Ok(())
 }
 
@@ -80,11 +107,11 @@ pub fn move_to(main_root: &Path, from: &Path, to: &Path) -> Result<(), WorktreeE
             source,
         })?;
     }
-    git(main_root)
-        .args(["worktree", "move"])
+    let cmd = git(main_root)
+        .args(["worktree", "move", "--"])
         .arg(from)
-        .arg(to)
-        .run()?;
+        .arg(to);
+    serialized(main_root, || cmd.run())?;
     Ok(())
 }
 
@@ -102,15 +129,12 @@ pub fn rename_branch(main_root: &Path, old: &str, new: &str) -> Result<(), Workt
     Ok(())
 }
 
-/// Deletes a local branch if it still points where we last saw it.
-pub fn delete_branch(repo: &Repo, branch: &str) -> Result<bool, WorktreeError> {
-    let full = format!("refs/heads/{branch}");
-    match repo.read_ref(&full)? {
-        Some(id) => {
-            repo.delete_ref(&full, id)?;
-            Ok(true)
-        }
-        None => Ok(false),
+/// Deletes a local branch if it still points at `expected` (what the caller judged safe).
+pub fn delete_branch(repo: &Repo, branch: &str, expected: ObjectId) -> Result<bool, WorktreeError> {
+    match repo.delete_ref(&format!("refs/heads/{branch}"), expected) {
+        Ok(()) => Ok(true),
+        Err(RepoError::RefConflict { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -126,7 +150,7 @@ pub fn ensure_excluded(
     dir: &Path,
 ) -> Result<(), WorktreeError> {
     let main_root = crate::git::canonical(main_root);
-    let dir = normalize(dir);
+    let dir = crate::git::normalize(dir);
     let Ok(rel) = dir.strip_prefix(&main_root) else {
         return Ok(());
     };
@@ -156,29 +180,6 @@ pub fn ensure_excluded(
     };
     write!(file, "{prefix}# session worktrees (git-session)\n{line}\n").map_err(io)?;
     Ok(())
-}
-
-/// Canonicalizes the longest existing ancestor and appends the rest (for paths not yet created).
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut existing = path.to_owned();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (
-            existing.file_name().map(|n| n.to_owned()),
-            existing.parent(),
-        ) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_owned();
-            }
-            _ => break,
-        }
-    }
-    let mut out = crate::git::canonical(&existing);
-    for name in rest.into_iter().rev() {
-        out.push(name);
-    }
-    out
 }
 
 /// The branch a linked worktree has checked out, from its private `HEAD` file.

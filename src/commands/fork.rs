@@ -7,7 +7,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::Event;
 
-use super::new::{StartSpec, generate_free_name, start_session};
+use super::new::{StartSpec, check_new_session, generate_free_name, start_session};
 
 /// Fork a session: checkpoint the source, branch from its HEAD, and restore the checkpoint's
 /// files in the new worktree as uncommitted changes. Context is copied and the new session's
@@ -32,22 +32,9 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
         None => generate_free_name(ctx)?,
     };
     let store = ctx.store();
-    store.check_new_name(&name)?;
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    let branch = format!("{}{name}", config.branch_prefix()?);
-    if crate::worktree::branch_exists(&ctx.repo, &branch)? {
-        return Err(CommandError::user(format!(
-            "branch '{branch}' already exists"
-        )));
-    }
-    let path = config.worktree_dir(&main_root)?.join(&name);
-    if !args.no_worktree && path.exists() {
-        return Err(CommandError::user(format!(
-            "{} already exists",
-            path.display()
-        )));
-    }
+    let (branch, path) = check_new_session(ctx, &config, &main_root, &name, args.no_worktree)?;
     let source_path = super::checkpoint::worktree_of(ctx, &source)?;
     let ckpt = lifecycle::record_checkpoint(
         &ctx.repo,

@@ -36,12 +36,14 @@ struct Decision {
 pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     let config = ctx.config()?;
     let retention = match &args.older_than {
-        Some(text) => time::parse_duration(text).ok_or_else(|| {
-            CommandError::usage(format!(
-                "'{text}' is not a duration (use e.g. 30s, 15m, 12h, 7d, 2w)"
-            ))
-        })?,
-        None => config.number(&config::RETENTION_DAYS)? as i64 * 86_400,
+        Some(text) => time::parse_duration(text)
+            .filter(|secs| *secs <= 100 * 365 * 86_400)
+            .ok_or_else(|| {
+                CommandError::usage(format!(
+                    "'{text}' is not a duration (use e.g. 30s, 15m, 12h, 7d, 2w)"
+                ))
+            })?,
+        None => config.number(&config::RETENTION_DAYS, 1..=36_500)? as i64 * 86_400,
     };
     let now = ctx.repo.now()?;
     let main_root = ctx.main_root()?;

@@ -58,31 +58,14 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         args.pr = Some(number);
         args.name = None;
     }
-    let store = ctx.store();
     let name = match (&args.name, args.pr) {
         (Some(name), _) => name.clone(),
         (None, Some(pr)) => format!("pr-{pr}"),
         (None, None) => generate_free_name(ctx)?,
     };
-    store.check_new_name(&name)?;
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    let branch = format!("{}{name}", config.branch_prefix()?);
-    model::check_branch(&branch).map_err(|e| CommandError::user(e.0))?;
-    if worktree::branch_exists(&ctx.repo, &branch)? {
-        return Err(
-            CommandError::user(format!("branch '{branch}' already exists")).hint(format!(
-                "pick another session name, or delete the branch with `git branch -d {branch}`"
-            )),
-        );
-    }
-    let path = config.worktree_dir(&main_root)?.join(&name);
-    if !args.no_worktree && path.exists() {
-        return Err(CommandError::user(format!(
-            "{} already exists",
-            path.display()
-        )));
-    }
+    let (branch, path) = check_new_session(ctx, &config, &main_root, &name, args.no_worktree)?;
     let base = resolve_base(ctx, &config, &main_root, &args)?;
     let spec = StartSpec {
         name: name.clone(),
@@ -98,6 +81,35 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     };
     let (session, path) = start_session(ctx, &main_root, spec)?;
     print_result(ctx, &session, &name, path.as_deref(), args.json)
+}
+
+/// Refuses a session whose name, branch or worktree path is taken; returns the branch name
+/// and the worktree path it would get.
+pub fn check_new_session(
+    ctx: &Context,
+    config: &Config,
+    main_root: &Path,
+    name: &str,
+    no_worktree: bool,
+) -> CommandResult<(String, PathBuf)> {
+    ctx.store().check_new_name(name)?;
+    let branch = format!("{}{name}", config.branch_prefix()?);
+    model::check_branch(&branch).map_err(|e| CommandError::user(e.0))?;
+    if worktree::branch_exists(&ctx.repo, &branch)? {
+        return Err(
+            CommandError::user(format!("branch '{branch}' already exists")).hint(format!(
+                "pick another session name, or delete the branch with `git branch -d {branch}`"
+            )),
+        );
+    }
+    let path = config.worktree_dir(main_root)?.join(name);
+    if !no_worktree && path.exists() {
+        return Err(CommandError::user(format!(
+            "{} already exists",
+            path.display()
+        )));
+    }
+    Ok((branch, path))
 }
 
 /// Everything needed to start a session (for `new` and `fork`).
@@ -145,11 +157,20 @@ pub fn start_session(
     let branch = spec.branch.clone();
     let store = ctx.store();
     let session = store.create(meta, spec.event, spec.context.as_deref())?;
-    let undo = |ctx: &Context| {
+    let at = spec.at;
+    // Undoes a failed start: nothing in it holds work yet.
+    let undo = |ctx: &Context, path: &Path| {
+        if ctx
+            .repo
+            .linked_worktrees()
+            .is_ok_and(|w| w.iter().any(|w| w.path == crate::git::canonical(path)))
+        {
+            let _ = worktree::remove(main_root, path, true);
+        }
         let _ = ctx
             .repo
             .delete_ref(&crate::session::store::ref_name(&name), session.tip);
-        let _ = worktree::delete_branch(&ctx.repo, &branch);
+        let _ = worktree::delete_branch(&ctx.repo, &branch, at);
     };
     let local = ctx.local();
     let Some(path) = spec.worktree else {
@@ -200,7 +221,7 @@ pub fn start_session(
     let report = match created {
         Ok(report) => report,
         Err(e) => {
-            undo(ctx);
+            undo(ctx, &path);
             return Err(CommandError::from(e).hint("the session was not created"));
         }
     };
@@ -274,7 +295,7 @@ fn resolve_base(
 ) -> CommandResult<Base> {
     let remote = config.string(&config::REMOTE);
     if let Some(rev) = &args.base {
-        let commit = ctx.repo.resolve_commit(rev)?;
+        let commit = ctx.here.resolve_commit(rev)?;
         return Ok(Base {
             commit,
             base_ref: rev.clone(),
@@ -284,7 +305,7 @@ fn resolve_base(
         return fetch_pull_request(ctx, main_root, &remote, pr);
     }
     let head = || -> CommandResult<Base> {
-        let commit = ctx.repo.head_commit()?.ok_or_else(|| {
+        let commit = ctx.here.head_commit()?.ok_or_else(|| {
             CommandError::user("this repository has no commits yet")
                 .hint("make a first commit, then start a session")
         })?;
@@ -311,7 +332,7 @@ fn resolve_base(
             .status(&format!("note: no remote '{remote}'; starting from HEAD"));
         return head();
     }
-    let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS)?);
+    let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS, 0..=600)?);
     let fetched = git(main_root)
         .args(["fetch", "--quiet", "--no-tags", "--", &remote])
         .run_with_timeout(timeout);

@@ -7,6 +7,6 @@ pub mod runner;
 
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
-    TreeEntry, WorktreeInfo, canonical,
+    TreeEntry, WorktreeInfo, canonical, normalize,
 };
 pub use runner::{GitCommand, GitError, git};

@@ -76,7 +76,8 @@ pub struct WorktreeInfo {
 /// One entry of a tree to be written.
 #[derive(Debug, Clone)]
 pub struct TreeEntry {
-    pub name: String,
+    /// The entry's file name: bytes, as file names need not be UTF-8.
+    pub name: BString,
     pub mode: gix::objs::tree::EntryMode,
     pub id: ObjectId,
 }
@@ -123,6 +124,15 @@ impl Repo {
         Ok(Repo { inner })
     }
 
+    /// The same repository as seen from its main worktree (itself when bare).
+    pub fn main(&self) -> Result<Repo, RepoError> {
+        let inner = self
+            .inner
+            .main_repo()
+            .context(|| "opening the main worktree".into())?;
+        Self::from_gix(inner)
+    }
+
     /// Opens the worktree at `path` (a linked worktree of this repository, or the main one)
     /// without inheriting `GIT_INDEX_FILE`/`GIT_WORK_TREE` from a hook's environment.
     pub fn open_worktree(&self, path: &Path) -> Result<Repo, RepoError> {
@@ -134,15 +144,8 @@ impl Repo {
         if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
             return Ok(Repo { inner: main });
         }
-        for proxy in self
-            .inner
-            .worktrees()
-            .context(|| "listing worktrees".into())?
-        {
-            let base = proxy
-                .base()
-                .context(|| "reading a worktree's location".into())?;
-            if canonical(&base) == wanted {
+        for (proxy, base) in self.worktree_proxies()? {
+            if base == wanted {
                 let inner = proxy
                     .into_repo()
                     .context(|| format!("opening the worktree at {}", path.display()))?;
@@ -418,7 +421,7 @@ impl Repo {
             .entries
             .iter()
             .map(|e| TreeEntry {
-                name: e.filename.to_str_lossy().into_owned(),
+                name: e.filename.to_owned(),
                 mode: e.mode,
                 id: e.oid.to_owned(),
             })
@@ -448,7 +451,7 @@ impl Repo {
                 .iter()
                 .map(|e| gix::objs::tree::Entry {
                     mode: e.mode,
-                    filename: BString::from(e.name.as_str()),
+                    filename: e.name.clone(),
                     oid: e.id,
                 })
                 .collect(),
@@ -488,6 +491,19 @@ impl Repo {
 
     /// Linked worktrees (not the main one).
     pub fn linked_worktrees(&self) -> Result<Vec<WorktreeInfo>, RepoError> {
+        Ok(self
+            .worktree_proxies()?
+            .into_iter()
+            .map(|(proxy, path)| WorktreeInfo {
+                exists: path.exists(),
+                git_dir: canonical(proxy.git_dir()),
+                path,
+            })
+            .collect())
+    }
+
+    /// gix's handles on the linked worktrees, with their canonical locations.
+    fn worktree_proxies(&self) -> Result<Vec<(gix::worktree::Proxy<'_>, PathBuf)>, RepoError> {
         let mut out = Vec::new();
         for proxy in self
             .inner
@@ -497,12 +513,7 @@ impl Repo {
             let base = proxy
                 .base()
                 .context(|| "reading a worktree's location".into())?;
-            let exists = base.exists();
-            out.push(WorktreeInfo {
-                path: canonical(&base),
-                git_dir: canonical(proxy.git_dir()),
-                exists,
-            });
+            out.push((proxy, canonical(&base)));
         }
         Ok(out)
     }
@@ -525,7 +536,7 @@ impl Repo {
             .context(what)?
             .untracked_files(UntrackedFiles::Files)
             .index_worktree_rewrites(None)
-            .index_worktree_submodules(None)
+            .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
             .into_iter(Vec::<BString>::new())
             .context(what)?;
         let mut paths = Vec::new();
@@ -581,8 +592,12 @@ impl Repo {
                 Some(Kind::Directory) => IgnoredKind::Directory,
                 _ => continue,
             };
+            // A name that is not UTF-8 is left out rather than mangled.
+            let Ok(rela_path) = entry.rela_path.to_str() else {
+                continue;
+            };
             out.push(IgnoredEntry {
-                rela_path: entry.rela_path.to_str_lossy().into_owned(),
+                rela_path: rela_path.to_owned(),
                 kind,
             });
         }
@@ -594,4 +609,28 @@ impl Repo {
 /// Canonicalizes when possible (gix paths may hold `..` or a trailing `/.`).
 pub fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Canonicalizes the longest existing ancestor of `path` and appends the rest (for paths not
+/// created yet), so symlinks on the way are resolved.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut existing = path.to_owned();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (
+            existing.file_name().map(|n| n.to_owned()),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_owned();
+            }
+            _ => break,
+        }
+    }
+    let mut out = canonical(&existing);
+    for name in rest.into_iter().rev() {
+        out.push(name);
+    }
+    out
 }

@@ -159,7 +159,9 @@ impl GitCommand {
     /// Like [`run`](Self::run), but gives up (and kills git) after `timeout`.
     pub fn run_with_timeout(&self, timeout: Duration) -> Result<String, GitError> {
         let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         loop {
             if let Some(output) = handle.try_wait().map_err(|e| self.spawn_error(e))? {
                 return self.finish(output.clone());

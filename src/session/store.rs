@@ -13,6 +13,9 @@ pub const TRASH_PREFIX: &str = "refs/sessions-trash/";
 pub const META_FILE: &str = "session.yaml";
 pub const CONTEXT_FILE: &str = "context.md";
 const MAX_ATTEMPTS: usize = 20;
+/// Log events whose second parent is a checkpoint (a working-tree snapshot) that `rewind`
+/// and `diff` may name. Other events may link commits too (a deleted branch's tip).
+const CHECKPOINT_EVENTS: &[&str] = &["checkpoint", "forked"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -335,11 +338,16 @@ impl<'r> Store<'r> {
         })
     }
 
-    /// Moves the session's log to `refs/sessions-trash/<id>` (after recording a `deleted:`
+    /// Moves the session's log to `refs/sessions-trash/<id>-<tip>` (after recording a `deleted:`
     /// event), so a deleted session stays recoverable until gc purges the trash.
     pub fn trash(&self, name: &str) -> Result<String, StoreError> {
         let session = self.record(name, Event::new("deleted", name.to_owned()), |_, _| {})?;
-        let trash_ref = format!("{TRASH_PREFIX}{}", session.meta.id);
+        // Unique per deletion: a session restored from the trash can be deleted again.
+        let trash_ref = format!(
+            "{TRASH_PREFIX}{}-{}",
+            session.meta.id,
+            &session.tip.to_string()[..12]
+        );
         self.repo
             .update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
         self.repo.delete_ref(&ref_name(name), session.tip)?;
@@ -391,7 +399,9 @@ impl<'r> Store<'r> {
         let mut next = Some(session.tip);
         while let Some(id) = next {
             let commit = self.repo.read_commit(id)?;
+            let event = commit.message.split(':').next().unwrap_or_default();
             if let Some(ckpt) = commit.parents.get(1)
+                && CHECKPOINT_EVENTS.contains(&event)
                 && seen.insert(*ckpt)
             {
                 out.push(*ckpt);

@@ -45,11 +45,13 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let offset = match rest {
         "Z" | "z" => 0,
         _ if rest.len() == 6
-            && (rest.starts_with('+') || rest.starts_with('-'))
-            && &rest[3..4] == ":" =>
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
         {
             let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60)
+            let hours = rest.get(1..3)?.parse::<i64>().ok()?;
+            let minutes = rest.get(4..6)?.parse::<i64>().ok()?;
+            sign * (hours * 3600 + minutes * 60)
         }
         _ => return None,
     };
@@ -123,6 +125,8 @@ mod tests {
             Some(1_767_225_600)
         );
         for bad in [
+            "2026-01-01T00:00:00+1é00",
+            "2026-01-01T00:00:00+é:00",
             "",
             "yesterday",
             "2026-13-01T00:00:00Z",

@@ -94,15 +94,19 @@ fn rm_trashes_the_log_and_respects_work() {
         out.stderr
     );
     assert!(repo.git(&["for-each-ref", "refs/sessions/gone"]).is_empty());
+    let trash = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        &format!("refs/sessions-trash/{id}-*"),
+    ]);
     assert!(
-        repo.git(&[
-            "log",
-            "-1",
-            "--format=%s",
-            &format!("refs/sessions-trash/{id}")
-        ])
-        .starts_with("deleted:")
+        repo.git(&["log", "-1", "--format=%s", &trash])
+            .starts_with("deleted:")
     );
+    // A session restored from the trash can be deleted again.
+    repo.git(&["update-ref", "refs/sessions/gone", &trash]);
+    repo.session(&["rm", "gone"]).ok();
+    assert!(repo.git(&["for-each-ref", "refs/sessions/gone"]).is_empty());
 
     let kept = repo.new_session("kept");
     std::fs::write(kept.join("wip.txt"), "wip\n").unwrap();
