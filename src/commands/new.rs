@@ -363,6 +363,16 @@ fn fetch_pull_request(
     remote: &str,
     pr: u64,
 ) -> CommandResult<Base> {
+    if ctx
+        .repo
+        .config_string(&format!("remote.{remote}.url"))
+        .is_none()
+    {
+        return Err(
+            CommandError::user(format!("no remote '{remote}' is configured"))
+                .hint("pull requests are fetched from session.remote (default: origin)"),
+        );
+    }
     let refspec = format!("refs/pull/{pr}/head");
     ctx.out.status(&format!("Fetching {refspec} from {remote}"));
     git(main_root)

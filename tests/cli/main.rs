@@ -9,3 +9,4 @@ mod list;
 mod man;
 mod names;
 mod new;
+mod safety;
