@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -74,9 +74,53 @@ bench_list() {
     "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 0.5
 }
 
+bench_checkpoint() {
+  local wt=.worktrees/bench-ckpt
+  [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
+  git -C "$wt" status --porcelain >/dev/null
+  # 100 modified tracked files, spread over the tree, and 100 new ones
+  git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do echo "// changed" >> "$wt/$f"; done
+  for i in $(seq 0 99); do
+    mkdir -p "$wt/new/n$((i % 10))"
+    echo "new file $i" > "$wt/new/n$((i % 10))/file$i.rs"
+  done
+  local gitdir index git_times=() our_times=() same_times=() status_times=()
+  gitdir=$(git -C "$wt" rev-parse --absolute-git-dir)
+  index=$(mktemp)
+  for i in $(seq "$runs"); do
+    echo "$i" >> "$wt/new/n0/file0.rs" # a new state each run, so neither side can reuse a result
+    git_times+=("$(ms bash -c "cd $wt && cp '$gitdir/index' '$index' && tree=\$(GIT_INDEX_FILE='$index' git add -A && GIT_INDEX_FILE='$index' git write-tree) && git commit-tree \$tree -p HEAD -m bench")")
+    echo "$i" >> "$wt/new/n0/file1.rs"
+    our_times+=("$(ms git session checkpoint bench-ckpt)")
+    same_times+=("$(ms git session checkpoint bench-ckpt)")
+    status_times+=("$(ms git -C "$wt" status --porcelain)")
+  done
+  rm -f "$index"
+  report "checkpoint, 100 changed + 100 new files" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 0.5
+  report "checkpoint, nothing changed" \
+    "$(printf '%s\n' "${status_times[@]}" | median)" "$(printf '%s\n' "${same_times[@]}" | median)" 1.0
+}
+
+bench_fork() {
+  bench_checkpoint >/dev/null
+  local git_times=() our_times=()
+  for i in $(seq "$runs"); do
+    git_times+=("$(ms git worktree add -q -b "bench-fork-base-$i" ".bench/fork-$i" HEAD)")
+    git worktree remove --force ".bench/fork-$i" && git branch -q -D "bench-fork-base-$i"
+    our_times+=("$(ms git session fork --no-include bench-ckpt "bench-fork-$i")")
+    git session rm --force "bench-fork-$i" >/dev/null 2>&1
+  done
+  git for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git update-ref -d
+  report "fork with 200 changed files (vs worktree add)" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 99
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
-  all) bench_new; bench_list ;;
-  *) echo "usage: bench/run.sh [new|list|all]" >&2; exit 2 ;;
+  checkpoint) bench_checkpoint ;;
+  fork) bench_fork ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|all]" >&2; exit 2 ;;
 esac

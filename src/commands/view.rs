@@ -44,6 +44,8 @@ pub struct SessionView {
 pub struct ViewInputs {
     worktrees: Vec<WorktreeInfo>,
     names_by_id: HashMap<String, String>,
+    /// Per worktree: number of changed files and HEAD, computed for all sessions at once.
+    statuses: HashMap<PathBuf, (usize, Option<ObjectId>)>,
 }
 
 impl ViewInputs {
@@ -64,9 +66,17 @@ impl ViewInputs {
                     .or_insert(s.meta.name.clone());
             }
         }
+        let worktrees = ctx.repo.linked_worktrees()?;
+        let local = ctx.local();
+        let paths: Vec<PathBuf> = sessions
+            .iter()
+            .filter_map(|s| lifecycle::find_worktree_in(&worktrees, &local, s))
+            .collect();
+        let statuses = worktree_statuses(ctx, &paths)?;
         Ok(ViewInputs {
-            worktrees: ctx.repo.linked_worktrees()?,
+            worktrees,
             names_by_id,
+            statuses,
         })
     }
 }
@@ -77,10 +87,13 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
     let worktree = lifecycle::find_worktree_in(&inputs.worktrees, &local, session);
     let base = ObjectId::from_hex(meta.base.as_bytes()).ok();
     let (changes, head) = match &worktree {
-        Some(path) => {
-            let wt = ctx.repo.open_worktree(path)?;
-            (wt.changed_paths()?.len(), wt.head_commit()?)
-        }
+        Some(path) => match inputs.statuses.get(path) {
+            Some(status) => *status,
+            None => {
+                let wt = ctx.repo.open_worktree(path)?;
+                (wt.changed_paths()?.len(), wt.head_commit()?)
+            }
+        },
         None => (
             0,
             ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
@@ -122,6 +135,43 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         goal: meta.goal.clone(),
         events: None,
     })
+}
+
+/// The status of many worktrees, several at a time (each on its own repository handle).
+fn worktree_statuses(
+    ctx: &Context,
+    paths: &[PathBuf],
+) -> CommandResult<HashMap<PathBuf, (usize, Option<ObjectId>)>> {
+    let shared = ctx.repo.thread_safe();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(paths.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(paths.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let repo = crate::git::Repo::from_thread_safe(&shared);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    let status = repo
+                        .open_worktree(path)
+                        .and_then(|wt| Ok((wt.changed_paths()?.len(), wt.head_commit()?)));
+                    results
+                        .lock()
+                        .expect("no panics while holding it")
+                        .push((path.clone(), status));
+                }
+            });
+        }
+    });
+    let mut out = HashMap::new();
+    for (path, status) in results.into_inner().expect("threads are done") {
+        out.insert(path, status?);
+    }
+    Ok(out)
 }
 
 /// "3m ago", "2h ago", "5d ago".

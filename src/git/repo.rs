@@ -158,6 +158,17 @@ impl Repo {
         })
     }
 
+    /// A handle other threads can open their own `Repo` from.
+    pub fn thread_safe(&self) -> gix::ThreadSafeRepository {
+        self.inner.clone().into_sync()
+    }
+
+    pub fn from_thread_safe(repo: &gix::ThreadSafeRepository) -> Repo {
+        Repo {
+            inner: repo.to_thread_local(),
+        }
+    }
+
     pub fn gix(&self) -> &gix::Repository {
         &self.inner
     }
@@ -530,28 +541,45 @@ impl Repo {
     pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {
         use gix::status::UntrackedFiles;
         let what = || "reading the status of the worktree".to_owned();
-        let iter = self
+        let index = self.inner.index_or_empty().context(what)?;
+        // When the index's cached root tree is valid and equals HEAD's tree, nothing is
+        // staged and the HEAD-vs-index diff (which inflates trees) can be skipped.
+        let head_tree = self.inner.head_tree_id_or_empty().context(what)?.detach();
+        let nothing_staged = index
+            .tree()
+            .is_some_and(|t| t.num_entries.is_some() && t.id == head_tree);
+        let platform = self
             .inner
             .status(gix::progress::Discard)
             .context(what)?
+            .index(index.clone().into())
             .untracked_files(UntrackedFiles::Files)
             .index_worktree_rewrites(None)
-            .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
-            .into_iter(Vec::<BString>::new())
-            .context(what)?;
+            .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true });
         let mut paths = Vec::new();
-        for item in iter {
-            let item = item.context(what)?;
-            match &item {
-                gix::status::Item::IndexWorktree(change) => {
-                    if change.summary().is_some() {
-                        paths.push(change.rela_path().to_str_lossy().into_owned());
+        let mut push = |change: &gix::status::index_worktree::Item| {
+            if change.summary().is_some() {
+                paths.push(change.rela_path().to_str_lossy().into_owned());
+            }
+        };
+        if nothing_staged {
+            for item in platform
+                .into_index_worktree_iter(Vec::<BString>::new())
+                .context(what)?
+            {
+                push(&item.context(what)?);
+            }
+        } else {
+            let mut staged = Vec::new();
+            for item in platform.into_iter(Vec::<BString>::new()).context(what)? {
+                match item.context(what)? {
+                    gix::status::Item::IndexWorktree(change) => push(&change),
+                    gix::status::Item::TreeIndex(change) => {
+                        staged.push(change.location().to_str_lossy().into_owned())
                     }
                 }
-                gix::status::Item::TreeIndex(change) => {
-                    paths.push(change.location().to_str_lossy().into_owned());
-                }
             }
+            paths.extend(staged);
         }
         paths.sort();
         paths.dedup();
