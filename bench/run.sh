@@ -33,6 +33,7 @@ cd "$repo"
 
 ms() { # runs "$@" quietly, prints wall-clock milliseconds
   local start end
+  sync # earlier runs' deletions must not be written back while this one is measured
   start=$(date +%s%N)
   "$@" >/dev/null 2>&1
   end=$(date +%s%N)

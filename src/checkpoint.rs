@@ -50,8 +50,12 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     }
     let what = || "reading the worktree's status".to_owned();
     let index = repo.index_or_empty().context(what)?;
-    let changes = changed_paths(repo, &index)?;
-    let hashed = hash_files(repo, &index, &changes.to_hash)?;
+    let (changes, hashed) =
+        crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
+            let changes = changed_paths(repo, &index)?;
+            let hashed = hash_files(repo, &index, &changes.to_hash)?;
+            Ok((changes, hashed))
+        })?;
 
     let mut dirty_dirs: HashSet<BString> = HashSet::new();
     let mut replaced: std::collections::HashMap<BString, Hashed> = Default::default();

@@ -7,6 +7,6 @@ pub mod runner;
 
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
-    TreeEntry, WorktreeInfo, canonical, normalize,
+    TreeEntry, WorktreeInfo, canonical, normalize, with_short_paths,
 };
 pub use runner::{GitCommand, GitError, git};

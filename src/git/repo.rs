@@ -662,3 +662,22 @@ pub fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// Runs `f` on a handle of `repo` whose worktree is `.`, with the process inside the
+/// worktree: status does one lstat per tracked file, and resolving short relative paths
+/// instead of long absolute ones is a good part of its cost. The directory is restored after.
+pub fn with_short_paths<T>(repo: &gix::Repository, f: impl FnOnce(&gix::Repository) -> T) -> T {
+    let (Some(workdir), Ok(previous)) = (repo.workdir(), std::env::current_dir()) else {
+        return f(repo);
+    };
+    let mut local = repo.clone();
+    if std::env::set_current_dir(workdir).is_err()
+        || local.set_workdir(Some(PathBuf::from("."))).is_err()
+    {
+        let _ = std::env::set_current_dir(&previous);
+        return f(repo);
+    }
+    let out = f(&local);
+    let _ = std::env::set_current_dir(previous);
+    out
+}
