@@ -406,3 +406,102 @@ fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
         .ok();
     assert_eq!(light.line(), "light");
 }
+
+/// A small deterministic generator, so a failing sequence can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+#[test]
+fn random_edits_round_trip_through_checkpoint_and_rewind() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("random");
+    let names = [
+        "a.txt",
+        "b c.txt",
+        "dir/ü.txt",
+        "dir/sub/d.bin",
+        "deep/er/e",
+        "f.sh",
+        "empty",
+    ];
+    let mut rng = Lcg(0x5eed);
+    for round in 0..6 {
+        for _ in 0..12 {
+            let name = names[rng.next(names.len())];
+            let path = wt.join(name);
+            match rng.next(7) {
+                0 | 1 => {
+                    if path.is_symlink() {
+                        std::fs::remove_file(&path).unwrap();
+                    }
+                    write_file(&path, &format!("round {round} {}\n", rng.next(1000)));
+                }
+                2 => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                3 if path.is_file() && !path.is_symlink() => {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                        .unwrap();
+                }
+                4 => {
+                    let _ = std::fs::remove_file(&path);
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::os::unix::fs::symlink(names[rng.next(names.len())], &path).unwrap();
+                }
+                5 if path.is_file() => {
+                    let to = wt.join(format!("moved-{}", rng.next(5)));
+                    if !to.exists() {
+                        std::fs::rename(&path, to).unwrap();
+                    }
+                }
+                6 => std::fs::write(
+                    wt.join(format!("bin-{}", rng.next(3))),
+                    [0u8, 255, round as u8, 10, 0],
+                )
+                .unwrap(),
+                _ => {}
+            }
+        }
+        if round % 2 == 1 {
+            repo.git_in(&wt, &["add", "-A"]);
+            repo.git_in(&wt, &["commit", "-q", "-m", &format!("round {round}")]);
+        }
+        let state = tree_state(&wt);
+        let head = repo.git_in(&wt, &["rev-parse", "HEAD"]);
+        let ckpt = repo
+            .session(&["checkpoint", "random"])
+            .ok()
+            .line()
+            .to_owned();
+        let ours = repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]);
+        let gits = git_add_all_tree(&repo, &wt, "random");
+        if ours != gits {
+            panic!(
+                "round {round}: checkpoint differs from git add -A:\n{}",
+                repo.git(&["diff-tree", "-r", &gits, &ours])
+            );
+        }
+        // Mess it up, then come back.
+        write_file(&wt.join("junk/new.txt"), "junk\n");
+        for name in names.iter().take(3) {
+            let _ = std::fs::remove_file(wt.join(name));
+        }
+        repo.git_in(&wt, &["commit", "-q", "--allow-empty", "-m", "moves HEAD"]);
+        repo.session(&["rewind", &ckpt, "random"]).ok();
+        assert_eq!(tree_state(&wt), state, "round {round}");
+        assert_eq!(
+            repo.git_in(&wt, &["rev-parse", "HEAD"]),
+            head,
+            "round {round}"
+        );
+    }
+}

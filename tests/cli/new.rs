@@ -292,5 +292,16 @@ fn concurrent_news_never_corrupt_each_other() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["c1", "c2", "c3", "c4", "same"]);
+    // Ending them all at once loses no event either.
+    std::thread::scope(|s| {
+        for name in ["c1", "c2", "c3", "c4"] {
+            let repo = &repo;
+            s.spawn(move || repo.session(&["end", name]).ok());
+        }
+    });
+    for name in ["c1", "c2", "c3", "c4"] {
+        assert_eq!(repo.meta(name)["status"], "complete");
+        assert!(!repo.root.join(".worktrees").join(name).exists());
+    }
     repo.git(&["fsck", "--no-progress"]);
 }
