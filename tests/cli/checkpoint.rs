@@ -220,22 +220,7 @@ fn unchanged_trees_reuse_the_last_checkpoint_and_index_lock_is_no_obstacle() {
 #[test]
 fn ignore_sources_and_submodules_are_treated_like_git_add_all() {
     let repo = TestRepo::new();
-    let sub = repo.home.join("sub");
-    std::fs::create_dir_all(&sub).unwrap();
-    repo.git_in(&sub, &["init", "-q"]);
-    std::fs::write(sub.join("s.txt"), "s\n").unwrap();
-    repo.git_in(&sub, &["add", "-A"]);
-    repo.git_in(&sub, &["commit", "-q", "-m", "sub"]);
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        sub.to_str().unwrap(),
-        "modules/sub",
-    ]);
-    repo.git(&["commit", "-q", "-m", "submodule"]);
+    repo.add_submodule("modules/sub");
     let excludes = repo.home.join("global-excludes");
     std::fs::write(&excludes, "*.global\n").unwrap();
     repo.git(&["config", "core.excludesFile", excludes.to_str().unwrap()]);

@@ -81,31 +81,7 @@ fn a_malformed_session_is_named_and_does_not_hide_the_others() {
         "{{{{",
         "version: 1\nid: x\nname: bad\nstatus: active\ncreated: now\nupdated: now\nbranch: ../../../etc\nbase: 0\nbase_ref: HEAD\nparent: null\nlast_checkpoint: null\n",
     ] {
-        let blob = repo
-            .cmd_in(
-                &repo.root,
-                "sh",
-                &[
-                    "-c",
-                    &format!("printf '%s' '{garbage}' | git hash-object -w --stdin"),
-                ],
-            )
-            .ok();
-        let tree = repo
-            .cmd_in(
-                &repo.root,
-                "sh",
-                &[
-                    "-c",
-                    &format!(
-                        "printf '100644 blob {}\\tsession.yaml\\n' | git mktree",
-                        blob.line()
-                    ),
-                ],
-            )
-            .ok();
-        let commit = repo.git(&["commit-tree", "-m", "created: bad", tree.line()]);
-        repo.git(&["update-ref", "refs/sessions/bad", &commit]);
+        repo.forge_log("bad", garbage, false);
         let out = repo.session(&["list", "--json"]);
         assert_eq!(out.code, 1, "{}", out.stderr);
         assert!(

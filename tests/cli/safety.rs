@@ -16,38 +16,7 @@ fn a_base_ref_from_session_yaml_cannot_make_unpushed_commits_look_safe() {
     let yaml = repo
         .git(&["show", "refs/sessions/v:session.yaml"])
         .replace("base_ref: HEAD", "base_ref: session/v");
-    let blob = repo
-        .cmd_in(
-            &repo.root,
-            "sh",
-            &[
-                "-c",
-                &format!("printf '%s\\n' '{yaml}' | git hash-object -w --stdin"),
-            ],
-        )
-        .ok();
-    let tree = repo
-        .cmd_in(
-            &repo.root,
-            "sh",
-            &[
-                "-c",
-                &format!(
-                    "printf '100644 blob {}\\tsession.yaml\\n' | git mktree",
-                    blob.line()
-                ),
-            ],
-        )
-        .ok();
-    let commit = repo.git(&[
-        "commit-tree",
-        "-p",
-        "refs/sessions/v",
-        "-m",
-        "status: edited",
-        tree.line(),
-    ]);
-    repo.git(&["update-ref", "refs/sessions/v", &commit]);
+    repo.forge_log("v", &yaml, true);
     let out = repo.session(&["end", "v"]).ok();
     assert!(
         out.stderr
@@ -109,22 +78,7 @@ fn end_works_from_inside_the_worktree_it_removes() {
 #[test]
 fn dirty_submodules_keep_the_worktree() {
     let repo = TestRepo::new();
-    let sub = repo.home.join("sub");
-    std::fs::create_dir_all(&sub).unwrap();
-    repo.git_in(&sub, &["init", "-q"]);
-    std::fs::write(sub.join("s.txt"), "s\n").unwrap();
-    repo.git_in(&sub, &["add", "-A"]);
-    repo.git_in(&sub, &["commit", "-q", "-m", "sub"]);
-    repo.git(&[
-        "-c",
-        "protocol.file.allow=always",
-        "submodule",
-        "add",
-        "-q",
-        sub.to_str().unwrap(),
-        "sm",
-    ]);
-    repo.git(&["commit", "-q", "-m", "submodule"]);
+    repo.add_submodule("sm");
     let wt = repo.new_session("subwork");
     repo.cmd_in(
         &wt,
@@ -161,31 +115,7 @@ fn hostile_settings_and_metadata_are_refused_without_panics() {
     // A time that slices through a multi-byte character.
     let yaml = repo.git(&["show", "refs/sessions/ok:session.yaml"]);
     let bad = yaml.replacen("updated: ", "updated: 2026-01-01T00:00:00+1é00 #", 1);
-    let blob = repo
-        .cmd_in(
-            &repo.root,
-            "sh",
-            &[
-                "-c",
-                &format!("printf '%s\\n' '{bad}' | git hash-object -w --stdin"),
-            ],
-        )
-        .ok();
-    let tree = repo
-        .cmd_in(
-            &repo.root,
-            "sh",
-            &[
-                "-c",
-                &format!(
-                    "printf '100644 blob {}\\tsession.yaml\\n' | git mktree",
-                    blob.line()
-                ),
-            ],
-        )
-        .ok();
-    let commit = repo.git(&["commit-tree", "-m", "created: ok", tree.line()]);
-    repo.git(&["update-ref", "refs/sessions/ok", &commit]);
+    repo.forge_log("ok", &bad, false);
     let out = repo.session(&["list"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"));

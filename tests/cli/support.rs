@@ -187,3 +187,49 @@ pub fn path_with_bin() -> String {
     let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
     format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default())
 }
+
+impl TestRepo {
+    /// Points `refs/sessions/<name>` at a log commit whose session.yaml is `yaml`, as a hand
+    /// edit or a fetch from a hostile remote might; on top of the current log when `on_top`.
+    pub fn forge_log(&self, name: &str, yaml: &str, on_top: bool) {
+        let file = self.home.join("forged-session.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let blob = self.git(&["hash-object", "-w", file.to_str().unwrap()]);
+        let listing = format!("printf '100644 blob {blob}\\tsession.yaml\\n' | git mktree");
+        let tree = self
+            .cmd_in(&self.root, "sh", &["-c", &listing])
+            .ok()
+            .line()
+            .to_owned();
+        let ref_name = format!("refs/sessions/{name}");
+        let mut args = vec!["commit-tree", "-m", "status: edited by hand"];
+        if on_top {
+            args.extend(["-p", &ref_name]);
+        }
+        args.push(&tree);
+        let commit = self.git(&args);
+        self.git(&["update-ref", &ref_name, &commit]);
+    }
+
+    /// Adds a one-commit repository as a submodule at `path` and commits it.
+    pub fn add_submodule(&self, path: &str) {
+        let sub = self
+            .home
+            .join(format!("submodule-{}", path.replace('/', "-")));
+        std::fs::create_dir_all(&sub).unwrap();
+        self.git_in(&sub, &["init", "-q"]);
+        std::fs::write(sub.join("s.txt"), "s\n").unwrap();
+        self.git_in(&sub, &["add", "-A"]);
+        self.git_in(&sub, &["commit", "-q", "-m", "sub"]);
+        self.git(&[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            sub.to_str().unwrap(),
+            path,
+        ]);
+        self.git(&["commit", "-q", "-m", "submodule"]);
+    }
+}
