@@ -6,7 +6,9 @@ use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::Session;
 
-/// Take a checkpoint: a commit of the whole working tree (untracked files too, ignored ones
+/// Snapshot the working tree and print the checkpoint id.
+///
+/// A checkpoint is a commit of the whole working tree (untracked files too, ignored ones
 /// not) whose parent is HEAD, linked into the session's log. Prints its full id. When
 /// nothing changed since the last checkpoint, records nothing and prints the last id.
 #[derive(Debug, clap::Args)]

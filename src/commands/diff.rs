@@ -6,7 +6,9 @@ use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::git;
 
-/// Show changes between checkpoints: `diff` (latest checkpoint → working tree now),
+/// Show changes between checkpoints, or since one.
+///
+/// `diff` (latest checkpoint → working tree now),
 /// `diff <ckpt>` (that checkpoint → now), `diff <a> <b>`. The session can be named first.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {

@@ -7,7 +7,9 @@ use crate::error::CommandResult;
 use crate::lifecycle::{self, Retirement};
 use crate::session::{Event, Status};
 
-/// End a session: status complete. A clean worktree (no uncommitted or untracked files, no
+/// End a session; remove its worktree if nothing would be lost.
+///
+/// Status becomes complete. A clean worktree (no uncommitted or untracked files, no
 /// commits beyond its base or upstream) is removed with its branch; one with work is kept
 /// and its path printed. --remove removes it anyway, after a checkpoint that keeps the work
 /// reachable from the session's log.

@@ -9,7 +9,9 @@ use crate::session::Event;
 
 use super::new::{StartSpec, check_new_session, generate_free_name, start_session};
 
-/// Fork a session: checkpoint the source, branch from its HEAD, and restore the checkpoint's
+/// Fork a session, uncommitted work included.
+///
+/// Checkpoints the source, branch from its HEAD, and restore the checkpoint's
 /// files in the new worktree as uncommitted changes. Context is copied and the new session's
 /// parent is the source. Prints the new worktree's path.
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,9 @@ use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::{Event, Session, Status, time};
 
-/// Archive inactive sessions and purge old trash, reporting each decision and its reason.
+/// Archive inactive sessions and purge old trash.
+///
+/// Reports each decision and its reason.
 #[derive(Debug, clap::Args)]
 pub struct GcArgs {
     /// Inactivity that makes a session stale: 30s, 15m, 12h, 7d, 2w (default:

@@ -5,8 +5,9 @@ use crate::error::{CommandError, CommandResult};
 
 use super::view::{self, SessionView, ViewInputs};
 
-/// List sessions: name, status, branch, changed files, commits ahead of base, last activity,
-/// worktree. Complete and archived sessions are hidden unless --all is given.
+/// List sessions: status, changes, commits ahead, last activity, worktree.
+///
+/// One row per session: Complete and archived sessions are hidden unless --all is given.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Include complete and archived sessions.

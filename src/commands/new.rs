@@ -12,7 +12,9 @@ use crate::lifecycle;
 use crate::session::{Event, LocalState, SessionMeta, Status, model, name, new_id, time};
 use crate::worktree::{self, Start};
 
-/// Start a new session: a branch, a worktree, and a log under refs/sessions/<name>.
+/// Start a new session and print its worktree path.
+///
+/// Creates a branch, a worktree, and a log under refs/sessions/<name>.
 ///
 /// Prints only the worktree's absolute path on stdout. The base is origin/HEAD after a short
 /// fetch (session.baseRef = fresh, the default), the current HEAD (session.baseRef = head or

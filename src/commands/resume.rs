@@ -9,7 +9,9 @@ use crate::lifecycle;
 use crate::session::{Event, LocalState, Status};
 use crate::worktree::{self, Start};
 
-/// Resume a session: mark it active and print its worktree path, recreating the worktree
+/// Resume a session and print its worktree path.
+///
+/// Marks it active and prints its worktree path, recreating the worktree
 /// from the session's branch (or from its base when the branch is gone) if needed.
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {

@@ -7,7 +7,9 @@ use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::Event;
 
-/// Restore a checkpoint: file contents and modes, files not in it removed (ignored files left
+/// Make the working tree exactly a checkpoint again.
+///
+/// Restores file contents and modes, files not in it removed (ignored files left
 /// alone), HEAD and its branch moved back to the checkpoint's parent, the index matching HEAD.
 /// First takes a pre-rewind checkpoint and prints its id.
 #[derive(Debug, clap::Args)]

@@ -7,7 +7,9 @@ use super::view::{self, ViewInputs};
 
 const RECENT_EVENTS: usize = 10;
 
-/// Show one session: the same fields as `list --json`, plus its recent events. With no
+/// Show one session and its recent events.
+///
+/// The same fields as `list --json`, plus its recent events. With no
 /// name, the session whose worktree holds the current directory.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {

@@ -15,7 +15,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
     #[error("not in a git repository (looked upwards from {})", dir.display())]
-    NotARepository { dir: PathBuf, source: BoxError },
+    NotARepository { dir: PathBuf },
     #[error(
         "this repository stores refs in the reftable format, which git-session cannot read yet"
     )]
@@ -105,9 +105,8 @@ impl Repo {
     /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
         let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
-            .map_err(|e| RepoError::NotARepository {
+            .map_err(|_| RepoError::NotARepository {
                 dir: dir.to_owned(),
-                source: e.into(),
             })?
             .to_thread_local();
         Self::from_gix(inner)
