@@ -7,7 +7,8 @@ use super::view::{self, SessionView, ViewInputs};
 
 /// List sessions: status, changes, commits ahead, last activity, worktree.
 ///
-/// One row per session: Complete and archived sessions are hidden unless --all is given.
+/// One row per session: name, status, branch, changed files, commits ahead of base, last
+/// activity, parent, worktree. Complete and archived sessions are hidden unless --all is given.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Include complete and archived sessions.
