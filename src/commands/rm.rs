@@ -9,7 +9,7 @@ use crate::lifecycle::{self, Retirement};
 
 /// Delete a session (its log goes to the trash).
 ///
-/// Its log is moved to refs/sessions-trash/<id>. A worktree holding work
+/// Its log is moved to refs/sessions-trash/<id>-<tip>. A worktree holding work
 /// is kept (its path printed); --force removes it too, after a safety checkpoint.
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
