@@ -90,7 +90,7 @@ const FILES_SECTION: &str = r".SH FILES
 refs/sessions/<name>
 The session's log: one commit per event, with session.yaml and context.md; checkpoints are second parents.
 .TP
-refs/sessions\-trash/<id>
+refs/sessions\-trash/<id>\-<tip>
 Logs of deleted sessions, purged by gc after the retention period.
 .TP
 $GIT_COMMON_DIR/session/
