@@ -39,15 +39,14 @@ impl Context {
 
     /// The main worktree's root; sessions need one.
     pub fn main_root(&self) -> CommandResult<PathBuf> {
-        self.repo.main_workdir()?.ok_or_else(|| {
+        self.repo.workdir().ok_or_else(|| {
             CommandError::user("this is a bare repository; git-session needs a main worktree")
                 .hint("run it from a clone with a working tree")
         })
     }
 
     pub fn config(&self) -> CommandResult<Config> {
-        let root = self.repo.main_workdir()?;
-        Ok(Config::load(&self.repo, root.as_deref())?)
+        Ok(Config::load(&self.repo, self.repo.workdir().as_deref())?)
     }
 
     pub fn store(&self) -> Store<'_> {

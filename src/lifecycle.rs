@@ -354,10 +354,6 @@ fn branch_checked_out_elsewhere(repo: &Repo, branch: &str) -> Result<bool, Lifec
     {
         return Ok(true);
     }
-    let main = repo
-        .gix()
-        .main_repo()
-        .ok()
-        .and_then(|m| m.head_name().ok().flatten());
-    Ok(main.is_some_and(|n| n.as_bstr() == format!("refs/heads/{branch}").as_str()))
+    let main_head = repo.main()?.head_ref_name()?;
+    Ok(main_head.is_some_and(|n| n == format!("refs/heads/{branch}")))
 }

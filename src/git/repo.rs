@@ -120,7 +120,14 @@ impl Repo {
         {
             return Err(RepoError::Reftable);
         }
-        Ok(Repo { inner })
+        Ok(Self::wrap(inner))
+    }
+
+    /// Every handle gets an identity once: git-session's commits and reflog entries need one,
+    /// and hooks must never fail for the lack of `user.name`.
+    fn wrap(mut inner: gix::Repository) -> Repo {
+        let _ = inner.committer_or_set_generic_fallback();
+        Repo { inner }
     }
 
     /// The same repository as seen from its main worktree (itself when bare).
@@ -141,14 +148,14 @@ impl Repo {
             .main_repo()
             .context(|| "opening the main worktree".into())?;
         if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
-            return Ok(Repo { inner: main });
+            return Ok(Self::wrap(main));
         }
         for (proxy, base) in self.worktree_proxies()? {
             if base == wanted {
                 let inner = proxy
                     .into_repo()
                     .context(|| format!("opening the worktree at {}", path.display()))?;
-                return Ok(Repo { inner });
+                return Ok(Self::wrap(inner));
             }
         }
         Err(RepoError::Gix {
@@ -163,9 +170,7 @@ impl Repo {
     }
 
     pub fn from_thread_safe(repo: &gix::ThreadSafeRepository) -> Repo {
-        Repo {
-            inner: repo.to_thread_local(),
-        }
+        Self::wrap(repo.to_thread_local())
     }
 
     pub fn gix(&self) -> &gix::Repository {
@@ -187,19 +192,6 @@ impl Repo {
         self.inner.workdir().map(canonical)
     }
 
-    /// The root of the main worktree (None for a bare repository).
-    pub fn main_workdir(&self) -> Result<Option<PathBuf>, RepoError> {
-        let main = self
-            .inner
-            .main_repo()
-            .context(|| "opening the main worktree".into())?;
-        Ok(main.workdir().map(canonical))
-    }
-
-    pub fn object_hash(&self) -> gix::hash::Kind {
-        self.inner.object_hash()
-    }
-
     // ---- config -------------------------------------------------------------------------
 
     pub fn config_string(&self, key: &str) -> Option<String> {
@@ -214,9 +206,13 @@ impl Repo {
     /// The committer signature to stamp git-session's own commits with: the user's identity
     /// (and `GIT_COMMITTER_DATE` when set), or a generic fallback so hooks never fail for it.
     pub fn signature(&self) -> Result<gix::actor::Signature, RepoError> {
-        let mut repo = self.inner.clone();
-        let sig = repo
-            .committer_or_set_generic_fallback()
+        let sig = self
+            .inner
+            .committer()
+            .ok_or_else(|| RepoError::Gix {
+                context: "determining the committer identity".into(),
+                source: "no identity, not even the fallback".into(),
+            })?
             .context(|| "determining the committer identity".into())?;
         sig.to_owned()
             .context(|| "reading the committer identity".into())
@@ -315,13 +311,9 @@ impl Repo {
             name: full,
             deref: false,
         };
-        let mut repo = self.inner.clone();
-        // Reflog writes need an identity; never fail for the lack of one.
-        let _ = repo.committer_or_set_generic_fallback();
-        match repo.edit_reference(edit) {
+        match self.inner.edit_reference(edit) {
             Ok(_) => Ok(()),
             Err(err) => {
-                let text = err.to_string();
                 let chain = crate::error::one_line(&err);
                 if err.classify().is_conflict()
                     || chain.contains("out of date")
@@ -336,7 +328,7 @@ impl Repo {
                     })
                 } else {
                     Err(RepoError::Gix {
-                        context: format!("updating {name}: {text}"),
+                        context: format!("updating {name}"),
                         source: err.into(),
                     })
                 }

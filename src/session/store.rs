@@ -120,11 +120,16 @@ impl<'r> Store<'r> {
                 full.strip_prefix(SESSIONS_PREFIX)
                     .map(|n| (n.to_owned(), tip))
             })
-            .map(|(name, tip)| self.read_at(&name, tip))
+            .map(|(name, tip)| self.read_at(&name, tip).map(|(session, _)| session))
             .collect())
     }
 
     pub fn load(&self, name: &str) -> Result<Session, StoreError> {
+        Ok(self.load_with_tree(name)?.0)
+    }
+
+    /// The session and the entries of its newest log commit's tree (to build the next one).
+    fn load_with_tree(&self, name: &str) -> Result<(Session, Vec<TreeEntry>), StoreError> {
         match self.repo.read_ref(&ref_name(name))? {
             Some(tip) => self.read_at(name, tip),
             None => Err(StoreError::NotFound {
@@ -156,7 +161,7 @@ impl<'r> Store<'r> {
         Ok(())
     }
 
-    fn read_at(&self, name: &str, tip: ObjectId) -> Result<Session, StoreError> {
+    fn read_at(&self, name: &str, tip: ObjectId) -> Result<(Session, Vec<TreeEntry>), StoreError> {
         let malformed = |reason: String| StoreError::Malformed {
             name: name.to_owned(),
             reason,
@@ -187,11 +192,8 @@ impl<'r> Store<'r> {
             .ok_or_else(|| malformed(format!("log commit {tip} has no {META_FILE}")))?;
         let meta =
             SessionMeta::from_yaml(&yaml, name).map_err(|MetaError(reason)| malformed(reason))?;
-        Ok(Session {
-            meta,
-            tip,
-            context: blob(CONTEXT_FILE)?,
-        })
+        let context = blob(CONTEXT_FILE)?;
+        Ok((Session { meta, tip, context }, entries))
     }
 
     /// Writes the first log commit of a new session; fails if the name was taken meanwhile.
@@ -215,8 +217,8 @@ impl<'r> Store<'r> {
                     context,
                     &Event::new("created", name.clone()),
                 )?;
-                let tree = self.repo.read_tree(self.repo.read_commit(root)?.tree)?;
-                self.write_log_commit(Some(root), &tree, &meta, context, &event)?
+                // The root's tree holds only what write_log_commit writes anew.
+                self.write_log_commit(Some(root), &[], &meta, context, &event)?
             }
         };
         match self.repo.update_ref(
@@ -245,7 +247,7 @@ impl<'r> Store<'r> {
     ) -> Result<Session, StoreError> {
         let now = super::time::format_rfc3339(self.repo.now()?);
         for _ in 0..MAX_ATTEMPTS {
-            let current = self.load(name)?;
+            let (current, previous) = self.load_with_tree(name)?;
             let mut meta = current.meta.clone();
             let mut context = current.context.clone();
             change(&mut meta, &mut context);
@@ -253,9 +255,6 @@ impl<'r> Store<'r> {
             if let Some(ckpt) = event.checkpoint {
                 meta.last_checkpoint = Some(ckpt.to_string());
             }
-            let previous = self
-                .repo
-                .read_tree(self.repo.read_commit(current.tip)?.tree)?;
             let tip = self.write_log_commit(
                 Some(current.tip),
                 &previous,
@@ -291,15 +290,12 @@ impl<'r> Store<'r> {
         new: &str,
         mut change: impl FnMut(&mut SessionMeta),
     ) -> Result<Session, StoreError> {
-        let current = self.load(old)?;
+        let (current, previous) = self.load_with_tree(old)?;
         self.check_new_name(new)?;
         let mut meta = current.meta.clone();
         meta.name = new.to_owned();
         meta.updated = super::time::format_rfc3339(self.repo.now()?);
         change(&mut meta);
-        let previous = self
-            .repo
-            .read_tree(self.repo.read_commit(current.tip)?.tree)?;
         let event = Event::new("renamed", format!("{old} -> {new}"));
         let tip = self.write_log_commit(
             Some(current.tip),
