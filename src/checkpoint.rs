@@ -113,7 +113,7 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     entries.dedup_by(|a, b| a.0 == b.0);
 
     let cache = index.tree().filter(|_| !index.is_sparse());
-    let tree = write_dir(worktree, &entries, b"", cache, &dirty_dirs, b"")?;
+    let tree = write_dir(worktree, &entries, b"", cache, &dirty_dirs)?;
     Ok(Capture {
         tree,
         head: worktree.head_commit()?,
@@ -161,20 +161,11 @@ fn changed_paths(
         let item = item.context(what)?;
         match item {
             Item::Modification {
-                rela_path,
-                status,
-                entry,
-                ..
+                rela_path, status, ..
             } => match status {
                 EntryStatus::Change(Change::Removed) => changes.removed.push(rela_path),
                 EntryStatus::NeedsUpdate(_) => {}
-                EntryStatus::Change(Change::SubmoduleModification(_))
-                    if entry.mode.is_submodule() =>
-                {
-                    if seen.insert(rela_path.clone()) {
-                        changes.to_hash.push(rela_path);
-                    }
-                }
+                // Modified, type-changed, conflicted, intent-to-add, moved submodule HEAD.
                 _ => {
                     if seen.insert(rela_path.clone()) {
                         changes.to_hash.push(rela_path);
@@ -258,15 +249,16 @@ fn mark_parents(dirs: &mut HashSet<BString>, path: &BStr) {
     }
 }
 
-/// Writes the tree for the directory `dir` (`""` for the root; entries all lie below it).
+/// Writes the tree for the directory whose entries all start with `prefix` (`""` for the
+/// root, else `dir/`).
 fn write_dir(
     repo: &Repo,
     entries: &[(BString, EntryMode, ObjectId)],
     prefix: &[u8],
     cache: Option<&gix::index::extension::Tree>,
     dirty: &HashSet<BString>,
-    dir: &[u8],
 ) -> Result<ObjectId, CheckpointError> {
+    let dir = prefix.strip_suffix(b"/").unwrap_or(prefix);
     if let Some(cached) = cache
         && cached.num_entries.is_some()
         && !dirty.contains(dir.as_bstr())
@@ -296,15 +288,7 @@ fn write_dir(
                     .count();
                 let child_cache =
                     cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
-                let sub_dir = &sub_prefix[..sub_prefix.len() - 1];
-                let id = write_dir(
-                    repo,
-                    &entries[i..end],
-                    &sub_prefix,
-                    child_cache,
-                    dirty,
-                    sub_dir,
-                )?;
+                let id = write_dir(repo, &entries[i..end], &sub_prefix, child_cache, dirty)?;
                 tree_entries.push(TreeEntry {
                     name: name.into(),
                     mode: EntryKind::Tree.into(),

@@ -97,7 +97,10 @@ pub fn work_state(
     session: &Session,
     worktree_path: &Path,
 ) -> Result<WorkState, LifecycleError> {
-    let wt = repo.open_worktree(worktree_path)?;
+    assess(repo, session, &repo.open_worktree(worktree_path)?)
+}
+
+fn assess(repo: &Repo, session: &Session, wt: &Repo) -> Result<WorkState, LifecycleError> {
     let changes = wt.changed_paths()?;
     let unmerged_commits = match wt.head_commit()? {
         Some(head) => repo.count_ahead(head, &safe_tips(repo, session))?,
@@ -201,6 +204,8 @@ fn plan_includes(
 #[derive(Debug, Clone, Copy)]
 pub struct Recorded {
     pub id: ObjectId,
+    /// The HEAD it was taken on (its first parent).
+    pub head: Option<ObjectId>,
     /// False when nothing changed since the last checkpoint, which was reused.
     pub new: bool,
 }
@@ -214,8 +219,23 @@ pub fn record_checkpoint(
     worktree_path: &Path,
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
-    let wt = repo.open_worktree(worktree_path)?;
-    let capture = checkpoint::capture(&wt)?;
+    record_in(
+        repo,
+        store,
+        session,
+        &repo.open_worktree(worktree_path)?,
+        message,
+    )
+}
+
+fn record_in(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    wt: &Repo,
+    message: &str,
+) -> Result<Recorded, LifecycleError> {
+    let capture = checkpoint::capture(wt)?;
     if let Some(last) = session
         .meta
         .last_checkpoint
@@ -227,17 +247,22 @@ pub fn record_checkpoint(
     {
         return Ok(Recorded {
             id: last,
+            head: capture.head,
             new: false,
         });
     }
-    let id = checkpoint::commit(&wt, &capture, message)?;
+    let id = checkpoint::commit(wt, &capture, message)?;
     let detail = format!("{} {message}", &id.to_string()[..12]);
     store.record(
         session.name(),
         Event::new("checkpoint", detail).with_checkpoint(id),
         |_, _| {},
     )?;
-    Ok(Recorded { id, new: true })
+    Ok(Recorded {
+        id,
+        head: capture.head,
+        new: true,
+    })
 }
 
 /// What happened to a worktree being retired.
@@ -262,28 +287,49 @@ pub fn retire(
     session: &Session,
     force: bool,
 ) -> Result<Retirement, LifecycleError> {
-    let path = find_worktree(repo, local, session)?;
+    let located = match find_worktree(repo, local, session)? {
+        Some(path) => {
+            let state = work_state(repo, session, &path)?;
+            Some((path, state))
+        }
+        None => None,
+    };
+    retire_assessed(repo, store, local, main_root, session, located, force)
+}
+
+/// [`retire`] for a caller that already located the worktree and judged its work.
+pub fn retire_assessed(
+    repo: &Repo,
+    store: &Store<'_>,
+    local: &LocalStore,
+    main_root: &Path,
+    session: &Session,
+    located: Option<(PathBuf, WorkState)>,
+    force: bool,
+) -> Result<Retirement, LifecycleError> {
     let mut out = Retirement {
-        worktree: path.clone(),
+        worktree: located.as_ref().map(|(path, _)| path.clone()),
         removed: false,
         branch_deleted: false,
         checkpoint: None,
         kept_because: None,
     };
-    if let Some(path) = &path {
-        let state = work_state(repo, session, path)?;
+    // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
+    let mut covered_head = None;
+    if let Some((path, state)) = &located {
+        if state.has_work() && !force {
+            out.kept_because = Some(state.reason());
+            return Ok(out);
+        }
+        let wt = repo.open_worktree(path)?;
         if state.has_work() {
-            if !force {
-                out.kept_because = Some(state.reason());
-                return Ok(out);
-            }
-            let ckpt =
-                record_checkpoint(repo, store, session, path, "before removing the worktree")?;
+            let ckpt = record_in(repo, store, session, &wt, "before removing the worktree")?;
             out.checkpoint = Some(ckpt.id.to_string());
+            covered_head = ckpt.head;
         }
         // Submodules cloned into the worktree keep their own commits in its git directory,
         // which no checkpoint can hold: such a worktree is never removed by force.
-        let force_git = force && !has_submodule_repositories(repo, path)?;
+        let force_git = force && !has_submodule_repositories(&wt);
         if let Err(e) = worktree::remove(main_root, path, force_git) {
             if force_git {
                 return Err(e.into());
@@ -301,10 +347,11 @@ pub fn retire(
     let branch = &session.meta.branch;
     if local.get(&session.meta.id).branch_created && !branch_checked_out_elsewhere(repo, branch)? {
         let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
-        let covered =
-            |tip: ObjectId| out.checkpoint.is_some() && checkpoint_parent(repo, &out) == Some(tip);
         let unsafe_tip = match tip {
-            Some(tip) if !covered(tip) && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 => {
+            Some(tip)
+                if covered_head != Some(tip)
+                    && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 =>
+            {
                 Some(tip)
             }
             _ => None,
@@ -336,14 +383,8 @@ pub fn retire(
     Ok(out)
 }
 
-fn has_submodule_repositories(repo: &Repo, worktree_path: &Path) -> Result<bool, LifecycleError> {
-    let modules = repo.open_worktree(worktree_path)?.git_dir().join("modules");
-    Ok(std::fs::read_dir(modules).is_ok_and(|mut d| d.next().is_some()))
-}
-
-fn checkpoint_parent(repo: &Repo, out: &Retirement) -> Option<ObjectId> {
-    let id = ObjectId::from_hex(out.checkpoint.as_ref()?.as_bytes()).ok()?;
-    repo.read_commit(id).ok()?.parents.first().copied()
+fn has_submodule_repositories(wt: &Repo) -> bool {
+    std::fs::read_dir(wt.git_dir().join("modules")).is_ok_and(|mut d| d.next().is_some())
 }
 
 fn branch_checked_out_elsewhere(repo: &Repo, branch: &str) -> Result<bool, LifecycleError> {

@@ -2,6 +2,8 @@
 //! their clean worktree and branch and become archived; ones with work are checkpointed and
 //! kept. Trash older than the retention period is purged.
 
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::config;
@@ -51,6 +53,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     let main_root = ctx.main_root()?;
     let store = ctx.store();
     let local = ctx.local();
+    let worktrees = ctx.repo.linked_worktrees()?;
     let mut decisions = Vec::new();
     for entry in store.list()? {
         let session = match entry {
@@ -63,7 +66,8 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         if session.meta.status == Status::Archived {
             continue;
         }
-        let idle = now - last_activity(ctx, &session);
+        let worktree = lifecycle::find_worktree_in(&worktrees, &local, &session);
+        let idle = now - last_activity(ctx, &session, worktree.as_deref());
         let name = session.name().to_owned();
         if idle < retention {
             decisions.push(Decision {
@@ -74,7 +78,6 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             });
             continue;
         }
-        let worktree = lifecycle::find_worktree(&ctx.repo, &local, &session)?;
         let state = match &worktree {
             Some(path) => lifecycle::work_state(&ctx.repo, &session, path)?,
             None => Default::default(),
@@ -108,8 +111,10 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             checkpoint: None,
         };
         if !args.dry_run {
-            let retired =
-                lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, false)?;
+            let located = worktree.map(|path| (path, state));
+            let retired = lifecycle::retire_assessed(
+                &ctx.repo, &store, &local, &main_root, &session, located, false,
+            )?;
             if let Some(why) = retired.kept_because {
                 decision.action = "keep";
                 decision.reason = why;
@@ -157,11 +162,11 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
 }
 
 /// The latest of: the last command that touched it here, its last event, its worktree's HEAD.
-fn last_activity(ctx: &Context, session: &Session) -> i64 {
+fn last_activity(ctx: &Context, session: &Session, worktree: Option<&Path>) -> i64 {
     let mut latest = time::parse_rfc3339(&session.meta.updated).unwrap_or(0);
     latest = latest.max(ctx.local().get(&session.meta.id).last_active.unwrap_or(0));
-    if let Ok(Some(path)) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)
-        && let Ok(wt) = ctx.repo.open_worktree(&path)
+    if let Some(path) = worktree
+        && let Ok(wt) = ctx.repo.open_worktree(path)
         && let Ok(Some(head)) = wt.head_commit()
         && let Ok(commit) = ctx.repo.read_commit(head)
     {

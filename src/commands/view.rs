@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::CommandResult;
-use crate::git::{ObjectId, WorktreeInfo};
+use crate::git::ObjectId;
 use crate::lifecycle;
 use crate::session::{EventRecord, Session, time};
 
@@ -42,11 +42,13 @@ pub struct SessionView {
 
 /// Facts shared by the views of many sessions, read once.
 pub struct ViewInputs {
-    worktrees: Vec<WorktreeInfo>,
     names_by_id: HashMap<String, String>,
-    /// Per worktree: number of changed files and HEAD, computed for all sessions at once.
-    statuses: HashMap<PathBuf, (usize, Option<ObjectId>)>,
+    /// Per session id: its worktree, with the number of changed files and HEAD there,
+    /// computed for all sessions at once.
+    worktrees: HashMap<String, (PathBuf, WorktreeStatus)>,
 }
+
+type WorktreeStatus = (usize, Option<ObjectId>);
 
 impl ViewInputs {
     pub fn read(ctx: &Context, sessions: &[Session]) -> CommandResult<ViewInputs> {
@@ -66,34 +68,38 @@ impl ViewInputs {
                     .or_insert(s.meta.name.clone());
             }
         }
-        let worktrees = ctx.repo.linked_worktrees()?;
+        let linked = ctx.repo.linked_worktrees()?;
         let local = ctx.local();
-        let paths: Vec<PathBuf> = sessions
+        let located: Vec<(String, PathBuf)> = sessions
             .iter()
-            .filter_map(|s| lifecycle::find_worktree_in(&worktrees, &local, s))
+            .filter_map(|s| {
+                lifecycle::find_worktree_in(&linked, &local, s).map(|p| (s.meta.id.clone(), p))
+            })
             .collect();
+        let paths: Vec<PathBuf> = located.iter().map(|(_, p)| p.clone()).collect();
         let statuses = worktree_statuses(ctx, &paths)?;
+        let worktrees = located
+            .into_iter()
+            .filter_map(|(id, path)| {
+                statuses
+                    .get(&path)
+                    .map(|status| (id, (path.clone(), *status)))
+            })
+            .collect();
         Ok(ViewInputs {
-            worktrees,
             names_by_id,
-            statuses,
+            worktrees,
         })
     }
 }
 
 pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandResult<SessionView> {
-    let local = ctx.local();
     let meta = &session.meta;
-    let worktree = lifecycle::find_worktree_in(&inputs.worktrees, &local, session);
+    let located = inputs.worktrees.get(&meta.id);
+    let worktree = located.map(|(path, _)| path.clone());
     let base = ObjectId::from_hex(meta.base.as_bytes()).ok();
-    let (changes, head) = match &worktree {
-        Some(path) => match inputs.statuses.get(path) {
-            Some(status) => *status,
-            None => {
-                let wt = ctx.repo.open_worktree(path)?;
-                (wt.changed_paths()?.len(), wt.head_commit()?)
-            }
-        },
+    let (changes, head) = match located {
+        Some((_, status)) => *status,
         None => (
             0,
             ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
@@ -105,7 +111,7 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
             .count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
         None => 0,
     };
-    let local_state = local.get(&meta.id);
+    let local_state = ctx.local().get(&meta.id);
     let updated = time::parse_rfc3339(&meta.updated).unwrap_or(0);
     let last_active = local_state.last_active.map_or(updated, |t| t.max(updated));
     Ok(SessionView {
@@ -141,7 +147,7 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
 fn worktree_statuses(
     ctx: &Context,
     paths: &[PathBuf],
-) -> CommandResult<HashMap<PathBuf, (usize, Option<ObjectId>)>> {
+) -> CommandResult<HashMap<PathBuf, WorktreeStatus>> {
     let shared = ctx.repo.thread_safe();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
