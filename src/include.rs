@@ -142,29 +142,20 @@ pub fn plan(
     let mut out = Vec::new();
     for entry in ignored {
         let path = entry.rela_path.trim_end_matches('/');
-        if path == INCLUDE_FILE
-            || skip
-                .iter()
-                .any(|s| is_same_or_below(path, s) || is_same_or_below(s, path))
-        {
-            if entry.kind == IgnoredKind::Directory
-                && !skip.iter().any(|s| is_same_or_below(path, s))
-            {
-                // A directory that merely contains a skipped one: look inside, around it.
-                if rules.reaches_into(path) || rules.matches(path, true) {
-                    walk_entered(rules, source_root, path, skip, &mut out)?;
-                }
-            }
+        if path == INCLUDE_FILE || skip.iter().any(|s| is_same_or_below(path, s)) {
             continue;
         }
+        // A directory holding a skipped one is never copied whole, only looked into.
+        let holds_skipped = skip.iter().any(|s| is_same_or_below(s, path));
         match entry.kind {
+            IgnoredKind::Directory if rules.matches(path, true) && !holds_skipped => {
+                out.push(PlannedCopy {
+                    rela_path: path.to_owned(),
+                    kind: IgnoredKind::Directory,
+                });
+            }
             IgnoredKind::Directory => {
-                if rules.matches(path, true) {
-                    out.push(PlannedCopy {
-                        rela_path: path.to_owned(),
-                        kind: IgnoredKind::Directory,
-                    });
-                } else if rules.reaches_into(path) {
+                if rules.matches(path, true) || rules.reaches_into(path) {
                     walk_entered(rules, source_root, path, skip, &mut out)?;
                 }
             }

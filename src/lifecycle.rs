@@ -145,25 +145,24 @@ fn safe_tips(repo: &Repo, session: &Session) -> Vec<ObjectId> {
 /// moved into place afterwards.
 pub fn create_worktree(
     repo: &Repo,
-    main_root: &Path,
     path: &Path,
     start: &Start,
     include_source: Option<&Path>,
     skip_dirs: &[PathBuf],
 ) -> Result<Option<CopyReport>, LifecycleError> {
-    let parent = path.parent().unwrap_or(main_root);
+    let parent = path.parent().unwrap_or(Path::new("."));
     let plan = match include_source {
         Some(source) => plan_includes(repo, source, skip_dirs)?,
         None => None,
     };
     let Some((source, plan)) = plan.filter(|(_, p)| !p.is_empty()) else {
-        worktree::add(main_root, path, start)?;
+        worktree::add(repo, path, start)?;
         return Ok(include_source.map(|_| CopyReport::default()));
     };
     let staging = include::Staging::new_in(parent)?;
     let (added, copied) = std::thread::scope(|scope| {
         let copier = scope.spawn(|| include::copy_planned(&plan, &source, staging.path()));
-        let added = worktree::add(main_root, path, start);
+        let added = worktree::add(repo, path, start);
         (
             added,
             copier.join().expect("the copy thread does not panic"),
@@ -283,7 +282,6 @@ pub fn retire(
     repo: &Repo,
     store: &Store<'_>,
     local: &LocalStore,
-    main_root: &Path,
     session: &Session,
     force: bool,
 ) -> Result<Retirement, LifecycleError> {
@@ -294,7 +292,7 @@ pub fn retire(
         }
         None => None,
     };
-    retire_assessed(repo, store, local, main_root, session, located, force)
+    retire_assessed(repo, store, local, session, located, force)
 }
 
 /// [`retire`] for a caller that already located the worktree and judged its work.
@@ -302,7 +300,6 @@ pub fn retire_assessed(
     repo: &Repo,
     store: &Store<'_>,
     local: &LocalStore,
-    main_root: &Path,
     session: &Session,
     located: Option<(PathBuf, WorkState)>,
     force: bool,
@@ -330,7 +327,7 @@ pub fn retire_assessed(
         // Submodules cloned into the worktree keep their own commits in its git directory,
         // which no checkpoint can hold: such a worktree is never removed by force.
         let force_git = force && !has_submodule_repositories(&wt);
-        if let Err(e) = worktree::remove(main_root, path, force_git) {
+        if let Err(e) = worktree::remove(repo, path, force_git) {
             if force_git {
                 return Err(e.into());
             }
@@ -342,7 +339,7 @@ pub fn retire_assessed(
         }
         out.removed = true;
     } else {
-        let _ = worktree::prune(main_root);
+        let _ = worktree::prune(repo);
     }
     let branch = &session.meta.branch;
     if local.get(&session.meta.id).branch_created && !branch_checked_out_elsewhere(repo, branch)? {

@@ -11,6 +11,8 @@ use crate::git::{GitError, ObjectId, Repo, RepoError, git};
 pub enum WorktreeError {
     #[error("{} already exists", path.display())]
     PathTaken { path: PathBuf },
+    #[error("this repository is bare; worktrees need a working tree to run git in")]
+    Bare,
     #[error("branch '{branch}' already exists")]
     BranchExists { branch: String },
     #[error("could not update {}", path.display())]
@@ -34,7 +36,7 @@ pub enum Start {
 }
 
 /// `git worktree add` of `path` (run from the main worktree).
-pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeError> {
+pub fn add(repo: &Repo, path: &Path, start: &Start) -> Result<(), WorktreeError> {
     if path.exists()
         && fs::read_dir(path)
             .map(|mut d| d.next().is_some())
@@ -44,7 +46,7 @@ pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeE
             path: path.to_owned(),
         });
     }
-    let cmd = git(main_root).args(["worktree", "add", "--quiet"]);
+    let cmd = git(git_dir_of(repo)?).args(["worktree", "add", "--quiet"]);
     let cmd = match start {
         Start::NewBranch { branch, at } => cmd
             .arg("-b")
@@ -54,23 +56,20 @@ pub fn add(main_root: &Path, path: &Path, start: &Start) -> Result<(), WorktreeE
             .arg(at.to_string()),
         Start::ExistingBranch { branch } => cmd.arg("--").arg(path).arg(branch),
     };
-    serialized(main_root, || cmd.run())?;
+    serialized(repo, || cmd.run())?;
     Ok(())
+}
+
+/// Where to run `git worktree …` for `repo`: any of its worktrees will do.
+fn git_dir_of(repo: &Repo) -> Result<PathBuf, WorktreeError> {
+    repo.workdir().ok_or(WorktreeError::Bare)
 }
 
 /// Runs `f` while holding `$GIT_COMMON_DIR/session/worktrees.lock`. Concurrent
 /// `git worktree add`s race in git itself (one reads the other's half-written
 /// `.git/worktrees/<id>/`), so git-session never runs two at once in one repository.
-fn serialized<T>(main_root: &Path, f: impl FnOnce() -> T) -> T {
-    let dot_git = main_root.join(".git");
-    let common_dir = match fs::read_to_string(&dot_git) {
-        Ok(text) => text
-            .trim()
-            .strip_prefix("gitdir:")
-            .map(|p| main_root.join(p.trim()))
-            .unwrap_or(dot_git),
-        Err(_) => dot_git,
-    };
+fn serialized<T>(repo: &Repo, f: impl FnOnce() -> T) -> T {
+    let common_dir = repo.common_dir();
     let lock = fs::create_dir_all(common_dir.join("session")).and_then(|_| {
         fs::OpenOptions::new()
             .create(true)
@@ -86,16 +85,16 @@ fn serialized<T>(main_root: &Path, f: impl FnOnce() -> T) -> T {
 /// `git worktree remove`. Without `force`, git checks once more that nothing would be lost
 /// (an agent may have written since we looked) and refuses otherwise; with `force`, callers
 /// take a safety checkpoint first.
-pub fn remove(main_root: &Path, path: &Path, force: bool) -> Result<(), WorktreeError> {
-    let cmd = git(main_root).args(["worktree", "remove"]);
+pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError> {
+    let cmd = git(git_dir_of(repo)?).args(["worktree", "remove"]);
     let cmd = if force { cmd.arg("--force") } else { cmd };
     let cmd = cmd.arg("--").arg(path);
-    serialized(main_root, || cmd.run())?;
+    serialized(repo, || cmd.run())?;
     Ok(())
 }
 
 /// `git worktree move`.
-pub fn move_to(main_root: &Path, from: &Path, to: &Path) -> Result<(), WorktreeError> {
+pub fn move_to(repo: &Repo, from: &Path, to: &Path) -> Result<(), WorktreeError> {
     if to.exists() {
         return Err(WorktreeError::PathTaken {
             path: to.to_owned(),
@@ -107,23 +106,23 @@ pub fn move_to(main_root: &Path, from: &Path, to: &Path) -> Result<(), WorktreeE
             source,
         })?;
     }
-    let cmd = git(main_root)
+    let cmd = git(git_dir_of(repo)?)
         .args(["worktree", "move", "--"])
         .arg(from)
         .arg(to);
-    serialized(main_root, || cmd.run())?;
+    serialized(repo, || cmd.run())?;
     Ok(())
 }
 
 /// `git worktree prune`, for worktrees whose directories were deleted by hand.
-pub fn prune(main_root: &Path) -> Result<(), WorktreeError> {
-    git(main_root).args(["worktree", "prune"]).run()?;
+pub fn prune(repo: &Repo) -> Result<(), WorktreeError> {
+    git(git_dir_of(repo)?).args(["worktree", "prune"]).run()?;
     Ok(())
 }
 
 /// `git branch -m` (it also repoints the HEAD of the worktree that has the branch checked out).
-pub fn rename_branch(main_root: &Path, old: &str, new: &str) -> Result<(), WorktreeError> {
-    git(main_root)
+pub fn rename_branch(repo: &Repo, old: &str, new: &str) -> Result<(), WorktreeError> {
+    git(git_dir_of(repo)?)
         .args(["branch", "-m", "--", old, new])
         .run()?;
     Ok(())

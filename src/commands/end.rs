@@ -37,13 +37,12 @@ struct EndReport {
 
 pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
-    let main_root = ctx.main_root()?;
+    ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
     let retirement = lifecycle::retire(
         &ctx.repo,
         &store,
         &ctx.local(),
-        &main_root,
         &session,
         args.remove || args.force,
     )?;

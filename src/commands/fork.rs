@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
         worktree: (!args.no_worktree).then_some(path),
         include_source: (!args.no_include).then(|| source_path.clone()),
     };
-    let (session, path) = start_session(ctx, &main_root, spec)?;
+    let (session, path) = start_session(ctx, &config, &main_root, spec)?;
     match path {
         Some(path) => {
             let worktree = ctx.repo.open_worktree(&path)?;

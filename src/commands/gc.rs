@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         None => config.number(&config::RETENTION_DAYS, 1..=36_500)? as i64 * 86_400,
     };
     let now = ctx.repo.now()?;
-    let main_root = ctx.main_root()?;
+    ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
     let local = ctx.local();
     let worktrees = ctx.repo.linked_worktrees()?;
@@ -112,9 +112,8 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         };
         if !args.dry_run {
             let located = worktree.map(|path| (path, state));
-            let retired = lifecycle::retire_assessed(
-                &ctx.repo, &store, &local, &main_root, &session, located, false,
-            )?;
+            let retired =
+                lifecycle::retire_assessed(&ctx.repo, &store, &local, &session, located, false)?;
             if let Some(why) = retired.kept_because {
                 decision.action = "keep";
                 decision.reason = why;

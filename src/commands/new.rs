@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         worktree: (!args.no_worktree).then_some(path),
         include_source: (!args.no_include).then(|| main_root.clone()),
     };
-    let (session, path) = start_session(ctx, &main_root, spec)?;
+    let (session, path) = start_session(ctx, &config, &main_root, spec)?;
     print_result(ctx, &session, &name, path.as_deref(), args.json)
 }
 
@@ -135,6 +135,7 @@ pub struct StartSpec<'a> {
 /// what it created (nothing in it holds work yet).
 pub fn start_session(
     ctx: &Context,
+    config: &Config,
     main_root: &Path,
     spec: StartSpec<'_>,
 ) -> CommandResult<(crate::session::Session, Option<PathBuf>)> {
@@ -167,7 +168,7 @@ pub fn start_session(
             .linked_worktrees()
             .is_ok_and(|w| w.iter().any(|w| w.path == crate::git::canonical(path)))
         {
-            let _ = worktree::remove(main_root, path, true);
+            let _ = worktree::remove(&ctx.repo, path, true);
         }
         let _ = ctx
             .repo
@@ -201,7 +202,6 @@ pub fn start_session(
         ));
         return Ok((session, None));
     };
-    let config = ctx.config()?;
     let worktree_dir = config.worktree_dir(main_root)?;
     worktree::ensure_excluded(&ctx.repo.common_dir(), main_root, &worktree_dir)?;
     ctx.out.status(&format!(
@@ -214,7 +214,6 @@ pub fn start_session(
     };
     let created = lifecycle::create_worktree(
         &ctx.repo,
-        main_root,
         &path,
         &start,
         spec.include_source.as_deref(),

@@ -42,14 +42,14 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     });
 
     if let (Some(from), Some(to)) = (&old_path, &new_path) {
-        worktree::move_to(&main_root, from, to)?;
+        worktree::move_to(&ctx.repo, from, to)?;
     }
     let undo_move = || {
         if let (Some(from), Some(to)) = (&old_path, &new_path) {
-            let _ = worktree::move_to(&main_root, to, from);
+            let _ = worktree::move_to(&ctx.repo, to, from);
         }
     };
-    if branch_moves && let Err(e) = worktree::rename_branch(&main_root, &old_branch, &new_branch) {
+    if branch_moves && let Err(e) = worktree::rename_branch(&ctx.repo, &old_branch, &new_branch) {
         undo_move();
         return Err(e.into());
     }
@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     });
     if let Err(e) = renamed {
         if branch_moves {
-            let _ = worktree::rename_branch(&main_root, &new_branch, &old_branch);
+            let _ = worktree::rename_branch(&ctx.repo, &new_branch, &old_branch);
         }
         undo_move();
         return Err(e.into());

@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     let path = match lifecycle::find_worktree(&ctx.repo, &local, &session)? {
         Some(path) => path,
         None => {
-            let _ = worktree::prune(&main_root);
+            let _ = worktree::prune(&ctx.repo);
             let config = ctx.config()?;
             let worktree_dir = config.worktree_dir(&main_root)?;
             let path = worktree_dir.join(&session.meta.name);
@@ -85,15 +85,8 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
                 path.display()
             ));
             let source = (!args.no_include).then_some(main_root.as_path());
-            lifecycle::create_worktree(
-                &ctx.repo,
-                &main_root,
-                &path,
-                &start,
-                source,
-                &[worktree_dir],
-            )
-            .map_err(CommandError::from)?;
+            lifecycle::create_worktree(&ctx.repo, &path, &start, source, &[worktree_dir])
+                .map_err(CommandError::from)?;
             let path = crate::git::canonical(&path);
             local.put(
                 &session.meta.id,

@@ -31,11 +31,10 @@ struct RmReport {
 
 pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
     let session = ctx.session(Some(&args.name))?;
-    let main_root = ctx.main_root()?;
+    ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
     let local = ctx.local();
-    let retirement =
-        lifecycle::retire(&ctx.repo, &store, &local, &main_root, &session, args.force)?;
+    let retirement = lifecycle::retire(&ctx.repo, &store, &local, &session, args.force)?;
     let trash_ref = store.trash(session.name())?;
     if retirement.worktree.is_none() || retirement.removed {
         local.remove(&session.meta.id);
