@@ -72,11 +72,9 @@ impl Context {
     fn current_session(&self) -> CommandResult<Session> {
         let here = self.here.workdir();
         let local = self.local();
+        let worktrees = self.repo.linked_worktrees()?;
         for session in self.store().list()?.into_iter().flatten() {
-            let Some(path) = lifecycle::find_worktree(&self.repo, &local, &session)
-                .ok()
-                .flatten()
-            else {
+            let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
                 continue;
             };
             if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {

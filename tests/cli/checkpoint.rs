@@ -226,19 +226,7 @@ fn ignore_sources_and_submodules_are_treated_like_git_add_all() {
     repo.git(&["config", "core.excludesFile", excludes.to_str().unwrap()]);
     std::fs::write(repo.root.join(".git/info/exclude"), "*.local\n").unwrap();
     let wt = repo.new_session("ign");
-    repo.cmd_in(
-        &wt,
-        "git",
-        &[
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "update",
-            "-q",
-            "--init",
-        ],
-    )
-    .ok();
+    repo.init_submodules(&wt);
     for f in ["a.global", "b.local", "c.txt"] {
         write_file(&wt.join(f), "x\n");
     }

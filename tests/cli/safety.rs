@@ -80,19 +80,7 @@ fn dirty_submodules_keep_the_worktree() {
     let repo = TestRepo::new();
     repo.add_submodule("sm");
     let wt = repo.new_session("subwork");
-    repo.cmd_in(
-        &wt,
-        "git",
-        &[
-            "-c",
-            "protocol.file.allow=always",
-            "submodule",
-            "update",
-            "-q",
-            "--init",
-        ],
-    )
-    .ok();
+    repo.init_submodules(&wt);
     std::fs::write(wt.join("sm/s.txt"), "only here\n").unwrap();
     repo.git_in(
         &wt.join("sm"),

@@ -232,4 +232,21 @@ impl TestRepo {
         ]);
         self.git(&["commit", "-q", "-m", "submodule"]);
     }
+
+    /// `git submodule update --init` in a session worktree.
+    pub fn init_submodules(&self, worktree: &Path) {
+        self.cmd_in(
+            worktree,
+            "git",
+            &[
+                "-c",
+                "protocol.file.allow=always",
+                "submodule",
+                "update",
+                "-q",
+                "--init",
+            ],
+        )
+        .ok();
+    }
 }
