@@ -12,10 +12,11 @@
 //! Restoring a checkpoint (rewind, fork) writes the index, which gix must not do, so those steps
 //! run the user's git.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use gix::bstr::{BStr, BString, ByteSlice};
+use gix::index::entry::Flags;
 use gix::objs::tree::{EntryKind, EntryMode};
 
 use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git};
@@ -48,20 +49,19 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     if repo.workdir().is_none() {
         return Err(CheckpointError::Bare);
     }
-    let what = || "reading the worktree's status".to_owned();
-    let index = repo.index_or_empty().context(what)?;
+    let index = crate::git::scan::read_index(repo)?;
     let (changes, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
-            let changes = changed_paths(repo, &index)?;
+            let changes = crate::git::scan::worktree_changes(repo, &index)?;
             let hashed = hash_files(repo, &index, &changes.to_hash)?;
             Ok((changes, hashed))
         })?;
 
     let mut dirty_dirs: HashSet<BString> = HashSet::new();
-    let mut replaced: std::collections::HashMap<BString, Hashed> = Default::default();
+    let mut replaced: HashMap<&BStr, Hashed> = HashMap::new();
     for path in &changes.removed {
         mark_parents(&mut dirty_dirs, path.as_ref());
-        replaced.insert(path.clone(), None);
+        replaced.insert(path.as_ref(), None);
     }
     // With core.fileMode=false git keeps the index's mode for tracked files.
     let trust_mode = repo
@@ -79,37 +79,41 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         {
             *mode = index_mode;
         }
-        replaced.insert(path.clone(), result);
+        replaced.insert(path.as_ref(), result);
     }
+    let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
+    replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let mut entries: Vec<(BString, EntryMode, ObjectId)> =
+    // The index's entries (sorted by path) merged with the replaced ones; paths are borrowed,
+    // as there are as many as files in the worktree.
+    let mut entries: Vec<(&BStr, EntryMode, ObjectId)> =
         Vec::with_capacity(index.entries().len() + replaced.len());
+    let mut replaced = replaced.into_iter().peekable();
     for entry in index.entries() {
         let path = entry.path(&index);
-        if replaced.contains_key(path) {
-            continue;
+        let mut is_replaced = false;
+        while let Some((replaced_path, value)) = replaced.next_if(|(p, _)| *p <= path) {
+            is_replaced |= replaced_path == path;
+            entries.extend(value.map(|(mode, id)| (replaced_path, mode, id)));
         }
-        if entry.stage_raw() != 0
-            || entry
-                .flags
-                .contains(gix::index::entry::Flags::INTENT_TO_ADD)
-        {
-            // Unmerged or intent-to-add entries are always among the changed paths.
+        if is_replaced || entry.stage_raw() != 0 || entry.flags.contains(Flags::INTENT_TO_ADD) {
+            // Replaced, or unmerged or intent-to-add (always among the changed paths).
             continue;
         }
         let Some(mode) = entry.mode.to_tree_entry_mode() else {
             continue;
         };
         // Sparse indexes store directories as `dir/`.
-        let path: BString = path.strip_suffix(b"/").unwrap_or(path).into();
-        entries.push((path, mode, entry.id));
+        entries.push((
+            path.strip_suffix(b"/").unwrap_or(path).as_bstr(),
+            mode,
+            entry.id,
+        ));
     }
-    for (path, value) in replaced {
-        if let Some((mode, id)) = value {
-            entries.push((path, mode, id));
-        }
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.extend(replaced.filter_map(|(path, value)| value.map(|(mode, id)| (path, mode, id))));
+    // Already sorted but for sparse directories and replaced paths between index entries;
+    // sorting sorted runs is linear.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
     entries.dedup_by(|a, b| a.0 == b.0);
 
     let cache = index.tree().filter(|_| !index.is_sparse());
@@ -130,65 +134,6 @@ pub fn commit(
     Ok(worktree.write_commit(capture.tree, &parents, &format!("checkpoint: {message}\n"))?)
 }
 
-struct Changes {
-    removed: Vec<BString>,
-    to_hash: Vec<BString>,
-}
-
-/// Tracked paths that differ from the index (or are gone), and untracked, not ignored files.
-fn changed_paths(
-    repo: &gix::Repository,
-    index: &gix::worktree::Index,
-) -> Result<Changes, CheckpointError> {
-    use gix::status::index_worktree::Item;
-    use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
-    let what = || "reading the worktree's status".to_owned();
-    let iter = repo
-        .status(gix::progress::Discard)
-        .context(what)?
-        .index(index.clone().into())
-        .untracked_files(gix::status::UntrackedFiles::Files)
-        .index_worktree_rewrites(None)
-        .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true })
-        .into_index_worktree_iter(Vec::<BString>::new())
-        .context(what)?;
-    let mut changes = Changes {
-        removed: Vec::new(),
-        to_hash: Vec::new(),
-    };
-    let mut seen = HashSet::new();
-    for item in iter {
-        let item = item.context(what)?;
-        match item {
-            Item::Modification {
-                rela_path, status, ..
-            } => match status {
-                EntryStatus::Change(Change::Removed) => changes.removed.push(rela_path),
-                EntryStatus::NeedsUpdate(_) => {}
-                // Modified, type-changed, conflicted, intent-to-add, moved submodule HEAD.
-                _ => {
-                    if seen.insert(rela_path.clone()) {
-                        changes.to_hash.push(rela_path);
-                    }
-                }
-            },
-            Item::DirectoryContents { entry, .. } => {
-                if matches!(entry.status, gix::dir::entry::Status::Untracked)
-                    && seen.insert(entry.rela_path.clone())
-                {
-                    changes.to_hash.push(entry.rela_path);
-                }
-            }
-            Item::Rewrite { dirwalk_entry, .. } => {
-                if seen.insert(dirwalk_entry.rela_path.clone()) {
-                    changes.to_hash.push(dirwalk_entry.rela_path);
-                }
-            }
-        }
-    }
-    Ok(changes)
-}
-
 /// A hashed worktree file: its tree mode and object id, or None when it vanished.
 type Hashed = Option<(EntryMode, ObjectId)>;
 
@@ -196,7 +141,7 @@ type Hashed = Option<(EntryMode, ObjectId)>;
 /// applied; None for a path that vanished or cannot be tracked.
 fn hash_files(
     repo: &gix::Repository,
-    index: &gix::worktree::Index,
+    index: &gix::index::State,
     paths: &[BString],
 ) -> Result<Vec<Hashed>, CheckpointError> {
     if paths.is_empty() {
@@ -208,7 +153,6 @@ fn hash_files(
         .min(paths.len().div_ceil(16))
         .max(1);
     let chunk = paths.len().div_ceil(threads);
-    let state: &gix::index::State = index;
     let results: Vec<Result<Vec<Hashed>, RepoError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .chunks(chunk)
@@ -220,7 +164,7 @@ fn hash_files(
                     let mut out = Vec::with_capacity(slice.len());
                     for path in slice {
                         let hashed = pipeline
-                            .worktree_file_to_object(path.as_ref(), state)
+                            .worktree_file_to_object(path.as_ref(), index)
                             .context(|| format!("hashing {}", path.to_str_lossy()))?;
                         out.push(hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)));
                     }
@@ -253,7 +197,7 @@ fn mark_parents(dirs: &mut HashSet<BString>, path: &BStr) {
 /// root, else `dir/`).
 fn write_dir(
     repo: &Repo,
-    entries: &[(BString, EntryMode, ObjectId)],
+    entries: &[(&BStr, EntryMode, ObjectId)],
     prefix: &[u8],
     cache: Option<&gix::index::extension::Tree>,
     dirty: &HashSet<BString>,
@@ -281,7 +225,8 @@ fn write_dir(
             }
             Some(pos) => {
                 let name = &rest[..pos];
-                let sub_prefix: Vec<u8> = [&entries[i].0[..prefix.len() + pos], b"/"].concat();
+                let sub_prefix: Vec<u8> =
+                    [&entries[i].0[..prefix.len() + pos], b"/".as_slice()].concat();
                 let end = i + entries[i..]
                     .iter()
                     .take_while(|e| e.0.starts_with(&sub_prefix))

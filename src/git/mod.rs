@@ -4,6 +4,7 @@
 
 pub mod repo;
 pub mod runner;
+pub mod scan;
 
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,

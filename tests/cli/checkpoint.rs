@@ -243,6 +243,115 @@ fn ignore_sources_and_submodules_are_treated_like_git_add_all() {
     );
 }
 
+/// Every shape the one-pass scan handles separately, each checked against `git add -A`.
+#[test]
+fn worktree_shapes_agree_with_git_add_all() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "build/\n*.o\n");
+    for (path, text) in [
+        ("dir-to-file/a.txt", "a\n"),
+        ("file-to-dir", "f\n"),
+        ("dir-to-link/b.txt", "b\n"),
+        ("a-c", "sorts before a/\n"),
+        ("a/b", "sorts after a-c\n"),
+        ("a0", "sorts after a/\n"),
+        ("racy.txt", "1111\n"),
+        ("assumed.txt", "assumed\n"),
+        ("skipped.txt", "skipped\n"),
+        ("conflict.txt", "base\n"),
+    ] {
+        repo.write(path, text);
+    }
+    repo.write("build/keep.txt", "tracked though ignored\n");
+    repo.git(&["add", "-A", "-f"]);
+    repo.git(&["commit", "-q", "-m", "shapes"]);
+    let wt = repo.new_session("shapes");
+    repo.git_in(&wt, &["config", "core.trustctime", "false"]);
+
+    // A conflicted merge: stages 1-3 in the index, markers in the file.
+    repo.git_in(&wt, &["checkout", "-q", "-b", "other"]);
+    write_file(&wt.join("conflict.txt"), "theirs\n");
+    repo.git_in(&wt, &["commit", "-q", "-am", "theirs"]);
+    repo.git_in(&wt, &["checkout", "-q", "-"]);
+    write_file(&wt.join("conflict.txt"), "ours\n");
+    repo.git_in(&wt, &["commit", "-q", "-am", "ours"]);
+    let merge = repo.cmd_in(&wt, "git", &["merge", "-q", "other"]);
+    assert_eq!(merge.code, 1, "the merge conflicts: {}", merge.stdout);
+
+    std::fs::remove_dir_all(wt.join("dir-to-file")).unwrap();
+    write_file(&wt.join("dir-to-file"), "now a file\n");
+    std::fs::remove_file(wt.join("file-to-dir")).unwrap();
+    write_file(&wt.join("file-to-dir/inside.txt"), "now a dir\n");
+    std::fs::remove_dir_all(wt.join("dir-to-link")).unwrap();
+    std::os::unix::fs::symlink("a", wt.join("dir-to-link")).unwrap();
+    write_file(&wt.join("a/new"), "new in a/\n");
+    write_file(&wt.join("build/new.txt"), "ignored: build/ is\n");
+    write_file(&wt.join("fresh/x.o"), "ignored by *.o\n");
+    write_file(&wt.join("fresh/y.txt"), "new\n");
+    write_file(&wt.join("intent.txt"), "intent to add\n");
+    repo.git_in(&wt, &["add", "-N", "intent.txt"]);
+    repo.git_in(&wt, &["update-index", "--assume-unchanged", "assumed.txt"]);
+    write_file(
+        &wt.join("assumed.txt"),
+        "changed, but git is told not to look\n",
+    );
+    repo.git_in(&wt, &["update-index", "--skip-worktree", "skipped.txt"]);
+    std::fs::remove_file(wt.join("skipped.txt")).unwrap();
+    // Same size and mtime as the index entry (ctime not trusted): only the racy-git rule
+    // (modified no earlier than the index was written) finds this change.
+    let racy = wt.join("racy.txt");
+    let mtime = std::fs::metadata(&racy).unwrap().modified().unwrap();
+    write_file(&racy, "2222\n");
+    std::fs::File::options()
+        .write(true)
+        .open(&racy)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    // An untracked repository inside: recorded as a gitlink to its HEAD, as git does.
+    let nested = wt.join("nested");
+    std::fs::create_dir(&nested).unwrap();
+    repo.git_in(&nested, &["init", "-q"]);
+    write_file(&nested.join("n.txt"), "nested\n");
+    repo.git_in(&nested, &["add", "n.txt"]);
+    repo.git_in(&nested, &["commit", "-q", "-m", "nested"]);
+
+    let ckpt = repo
+        .session(&["checkpoint", "shapes"])
+        .ok()
+        .line()
+        .to_owned();
+    let ours = repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]);
+    let gits = git_add_all_tree(&repo, &wt, "shapes");
+    assert_eq!(
+        ours,
+        gits,
+        "checkpoint differs from git add -A:\n{}",
+        repo.git(&["diff-tree", "-r", &gits, &ours])
+    );
+    let files = repo.git(&["ls-tree", "-r", "--name-only", &ckpt]);
+    for (path, present) in [
+        ("racy.txt", true),
+        ("nested", true),
+        ("intent.txt", true),
+        ("skipped.txt", true),
+        ("build/keep.txt", true),
+        ("build/new.txt", false),
+        ("fresh/x.o", false),
+    ] {
+        assert_eq!(
+            files.lines().any(|l| l == path),
+            present,
+            "{path} in\n{files}"
+        );
+    }
+    assert_eq!(repo.git(&["show", &format!("{ckpt}:racy.txt")]), "2222");
+    assert_eq!(
+        repo.git(&["show", &format!("{ckpt}:assumed.txt")]),
+        "assumed"
+    );
+}
+
 #[test]
 fn log_and_diff_show_the_history() {
     let repo = TestRepo::new();
