@@ -111,10 +111,11 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         ));
     }
     entries.extend(replaced.filter_map(|(path, value)| value.map(|(mode, id)| (path, mode, id))));
-    // Already sorted but for sparse directories and replaced paths between index entries;
-    // sorting sorted runs is linear.
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries.dedup_by(|a, b| a.0 == b.0);
+    if index.is_sparse() {
+        // `dir/` sorted among the files; as `dir` it may belong elsewhere.
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+    }
 
     let cache = index.tree().filter(|_| !index.is_sparse());
     let tree = write_dir(worktree, &entries, b"", cache, &dirty_dirs)?;
@@ -160,7 +161,12 @@ fn hash_files(
                 let repo = repo.clone();
                 scope.spawn(move || -> Result<Vec<_>, RepoError> {
                     let what = || "hashing worktree files".to_owned();
-                    let (mut pipeline, _) = repo.filter_pipeline(None).context(what)?;
+                    // Not `repo.filter_pipeline()`: that reads the whole index again.
+                    let source =
+                        gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping;
+                    let attributes = repo.attributes_only(index, source).context(what)?;
+                    let mut pipeline =
+                        gix::filter::Pipeline::new(&repo, attributes.detach()).context(what)?;
                     let mut out = Vec::with_capacity(slice.len());
                     for path in slice {
                         let hashed = pipeline

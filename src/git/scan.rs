@@ -14,7 +14,6 @@
 //! an unchanged file just yields its old id again.
 
 use std::ffi::CStr;
-use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Condvar, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -65,7 +64,7 @@ pub fn worktree_changes(
     let queue = Queue {
         state: Mutex::new(QueueState {
             jobs: vec![Job {
-                dir: root,
+                dir: Dir::new(root).map_err(|e| io_failure(b"", e.into()))?,
                 prefix: BString::default(),
                 entries: 0..index.entries().len(),
             }],
@@ -124,7 +123,8 @@ struct Rules {
 /// A directory to read: an open descriptor, its path with a trailing `/` (empty for the
 /// root), and the range of index entries under it (empty for an untracked directory).
 struct Job {
-    dir: OwnedFd,
+    /// Read once; its descriptor anchors the stats and opens of the names in it.
+    dir: Dir,
     prefix: BString,
     entries: std::ops::Range<usize>,
 }
@@ -194,10 +194,10 @@ struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    fn scan_dir(&mut self, job: Job) -> Result<Vec<Job>, RepoError> {
+    fn scan_dir(&mut self, mut job: Job) -> Result<Vec<Job>, RepoError> {
         let mut names = std::mem::take(&mut self.names);
         let result = names
-            .read(&job.dir)
+            .read(&mut job.dir)
             .map_err(|e| io_failure(&job.prefix, e))
             .and_then(|()| self.match_names(&job, &names));
         self.names = names;
@@ -233,7 +233,7 @@ impl<'a> Worker<'a> {
                 job,
                 name,
                 c_name: names.c_name(i),
-                kind: names.spans[i].2,
+                kind: names.spans[i].kind,
             };
             let mut matched = false;
             while next < tracked.len() && self.name_of(job, &tracked[next]) == name {
@@ -285,20 +285,19 @@ impl<'a> Worker<'a> {
                 Some(pos) => (job.prefix.len() + pos, true),
                 None => (path.len(), false),
             };
-            let name = &path[..name_end];
-            let mut end = i + 1;
-            while end < job.entries.end {
-                let other = entries[end].path_in(backing);
-                let same = if is_dir {
-                    other.len() > name_end && other.starts_with(name) && other[name_end] == b'/'
-                } else {
-                    other == name
-                };
-                if !same {
-                    break;
-                }
-                end += 1;
-            }
+            let end = if is_dir {
+                // Everything under `name/` follows, contiguous in the sorted index.
+                let dir = &path[..=name_end];
+                i + entries[i..job.entries.end]
+                    .partition_point(|e| e.path_in(backing).starts_with(dir))
+            } else {
+                // One entry, or one per stage of a conflict.
+                let name = &path[..name_end];
+                i + entries[i..job.entries.end]
+                    .iter()
+                    .take_while(|e| e.path_in(backing) == name)
+                    .count()
+            };
             out.push(Tracked {
                 name_end,
                 entries: i..end,
@@ -460,38 +459,59 @@ fn stat_of(stat: &rustix::fs::Stat) -> Stat {
 struct Names {
     /// Each name followed by its NUL, ready for the system calls.
     bytes: Vec<u8>,
-    /// Start and end (before the NUL) of each name in `bytes`, and its type.
-    spans: Vec<(usize, usize, FileType)>,
+    spans: Vec<Span>,
+}
+
+/// One name in [`Names::bytes`].
+struct Span {
+    /// The name's first 8 bytes as a big-endian number (zero-padded: names hold no NUL), so
+    /// that sorting compares numbers and only looks at the bytes on a tie.
+    key: u64,
+    start: usize,
+    /// Where the NUL is.
+    end: usize,
+    kind: FileType,
 }
 
 impl Names {
-    fn read(&mut self, dir: &OwnedFd) -> std::io::Result<()> {
+    fn read(&mut self, dir: &mut Dir) -> std::io::Result<()> {
         self.bytes.clear();
         self.spans.clear();
-        for entry in Dir::read_from(dir)? {
+        while let Some(entry) = dir.read() {
             let entry = entry?;
-            let name = entry.file_name().to_bytes_with_nul();
-            if name != b".\0" && name != b"..\0" {
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                let mut key = [0u8; 8];
+                let head = name.len().min(8);
+                key[..head].copy_from_slice(&name[..head]);
                 let start = self.bytes.len();
                 self.bytes.extend_from_slice(name);
-                self.spans
-                    .push((start, self.bytes.len() - 1, entry.file_type()));
+                self.spans.push(Span {
+                    key: u64::from_be_bytes(key),
+                    start,
+                    end: self.bytes.len(),
+                    kind: entry.file_type(),
+                });
+                self.bytes.push(0);
             }
         }
         let bytes = &self.bytes;
-        self.spans
-            .sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
+        self.spans.sort_unstable_by(|a, b| {
+            a.key
+                .cmp(&b.key)
+                .then_with(|| bytes[a.start..a.end].cmp(&bytes[b.start..b.end]))
+        });
         Ok(())
     }
 
     fn name(&self, i: usize) -> &BStr {
-        let (start, end, _) = self.spans[i];
-        self.bytes[start..end].as_bstr()
+        let span = &self.spans[i];
+        self.bytes[span.start..span.end].as_bstr()
     }
 
     fn c_name(&self, i: usize) -> &CStr {
-        let (start, end, _) = self.spans[i];
-        CStr::from_bytes_with_nul(&self.bytes[start..=end]).expect("one NUL, at the end")
+        let span = &self.spans[i];
+        CStr::from_bytes_with_nul(&self.bytes[span.start..=span.end]).expect("one NUL, at the end")
     }
 }
 
@@ -513,7 +533,12 @@ impl Found<'_> {
 
     /// Its stat data (not following a symlink), or None when it is gone.
     fn stat(&self) -> Result<Option<rustix::fs::Stat>, RepoError> {
-        match rustix::fs::statat(self.job.dir.as_fd(), self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
+        let dir = self
+            .job
+            .dir
+            .fd()
+            .map_err(|e| io_failure(&self.path(), e.into()))?;
+        match rustix::fs::statat(dir, self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Ok(Some(stat)),
             Err(e) if vanished(&e.into()) => Ok(None),
             Err(e) => Err(io_failure(&self.path(), e.into())),
@@ -524,7 +549,14 @@ impl Found<'_> {
     fn open_dir(&self, entries: std::ops::Range<usize>) -> Result<Option<Job>, RepoError> {
         // Never through a symlink: git does not follow them.
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        match rustix::fs::openat(&self.job.dir, self.c_name, flags, rustix::fs::Mode::empty()) {
+        let dir = self
+            .job
+            .dir
+            .fd()
+            .map_err(|e| io_failure(&self.path(), e.into()))?;
+        match rustix::fs::openat(dir, self.c_name, flags, rustix::fs::Mode::empty())
+            .and_then(Dir::new)
+        {
             Ok(dir) => {
                 let mut prefix = self.path();
                 prefix.push(b'/');

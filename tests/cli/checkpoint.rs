@@ -353,6 +353,42 @@ fn worktree_shapes_agree_with_git_add_all() {
 }
 
 #[test]
+fn a_sparse_index_keeps_the_directories_outside_the_cone() {
+    let repo = TestRepo::new();
+    repo.write("in/a.txt", "in the cone\n");
+    repo.write("out/b.txt", "outside\n");
+    repo.write("out/deeper/c.txt", "outside\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "two dirs"]);
+    let wt = repo.new_session("sparse");
+    repo.git_in(
+        &wt,
+        &["sparse-checkout", "set", "--cone", "--sparse-index", "in"],
+    );
+    assert!(!wt.join("out").exists());
+    let listed = repo.git_in(&wt, &["ls-files", "--sparse"]);
+    assert!(
+        listed.lines().any(|l| l == "out/"),
+        "a sparse index: {listed}"
+    );
+    write_file(&wt.join("in/a.txt"), "changed\n");
+    write_file(&wt.join("in/new.txt"), "new\n");
+    let ckpt = repo
+        .session(&["checkpoint", "sparse"])
+        .ok()
+        .line()
+        .to_owned();
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]),
+        git_add_all_tree(&repo, &wt, "sparse")
+    );
+    assert_eq!(
+        repo.git(&["show", &format!("{ckpt}:out/deeper/c.txt")]),
+        "outside"
+    );
+}
+
+#[test]
 fn log_and_diff_show_the_history() {
     let repo = TestRepo::new();
     let wt = repo.new_session("hist");
