@@ -160,13 +160,7 @@ fn hash_files(
             .map(|slice| {
                 let repo = repo.clone();
                 scope.spawn(move || -> Result<Vec<_>, RepoError> {
-                    let what = || "hashing worktree files".to_owned();
-                    // Not `repo.filter_pipeline()`: that reads the whole index again.
-                    let source =
-                        gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping;
-                    let attributes = repo.attributes_only(index, source).context(what)?;
-                    let mut pipeline =
-                        gix::filter::Pipeline::new(&repo, attributes.detach()).context(what)?;
+                    let mut pipeline = crate::git::scan::filter_pipeline(&repo, index)?;
                     let mut out = Vec::with_capacity(slice.len());
                     for path in slice {
                         let hashed = pipeline

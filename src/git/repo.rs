@@ -528,53 +528,82 @@ impl Repo {
     // ---- status ------------------------------------------------------------------------------
 
     /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked
-    /// (not ignored) files, each counted once.
+    /// (not ignored) files, and submodules whose HEAD moved or that hold changes; each once.
     pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {
-        use gix::status::UntrackedFiles;
         let what = || "reading the status of the worktree".to_owned();
-        let index = self.inner.index_or_empty().context(what)?;
+        let repo = &self.inner;
+        let index = super::scan::read_index(repo)?;
+        let changes = super::scan::worktree_changes(repo, &index)?;
+        let mut paths = changes.removed;
+        let mut pipeline = None;
+        for path in changes.to_hash {
+            let entry = index.entry_by_path(path.as_ref()).filter(|e| {
+                e.stage_raw() == 0 && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
+            });
+            // The scan only says "may differ" for tracked files: their content decides.
+            let changed = match entry {
+                None => true,
+                Some(entry) if entry.mode == gix::index::entry::Mode::COMMIT => {
+                    self.submodule_changed(&path, entry.id)?
+                }
+                Some(entry) => {
+                    if pipeline.is_none() {
+                        pipeline = Some(super::scan::filter_pipeline(repo, &index)?);
+                    }
+                    let pipeline = pipeline.as_mut().expect("created above");
+                    super::scan::worktree_blob(repo, pipeline, &index, path.as_ref())?
+                        != entry.mode.to_tree_entry_mode().map(|mode| (mode, entry.id))
+                }
+            };
+            if changed {
+                paths.push(path);
+            }
+        }
         // When the index's cached root tree is valid and equals HEAD's tree, nothing is
         // staged and the HEAD-vs-index diff (which inflates trees) can be skipped.
-        let head_tree = self.inner.head_tree_id_or_empty().context(what)?.detach();
+        let head_tree = repo.head_tree_id_or_empty().context(what)?.detach();
         let nothing_staged = index
             .tree()
             .is_some_and(|t| t.num_entries.is_some() && t.id == head_tree);
-        let platform = self
-            .inner
-            .status(gix::progress::Discard)
-            .context(what)?
-            .index(index.clone().into())
-            .untracked_files(UntrackedFiles::Files)
-            .index_worktree_rewrites(None)
-            .index_worktree_submodules(gix::status::Submodule::AsConfigured { check_dirty: true });
-        let mut paths = Vec::new();
-        let mut push = |change: &gix::status::index_worktree::Item| {
-            if change.summary().is_some() {
-                paths.push(change.rela_path().to_str_lossy().into_owned());
-            }
-        };
-        if nothing_staged {
-            for item in platform
-                .into_index_worktree_iter(Vec::<BString>::new())
-                .context(what)?
-            {
-                push(&item.context(what)?);
-            }
-        } else {
-            let mut staged = Vec::new();
-            for item in platform.into_iter(Vec::<BString>::new()).context(what)? {
-                match item.context(what)? {
-                    gix::status::Item::IndexWorktree(change) => push(&change),
-                    gix::status::Item::TreeIndex(change) => {
-                        staged.push(change.location().to_str_lossy().into_owned())
-                    }
-                }
-            }
-            paths.extend(staged);
+        if !nothing_staged {
+            use gix::status::tree_index::TrackRenames;
+            repo.tree_index_status(
+                &head_tree,
+                &index,
+                None,
+                TrackRenames::Disabled,
+                |change, _, _| {
+                    paths.push(change.location().to_owned());
+                    Ok(std::ops::ControlFlow::Continue(()))
+                },
+            )
+            .context(what)?;
         }
+        let mut paths: Vec<String> = paths
+            .iter()
+            .map(|p| p.to_str_lossy().into_owned())
+            .collect();
         paths.sort();
         paths.dedup();
         Ok(paths)
+    }
+
+    /// Whether the submodule checked out at `path` moved away from `recorded` or holds changes
+    /// of its own. One that is not checked out has none.
+    fn submodule_changed(&self, path: &BString, recorded: ObjectId) -> Result<bool, RepoError> {
+        let Some(workdir) = self.inner.workdir() else {
+            return Ok(false);
+        };
+        use std::os::unix::ffi::OsStrExt;
+        let dir = workdir.join(std::ffi::OsStr::from_bytes(path));
+        let Ok(submodule) = gix::open_opts(dir, self.inner.open_options().clone()) else {
+            return Ok(false);
+        };
+        let submodule = Self::from_gix(submodule)?;
+        if submodule.head_commit()? != Some(recorded) {
+            return Ok(true);
+        }
+        Ok(!submodule.changed_paths()?.is_empty())
     }
 
     /// Ignored paths of this worktree as `git status --ignored` reports them: an ignored

@@ -13,7 +13,9 @@
 //! The answer errs towards "may differ": a listed path is hashed by the caller, and hashing
 //! an unchanged file just yields its old id again.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -43,6 +45,74 @@ pub fn read_index(repo: &gix::Repository) -> Result<gix::index::File, RepoError>
     let options = gix::index::decode::Options::default();
     gix::index::File::at(&path, repo.object_hash(), true, options)
         .context(|| format!("reading the index {}", path.display()))
+}
+
+/// A filter pipeline (git's clean filters, line endings) for hashing worktree files. Not
+/// `repo.filter_pipeline()`: that reads the whole index again.
+pub fn filter_pipeline<'r>(
+    repo: &'r gix::Repository,
+    index: &gix::index::State,
+) -> Result<gix::filter::Pipeline<'r>, RepoError> {
+    let what = || "reading the attributes of the worktree".to_owned();
+    let source = gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping;
+    let attributes = repo.attributes_only(index, source).context(what)?;
+    gix::filter::Pipeline::new(repo, attributes.detach()).context(what)
+}
+
+/// The tree mode and blob id the worktree file at `path` would get if added, without writing
+/// anything; None when it is gone or cannot be tracked.
+pub fn worktree_blob(
+    repo: &gix::Repository,
+    pipeline: &mut gix::filter::Pipeline<'_>,
+    index: &gix::index::State,
+    path: &BStr,
+) -> Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId)>, RepoError> {
+    use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+    use gix::objs::tree::EntryKind;
+    use std::io::Read;
+    let what = || format!("reading {} in the worktree", path.to_str_lossy());
+    let Some(workdir) = repo.workdir() else {
+        return Ok(None);
+    };
+    let rela_path = Path::new(OsStr::from_bytes(path));
+    let full = workdir.join(rela_path);
+    let meta = match std::fs::symlink_metadata(&full) {
+        Ok(meta) => meta,
+        Err(e) if vanished(&e) => return Ok(None),
+        Err(e) => return Err(io_failure(path, e)),
+    };
+    let (kind, data) = if meta.is_symlink() {
+        let target = std::fs::read_link(&full).map_err(|e| io_failure(path, e))?;
+        (EntryKind::Link, target.into_os_string().into_vec())
+    } else if meta.is_file() {
+        let file = std::fs::File::open(&full).map_err(|e| io_failure(path, e))?;
+        let mut data = Vec::with_capacity(meta.len() as usize);
+        match pipeline
+            .convert_to_git(file, rela_path, index)
+            .context(what)?
+        {
+            ToGitOutcome::Unchanged(mut file) => file.read_to_end(&mut data).map(drop),
+            ToGitOutcome::Buffer(buf) => {
+                data.extend_from_slice(buf);
+                Ok(())
+            }
+            ToGitOutcome::Process(mut stream) => stream.read_to_end(&mut data).map(drop),
+        }
+        .map_err(|e| io_failure(path, e))?;
+        let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0;
+        let trust_mode = repo.filesystem_options().context(what)?.executable_bit;
+        let kind = if executable && trust_mode {
+            EntryKind::BlobExecutable
+        } else {
+            EntryKind::Blob
+        };
+        (kind, data)
+    } else {
+        return Ok(None);
+    };
+    let id =
+        gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data).context(what)?;
+    Ok(Some((kind.into(), id)))
 }
 
 /// Scans the worktree of `repo` against `index`.

@@ -69,6 +69,61 @@ fn list_and_show_report_changes_ahead_and_activity() {
     assert_eq!(all[1]["worktree"], serde_json::Value::Null);
 }
 
+/// `changes` counts what `git status --porcelain --untracked-files=all` lists, however each
+/// change came about; files only touched are not changes.
+#[test]
+fn changes_count_what_git_status_lists() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    repo.add_submodule("modules/sub");
+    repo.write(".gitignore", "*.log\n");
+    for f in [
+        "touched.txt",
+        "chmod.sh",
+        "staged.txt",
+        "deleted.txt",
+        "both.txt",
+    ] {
+        repo.write(f, &format!("{f}\n"));
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "files"]);
+    let wt = repo.new_session("counted");
+    repo.init_submodules(&wt);
+    let count = |repo: &TestRepo| {
+        let rows = repo.session(&["list", "--json"]).ok().json();
+        rows[0]["changes"].as_u64().unwrap() as usize
+    };
+    let git_count = || {
+        let status = repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=all"]);
+        status.lines().filter(|l| !l.is_empty()).count()
+    };
+
+    // Same content, new mtime: git refreshes it away, and so must we.
+    std::fs::write(wt.join("touched.txt"), "touched.txt\n").unwrap();
+    let file = std::fs::File::options()
+        .write(true)
+        .open(wt.join("touched.txt"))
+        .unwrap();
+    file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(count(&repo), 0);
+    assert_eq!(git_count(), 0);
+
+    std::fs::set_permissions(wt.join("chmod.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(wt.join("staged.txt"), "staged change\n").unwrap();
+    repo.git_in(&wt, &["add", "staged.txt"]);
+    std::fs::write(wt.join("both.txt"), "staged\n").unwrap();
+    repo.git_in(&wt, &["add", "both.txt"]);
+    std::fs::write(wt.join("both.txt"), "and changed again\n").unwrap();
+    std::fs::remove_file(wt.join("deleted.txt")).unwrap();
+    std::fs::write(wt.join("modules/sub/s.txt"), "dirty submodule\n").unwrap();
+    std::fs::write(wt.join("new.txt"), "untracked\n").unwrap();
+    std::fs::write(wt.join("ignored.log"), "ignored\n").unwrap();
+    assert_eq!(git_count(), 6);
+    assert_eq!(count(&repo), 6);
+}
+
 #[test]
 fn a_malformed_session_is_named_and_does_not_hide_the_others() {
     let repo = TestRepo::new();
