@@ -84,41 +84,16 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    // The index's entries (sorted by path) merged with the replaced ones; paths are borrowed,
-    // as there are as many as files in the worktree.
-    let mut entries: Vec<(&BStr, EntryMode, ObjectId)> =
-        Vec::with_capacity(index.entries().len() + replaced.len());
-    let mut replaced = replaced.into_iter().peekable();
-    for entry in index.entries() {
-        let path = entry.path(&index);
-        let mut is_replaced = false;
-        while let Some((replaced_path, value)) = replaced.next_if(|(p, _)| *p <= path) {
-            is_replaced |= replaced_path == path;
-            entries.extend(value.map(|(mode, id)| (replaced_path, mode, id)));
-        }
-        if is_replaced || entry.stage_raw() != 0 || entry.flags.contains(Flags::INTENT_TO_ADD) {
-            // Replaced, or unmerged or intent-to-add (always among the changed paths).
-            continue;
-        }
-        let Some(mode) = entry.mode.to_tree_entry_mode() else {
-            continue;
-        };
-        // Sparse indexes store directories as `dir/`.
-        entries.push((
-            path.strip_suffix(b"/").unwrap_or(path).as_bstr(),
-            mode,
-            entry.id,
-        ));
-    }
-    entries.extend(replaced.filter_map(|(path, value)| value.map(|(mode, id)| (path, mode, id))));
-    if index.is_sparse() {
-        // `dir/` sorted among the files; as `dir` it may belong elsewhere.
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        entries.dedup_by(|a, b| a.0 == b.0);
-    }
-
+    let writer = TreeWriter {
+        repo: worktree,
+        index: &index,
+        dirty: &dirty_dirs,
+    };
     let cache = index.tree().filter(|_| !index.is_sparse());
-    let tree = write_dir(worktree, &entries, b"", cache, &dirty_dirs)?;
+    let tree = match writer.write_dir(index.entries(), &replaced, b"", cache)? {
+        Some(tree) => tree,
+        None => worktree.write_tree(&[])?,
+    };
     Ok(Capture {
         tree,
         head: worktree.head_commit()?,
@@ -193,57 +168,114 @@ fn mark_parents(dirs: &mut HashSet<BString>, path: &BStr) {
     }
 }
 
-/// Writes the tree for the directory whose entries all start with `prefix` (`""` for the
-/// root, else `dir/`).
-fn write_dir(
-    repo: &Repo,
-    entries: &[(&BStr, EntryMode, ObjectId)],
-    prefix: &[u8],
-    cache: Option<&gix::index::extension::Tree>,
-    dirty: &HashSet<BString>,
-) -> Result<ObjectId, CheckpointError> {
-    let dir = prefix.strip_suffix(b"/").unwrap_or(prefix);
-    if let Some(cached) = cache
-        && cached.num_entries.is_some()
-        && !dirty.contains(dir.as_bstr())
-    {
-        return Ok(cached.id);
-    }
-    let mut tree_entries = Vec::new();
-    let mut i = 0;
-    while i < entries.len() {
-        let rest = &entries[i].0[prefix.len()..];
-        match rest.find_byte(b'/') {
-            None => {
-                let (_, mode, id) = &entries[i];
-                tree_entries.push(TreeEntry {
-                    name: rest.into(),
-                    mode: *mode,
-                    id: *id,
-                });
-                i += 1;
-            }
-            Some(pos) => {
-                let name = &rest[..pos];
-                let sub_prefix: Vec<u8> =
-                    [&entries[i].0[..prefix.len() + pos], b"/".as_slice()].concat();
-                let end = i + entries[i..]
-                    .iter()
-                    .take_while(|e| e.0.starts_with(&sub_prefix))
-                    .count();
-                let child_cache =
-                    cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
-                let id = write_dir(repo, &entries[i..end], &sub_prefix, child_cache, dirty)?;
+/// Writes the checkpoint's trees from the index's entries and the replaced paths, both
+/// sorted by path. Directories nothing changed in keep the id the index's cached tree has
+/// for them, without looking at their entries.
+struct TreeWriter<'a> {
+    repo: &'a Repo,
+    index: &'a gix::index::State,
+    dirty: &'a HashSet<BString>,
+}
+
+impl TreeWriter<'_> {
+    /// Writes the tree of the directory `prefix` (`""` for the root, else `dir/`), whose index
+    /// entries and replaced paths are `entries` and `replaced`; None when it has no files left
+    /// (git records no empty directories).
+    fn write_dir(
+        &self,
+        entries: &[gix::index::Entry],
+        replaced: &[(&BStr, Hashed)],
+        prefix: &[u8],
+        cache: Option<&gix::index::extension::Tree>,
+    ) -> Result<Option<ObjectId>, CheckpointError> {
+        let dir = prefix.strip_suffix(b"/").unwrap_or(prefix);
+        if let Some(cached) = cache
+            && cached.num_entries.is_some()
+            && !self.dirty.contains(dir.as_bstr())
+        {
+            return Ok(Some(cached.id));
+        }
+        let (mut i, mut j) = (0, 0);
+        let mut tree_entries = Vec::new();
+        loop {
+            let from_index = entries.get(i).map(|e| e.path(self.index));
+            let path = match (from_index, replaced.get(j)) {
+                (Some(a), Some((b, _))) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some((b, _))) => b,
+                (None, None) => break,
+            };
+            let rest = &path[prefix.len()..];
+            let Some(pos) = rest.find_byte(b'/') else {
+                // A file: replaced (all its index entries, conflict stages too, give way) or
+                // as the index has it.
+                if replaced.get(j).is_some_and(|r| r.0 == path) {
+                    if let Some((mode, id)) = replaced[j].1 {
+                        tree_entries.push(TreeEntry {
+                            name: rest.into(),
+                            mode,
+                            id,
+                        });
+                    }
+                    j += 1;
+                    while entries.get(i).is_some_and(|e| e.path(self.index) == path) {
+                        i += 1;
+                    }
+                } else {
+                    let entry = &entries[i];
+                    if let Some(mode) = entry.mode.to_tree_entry_mode()
+                        && entry.stage_raw() == 0
+                        && !entry.flags.contains(Flags::INTENT_TO_ADD)
+                    {
+                        tree_entries.push(TreeEntry {
+                            name: rest.into(),
+                            mode,
+                            id: entry.id,
+                        });
+                    }
+                    i += 1;
+                }
+                continue;
+            };
+            let name = &rest[..pos];
+            let sub_prefix = &path[..prefix.len() + pos + 1];
+            // Everything under `sub_prefix` follows, contiguous in both lists.
+            let i_end =
+                i + entries[i..].partition_point(|e| e.path(self.index).starts_with(sub_prefix));
+            let j_end = j + replaced[j..].partition_point(|r| r.0.starts_with(sub_prefix));
+            let id = match entries.get(i) {
+                // A sparse index stores a directory outside the cone as one `dir/` entry.
+                Some(entry)
+                    if entry.mode == gix::index::entry::Mode::DIR
+                        && entry.path(self.index) == sub_prefix =>
+                {
+                    Some(entry.id)
+                }
+                _ => {
+                    let child_cache =
+                        cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name));
+                    self.write_dir(
+                        &entries[i..i_end],
+                        &replaced[j..j_end],
+                        sub_prefix,
+                        child_cache,
+                    )?
+                }
+            };
+            if let Some(id) = id {
                 tree_entries.push(TreeEntry {
                     name: name.into(),
                     mode: EntryKind::Tree.into(),
                     id,
                 });
-                i = end;
             }
+            (i, j) = (i_end, j_end);
         }
+        if tree_entries.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.repo.write_tree(&tree_entries)?))
     }
-    Ok(repo.write_tree(&tree_entries)?)
 }
 
 /// Makes the worktree's files exactly the checkpoint's tree (tracked files restored, files

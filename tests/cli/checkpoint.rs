@@ -259,6 +259,7 @@ fn worktree_shapes_agree_with_git_add_all() {
         ("assumed.txt", "assumed\n"),
         ("skipped.txt", "skipped\n"),
         ("conflict.txt", "base\n"),
+        ("emptied/only.txt", "the directory stays, empty\n"),
     ] {
         repo.write(path, text);
     }
@@ -285,6 +286,7 @@ fn worktree_shapes_agree_with_git_add_all() {
     std::fs::remove_dir_all(wt.join("dir-to-link")).unwrap();
     std::os::unix::fs::symlink("a", wt.join("dir-to-link")).unwrap();
     write_file(&wt.join("a/new"), "new in a/\n");
+    std::fs::remove_file(wt.join("emptied/only.txt")).unwrap();
     write_file(&wt.join("build/new.txt"), "ignored: build/ is\n");
     write_file(&wt.join("fresh/x.o"), "ignored by *.o\n");
     write_file(&wt.join("fresh/y.txt"), "new\n");
