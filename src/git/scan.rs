@@ -20,7 +20,11 @@ use std::sync::{Condvar, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat};
-use rustix::fs::{AtFlags, Dir, FileType, OFlags};
+use std::os::fd::OwnedFd;
+
+#[cfg(not(target_os = "linux"))]
+use rustix::fs::Dir;
+use rustix::fs::{AtFlags, FileType, OFlags};
 
 use super::repo::{GixContext, RepoError};
 
@@ -134,7 +138,7 @@ pub fn worktree_changes(
     let queue = Queue {
         state: Mutex::new(QueueState {
             jobs: vec![Job {
-                dir: Dir::new(root).map_err(|e| io_failure(b"", e.into()))?,
+                dir: root,
                 prefix: BString::default(),
                 entries: 0..index.entries().len(),
             }],
@@ -193,8 +197,8 @@ struct Rules {
 /// A directory to read: an open descriptor, its path with a trailing `/` (empty for the
 /// root), and the range of index entries under it (empty for an untracked directory).
 struct Job {
-    /// Read once; its descriptor anchors the stats and opens of the names in it.
-    dir: Dir,
+    /// Read once, and the anchor of the stats and opens of the names in it.
+    dir: OwnedFd,
     prefix: BString,
     entries: std::ops::Range<usize>,
 }
@@ -245,8 +249,8 @@ impl Queue {
 }
 
 /// What a directory holds under one name, according to the index.
-struct Tracked {
-    name_end: usize,
+struct Tracked<'a> {
+    name: &'a BStr,
     entries: std::ops::Range<usize>,
     /// Entries live below this name (it is a directory in the index).
     is_dir: bool,
@@ -264,10 +268,10 @@ struct Worker<'a> {
 }
 
 impl<'a> Worker<'a> {
-    fn scan_dir(&mut self, mut job: Job) -> Result<Vec<Job>, RepoError> {
+    fn scan_dir(&mut self, job: Job) -> Result<Vec<Job>, RepoError> {
         let mut names = std::mem::take(&mut self.names);
         let result = names
-            .read(&mut job.dir)
+            .read(&job.dir)
             .map_err(|e| io_failure(&job.prefix, e))
             .and_then(|()| self.match_names(&job, &names));
         self.names = names;
@@ -295,7 +299,7 @@ impl<'a> Worker<'a> {
             if name == ".git" {
                 continue;
             }
-            while next < tracked.len() && self.name_of(job, &tracked[next]) < name {
+            while next < tracked.len() && tracked[next].name < name {
                 self.removed(tracked[next].entries.clone());
                 next += 1;
             }
@@ -306,7 +310,7 @@ impl<'a> Worker<'a> {
                 kind: names.spans[i].kind,
             };
             let mut matched = false;
-            while next < tracked.len() && self.name_of(job, &tracked[next]) == name {
+            while next < tracked.len() && tracked[next].name == name {
                 matched = true;
                 let here = &tracked[next];
                 next += 1;
@@ -343,7 +347,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Groups the index entries of a directory by their first path component, sorted by name.
-    fn tracked_children(&self, job: &Job) -> Vec<Tracked> {
+    fn tracked_children(&self, job: &Job) -> Vec<Tracked<'a>> {
         let entries = self.index.entries();
         let backing = self.index.path_backing();
         let mut out = Vec::new();
@@ -369,20 +373,15 @@ impl<'a> Worker<'a> {
                     .count()
             };
             out.push(Tracked {
-                name_end,
+                name: path[job.prefix.len()..name_end].as_bstr(),
                 entries: i..end,
                 is_dir,
             });
             i = end;
         }
         // Index order puts `a/b` after `a-c`; directory entries come in plain name order.
-        out.sort_by(|a, b| self.name_of(job, a).cmp(self.name_of(job, b)));
+        out.sort_by(|a, b| a.name.cmp(b.name));
         out
-    }
-
-    fn name_of(&self, job: &Job, tracked: &Tracked) -> &'a BStr {
-        let path = self.index.entries()[tracked.entries.start].path_in(self.index.path_backing());
-        path[job.prefix.len()..tracked.name_end].as_bstr()
     }
 
     /// A tracked file (its entries: one, or several conflict stages) found on disk.
@@ -525,11 +524,24 @@ fn stat_of(stat: &rustix::fs::Stat) -> Stat {
 /// The names in a directory (`.` and `..` left out), each with its type as the directory
 /// reports it (possibly [`FileType::Unknown`]), in one buffer: a 100,000-file worktree would
 /// otherwise cost as many allocations.
-#[derive(Default)]
 struct Names {
     /// Each name followed by its NUL, ready for the system calls.
     bytes: Vec<u8>,
     spans: Vec<Span>,
+    /// Where the kernel writes directory entries.
+    #[cfg(target_os = "linux")]
+    buffer: Vec<u8>,
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            bytes: Vec::new(),
+            spans: Vec::new(),
+            #[cfg(target_os = "linux")]
+            buffer: Vec::with_capacity(32 * 1024),
+        }
+    }
 }
 
 /// One name in [`Names::bytes`].
@@ -543,27 +555,51 @@ struct Span {
     kind: FileType,
 }
 
+fn push_name(bytes: &mut Vec<u8>, spans: &mut Vec<Span>, name: &[u8], kind: FileType) {
+    if name == b"." || name == b".." {
+        return;
+    }
+    let mut key = [0u8; 8];
+    let head = name.len().min(8);
+    key[..head].copy_from_slice(&name[..head]);
+    let start = bytes.len();
+    bytes.extend_from_slice(name);
+    spans.push(Span {
+        key: u64::from_be_bytes(key),
+        start,
+        end: bytes.len(),
+        kind,
+    });
+    bytes.push(0);
+}
+
 impl Names {
-    fn read(&mut self, dir: &mut Dir) -> std::io::Result<()> {
+    fn read(&mut self, dir: &OwnedFd) -> std::io::Result<()> {
         self.bytes.clear();
         self.spans.clear();
-        while let Some(entry) = dir.read() {
-            let entry = entry?;
-            let name = entry.file_name().to_bytes();
-            if name != b"." && name != b".." {
-                let mut key = [0u8; 8];
-                let head = name.len().min(8);
-                key[..head].copy_from_slice(&name[..head]);
-                let start = self.bytes.len();
-                self.bytes.extend_from_slice(name);
-                self.spans.push(Span {
-                    key: u64::from_be_bytes(key),
-                    start,
-                    end: self.bytes.len(),
-                    kind: entry.file_type(),
-                });
-                self.bytes.push(0);
+        #[cfg(target_os = "linux")]
+        {
+            // getdents64 into one reused buffer: rustix's `Dir` allocates per name.
+            let mut entries = rustix::fs::RawDir::new(dir, self.buffer.spare_capacity_mut());
+            while let Some(entry) = entries.next() {
+                let entry = entry?;
+                push_name(
+                    &mut self.bytes,
+                    &mut self.spans,
+                    entry.file_name().to_bytes(),
+                    entry.file_type(),
+                );
             }
+        }
+        #[cfg(not(target_os = "linux"))]
+        for entry in Dir::read_from(dir)? {
+            let entry = entry?;
+            push_name(
+                &mut self.bytes,
+                &mut self.spans,
+                entry.file_name().to_bytes(),
+                entry.file_type(),
+            );
         }
         let bytes = &self.bytes;
         self.spans.sort_unstable_by(|a, b| {
@@ -603,12 +639,7 @@ impl Found<'_> {
 
     /// Its stat data (not following a symlink), or None when it is gone.
     fn stat(&self) -> Result<Option<rustix::fs::Stat>, RepoError> {
-        let dir = self
-            .job
-            .dir
-            .fd()
-            .map_err(|e| io_failure(&self.path(), e.into()))?;
-        match rustix::fs::statat(dir, self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
+        match rustix::fs::statat(&self.job.dir, self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Ok(Some(stat)),
             Err(e) if vanished(&e.into()) => Ok(None),
             Err(e) => Err(io_failure(&self.path(), e.into())),
@@ -619,14 +650,7 @@ impl Found<'_> {
     fn open_dir(&self, entries: std::ops::Range<usize>) -> Result<Option<Job>, RepoError> {
         // Never through a symlink: git does not follow them.
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        let dir = self
-            .job
-            .dir
-            .fd()
-            .map_err(|e| io_failure(&self.path(), e.into()))?;
-        match rustix::fs::openat(dir, self.c_name, flags, rustix::fs::Mode::empty())
-            .and_then(Dir::new)
-        {
+        match rustix::fs::openat(&self.job.dir, self.c_name, flags, rustix::fs::Mode::empty()) {
             Ok(dir) => {
                 let mut prefix = self.path();
                 prefix.push(b'/');
