@@ -313,6 +313,30 @@ pub fn restore(
     Ok(())
 }
 
+/// Brings a checkpoint's files into a worktree that was just checked out at `head` (a fork):
+/// only the paths that differ between `head` and `tree` are written, and the index goes back
+/// to `head` keeping the stat data of everything else, so nothing re-reads the other files
+/// (`restore` would check every one of them).
+pub fn apply_to_fresh_checkout(
+    worktree: &Repo,
+    tree: ObjectId,
+    head: ObjectId,
+) -> Result<(), CheckpointError> {
+    let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
+    let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
+    let collisions = ignored_in_the_way(worktree, &root, &tree_hex)?;
+    if !collisions.is_empty() {
+        return Err(CheckpointError::WouldOverwriteIgnored(collisions));
+    }
+    // A two-tree merge: like switching branches from `head` to `tree`.
+    git(&root)
+        .args(["read-tree", "-m", "-u", &head_hex, &tree_hex])
+        .run()?;
+    // The index back at `head`; entries that match keep their stat data.
+    git(&root).args(["read-tree", "-m", &head_hex]).run()?;
+    Ok(())
+}
+
 /// Ignored paths in the worktree that restoring `tree` would overwrite or remove (checkpoints
 /// leave ignored files out, so nothing else would keep them).
 fn ignored_in_the_way(

@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
     match path {
         Some(path) => {
             let worktree = ctx.repo.open_worktree(&path)?;
-            checkpoint::restore(&worktree, commit.tree, Some(head))?;
+            checkpoint::apply_to_fresh_checkout(&worktree, commit.tree, head)?;
             ctx.out.status(&format!(
                 "Forked '{}' as '{}' with its uncommitted work",
                 source.name(),

@@ -536,6 +536,7 @@ impl Repo {
         let changes = super::scan::worktree_changes(repo, &index)?;
         let mut paths = changes.removed;
         let mut pipeline = None;
+        let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
         for path in changes.to_hash {
             let entry = index.entry_by_path(path.as_ref()).filter(|e| {
                 e.stage_raw() == 0 && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
@@ -551,8 +552,19 @@ impl Repo {
                         pipeline = Some(super::scan::filter_pipeline(repo, &index)?);
                     }
                     let pipeline = pipeline.as_mut().expect("created above");
-                    super::scan::worktree_blob(repo, pipeline, &index, path.as_ref())?
-                        != entry.mode.to_tree_entry_mode().map(|mode| (mode, entry.id))
+                    let on_disk =
+                        super::scan::worktree_blob(repo, pipeline, &index, path.as_ref())?;
+                    match (on_disk, entry.mode.to_tree_entry_mode()) {
+                        (Some((mode, id)), Some(index_mode)) => {
+                            // With core.fileMode=false only the content counts for files.
+                            let modes_match = mode == index_mode
+                                || (!trust_executable_bit
+                                    && mode.is_blob()
+                                    && index_mode.is_blob());
+                            id != entry.id || !modes_match
+                        }
+                        _ => true,
+                    }
                 }
             };
             if changed {

@@ -1,6 +1,6 @@
-//! One pass over a worktree that answers the checkpoint engine's question: which paths may
-//! differ from the index (tracked files whose stat data changed, that vanished or changed
-//! type, conflicts, intent-to-add entries) and which untracked files are not ignored.
+//! One pass over a worktree that answers the question behind checkpoints and status: which
+//! paths may differ from the index (tracked files whose stat data changed, that vanished or
+//! changed type, conflicts, intent-to-add entries) and which untracked files are not ignored.
 //!
 //! gix's status answers the same question in two passes (a stat of every index entry by full
 //! path, and a separate directory walk for untracked files). On a 100,000-file worktree that
@@ -10,17 +10,18 @@
 //! on as many threads as there are cores. gix still provides the index, the stat comparison
 //! (with git's racy-git rule and `core.trustctime`/`core.checkStat`) and the ignore rules.
 //!
-//! The answer errs towards "may differ": a listed path is hashed by the caller, and hashing
-//! an unchanged file just yields its old id again.
+//! The answer errs towards "may differ": the caller hashes what is listed (a checkpoint
+//! stores it, a status compares it with the index), and an unchanged file just hashes to its
+//! old id again.
 
 use std::ffi::{CStr, OsStr};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::sync::{Condvar, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat};
-use std::os::fd::OwnedFd;
 
 #[cfg(not(target_os = "linux"))]
 use rustix::fs::Dir;
@@ -63,8 +64,8 @@ pub fn filter_pipeline<'r>(
     gix::filter::Pipeline::new(repo, attributes.detach()).context(what)
 }
 
-/// The tree mode and blob id the worktree file at `path` would get if added, without writing
-/// anything; None when it is gone or cannot be tracked.
+/// The tree mode (as on disk, executable bit included) and blob id of the worktree file at
+/// `path`, computed without writing anything; None when it is gone or cannot be tracked.
 pub fn worktree_blob(
     repo: &gix::Repository,
     pipeline: &mut gix::filter::Pipeline<'_>,
@@ -104,8 +105,7 @@ pub fn worktree_blob(
         }
         .map_err(|e| io_failure(path, e))?;
         let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0;
-        let trust_mode = repo.filesystem_options().context(what)?.executable_bit;
-        let kind = if executable && trust_mode {
+        let kind = if executable {
             EntryKind::BlobExecutable
         } else {
             EntryKind::Blob

@@ -490,6 +490,11 @@ fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
         repo.git_in(&alt, &["rev-parse", "HEAD"]),
         repo.git_in(&src, &["rev-parse", "HEAD"])
     );
+    assert_eq!(
+        repo.git_in(&alt, &["diff", "--cached", "--name-only"]),
+        "",
+        "the fork's index is its HEAD: the work is uncommitted and unstaged"
+    );
     assert_eq!(tree_state(&src), before, "the source's files are untouched");
     assert_eq!(
         std::fs::read(repo.root.join(".git/worktrees/source/index")).unwrap(),

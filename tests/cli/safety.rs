@@ -141,12 +141,18 @@ fn hostile_settings_and_metadata_are_refused_without_panics() {
 fn core_filemode_false_keeps_index_modes_like_git() {
     let repo = TestRepo::new();
     repo.write("run.sh", "#!/bin/sh\n");
+    repo.write("chmod-only.sh", "#!/bin/sh\n");
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "script"]);
     repo.git(&["config", "core.fileMode", "false"]);
     let wt = repo.new_session("modes");
     std::fs::write(wt.join("run.sh"), "#!/bin/sh\necho changed\n").unwrap();
-    std::fs::set_permissions(wt.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in ["run.sh", "chmod-only.sh"] {
+        std::fs::set_permissions(wt.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // Like `git status`: the changed content counts, the ignored mode change does not.
+    let listed = repo.session(&["list", "--json"]).ok().json();
+    assert_eq!(listed[0]["changes"], 1, "{listed}");
     let ckpt = repo
         .session(&["checkpoint", "modes"])
         .ok()
