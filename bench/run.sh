@@ -65,10 +65,14 @@ bench_list() {
   done
   # a little work in some of them
   for i in 1 5 9; do echo change >> ".worktrees/bench-list-$i/src/d000/s0/f0.rs"; echo new > ".worktrees/bench-list-$i/new.txt"; done
-  for i in $(seq "$n"); do git -C ".worktrees/bench-list-$i" status --porcelain >/dev/null; done # warm up
+  # git's side covers every worktree list looks at (other benchmarks may have left sessions)
+  local worktrees
+  worktrees=$(git session list --json | sed -n 's/.*"worktree": "\(.*\)".*/\1/p')
+  n=$(echo "$worktrees" | wc -l)
+  for wt in $worktrees; do git -C "$wt" status --porcelain >/dev/null; done # warm up
   local git_times=() our_times=()
   for _ in $(seq "$runs"); do
-    git_times+=("$(ms bash -c "for i in \$(seq $n); do git -C .worktrees/bench-list-\$i status --porcelain; done")")
+    git_times+=("$(ms bash -c "for wt in $(echo $worktrees); do git -C \$wt status --porcelain; done")")
     our_times+=("$(ms git session list)")
   done
   report "list over $n sessions" \
