@@ -14,11 +14,11 @@
 //! stores it, a status compares it with the index), and an unchanged file just hashes to its
 //! old id again.
 
-use std::ffi::{CStr, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat};
@@ -132,13 +132,10 @@ pub fn worktree_changes(
         stat: repo.stat_options().context(what)?,
         fs: repo.filesystem_options().context(what)?,
     };
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let root = rustix::fs::open(workdir, flags, rustix::fs::Mode::empty())
-        .map_err(|e| io_failure(b"", e.into()))?;
     let queue = Queue {
         state: Mutex::new(QueueState {
             jobs: vec![Job {
-                dir: root,
+                place: Place::Root(workdir.to_owned()),
                 prefix: BString::default(),
                 entries: 0..index.entries().len(),
             }],
@@ -194,13 +191,33 @@ struct Rules {
     fs: gix::fs::Capabilities,
 }
 
-/// A directory to read: an open descriptor, its path with a trailing `/` (empty for the
-/// root), and the range of index entries under it (empty for an untracked directory).
+/// A directory to read: where it is, its path with a trailing `/` (empty for the root), and
+/// the range of index entries under it (empty for an untracked directory).
 struct Job {
-    /// Read once, and the anchor of the stats and opens of the names in it.
-    dir: OwnedFd,
+    place: Place,
     prefix: BString,
     entries: std::ops::Range<usize>,
+}
+
+/// Where a directory is. Queued directories hold their parent's descriptor, not their own,
+/// so a directory with thousands of subdirectories costs one descriptor, not thousands.
+enum Place {
+    Root(PathBuf),
+    In(Arc<OwnedFd>, CString),
+}
+
+impl Job {
+    fn open(&self) -> std::io::Result<OwnedFd> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let mode = rustix::fs::Mode::empty();
+        Ok(match &self.place {
+            Place::Root(path) => rustix::fs::open(path, flags, mode)?,
+            // Never through a symlink: git does not follow them.
+            Place::In(parent, name) => {
+                rustix::fs::openat(parent, name, flags | OFlags::NOFOLLOW, mode)?
+            }
+        })
+    }
 }
 
 struct QueueState {
@@ -269,17 +286,31 @@ struct Worker<'a> {
 
 impl<'a> Worker<'a> {
     fn scan_dir(&mut self, job: Job) -> Result<Vec<Job>, RepoError> {
+        let dir = match job.open() {
+            Ok(dir) => Arc::new(dir),
+            // It changed while it was read: whatever the index has under it is gone.
+            Err(e) if vanished(&e) => {
+                self.removed(job.entries);
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(io_failure(&job.prefix, e)),
+        };
         let mut names = std::mem::take(&mut self.names);
         let result = names
-            .read(&job.dir)
+            .read(&dir)
             .map_err(|e| io_failure(&job.prefix, e))
-            .and_then(|()| self.match_names(&job, &names));
+            .and_then(|()| self.match_names(&job, &dir, &names));
         self.names = names;
         result
     }
 
     /// Walks a directory's names and its index entries side by side, both sorted by name.
-    fn match_names(&mut self, job: &Job, names: &Names) -> Result<Vec<Job>, RepoError> {
+    fn match_names(
+        &mut self,
+        job: &Job,
+        dir: &Arc<OwnedFd>,
+        names: &Names,
+    ) -> Result<Vec<Job>, RepoError> {
         let count = names.spans.len();
         if job.entries.is_empty()
             && !job.prefix.is_empty()
@@ -305,6 +336,7 @@ impl<'a> Worker<'a> {
             }
             let mut found = Found {
                 job,
+                dir,
                 name,
                 c_name: names.c_name(i),
                 kind: names.spans[i].kind,
@@ -326,10 +358,7 @@ impl<'a> Worker<'a> {
                 if !here.is_dir {
                     self.tracked_file(&found, here.entries.clone(), &mut subdirs)?;
                 } else if found.kind == FileType::Directory {
-                    match found.open_dir(here.entries.clone())? {
-                        Some(subdir) => subdirs.push(subdir),
-                        None => self.removed(here.entries.clone()),
-                    }
+                    subdirs.push(found.subdir(here.entries.clone()));
                 } else {
                     // A tracked directory became a file or a symlink.
                     self.removed(here.entries.clone());
@@ -466,8 +495,8 @@ impl<'a> Worker<'a> {
         }
         if !is_dir {
             self.out.to_hash.push(path);
-        } else if let Some(subdir) = found.open_dir(0..0)? {
-            subdirs.push(subdir);
+        } else {
+            subdirs.push(found.subdir(0..0));
         }
         Ok(())
     }
@@ -624,6 +653,8 @@ impl Names {
 /// A name found in the directory of a [`Job`].
 struct Found<'j> {
     job: &'j Job,
+    /// The open directory it is in.
+    dir: &'j Arc<OwnedFd>,
     name: &'j BStr,
     c_name: &'j CStr,
     kind: FileType,
@@ -639,29 +670,21 @@ impl Found<'_> {
 
     /// Its stat data (not following a symlink), or None when it is gone.
     fn stat(&self) -> Result<Option<rustix::fs::Stat>, RepoError> {
-        match rustix::fs::statat(&self.job.dir, self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
+        match rustix::fs::statat(self.dir.as_ref(), self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Ok(Some(stat)),
             Err(e) if vanished(&e.into()) => Ok(None),
             Err(e) => Err(io_failure(&self.path(), e.into())),
         }
     }
 
-    /// The job for this directory with the index entries under it, or None when it is gone.
-    fn open_dir(&self, entries: std::ops::Range<usize>) -> Result<Option<Job>, RepoError> {
-        // Never through a symlink: git does not follow them.
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        match rustix::fs::openat(&self.job.dir, self.c_name, flags, rustix::fs::Mode::empty()) {
-            Ok(dir) => {
-                let mut prefix = self.path();
-                prefix.push(b'/');
-                Ok(Some(Job {
-                    dir,
-                    prefix,
-                    entries,
-                }))
-            }
-            Err(e) if vanished(&e.into()) => Ok(None),
-            Err(e) => Err(io_failure(&self.path(), e.into())),
+    /// The job that reads this directory, with the index entries under it.
+    fn subdir(&self, entries: std::ops::Range<usize>) -> Job {
+        let mut prefix = self.path();
+        prefix.push(b'/');
+        Job {
+            place: Place::In(Arc::clone(self.dir), self.c_name.to_owned()),
+            prefix,
+            entries,
         }
     }
 }

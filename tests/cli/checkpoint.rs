@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use crate::support::{TestRepo, write_file};
+use crate::support::{BIN, TestRepo, write_file};
 
 /// Every file under `root` (but .git): kind, mode and contents (or link target).
 fn tree_state(root: &Path) -> BTreeMap<String, String> {
@@ -388,6 +388,24 @@ fn a_sparse_index_keeps_the_directories_outside_the_cone() {
         repo.git(&["show", &format!("{ckpt}:out/deeper/c.txt")]),
         "outside"
     );
+}
+
+/// Queued directories must not each hold a descriptor: a wide tree would run out of them.
+#[test]
+fn a_wide_tree_checkpoints_within_a_small_descriptor_limit() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("wide");
+    for i in 0..300 {
+        write_file(&wt.join(format!("wide/d{i}/f.txt")), "x\n");
+    }
+    let script = format!("ulimit -n 64 && exec '{BIN}' checkpoint wide");
+    let ckpt = repo
+        .cmd_in(&wt, "sh", &["-c", &script])
+        .ok()
+        .line()
+        .to_owned();
+    let files = repo.git(&["ls-tree", "-r", "--name-only", &ckpt, "wide"]);
+    assert_eq!(files.lines().count(), 300);
 }
 
 #[test]
