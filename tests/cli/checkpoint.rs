@@ -177,11 +177,12 @@ fn checkpoint_then_rewind_restores_the_tree_byte_for_byte() {
 
 fn git_add_all_tree(repo: &TestRepo, wt: &Path, id: &str) -> String {
     let scratch = repo.home.join(format!("index-{id}"));
-    std::fs::copy(
-        repo.root.join(format!(".git/worktrees/{id}/index")),
-        &scratch,
-    )
-    .unwrap();
+    let index = repo.root.join(format!(".git/worktrees/{id}/index"));
+    std::fs::copy(&index, &scratch).unwrap();
+    // Like `cp -p`: git judges racily clean entries by the index file's mtime.
+    let mtime = std::fs::metadata(&index).unwrap().modified().unwrap();
+    let copy = std::fs::File::options().write(true).open(&scratch).unwrap();
+    copy.set_modified(mtime).unwrap();
     let script = format!(
         "GIT_INDEX_FILE='{0}' git add -A && GIT_INDEX_FILE='{0}' git write-tree",
         scratch.display()
@@ -300,16 +301,15 @@ fn worktree_shapes_agree_with_git_add_all() {
     repo.git_in(&wt, &["update-index", "--skip-worktree", "skipped.txt"]);
     std::fs::remove_file(wt.join("skipped.txt")).unwrap();
     // Same size and mtime as the index entry (ctime not trusted): only the racy-git rule
-    // (modified no earlier than the index was written) finds this change.
+    // (modified no earlier than the index was written) finds this change. The index gets
+    // the file's mtime too, as if both were written in the same second.
     let racy = wt.join("racy.txt");
     let mtime = std::fs::metadata(&racy).unwrap().modified().unwrap();
     write_file(&racy, "2222\n");
-    std::fs::File::options()
-        .write(true)
-        .open(&racy)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    for path in [racy.clone(), repo.root.join(".git/worktrees/shapes/index")] {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(mtime).unwrap();
+    }
     // An untracked repository inside: recorded as a gitlink to its HEAD, as git does.
     let nested = wt.join("nested");
     std::fs::create_dir(&nested).unwrap();
