@@ -29,6 +29,8 @@ pub enum CheckpointError {
     OperationInProgress(String, PathBuf),
     #[error("restoring would overwrite ignored files that no checkpoint holds: {}; move them away first", .0.join(", "))]
     WouldOverwriteIgnored(Vec<String>),
+    #[error("restoring would overwrite repositories nested in the worktree, whose history no checkpoint holds: {}; move them away first", .0.join(", "))]
+    WouldOverwriteRepositories(Vec<String>),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -280,27 +282,30 @@ impl TreeWriter<'_> {
 
 /// Makes the worktree's files exactly the checkpoint's tree (tracked files restored, files
 /// that are not in it removed, ignored files left alone), then puts HEAD (and its branch)
-/// at `head` and the index at HEAD. Runs the user's git: the index is written.
+/// at `head` and the index at HEAD. `current` is a capture of the worktree as it is now (the
+/// pre-rewind checkpoint's tree): repositories nested in it are never overwritten. Runs the
+/// user's git: the index is written.
 pub fn restore(
     worktree: &Repo,
     tree: ObjectId,
     head: Option<ObjectId>,
+    current: ObjectId,
 ) -> Result<(), CheckpointError> {
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     if let Some(op) = worktree.operation_in_progress() {
         return Err(CheckpointError::OperationInProgress(op, root));
     }
-    let tree_hex = tree.to_string();
-    let collisions = ignored_in_the_way(worktree, &root, &tree_hex)?;
-    if !collisions.is_empty() {
-        return Err(CheckpointError::WouldOverwriteIgnored(collisions));
-    }
+    let target = worktree.tree_paths(tree)?;
+    refuse_what_is_in_the_way(worktree, &root, &target, Some(current))?;
+    // Untracked, not ignored files are removed first, judged by the ignore rules in force
+    // now: the pre-rewind checkpoint holds exactly those. Cleaning after the switch would
+    // judge by the checkpoint's rules and could delete ignored files no checkpoint holds.
+    // Nested repositories are left alone (no `-ff`).
+    git(&root).args(["clean", "-f", "-d", "-q"]).run()?;
     // Index and files become the tree; tracked files that are not in it are removed.
     git(&root)
-        .args(["read-tree", "--reset", "-u", &tree_hex])
+        .args(["read-tree", "--reset", "-u", &tree.to_string()])
         .run()?;
-    // Untracked, not ignored files that are not in the tree are removed.
-    git(&root).args(["clean", "-f", "-d", "-q"]).run()?;
     match head {
         Some(head) => {
             // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
@@ -323,11 +328,9 @@ pub fn apply_to_fresh_checkout(
     head: ObjectId,
 ) -> Result<(), CheckpointError> {
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
+    let target = worktree.tree_paths(tree)?;
+    refuse_what_is_in_the_way(worktree, &root, &target, None)?;
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
-    let collisions = ignored_in_the_way(worktree, &root, &tree_hex)?;
-    if !collisions.is_empty() {
-        return Err(CheckpointError::WouldOverwriteIgnored(collisions));
-    }
     // A two-tree merge: like switching branches from `head` to `tree`.
     git(&root)
         .args(["read-tree", "-m", "-u", &head_hex, &tree_hex])
@@ -337,37 +340,67 @@ pub fn apply_to_fresh_checkout(
     Ok(())
 }
 
-/// Ignored paths in the worktree that restoring `tree` would overwrite or remove (checkpoints
-/// leave ignored files out, so nothing else would keep them).
-fn ignored_in_the_way(
+/// Refuses when writing `target` (every path of a tree, sorted) would overwrite or remove
+/// what no checkpoint holds: ignored files (checkpoints leave them out) and repositories
+/// nested in the worktree (`current`'s gitlinks that have a `.git` on disk: a checkpoint
+/// holds only the commit they point at, their own history and files live in them).
+fn refuse_what_is_in_the_way(
     worktree: &Repo,
     root: &std::path::Path,
-    tree_hex: &str,
-) -> Result<Vec<String>, CheckpointError> {
-    let ignored = worktree.ignored_entries()?;
-    if ignored.is_empty() {
-        return Ok(Vec::new());
-    }
-    let listing = git(root)
-        .args(["ls-tree", "-r", "-z", "--name-only", tree_hex])
-        .run()?;
-    let mut paths: Vec<&str> = listing.split('\0').filter(|p| !p.is_empty()).collect();
-    paths.sort_unstable();
-    let has = |p: &str| paths.binary_search(&p).is_ok();
-    let has_below = |dir: &str| {
-        let prefix = format!("{dir}/");
-        let at = paths.partition_point(|p| *p < prefix.as_str());
-        paths.get(at).is_some_and(|p| p.starts_with(&prefix))
+    target: &[(BString, EntryMode)],
+    current: Option<ObjectId>,
+) -> Result<(), CheckpointError> {
+    let find = |p: &[u8]| {
+        target
+            .binary_search_by(|(path, _)| path.as_slice().cmp(p))
+            .ok()
+            .map(|i| target[i].1)
     };
-    Ok(ignored
-        .into_iter()
-        .map(|e| e.rela_path)
-        .filter(|path| {
-            has(path)
-                || has_below(path)
-                || path.match_indices('/').any(|(pos, _)| has(&path[..pos]))
-        })
-        .collect())
+    let has_below = |dir: &[u8]| {
+        let mut prefix = dir.to_vec();
+        prefix.push(b'/');
+        let at = target.partition_point(|(p, _)| p.as_slice() < prefix.as_slice());
+        target.get(at).is_some_and(|(p, _)| p.starts_with(&prefix))
+    };
+    let has_above = |path: &[u8]| {
+        path.iter()
+            .enumerate()
+            .any(|(pos, b)| *b == b'/' && find(&path[..pos]).is_some())
+    };
+    let display = |p: &[u8]| p.to_str_lossy().escape_debug().to_string();
+
+    let ignored: Vec<String> = worktree
+        .ignored_paths()?
+        .iter()
+        .map(|p| p.trim_end_with(|c| c == '/'))
+        .filter(|p| find(p).is_some() || has_below(p) || has_above(p))
+        .map(display)
+        .collect();
+    if !ignored.is_empty() {
+        return Err(CheckpointError::WouldOverwriteIgnored(ignored));
+    }
+    let Some(current) = current else {
+        return Ok(());
+    };
+    let mut repositories = Vec::new();
+    for (path, mode) in worktree.tree_paths(current)? {
+        if !mode.is_commit() {
+            continue;
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let on_disk = root.join(std::ffi::OsStr::from_bytes(&path)).join(".git");
+        if std::fs::symlink_metadata(&on_disk).is_err() {
+            continue;
+        }
+        let replaced = find(&path).is_some_and(|m| !m.is_commit());
+        if replaced || has_below(&path) || has_above(&path) {
+            repositories.push(display(&path));
+        }
+    }
+    if !repositories.is_empty() {
+        return Err(CheckpointError::WouldOverwriteRepositories(repositories));
+    }
+    Ok(())
 }
 
 /// Why a checkpoint reference did not resolve.

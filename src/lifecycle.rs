@@ -325,8 +325,20 @@ pub fn retire_assessed(
             covered_head = ckpt.head;
         }
         // Submodules cloned into the worktree keep their own commits in its git directory,
-        // which no checkpoint can hold: such a worktree is never removed by force.
-        let force_git = force && !has_submodule_repositories(&wt);
+        // and nested repositories in themselves, which no checkpoint can hold: such a
+        // worktree is never removed by force.
+        let mut repositories = wt.nested_repositories(&state.changes)?;
+        if repositories.is_empty() && has_submodule_repositories(&wt) {
+            repositories.push("submodules".to_owned());
+        }
+        if force && !repositories.is_empty() {
+            out.kept_because = Some(format!(
+                "it holds repositories whose history no checkpoint can hold: {}",
+                repositories.join(", ")
+            ));
+            return Ok(out);
+        }
+        let force_git = force;
         if let Err(e) = worktree::remove(repo, path, force_git) {
             if force_git {
                 return Err(e.into());

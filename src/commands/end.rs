@@ -80,7 +80,11 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
         (Some(why), Some(path)) if !r.removed => {
             ctx.out
                 .warn(&format!("kept the worktree of '{name}': {why}"));
-            ctx.out.hint("commit or discard the work, or pass --remove (--force for rm) to remove it after a checkpoint");
+            ctx.out.hint(if r.checkpoint.is_some() {
+                "its work is checkpointed; move away what is named above, then run this again"
+            } else {
+                "commit or discard the work, or pass --remove (--force for rm) to remove it after a checkpoint"
+            });
             ctx.out.answer(&path.to_string_lossy());
         }
         (Some(why), _) => ctx.out.warn(&format!("kept {why}")),

@@ -40,7 +40,8 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
         session.name()
     ));
     let commit = ctx.repo.read_commit(target)?;
-    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied())?;
+    let now = ctx.repo.read_commit(pre.id)?.tree;
+    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied(), now)?;
     let detail = format!(
         "to {} (state before: {})",
         &target.to_string()[..12],

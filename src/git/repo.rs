@@ -430,6 +430,32 @@ impl Repo {
             .collect())
     }
 
+    /// Every entry below a tree, recursively, with its full path, sorted by path. Trees
+    /// themselves are not listed.
+    pub fn tree_paths(
+        &self,
+        id: ObjectId,
+    ) -> Result<Vec<(BString, gix::objs::tree::EntryMode)>, RepoError> {
+        let mut out = Vec::new();
+        let mut pending = vec![(BString::default(), id)];
+        while let Some((prefix, tree)) = pending.pop() {
+            for entry in self.read_tree(tree)? {
+                let mut path = prefix.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(&entry.name);
+                if entry.mode.is_tree() {
+                    pending.push((path, entry.id));
+                } else {
+                    out.push((path, entry.mode));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
         let blob = self
             .inner
@@ -527,6 +553,31 @@ impl Repo {
 
     // ---- status ------------------------------------------------------------------------------
 
+    /// Paths in this worktree that hold a repository of their own, whose history lives in
+    /// them: submodules and embedded repositories the index records as gitlinks, and
+    /// untracked nested repositories among `untracked` (paths `changed_paths` gave).
+    pub fn nested_repositories(&self, untracked: &[String]) -> Result<Vec<String>, RepoError> {
+        let Some(root) = self.inner.workdir() else {
+            return Ok(Vec::new());
+        };
+        let index = super::scan::read_index(&self.inner)?;
+        let gitlinks = index
+            .entries()
+            .iter()
+            .filter(|e| e.mode == gix::index::entry::Mode::COMMIT)
+            .map(|e| e.path(&index).to_str_lossy().into_owned());
+        let mut out: Vec<String> = gitlinks
+            .chain(untracked.iter().cloned())
+            .filter(|path| {
+                let dot_git = root.join(path).join(gix::discover::DOT_GIT_DIR);
+                std::fs::symlink_metadata(dot_git).is_ok()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked
     /// (not ignored) files, and submodules whose HEAD moved or that hold changes; each once.
     pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {
@@ -619,8 +670,25 @@ impl Repo {
     }
 
     /// Ignored paths of this worktree as `git status --ignored` reports them: an ignored
-    /// directory is one entry and is not entered. Nested repositories are left out.
+    /// directory is one entry and is not entered. Nested repositories are left out. Names
+    /// that are not UTF-8 are left out too (see `ignored_paths` for all of them).
     pub fn ignored_entries(&self) -> Result<Vec<IgnoredEntry>, RepoError> {
+        Ok(self
+            .ignored_walk()?
+            .into_iter()
+            .filter_map(|(path, kind)| {
+                let rela_path = path.to_str().ok()?.to_owned();
+                Some(IgnoredEntry { rela_path, kind })
+            })
+            .collect())
+    }
+
+    /// The paths of `ignored_entries`, whatever bytes their names hold.
+    pub fn ignored_paths(&self) -> Result<Vec<BString>, RepoError> {
+        Ok(self.ignored_walk()?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    fn ignored_walk(&self) -> Result<Vec<(BString, IgnoredKind)>, RepoError> {
         use gix::dir::entry::{Kind, Status};
         use gix::dir::walk::EmissionMode;
         let what = || "listing ignored files".to_owned();
@@ -652,16 +720,9 @@ impl Repo {
                 Some(Kind::Directory) => IgnoredKind::Directory,
                 _ => continue,
             };
-            // A name that is not UTF-8 is left out rather than mangled.
-            let Ok(rela_path) = entry.rela_path.to_str() else {
-                continue;
-            };
-            out.push(IgnoredEntry {
-                rela_path: rela_path.to_owned(),
-                kind,
-            });
+            out.push((entry.rela_path, kind));
         }
-        out.sort_by(|a, b| a.rela_path.cmp(&b.rela_path));
+        out.sort();
         Ok(out)
     }
 }

@@ -304,6 +304,20 @@ impl<'a> Worker<'a> {
         result
     }
 
+    /// Whether the directory at `prefix` (with its trailing `/`) is a repository of its own:
+    /// its `.git` is a valid git directory or a file pointing at one, as git decides. Any
+    /// other `.git` entry is skipped and the directory is walked like any other.
+    fn is_repository(&self, prefix: &[u8]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(root) = self.repo.workdir() else {
+            return false;
+        };
+        let dot_git = root
+            .join(std::ffi::OsStr::from_bytes(prefix))
+            .join(gix::discover::DOT_GIT_DIR);
+        gix::discover::is_git(&dot_git).is_ok()
+    }
+
     /// Walks a directory's names and its index entries side by side, both sorted by name.
     fn match_names(
         &mut self,
@@ -315,6 +329,7 @@ impl<'a> Worker<'a> {
         if job.entries.is_empty()
             && !job.prefix.is_empty()
             && (0..count).any(|i| names.name(i) == ".git")
+            && self.is_repository(&job.prefix)
         {
             // An untracked nested repository: git records it as a gitlink to its HEAD.
             self.out
