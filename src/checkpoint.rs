@@ -419,6 +419,8 @@ pub enum SelectError {
 /// Picks a checkpoint from a session's checkpoints (newest first) by full id, unique prefix
 /// (4 or more hex digits), `@` (the latest) or `@~N` (the N-th before the latest).
 pub fn select(checkpoints: &[ObjectId], spec: &str) -> Result<ObjectId, SelectError> {
+    // Echoed in errors: keep them on one line whatever the argument holds.
+    let spec = &spec.escape_debug().to_string();
     if checkpoints.is_empty() {
         return Err(SelectError::NoCheckpoints);
     }

@@ -53,8 +53,14 @@ impl Context {
         Store::new(&self.repo)
     }
 
+    /// Machine-local state; it knows where `new` puts worktrees when the configuration can
+    /// be read (otherwise only recorded worktrees are found).
     pub fn local(&self) -> LocalStore {
-        LocalStore::new(&self.repo.common_dir())
+        let worktree_dir = self
+            .repo
+            .workdir()
+            .and_then(|root| self.config().ok()?.worktree_dir(&root).ok());
+        LocalStore::new(&self.repo.common_dir()).with_worktree_dir(worktree_dir)
     }
 
     /// The session named `name`, or with no name, the one whose worktree holds the current

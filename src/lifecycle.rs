@@ -27,7 +27,9 @@ pub enum LifecycleError {
 }
 
 /// Where a session's worktree is on this machine, if it has one: the recorded path when git
-/// still lists it, else any linked worktree that has the session's branch checked out.
+/// still lists it, else the linked worktree at the place `new` would have put it, when it has
+/// the session's branch checked out. Never a worktree elsewhere: a fetched session names its
+/// branch, and that must not lead `rm` or `gc` to another worktree on this machine.
 pub fn find_worktree(
     repo: &Repo,
     local: &LocalStore,
@@ -42,20 +44,17 @@ pub fn find_worktree_in(
     local: &LocalStore,
     session: &Session,
 ) -> Option<PathBuf> {
-    let recorded = local.get(&session.meta.id).worktree.map(|p| canonical(&p));
-    if let Some(path) = recorded
-        && worktrees.iter().any(|w| w.exists && w.path == path)
+    let listed = |path: &Path| worktrees.iter().find(|w| w.exists && w.path == path);
+    let state = local.get(&session.meta.id);
+    if let Some(path) = state.worktree_of(session.name()).map(canonical)
+        && listed(&path).is_some()
     {
         return Some(path);
     }
-    worktrees
-        .iter()
-        .find(|w| {
-            w.exists
-                && worktree::checked_out_branch(&w.git_dir).as_deref()
-                    == Some(session.meta.branch.as_str())
-        })
-        .map(|w| w.path.clone())
+    let expected = canonical(&local.expected_worktree(session.name())?);
+    let found = listed(&expected)?;
+    (worktree::checked_out_branch(&found.git_dir).as_deref() == Some(session.meta.branch.as_str()))
+        .then(|| found.path.clone())
 }
 
 /// What a worktree holds that is not safe elsewhere.
@@ -354,7 +353,9 @@ pub fn retire_assessed(
         let _ = worktree::prune(repo);
     }
     let branch = &session.meta.branch;
-    if local.get(&session.meta.id).branch_created && !branch_checked_out_elsewhere(repo, branch)? {
+    if local.get(&session.meta.id).created_branch(branch)
+        && !branch_checked_out_elsewhere(repo, branch)?
+    {
         let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
         let unsafe_tip = match tip {
             Some(tip)
@@ -371,21 +372,36 @@ pub fn retire_assessed(
                     "branch '{branch}' has commits not on its base or upstream"
                 ));
             }
-            (_, Some(tip)) => {
-                // Keep the branch's commits reachable from the log before deleting it.
-                let detail = format!(
-                    "{} tip of branch {branch} before deleting it",
-                    &tip.to_string()[..12]
-                );
-                store.record(
-                    session.name(),
-                    Event::new("kept-branch-tip", detail).with_checkpoint(tip),
-                    |_, _| {},
-                )?;
+            (Some(tip), unsafe_tip) => {
+                // Keep the branch's commits reachable from the log before deleting it. Even
+                // when they look safe: that judgement trusts `base` from session.yaml, which
+                // may come from a remote, so no other ref holding them means they are kept.
+                let held_elsewhere = || -> Result<bool, LifecycleError> {
+                    let mut others = Vec::new();
+                    for prefix in ["refs/heads/", "refs/remotes/"] {
+                        others.extend(
+                            repo.list_refs(prefix)?
+                                .into_iter()
+                                .filter(|(name, _)| *name != format!("refs/heads/{branch}"))
+                                .map(|(_, id)| id),
+                        );
+                    }
+                    Ok(repo.count_ahead(tip, &others)? == 0)
+                };
+                if unsafe_tip.is_some() || (covered_head != Some(tip) && !held_elsewhere()?) {
+                    let detail = format!(
+                        "{} tip of branch {branch} before deleting it",
+                        &tip.to_string()[..12]
+                    );
+                    store.record(
+                        session.name(),
+                        Event::new("kept-branch-tip", detail).with_checkpoint(tip),
+                        |_, _| {},
+                    )?;
+                }
                 out.branch_deleted = worktree::delete_branch(repo, branch, tip)?;
             }
-            (Some(tip), None) => out.branch_deleted = worktree::delete_branch(repo, branch, tip)?,
-            (None, None) => {}
+            (None, _) => {}
         }
     }
     local.update(&session.meta.id, |s| s.worktree = None).ok();

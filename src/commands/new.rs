@@ -195,6 +195,8 @@ pub fn start_session(
                 worktree: None,
                 last_active: ctx.repo.now().ok(),
                 branch_created: true,
+                name: Some(name.to_string()),
+                branch: Some(branch.clone()),
             },
         )?;
         ctx.out.status(&format!(
@@ -233,6 +235,8 @@ pub fn start_session(
             worktree: Some(path.clone()),
             last_active: ctx.repo.now().ok(),
             branch_created: true,
+            name: Some(name.to_string()),
+            branch: Some(branch.clone()),
         },
     )?;
     if let Some(report) = report {

@@ -67,6 +67,10 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     local.update(&session.meta.id, |s| {
         s.worktree = final_path.clone();
         s.last_active = ctx.repo.now().ok();
+        s.name = Some(args.new.clone());
+        if s.branch.as_deref() == Some(old_branch.as_str()) {
+            s.branch = Some(new_branch.clone());
+        }
     })?;
     ctx.out
         .status(&format!("Renamed session '{}' to '{}'", args.old, args.new));

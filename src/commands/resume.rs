@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
             }
             let branch = session.meta.branch.clone();
             let remote = config.string(&config::REMOTE);
-            let mut branch_created = local.get(&session.meta.id).branch_created;
+            let mut branch_created = local.get(&session.meta.id).created_branch(&branch);
             let start = if worktree::branch_exists(&ctx.repo, &branch)? {
                 Start::ExistingBranch {
                     branch: branch.clone(),
@@ -94,6 +94,8 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
                     worktree: Some(path.clone()),
                     last_active: ctx.repo.now().ok(),
                     branch_created,
+                    name: Some(session.meta.name.clone()),
+                    branch: Some(branch.clone()),
                 },
             )?;
             recreated = true;
@@ -115,6 +117,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     local.update(&session.meta.id, |s| {
         s.worktree = Some(path.clone());
         s.last_active = ctx.repo.now().ok();
+        s.name = Some(session.meta.name.clone());
     })?;
     ctx.out.answer(&path.to_string_lossy());
     Ok(())

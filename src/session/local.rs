@@ -1,6 +1,8 @@
 //! Machine-local session state under `$GIT_COMMON_DIR/session/`: where a session's worktree
 //! is on this machine, when it was last active, and whether this machine created its branch.
-//! Never pushed; keyed by session id so a rename does not lose it.
+//! Never pushed; keyed by session id so a rename does not lose it. Session metadata may come
+//! from a remote, so each record also says which session name and branch it was made for:
+//! a fetched session that reuses another's id, or names another branch, gets none of it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,17 +20,53 @@ pub struct LocalState {
     /// Whether git-session created the branch here (only then does it delete it).
     #[serde(default)]
     pub branch_created: bool,
+    /// The session name the worktree was recorded for.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The branch that `branch_created` is about.
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+impl LocalState {
+    /// The recorded worktree, when the record was made for a session of this name.
+    pub fn worktree_of(&self, name: &str) -> Option<&Path> {
+        (self.name.as_deref() == Some(name))
+            .then_some(self.worktree.as_deref())
+            .flatten()
+    }
+
+    /// Whether git-session created `branch` here.
+    pub fn created_branch(&self, branch: &str) -> bool {
+        self.branch_created && self.branch.as_deref() == Some(branch)
+    }
 }
 
 pub struct LocalStore {
     dir: PathBuf,
+    /// Where `new` puts session worktrees on this machine, when the configuration says.
+    worktree_dir: Option<PathBuf>,
 }
 
 impl LocalStore {
     pub fn new(common_dir: &Path) -> LocalStore {
         LocalStore {
             dir: common_dir.join("session").join("local"),
+            worktree_dir: None,
         }
+    }
+
+    pub fn with_worktree_dir(self, worktree_dir: Option<PathBuf>) -> LocalStore {
+        LocalStore {
+            worktree_dir,
+            ..self
+        }
+    }
+
+    /// Where `new` would put the worktree of session `name` here (a path that depends only
+    /// on local configuration and the validated name, never on fetched metadata).
+    pub fn expected_worktree(&self, name: &str) -> Option<PathBuf> {
+        self.worktree_dir.as_ref().map(|dir| dir.join(name))
     }
 
     fn path(&self, id: &str) -> PathBuf {

@@ -130,6 +130,8 @@ impl<'r> Store<'r> {
 
     /// The session and the entries of its newest log commit's tree (to build the next one).
     fn load_with_tree(&self, name: &str) -> Result<(Session, Vec<TreeEntry>), StoreError> {
+        // A name no session can have gets the naming rule it breaks, not a ref error.
+        name::validate(name)?;
         match self.repo.read_ref(&ref_name(name))? {
             Some(tip) => self.read_at(name, tip),
             None => Err(StoreError::NotFound {

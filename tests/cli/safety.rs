@@ -163,3 +163,141 @@ fn core_filemode_false_keeps_index_modes_like_git() {
             .starts_with("100644")
     );
 }
+
+#[test]
+fn rewind_keeps_files_ignored_now_even_when_the_checkpoint_does_not_ignore_them() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("rules");
+    repo.session(&["checkpoint", "rules"]).ok();
+    write_file(&wt.join("app/.gitignore"), ".env.local\nnode_modules/\n");
+    write_file(&wt.join("app/index.js"), "src\n");
+    repo.git_in(&wt, &["add", "app"]);
+    repo.git_in(&wt, &["commit", "-q", "-m", "app"]);
+    write_file(&wt.join("app/.env.local"), "SECRET=1\n");
+    write_file(&wt.join("app/node_modules/dep/x.js"), "dep\n");
+    repo.session(&["rewind", "@", "rules"]).ok();
+    assert!(!wt.join("app/index.js").exists());
+    assert_eq!(
+        std::fs::read_to_string(wt.join("app/.env.local")).unwrap(),
+        "SECRET=1\n"
+    );
+    assert!(wt.join("app/node_modules/dep/x.js").exists());
+}
+
+#[test]
+fn only_a_valid_git_directory_makes_a_nested_repository() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("fake");
+    repo.session(&["checkpoint", "fake"]).ok();
+    write_file(&wt.join("sub/.git"), "junk\n");
+    write_file(&wt.join("sub/work.txt"), "precious\n");
+    write_file(&wt.join("sub2/.git/config"), "junk\n");
+    write_file(&wt.join("sub2/work.txt"), "precious too\n");
+    let ckpt = repo.session(&["checkpoint", "fake"]).ok().line().to_owned();
+    let listing = repo.git(&["ls-tree", "-r", "--name-only", &ckpt]);
+    assert!(listing.contains("sub/work.txt"), "{listing}");
+    assert!(listing.contains("sub2/work.txt"), "{listing}");
+    assert!(!listing.contains(".git"), "{listing}");
+    let before = repo
+        .session(&["rewind", "@~1", "fake"])
+        .ok()
+        .line()
+        .to_owned();
+    assert!(!wt.join("sub").exists());
+    repo.session(&["rewind", &before, "fake"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(wt.join("sub/work.txt")).unwrap(),
+        "precious\n"
+    );
+}
+
+#[test]
+fn nested_repositories_are_never_overwritten_or_force_removed() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("nest");
+    write_file(&wt.join("n"), "a file\n");
+    repo.session(&["checkpoint", "nest"]).ok();
+    std::fs::remove_file(wt.join("n")).unwrap();
+    let nested = wt.join("n");
+    std::fs::create_dir(&nested).unwrap();
+    repo.git_in(&nested, &["init", "-q"]);
+    write_file(&nested.join("p"), "precious\n");
+    repo.git_in(&nested, &["add", "p"]);
+    repo.git_in(&nested, &["commit", "-q", "-m", "precious"]);
+    let out = repo.session(&["rewind", "@", "nest"]).fails();
+    assert!(out.stderr.contains("nested"), "{}", out.stderr);
+    assert!(nested.join(".git").is_dir() && nested.join("p").exists());
+
+    let out = repo.session(&["end", "nest", "--remove"]).ok();
+    assert!(out.stderr.contains("repositories"), "{}", out.stderr);
+    assert!(nested.join("p").exists(), "{}", out.stderr);
+    let out = repo.session(&["rm", "nest", "--force"]).ok();
+    assert!(nested.join("p").exists(), "{}", out.stderr);
+}
+
+#[test]
+fn fetched_metadata_cannot_steal_another_sessions_worktree_or_branch() {
+    let repo = TestRepo::new();
+    let good = repo.new_session("good");
+    repo.git(&["branch", "feature"]);
+    let outside = repo.home.join("elsewhere");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        outside.to_str().unwrap(),
+        "feature",
+    ]);
+    write_file(&outside.join(".env"), "SECRET=1\n");
+    let feature_tip = repo.git(&["rev-parse", "feature"]);
+    let yaml = repo.git(&["show", "refs/sessions/good:session.yaml"]);
+    // Same id as 'good', and a branch checked out in a worktree 'new' did not make.
+    let evil = yaml
+        .replace("name: good", "name: evil")
+        .replace("session/good", "feature")
+        .replace(
+            &format!("base: {}", repo.meta("good")["base"].as_str().unwrap()),
+            &format!("base: {feature_tip}"),
+        );
+    repo.forge_log("evil", &evil, false);
+    let out = repo.session(&["rm", "evil", "--force"]).ok();
+    assert!(good.exists(), "{}", out.stderr);
+    assert!(outside.join(".env").exists(), "{}", out.stderr);
+    assert_eq!(repo.git(&["rev-parse", "feature"]), feature_tip);
+    assert!(!repo.git(&["branch", "--list", "session/good"]).is_empty());
+    // And gc of an old forged session leaves them alone too.
+    repo.forge_log("evil2", &evil.replace("name: evil", "name: evil2"), false);
+    repo.advance(90 * 24 * 3600);
+    repo.session(&["gc"]).ok();
+    assert!(outside.join(".env").exists());
+}
+
+#[test]
+fn odd_names_and_checkpoint_specs_get_one_line_errors() {
+    let repo = TestRepo::new();
+    repo.new_session("s");
+    for name in ["a..b", "x@{1}", ".a", "x\ny"] {
+        let out = repo.session(&["show", name]).fails();
+        assert!(
+            out.stderr.contains("invalid session name"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("error"))
+                .count(),
+            1
+        );
+        assert!(!out.stderr.contains("\ny'"), "{}", out.stderr);
+    }
+    repo.session(&["checkpoint", "s"]).ok();
+    let out = repo.session(&["rewind", "a\nb", "s"]).fails();
+    assert!(
+        out.stderr.starts_with("error: ") && !out.stderr.contains("a\nb"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(r"a\nb"), "{}", out.stderr);
+}
