@@ -64,13 +64,19 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
         });
         return Ok(());
     }
-    report_retirement(ctx, &name, &retirement);
+    report_retirement(
+        ctx,
+        &name,
+        &retirement,
+        "commit or discard the work, or pass --remove to remove it after a checkpoint",
+    );
     ctx.out.status(&format!("Session '{name}' is complete"));
     Ok(())
 }
 
-/// Narrates what happened to a worktree; prints its path on stdout when it was kept.
-pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
+/// Narrates what happened to a worktree; prints its path on stdout when it was kept, with
+/// `kept_hint` saying what the user can do about it.
+pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement, kept_hint: &str) {
     if let Some(ckpt) = &r.checkpoint {
         ctx.out.status(&format!(
             "Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"
@@ -83,7 +89,7 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
             ctx.out.hint(if r.checkpoint.is_some() {
                 "its work is checkpointed; move away what is named above, then run this again"
             } else {
-                "commit or discard the work, or pass --remove (--force for rm) to remove it after a checkpoint"
+                kept_hint
             });
             ctx.out.answer(&path.to_string_lossy());
         }
@@ -92,6 +98,14 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement) {
     }
     if r.removed {
         ctx.out.status(&format!("Removed the worktree of '{name}'"));
+        if let (Some(path), Ok(root)) = (&r.worktree, ctx.main_root())
+            && ctx.cwd.starts_with(path)
+        {
+            ctx.out.hint(&format!(
+                "your shell was in it and now is nowhere: cd {}",
+                root.display()
+            ));
+        }
     }
     if r.branch_deleted {
         ctx.out.status("Deleted its branch");

@@ -13,8 +13,8 @@ use crate::output::Output;
 pub struct ManArgs {
     /// Write git-session.1 into <PREFIX>/share/man/man1 (default PREFIX: the directory above
     /// the one holding this binary, e.g. ~/.cargo for ~/.cargo/bin/git-session).
-    #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "")]
-    pub install: Option<PathBuf>,
+    #[arg(long, value_name = "PREFIX", num_args = 0..=1)]
+    pub install: Option<Option<PathBuf>>,
 }
 
 /// The man page as roff.
@@ -68,6 +68,17 @@ pub fn render() -> Vec<u8> {
                 (Some(s), None) => format!("-{s}"),
                 (None, None) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
             };
+            let flag = match arg.get_value_names() {
+                Some(names) if arg.get_long().is_some() && arg.get_action().takes_values() => {
+                    let value = format!("<{}>", names.join("> <"));
+                    if arg.get_num_args().is_some_and(|n| n.min_values() == 0) {
+                        format!("{flag} [{value}]")
+                    } else {
+                        format!("{flag} {value}")
+                    }
+                }
+                _ => flag,
+            };
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
             out.extend_from_slice(
                 format!(
@@ -96,10 +107,10 @@ Logs of deleted sessions, purged by gc after the retention period.
 $GIT_COMMON_DIR/session/
 Machine\-local state (worktree locations, last activity); never pushed.
 .TP
-.worktreeinclude
+\&.worktreeinclude
 Git\-ignored files to copy into new worktrees (gitignore syntax).
 .TP
-.git\-session.yaml
+\&.git\-session.yaml
 Shared settings (session.* keys) for a team; git config takes precedence.
 ";
 
@@ -121,7 +132,9 @@ pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
         out.answer(&String::from_utf8_lossy(&page));
         return Ok(());
     };
-    let prefix = if prefix.as_os_str().is_empty() {
+    let prefix = if let Some(prefix) = prefix {
+        prefix.clone()
+    } else {
         let exe = std::env::current_exe()
             .map_err(|e| CommandError::user(format!("cannot locate this binary: {e}")))?;
         exe.parent()
@@ -130,8 +143,6 @@ pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
             .ok_or_else(|| {
                 CommandError::user("cannot derive a prefix from this binary's location")
             })?
-    } else {
-        prefix.clone()
     };
     let dir = prefix.join("share").join("man").join("man1");
     std::fs::create_dir_all(&dir)?;

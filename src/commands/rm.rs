@@ -47,7 +47,12 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
         });
         return Ok(());
     }
-    super::end::report_retirement(ctx, &args.name, &retirement);
+    let kept_hint = format!(
+        "it is a plain git worktree now: `git worktree remove --force <path>` and \
+         `git branch -D {}` delete it once its work is safe elsewhere (or use --force next time)",
+        session.meta.branch
+    );
+    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint);
     ctx.out.status(&format!(
         "Deleted session '{}' (its log is kept as {trash_ref} until gc)",
         args.name
