@@ -23,6 +23,7 @@ pub struct EndArgs {
     /// Same as --remove.
     #[arg(long, short)]
     pub force: bool,
+    /// Print what happened as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -16,6 +16,7 @@ use super::new::{StartSpec, check_new_session, generate_free_name, start_session
 /// parent is the source. Prints the new worktree's path.
 #[derive(Debug, clap::Args)]
 pub struct ForkArgs {
+    /// The session to fork.
     pub source: String,
     /// Name of the new session (generated when omitted).
     pub new: Option<String>,

@@ -24,6 +24,7 @@ pub struct GcArgs {
     /// Report what would happen without changing anything.
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// Print the decisions as JSON.
     #[arg(long)]
     pub json: bool,
 }

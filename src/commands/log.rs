@@ -11,6 +11,7 @@ pub struct LogArgs {
     /// Show at most this many events.
     #[arg(short = 'n', long)]
     pub max_count: Option<usize>,
+    /// Print the events as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -94,7 +94,17 @@ pub fn check_new_session(
     name: &str,
     no_worktree: bool,
 ) -> CommandResult<(String, PathBuf)> {
-    ctx.store().check_new_name(name)?;
+    ctx.store().check_new_name(name).map_err(|e| {
+        let taken = matches!(e, crate::session::StoreError::AlreadyExists { .. });
+        let err = CommandError::from(e);
+        if taken {
+            err.hint(format!(
+                "`git session resume {name}` continues it; or pick another name"
+            ))
+        } else {
+            err
+        }
+    })?;
     let branch = format!("{}{name}", config.branch_prefix()?);
     model::check_branch(&branch).map_err(|e| CommandError::user(e.0))?;
     if worktree::branch_exists(&ctx.repo, &branch)? {

@@ -7,6 +7,7 @@ use crate::lifecycle;
 /// Print the absolute path of a session's worktree (exit 1 if it has none here).
 #[derive(Debug, clap::Args)]
 pub struct PathArgs {
+    /// The session.
     pub name: String,
 }
 

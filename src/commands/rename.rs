@@ -9,7 +9,9 @@ use crate::worktree;
 /// Rename a session; its default-named branch and default-placed worktree move too.
 #[derive(Debug, clap::Args)]
 pub struct RenameArgs {
+    /// The session's current name.
     pub old: String,
+    /// Its new name.
     pub new: String,
 }
 

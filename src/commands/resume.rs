@@ -15,6 +15,7 @@ use crate::worktree::{self, Start};
 /// from the session's branch (or from its base when the branch is gone) if needed.
 #[derive(Debug, clap::Args)]
 pub struct ResumeArgs {
+    /// The session to resume.
     pub name: String,
     /// Do not copy the files .worktreeinclude names into a recreated worktree.
     #[arg(long)]

@@ -13,10 +13,12 @@ use crate::lifecycle::{self, Retirement};
 /// is kept (its path printed); --force removes it too, after a safety checkpoint.
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
+    /// The session to delete.
     pub name: String,
     /// Remove the worktree and branch even if they hold work (checkpointed first).
     #[arg(long, short)]
     pub force: bool,
+    /// Print what happened as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -13,7 +13,9 @@ const RECENT_EVENTS: usize = 10;
 /// name, the session whose worktree holds the current directory.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
+    /// The session (default: the one whose worktree holds the current directory).
     pub name: Option<String>,
+    /// Print the session as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -454,11 +454,18 @@ impl<'r> Store<'r> {
 fn event_record(commit: &CommitInfo) -> EventRecord {
     let first = commit.message.lines().next().unwrap_or_default();
     let (event, message) = first.split_once(": ").unwrap_or((first, ""));
+    let checkpoint = commit.parents.get(1).map(|p| p.to_string());
+    // The subject names the checkpoint by its short id (for `git log`); the record has the
+    // full id in its own field, so the message is what follows it.
+    let message = checkpoint
+        .as_deref()
+        .and_then(|c| message.strip_prefix(&c[..12]))
+        .map_or(message, |rest| rest.trim_start());
     EventRecord {
         time: super::time::format_rfc3339(commit.time),
         event: event.to_owned(),
         message: message.to_owned(),
         commit: commit.id.to_string(),
-        checkpoint: commit.parents.get(1).map(|p| p.to_string()),
+        checkpoint,
     }
 }

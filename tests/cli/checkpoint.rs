@@ -429,6 +429,7 @@ fn log_and_diff_show_the_history() {
     let log = repo.session(&["log", "hist", "--json"]).ok().json();
     assert_eq!(log[0]["event"], "checkpoint");
     assert_eq!(log[0]["checkpoint"], second.as_str());
+    assert_eq!(log[0]["message"], "two", "the id is in its own field");
     assert_eq!(log[1]["checkpoint"], first.as_str());
     assert_eq!(log.as_array().unwrap().last().unwrap()["event"], "created");
     let text = repo.session(&["log", "hist"]).ok().stdout;
@@ -436,7 +437,7 @@ fn log_and_diff_show_the_history() {
         text.lines()
             .next()
             .unwrap()
-            .contains(&format!("checkpoint: {} two", &second[..12])),
+            .ends_with(&format!("checkpoint: two  [{}]", &second[..12])),
         "{text}"
     );
 
