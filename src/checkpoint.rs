@@ -282,26 +282,29 @@ impl TreeWriter<'_> {
 
 /// Makes the worktree's files exactly the checkpoint's tree (tracked files restored, files
 /// that are not in it removed, ignored files left alone), then puts HEAD (and its branch)
-/// at `head` and the index at HEAD. `current` is a capture of the worktree as it is now (the
-/// pre-rewind checkpoint's tree): repositories nested in it are never overwritten. Runs the
-/// user's git: the index is written.
+/// at `head` and the index at HEAD. Directories holding a `.git` of their own are never
+/// overwritten or removed. Runs the user's git: the index is written.
 pub fn restore(
     worktree: &Repo,
     tree: ObjectId,
     head: Option<ObjectId>,
-    current: ObjectId,
 ) -> Result<(), CheckpointError> {
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     if let Some(op) = worktree.operation_in_progress() {
         return Err(CheckpointError::OperationInProgress(op, root));
     }
     let target = worktree.tree_paths(tree)?;
-    refuse_what_is_in_the_way(worktree, &root, &target, Some(current))?;
+    let repositories = refuse_what_is_in_the_way(worktree, &target, true)?;
     // Untracked, not ignored files are removed first, judged by the ignore rules in force
     // now: the pre-rewind checkpoint holds exactly those. Cleaning after the switch would
     // judge by the checkpoint's rules and could delete ignored files no checkpoint holds.
-    // Nested repositories are left alone (no `-ff`).
-    git(&root).args(["clean", "-f", "-d", "-q"]).run()?;
+    // Every directory holding a `.git` is excluded, valid repository or not (git's `clean`
+    // spares only those it can open, and no checkpoint holds a `.git`).
+    let mut clean = git(&root).args(["clean", "-f", "-d", "-q"]);
+    for path in &repositories {
+        clean = clean.arg("-e").arg(literal_pattern(path));
+    }
+    clean.run()?;
     // Index and files become the tree; tracked files that are not in it are removed.
     git(&root)
         .args(["read-tree", "--reset", "-u", &tree.to_string()])
@@ -318,6 +321,20 @@ pub fn restore(
     Ok(())
 }
 
+/// A gitignore pattern matching exactly the directory `path` (relative to the root).
+fn literal_pattern(path: &[u8]) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let mut pattern = vec![b'/'];
+    for &b in path {
+        if matches!(b, b'\\' | b'*' | b'?' | b'[' | b']' | b'!' | b'#' | b' ') {
+            pattern.push(b'\\');
+        }
+        pattern.push(b);
+    }
+    pattern.push(b'/');
+    std::ffi::OsString::from_vec(pattern)
+}
+
 /// Brings a checkpoint's files into a worktree that was just checked out at `head` (a fork):
 /// only the paths that differ between `head` and `tree` are written, and the index goes back
 /// to `head` keeping the stat data of everything else, so nothing re-reads the other files
@@ -329,7 +346,7 @@ pub fn apply_to_fresh_checkout(
 ) -> Result<(), CheckpointError> {
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let target = worktree.tree_paths(tree)?;
-    refuse_what_is_in_the_way(worktree, &root, &target, None)?;
+    refuse_what_is_in_the_way(worktree, &target, false)?;
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
     // A two-tree merge: like switching branches from `head` to `tree`.
     git(&root)
@@ -341,15 +358,14 @@ pub fn apply_to_fresh_checkout(
 }
 
 /// Refuses when writing `target` (every path of a tree, sorted) would overwrite or remove
-/// what no checkpoint holds: ignored files (checkpoints leave them out) and repositories
-/// nested in the worktree (`current`'s gitlinks that have a `.git` on disk: a checkpoint
-/// holds only the commit they point at, their own history and files live in them).
+/// what no checkpoint holds: ignored files (checkpoints leave them out) and, when
+/// `repositories` is set, directories holding a `.git` of their own (a checkpoint holds at
+/// most the commit they point at). Returns those directories.
 fn refuse_what_is_in_the_way(
     worktree: &Repo,
-    root: &std::path::Path,
     target: &[(BString, EntryMode)],
-    current: Option<ObjectId>,
-) -> Result<(), CheckpointError> {
+    repositories: bool,
+) -> Result<Vec<BString>, CheckpointError> {
     let find = |p: &[u8]| {
         target
             .binary_search_by(|(path, _)| path.as_slice().cmp(p))
@@ -367,40 +383,33 @@ fn refuse_what_is_in_the_way(
             .enumerate()
             .any(|(pos, b)| *b == b'/' && find(&path[..pos]).is_some())
     };
-    let display = |p: &[u8]| p.to_str_lossy().escape_debug().to_string();
-
     let ignored: Vec<String> = worktree
         .ignored_paths()?
         .iter()
         .map(|p| p.trim_end_with(|c| c == '/'))
         .filter(|p| find(p).is_some() || has_below(p) || has_above(p))
-        .map(display)
+        .map(crate::git::printable_path)
         .collect();
     if !ignored.is_empty() {
         return Err(CheckpointError::WouldOverwriteIgnored(ignored));
     }
-    let Some(current) = current else {
-        return Ok(());
-    };
-    let mut repositories = Vec::new();
-    for (path, mode) in worktree.tree_paths(current)? {
-        if !mode.is_commit() {
-            continue;
-        }
-        use std::os::unix::ffi::OsStrExt;
-        let on_disk = root.join(std::ffi::OsStr::from_bytes(&path)).join(".git");
-        if std::fs::symlink_metadata(&on_disk).is_err() {
-            continue;
-        }
-        let replaced = find(&path).is_some_and(|m| !m.is_commit());
-        if replaced || has_below(&path) || has_above(&path) {
-            repositories.push(display(&path));
-        }
+    if !repositories {
+        return Ok(Vec::new());
     }
-    if !repositories.is_empty() {
-        return Err(CheckpointError::WouldOverwriteRepositories(repositories));
+    let nested = worktree.nested_repositories()?;
+    let in_the_way: Vec<String> = nested
+        .iter()
+        .filter(|path| {
+            // A gitlink at the same path leaves the repository alone.
+            let replaced = find(path).is_some_and(|m| !m.is_commit());
+            replaced || has_below(path) || has_above(path)
+        })
+        .map(|p| crate::git::printable_path(p))
+        .collect();
+    if !in_the_way.is_empty() {
+        return Err(CheckpointError::WouldOverwriteRepositories(in_the_way));
     }
-    Ok(())
+    Ok(nested)
 }
 
 /// Why a checkpoint reference did not resolve.

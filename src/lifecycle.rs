@@ -51,10 +51,22 @@ pub fn find_worktree_in(
     {
         return Some(path);
     }
+    let branch = session.meta.branch.as_str();
+    let has_branch = |w: &&WorktreeInfo| {
+        w.exists && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+    };
+    // This machine made the session under this name and branch: its worktree may have been
+    // moved with `git worktree move`, and the branch says where it went.
+    if state.worktree_of(session.name()).is_some()
+        && state.branch.as_deref() == Some(branch)
+        && let Some(found) = worktrees.iter().find(has_branch)
+    {
+        return Some(found.path.clone());
+    }
     let expected = canonical(&local.expected_worktree(session.name())?);
-    let found = listed(&expected)?;
-    (worktree::checked_out_branch(&found.git_dir).as_deref() == Some(session.meta.branch.as_str()))
-        .then(|| found.path.clone())
+    listed(&expected)
+        .filter(has_branch)
+        .map(|found| found.path.clone())
 }
 
 /// What a worktree holds that is not safe elsewhere.
@@ -273,6 +285,8 @@ pub struct Retirement {
     pub checkpoint: Option<String>,
     /// Why the worktree was kept, when it was.
     pub kept_because: Option<String>,
+    /// Kept because it holds repositories of its own (forcing does not help).
+    pub holds_repositories: bool,
 }
 
 /// Removes a session's worktree and branch. With work in it, keeps it unless `force`, and
@@ -309,6 +323,7 @@ pub fn retire_assessed(
         branch_deleted: false,
         checkpoint: None,
         kept_because: None,
+        holds_repositories: false,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
     let mut covered_head = None;
@@ -324,17 +339,23 @@ pub fn retire_assessed(
             covered_head = ckpt.head;
         }
         // Submodules cloned into the worktree keep their own commits in its git directory,
-        // and nested repositories in themselves, which no checkpoint can hold: such a
-        // worktree is never removed by force.
-        let mut repositories = wt.nested_repositories(&state.changes)?;
+        // nested repositories (even ignored ones, which `git worktree remove` deletes without
+        // asking) in themselves; no checkpoint can hold either: such a worktree is never
+        // removed, clean or not.
+        let mut repositories: Vec<String> = wt
+            .nested_repositories()?
+            .iter()
+            .map(|p| crate::git::printable_path(p))
+            .collect();
         if repositories.is_empty() && has_submodule_repositories(&wt) {
             repositories.push("submodules".to_owned());
         }
-        if force && !repositories.is_empty() {
+        if !repositories.is_empty() {
             out.kept_because = Some(format!(
                 "it holds repositories whose history no checkpoint can hold: {}",
                 repositories.join(", ")
             ));
+            out.holds_repositories = true;
             return Ok(out);
         }
         let force_git = force;

@@ -65,12 +65,12 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
         });
         return Ok(());
     }
-    report_retirement(
-        ctx,
-        &name,
-        &retirement,
-        "commit or discard the work, or pass --remove to remove it after a checkpoint",
-    );
+    let kept_hint = if retirement.holds_repositories {
+        "move away what is named above, then end it again (its work is checkpointed when forced)"
+    } else {
+        "commit or discard the work, or pass --remove to remove it after a checkpoint"
+    };
+    report_retirement(ctx, &name, &retirement, kept_hint);
     ctx.out.status(&format!("Session '{name}' is complete"));
     Ok(())
 }
@@ -87,11 +87,7 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement, kept_hint: &
         (Some(why), Some(path)) if !r.removed => {
             ctx.out
                 .warn(&format!("kept the worktree of '{name}': {why}"));
-            ctx.out.hint(if r.checkpoint.is_some() {
-                "its work is checkpointed; move away what is named above, then run this again"
-            } else {
-                kept_hint
-            });
+            ctx.out.hint(kept_hint);
             ctx.out.answer(&path.to_string_lossy());
         }
         (Some(why), _) => ctx.out.warn(&format!("kept {why}")),

@@ -40,8 +40,7 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
         session.name()
     ));
     let commit = ctx.repo.read_commit(target)?;
-    let now = ctx.repo.read_commit(pre.id)?.tree;
-    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied(), now)?;
+    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied())?;
     let detail = format!(
         "to {} (state before: {})",
         &target.to_string()[..12],

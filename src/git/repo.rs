@@ -553,28 +553,43 @@ impl Repo {
 
     // ---- status ------------------------------------------------------------------------------
 
-    /// Paths in this worktree that hold a repository of their own, whose history lives in
-    /// them: submodules and embedded repositories the index records as gitlinks, and
-    /// untracked nested repositories among `untracked` (paths `changed_paths` gave).
-    pub fn nested_repositories(&self, untracked: &[String]) -> Result<Vec<String>, RepoError> {
+    /// Directories in this worktree that hold a `.git` of their own — submodules, embedded
+    /// and nested repositories, valid or not, ignored or not — relative to the root, sorted.
+    /// Their history and their `.git` are in no checkpoint, so nothing may delete or
+    /// overwrite them. Walks every directory (ignored ones too), not entering those found and
+    /// not following symlinks; a directory that cannot be read is an error.
+    pub fn nested_repositories(&self) -> Result<Vec<BString>, RepoError> {
+        use std::os::unix::ffi::OsStringExt;
         let Some(root) = self.inner.workdir() else {
             return Ok(Vec::new());
         };
-        let index = super::scan::read_index(&self.inner)?;
-        let gitlinks = index
-            .entries()
-            .iter()
-            .filter(|e| e.mode == gix::index::entry::Mode::COMMIT)
-            .map(|e| e.path(&index).to_str_lossy().into_owned());
-        let mut out: Vec<String> = gitlinks
-            .chain(untracked.iter().cloned())
-            .filter(|path| {
-                let dot_git = root.join(path).join(gix::discover::DOT_GIT_DIR);
-                std::fs::symlink_metadata(dot_git).is_ok()
-            })
-            .collect();
+        let failed = |dir: &Path, e: std::io::Error| RepoError::Gix {
+            context: format!("looking for nested repositories in {}", dir.display()),
+            source: Box::new(e),
+        };
+        let mut out = Vec::new();
+        let mut pending = vec![root.to_owned()];
+        while let Some(dir) = pending.pop() {
+            let mut subdirs = Vec::new();
+            let mut holds_git = false;
+            for entry in std::fs::read_dir(&dir).map_err(|e| failed(&dir, e))? {
+                let entry = entry.map_err(|e| failed(&dir, e))?;
+                if entry.file_name() == gix::discover::DOT_GIT_DIR {
+                    holds_git = true;
+                } else if entry.file_type().map_err(|e| failed(&dir, e))?.is_dir() {
+                    subdirs.push(entry.path());
+                }
+            }
+            if dir == root {
+                pending.extend(subdirs);
+            } else if holds_git {
+                let rela = dir.strip_prefix(root).unwrap_or(&dir);
+                out.push(BString::from(rela.as_os_str().to_owned().into_vec()));
+            } else {
+                pending.extend(subdirs);
+            }
+        }
         out.sort();
-        out.dedup();
         Ok(out)
     }
 
@@ -725,6 +740,11 @@ impl Repo {
         out.sort();
         Ok(out)
     }
+}
+
+/// A repository path for a one-line message: lossy UTF-8, control characters escaped.
+pub fn printable_path(path: &[u8]) -> String {
+    path.to_str_lossy().escape_debug().to_string()
 }
 
 /// Canonicalizes when possible (gix paths may hold `..` or a trailing `/.`).

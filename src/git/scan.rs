@@ -305,8 +305,11 @@ impl<'a> Worker<'a> {
     }
 
     /// Whether the directory at `prefix` (with its trailing `/`) is a repository of its own:
-    /// its `.git` is a valid git directory or a file pointing at one, as git decides. Any
-    /// other `.git` entry is skipped and the directory is walked like any other.
+    /// its `.git` is a git directory or a file pointing at one, as gix judges it (close to
+    /// git; a repository whose HEAD is empty passes here and not in git). Any other `.git`
+    /// entry is skipped and the directory is walked like any other. Whatever the verdict,
+    /// rewind and worktree removal never delete a directory holding a `.git`
+    /// (`Repo::nested_repositories`).
     fn is_repository(&self, prefix: &[u8]) -> bool {
         use std::os::unix::ffi::OsStrExt;
         let Some(root) = self.repo.workdir() else {

@@ -198,17 +198,12 @@ fn only_a_valid_git_directory_makes_a_nested_repository() {
     assert!(listing.contains("sub/work.txt"), "{listing}");
     assert!(listing.contains("sub2/work.txt"), "{listing}");
     assert!(!listing.contains(".git"), "{listing}");
-    let before = repo
-        .session(&["rewind", "@~1", "fake"])
-        .ok()
-        .line()
-        .to_owned();
-    assert!(!wt.join("sub").exists());
-    repo.session(&["rewind", &before, "fake"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(wt.join("sub/work.txt")).unwrap(),
-        "precious\n"
-    );
+    // Rewinding to before they existed leaves them (and their `.git`) alone.
+    repo.session(&["rewind", "@~1", "fake"]).ok();
+    for (path, text) in [("sub/.git", "junk\n"), ("sub/work.txt", "precious\n")] {
+        assert_eq!(std::fs::read_to_string(wt.join(path)).unwrap(), text);
+    }
+    assert!(wt.join("sub2/.git/config").exists());
 }
 
 #[test]
@@ -219,20 +214,16 @@ fn nested_repositories_are_never_overwritten_or_force_removed() {
     repo.session(&["checkpoint", "nest"]).ok();
     std::fs::remove_file(wt.join("n")).unwrap();
     let nested = wt.join("n");
-    std::fs::create_dir(&nested).unwrap();
-    repo.git_in(&nested, &["init", "-q"]);
-    write_file(&nested.join("p"), "precious\n");
-    repo.git_in(&nested, &["add", "p"]);
-    repo.git_in(&nested, &["commit", "-q", "-m", "precious"]);
+    repo.init_repository(&nested);
     let out = repo.session(&["rewind", "@", "nest"]).fails();
     assert!(out.stderr.contains("nested"), "{}", out.stderr);
-    assert!(nested.join(".git").is_dir() && nested.join("p").exists());
+    assert!(nested.join(".git").is_dir() && nested.join("a").exists());
 
     let out = repo.session(&["end", "nest", "--remove"]).ok();
     assert!(out.stderr.contains("repositories"), "{}", out.stderr);
-    assert!(nested.join("p").exists(), "{}", out.stderr);
+    assert!(nested.join("a").exists(), "{}", out.stderr);
     let out = repo.session(&["rm", "nest", "--force"]).ok();
-    assert!(nested.join("p").exists(), "{}", out.stderr);
+    assert!(nested.join("a").exists(), "{}", out.stderr);
 }
 
 #[test]
@@ -300,4 +291,107 @@ fn odd_names_and_checkpoint_specs_get_one_line_errors() {
         out.stderr
     );
     assert!(out.stderr.contains(r"a\nb"), "{}", out.stderr);
+}
+
+/// A directory with a `.git` git cannot open: a stray file, a repository without HEAD, one
+/// whose HEAD is empty.
+fn broken_repositories(repo: &TestRepo, wt: &std::path::Path) {
+    write_file(&wt.join("stray/.git"), "junk\n");
+    write_file(&wt.join("stray/s"), "s\n");
+    for (dir, damage) in [("nohead", "rm"), ("emptyhead", "empty")] {
+        let path = wt.join(dir);
+        repo.init_repository(&path);
+        match damage {
+            "rm" => std::fs::remove_file(path.join(".git/HEAD")).unwrap(),
+            _ => std::fs::write(path.join(".git/HEAD"), "").unwrap(),
+        }
+    }
+}
+
+#[test]
+fn rewind_never_deletes_a_directory_that_holds_a_git_entry() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("stray");
+    let before = repo
+        .session(&["checkpoint", "stray"])
+        .ok()
+        .line()
+        .to_owned();
+    broken_repositories(&repo, &wt);
+    // An empty repository (no commit yet) where the checkpoint has a file is in the way.
+    repo.session(&["rewind", &before, "stray"]).ok();
+    for path in [
+        "stray/.git",
+        "nohead/.git/objects",
+        "emptyhead/.git/objects",
+    ] {
+        assert!(wt.join(path).exists(), "{path} survives");
+    }
+    write_file(&wt.join("inner/x"), "old\n");
+    let with_file = repo
+        .session(&["checkpoint", "stray"])
+        .ok()
+        .line()
+        .to_owned();
+    std::fs::remove_dir_all(wt.join("inner")).unwrap();
+    std::fs::create_dir(wt.join("inner")).unwrap();
+    repo.git_in(&wt.join("inner"), &["init", "-q"]);
+    write_file(&wt.join("inner/x"), "precious\n");
+    let out = repo.session(&["rewind", &with_file, "stray"]).fails();
+    assert!(out.stderr.contains("inner"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(wt.join("inner/x")).unwrap(),
+        "precious\n"
+    );
+}
+
+#[test]
+fn worktrees_holding_any_repository_are_never_removed() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "vendor/\n");
+    repo.git(&["add", ".gitignore"]);
+    repo.git(&["commit", "-q", "-m", "ignore vendor"]);
+    let wt = repo.new_session("vendored");
+    let lib = wt.join("vendor/lib");
+    repo.init_repository(&lib);
+    // Clean as far as git status goes, and still kept.
+    let out = repo.session(&["end", "vendored"]).ok();
+    assert!(lib.join(".git").is_dir(), "{}", out.stderr);
+    assert!(out.stderr.contains("vendor/lib"), "{}", out.stderr);
+
+    let wt = repo.new_session("odd");
+    let name = std::ffi::OsStr::from_bytes(b"r\xff\nx");
+    let odd = wt.join(name);
+    repo.init_repository(&odd);
+    let out = repo.session(&["end", "odd", "--remove"]).ok();
+    assert!(odd.join(".git").is_dir(), "{}", out.stderr);
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning"))
+        .unwrap();
+    assert!(
+        warning.ends_with("r\u{fffd}\\nx"),
+        "one line: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_worktree_moved_with_git_is_still_the_sessions() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("moving");
+    let moved = repo.home.join("moved");
+    repo.git(&[
+        "worktree",
+        "move",
+        wt.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ]);
+    let out = repo.session(&["path", "moving"]).ok();
+    assert_eq!(
+        std::path::Path::new(out.line()),
+        std::fs::canonicalize(&moved).unwrap()
+    );
+    repo.session_in(&moved, &["show"]).ok();
 }

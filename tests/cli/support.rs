@@ -211,6 +211,15 @@ impl TestRepo {
         self.git(&["update-ref", &ref_name, &commit]);
     }
 
+    /// Creates a repository at `dir` (and its parents) with one commit of one file, `a`.
+    pub fn init_repository(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        self.git_in(dir, &["init", "-q"]);
+        write_file(&dir.join("a"), "precious\n");
+        self.git_in(dir, &["add", "a"]);
+        self.git_in(dir, &["commit", "-q", "-m", "precious"]);
+    }
+
     /// Adds a one-commit repository as a submodule at `path` and commits it.
     pub fn add_submodule(&self, path: &str) {
         let sub = self
