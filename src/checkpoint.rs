@@ -302,7 +302,12 @@ pub fn restore(
     // spares only those it can open, and no checkpoint holds a `.git`).
     let mut clean = git(&root).args(["clean", "-f", "-d", "-q"]);
     for path in &repositories {
-        clean = clean.arg("-e").arg(literal_pattern(path));
+        use std::os::unix::ffi::OsStrExt;
+        clean = clean
+            .arg("-e")
+            .arg(std::ffi::OsStr::from_bytes(&crate::git::gitignore_literal(
+                path,
+            )));
     }
     clean.run()?;
     // Index and files become the tree; tracked files that are not in it are removed.
@@ -319,20 +324,6 @@ pub fn restore(
         }
     }
     Ok(())
-}
-
-/// A gitignore pattern matching exactly the directory `path` (relative to the root).
-fn literal_pattern(path: &[u8]) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStringExt;
-    let mut pattern = vec![b'/'];
-    for &b in path {
-        if matches!(b, b'\\' | b'*' | b'?' | b'[' | b']' | b'!' | b'#' | b' ') {
-            pattern.push(b'\\');
-        }
-        pattern.push(b);
-    }
-    pattern.push(b'/');
-    std::ffi::OsString::from_vec(pattern)
 }
 
 /// Brings a checkpoint's files into a worktree that was just checked out at `head` (a fork):

@@ -141,14 +141,30 @@ impl Config {
     pub fn worktree_dir(&self, main_root: &Path) -> Result<PathBuf, ConfigError> {
         let (value, origin) = self.get(&WORKTREE_DIR);
         let path = PathBuf::from(&value);
-        if origin == Origin::GitConfig {
-            return Ok(main_root.join(path));
-        }
         let invalid = |reason: String| ConfigError::Invalid {
             key: WORKTREE_DIR.name,
-            value: value.clone(),
+            value: value.escape_debug().to_string(),
             reason,
         };
+        // Inside a `.git` directory worktrees would overwrite git's own files; a control
+        // character cannot be written to info/exclude.
+        let inside_git = |p: &Path| {
+            p.components()
+                .any(|c| c.as_os_str().eq_ignore_ascii_case(".git"))
+        };
+        if value.chars().any(char::is_control) {
+            return Err(invalid("control characters are not allowed".into()));
+        }
+        if origin == Origin::GitConfig {
+            let dir = main_root.join(path);
+            let resolved = crate::git::normalize(&dir);
+            if inside_git(&dir) || inside_git(&resolved) {
+                return Err(invalid(
+                    "worktrees cannot live inside a .git directory".into(),
+                ));
+            }
+            return Ok(dir);
+        }
         if path.is_absolute()
             || path
                 .components()
@@ -165,6 +181,11 @@ impl Config {
                 "{} leads outside the repository (through a symlink?)",
                 resolved.display()
             )));
+        }
+        if inside_git(resolved.strip_prefix(&root).unwrap_or(&resolved)) {
+            return Err(invalid(
+                "worktrees cannot live inside a .git directory".into(),
+            ));
         }
         Ok(resolved)
     }

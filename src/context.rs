@@ -2,7 +2,7 @@
 //! accessors for the stores and settings that hang off it. Commands never discover the
 //! repository themselves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::error::{CommandError, CommandResult};
@@ -51,6 +51,24 @@ impl Context {
 
     pub fn store(&self) -> Store<'_> {
         Store::new(&self.repo)
+    }
+
+    /// Where session worktrees go (`session.worktreeDir`, checked by [`Config::worktree_dir`]),
+    /// refused when the repository tracks files there: its line in `info/exclude` would make
+    /// new files in them ignored, in every worktree, and so invisible to checkpoints.
+    pub fn worktree_dir(&self, config: &Config, main_root: &Path) -> CommandResult<PathBuf> {
+        let dir = config.worktree_dir(main_root)?;
+        let root = canonical(main_root);
+        if let Ok(rel) = dir.strip_prefix(&root)
+            && self.repo.tracks_at_or_below(rel)?
+        {
+            return Err(CommandError::user(format!(
+                "session.worktreeDir '{}' holds tracked files; session worktrees need a directory of their own",
+                rel.display()
+            ))
+            .hint("set session.worktreeDir to a new directory, e.g. .worktrees"));
+        }
+        Ok(dir)
     }
 
     /// Machine-local state; it knows where `new` puts worktrees when the configuration can

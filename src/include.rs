@@ -203,7 +203,8 @@ fn walk_entered(
             } else {
                 walk_entered(rules, source_root, &path, skip, out)?;
             }
-        } else if rules.matches(&path, false) {
+        } else if (file_type.is_file() || file_type.is_symlink()) && rules.matches(&path, false) {
+            // Fifos, sockets and devices are never copied (opening a fifo would block).
             let kind = if file_type.is_symlink() {
                 IgnoredKind::Symlink
             } else {
@@ -355,6 +356,9 @@ fn collect_tree(
     })?;
     dirs.push((rel.clone(), meta.mode() & 0o7777));
     for (name, file_type) in read_children(&abs)? {
+        if name == ".git" {
+            continue; // a repository's or worktree's own: never copied into another
+        }
         let child_rel = rel.join(name);
         if file_type.is_dir() {
             collect_tree(root, child_rel, dirs, files, links)?;
@@ -414,7 +418,12 @@ fn copy_files_parallel(
 /// Copies one regular file: contents (through the kernel's copy_file_range, which clones on
 /// file systems that can), permission bits and modification time.
 fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
-    let mut src = fs::File::open(from)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking, so that a file replaced by a fifo since it was listed cannot hang us.
+    let mut src = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(from)?;
     let meta = src.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("not a regular file any more"));

@@ -196,8 +196,16 @@ fn plan_includes(
     };
     let source_repo = repo.open_worktree(&source)?;
     let ignored = source_repo.ignored_entries()?;
+    // Other worktrees inside the source (sessions' own, wherever worktreeDir pointed when
+    // they were made) are never copied: their `.git` file would bind the copy to them.
+    let linked: Vec<PathBuf> = repo
+        .linked_worktrees()?
+        .into_iter()
+        .map(|w| w.path)
+        .collect();
     let skip: Vec<String> = skip_dirs
         .iter()
+        .chain(&linked)
         .filter_map(|d| {
             crate::git::normalize(d)
                 .strip_prefix(&source)

@@ -156,7 +156,9 @@ pub fn ensure_excluded(
     if rel.as_os_str().is_empty() {
         return Ok(());
     }
-    let line = format!("/{}/", rel.to_string_lossy().replace('\\', "/"));
+    use std::os::unix::ffi::OsStrExt;
+    let line = String::from_utf8_lossy(&crate::git::gitignore_literal(rel.as_os_str().as_bytes()))
+        .into_owned();
     let path = common_dir.join("info").join("exclude");
     let io = |source| WorktreeError::Io {
         path: path.clone(),

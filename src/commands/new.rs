@@ -114,7 +114,7 @@ pub fn check_new_session(
             )),
         );
     }
-    let path = config.worktree_dir(main_root)?.join(name);
+    let path = ctx.worktree_dir(config, main_root)?.join(name);
     if !no_worktree && path.exists() {
         return Err(CommandError::user(format!(
             "{} already exists",
@@ -214,7 +214,7 @@ pub fn start_session(
         ));
         return Ok((session, None));
     };
-    let worktree_dir = config.worktree_dir(main_root)?;
+    let worktree_dir = ctx.worktree_dir(config, main_root)?;
     worktree::ensure_excluded(&ctx.repo.common_dir(), main_root, &worktree_dir)?;
     ctx.out.status(&format!(
         "Creating worktree for session '{name}' on branch {branch} from {}",

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
             "branch '{new_branch}' already exists"
         )));
     }
-    let worktree_dir = config.worktree_dir(&main_root)?;
+    let worktree_dir = ctx.worktree_dir(&config, &main_root)?;
     let old_path = lifecycle::find_worktree(&ctx.repo, &local, &session)?;
     let new_path = old_path.as_ref().and_then(|p| {
         (*p == crate::git::canonical(&worktree_dir.join(&args.old)))

@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         None => {
             let _ = worktree::prune(&ctx.repo);
             let config = ctx.config()?;
-            let worktree_dir = config.worktree_dir(&main_root)?;
+            let worktree_dir = ctx.worktree_dir(&config, &main_root)?;
             let path = worktree_dir.join(&session.meta.name);
             if path.exists() {
                 return Err(CommandError::user(format!(

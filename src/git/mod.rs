@@ -8,6 +8,7 @@ pub mod scan;
 
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
-    TreeEntry, WorktreeInfo, canonical, normalize, printable_path, with_short_paths,
+    TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
+    with_short_paths,
 };
 pub use runner::{GitCommand, GitError, git};

@@ -553,6 +553,24 @@ impl Repo {
 
     // ---- status ------------------------------------------------------------------------------
 
+    /// Whether the index has an entry at `rel` or below it.
+    pub fn tracks_at_or_below(&self, rel: &Path) -> Result<bool, RepoError> {
+        use std::os::unix::ffi::OsStrExt;
+        let index = super::scan::read_index(&self.inner)?;
+        let rel = rel.as_os_str().as_bytes();
+        let mut dir = rel.to_vec();
+        dir.push(b'/');
+        let entries = index.entries();
+        let at = entries.partition_point(|e| e.path(&index).as_bytes() < rel);
+        Ok(entries[at..]
+            .iter()
+            .take_while(|e| e.path(&index).starts_with(rel))
+            .any(|e| {
+                let path = e.path(&index).as_bytes();
+                path == rel || path.starts_with(&dir)
+            }))
+    }
+
     /// Directories in this worktree that hold a `.git` of their own — submodules, embedded
     /// and nested repositories, valid or not, ignored or not — relative to the root, sorted.
     /// Their history and their `.git` are in no checkpoint, so nothing may delete or
@@ -745,6 +763,20 @@ impl Repo {
 /// A repository path for a one-line message: lossy UTF-8, control characters escaped.
 pub fn printable_path(path: &[u8]) -> String {
     path.to_str_lossy().escape_debug().to_string()
+}
+
+/// A gitignore pattern matching exactly the directory `path` (relative to the root, with no
+/// newline): glob characters and spaces escaped, anchored with `/`, ending in `/`.
+pub fn gitignore_literal(path: &[u8]) -> Vec<u8> {
+    let mut pattern = vec![b'/'];
+    for &b in path {
+        if matches!(b, b'\\' | b'*' | b'?' | b'[' | b']' | b'!' | b'#' | b' ') {
+            pattern.push(b'\\');
+        }
+        pattern.push(b);
+    }
+    pattern.push(b'/');
+    pattern
 }
 
 /// Canonicalizes when possible (gix paths may hold `..` or a trailing `/.`).

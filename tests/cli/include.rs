@@ -319,3 +319,30 @@ fn copy_equals_claude_codes_own() {
         assert_eq!(ours, theirs, "for .worktreeinclude {include:?}");
     }
 }
+
+#[test]
+fn fifos_and_other_worktrees_are_never_copied() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", "build/\n.env\n");
+    repo.write(".worktreeinclude", "build/*\n.*\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "includes"]);
+    write_file(&repo.root.join("build/x"), "x\n");
+    write_file(&repo.root.join(".env"), "SECRET=1\n");
+    let fifo = repo.root.join("build/pipe");
+    let made = repo.cmd_in(&repo.root, "mkfifo", &[fifo.to_str().unwrap()]);
+    assert_eq!(made.code, 0);
+    // Would block forever opening the fifo.
+    let a = repo.new_session("a");
+    assert!(a.join("build/x").exists() && !a.join("build/pipe").exists());
+    write_file(&a.join("wip.txt"), "a's work\n");
+    // Session a's worktree now sits inside the main worktree where `.*` matches nothing new,
+    // but under another worktreeDir it is an ignored directory like any other.
+    repo.git(&["config", "session.worktreeDir", "wt2"]);
+    let b = repo.new_session("b");
+    assert!(b.join(".env").exists());
+    assert!(
+        !b.join(".worktrees/a").exists(),
+        "another session's worktree was copied"
+    );
+}

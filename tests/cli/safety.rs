@@ -395,3 +395,30 @@ fn a_worktree_moved_with_git_is_still_the_sessions() {
     );
     repo.session_in(&moved, &["show"]).ok();
 }
+
+#[test]
+fn worktree_dirs_that_hold_tracked_files_or_git_internals_are_refused() {
+    let repo = TestRepo::new();
+    repo.write("src/m.rs", "x\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "src"]);
+    for dir in ["src", ".git/worktrees", ".GIT/x", "a/.git"] {
+        repo.write(".git-session.yaml", &format!("worktreeDir: {dir}\n"));
+        let out = repo.session(&["new", "--head", "refused"]).fails();
+        assert!(
+            out.stderr.starts_with("error: session.worktreeDir"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("\nerror"), "{}", out.stderr);
+        repo.git(&["config", "session.worktreeDir", dir]);
+        repo.session(&["new", "--head", "refused"]).fails();
+        repo.git(&["config", "--unset", "session.worktreeDir"]);
+    }
+    // A name with glob characters is excluded literally, not as a pattern.
+    repo.write(".git-session.yaml", "worktreeDir: '*'\n");
+    repo.session(&["new", "--head", "star"]).ok();
+    write_file(&repo.root.join("src/new.rs"), "new\n");
+    let status = repo.git(&["status", "--porcelain"]);
+    assert!(status.contains("src/new.rs"), "{status}");
+}
