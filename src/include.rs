@@ -252,6 +252,30 @@ pub struct CopyReport {
     pub skipped: Vec<String>,
 }
 
+const STAGING_PREFIX: &str = ".git-session-include-";
+
+/// Removes staging directories a killed `new` left behind (a day old: a running one is
+/// younger). They hold only copies of the source's ignored files, never the only copy.
+fn remove_abandoned_staging(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for entry in entries.flatten() {
+        let abandoned = entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(STAGING_PREFIX.as_bytes())
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+        if abandoned {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A scratch directory next to the new worktree (same file system, so its contents can be
 /// renamed into place). Copying into it can start before `git worktree add` has finished.
 pub struct Staging {
@@ -264,8 +288,9 @@ impl Staging {
             dir: parent.to_owned(),
             source,
         })?;
+        remove_abandoned_staging(parent);
         let dir = tempfile::Builder::new()
-            .prefix(".git-session-include-")
+            .prefix(STAGING_PREFIX)
             .tempdir_in(parent)
             .map_err(|source| IncludeError::Staging {
                 dir: parent.to_owned(),

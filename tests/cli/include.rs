@@ -346,3 +346,26 @@ fn fifos_and_other_worktrees_are_never_copied() {
         "another session's worktree was copied"
     );
 }
+
+#[test]
+fn staging_left_by_a_killed_new_is_removed_a_day_later() {
+    let repo = TestRepo::new();
+    repo.write(".gitignore", ".env\n");
+    repo.write(".worktreeinclude", ".env\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "includes"]);
+    write_file(&repo.root.join(".env"), "SECRET=1\n");
+    let old = repo.root.join(".worktrees/.git-session-include-old");
+    let fresh = repo.root.join(".worktrees/.git-session-include-fresh");
+    write_file(&old.join(".env"), "SECRET=1\n");
+    write_file(&fresh.join(".env"), "SECRET=1\n");
+    let aged = repo.cmd_in(
+        &repo.root,
+        "touch",
+        &["-d", "2 days ago", old.to_str().unwrap()],
+    );
+    assert_eq!(aged.code, 0);
+    repo.new_session("after");
+    assert!(!old.exists());
+    assert!(fresh.exists(), "a running new's staging is left alone");
+}
