@@ -346,23 +346,8 @@ pub fn retire_assessed(
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
-        // Submodules cloned into the worktree keep their own commits in its git directory,
-        // nested repositories (even ignored ones, which `git worktree remove` deletes without
-        // asking) in themselves; no checkpoint can hold either: such a worktree is never
-        // removed, clean or not.
-        let mut repositories: Vec<String> = wt
-            .nested_repositories()?
-            .iter()
-            .map(|p| crate::git::printable_path(p))
-            .collect();
-        if repositories.is_empty() && has_submodule_repositories(&wt) {
-            repositories.push("submodules".to_owned());
-        }
-        if !repositories.is_empty() {
-            out.kept_because = Some(format!(
-                "it holds repositories whose history no checkpoint can hold: {}",
-                repositories.join(", ")
-            ));
+        if let Some(why) = holds_repositories(&wt)? {
+            out.kept_because = Some(why);
             out.holds_repositories = true;
             return Ok(out);
         }
@@ -383,7 +368,7 @@ pub fn retire_assessed(
     }
     let branch = &session.meta.branch;
     if local.get(&session.meta.id).created_branch(branch)
-        && !branch_checked_out_elsewhere(repo, branch)?
+        && !branch_checked_out_elsewhere(repo, branch, None)?
     {
         let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
         let unsafe_tip = match tip {
@@ -396,11 +381,7 @@ pub fn retire_assessed(
             _ => None,
         };
         match (tip, unsafe_tip) {
-            (_, Some(_)) if !force => {
-                out.kept_because = Some(format!(
-                    "branch '{branch}' has commits not on its base or upstream"
-                ));
-            }
+            (_, Some(_)) if !force => out.kept_because = Some(unmerged_branch(branch)),
             (Some(tip), unsafe_tip) => {
                 // Keep the branch's commits reachable from the log before deleting it. Even
                 // when they look safe: that judgement trusts `base` from session.yaml, which
@@ -441,12 +422,72 @@ fn has_submodule_repositories(wt: &Repo) -> bool {
     std::fs::read_dir(wt.git_dir().join("modules")).is_ok_and(|mut d| d.next().is_some())
 }
 
-fn branch_checked_out_elsewhere(repo: &Repo, branch: &str) -> Result<bool, LifecycleError> {
-    let linked = repo.linked_worktrees()?;
-    if linked
+/// Why a worktree holding repositories of its own is never removed, clean or forced:
+/// submodules keep their commits in its git directory, nested repositories (even ignored
+/// ones, which `git worktree remove` deletes without asking) in themselves, and no
+/// checkpoint can hold either.
+fn holds_repositories(wt: &Repo) -> Result<Option<String>, LifecycleError> {
+    let mut repositories: Vec<String> = wt
+        .nested_repositories()?
         .iter()
-        .any(|w| worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch))
+        .map(|p| crate::git::printable_path(p))
+        .collect();
+    if repositories.is_empty() && has_submodule_repositories(wt) {
+        repositories.push("submodules".to_owned());
+    }
+    Ok((!repositories.is_empty()).then(|| {
+        format!(
+            "it holds repositories whose history no checkpoint can hold: {}",
+            repositories.join(", ")
+        )
+    }))
+}
+
+fn unmerged_branch(branch: &str) -> String {
+    format!("branch '{branch}' has commits not on its base or upstream")
+}
+
+/// Why [`retire_assessed`] without force would keep the worktree or the branch, judged
+/// without acting (`gc --dry-run`); git itself may still refuse a removal.
+pub fn would_keep(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    located: Option<&(PathBuf, WorkState)>,
+) -> Result<Option<String>, LifecycleError> {
+    if let Some((path, state)) = located {
+        if state.has_work() {
+            return Ok(Some(state.reason()));
+        }
+        if let Some(why) = holds_repositories(&repo.open_worktree(path)?)? {
+            return Ok(Some(why));
+        }
+    }
+    let branch = &session.meta.branch;
+    let except = located.map(|(path, _)| path.as_path());
+    if local.get(&session.meta.id).created_branch(branch)
+        && !branch_checked_out_elsewhere(repo, branch, except)?
+        && let Some(tip) = repo.read_ref(&format!("refs/heads/{branch}"))?
+        && repo.count_ahead(tip, &safe_tips(repo, session))? > 0
     {
+        return Ok(Some(unmerged_branch(branch)));
+    }
+    Ok(None)
+}
+
+/// Whether `branch` is checked out in the main worktree or a linked one other than `except`.
+fn branch_checked_out_elsewhere(
+    repo: &Repo,
+    branch: &str,
+    except: Option<&Path>,
+) -> Result<bool, LifecycleError> {
+    let linked = repo.linked_worktrees()?;
+    if linked.iter().any(|w| {
+        // A worktree deleted by hand is pruned before a branch is judged: it holds nothing.
+        w.exists
+            && Some(w.path.as_path()) != except
+            && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+    }) {
         return Ok(true);
     }
     let main_head = repo.main()?.head_ref_name()?;

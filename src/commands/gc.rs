@@ -111,8 +111,14 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             reason: format!("inactive {}, clean", human(idle)),
             checkpoint: None,
         };
-        if !args.dry_run {
-            let located = worktree.map(|path| (path, state));
+        let located = worktree.map(|path| (path, state));
+        if args.dry_run {
+            if let Some(why) = lifecycle::would_keep(&ctx.repo, &local, &session, located.as_ref())?
+            {
+                decision.action = "keep";
+                decision.reason = why;
+            }
+        } else {
             let retired =
                 lifecycle::retire_assessed(&ctx.repo, &store, &local, &session, located, false)?;
             if let Some(why) = retired.kept_because {

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use crate::support::TestRepo;
+use crate::support::{TestRepo, write_file};
 
 fn branch_exists(repo: &TestRepo, branch: &str) -> bool {
     !repo.git(&["branch", "--list", branch]).is_empty()
@@ -262,4 +262,36 @@ fn gc_archives_stale_clean_sessions_checkpoints_dirty_ones_and_purges_trash() {
     );
     let bad = repo.session(&["gc", "--older-than", "soon"]);
     assert_eq!(bad.code, 2);
+}
+
+#[test]
+fn gc_dry_run_predicts_what_gc_keeps() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("gone");
+    write_file(&wt.join("f"), "committed\n");
+    repo.git_in(&wt, &["add", "f"]);
+    repo.git_in(&wt, &["commit", "-q", "-m", "only on the session branch"]);
+    std::fs::remove_dir_all(&wt).unwrap();
+    let nested = repo.new_session("nested");
+    repo.init_repository(&nested.join("vendor"));
+    repo.write(".git/info/exclude", "vendor/\n/.worktrees/\n");
+    repo.advance(30 * 24 * 3600);
+    let decisions = |args: &[&str]| {
+        let out = repo.session(args).ok().json();
+        let mut pairs: Vec<(String, String)> = out
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["name"].to_string(), d["action"].to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let predicted = decisions(&["gc", "--dry-run", "--json"]);
+    let done = decisions(&["gc", "--json"]);
+    assert_eq!(predicted, done);
+    assert!(
+        done.iter().all(|(_, action)| action == "\"keep\""),
+        "{done:?}"
+    );
 }
