@@ -300,16 +300,15 @@ pub fn restore(
     // judge by the checkpoint's rules and could delete ignored files no checkpoint holds.
     // Every directory holding a `.git` is excluded, valid repository or not (git's `clean`
     // spares only those it can open, and no checkpoint holds a `.git`).
-    let mut clean = git(&root).args(["clean", "-f", "-d", "-q"]);
-    for path in &repositories {
-        use std::os::unix::ffi::OsStrExt;
-        clean = clean
-            .arg("-e")
-            .arg(std::ffi::OsStr::from_bytes(&crate::git::gitignore_literal(
-                path,
-            )));
-    }
-    clean.run()?;
+    let excludes = repositories.iter().flat_map(|path| {
+        use std::os::unix::ffi::OsStringExt;
+        let pattern = std::ffi::OsString::from_vec(crate::git::gitignore_literal(path));
+        [std::ffi::OsString::from("-e"), pattern]
+    });
+    git(&root)
+        .args(["clean", "-f", "-d", "-q"])
+        .args(excludes)
+        .run()?;
     // Index and files become the tree; tracked files that are not in it are removed.
     git(&root)
         .args(["read-tree", "--reset", "-u", &tree.to_string()])

@@ -155,39 +155,38 @@ impl Config {
         if value.chars().any(char::is_control) {
             return Err(invalid("control characters are not allowed".into()));
         }
-        if origin == Origin::GitConfig {
-            let dir = main_root.join(path);
-            let resolved = crate::git::normalize(&dir);
-            if inside_git(&dir) || inside_git(&resolved) {
-                return Err(invalid(
-                    "worktrees cannot live inside a .git directory".into(),
-                ));
-            }
-            return Ok(dir);
-        }
-        if path.is_absolute()
-            || path
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(invalid(format!(
-                "a value from {SHARED_FILE} must be a relative path inside the repository"
-            )));
-        }
         let root = crate::git::canonical(main_root);
-        let resolved = crate::git::normalize(&root.join(&path));
-        if !resolved.starts_with(&root) || resolved == root {
-            return Err(invalid(format!(
-                "{} leads outside the repository (through a symlink?)",
-                resolved.display()
-            )));
-        }
-        if inside_git(resolved.strip_prefix(&root).unwrap_or(&resolved)) {
+        let dir = if origin == Origin::GitConfig {
+            main_root.join(path)
+        } else {
+            if path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                return Err(invalid(format!(
+                    "a value from {SHARED_FILE} must be a relative path inside the repository"
+                )));
+            }
+            let resolved = crate::git::normalize(&root.join(&path));
+            if !resolved.starts_with(&root) || resolved == root {
+                return Err(invalid(format!(
+                    "{} leads outside the repository (through a symlink?)",
+                    resolved.display()
+                )));
+            }
+            resolved
+        };
+        let below_root = |p: &Path| {
+            let relative = p.strip_prefix(main_root).or_else(|_| p.strip_prefix(&root));
+            relative.unwrap_or(p).to_owned()
+        };
+        if inside_git(&below_root(&dir)) || inside_git(&below_root(&crate::git::normalize(&dir))) {
             return Err(invalid(
                 "worktrees cannot live inside a .git directory".into(),
             ));
         }
-        Ok(resolved)
+        Ok(dir)
     }
 
     pub fn branch_prefix(&self) -> Result<String, ConfigError> {

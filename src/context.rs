@@ -21,6 +21,9 @@ pub struct Context {
     pub here: Repo,
     pub out: Output,
     pub cwd: PathBuf,
+    /// `session.worktreeDir` resolved once for [`Context::local`] (None: not configured
+    /// readably, so only recorded worktrees are found).
+    default_worktree_dir: std::cell::OnceCell<Option<PathBuf>>,
 }
 
 impl Context {
@@ -34,6 +37,7 @@ impl Context {
             here,
             out,
             cwd: canonical(&cwd),
+            default_worktree_dir: std::cell::OnceCell::new(),
         })
     }
 
@@ -74,11 +78,11 @@ impl Context {
     /// Machine-local state; it knows where `new` puts worktrees when the configuration can
     /// be read (otherwise only recorded worktrees are found).
     pub fn local(&self) -> LocalStore {
-        let worktree_dir = self
-            .repo
-            .workdir()
-            .and_then(|root| self.config().ok()?.worktree_dir(&root).ok());
-        LocalStore::new(&self.repo.common_dir()).with_worktree_dir(worktree_dir)
+        let worktree_dir = self.default_worktree_dir.get_or_init(|| {
+            let root = self.repo.workdir()?;
+            self.config().ok()?.worktree_dir(&root).ok()
+        });
+        LocalStore::new(&self.repo.common_dir()).with_worktree_dir(worktree_dir.clone())
     }
 
     /// The session named `name`, or with no name, the one whose worktree holds the current

@@ -46,10 +46,11 @@ pub fn find_worktree_in(
 ) -> Option<PathBuf> {
     let listed = |path: &Path| worktrees.iter().find(|w| w.exists && w.path == path);
     let state = local.get(&session.meta.id);
-    if let Some(path) = state.worktree_of(session.name()).map(canonical)
-        && listed(&path).is_some()
+    let recorded = state.worktree_of(session.name()).map(canonical);
+    if let Some(path) = &recorded
+        && listed(path).is_some()
     {
-        return Some(path);
+        return recorded;
     }
     let branch = session.meta.branch.as_str();
     let has_branch = |w: &&WorktreeInfo| {
@@ -57,7 +58,7 @@ pub fn find_worktree_in(
     };
     // This machine made the session under this name and branch: its worktree may have been
     // moved with `git worktree move`, and the branch says where it went.
-    if state.worktree_of(session.name()).is_some()
+    if recorded.is_some()
         && state.branch.as_deref() == Some(branch)
         && let Some(found) = worktrees.iter().find(has_branch)
     {
@@ -351,9 +352,8 @@ pub fn retire_assessed(
             out.holds_repositories = true;
             return Ok(out);
         }
-        let force_git = force;
-        if let Err(e) = worktree::remove(repo, path, force_git) {
-            if force_git {
+        if let Err(e) = worktree::remove(repo, path, force) {
+            if force {
                 return Err(e.into());
             }
             out.kept_because = Some(format!(
@@ -367,51 +367,27 @@ pub fn retire_assessed(
         let _ = worktree::prune(repo);
     }
     let branch = &session.meta.branch;
-    if local.get(&session.meta.id).created_branch(branch)
-        && !branch_checked_out_elsewhere(repo, branch, None)?
-    {
-        let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
-        let unsafe_tip = match tip {
-            Some(tip)
-                if covered_head != Some(tip)
-                    && repo.count_ahead(tip, &safe_tips(repo, session))? > 0 =>
-            {
-                Some(tip)
+    if let Some(tip) = deletable_branch_tip(repo, local, session, None)? {
+        let covered = covered_head == Some(tip);
+        let unmerged = !covered && repo.count_ahead(tip, &safe_tips(repo, session))? > 0;
+        if unmerged && !force {
+            out.kept_because = Some(unmerged_branch(branch));
+        } else {
+            // Keep the branch's commits reachable from the log before deleting it. Even when
+            // they look safe: that judgement trusts `base` from session.yaml, which may come
+            // from a remote, so no other ref holding them means they are kept.
+            if unmerged || (!covered && !held_by_other_refs(repo, branch, tip)?) {
+                let detail = format!(
+                    "{} tip of branch {branch} before deleting it",
+                    &tip.to_string()[..12]
+                );
+                store.record(
+                    session.name(),
+                    Event::new("kept-branch-tip", detail).with_checkpoint(tip),
+                    |_, _| {},
+                )?;
             }
-            _ => None,
-        };
-        match (tip, unsafe_tip) {
-            (_, Some(_)) if !force => out.kept_because = Some(unmerged_branch(branch)),
-            (Some(tip), unsafe_tip) => {
-                // Keep the branch's commits reachable from the log before deleting it. Even
-                // when they look safe: that judgement trusts `base` from session.yaml, which
-                // may come from a remote, so no other ref holding them means they are kept.
-                let held_elsewhere = || -> Result<bool, LifecycleError> {
-                    let mut others = Vec::new();
-                    for prefix in ["refs/heads/", "refs/remotes/"] {
-                        others.extend(
-                            repo.list_refs(prefix)?
-                                .into_iter()
-                                .filter(|(name, _)| *name != format!("refs/heads/{branch}"))
-                                .map(|(_, id)| id),
-                        );
-                    }
-                    Ok(repo.count_ahead(tip, &others)? == 0)
-                };
-                if unsafe_tip.is_some() || (covered_head != Some(tip) && !held_elsewhere()?) {
-                    let detail = format!(
-                        "{} tip of branch {branch} before deleting it",
-                        &tip.to_string()[..12]
-                    );
-                    store.record(
-                        session.name(),
-                        Event::new("kept-branch-tip", detail).with_checkpoint(tip),
-                        |_, _| {},
-                    )?;
-                }
-                out.branch_deleted = worktree::delete_branch(repo, branch, tip)?;
-            }
-            (None, _) => {}
+            out.branch_deleted = worktree::delete_branch(repo, branch, tip)?;
         }
     }
     local.update(&session.meta.id, |s| s.worktree = None).ok();
@@ -463,16 +439,45 @@ pub fn would_keep(
             return Ok(Some(why));
         }
     }
-    let branch = &session.meta.branch;
     let except = located.map(|(path, _)| path.as_path());
-    if local.get(&session.meta.id).created_branch(branch)
-        && !branch_checked_out_elsewhere(repo, branch, except)?
-        && let Some(tip) = repo.read_ref(&format!("refs/heads/{branch}"))?
+    if let Some(tip) = deletable_branch_tip(repo, local, session, except)?
         && repo.count_ahead(tip, &safe_tips(repo, session))? > 0
     {
-        return Ok(Some(unmerged_branch(branch)));
+        return Ok(Some(unmerged_branch(&session.meta.branch)));
     }
     Ok(None)
+}
+
+/// The tip of the session's branch when retiring may delete it: git-session created it on
+/// this machine and no worktree (other than `except`, about to go) has it checked out.
+fn deletable_branch_tip(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    except: Option<&Path>,
+) -> Result<Option<ObjectId>, LifecycleError> {
+    let branch = &session.meta.branch;
+    if !local.get(&session.meta.id).created_branch(branch)
+        || branch_checked_out_elsewhere(repo, branch, except)?
+    {
+        return Ok(None);
+    }
+    Ok(repo.read_ref(&format!("refs/heads/{branch}"))?)
+}
+
+/// Whether another local branch or a remote-tracking ref holds every commit of `tip`.
+fn held_by_other_refs(repo: &Repo, branch: &str, tip: ObjectId) -> Result<bool, LifecycleError> {
+    let own = format!("refs/heads/{branch}");
+    let mut others = Vec::new();
+    for prefix in ["refs/heads/", "refs/remotes/"] {
+        others.extend(
+            repo.list_refs(prefix)?
+                .into_iter()
+                .filter(|(name, _)| *name != own)
+                .map(|(_, id)| id),
+        );
+    }
+    Ok(repo.count_ahead(tip, &others)? == 0)
 }
 
 /// Whether `branch` is checked out in the main worktree or a linked one other than `except`.

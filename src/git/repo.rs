@@ -560,15 +560,8 @@ impl Repo {
         let rel = rel.as_os_str().as_bytes();
         let mut dir = rel.to_vec();
         dir.push(b'/');
-        let entries = index.entries();
-        let at = entries.partition_point(|e| e.path(&index).as_bytes() < rel);
-        Ok(entries[at..]
-            .iter()
-            .take_while(|e| e.path(&index).starts_with(rel))
-            .any(|e| {
-                let path = e.path(&index).as_bytes();
-                path == rel || path.starts_with(&dir)
-            }))
+        Ok(index.entry_by_path(rel.as_bstr()).is_some()
+            || index.prefixed_entries(dir.as_bstr()).is_some())
     }
 
     /// Directories in this worktree that hold a `.git` of their own — submodules, embedded
@@ -598,9 +591,7 @@ impl Repo {
                     subdirs.push(entry.path());
                 }
             }
-            if dir == root {
-                pending.extend(subdirs);
-            } else if holds_git {
+            if holds_git && dir != root {
                 let rela = dir.strip_prefix(root).unwrap_or(&dir);
                 out.push(BString::from(rela.as_os_str().to_owned().into_vec()));
             } else {

@@ -42,15 +42,18 @@ fn tree_state(root: &Path) -> BTreeMap<String, String> {
 
 /// A session worktree with every kind of change DESIGN and the issue list.
 fn messy_session(repo: &TestRepo, name: &str) -> std::path::PathBuf {
-    repo.write(".gitignore", "*.log\nbuild/\n");
-    repo.write("keep.txt", "keep\n");
-    repo.write("modify.txt", "before\n");
-    repo.write("delete.txt", "doomed\n");
-    repo.write("rename-me.txt", "moving\n");
-    repo.write("script.sh", "#!/bin/sh\n");
-    repo.write("dir/nested/deep.txt", "deep\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "tracked files"]);
+    repo.commit_files(
+        &[
+            (".gitignore", "*.log\nbuild/\n"),
+            ("keep.txt", "keep\n"),
+            ("modify.txt", "before\n"),
+            ("delete.txt", "doomed\n"),
+            ("rename-me.txt", "moving\n"),
+            ("script.sh", "#!/bin/sh\n"),
+            ("dir/nested/deep.txt", "deep\n"),
+        ],
+        "tracked files",
+    );
     let wt = repo.new_session(name);
     write_file(&wt.join("modify.txt"), "after\n");
     std::fs::remove_file(wt.join("delete.txt")).unwrap();
@@ -357,11 +360,14 @@ fn worktree_shapes_agree_with_git_add_all() {
 #[test]
 fn a_sparse_index_keeps_the_directories_outside_the_cone() {
     let repo = TestRepo::new();
-    repo.write("in/a.txt", "in the cone\n");
-    repo.write("out/b.txt", "outside\n");
-    repo.write("out/deeper/c.txt", "outside\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "two dirs"]);
+    repo.commit_files(
+        &[
+            ("in/a.txt", "in the cone\n"),
+            ("out/b.txt", "outside\n"),
+            ("out/deeper/c.txt", "outside\n"),
+        ],
+        "two dirs",
+    );
     let wt = repo.new_session("sparse");
     repo.git_in(
         &wt,
@@ -480,10 +486,10 @@ fn rewind_refuses_during_a_merge() {
 #[test]
 fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
     let repo = TestRepo::new();
-    repo.write(".gitignore", ".env\n");
-    repo.write(".worktreeinclude", ".env\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "ignore"]);
+    repo.commit_files(
+        &[(".gitignore", ".env\n"), (".worktreeinclude", ".env\n")],
+        "ignore",
+    );
     let src = messy_session(&repo, "source");
     write_file(&src.join(".env"), "SOURCE_SECRET=1\n");
     repo.git_in(

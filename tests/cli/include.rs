@@ -137,10 +137,13 @@ fn files_under(root: &Path) -> BTreeSet<String> {
 /// The example layout from DESIGN §3: `.gitignore` = `build/ node_modules/ other/ .env`.
 fn example_repo() -> TestRepo {
     let repo = TestRepo::new();
-    repo.write(".gitignore", "build/\nnode_modules/\nother/\n.env\n");
-    repo.write("src/tracked.js", "tracked\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "layout"]);
+    repo.commit_files(
+        &[
+            (".gitignore", "build/\nnode_modules/\nother/\n.env\n"),
+            ("src/tracked.js", "tracked\n"),
+        ],
+        "layout",
+    );
     for f in [
         ".env",
         "build/.env",
@@ -323,10 +326,13 @@ fn copy_equals_claude_codes_own() {
 #[test]
 fn fifos_and_other_worktrees_are_never_copied() {
     let repo = TestRepo::new();
-    repo.write(".gitignore", "build/\n.env\n");
-    repo.write(".worktreeinclude", "build/*\n.*\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "includes"]);
+    repo.commit_files(
+        &[
+            (".gitignore", "build/\n.env\n"),
+            (".worktreeinclude", "build/*\n.*\n"),
+        ],
+        "includes",
+    );
     write_file(&repo.root.join("build/x"), "x\n");
     write_file(&repo.root.join(".env"), "SECRET=1\n");
     let fifo = repo.root.join("build/pipe");
@@ -350,10 +356,10 @@ fn fifos_and_other_worktrees_are_never_copied() {
 #[test]
 fn staging_left_by_a_killed_new_is_removed_a_day_later() {
     let repo = TestRepo::new();
-    repo.write(".gitignore", ".env\n");
-    repo.write(".worktreeinclude", ".env\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "includes"]);
+    repo.commit_files(
+        &[(".gitignore", ".env\n"), (".worktreeinclude", ".env\n")],
+        "includes",
+    );
     write_file(&repo.root.join(".env"), "SECRET=1\n");
     let old = repo.root.join(".worktrees/.git-session-include-old");
     let fresh = repo.root.join(".worktrees/.git-session-include-fresh");

@@ -160,10 +160,10 @@ fn rename_moves_ref_branch_and_worktree_and_keeps_the_id() {
 #[test]
 fn resume_recreates_a_missing_worktree_from_branch_or_base() {
     let repo = TestRepo::new();
-    repo.write(".gitignore", ".env\n");
-    repo.write(".worktreeinclude", ".env\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "ignore"]);
+    repo.commit_files(
+        &[(".gitignore", ".env\n"), (".worktreeinclude", ".env\n")],
+        "ignore",
+    );
     repo.write(".env", "SECRET=1\n");
     let path = repo.new_session("again");
     std::fs::write(path.join("committed.txt"), "kept on the branch\n").unwrap();

@@ -107,9 +107,7 @@ fn works_as_git_session_through_path_from_subdirectories_and_linked_worktrees() 
 fn generated_names_and_base_choices() {
     let repo = TestRepo::new();
     let first = repo.git(&["rev-parse", "HEAD"]);
-    repo.write("second.txt", "2\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "second"]);
+    repo.commit_files(&[("second.txt", "2\n")], "second");
     let out = repo.session(&["new", "--head"]).ok();
     let name = Path::new(out.line())
         .file_name()

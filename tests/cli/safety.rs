@@ -140,10 +140,10 @@ fn hostile_settings_and_metadata_are_refused_without_panics() {
 #[test]
 fn core_filemode_false_keeps_index_modes_like_git() {
     let repo = TestRepo::new();
-    repo.write("run.sh", "#!/bin/sh\n");
-    repo.write("chmod-only.sh", "#!/bin/sh\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "script"]);
+    repo.commit_files(
+        &[("run.sh", "#!/bin/sh\n"), ("chmod-only.sh", "#!/bin/sh\n")],
+        "script",
+    );
     repo.git(&["config", "core.fileMode", "false"]);
     let wt = repo.new_session("modes");
     std::fs::write(wt.join("run.sh"), "#!/bin/sh\necho changed\n").unwrap();
@@ -348,9 +348,7 @@ fn rewind_never_deletes_a_directory_that_holds_a_git_entry() {
 #[test]
 fn worktrees_holding_any_repository_are_never_removed() {
     let repo = TestRepo::new();
-    repo.write(".gitignore", "vendor/\n");
-    repo.git(&["add", ".gitignore"]);
-    repo.git(&["commit", "-q", "-m", "ignore vendor"]);
+    repo.commit_files(&[(".gitignore", "vendor/\n")], "ignore vendor");
     let wt = repo.new_session("vendored");
     let lib = wt.join("vendor/lib");
     repo.init_repository(&lib);
@@ -399,9 +397,7 @@ fn a_worktree_moved_with_git_is_still_the_sessions() {
 #[test]
 fn worktree_dirs_that_hold_tracked_files_or_git_internals_are_refused() {
     let repo = TestRepo::new();
-    repo.write("src/m.rs", "x\n");
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "src"]);
+    repo.commit_files(&[("src/m.rs", "x\n")], "src");
     for dir in ["src", ".git/worktrees", ".GIT/x", "a/.git"] {
         repo.write(".git-session.yaml", &format!("worktreeDir: {dir}\n"));
         let out = repo.session(&["new", "--head", "refused"]).fails();

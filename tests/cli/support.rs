@@ -60,9 +60,7 @@ impl TestRepo {
     /// A repository with one commit (`README.md`), in a path with a space in it.
     pub fn new() -> TestRepo {
         let repo = TestRepo::empty();
-        repo.write("README.md", "hello\n");
-        repo.git(&["add", "-A"]);
-        repo.git(&["commit", "-q", "-m", "initial"]);
+        repo.commit_files(&[("README.md", "hello\n")], "initial");
         repo
     }
 
@@ -90,6 +88,15 @@ impl TestRepo {
 
     pub fn write(&self, rel: &str, text: &str) {
         write_file(&self.root.join(rel), text);
+    }
+
+    /// Writes `files` (path, text) and commits everything with `message`.
+    pub fn commit_files(&self, files: &[(&str, &str)], message: &str) {
+        for (path, text) in files {
+            self.write(path, text);
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
     }
 
     /// Moves the clock forward.
