@@ -89,10 +89,7 @@ impl Context {
     /// directory.
     pub fn session(&self, name: Option<&str>) -> CommandResult<Session> {
         match name {
-            Some(name) => self
-                .store()
-                .load(name)
-                .map_err(|e| with_list_hint(e.into())),
+            Some(name) => Ok(self.store().load(name)?),
             None => self.current_session(),
         }
     }
@@ -122,14 +119,5 @@ impl Context {
                 .local()
                 .update(&session.meta.id, |s| s.last_active = Some(now));
         }
-    }
-}
-
-/// Adds the "see what exists" hint to not-found errors.
-pub fn with_list_hint(err: CommandError) -> CommandError {
-    if err.message.starts_with("no session named") {
-        err.hint("run `git session list --all` to see sessions")
-    } else {
-        err
     }
 }

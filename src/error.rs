@@ -1,10 +1,19 @@
 //! The command-level error: what went wrong in one line, what kind of failure it is (which
 //! decides the exit code), and hints that tell the user what to do next.
 //!
-//! Domain modules return their own typed errors; commands convert them here and add hints
-//! where one helps. `main` turns this into the exit code in exactly one place.
+//! Domain modules return their own typed errors; each variant is classified here, once, with
+//! the hint that helps (as jj's `command_error.rs` does), so callers never match messages as
+//! text. `main` turns the result into the exit code in exactly one place.
 
 use std::fmt;
+
+use crate::checkpoint::CheckpointError;
+use crate::git::{GitError, RepoError};
+use crate::lifecycle::LifecycleError;
+use crate::session::StoreError;
+use crate::worktree::WorktreeError;
+
+pub use crate::text::one_line;
 
 /// How a failure is classified, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +22,10 @@ pub enum ErrorKind {
     User,
     /// The command line itself was wrong (exit 2).
     Usage,
+    /// git, gix or the file system failed underneath (exit 1, reported as such).
+    Internal,
+    /// stdout was closed by its reader (`git session list | head`): not a failure (exit 0).
+    BrokenPipe,
 }
 
 #[derive(Debug)]
@@ -26,16 +39,20 @@ pub type CommandResult<T = ()> = Result<T, CommandError>;
 
 impl CommandError {
     pub fn user(message: impl Into<String>) -> Self {
-        CommandError {
-            kind: ErrorKind::User,
-            message: message.into(),
-            hints: Vec::new(),
-        }
+        CommandError::new(ErrorKind::User, message)
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
+        CommandError::new(ErrorKind::Usage, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        CommandError::new(ErrorKind::Internal, message)
+    }
+
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CommandError {
-            kind: ErrorKind::Usage,
+            kind,
             message: message.into(),
             hints: Vec::new(),
         }
@@ -49,8 +66,9 @@ impl CommandError {
 
     pub fn exit_code(&self) -> i32 {
         match self.kind {
-            ErrorKind::User => 1,
+            ErrorKind::User | ErrorKind::Internal => 1,
             ErrorKind::Usage => 2,
+            ErrorKind::BrokenPipe => 0,
         }
     }
 }
@@ -61,20 +79,109 @@ impl fmt::Display for CommandError {
     }
 }
 
-/// Renders an error and its sources as one line: `outer: inner: innermost`, skipping
-/// sources whose text the outer message already contains.
-pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !text.is_empty() && !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
+/// A failed write of the answer to stdout.
+impl From<std::io::Error> for CommandError {
+    fn from(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            return CommandError::new(ErrorKind::BrokenPipe, "stdout was closed");
         }
-        source = cause.source();
+        CommandError::internal(one_line(&err))
     }
-    line.replace('\n', " ")
+}
+
+impl From<RepoError> for CommandError {
+    fn from(err: RepoError) -> Self {
+        let message = one_line(&err);
+        match err {
+            RepoError::NotARepository { .. } | RepoError::BadRevision { .. } => {
+                CommandError::user(message)
+            }
+            RepoError::Reftable => CommandError::user(message)
+                .hint("run git-session in a clone that uses the files ref storage"),
+            RepoError::RefConflict { .. } => CommandError::user(message)
+                .hint("another git-session or git command changed it at the same time; run the command again"),
+            RepoError::Gix { .. } => CommandError::internal(message),
+        }
+    }
+}
+
+impl From<GitError> for CommandError {
+    fn from(err: GitError) -> Self {
+        let message = one_line(&err);
+        match err {
+            GitError::Spawn { .. } => {
+                CommandError::internal(message).hint("is git installed and on PATH?")
+            }
+            GitError::Failed { .. } => CommandError::user(message),
+            GitError::TimedOut { .. } => CommandError::user(message),
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(err: StoreError) -> Self {
+        let message = one_line(&err);
+        match err {
+            StoreError::NotFound { .. } => {
+                CommandError::user(message).hint("run `git session list --all` to see sessions")
+            }
+            StoreError::AlreadyExists { name } => CommandError::user(message).hint(format!(
+                "`git session resume {}` continues it; or pick another name",
+                crate::text::escape(&name)
+            )),
+            StoreError::Malformed { name, .. } => CommandError::user(message).hint(format!(
+                "inspect it with `git show refs/sessions/{0}:session.yaml`; `git session rm {0}` moves it to the trash",
+                crate::text::escape(&name)
+            )),
+            StoreError::Collides { .. } | StoreError::Name(_) => CommandError::user(message),
+            StoreError::Contended { .. } => {
+                CommandError::user(message).hint("run the command again")
+            }
+            StoreError::Repo(e) => e.into(),
+        }
+    }
+}
+
+impl From<WorktreeError> for CommandError {
+    fn from(err: WorktreeError) -> Self {
+        let message = one_line(&err);
+        match err {
+            WorktreeError::Git(e) => e.into(),
+            WorktreeError::Repo(e) => e.into(),
+            WorktreeError::Io { .. } => CommandError::internal(message),
+            WorktreeError::PathTaken { .. }
+            | WorktreeError::Bare
+            | WorktreeError::BranchExists { .. } => CommandError::user(message),
+        }
+    }
+}
+
+impl From<CheckpointError> for CommandError {
+    fn from(err: CheckpointError) -> Self {
+        let message = one_line(&err);
+        match err {
+            CheckpointError::Git(e) => e.into(),
+            CheckpointError::Repo(e) => e.into(),
+            CheckpointError::OperationInProgress(..) => {
+                CommandError::user(message).hint("finish or abort it, then try again")
+            }
+            CheckpointError::Bare
+            | CheckpointError::WouldOverwriteIgnored(_)
+            | CheckpointError::WouldOverwriteRepositories(_) => CommandError::user(message),
+        }
+    }
+}
+
+impl From<LifecycleError> for CommandError {
+    fn from(err: LifecycleError) -> Self {
+        match err {
+            LifecycleError::Store(e) => e.into(),
+            LifecycleError::Worktree(e) => e.into(),
+            LifecycleError::Checkpoint(e) => e.into(),
+            LifecycleError::Repo(e) => e.into(),
+            other => CommandError::user(one_line(&other)),
+        }
+    }
 }
 
 macro_rules! user_error_from {
@@ -87,15 +194,16 @@ macro_rules! user_error_from {
     )*};
 }
 
+// Errors whose every variant is a refused operation with nothing more to say.
 user_error_from!(
-    crate::git::GitError,
-    crate::git::RepoError,
-    crate::session::StoreError,
     crate::session::NameError,
-    crate::worktree::WorktreeError,
-    crate::include::IncludeError,
-    crate::checkpoint::CheckpointError,
-    crate::lifecycle::LifecycleError,
     crate::config::ConfigError,
-    std::io::Error,
+    crate::session::MetaError,
 );
+
+impl From<crate::include::IncludeError> for CommandError {
+    fn from(err: crate::include::IncludeError) -> Self {
+        // Every variant is a file system failure while reading or copying.
+        CommandError::internal(one_line(&err))
+    }
+}

@@ -20,4 +20,5 @@ pub mod include;
 pub mod lifecycle;
 pub mod output;
 pub mod session;
+pub mod text;
 pub mod worktree;

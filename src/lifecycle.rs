@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::checkpoint;
 use crate::git::{ObjectId, Repo, WorktreeInfo, canonical};
 use crate::include::{self, CopyReport, IncludeRules};
-use crate::session::{Event, LocalStore, Session, Store, StoreError};
+use crate::session::{Event, EventKind, LocalStore, Session, Store, StoreError};
 use crate::worktree::{self, Start, WorktreeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +274,7 @@ fn record_in(
     let detail = format!("{} {message}", &id.to_string()[..12]);
     store.record(
         session.name(),
-        Event::new("checkpoint", detail).with_checkpoint(id),
+        Event::new(EventKind::Checkpoint, detail).with_checkpoint(id),
         |_, _| {},
     )?;
     Ok(Recorded {
@@ -383,7 +383,7 @@ pub fn retire_assessed(
                 );
                 store.record(
                     session.name(),
-                    Event::new("kept-branch-tip", detail).with_checkpoint(tip),
+                    Event::new(EventKind::KeptBranchTip, detail).with_checkpoint(tip),
                     |_, _| {},
                 )?;
             }

@@ -1,13 +1,17 @@
 //! Entry point: parse the command line, run the command, and turn its outcome into an exit
-//! code in this one place (0 success, 1 refused or failed, 2 usage).
+//! code in this one place (0 success, 1 refused or failed, 2 usage). A closed stdout is
+//! success, as in ripgrep: the reader has what it wanted.
 
 use clap::Parser;
+
+use git_session::error::ErrorKind;
 
 fn main() {
     let cli = git_session::cli::Cli::parse();
     let color = cli.color;
     let code = match git_session::commands::run(cli) {
         Ok(()) => 0,
+        Err(err) if err.kind == ErrorKind::BrokenPipe => 0,
         Err(err) => {
             let out = git_session::output::Output::new(color);
             out.error(&err.message);

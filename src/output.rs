@@ -1,8 +1,15 @@
 //! Where text goes: the answer (a path, a table, an id, one JSON document) to stdout;
 //! narration, warnings and hints to stderr. Color only on a terminal, honoring `NO_COLOR`
-//! and `--color`. A closed stdout (`git session list | head`) ends the process quietly.
+//! and `--color`.
+//!
+//! Output never aborts work: writing the answer returns an error the command passes up (a
+//! closed stdout becomes [`crate::error::ErrorKind::BrokenPipe`], which `main` treats as
+//! success), and a failed write to stderr is ignored, as a closed stdout is. A quiet `Output`
+//! (for git hooks) drops narration but keeps warnings.
 
 use std::io::{IsTerminal, Write};
+
+use crate::error::CommandResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -15,6 +22,7 @@ pub enum ColorChoice {
 pub struct Output {
     color_err: bool,
     color_out: bool,
+    quiet: bool,
 }
 
 const YELLOW: &str = "\x1b[33m";
@@ -35,56 +43,67 @@ impl Output {
         Output {
             color_err: decide(std::io::stderr().is_terminal()),
             color_out: decide(std::io::stdout().is_terminal()),
+            quiet: false,
         }
+    }
+
+    /// No narration (status lines and hints); warnings and errors still go to stderr.
+    #[must_use]
+    pub fn quiet(mut self) -> Output {
+        self.quiet = true;
+        self
+    }
+
+    /// Turns color off (e.g. `color.ui = never` in git config) unless `--color=always`.
+    pub fn disable_color(&mut self) {
+        self.color_err = false;
+        self.color_out = false;
+    }
+
+    /// Whether stderr is a terminal that live progress may be drawn on.
+    pub fn progress_allowed(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
     }
 
     /// Writes the answer to stdout.
-    pub fn answer(&self, text: &str) {
+    pub fn answer(&self, text: &str) -> CommandResult {
         let mut out = std::io::stdout().lock();
-        let result = if text.ends_with('\n') {
-            out.write_all(text.as_bytes())
+        if text.ends_with('\n') {
+            out.write_all(text.as_bytes())?;
         } else {
-            writeln!(out, "{text}")
-        };
-        if let Err(e) = result.and_then(|_| out.flush())
-            && e.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            std::process::exit(0);
+            writeln!(out, "{text}")?;
         }
+        out.flush()?;
+        Ok(())
     }
 
     /// Writes one JSON document to stdout.
-    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) {
-        self.answer(&serde_json::to_string_pretty(value).expect("output serializes"));
+    pub fn json<T: serde::Serialize + ?Sized>(&self, value: &T) -> CommandResult {
+        let text = serde_json::to_string_pretty(value).map_err(|e| {
+            crate::error::CommandError::internal(format!("cannot render JSON: {e}"))
+        })?;
+        self.answer(&text)
     }
 
     /// Narration on stderr.
     pub fn status(&self, text: &str) {
-        eprintln!("{text}");
+        if !self.quiet {
+            self.stderr_line("", "", text);
+        }
     }
 
     pub fn warn(&self, text: &str) {
-        eprintln!(
-            "{}warning:{} {text}",
-            self.err_color(YELLOW),
-            self.err_color(RESET)
-        );
+        self.stderr_line(YELLOW, "warning:", text);
     }
 
     pub fn hint(&self, text: &str) {
-        eprintln!(
-            "{}hint:{} {text}",
-            self.err_color(CYAN),
-            self.err_color(RESET)
-        );
+        if !self.quiet {
+            self.stderr_line(CYAN, "hint:", text);
+        }
     }
 
     pub fn error(&self, text: &str) {
-        eprintln!(
-            "{}error:{} {text}",
-            self.err_color(RED),
-            self.err_color(RESET)
-        );
+        self.stderr_line(RED, "error:", text);
     }
 
     /// Dims `text` on stdout when color is on (for table cells of lesser importance).
@@ -96,7 +115,17 @@ impl Output {
         }
     }
 
-    fn err_color(&self, code: &'static str) -> &'static str {
-        if self.color_err { code } else { "" }
+    /// One line on stderr; a closed or failing stderr is ignored (never a panic).
+    fn stderr_line(&self, color: &str, label: &str, text: &str) {
+        // Narration quotes session data (names, goals, messages) that may come from a remote.
+        let text = crate::text::escape_multiline(text);
+        let mut err = std::io::stderr().lock();
+        let _ = if label.is_empty() {
+            writeln!(err, "{text}")
+        } else if self.color_err {
+            writeln!(err, "{color}{label}{RESET} {text}")
+        } else {
+            writeln!(err, "{label} {text}")
+        };
     }
 }

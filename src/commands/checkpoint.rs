@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
         ctx.out.status("nothing changed since the last checkpoint");
     }
     ctx.touch(&session);
-    ctx.out.answer(&recorded.id.to_string());
+    ctx.out.answer(&recorded.id.to_string())?;
     Ok(())
 }
 

@@ -45,6 +45,6 @@ pub fn run(out: &Output, args: &CompletionsArgs) -> CommandResult {
     } else {
         generate(args.shell, "git-session")
     };
-    out.answer(&text);
+    out.answer(&text)?;
     Ok(())
 }

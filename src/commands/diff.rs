@@ -59,7 +59,7 @@ pub fn run(ctx: &Context, args: DiffArgs) -> CommandResult {
     }
     let output = cmd.args([from.to_string(), to, "--".to_owned()]).run()?;
     if !output.is_empty() {
-        ctx.out.answer(&output);
+        ctx.out.answer(&output)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::CommandResult;
 use crate::lifecycle::{self, Retirement};
-use crate::session::{Event, Status};
+use crate::session::{Event, EventKind, Status};
 
 /// End a session; remove its worktree if nothing would be lost.
 ///
@@ -52,9 +52,11 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
         (None, true) => "worktree removed".to_owned(),
         (None, false) => "no worktree".to_owned(),
     };
-    store.record(session.name(), Event::new("ended", detail), |meta, _| {
-        meta.status = Status::Complete
-    })?;
+    store.record(
+        session.name(),
+        Event::new(EventKind::Ended, detail),
+        |meta, _| meta.status = Status::Complete,
+    )?;
     ctx.touch(&session);
     let name = session.name().to_owned();
     if args.json {
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
             name,
             status: Status::Complete.as_str(),
             retirement,
-        });
+        })?;
         return Ok(());
     }
     let kept_hint = if retirement.holds_repositories {
@@ -70,14 +72,19 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     } else {
         "commit or discard the work, or pass --remove to remove it after a checkpoint"
     };
-    report_retirement(ctx, &name, &retirement, kept_hint);
+    report_retirement(ctx, &name, &retirement, kept_hint)?;
     ctx.out.status(&format!("Session '{name}' is complete"));
     Ok(())
 }
 
 /// Narrates what happened to a worktree; prints its path on stdout when it was kept, with
 /// `kept_hint` saying what the user can do about it.
-pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement, kept_hint: &str) {
+pub fn report_retirement(
+    ctx: &Context,
+    name: &str,
+    r: &Retirement,
+    kept_hint: &str,
+) -> CommandResult {
     if let Some(ckpt) = &r.checkpoint {
         ctx.out.status(&format!(
             "Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"
@@ -88,7 +95,7 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement, kept_hint: &
             ctx.out
                 .warn(&format!("kept the worktree of '{name}': {why}"));
             ctx.out.hint(kept_hint);
-            ctx.out.answer(&path.to_string_lossy());
+            ctx.out.answer(&path.to_string_lossy())?;
         }
         (Some(why), _) => ctx.out.warn(&format!("kept {why}")),
         (None, _) => {}
@@ -107,4 +114,5 @@ pub fn report_retirement(ctx: &Context, name: &str, r: &Retirement, kept_hint: &
     if r.branch_deleted {
         ctx.out.status("Deleted its branch");
     }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use crate::checkpoint;
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
-use crate::session::Event;
+use crate::session::{Event, EventKind};
 
 use super::new::{StartSpec, check_new_session, generate_free_name, start_session};
 
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
         goal: source.meta.goal.clone(),
         context: source.context.clone(),
         event: Event::new(
-            "forked",
+            EventKind::Forked,
             format!(
                 "from {} at checkpoint {}",
                 source.name(),
@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
                 source.name(),
                 session.name()
             ));
-            ctx.out.answer(&path.to_string_lossy());
+            ctx.out.answer(&path.to_string_lossy())?;
         }
         None => {
             ctx.out.status(&format!(
@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
                 session.name(),
                 ckpt.id
             ));
-            ctx.out.answer(&name);
+            ctx.out.answer(&name)?;
         }
     }
     Ok(())

@@ -10,7 +10,7 @@ use crate::config;
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
-use crate::session::{Event, Session, Status, time};
+use crate::session::{Event, EventKind, Session, Status, time};
 
 /// Archive inactive sessions and purge old trash.
 ///
@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             } else {
                 store.record(
                     &name,
-                    Event::new("archived", format!("inactive {}", human(idle))),
+                    Event::new(EventKind::Archived, format!("inactive {}", human(idle))),
                     |meta, _| meta.status = Status::Archived,
                 )?;
             }
@@ -148,7 +148,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         }
     }
     if args.json {
-        ctx.out.json(&decisions);
+        ctx.out.json(&decisions)?;
         return Ok(());
     }
     let verb = if args.dry_run { "would " } else { "" };
@@ -156,13 +156,15 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     for d in &decisions {
         text.push_str(&format!(
             "{verb}{:<10} {:<30} {}\n",
-            d.action, d.name, d.reason
+            d.action,
+            crate::text::escape(&d.name),
+            crate::text::escape(&d.reason)
         ));
     }
     if text.is_empty() {
         ctx.out.status("nothing to do");
     } else {
-        ctx.out.answer(&text);
+        ctx.out.answer(&text)?;
     }
     Ok(())
 }

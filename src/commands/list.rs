@@ -35,9 +35,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
         .map(|s| view::build(ctx, &inputs, s))
         .collect::<CommandResult<Vec<_>>>()?;
     if args.json {
-        ctx.out.json(&views);
+        ctx.out.json(&views)?;
     } else if !views.is_empty() {
-        ctx.out.answer(&render_table(ctx, &views)?);
+        ctx.out.answer(&render_table(ctx, &views)?)?;
     } else if unreadable.is_empty() {
         ctx.out.status(if args.all {
             "no sessions"
@@ -65,6 +65,7 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     let rows: Vec<[String; 8]> = views
         .iter()
         .map(|v| {
+            // Names, branches and paths may come from a fetched session.yaml.
             [
                 v.name.clone(),
                 v.status.clone(),
@@ -77,11 +78,12 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
                     .as_ref()
                     .map_or_else(|| "-".into(), |p| p.display().to_string()),
             ]
+            .map(|cell| crate::text::escape(&cell))
         })
         .collect();
     let mut widths = headers.map(str::len);
     for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
             *w = (*w).max(cell.chars().count());
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::error::CommandResult;
+use crate::text::escape;
 
 /// Show a session's events newest first: time, event, message, checkpoint id.
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,7 @@ pub fn run(ctx: &Context, args: LogArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let events = ctx.store().events(&session, args.max_count)?;
     if args.json {
-        ctx.out.json(&events);
+        ctx.out.json(&events)?;
         return Ok(());
     }
     let mut text = String::new();
@@ -30,8 +31,13 @@ pub fn run(ctx: &Context, args: LogArgs) -> CommandResult {
             .as_deref()
             .map(|c| format!("  [{}]", &c[..12.min(c.len())]))
             .unwrap_or_default();
-        text.push_str(&format!("{}  {}: {}{ckpt}\n", e.time, e.event, e.message));
+        text.push_str(&format!(
+            "{}  {}: {}{ckpt}\n",
+            e.time,
+            escape(&e.event),
+            escape(&e.message)
+        ));
     }
-    ctx.out.answer(&text);
+    ctx.out.answer(&text)?;
     Ok(())
 }

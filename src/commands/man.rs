@@ -129,7 +129,7 @@ fn roff_escape(text: &str) -> String {
 pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
     let page = render();
     let Some(prefix) = &args.install else {
-        out.answer(&String::from_utf8_lossy(&page));
+        out.answer(&String::from_utf8_lossy(&page))?;
         return Ok(());
     };
     let prefix = if let Some(prefix) = prefix {
@@ -151,6 +151,6 @@ pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
     out.status(
         "`man git-session` and `git help session` find it when that prefix's bin/ is on PATH",
     );
-    out.answer(&path.to_string_lossy());
+    out.answer(&path.to_string_lossy())?;
     Ok(())
 }

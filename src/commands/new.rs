@@ -9,7 +9,9 @@ use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::{Expect, ObjectId, git};
 use crate::lifecycle;
-use crate::session::{Event, LocalState, SessionMeta, Status, model, name, new_id, time};
+use crate::session::{
+    Event, EventKind, LocalState, SessionMeta, Status, model, name, new_id, time,
+};
 use crate::worktree::{self, Start};
 
 /// Start a new session and print its worktree path.
@@ -77,7 +79,7 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         parent: None,
         goal: args.goal.clone(),
         context: None,
-        event: Event::new("created", format!("{name} from {}", base.base_ref)),
+        event: Event::new(EventKind::Created, format!("{name} from {}", base.base_ref)),
         worktree: (!args.no_worktree).then_some(path),
         include_source: (!args.no_include).then(|| main_root.clone()),
     };
@@ -125,7 +127,7 @@ pub fn check_new_session(
 }
 
 /// Everything needed to start a session (for `new` and `fork`).
-pub struct StartSpec<'a> {
+pub struct StartSpec {
     pub name: String,
     pub branch: String,
     /// The commit the branch starts at (and the session's base).
@@ -134,7 +136,7 @@ pub struct StartSpec<'a> {
     pub parent: Option<String>,
     pub goal: Option<String>,
     pub context: Option<String>,
-    pub event: Event<'a>,
+    pub event: Event,
     /// Where to create the worktree; None for a session without one.
     pub worktree: Option<PathBuf>,
     /// Where `.worktreeinclude` files are copied from.
@@ -147,7 +149,7 @@ pub fn start_session(
     ctx: &Context,
     config: &Config,
     main_root: &Path,
-    spec: StartSpec<'_>,
+    spec: StartSpec,
 ) -> CommandResult<(crate::session::Session, Option<PathBuf>)> {
     let now = time::format_rfc3339(ctx.repo.now()?);
     let meta = SessionMeta {
@@ -276,11 +278,11 @@ fn print_result(
 ) -> CommandResult {
     if json {
         let inputs = super::view::ViewInputs::read(ctx, std::slice::from_ref(session))?;
-        ctx.out.json(&super::view::build(ctx, &inputs, session)?);
+        ctx.out.json(&super::view::build(ctx, &inputs, session)?)?;
     } else {
         match path {
-            Some(path) => ctx.out.answer(&path.to_string_lossy()),
-            None => ctx.out.answer(name),
+            Some(path) => ctx.out.answer(&path.to_string_lossy())?,
+            None => ctx.out.answer(name)?,
         }
     }
     Ok(())

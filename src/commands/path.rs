@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: PathArgs) -> CommandResult {
     let session = ctx.session(Some(&args.name))?;
     match lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)? {
         Some(path) => {
-            ctx.out.answer(&path.to_string_lossy());
+            ctx.out.answer(&path.to_string_lossy())?;
             Ok(())
         }
         None => Err(CommandError::user(format!(

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     ctx.out
         .status(&format!("Renamed session '{}' to '{}'", args.old, args.new));
     if let Some(path) = final_path {
-        ctx.out.answer(&path.to_string_lossy());
+        ctx.out.answer(&path.to_string_lossy())?;
     }
     Ok(())
 }

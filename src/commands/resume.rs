@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::ObjectId;
 use crate::lifecycle;
-use crate::session::{Event, LocalState, Status};
+use crate::session::{Event, EventKind, LocalState, Status};
 use crate::worktree::{self, Start};
 
 /// Resume a session and print its worktree path.
@@ -111,7 +111,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         };
         ctx.store().record(
             &session.meta.name,
-            Event::new("resumed", detail),
+            Event::new(EventKind::Resumed, detail),
             |meta, _| meta.status = Status::Active,
         )?;
     }
@@ -120,6 +120,6 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         s.last_active = ctx.repo.now().ok();
         s.name = Some(session.meta.name.clone());
     })?;
-    ctx.out.answer(&path.to_string_lossy());
+    ctx.out.answer(&path.to_string_lossy())?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::checkpoint;
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
-use crate::session::Event;
+use crate::session::{Event, EventKind};
 
 /// Make the working tree exactly a checkpoint again.
 ///
@@ -46,10 +46,14 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
         &target.to_string()[..12],
         &pre.id.to_string()[..12]
     );
-    store.record(session.name(), Event::new("rewound", detail), |_, _| {})?;
+    store.record(
+        session.name(),
+        Event::new(EventKind::Rewound, detail),
+        |_, _| {},
+    )?;
     ctx.touch(&session);
     ctx.out
         .status(&format!("Rewound '{}' to {target}", session.name()));
-    ctx.out.answer(&pre.id.to_string());
+    ctx.out.answer(&pre.id.to_string())?;
     Ok(())
 }

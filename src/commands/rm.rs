@@ -46,7 +46,7 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
             name: args.name,
             trash_ref,
             retirement,
-        });
+        })?;
         return Ok(());
     }
     let kept_hint = format!(
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
          `git branch -D {}` delete it once its work is safe elsewhere (or use --force next time)",
         session.meta.branch
     );
-    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint);
+    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint)?;
     ctx.out.status(&format!(
         "Deleted session '{}' (its log is kept as {trash_ref} until gc)",
         args.name

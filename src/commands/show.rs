@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::error::CommandResult;
+use crate::text::{escape, escape_multiline};
 
 use super::view::{self, ViewInputs};
 
@@ -26,11 +27,11 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     let mut v = view::build(ctx, &inputs, &session)?;
     v.events = Some(ctx.store().events(&session, Some(RECENT_EVENTS))?);
     if args.json {
-        ctx.out.json(&v);
+        ctx.out.json(&v)?;
         return Ok(());
     }
     let mut text = String::new();
-    let mut field = |k: &str, val: &str| text.push_str(&format!("{k:<16}{val}\n"));
+    let mut field = |k: &str, val: &str| text.push_str(&format!("{k:<16}{}\n", escape(val)));
     field("name", &v.name);
     field("id", &v.id);
     field("status", &v.status);
@@ -53,12 +54,17 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     }
     text.push_str("\nrecent events:\n");
     for e in v.events.as_deref().unwrap_or_default() {
-        text.push_str(&format!("  {}  {}: {}\n", e.time, e.event, e.message));
+        text.push_str(&escape_multiline(&format!(
+            "  {}  {}: {}\n",
+            e.time,
+            escape(&e.event),
+            escape(&e.message)
+        )));
     }
     if let Some(context) = &session.context {
         text.push_str("\ncontext:\n");
-        text.push_str(context);
+        text.push_str(&escape_multiline(context));
     }
-    ctx.out.answer(&text);
+    ctx.out.answer(&text)?;
     Ok(())
 }

@@ -464,6 +464,15 @@ impl Repo {
         Ok(blob.data.clone())
     }
 
+    /// The size of an object in bytes, read from its header (the object is not loaded).
+    pub fn object_size(&self, id: ObjectId) -> Result<u64, RepoError> {
+        let header = self
+            .inner
+            .find_header(id)
+            .context(|| format!("reading object {id}"))?;
+        Ok(header.size())
+    }
+
     pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId, RepoError> {
         Ok(self
             .inner

@@ -1,16 +1,18 @@
 //! Sessions: the model (`session.yaml`), names, the store under `refs/sessions/*`, and the
 //! machine-local state kept next to it.
 
+pub mod event;
 pub mod local;
 pub mod model;
 pub mod name;
 pub mod store;
 pub mod time;
 
+pub use event::{Event, EventKind};
 pub use local::{LocalState, LocalStore};
-pub use model::{Agent, SessionMeta, Status};
+pub use model::{Agent, MetaError, SessionMeta, Status};
 pub use name::NameError;
-pub use store::{Event, EventRecord, Session, Store, StoreError};
+pub use store::{EventRecord, Session, Store, StoreError};
 
 /// A new stable session id: 16 hex digits.
 pub fn new_id() -> String {

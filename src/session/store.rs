@@ -4,6 +4,7 @@
 
 use gix::objs::tree::EntryKind;
 
+use super::event::{Event, EventKind};
 use super::model::{MetaError, SessionMeta};
 use super::name;
 use crate::git::{CommitInfo, Expect, ObjectId, Repo, RepoError, TreeEntry};
@@ -12,10 +13,10 @@ pub const SESSIONS_PREFIX: &str = "refs/sessions/";
 pub const TRASH_PREFIX: &str = "refs/sessions-trash/";
 pub const META_FILE: &str = "session.yaml";
 pub const CONTEXT_FILE: &str = "context.md";
+/// The largest `session.yaml` or `context.md` read: a log may come from a remote, and an
+/// oversized blob would be parsed on every `list` and copied into every later event.
+pub const MAX_BLOB_BYTES: u64 = 1024 * 1024;
 const MAX_ATTEMPTS: usize = 20;
-/// Log events whose second parent is a checkpoint (a working-tree snapshot) that `rewind`
-/// and `diff` may name. Other events may link commits too (a deleted branch's tip).
-const CHECKPOINT_EVENTS: &[&str] = &["checkpoint", "forked"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,28 +64,6 @@ pub struct EventRecord {
     pub commit: String,
     /// The checkpoint this event recorded (the log commit's second parent).
     pub checkpoint: Option<String>,
-}
-
-/// A change to record: `<event>: <detail>`, optionally linking a checkpoint commit.
-pub struct Event<'a> {
-    pub event: &'a str,
-    pub detail: String,
-    pub checkpoint: Option<ObjectId>,
-}
-
-impl<'a> Event<'a> {
-    pub fn new(event: &'a str, detail: impl Into<String>) -> Self {
-        Event {
-            event,
-            detail: detail.into(),
-            checkpoint: None,
-        }
-    }
-
-    pub fn with_checkpoint(mut self, checkpoint: ObjectId) -> Self {
-        self.checkpoint = Some(checkpoint);
-        self
-    }
 }
 
 pub fn ref_name(name: &str) -> String {
@@ -179,6 +158,16 @@ impl<'r> Store<'r> {
         let blob = |file: &str| -> Result<Option<String>, StoreError> {
             match entries.iter().find(|e| e.name == file && e.mode.is_blob()) {
                 Some(entry) => {
+                    let size = self
+                        .repo
+                        .object_size(entry.id)
+                        .map_err(|e| malformed(crate::error::one_line(&e)))?;
+                    if size > MAX_BLOB_BYTES {
+                        return Err(malformed(format!(
+                            "its {file} is {size} bytes ({:.1} MiB), over the limit of 1 MiB",
+                            size as f64 / (1024.0 * 1024.0)
+                        )));
+                    }
                     let bytes = self
                         .repo
                         .read_blob(entry.id)
@@ -202,7 +191,7 @@ impl<'r> Store<'r> {
     pub fn create(
         &self,
         meta: SessionMeta,
-        event: Event<'_>,
+        event: Event,
         context: Option<&str>,
     ) -> Result<Session, StoreError> {
         self.check_new_name(&meta.name)?;
@@ -217,7 +206,7 @@ impl<'r> Store<'r> {
                     &[],
                     &meta,
                     context,
-                    &Event::new("created", name.clone()),
+                    &Event::new(EventKind::Created, name.clone()),
                 )?;
                 // The root's tree holds only what write_log_commit writes anew.
                 self.write_log_commit(Some(root), &[], &meta, context, &event)?
@@ -227,7 +216,7 @@ impl<'r> Store<'r> {
             &ref_name(&name),
             tip,
             Expect::Absent,
-            &format!("session: {}", event.event),
+            &format!("session: {}", event.kind.as_str()),
         ) {
             Ok(()) => Ok(Session {
                 meta,
@@ -244,7 +233,7 @@ impl<'r> Store<'r> {
     pub fn record(
         &self,
         name: &str,
-        event: Event<'_>,
+        event: Event,
         mut change: impl FnMut(&mut SessionMeta, &mut Option<String>),
     ) -> Result<Session, StoreError> {
         let now = super::time::format_rfc3339(self.repo.now()?);
@@ -268,7 +257,7 @@ impl<'r> Store<'r> {
                 &ref_name(name),
                 tip,
                 Expect::At(current.tip),
-                &format!("session: {}", event.event),
+                &format!("session: {}", event.kind.as_str()),
             ) {
                 Ok(()) => return Ok(Session { meta, tip, context }),
                 Err(RepoError::RefConflict { .. }) => {
@@ -280,7 +269,7 @@ impl<'r> Store<'r> {
         }
         Err(StoreError::Contended {
             name: name.to_owned(),
-            event: event.event.to_owned(),
+            event: event.kind.as_str().to_owned(),
         })
     }
 
@@ -298,7 +287,7 @@ impl<'r> Store<'r> {
         meta.name = new.to_owned();
         meta.updated = super::time::format_rfc3339(self.repo.now()?);
         change(&mut meta);
-        let event = Event::new("renamed", format!("{old} -> {new}"));
+        let event = Event::new(EventKind::Renamed, format!("{old} -> {new}"));
         let tip = self.write_log_commit(
             Some(current.tip),
             &previous,
@@ -339,7 +328,11 @@ impl<'r> Store<'r> {
     /// Moves the session's log to `refs/sessions-trash/<id>-<tip>` (after recording a `deleted:`
     /// event), so a deleted session stays recoverable until gc purges the trash.
     pub fn trash(&self, name: &str) -> Result<String, StoreError> {
-        let session = self.record(name, Event::new("deleted", name.to_owned()), |_, _| {})?;
+        let session = self.record(
+            name,
+            Event::new(EventKind::Deleted, name.to_owned()),
+            |_, _| {},
+        )?;
         // Unique per deletion: a session restored from the trash can be deleted again.
         let trash_ref = format!(
             "{TRASH_PREFIX}{}-{}",
@@ -399,7 +392,7 @@ impl<'r> Store<'r> {
             let commit = self.repo.read_commit(id)?;
             let event = commit.message.split(':').next().unwrap_or_default();
             if let Some(ckpt) = commit.parents.get(1)
-                && CHECKPOINT_EVENTS.contains(&event)
+                && EventKind::parse(event).is_some_and(EventKind::links_checkpoint)
                 && seen.insert(*ckpt)
             {
                 out.push(*ckpt);
@@ -415,7 +408,7 @@ impl<'r> Store<'r> {
         previous_tree: &[TreeEntry],
         meta: &SessionMeta,
         context: Option<&str>,
-        event: &Event<'_>,
+        event: &Event,
     ) -> Result<ObjectId, StoreError> {
         let blob_mode = EntryKind::Blob.into();
         let mut entries: Vec<TreeEntry> = previous_tree
@@ -445,7 +438,10 @@ impl<'r> Store<'r> {
         let detail: String = event.detail.replace(['\n', '\r'], " ");
         let message = format!(
             "{}: {}\n\nSession-Id: {}\nSession-Event: {}\n",
-            event.event, detail, meta.id, event.event
+            event.kind.as_str(),
+            detail,
+            meta.id,
+            event.kind.as_str()
         );
         Ok(self.repo.write_commit(tree, &parents, &message)?)
     }

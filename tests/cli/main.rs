@@ -3,6 +3,7 @@
 mod support;
 
 mod checkpoint;
+mod hardening;
 mod include;
 mod lifecycle;
 mod list;

@@ -1,0 +1,99 @@
+//! The events a session's log records, named once. Each log commit's subject is
+//! `<event>: <detail>` with a `Session-Event:` trailer (DESIGN §2); this enum is the only
+//! place those names are spelled, and the only judge of which events link a checkpoint.
+
+use crate::git::ObjectId;
+
+/// What happened to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Checkpoint,
+    Forked,
+    Renamed,
+    Resumed,
+    Rewound,
+    Ended,
+    Archived,
+    Deleted,
+    /// A branch tip kept reachable from the log before the branch was deleted.
+    KeptBranchTip,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::Created,
+        EventKind::Checkpoint,
+        EventKind::Forked,
+        EventKind::Renamed,
+        EventKind::Resumed,
+        EventKind::Rewound,
+        EventKind::Ended,
+        EventKind::Archived,
+        EventKind::Deleted,
+        EventKind::KeptBranchTip,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Checkpoint => "checkpoint",
+            EventKind::Forked => "forked",
+            EventKind::Renamed => "renamed",
+            EventKind::Resumed => "resumed",
+            EventKind::Rewound => "rewound",
+            EventKind::Ended => "ended",
+            EventKind::Archived => "archived",
+            EventKind::Deleted => "deleted",
+            EventKind::KeptBranchTip => "kept-branch-tip",
+        }
+    }
+
+    /// The kind a log subject names; None for events this version does not know.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether the log commit's second parent is a working-tree snapshot that `rewind`,
+    /// `diff` and `resume` may use (a kept branch tip is linked too, but is no snapshot).
+    pub fn links_checkpoint(self) -> bool {
+        matches!(self, EventKind::Checkpoint | EventKind::Forked)
+    }
+}
+
+/// A change to record: `<event>: <detail>`, optionally linking a commit as second parent.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    pub detail: String,
+    pub checkpoint: Option<ObjectId>,
+}
+
+impl Event {
+    pub fn new(kind: EventKind, detail: impl Into<String>) -> Self {
+        Event {
+            kind,
+            detail: detail.into(),
+            checkpoint: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_checkpoint(mut self, checkpoint: ObjectId) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("from-the-future"), None);
+    }
+}

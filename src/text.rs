@@ -1,0 +1,72 @@
+//! Text helpers every layer uses: an error chain as one line, and escaping of text that came
+//! from session data before it reaches a terminal.
+//!
+//! Sessions travel by push and fetch, so a name, a goal, `context.md` or an event message may
+//! have been written by someone else. Printed raw, control sequences in them could clear the
+//! screen, retitle the terminal or plant hyperlinks; printed through [`escape`], they show as
+//! harmless `\x1b`-style text. JSON output needs none of this (serde escapes controls).
+
+/// Renders an error and its sources as one line: `outer: inner: innermost`, skipping
+/// sources whose text the outer message already contains. Control characters are escaped.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    escape(&line.replace(['\n', '\r'], " "))
+}
+
+/// `text` with every control character (C0, DEL, C1) shown as an escape (`\x1b`, `\n`), so
+/// it prints on one line and cannot drive the terminal.
+pub fn escape(text: &str) -> String {
+    escape_with(text, false)
+}
+
+/// Like [`escape`], but keeps line breaks and tabs (for multi-line text such as `context.md`).
+pub fn escape_multiline(text: &str) -> String {
+    escape_with(text, true)
+}
+
+fn escape_with(text: &str, keep_lines: bool) -> String {
+    if !text.chars().any(is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' if keep_lines => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if is_control(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls() {
+        assert_eq!(escape("plain ü"), "plain ü");
+        assert_eq!(escape("a\x1b]0;title\x07b"), "a\\x1b]0;title\\x07b");
+        assert_eq!(escape("x\u{9b}2J"), "x\\x9b2J");
+        assert_eq!(escape("two\nlines"), "two\\nlines");
+        assert_eq!(escape_multiline("two\nlines\x1b[2J"), "two\nlines\\x1b[2J");
+        assert_eq!(escape("rtl\u{202e}txt"), "rtl\\x202etxt");
+    }
+}
