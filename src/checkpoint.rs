@@ -43,6 +43,43 @@ pub struct Capture {
     pub tree: ObjectId,
     /// The worktree's HEAD commit (None on an unborn branch).
     pub head: Option<ObjectId>,
+    /// The index's tree, when it differs from HEAD's (something is staged). Recorded as the
+    /// checkpoint's second parent, as `git stash` does, so a restore can stage it again.
+    pub staged: Option<ObjectId>,
+}
+
+/// A checkpoint as read back from its commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub id: ObjectId,
+    /// The whole working tree.
+    pub tree: ObjectId,
+    /// The HEAD it was taken on.
+    pub head: Option<ObjectId>,
+    /// The staged state (the index's tree) when it differed from HEAD.
+    pub staged: Option<ObjectId>,
+}
+
+impl Snapshot {
+    /// Reads checkpoint `id`. A second parent counts as its staged state only when it is a
+    /// commit on the same HEAD (checkpoints written before staged states were kept have none).
+    pub fn read(repo: &Repo, id: ObjectId) -> Result<Snapshot, CheckpointError> {
+        let commit = repo.read_commit(id)?;
+        let head = commit.parents.first().copied();
+        let staged = match commit.parents.get(1) {
+            Some(index) => {
+                let index = repo.read_commit(*index)?;
+                (index.parents.first().copied() == head).then_some(index.tree)
+            }
+            None => None,
+        };
+        Ok(Snapshot {
+            id,
+            tree: commit.tree,
+            head,
+            staged,
+        })
+    }
 }
 
 /// Captures the working tree of `worktree` as a tree object.
@@ -96,10 +133,35 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
-    Ok(Capture {
-        tree,
-        head: worktree.head_commit()?,
-    })
+    let head = worktree.head_commit()?;
+    let staged = staged_tree(worktree, &index, head)?;
+    Ok(Capture { tree, head, staged })
+}
+
+/// The index's tree when it differs from HEAD's; None when nothing is staged, on an unborn
+/// branch (the checkpoint's first parent must stay HEAD) and during a conflict.
+fn staged_tree(
+    worktree: &Repo,
+    index: &gix::index::State,
+    head: Option<ObjectId>,
+) -> Result<Option<ObjectId>, CheckpointError> {
+    let Some(head) = head else { return Ok(None) };
+    if index.entries().iter().any(|e| e.stage_raw() != 0) {
+        return Ok(None);
+    }
+    let clean = HashSet::new();
+    let writer = TreeWriter {
+        repo: worktree,
+        index,
+        dirty: &clean,
+    };
+    let cache = index.tree().filter(|_| !index.is_sparse());
+    let tree = match writer.write_dir(index.entries(), &[], b"", cache)? {
+        Some(tree) => tree,
+        None => worktree.write_tree(&[])?,
+    };
+    let head_tree = worktree.read_commit(head)?.tree;
+    Ok((tree != head_tree).then_some(tree))
 }
 
 /// Writes the checkpoint commit for a capture.
@@ -108,7 +170,14 @@ pub fn commit(
     capture: &Capture,
     message: &str,
 ) -> Result<ObjectId, CheckpointError> {
-    let parents: Vec<ObjectId> = capture.head.into_iter().collect();
+    let mut parents: Vec<ObjectId> = capture.head.into_iter().collect();
+    if let Some(staged) = capture.staged {
+        parents.push(worktree.write_commit(
+            staged,
+            &parents,
+            &format!("index: staged at checkpoint: {message}\n"),
+        )?);
+    }
     Ok(worktree.write_commit(capture.tree, &parents, &format!("checkpoint: {message}\n"))?)
 }
 
@@ -284,11 +353,8 @@ impl TreeWriter<'_> {
 /// that are not in it removed, ignored files left alone), then puts HEAD (and its branch)
 /// at `head` and the index at HEAD. Directories holding a `.git` of their own are never
 /// overwritten or removed. Runs the user's git: the index is written.
-pub fn restore(
-    worktree: &Repo,
-    tree: ObjectId,
-    head: Option<ObjectId>,
-) -> Result<(), CheckpointError> {
+pub fn restore(worktree: &Repo, snapshot: &Snapshot) -> Result<(), CheckpointError> {
+    let (tree, head) = (snapshot.tree, snapshot.head);
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     if let Some(op) = worktree.operation_in_progress() {
         return Err(CheckpointError::OperationInProgress(op, root));
@@ -317,6 +383,12 @@ pub fn restore(
         Some(head) => {
             // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
             git(&root).args(["reset", "-q", &head.to_string()]).run()?;
+            if let Some(staged) = snapshot.staged {
+                // Staged again (the files stay); entries that match keep their stat data.
+                git(&root)
+                    .args(["read-tree", "--reset", &staged.to_string()])
+                    .run()?;
+            }
         }
         None => {
             git(&root).args(["read-tree", "--empty"]).run()?;
@@ -331,9 +403,10 @@ pub fn restore(
 /// (`restore` would check every one of them).
 pub fn apply_to_fresh_checkout(
     worktree: &Repo,
-    tree: ObjectId,
+    snapshot: &Snapshot,
     head: ObjectId,
 ) -> Result<(), CheckpointError> {
+    let tree = snapshot.tree;
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let target = worktree.tree_paths(tree)?;
     refuse_what_is_in_the_way(worktree, &target, false)?;
@@ -342,8 +415,13 @@ pub fn apply_to_fresh_checkout(
     git(&root)
         .args(["read-tree", "-m", "-u", &head_hex, &tree_hex])
         .run()?;
-    // The index back at `head`; entries that match keep their stat data.
-    git(&root).args(["read-tree", "-m", &head_hex]).run()?;
+    // The index back at `head` (or the staged state); entries that match keep their stat data.
+    match snapshot.staged {
+        None => git(&root).args(["read-tree", "-m", &head_hex]).run()?,
+        Some(staged) => git(&root)
+            .args(["read-tree", "--reset", &staged.to_string()])
+            .run()?,
+    };
     Ok(())
 }
 

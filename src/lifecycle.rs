@@ -260,10 +260,12 @@ fn record_in(
         .last_checkpoint
         .as_deref()
         .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
-        && let Ok(commit) = repo.read_commit(last)
-        && commit.tree == capture.tree
-        && commit.parents.first().copied() == capture.head
+        && let Ok(last) = checkpoint::Snapshot::read(repo, last)
+        && last.tree == capture.tree
+        && last.head == capture.head
+        && last.staged == capture.staged
     {
+        let last = last.id;
         return Ok(Recorded {
             id: last,
             head: capture.head,

@@ -77,7 +77,8 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
     match path {
         Some(path) => {
             let worktree = ctx.repo.open_worktree(&path)?;
-            checkpoint::apply_to_fresh_checkout(&worktree, commit.tree, head)?;
+            let snapshot = checkpoint::Snapshot::read(&ctx.repo, ckpt.id)?;
+            checkpoint::apply_to_fresh_checkout(&worktree, &snapshot, head)?;
             ctx.out.status(&format!(
                 "Forked '{}' as '{}' with its uncommitted work",
                 source.name(),

@@ -39,8 +39,8 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
         &pre.id.to_string()[..12],
         session.name()
     ));
-    let commit = ctx.repo.read_commit(target)?;
-    checkpoint::restore(&worktree, commit.tree, commit.parents.first().copied())?;
+    let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
+    checkpoint::restore(&worktree, &snapshot)?;
     let detail = format!(
         "to {} (state before: {})",
         &target.to_string()[..12],

@@ -94,3 +94,39 @@ fn oversized_session_yaml_is_refused_with_its_size() {
     assert!(out.stderr.contains("big"), "{}", out.stderr);
     let _ = write_file;
 }
+
+#[test]
+fn staged_content_that_differs_from_the_file_survives_rewind() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("s");
+    std::fs::write(path.join("README.md"), "staged\n").unwrap();
+    repo.git_in(&path, &["add", "README.md"]);
+    std::fs::write(path.join("README.md"), "on disk\n").unwrap();
+    let ckpt = repo
+        .session_in(&path, &["checkpoint"])
+        .ok()
+        .line()
+        .to_owned();
+    // `git diff <ckpt>^ <ckpt>` is still exactly the uncommitted work.
+    let diff = repo.git_in(&path, &["diff", &format!("{ckpt}^"), &ckpt]);
+    assert!(diff.contains("+on disk"), "{diff}");
+    std::fs::write(path.join("README.md"), "lost?\n").unwrap();
+    repo.git_in(&path, &["add", "README.md"]);
+    repo.session_in(&path, &["rewind", &ckpt]).ok();
+    assert_eq!(
+        std::fs::read_to_string(path.join("README.md")).unwrap(),
+        "on disk\n"
+    );
+    assert_eq!(repo.git_in(&path, &["show", ":README.md"]), "staged");
+    // Staging alone (same files on disk) is a change worth a new checkpoint.
+    repo.git_in(&path, &["reset", "-q"]);
+    let again = repo
+        .session_in(&path, &["checkpoint"])
+        .ok()
+        .line()
+        .to_owned();
+    assert_ne!(
+        again, ckpt,
+        "unstaging changed what a restore would bring back"
+    );
+}
