@@ -24,6 +24,8 @@ pub struct Context {
     /// `session.worktreeDir` resolved once for [`Context::local`] (None: not configured
     /// readably, so only recorded worktrees are found).
     default_worktree_dir: std::cell::OnceCell<Option<PathBuf>>,
+    /// Whether the configuration's warnings were printed (once per process).
+    config_warned: std::cell::Cell<bool>,
 }
 
 impl Context {
@@ -38,6 +40,7 @@ impl Context {
             out,
             cwd: canonical(&cwd),
             default_worktree_dir: std::cell::OnceCell::new(),
+            config_warned: std::cell::Cell::new(false),
         })
     }
 
@@ -49,8 +52,16 @@ impl Context {
         })
     }
 
+    /// The settings; their warnings (e.g. an unknown key in `.git-session.yaml`) go to
+    /// stderr the first time.
     pub fn config(&self) -> CommandResult<Config> {
-        Ok(Config::load(&self.repo, self.repo.workdir().as_deref())?)
+        let config = Config::load(&self.repo, self.repo.workdir().as_deref())?;
+        if !self.config_warned.replace(true) {
+            for warning in config.warnings() {
+                self.out.warn(warning);
+            }
+        }
+        Ok(config)
     }
 
     pub fn store(&self) -> Store<'_> {

@@ -3,6 +3,7 @@
 mod support;
 
 mod checkpoint;
+mod config;
 mod include;
 mod lifecycle;
 mod list;
