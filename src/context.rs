@@ -34,6 +34,7 @@ impl Context {
             .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
         let here = Repo::discover(&cwd)?;
         let repo = here.main()?;
+        let out = out.with_git_color(repo.config_string("color.ui").as_deref());
         Ok(Context {
             repo,
             here,
@@ -62,6 +63,11 @@ impl Context {
             }
         }
         Ok(config)
+    }
+
+    /// The progress line for a `.worktreeinclude` copy (on stderr, only on a terminal).
+    pub fn copy_progress(&self) -> crate::progress::CopyProgress {
+        crate::progress::CopyProgress::new()
     }
 
     pub fn store(&self) -> Store<'_> {

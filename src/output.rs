@@ -1,6 +1,6 @@
 //! Where text goes: the answer (a path, a table, an id, one JSON document) to stdout;
-//! narration, warnings and hints to stderr. Color only on a terminal, honoring `NO_COLOR`
-//! and `--color`. A closed stdout (`git session list | head`) ends the process quietly.
+//! narration, warnings and hints to stderr. Color only on a terminal, honoring `NO_COLOR`,
+//! `--color` and git config's `color.ui`. A closed stdout (`git session list | head`) ends the process quietly.
 
 use std::io::{IsTerminal, Write};
 
@@ -13,6 +13,7 @@ pub enum ColorChoice {
 }
 
 pub struct Output {
+    choice: ColorChoice,
     color_err: bool,
     color_out: bool,
 }
@@ -23,16 +24,38 @@ const CYAN: &str = "\x1b[36m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
+/// What git config's `color.ui` means for `--color=auto`: `never` (or false) turns color
+/// off and `always` on; anything else, or no value, leaves it to the terminal and `NO_COLOR`.
+pub fn color_from_git_config(color_ui: Option<&str>) -> Option<bool> {
+    match color_ui?.trim().to_ascii_lowercase().as_str() {
+        "never" | "false" | "no" | "off" | "0" => Some(false),
+        "always" => Some(true),
+        _ => None,
+    }
+}
+
 impl Output {
     pub fn new(choice: ColorChoice) -> Output {
-        let decide = |is_tty: bool| match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
+        Self::decide(choice, None)
+    }
+
+    /// Applies git config's `color.ui` (see [`color_from_git_config`]); a `--color` other
+    /// than `auto` still wins.
+    pub fn with_git_color(self, color_ui: Option<&str>) -> Output {
+        Self::decide(self.choice, color_from_git_config(color_ui))
+    }
+
+    fn decide(choice: ColorChoice, git_config: Option<bool>) -> Output {
+        let decide = |is_tty: bool| match (choice, git_config) {
+            (ColorChoice::Always, _) => true,
+            (ColorChoice::Never, _) => false,
+            (ColorChoice::Auto, Some(configured)) => configured,
+            (ColorChoice::Auto, None) => {
                 is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         Output {
+            choice,
             color_err: decide(std::io::stderr().is_terminal()),
             color_out: decide(std::io::stdout().is_terminal()),
         }
@@ -98,5 +121,24 @@ impl Output {
 
     fn err_color(&self, code: &'static str) -> &'static str {
         if self.color_err { code } else { "" }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_ui_values() {
+        assert_eq!(color_from_git_config(Some("never")), Some(false));
+        assert_eq!(color_from_git_config(Some("False")), Some(false));
+        assert_eq!(color_from_git_config(Some("always")), Some(true));
+        assert_eq!(color_from_git_config(Some("auto")), None);
+        assert_eq!(color_from_git_config(Some("true")), None);
+        assert_eq!(color_from_git_config(None), None);
+        let out = Output::new(ColorChoice::Always).with_git_color(Some("never"));
+        assert!(out.color_err, "--color=always wins over color.ui");
+        let out = Output::new(ColorChoice::Auto).with_git_color(Some("never"));
+        assert!(!out.color_err && !out.color_out);
     }
 }
