@@ -211,6 +211,13 @@ impl Repo {
 
     // ---- config -------------------------------------------------------------------------
 
+    /// `color.ui` as the repository around the current directory sees it (None outside
+    /// one), for output that is decided without a [`Repo`] at hand (the final error line).
+    pub fn color_ui_here() -> Option<String> {
+        let cwd = std::env::current_dir().ok()?;
+        Repo::discover(&cwd).ok()?.config_string("color.ui")
+    }
+
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.inner
             .config_snapshot()

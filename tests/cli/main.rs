@@ -11,3 +11,4 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod terminal;
