@@ -2,7 +2,9 @@
 //! command-line flag > git config > `.git-session.yaml` (tracked, shared by a team) > default.
 //!
 //! `.git-session.yaml` arrives with a pull, so values read from it are checked before use:
-//! a worktree directory from it must stay inside the main worktree.
+//! a worktree directory from it must stay inside the main worktree. Mistakes in it that need
+//! not stop a command (an unknown key) are returned as [`Config::warnings`], for the command
+//! layer to print.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -47,6 +49,18 @@ pub const RETENTION_DAYS: Key = Key {
 pub enum ConfigError {
     #[error("{SHARED_FILE} does not parse: {reason}")]
     SharedFile { reason: String },
+    #[error("{SHARED_FILE}: {key} must be {expected}, not {found}")]
+    SharedType {
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("{SHARED_FILE}: {key} is given twice (as {first} and {second})")]
+    SharedDuplicate {
+        key: &'static str,
+        first: String,
+        second: String,
+    },
     #[error("{key} = '{value}' is invalid: {reason}")]
     Invalid {
         key: &'static str,
@@ -65,7 +79,9 @@ pub enum Origin {
 
 pub struct Config {
     git: BTreeMap<&'static str, String>,
-    shared: BTreeMap<String, String>,
+    /// `.git-session.yaml`'s values by full key name (`session.worktreeDir`).
+    shared: BTreeMap<&'static str, String>,
+    warnings: Vec<String>,
 }
 
 const ALL_KEYS: &[&Key] = &[
@@ -84,16 +100,26 @@ impl Config {
             .iter()
             .filter_map(|k| repo.config_string(k.name).map(|v| (k.name, v)))
             .collect();
-        let shared = match main_root.map(|r| r.join(SHARED_FILE)) {
+        let (shared, warnings) = match main_root.map(|r| r.join(SHARED_FILE)) {
             Some(path) if path.is_file() => {
                 let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SharedFile {
                     reason: e.to_string(),
                 })?;
                 parse_shared(&text)?
             }
-            _ => BTreeMap::new(),
+            _ => (BTreeMap::new(), Vec::new()),
         };
-        Ok(Config { git, shared })
+        Ok(Config {
+            git,
+            shared,
+            warnings,
+        })
+    }
+
+    /// Mistakes worth telling the user that do not stop the command (an unknown key in
+    /// `.git-session.yaml`, with the known key it is nearest to).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The value of `key` and where it came from.
@@ -101,8 +127,7 @@ impl Config {
         if let Some(v) = self.git.get(key.name) {
             return (v.clone(), Origin::GitConfig);
         }
-        let short = key.name.trim_start_matches("session.");
-        if let Some(v) = self.shared.get(key.name).or_else(|| self.shared.get(short)) {
+        if let Some(v) = self.shared.get(key.name) {
             return (v.clone(), Origin::SharedFile);
         }
         (key.default.to_owned(), Origin::Default)
@@ -157,8 +182,16 @@ impl Config {
         }
         let root = crate::git::canonical(main_root);
         let dir = if origin == Origin::GitConfig {
-            main_root.join(path)
+            // git expands `~/` in pathname values; so do we (a directory named `~` is never
+            // what was meant).
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            main_root.join(expand_home(&value, home.as_deref()).map_err(invalid)?)
         } else {
+            if value.starts_with('~') {
+                return Err(invalid(format!(
+                    "{SHARED_FILE} is shared, so `~` is not expanded there; use a relative path inside the repository"
+                )));
+            }
             if path.is_absolute()
                 || path
                     .components()
@@ -189,8 +222,11 @@ impl Config {
         Ok(dir)
     }
 
+    /// The branch name prefix. A `refs/heads/` in front is dropped: branch names are given
+    /// without it, and keeping it would make `refs/heads/refs/heads/<name>`.
     pub fn branch_prefix(&self) -> Result<String, ConfigError> {
-        let value = self.string(&BRANCH_PREFIX);
+        let raw = self.string(&BRANCH_PREFIX);
+        let value = raw.strip_prefix("refs/heads/").unwrap_or(&raw).to_owned();
         if !value.is_empty() {
             let probe = format!("{value}x");
             crate::session::name::validate(&probe).map_err(|e| ConfigError::Invalid {
@@ -203,25 +239,111 @@ impl Config {
     }
 }
 
-fn parse_shared(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+/// `~` or `~/…` with `home` in place of the `~`; `~user` is refused (only the user's own
+/// home is expanded).
+fn expand_home(value: &str, home: Option<&Path>) -> Result<PathBuf, String> {
+    let Some(rest) = value.strip_prefix('~') else {
+        return Ok(PathBuf::from(value));
+    };
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return Err("only `~/` is expanded, not `~user`".into());
+    }
+    let home = home
+        .filter(|h| !h.as_os_str().is_empty())
+        .ok_or_else(|| "`~` cannot be expanded: HOME is not set".to_owned())?;
+    Ok(home.join(rest.trim_start_matches('/')))
+}
+
+/// Parses `.git-session.yaml`: its known keys (with or without `session.`) by full name, and
+/// warnings for unknown keys. A value of the wrong type is refused.
+fn parse_shared(text: &str) -> Result<(BTreeMap<&'static str, String>, Vec<String>), ConfigError> {
+    let mut out = BTreeMap::new();
+    let mut warnings = Vec::new();
     if text.trim().is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok((out, warnings));
     }
     let raw: BTreeMap<String, serde_json::Value> =
         serde_saphyr::from_str(text).map_err(|e| ConfigError::SharedFile {
             reason: e.to_string().lines().next().unwrap_or("").to_owned(),
         })?;
-    let mut out = BTreeMap::new();
-    for (key, value) in raw {
+    let mut seen: BTreeMap<&'static str, String> = BTreeMap::new();
+    for (written, value) in raw {
+        let short = written.strip_prefix("session.").unwrap_or(&written);
+        let Some(key) = ALL_KEYS.iter().find(|k| short_name(k) == short) else {
+            warnings.push(unknown_key_warning(&written));
+            continue;
+        };
+        let numeric = key.name == FETCH_TIMEOUT_SECS.name || key.name == RETENTION_DAYS.name;
         let text = match value {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            _ => continue, // lists and maps are for later keys (e.g. setup commands)
+            other => {
+                return Err(ConfigError::SharedType {
+                    key: written,
+                    expected: if numeric { "a number" } else { "a string" },
+                    found: match other {
+                        serde_json::Value::Null => "empty",
+                        serde_json::Value::Bool(_) => "true/false",
+                        serde_json::Value::Array(_) => "a list",
+                        _ => "a mapping",
+                    },
+                });
+            }
         };
-        out.insert(key, text);
+        if let Some(first) = seen.insert(key.name, written.clone()) {
+            return Err(ConfigError::SharedDuplicate {
+                key: key.name,
+                first,
+                second: written,
+            });
+        }
+        out.insert(key.name, text);
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+fn short_name(key: &Key) -> &'static str {
+    key.name.trim_start_matches("session.")
+}
+
+/// "unknown key", naming the known key nearest to it when one is near enough to be a typo.
+fn unknown_key_warning(written: &str) -> String {
+    let short = written.strip_prefix("session.").unwrap_or(written);
+    let nearest = ALL_KEYS
+        .iter()
+        .map(|k| {
+            let distance = levenshtein(&short.to_lowercase(), &short_name(k).to_lowercase());
+            (distance, short_name(k))
+        })
+        .min();
+    match nearest {
+        Some((distance, name)) if distance <= name.len().div_ceil(3) => {
+            format!("{SHARED_FILE}: unknown key '{written}' is ignored (did you mean '{name}'?)")
+        }
+        _ => {
+            let known: Vec<&str> = ALL_KEYS.iter().map(|k| short_name(k)).collect();
+            format!(
+                "{SHARED_FILE}: unknown key '{written}' is ignored (known keys: {})",
+                known.join(", ")
+            )
+        }
+    }
+}
+
+/// Edit distance (insertions, deletions, substitutions) between two strings, by characters.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
@@ -230,15 +352,85 @@ mod tests {
 
     #[test]
     fn shared_file_accepts_short_and_long_keys() {
-        let map = parse_shared(
-            "worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\nsetup: [a, b]\n",
-        )
-        .unwrap();
-        assert_eq!(map["worktreeDir"], "wt");
+        let (map, warnings) =
+            parse_shared("worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\n")
+                .unwrap();
+        assert_eq!(map["session.worktreeDir"], "wt");
         assert_eq!(map["session.branchPrefix"], "agent/");
-        assert_eq!(map["retentionDays"], "3");
-        assert!(!map.contains_key("setup"));
+        assert_eq!(map["session.retentionDays"], "3");
+        assert!(warnings.is_empty());
         assert!(parse_shared("[not a map").is_err());
+        assert!(parse_shared("worktreeDir: a\nsession.worktreeDir: b\n").is_err());
+    }
+
+    #[test]
+    fn shared_file_refuses_wrong_types_and_warns_on_unknown_keys() {
+        let err = parse_shared("worktreeDir: [1, 2]\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            ".git-session.yaml: worktreeDir must be a string, not a list"
+        );
+        let err = parse_shared("retentionDays: true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be a number, not true/false"), "{err}");
+        let (map, warnings) = parse_shared("worktreDir: wt\nsetup: [a]\n").unwrap();
+        assert!(map.is_empty());
+        assert_eq!(
+            warnings,
+            [
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays)",
+                ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
+            ]
+        );
+        let (_, warnings) = parse_shared("session.retentiondays: 3\n").unwrap();
+        assert!(
+            warnings[0].ends_with("(did you mean 'retentionDays'?)"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn levenshtein_counts_edits() {
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("remote", "remote"), 0);
+        assert_eq!(levenshtein("baseRf", "baseRef"), 1);
+    }
+
+    #[test]
+    fn home_is_expanded_for_git_config_values_only() {
+        let home = Path::new("/home/u");
+        assert_eq!(
+            expand_home("~/wt", Some(home)).unwrap(),
+            Path::new("/home/u/wt")
+        );
+        assert_eq!(expand_home("~", Some(home)).unwrap(), Path::new("/home/u"));
+        assert_eq!(expand_home("a/~", Some(home)).unwrap(), Path::new("a/~"));
+        assert!(expand_home("~bob/wt", Some(home)).is_err());
+        assert!(expand_home("~/wt", None).is_err());
+        let config = Config {
+            git: BTreeMap::new(),
+            shared: BTreeMap::from([(WORKTREE_DIR.name, "~/wt".to_owned())]),
+            warnings: Vec::new(),
+        };
+        let err = config
+            .worktree_dir(Path::new("/repo"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`~` is not expanded"), "{err}");
+    }
+
+    #[test]
+    fn branch_prefix_drops_refs_heads() {
+        let config = Config {
+            git: BTreeMap::from([(BRANCH_PREFIX.name, "refs/heads/agent/".to_owned())]),
+            shared: BTreeMap::new(),
+            warnings: Vec::new(),
+        };
+        assert_eq!(config.branch_prefix().unwrap(), "agent/");
     }
 
     #[test]
@@ -246,16 +438,15 @@ mod tests {
         let mut config = Config {
             git: BTreeMap::new(),
             shared: BTreeMap::new(),
+            warnings: Vec::new(),
         };
-        config
-            .shared
-            .insert("worktreeDir".into(), "../outside".into());
+        config.shared.insert(WORKTREE_DIR.name, "../outside".into());
         assert!(config.worktree_dir(Path::new("/repo")).is_err());
-        config.shared.insert("worktreeDir".into(), "/tmp/x".into());
+        config.shared.insert(WORKTREE_DIR.name, "/tmp/x".into());
         assert!(config.worktree_dir(Path::new("/repo")).is_err());
         config
             .shared
-            .insert("worktreeDir".into(), "wt/sessions".into());
+            .insert(WORKTREE_DIR.name, "wt/sessions".into());
         assert_eq!(
             config.worktree_dir(Path::new("/repo")).unwrap(),
             PathBuf::from("/repo/wt/sessions")

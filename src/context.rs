@@ -24,6 +24,8 @@ pub struct Context {
     /// `session.worktreeDir` resolved once for [`Context::local`] (None: not configured
     /// readably, so only recorded worktrees are found).
     default_worktree_dir: std::cell::OnceCell<Option<PathBuf>>,
+    /// Whether the configuration's warnings were printed (once per process).
+    config_warned: std::cell::Cell<bool>,
 }
 
 impl Context {
@@ -32,12 +34,14 @@ impl Context {
             .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
         let here = Repo::discover(&cwd)?;
         let repo = here.main()?;
+        let out = out.with_git_color(repo.config_string("color.ui").as_deref());
         Ok(Context {
             repo,
             here,
             out,
             cwd: canonical(&cwd),
             default_worktree_dir: std::cell::OnceCell::new(),
+            config_warned: std::cell::Cell::new(false),
         })
     }
 
@@ -49,8 +53,21 @@ impl Context {
         })
     }
 
+    /// The settings; their warnings (e.g. an unknown key in `.git-session.yaml`) go to
+    /// stderr the first time.
     pub fn config(&self) -> CommandResult<Config> {
-        Ok(Config::load(&self.repo, self.repo.workdir().as_deref())?)
+        let config = Config::load(&self.repo, self.repo.workdir().as_deref())?;
+        if !self.config_warned.replace(true) {
+            for warning in config.warnings() {
+                self.out.warn(warning);
+            }
+        }
+        Ok(config)
+    }
+
+    /// The progress line for a `.worktreeinclude` copy (on stderr, only on a terminal).
+    pub fn copy_progress(&self) -> crate::progress::CopyProgress {
+        crate::progress::CopyProgress::new()
     }
 
     pub fn store(&self) -> Store<'_> {

@@ -93,7 +93,9 @@ impl From<RepoError> for CommandError {
     fn from(err: RepoError) -> Self {
         let message = one_line(&err);
         match err {
-            RepoError::NotARepository { .. } | RepoError::BadRevision { .. } => {
+            RepoError::NotARepository { .. }
+            | RepoError::BadRevision { .. }
+            | RepoError::ConfigParameters(_) => {
                 CommandError::user(message)
             }
             RepoError::Reftable => CommandError::user(message)

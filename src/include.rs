@@ -252,6 +252,22 @@ pub struct CopyReport {
     pub skipped: Vec<String>,
 }
 
+/// Told how a copy advances, so the command layer can draw progress (this module never
+/// prints). Called from several copying threads at once.
+pub trait Progress: Sync {
+    /// The copy starts: `files` regular files to copy.
+    fn start(&self, _files: u64) {}
+    /// One more file was copied, of `bytes` bytes.
+    fn copied(&self, _bytes: u64) {}
+    /// The copy is over (done or failed).
+    fn finish(&self) {}
+}
+
+/// Progress nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
 const STAGING_PREFIX: &str = ".git-session-include-";
 
 /// Removes staging directories a killed `new` left behind (a day old: a running one is
@@ -311,6 +327,7 @@ pub fn copy_planned(
     plan: &[PlannedCopy],
     source_root: &Path,
     dest_root: &Path,
+    progress: &dyn Progress,
 ) -> Result<CopyReport, IncludeError> {
     let mut dirs: Vec<(PathBuf, u32)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -359,7 +376,10 @@ pub fn copy_planned(
             .and_then(|target| std::os::unix::fs::symlink(target, &to))
             .map_err(|source| IncludeError::Copy { from, to, source })?;
     }
-    report.bytes = copy_files_parallel(&files, source_root, dest_root)?;
+    progress.start(files.len() as u64);
+    let copied = copy_files_parallel(&files, source_root, dest_root, progress);
+    progress.finish();
+    report.bytes = copied?;
     // Directory modes last: a read-only directory would refuse the files copied into it.
     for (dir, mode) in dirs.iter().rev() {
         let _ = fs::set_permissions(dest_root.join(dir), fs::Permissions::from_mode(*mode));
@@ -401,6 +421,7 @@ fn copy_files_parallel(
     files: &[PathBuf],
     source_root: &Path,
     dest_root: &Path,
+    progress: &dyn Progress,
 ) -> Result<u64, IncludeError> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -420,6 +441,7 @@ fn copy_files_parallel(
                     match copy_file(&from, &to) {
                         Ok(n) => {
                             bytes.fetch_add(n as usize, Ordering::Relaxed);
+                            progress.copied(n);
                         }
                         Err(source) => {
                             first_error

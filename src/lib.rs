@@ -3,7 +3,7 @@
 //! Layers, with dependencies pointing down:
 //!
 //! - [`cli`] and [`commands`]: clap types and one module per subcommand; the only code that
-//!   prints (through [`output`]) and turns domain errors into [`error::CommandError`]s.
+//!   prints (through [`output`] and [`progress`]) and turns domain errors into [`error::CommandError`]s.
 //! - domain: [`session`] (model, names, the store under `refs/sessions/*`, machine-local
 //!   state), [`worktree`], [`checkpoint`], [`include`] (`.worktreeinclude`), [`lifecycle`]
 //!   (operations spanning those) and [`config`]. They take inputs and return data.
@@ -19,6 +19,7 @@ pub mod git;
 pub mod include;
 pub mod lifecycle;
 pub mod output;
+pub mod progress;
 pub mod session;
 pub mod text;
 pub mod worktree;

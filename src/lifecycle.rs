@@ -154,13 +154,14 @@ fn safe_tips(repo: &Repo, session: &Session) -> Vec<ObjectId> {
 
 /// Creates a worktree and copies `.worktreeinclude` files from `include_source` into it. The
 /// copy runs while git checks the worktree out (into a staging directory next to it) and is
-/// moved into place afterwards.
+/// moved into place afterwards; `progress` hears how the copy advances.
 pub fn create_worktree(
     repo: &Repo,
     path: &Path,
     start: &Start,
     include_source: Option<&Path>,
     skip_dirs: &[PathBuf],
+    progress: &dyn include::Progress,
 ) -> Result<Option<CopyReport>, LifecycleError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let plan = match include_source {
@@ -173,7 +174,8 @@ pub fn create_worktree(
     };
     let staging = include::Staging::new_in(parent)?;
     let (added, copied) = std::thread::scope(|scope| {
-        let copier = scope.spawn(|| include::copy_planned(&plan, &source, staging.path()));
+        let copier =
+            scope.spawn(|| include::copy_planned(&plan, &source, staging.path(), progress));
         let added = worktree::add(repo, path, start);
         (
             added,

@@ -13,7 +13,8 @@ fn main() {
         Ok(()) => 0,
         Err(err) if err.kind == ErrorKind::BrokenPipe => 0,
         Err(err) => {
-            let out = git_session::output::Output::new(color);
+            let color_ui = git_session::git::Repo::color_ui_here();
+            let out = git_session::output::Output::new(color).with_git_color(color_ui.as_deref());
             out.error(&err.message);
             for hint in &err.hints {
                 out.hint(hint);

@@ -1,6 +1,6 @@
 //! Where text goes: the answer (a path, a table, an id, one JSON document) to stdout;
-//! narration, warnings and hints to stderr. Color only on a terminal, honoring `NO_COLOR`
-//! and `--color`.
+//! narration, warnings and hints to stderr. Color only on a terminal, honoring `NO_COLOR`,
+//! `--color` and git config's `color.ui`.
 //!
 //! Output never aborts work: writing the answer returns an error the command passes up (a
 //! closed stdout becomes [`crate::error::ErrorKind::BrokenPipe`], which `main` treats as
@@ -20,6 +20,7 @@ pub enum ColorChoice {
 }
 
 pub struct Output {
+    choice: ColorChoice,
     color_err: bool,
     color_out: bool,
     quiet: bool,
@@ -31,16 +32,38 @@ const CYAN: &str = "\x1b[36m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
+/// What git config's `color.ui` means for `--color=auto`: `never` (or false) turns color
+/// off and `always` on; anything else, or no value, leaves it to the terminal and `NO_COLOR`.
+pub fn color_from_git_config(color_ui: Option<&str>) -> Option<bool> {
+    match color_ui?.trim().to_ascii_lowercase().as_str() {
+        "never" | "false" | "no" | "off" | "0" => Some(false),
+        "always" => Some(true),
+        _ => None,
+    }
+}
+
 impl Output {
     pub fn new(choice: ColorChoice) -> Output {
-        let decide = |is_tty: bool| match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
+        Self::decide(choice, None)
+    }
+
+    /// Applies git config's `color.ui` (see [`color_from_git_config`]); a `--color` other
+    /// than `auto` still wins.
+    pub fn with_git_color(self, color_ui: Option<&str>) -> Output {
+        Self::decide(self.choice, color_from_git_config(color_ui))
+    }
+
+    fn decide(choice: ColorChoice, git_config: Option<bool>) -> Output {
+        let decide = |is_tty: bool| match (choice, git_config) {
+            (ColorChoice::Always, _) => true,
+            (ColorChoice::Never, _) => false,
+            (ColorChoice::Auto, Some(configured)) => configured,
+            (ColorChoice::Auto, None) => {
                 is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         Output {
+            choice,
             color_err: decide(std::io::stderr().is_terminal()),
             color_out: decide(std::io::stdout().is_terminal()),
             quiet: false,
@@ -52,12 +75,6 @@ impl Output {
     pub fn quiet(mut self) -> Output {
         self.quiet = true;
         self
-    }
-
-    /// Turns color off (e.g. `color.ui = never` in git config) unless `--color=always`.
-    pub fn disable_color(&mut self) {
-        self.color_err = false;
-        self.color_out = false;
     }
 
     /// Whether stderr is a terminal that live progress may be drawn on.
@@ -127,5 +144,24 @@ impl Output {
         } else {
             writeln!(err, "{label} {text}")
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_ui_values() {
+        assert_eq!(color_from_git_config(Some("never")), Some(false));
+        assert_eq!(color_from_git_config(Some("False")), Some(false));
+        assert_eq!(color_from_git_config(Some("always")), Some(true));
+        assert_eq!(color_from_git_config(Some("auto")), None);
+        assert_eq!(color_from_git_config(Some("true")), None);
+        assert_eq!(color_from_git_config(None), None);
+        let out = Output::new(ColorChoice::Always).with_git_color(Some("never"));
+        assert!(out.color_err, "--color=always wins over color.ui");
+        let out = Output::new(ColorChoice::Auto).with_git_color(Some("never"));
+        assert!(!out.color_err && !out.color_out);
     }
 }

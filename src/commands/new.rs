@@ -232,6 +232,7 @@ pub fn start_session(
         &start,
         spec.include_source.as_deref(),
         &[worktree_dir],
+        &ctx.copy_progress(),
     );
     let report = match created {
         Ok(report) => report,

@@ -86,8 +86,15 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
                 path.display()
             ));
             let source = (!args.no_include).then_some(main_root.as_path());
-            lifecycle::create_worktree(&ctx.repo, &path, &start, source, &[worktree_dir])
-                .map_err(CommandError::from)?;
+            lifecycle::create_worktree(
+                &ctx.repo,
+                &path,
+                &start,
+                source,
+                &[worktree_dir],
+                &ctx.copy_progress(),
+            )
+            .map_err(CommandError::from)?;
             let path = crate::git::canonical(&path);
             local.put(
                 &session.meta.id,

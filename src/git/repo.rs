@@ -20,6 +20,8 @@ pub enum RepoError {
         "this repository stores refs in the reftable format, which git-session cannot read yet"
     )]
     Reftable,
+    #[error(transparent)]
+    ConfigParameters(#[from] super::config_env::BogusFormat),
     #[error("{ref_name} was changed by another process while it was being updated")]
     RefConflict { ref_name: String },
     #[error("'{spec}' does not name a commit")]
@@ -102,13 +104,28 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does.
+    /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does, and the
+    /// `git -c` settings git passes down in `GIT_CONFIG_PARAMETERS` (gix reads
+    /// `GIT_CONFIG_COUNT` itself). Handles derived from this one (the main worktree, other
+    /// worktrees) inherit the settings.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
-        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
-            .map_err(|_| RepoError::NotARepository {
-                dir: dir.to_owned(),
-            })?
-            .to_thread_local();
+        let overrides: Vec<String> = super::config_env::from_environment()?
+            .iter()
+            .filter_map(super::config_env::Parameter::as_override)
+            .collect();
+        let mut trust_map = gix::sec::trust::Mapping::<gix::open::Options>::default();
+        for options in [&mut trust_map.full, &mut trust_map.reduced] {
+            options.modify(|o| o.cli_overrides(overrides.iter().map(String::as_str)));
+        }
+        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
+            dir,
+            Default::default(),
+            trust_map,
+        )
+        .map_err(|_| RepoError::NotARepository {
+            dir: dir.to_owned(),
+        })?
+        .to_thread_local();
         Self::from_gix(inner)
     }
 
@@ -193,6 +210,13 @@ impl Repo {
     }
 
     // ---- config -------------------------------------------------------------------------
+
+    /// `color.ui` as the repository around the current directory sees it (None outside
+    /// one), for output that is decided without a [`Repo`] at hand (the final error line).
+    pub fn color_ui_here() -> Option<String> {
+        let cwd = std::env::current_dir().ok()?;
+        Repo::discover(&cwd).ok()?.config_string("color.ui")
+    }
 
     pub fn config_string(&self, key: &str) -> Option<String> {
         self.inner

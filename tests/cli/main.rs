@@ -3,6 +3,7 @@
 mod support;
 
 mod checkpoint;
+mod config;
 mod hardening;
 mod include;
 mod lifecycle;
@@ -11,3 +12,4 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod terminal;

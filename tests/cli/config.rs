@@ -1,0 +1,96 @@
+//! Configuration: `git -c` settings, mistakes in `.git-session.yaml`, `~` and `refs/heads/`.
+
+use crate::support::TestRepo;
+
+#[test]
+fn git_dash_c_settings_apply_and_win_over_files() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "session.worktreeDir", "from-file"]);
+    let out = repo
+        .cmd_in(
+            &repo.root,
+            "git",
+            &[
+                "-c",
+                "session.worktreeDir=alt",
+                "session",
+                "new",
+                "x",
+                "--head",
+            ],
+        )
+        .ok();
+    assert_eq!(out.line(), repo.root.join("alt/x").display().to_string());
+    // GIT_CONFIG_COUNT (what `git --config-env` and scripts use) applies as well.
+    let bad = repo.cmd_in(
+        &repo.root,
+        "env",
+        &[
+            "GIT_CONFIG_COUNT=1",
+            "GIT_CONFIG_KEY_0=session.retentionDays",
+            "GIT_CONFIG_VALUE_0=soon",
+            "git",
+            "session",
+            "gc",
+            "-n",
+        ],
+    );
+    assert!(bad.fails().stderr.contains("session.retentionDays"));
+    let bad = repo
+        .cmd_in(
+            &repo.root,
+            "git",
+            &["-c", "session.retentionDays=abc", "session", "gc", "-n"],
+        )
+        .fails();
+    assert!(
+        bad.stderr
+            .contains("session.retentionDays = 'abc' is invalid"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn shared_file_mistakes_are_reported() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[(".git-session.yaml", "worktreDir: wt\n")], "config");
+    let out = repo.session(&["new", "a", "--head"]).ok();
+    assert!(
+        out.stderr
+            .contains("unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("unknown key").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+
+    repo.commit_files(&[(".git-session.yaml", "worktreeDir: [1, 2]\n")], "config");
+    let bad = repo.session(&["new", "b", "--head"]).fails();
+    assert!(
+        bad.stderr
+            .contains(".git-session.yaml: worktreeDir must be a string, not a list"),
+        "{}",
+        bad.stderr
+    );
+
+    repo.commit_files(&[(".git-session.yaml", "worktreeDir: ~/x\n")], "config");
+    let bad = repo.session(&["new", "c", "--head"]).fails();
+    assert!(bad.stderr.contains("`~` is not expanded"), "{}", bad.stderr);
+    assert!(!repo.root.join("~").exists());
+}
+
+#[test]
+fn tilde_from_git_config_means_home_and_refs_heads_prefix_is_dropped() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "session.worktreeDir", "~/wt"]);
+    repo.git(&["config", "session.branchPrefix", "refs/heads/agent/"]);
+    let out = repo.session(&["new", "a", "--head"]).ok();
+    assert_eq!(out.line(), repo.home.join("wt/a").display().to_string());
+    assert!(!repo.root.join("~").exists());
+    repo.git(&["rev-parse", "--verify", "refs/heads/agent/a"]);
+}
