@@ -186,6 +186,23 @@ impl From<LifecycleError> for CommandError {
     }
 }
 
+impl From<crate::create::CreateError> for CommandError {
+    fn from(err: crate::create::CreateError) -> Self {
+        use crate::create::CreateError;
+        let message = one_line(&err);
+        match err {
+            CreateError::Store(e) => e.into(),
+            CreateError::Lifecycle(e) => e.into(),
+            CreateError::Worktree(e) => e.into(),
+            CreateError::Repo(e) => e.into(),
+            CreateError::Local { .. } => CommandError::internal(message),
+            CreateError::BranchExists { .. }
+            | CreateError::PathTaken { .. }
+            | CreateError::BadBranch(_) => CommandError::user(message),
+        }
+    }
+}
+
 macro_rules! user_error_from {
     ($($ty:ty),* $(,)?) => {$(
         impl From<$ty> for CommandError {

@@ -387,6 +387,20 @@ pub fn copy_planned(
     Ok(report)
 }
 
+/// The regular files a plan covers (directories expanded), relative to `root`.
+pub fn planned_files(plan: &[PlannedCopy], root: &Path) -> Result<Vec<PathBuf>, IncludeError> {
+    let (mut dirs, mut files, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    for item in plan {
+        let rel = PathBuf::from(&item.rela_path);
+        match item.kind {
+            IgnoredKind::File => files.push(rel),
+            IgnoredKind::Symlink => {}
+            IgnoredKind::Directory => collect_tree(root, rel, &mut dirs, &mut files, &mut links)?,
+        }
+    }
+    Ok(files)
+}
+
 fn collect_tree(
     root: &Path,
     rel: PathBuf,

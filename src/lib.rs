@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod create;
 pub mod error;
 pub mod git;
 pub mod include;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::checkpoint;
 use crate::git::{ObjectId, Repo, WorktreeInfo, canonical};
 use crate::include::{self, CopyReport, IncludeRules};
-use crate::session::{Event, EventKind, LocalStore, Session, Store, StoreError};
+use crate::session::{Event, EventKind, LocalStore, Session, Store, StoreError, saved};
 use crate::worktree::{self, Start, WorktreeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +24,8 @@ pub enum LifecycleError {
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error(transparent)]
     Repo(#[from] crate::git::RepoError),
+    #[error(transparent)]
+    Saved(#[from] saved::SavedError),
 }
 
 /// Where a session's worktree is on this machine, if it has one: the recorded path when git
@@ -77,11 +79,19 @@ pub struct WorkState {
     pub changes: Vec<String>,
     /// Commits on HEAD that are on neither the base, the base ref now, nor the upstream.
     pub unmerged_commits: usize,
+    /// Ignored files `.worktreeinclude` names that the session changed or created (modified
+    /// since the worktree was made). No checkpoint holds them.
+    pub ignored_work: Vec<String>,
 }
 
 impl WorkState {
     pub fn has_work(&self) -> bool {
-        !self.changes.is_empty() || self.unmerged_commits > 0
+        !self.changes.is_empty() || self.unmerged_commits > 0 || !self.ignored_work.is_empty()
+    }
+
+    /// Whether the only work is commits (pushing them makes it safe).
+    pub fn only_commits(&self) -> bool {
+        self.changes.is_empty() && self.ignored_work.is_empty() && self.unmerged_commits > 0
     }
 
     /// Why the worktree is kept, in a few words.
@@ -91,6 +101,13 @@ impl WorkState {
             parts.push(format!(
                 "{} uncommitted or untracked file(s)",
                 self.changes.len()
+            ));
+        }
+        if !self.ignored_work.is_empty() {
+            parts.push(format!(
+                "{} ignored file(s) named by .worktreeinclude that the session changed or created ({})",
+                self.ignored_work.len(),
+                abbreviated(&self.ignored_work)
             ));
         }
         if self.unmerged_commits > 0 {
@@ -103,25 +120,85 @@ impl WorkState {
     }
 }
 
-/// Looks at a session's worktree: uncommitted changes and commits beyond what is safe.
+fn abbreviated(paths: &[String]) -> String {
+    let mut text = paths.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if paths.len() > 3 {
+        text.push_str(&format!(", … {} more", paths.len() - 3));
+    }
+    text
+}
+
+/// Looks at a session's worktree: uncommitted changes, commits beyond what is safe, and
+/// ignored files named by `.worktreeinclude` that the session changed or created.
 pub fn work_state(
     repo: &Repo,
+    local: &LocalStore,
     session: &Session,
     worktree_path: &Path,
 ) -> Result<WorkState, LifecycleError> {
-    assess(repo, session, &repo.open_worktree(worktree_path)?)
-}
-
-fn assess(repo: &Repo, session: &Session, wt: &Repo) -> Result<WorkState, LifecycleError> {
+    let wt = repo.open_worktree(worktree_path)?;
     let changes = wt.changed_paths()?;
     let unmerged_commits = match wt.head_commit()? {
         Some(head) => repo.count_ahead(head, &safe_tips(repo, session))?,
         None => 0,
     };
+    let since = local
+        .get(&session.meta.id)
+        .worktree_created_ns
+        .or_else(|| git_file_mtime(worktree_path));
+    let ignored_work = match (repo.workdir(), since) {
+        (Some(main_root), Some(since)) => ignored_work(repo, &main_root, worktree_path, since)?,
+        _ => Vec::new(),
+    };
     Ok(WorkState {
         changes,
         unmerged_commits,
+        ignored_work,
     })
+}
+
+/// When `git worktree add` wrote the worktree's `.git` file: the creation time of worktrees
+/// made before it was recorded.
+fn git_file_mtime(worktree: &Path) -> Option<u64> {
+    let modified = std::fs::symlink_metadata(worktree.join(".git"))
+        .ok()?
+        .modified()
+        .ok()?;
+    Some(
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos() as u64,
+    )
+}
+
+/// The ignored regular files in `worktree` that the main worktree's `.worktreeinclude`
+/// names and that were modified after `since_ns`: copies keep their source's modification
+/// time, so these were changed or created by the session. Symlinks are not counted.
+fn ignored_work(
+    repo: &Repo,
+    main_root: &Path,
+    worktree: &Path,
+    since_ns: u64,
+) -> Result<Vec<String>, LifecycleError> {
+    let Some(rules) = IncludeRules::load(main_root)? else {
+        return Ok(Vec::new());
+    };
+    let root = canonical(worktree);
+    let ignored = repo.open_worktree(&root)?.ignored_entries()?;
+    let plan = include::plan(&rules, &root, &ignored, &[])?;
+    let since = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(since_ns);
+    let mut out: Vec<String> = include::planned_files(&plan, &root)?
+        .into_iter()
+        .filter(|rel| {
+            std::fs::symlink_metadata(root.join(rel))
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t > since)
+        })
+        .map(|rel| rel.to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// Commits whose history is safe elsewhere: the base commit, and what remote-tracking refs
@@ -188,6 +265,27 @@ pub fn create_worktree(
     Ok(Some(report))
 }
 
+/// Copies `.worktreeinclude` files from `source` into an existing worktree at `path` (to
+/// finish a copy a killed process left undone): what the worktree already has wins.
+pub fn copy_includes_into(
+    repo: &Repo,
+    source: &Path,
+    path: &Path,
+    skip_dirs: &[PathBuf],
+    progress: &dyn include::Progress,
+) -> Result<CopyReport, LifecycleError> {
+    let Some((source, plan)) =
+        plan_includes(repo, source, skip_dirs)?.filter(|(_, p)| !p.is_empty())
+    else {
+        return Ok(CopyReport::default());
+    };
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let staging = include::Staging::new_in(parent)?;
+    let mut report = include::copy_planned(&plan, &source, staging.path(), progress)?;
+    include::move_into_worktree(&plan, staging.path(), path, &mut report);
+    Ok(report)
+}
+
 fn plan_includes(
     repo: &Repo,
     source: &Path,
@@ -219,6 +317,51 @@ fn plan_includes(
         .collect();
     let plan = include::plan(&rules, &source, &ignored, &skip)?;
     Ok(Some((source, plan)))
+}
+
+/// The commit the session's branch was last known at, from its log: the newest of a branch
+/// tip kept before deleting the branch and the HEAD of a checkpoint.
+pub fn last_known_head(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+) -> Result<Option<ObjectId>, LifecycleError> {
+    for (kind, linked) in store.links(session)? {
+        match kind {
+            EventKind::KeptBranchTip if repo.has_object(linked) => return Ok(Some(linked)),
+            kind if kind.links_checkpoint() => {
+                if let Ok(snapshot) = checkpoint::Snapshot::read(repo, linked)
+                    && let Some(head) = snapshot.head
+                {
+                    return Ok(Some(head));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// The session's latest checkpoint when it holds uncommitted work taken on the HEAD `wt`
+/// has now (so putting its files back reverts no commit).
+pub fn restorable_checkpoint(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    wt: &Repo,
+) -> Result<Option<checkpoint::Snapshot>, LifecycleError> {
+    let Some(latest) = store.checkpoints(session)?.first().copied() else {
+        return Ok(None);
+    };
+    let snapshot = checkpoint::Snapshot::read(repo, latest)?;
+    let Some(head) = wt.head_commit()? else {
+        return Ok(None);
+    };
+    if snapshot.head != Some(head) {
+        return Ok(None);
+    }
+    let head_tree = repo.read_commit(head)?.tree;
+    Ok((snapshot.tree != head_tree || snapshot.staged.is_some()).then_some(snapshot))
 }
 
 /// A checkpoint as recorded in a session's log.
@@ -296,10 +439,82 @@ pub struct Retirement {
     pub branch_deleted: bool,
     /// The safety checkpoint taken before removing work, if any.
     pub checkpoint: Option<String>,
+    /// Where the ignored files the session changed were saved before a forced removal.
+    pub saved_files: Option<PathBuf>,
     /// Why the worktree was kept, when it was.
     pub kept_because: Option<String>,
     /// Kept because it holds repositories of its own (forcing does not help).
     pub holds_repositories: bool,
+    /// Kept only because of commits that are not on the base or upstream (push them).
+    pub only_commits: bool,
+}
+
+/// What retiring a session would do, judged without changing anything: `gc --dry-run`
+/// prints it, `end`, `rm` and `gc` carry it out with [`execute`].
+#[derive(Debug, Clone)]
+pub struct RetirePlan {
+    /// The session's worktree here and what it holds.
+    pub worktree: Option<(PathBuf, WorkState)>,
+    /// Why it can never be removed: repositories of its own.
+    pub repositories: Option<String>,
+    /// The branch tip retiring may delete (created here, checked out nowhere else).
+    pub branch_tip: Option<ObjectId>,
+    /// That tip has commits on neither the base nor the upstream.
+    pub branch_unmerged: bool,
+    pub branch: String,
+}
+
+impl RetirePlan {
+    /// Why retiring (with `force` or not) would keep the worktree or the branch.
+    pub fn kept_because(&self, force: bool) -> Option<String> {
+        if let Some((_, work)) = &self.worktree
+            && work.has_work()
+            && !force
+        {
+            return Some(work.reason());
+        }
+        if let Some(why) = &self.repositories {
+            return Some(why.clone());
+        }
+        (self.branch_unmerged && !force).then(|| unmerged_branch_text(&self.branch))
+    }
+}
+
+/// Judges what retiring `session` would do. `located` is its worktree and work, when the
+/// caller found them already; otherwise they are looked up here.
+pub fn plan(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    located: Option<Option<(PathBuf, WorkState)>>,
+) -> Result<RetirePlan, LifecycleError> {
+    let worktree = match located {
+        Some(located) => located,
+        None => match find_worktree(repo, local, session)? {
+            Some(path) => {
+                let work = work_state(repo, local, session, &path)?;
+                Some((path, work))
+            }
+            None => None,
+        },
+    };
+    let repositories = match &worktree {
+        Some((path, _)) => holds_repositories(&repo.open_worktree(path)?)?,
+        None => None,
+    };
+    let except = worktree.as_ref().map(|(path, _)| path.as_path());
+    let branch_tip = deletable_branch_tip(repo, local, session, except)?;
+    let branch_unmerged = match branch_tip {
+        Some(tip) => repo.count_ahead(tip, &safe_tips(repo, session))? > 0,
+        None => false,
+    };
+    Ok(RetirePlan {
+        worktree,
+        repositories,
+        branch_tip,
+        branch_unmerged,
+        branch: session.meta.branch.clone(),
+    })
 }
 
 /// Removes a session's worktree and branch. With work in it, keeps it unless `force`, and
@@ -311,48 +526,58 @@ pub fn retire(
     session: &Session,
     force: bool,
 ) -> Result<Retirement, LifecycleError> {
-    let located = match find_worktree(repo, local, session)? {
-        Some(path) => {
-            let state = work_state(repo, session, &path)?;
-            Some((path, state))
-        }
-        None => None,
-    };
-    retire_assessed(repo, store, local, session, located, force)
+    let plan = plan(repo, local, session, None)?;
+    execute(repo, store, local, session, &plan, force)
 }
 
-/// [`retire`] for a caller that already located the worktree and judged its work.
-pub fn retire_assessed(
+/// Carries out a [`RetirePlan`]: checkpoint and save first when forced over work, then remove
+/// the worktree and the branch, keeping what the plan says must stay.
+pub fn execute(
     repo: &Repo,
     store: &Store<'_>,
     local: &LocalStore,
     session: &Session,
-    located: Option<(PathBuf, WorkState)>,
+    plan: &RetirePlan,
     force: bool,
 ) -> Result<Retirement, LifecycleError> {
     let mut out = Retirement {
-        worktree: located.as_ref().map(|(path, _)| path.clone()),
+        worktree: plan.worktree.as_ref().map(|(path, _)| path.clone()),
         removed: false,
         branch_deleted: false,
         checkpoint: None,
+        saved_files: None,
         kept_because: None,
         holds_repositories: false,
+        only_commits: false,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
     let mut covered_head = None;
-    if let Some((path, state)) = &located {
-        if state.has_work() && !force {
-            out.kept_because = Some(state.reason());
+    if let Some((path, work)) = &plan.worktree {
+        if work.has_work() && !force {
+            out.kept_because = Some(work.reason());
+            out.only_commits = work.only_commits();
             return Ok(out);
         }
         let wt = repo.open_worktree(path)?;
-        if state.has_work() {
+        if work.has_work() {
             let ckpt = record_in(repo, store, session, &wt, "before removing the worktree")?;
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
-        if let Some(why) = holds_repositories(&wt)? {
-            out.kept_because = Some(why);
+        if !work.ignored_work.is_empty() {
+            let stamp = repo.now()?;
+            let saved = saved::save(
+                &repo.common_dir(),
+                &session.meta.id,
+                session.name(),
+                stamp,
+                path,
+                &work.ignored_work,
+            )?;
+            out.saved_files = Some(saved);
+        }
+        if let Some(why) = &plan.repositories {
+            out.kept_because = Some(why.clone());
             out.holds_repositories = true;
             return Ok(out);
         }
@@ -371,11 +596,12 @@ pub fn retire_assessed(
         let _ = worktree::prune(repo);
     }
     let branch = &session.meta.branch;
-    if let Some(tip) = deletable_branch_tip(repo, local, session, None)? {
+    if let Some(tip) = plan.branch_tip {
         let covered = covered_head == Some(tip);
-        let unmerged = !covered && repo.count_ahead(tip, &safe_tips(repo, session))? > 0;
+        let unmerged = !covered && plan.branch_unmerged;
         if unmerged && !force {
-            out.kept_because = Some(unmerged_branch(branch));
+            out.kept_because = Some(unmerged_branch_text(branch));
+            out.only_commits = true;
         } else {
             // Keep the branch's commits reachable from the log before deleting it. Even when
             // they look safe: that judgement trusts `base` from session.yaml, which may come
@@ -423,33 +649,8 @@ fn holds_repositories(wt: &Repo) -> Result<Option<String>, LifecycleError> {
     }))
 }
 
-fn unmerged_branch(branch: &str) -> String {
+fn unmerged_branch_text(branch: &str) -> String {
     format!("branch '{branch}' has commits not on its base or upstream")
-}
-
-/// Why [`retire_assessed`] without force would keep the worktree or the branch, judged
-/// without acting (`gc --dry-run`); git itself may still refuse a removal.
-pub fn would_keep(
-    repo: &Repo,
-    local: &LocalStore,
-    session: &Session,
-    located: Option<&(PathBuf, WorkState)>,
-) -> Result<Option<String>, LifecycleError> {
-    if let Some((path, state)) = located {
-        if state.has_work() {
-            return Ok(Some(state.reason()));
-        }
-        if let Some(why) = holds_repositories(&repo.open_worktree(path)?)? {
-            return Ok(Some(why));
-        }
-    }
-    let except = located.map(|(path, _)| path.as_path());
-    if let Some(tip) = deletable_branch_tip(repo, local, session, except)?
-        && repo.count_ahead(tip, &safe_tips(repo, session))? > 0
-    {
-        return Ok(Some(unmerged_branch(&session.meta.branch)));
-    }
-    Ok(None)
 }
 
 /// The tip of the session's branch when retiring may delete it: git-session created it on

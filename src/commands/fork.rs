@@ -3,11 +3,12 @@
 
 use crate::checkpoint;
 use crate::context::Context;
+use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::{Event, EventKind};
 
-use super::new::{StartSpec, check_new_session, generate_free_name, start_session};
+use super::new::{generate_free_name, placement, start};
 
 /// Fork a session, uncommitted work included.
 ///
@@ -37,47 +38,66 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
     let store = ctx.store();
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    let (branch, path) = check_new_session(ctx, &config, &main_root, &name, args.no_worktree)?;
-    let source_path = super::checkpoint::worktree_of(ctx, &source)?;
-    let ckpt = lifecycle::record_checkpoint(
-        &ctx.repo,
-        &store,
-        &source,
-        &source_path,
-        &format!("fork to {name}"),
-    )?;
-    let commit = ctx.repo.read_commit(ckpt.id)?;
-    let head = commit.parents.first().copied().ok_or_else(|| {
+    let placement = placement(ctx, &config, &main_root, &name, !args.no_worktree)?;
+    // A session with a worktree here is checkpointed now; one without (ended, or made on
+    // another machine) is forked from its last checkpoint.
+    let source_path = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &source)?;
+    let ckpt = match &source_path {
+        Some(path) => {
+            lifecycle::record_checkpoint(
+                &ctx.repo,
+                &store,
+                &source,
+                path,
+                &format!("fork to {name}"),
+            )?
+            .id
+        }
+        None => *store.checkpoints(&source)?.first().ok_or_else(|| {
+            CommandError::user(format!(
+                "session '{}' has no worktree here and no checkpoint to fork from",
+                source.name()
+            ))
+            .hint(format!(
+                "`git session resume {}` recreates its worktree; fork it then",
+                source.name()
+            ))
+        })?,
+    };
+    let snapshot = checkpoint::Snapshot::read(&ctx.repo, ckpt)?;
+    let head = snapshot.head.ok_or_else(|| {
         CommandError::user(format!(
             "session '{}' has no commits to branch from",
             source.name()
         ))
     })?;
-    let spec = StartSpec {
+    let spec = create::NewSession {
         name: name.clone(),
-        branch,
+        placement,
         at: head,
         base_ref: source.meta.branch.clone(),
         parent: Some(source.meta.id.clone()),
         goal: source.meta.goal.clone(),
         context: source.context.clone(),
+        agent: None,
         event: Event::new(
             EventKind::Forked,
             format!(
                 "from {} at checkpoint {}",
                 source.name(),
-                &ckpt.id.to_string()[..12]
+                &ckpt.to_string()[..12]
             ),
         )
-        .with_checkpoint(ckpt.id),
-        worktree: (!args.no_worktree).then_some(path),
-        include_source: (!args.no_include).then(|| source_path.clone()),
+        .with_checkpoint(ckpt),
+        // Included files come from the source's worktree, or the main one when it has none.
+        include_source: (!args.no_include)
+            .then(|| source_path.clone().unwrap_or_else(|| main_root.clone())),
     };
-    let (session, path) = start_session(ctx, &config, &main_root, spec)?;
-    match path {
+    let created = start(ctx, &config, &main_root, spec)?;
+    let session = &created.session;
+    match &created.worktree {
         Some(path) => {
-            let worktree = ctx.repo.open_worktree(&path)?;
-            let snapshot = checkpoint::Snapshot::read(&ctx.repo, ckpt.id)?;
+            let worktree = ctx.repo.open_worktree(path)?;
             checkpoint::apply_to_fresh_checkout(&worktree, &snapshot, head)?;
             ctx.out.status(&format!(
                 "Forked '{}' as '{}' with its uncommitted work",
@@ -88,10 +108,10 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
         }
         None => {
             ctx.out.status(&format!(
-                "Forked '{}' as '{}'; its uncommitted work is in checkpoint {} (`git session resume {name}` then `git session rewind @ {name}` restores it)",
+                "Forked '{}' as '{}'; its uncommitted work is in checkpoint {} (`git session resume {name}` restores it)",
                 source.name(),
                 session.name(),
-                ckpt.id
+                ckpt
             ));
             ctx.out.answer(&name)?;
         }

@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             continue;
         }
         let state = match &worktree {
-            Some(path) => lifecycle::work_state(&ctx.repo, &session, path)?,
+            Some(path) => lifecycle::work_state(&ctx.repo, &local, &session, path)?,
             None => Default::default(),
         };
         if state.has_work() {
@@ -111,16 +111,19 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             reason: format!("inactive {}, clean", human(idle)),
             checkpoint: None,
         };
-        let located = worktree.map(|path| (path, state));
+        let plan = lifecycle::plan(
+            &ctx.repo,
+            &local,
+            &session,
+            Some(worktree.map(|path| (path, state))),
+        )?;
         if args.dry_run {
-            if let Some(why) = lifecycle::would_keep(&ctx.repo, &local, &session, located.as_ref())?
-            {
+            if let Some(why) = plan.kept_because(false) {
                 decision.action = "keep";
                 decision.reason = why;
             }
         } else {
-            let retired =
-                lifecycle::retire_assessed(&ctx.repo, &store, &local, &session, located, false)?;
+            let retired = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, false)?;
             if let Some(why) = retired.kept_because {
                 decision.action = "keep";
                 decision.reason = why;

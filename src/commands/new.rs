@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use crate::config::{self, Config};
 use crate::context::Context;
+use crate::create;
 use crate::error::{CommandError, CommandResult};
-use crate::git::{Expect, ObjectId, git};
+use crate::git::{ObjectId, git};
 use crate::lifecycle;
-use crate::session::{
-    Event, EventKind, LocalState, SessionMeta, Status, model, name, new_id, time,
-};
-use crate::worktree::{self, Start};
+use crate::session::{Event, EventKind, name};
 
 /// Start a new session and print its worktree path.
 ///
@@ -69,205 +67,165 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     };
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    let (branch, path) = check_new_session(ctx, &config, &main_root, &name, args.no_worktree)?;
+    if let Some(path) = finish_interrupted(ctx, &config, &main_root, &name)? {
+        return print_result(
+            ctx,
+            &ctx.store().load(&name)?,
+            &name,
+            Some(&path),
+            args.json,
+        );
+    }
+    let placement = placement(ctx, &config, &main_root, &name, !args.no_worktree)?;
     let base = resolve_base(ctx, &config, &main_root, &args)?;
-    let spec = StartSpec {
+    let spec = create::NewSession {
         name: name.clone(),
-        branch,
+        placement,
         at: base.commit,
         base_ref: base.base_ref.clone(),
         parent: None,
         goal: args.goal.clone(),
         context: None,
+        agent: None,
         event: Event::new(EventKind::Created, format!("{name} from {}", base.base_ref)),
-        worktree: (!args.no_worktree).then_some(path),
         include_source: (!args.no_include).then(|| main_root.clone()),
     };
-    let (session, path) = start_session(ctx, &config, &main_root, spec)?;
-    print_result(ctx, &session, &name, path.as_deref(), args.json)
+    let created = start(ctx, &config, &main_root, spec)?;
+    print_result(
+        ctx,
+        &created.session,
+        &name,
+        created.worktree.as_deref(),
+        args.json,
+    )
 }
 
-/// Refuses a session whose name, branch or worktree path is taken; returns the branch name
-/// and the worktree path it would get.
-pub fn check_new_session(
+/// The branch and worktree path a new session `name` gets, refused when taken.
+pub fn placement(
     ctx: &Context,
     config: &Config,
     main_root: &Path,
     name: &str,
-    no_worktree: bool,
-) -> CommandResult<(String, PathBuf)> {
-    ctx.store().check_new_name(name).map_err(|e| {
-        let taken = matches!(e, crate::session::StoreError::AlreadyExists { .. });
-        let err = CommandError::from(e);
-        if taken {
-            err.hint(format!(
-                "`git session resume {name}` continues it; or pick another name"
-            ))
-        } else {
-            err
-        }
-    })?;
-    let branch = format!("{}{name}", config.branch_prefix()?);
-    model::check_branch(&branch).map_err(|e| CommandError::user(e.0))?;
-    if worktree::branch_exists(&ctx.repo, &branch)? {
-        return Err(
+    with_worktree: bool,
+) -> CommandResult<create::Placement> {
+    let worktree_dir = ctx.worktree_dir(config, main_root)?;
+    create::check(
+        &ctx.repo,
+        name,
+        &config.branch_prefix()?,
+        &worktree_dir,
+        with_worktree,
+    )
+    .map_err(|e| match e {
+        create::CreateError::BranchExists { branch } => {
             CommandError::user(format!("branch '{branch}' already exists")).hint(format!(
                 "pick another session name, or delete the branch with `git branch -d {branch}`"
-            )),
-        );
-    }
-    let path = ctx.worktree_dir(config, main_root)?.join(name);
-    if !no_worktree && path.exists() {
-        return Err(CommandError::user(format!(
-            "{} already exists",
-            path.display()
-        )));
-    }
-    Ok((branch, path))
+            ))
+        }
+        other => other.into(),
+    })
 }
 
-/// Everything needed to start a session (for `new` and `fork`).
-pub struct StartSpec {
-    pub name: String,
-    pub branch: String,
-    /// The commit the branch starts at (and the session's base).
-    pub at: ObjectId,
-    pub base_ref: String,
-    pub parent: Option<String>,
-    pub goal: Option<String>,
-    pub context: Option<String>,
-    pub event: Event,
-    /// Where to create the worktree; None for a session without one.
-    pub worktree: Option<PathBuf>,
-    /// Where `.worktreeinclude` files are copied from.
-    pub include_source: Option<PathBuf>,
-}
-
-/// Creates the session's log, its branch and (optionally) its worktree; on failure, removes
-/// what it created (nothing in it holds work yet).
-pub fn start_session(
+/// Creates the session (for `new` and `fork`) and narrates it.
+pub fn start(
     ctx: &Context,
     config: &Config,
     main_root: &Path,
-    spec: StartSpec,
-) -> CommandResult<(crate::session::Session, Option<PathBuf>)> {
-    let now = time::format_rfc3339(ctx.repo.now()?);
-    let meta = SessionMeta {
-        version: model::SCHEMA_VERSION,
-        id: new_id(),
-        name: spec.name.clone(),
-        status: Status::Active,
-        created: now.clone(),
-        updated: now,
-        branch: spec.branch.clone(),
-        base: spec.at.to_string(),
-        base_ref: spec.base_ref.clone(),
-        parent: spec.parent.clone(),
-        last_checkpoint: spec.event.checkpoint.map(|c| c.to_string()),
-        goal: spec.goal.clone(),
-        agent: None,
-        extra: Default::default(),
+    spec: create::NewSession,
+) -> CommandResult<create::Created> {
+    let worktree_dir = ctx.worktree_dir(config, main_root)?;
+    let site = create::Site {
+        worktree_dir: &worktree_dir,
+        main_root,
     };
-    let name = spec.name.clone();
-    let branch = spec.branch.clone();
-    let store = ctx.store();
-    let session = store.create(meta, spec.event, spec.context.as_deref())?;
-    let at = spec.at;
-    // Undoes a failed start: nothing in it holds work yet.
-    let undo = |ctx: &Context, path: &Path| {
-        if ctx
-            .repo
-            .linked_worktrees()
-            .is_ok_and(|w| w.iter().any(|w| w.path == crate::git::canonical(path)))
-        {
-            let _ = worktree::remove(&ctx.repo, path, true);
-        }
-        let _ = ctx
-            .repo
-            .delete_ref(&crate::session::store::ref_name(&name), session.tip);
-        let _ = worktree::delete_branch(&ctx.repo, &branch, at);
-    };
-    let local = ctx.local();
-    let Some(path) = spec.worktree else {
-        let created = ctx.repo.update_ref(
-            &format!("refs/heads/{branch}"),
-            spec.at,
-            Expect::Absent,
-            "session: created",
-        );
-        if let Err(e) = created {
-            let _ = ctx
-                .repo
-                .delete_ref(&crate::session::store::ref_name(&name), session.tip);
-            return Err(e.into());
-        }
-        local.put(
-            &session.meta.id,
-            &LocalState {
-                worktree: None,
-                last_active: ctx.repo.now().ok(),
-                branch_created: true,
-                name: Some(name.to_string()),
-                branch: Some(branch.clone()),
-            },
-        )?;
+    let (name, branch) = (spec.name.clone(), spec.placement.branch.clone());
+    if spec.placement.worktree.is_some() {
+        ctx.out.status(&format!(
+            "Creating worktree for session '{name}' on branch {branch} from {}",
+            spec.base_ref
+        ));
+    }
+    let created = create::create(&ctx.repo, &ctx.local(), &site, spec, &ctx.copy_progress())
+        .map_err(|e| CommandError::from(e).hint("the session was not created"))?;
+    if created.worktree.is_none() {
         ctx.out.status(&format!(
             "Created session '{name}' on branch {branch} (no worktree)"
         ));
-        return Ok((session, None));
-    };
-    let worktree_dir = ctx.worktree_dir(config, main_root)?;
-    worktree::ensure_excluded(&ctx.repo.common_dir(), main_root, &worktree_dir)?;
-    ctx.out.status(&format!(
-        "Creating worktree for session '{name}' on branch {branch} from {}",
-        spec.base_ref
-    ));
-    let start = Start::NewBranch {
-        branch: branch.clone(),
-        at: spec.at,
-    };
-    let created = lifecycle::create_worktree(
-        &ctx.repo,
-        &path,
-        &start,
-        spec.include_source.as_deref(),
-        &[worktree_dir],
-        &ctx.copy_progress(),
-    );
-    let report = match created {
-        Ok(report) => report,
-        Err(e) => {
-            undo(ctx, &path);
-            return Err(CommandError::from(e).hint("the session was not created"));
-        }
-    };
-    let path = crate::git::canonical(&path);
-    local.put(
-        &session.meta.id,
-        &LocalState {
-            worktree: Some(path.clone()),
-            last_active: ctx.repo.now().ok(),
-            branch_created: true,
-            name: Some(name.to_string()),
-            branch: Some(branch.clone()),
-        },
-    )?;
-    if let Some(report) = report {
-        if report.files + report.symlinks > 0 {
-            ctx.out.status(&format!(
-                "Copied {} file(s) and {} symlink(s) named by .worktreeinclude ({} KiB)",
-                report.files,
-                report.symlinks,
-                report.bytes / 1024
-            ));
-        }
-        for skipped in &report.skipped {
-            ctx.out.warn(&format!(
-                "not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"
-            ));
-        }
     }
-    Ok((session, Some(path)))
+    if let Some(report) = &created.includes {
+        report_includes(ctx, report);
+    }
+    Ok(created)
+}
+
+/// A session of this name whose include copy a killed `new` left unfinished: finish it
+/// and return its worktree.
+fn finish_interrupted(
+    ctx: &Context,
+    config: &Config,
+    main_root: &Path,
+    name: &str,
+) -> CommandResult<Option<PathBuf>> {
+    let Ok(session) = ctx.store().load(name) else {
+        return Ok(None);
+    };
+    let local = ctx.local();
+    if !local.get(&session.meta.id).includes_pending {
+        return Ok(None);
+    }
+    let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
+        return Ok(None);
+    };
+    finish_includes(ctx, config, main_root, &session, &path)?;
+    Ok(Some(path))
+}
+
+/// Finishes an include copy a killed process left undone, saying so.
+pub fn finish_includes(
+    ctx: &Context,
+    config: &Config,
+    main_root: &Path,
+    session: &crate::session::Session,
+    path: &Path,
+) -> CommandResult {
+    let worktree_dir = ctx.worktree_dir(config, main_root)?;
+    let site = create::Site {
+        worktree_dir: &worktree_dir,
+        main_root,
+    };
+    let local = ctx.local();
+    if let Some(report) = create::finish_includes(
+        &ctx.repo,
+        &local,
+        &site,
+        session,
+        path,
+        &ctx.copy_progress(),
+    )? {
+        ctx.out.status(&format!(
+            "Finished the .worktreeinclude copy into '{}' that an interrupted command left undone",
+            session.name()
+        ));
+        report_includes(ctx, &report);
+    }
+    Ok(())
+}
+
+/// Narrates a `.worktreeinclude` copy.
+pub fn report_includes(ctx: &Context, report: &crate::include::CopyReport) {
+    if report.files + report.symlinks > 0 {
+        ctx.out.status(&format!(
+            "Copied {} file(s) and {} symlink(s) named by .worktreeinclude ({} KiB)",
+            report.files,
+            report.symlinks,
+            report.bytes / 1024
+        ));
+    }
+    for skipped in &report.skipped {
+        ctx.out.warn(&format!(
+            "not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"
+        ));
+    }
 }
 
 fn print_result(

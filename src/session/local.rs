@@ -26,6 +26,14 @@ pub struct LocalState {
     /// The branch that `branch_created` is about.
     #[serde(default)]
     pub branch: Option<String>,
+    /// The `.worktreeinclude` copy into the worktree started and has not finished (the
+    /// process was killed): the next `resume` or `new` of the session finishes it.
+    #[serde(default)]
+    pub includes_pending: bool,
+    /// When the worktree was created (nanoseconds since the epoch, this machine's clock).
+    /// Included files modified after it were changed or created by the session.
+    #[serde(default)]
+    pub worktree_created_ns: Option<u64>,
 }
 
 impl LocalState {
@@ -67,6 +75,11 @@ impl LocalStore {
     /// on local configuration and the validated name, never on fetched metadata).
     pub fn expected_worktree(&self, name: &str) -> Option<PathBuf> {
         self.worktree_dir.as_ref().map(|dir| dir.join(name))
+    }
+
+    /// The directory the records live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn path(&self, id: &str) -> PathBuf {

@@ -5,6 +5,7 @@ pub mod event;
 pub mod local;
 pub mod model;
 pub mod name;
+pub mod saved;
 pub mod store;
 pub mod time;
 

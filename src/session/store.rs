@@ -385,17 +385,25 @@ impl<'r> Store<'r> {
 
     /// The checkpoints linked from the log (second parents), newest first, each once.
     pub fn checkpoints(&self, session: &Session) -> Result<Vec<ObjectId>, StoreError> {
-        let mut out: Vec<ObjectId> = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .links(session)?
+            .into_iter()
+            .filter(|(kind, id)| kind.links_checkpoint() && seen.insert(*id))
+            .map(|(_, id)| id)
+            .collect())
+    }
+
+    /// Every commit the log links as a second parent, with the event that linked it, newest
+    /// first (events this version does not know are left out).
+    pub fn links(&self, session: &Session) -> Result<Vec<(EventKind, ObjectId)>, StoreError> {
+        let mut out = Vec::new();
         let mut next = Some(session.tip);
         while let Some(id) = next {
             let commit = self.repo.read_commit(id)?;
             let event = commit.message.split(':').next().unwrap_or_default();
-            if let Some(ckpt) = commit.parents.get(1)
-                && EventKind::parse(event).is_some_and(EventKind::links_checkpoint)
-                && seen.insert(*ckpt)
-            {
-                out.push(*ckpt);
+            if let (Some(linked), Some(kind)) = (commit.parents.get(1), EventKind::parse(event)) {
+                out.push((kind, *linked));
             }
             next = commit.parents.first().copied();
         }
