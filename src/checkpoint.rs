@@ -65,21 +65,11 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.as_ref(), None);
     }
-    // With core.fileMode=false git keeps the index's mode for tracked files.
-    let trust_mode = repo
-        .config_snapshot()
-        .boolean("core.fileMode")
-        .unwrap_or(true);
+    let fs = repo.filesystem_options().context(|| "reading core.fileMode".to_owned())?;
     for (path, mut result) in changes.to_hash.iter().zip(hashed) {
         mark_parents(&mut dirty_dirs, path.as_ref());
-        if !trust_mode
-            && let Some((mode, _)) = &mut result
-            && mode.is_blob()
-            && let Some(entry) = index.entry_by_path(path.as_ref())
-            && let Some(index_mode) = entry.mode.to_tree_entry_mode()
-            && index_mode.is_blob()
-        {
-            *mode = index_mode;
+        if let Some((mode, _)) = &mut result {
+            *mode = recorded_mode(*mode, mode_source(&index, path.as_ref()), &fs);
         }
         replaced.insert(path.as_ref(), result);
     }
@@ -110,6 +100,43 @@ pub fn commit(
 ) -> Result<ObjectId, CheckpointError> {
     let parents: Vec<ObjectId> = capture.head.into_iter().collect();
     Ok(worktree.write_commit(capture.tree, &parents, &format!("checkpoint: {message}\n"))?)
+}
+
+/// The index entry whose mode git consults when it adds `path` (its `ce_mode_from_stat`):
+/// stage 0, else stage 2 when it follows stage 1 of a conflict, else the first stage.
+fn mode_source(index: &gix::index::State, path: &BStr) -> Option<gix::index::entry::Mode> {
+    let range = index.entry_range(path)?;
+    let entries = &index.entries()[range];
+    let first = entries.first()?;
+    match entries.get(1) {
+        Some(second) if first.stage_raw() == 1 && second.stage_raw() == 2 => Some(second.mode),
+        _ => Some(first.mode),
+    }
+}
+
+/// The mode `git add` records for a file it found on disk as `on_disk`, given the mode of
+/// its index entry: without core.fileMode a regular file keeps the index's file mode (or is
+/// 100644 when the index has no file there), and without core.symlinks a regular file keeps
+/// the index's symlink mode.
+fn recorded_mode(
+    on_disk: EntryMode,
+    index: Option<gix::index::entry::Mode>,
+    fs: &gix::fs::Capabilities,
+) -> EntryMode {
+    use gix::index::entry::Mode;
+    if !on_disk.is_blob() {
+        return on_disk;
+    }
+    if !fs.symlink && index == Some(Mode::SYMLINK) {
+        return EntryKind::Link.into();
+    }
+    if !fs.executable_bit {
+        return match index {
+            Some(Mode::FILE_EXECUTABLE) => EntryKind::BlobExecutable.into(),
+            _ => EntryKind::Blob.into(),
+        };
+    }
+    on_disk
 }
 
 /// A hashed worktree file: its tree mode and object id, or None when it vanished.
