@@ -65,7 +65,9 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.as_ref(), None);
     }
-    let fs = repo.filesystem_options().context(|| "reading core.fileMode".to_owned())?;
+    let fs = repo
+        .filesystem_options()
+        .context(|| "reading core.fileMode".to_owned())?;
     for (path, mut result) in changes.to_hash.iter().zip(hashed) {
         mark_parents(&mut dirty_dirs, path.as_ref());
         if let Some((mode, _)) = &mut result {
@@ -484,6 +486,42 @@ mod tests {
 
     fn id(hex: &str) -> ObjectId {
         ObjectId::from_hex(format!("{hex:0<40}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn modes_follow_git_add() {
+        use gix::index::entry::Mode;
+        let caps = |executable_bit, symlink| gix::fs::Capabilities {
+            precompose_unicode: false,
+            ignore_case: false,
+            executable_bit,
+            symlink,
+        };
+        let (file, exe, link) = (
+            EntryMode::from(EntryKind::Blob),
+            EntryMode::from(EntryKind::BlobExecutable),
+            EntryMode::from(EntryKind::Link),
+        );
+        let trusted = caps(true, true);
+        assert_eq!(recorded_mode(exe, None, &trusted), exe);
+        assert_eq!(
+            recorded_mode(file, Some(Mode::FILE_EXECUTABLE), &trusted),
+            file
+        );
+        // core.fileMode=false: new files are 100644, tracked ones keep the index's mode.
+        let no_mode = caps(false, true);
+        assert_eq!(recorded_mode(exe, None, &no_mode), file);
+        assert_eq!(recorded_mode(exe, Some(Mode::FILE), &no_mode), file);
+        assert_eq!(
+            recorded_mode(file, Some(Mode::FILE_EXECUTABLE), &no_mode),
+            exe
+        );
+        assert_eq!(recorded_mode(exe, Some(Mode::SYMLINK), &no_mode), file);
+        assert_eq!(recorded_mode(link, Some(Mode::FILE), &no_mode), link);
+        // core.symlinks=false: a file where the index has a symlink stays a symlink.
+        let no_links = caps(true, false);
+        assert_eq!(recorded_mode(file, Some(Mode::SYMLINK), &no_links), link);
+        assert_eq!(recorded_mode(exe, Some(Mode::FILE), &no_links), exe);
     }
 
     #[test]

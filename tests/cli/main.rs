@@ -3,6 +3,7 @@
 mod support;
 
 mod checkpoint;
+mod differential;
 mod include;
 mod lifecycle;
 mod list;
