@@ -70,7 +70,10 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         .context(|| "reading core.fileMode".to_owned())?;
     for (path, mut result) in changes.to_hash.iter().zip(hashed) {
         mark_parents(&mut dirty_dirs, path.as_ref());
-        if let Some((mode, _)) = &mut result {
+        // With both trusted the mode is as on disk: no index lookup.
+        if let Some((mode, _)) = &mut result
+            && (!fs.executable_bit || !fs.symlink)
+        {
             *mode = recorded_mode(*mode, mode_source(&index, path.as_ref()), &fs);
         }
         replaced.insert(path.as_ref(), result);

@@ -83,7 +83,7 @@ fn skipped_attribute_files(index: &gix::index::State) -> gix::index::State {
         let path = entry.path(index);
         let name = path
             .rfind_byte(b'/')
-            .map_or(&path[..], |pos| &path[pos + 1..]);
+            .map_or(path, |pos| path[pos + 1..].as_bstr());
         // gix matches the name again, case-folded or not as core.ignoreCase says.
         if name.eq_ignore_ascii_case(b".gitattributes") {
             out.dangerously_push_entry(entry.stat, entry.id, entry.flags, entry.mode, path);

@@ -102,7 +102,8 @@ fn binary(rng: &mut Rng) -> Vec<u8> {
 fn lines(rng: &mut Rng, pool: &[&str]) -> Vec<u8> {
     let mut out = String::new();
     for _ in 0..1 + rng.below(3) {
-        out.push_str(*rng.pick(pool));
+        let line: &&str = rng.pick(pool);
+        out.push_str(line);
         out.push('\n');
     }
     out.into_bytes()
@@ -130,6 +131,10 @@ fn put(wt: &Path, rel: &str, bytes: &[u8], rng: &mut Rng) {
     remove(&path);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, bytes).unwrap();
+    if rng.chance(20) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     if rng.chance(50) {
         // Older than the index: stat-clean afterwards, not racily clean.
         let past = SystemTime::now() - Duration::from_secs(1000);
@@ -254,18 +259,26 @@ fn mutate(repo: &TestRepo, wt: &Path, rng: &mut Rng) -> String {
     }
 }
 
+/// Picks this round's settings, written to a file the repository's config includes (one
+/// write instead of a `git config` per key).
 fn configure(repo: &TestRepo, rng: &mut Rng) -> String {
-    let file_mode = if rng.chance(60) { "true" } else { "false" };
-    let symlinks = if rng.chance(85) { "true" } else { "false" };
-    repo.git(&["config", "core.fileMode", file_mode]);
-    repo.git(&["config", "core.symlinks", symlinks]);
-    let autocrlf = *rng.pick(&["", "true", "input", "false"]);
-    if autocrlf.is_empty() {
-        repo.cmd_in(&repo.root, "git", &["config", "--unset", "core.autocrlf"]);
+    let mut text = String::from("[core]\n");
+    text.push_str(if rng.chance(60) {
+        ""
     } else {
-        repo.git(&["config", "core.autocrlf", autocrlf]);
+        "\tfileMode = false\n"
+    });
+    text.push_str(if rng.chance(85) {
+        ""
+    } else {
+        "\tsymlinks = false\n"
+    });
+    let autocrlf = *rng.pick(&["", "true", "input", "false"]);
+    if !autocrlf.is_empty() {
+        text.push_str(&format!("\tautocrlf = {autocrlf}\n"));
     }
-    format!("core.fileMode={file_mode} core.symlinks={symlinks} core.autocrlf={autocrlf:?}")
+    std::fs::write(repo.root.join(".git/random.config"), &text).unwrap();
+    text.replace('\n', " ")
 }
 
 fn ls_tree(repo: &TestRepo, tree: &str) -> Vec<String> {
@@ -279,11 +292,21 @@ fn run_seed(seed: u64) {
     const ROUNDS: usize = 5;
     let mut rng = Rng::new(seed);
     let repo = TestRepo::new();
+    repo.git(&["config", "include.path", "random.config"]);
     let wt = repo.new_session("diff");
     let index = repo.root.join(".git/worktrees/diff/index");
     let mut history = Vec::new();
     for round in 0..ROUNDS {
         history.push(format!("-- round {round}: {}", configure(&repo, &mut rng)));
+        if round == 0 {
+            // Committed attributes that later rounds change or delete.
+            let bytes = lines(&mut rng, ATTRIBUTE_LINES);
+            put(&wt, ".gitattributes", &bytes, &mut rng);
+            history.push(format!(
+                ".gitattributes: {}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
         for _ in 0..4 + rng.below(10) {
             history.push(mutate(&repo, &wt, &mut rng));
         }
@@ -312,7 +335,7 @@ fn run_seed(seed: u64) {
                 history.join("\n")
             );
         }
-        if rng.chance(50) {
+        if round == 0 || rng.chance(50) {
             // What is there now becomes committed state for the next rounds.
             repo.git_in(&wt, &["add", "-A"]);
             repo.git_in(&wt, &["commit", "-q", "--allow-empty", "-m", "round"]);
