@@ -102,21 +102,16 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.as_ref(), None);
     }
-    // With core.fileMode=false git keeps the index's mode for tracked files.
-    let trust_mode = repo
-        .config_snapshot()
-        .boolean("core.fileMode")
-        .unwrap_or(true);
+    let fs = repo
+        .filesystem_options()
+        .context(|| "reading core.fileMode".to_owned())?;
     for (path, mut result) in changes.to_hash.iter().zip(hashed) {
         mark_parents(&mut dirty_dirs, path.as_ref());
-        if !trust_mode
-            && let Some((mode, _)) = &mut result
-            && mode.is_blob()
-            && let Some(entry) = index.entry_by_path(path.as_ref())
-            && let Some(index_mode) = entry.mode.to_tree_entry_mode()
-            && index_mode.is_blob()
+        // With both trusted the mode is as on disk: no index lookup.
+        if let Some((mode, _)) = &mut result
+            && (!fs.executable_bit || !fs.symlink)
         {
-            *mode = index_mode;
+            *mode = recorded_mode(*mode, mode_source(&index, path.as_ref()), &fs);
         }
         replaced.insert(path.as_ref(), result);
     }
@@ -179,6 +174,43 @@ pub fn commit(
         )?);
     }
     Ok(worktree.write_commit(capture.tree, &parents, &format!("checkpoint: {message}\n"))?)
+}
+
+/// The index entry whose mode git consults when it adds `path` (its `ce_mode_from_stat`):
+/// stage 0, else stage 2 when it follows stage 1 of a conflict, else the first stage.
+fn mode_source(index: &gix::index::State, path: &BStr) -> Option<gix::index::entry::Mode> {
+    let range = index.entry_range(path)?;
+    let entries = &index.entries()[range];
+    let first = entries.first()?;
+    match entries.get(1) {
+        Some(second) if first.stage_raw() == 1 && second.stage_raw() == 2 => Some(second.mode),
+        _ => Some(first.mode),
+    }
+}
+
+/// The mode `git add` records for a file it found on disk as `on_disk`, given the mode of
+/// its index entry: without core.fileMode a regular file keeps the index's file mode (or is
+/// 100644 when the index has no file there), and without core.symlinks a regular file keeps
+/// the index's symlink mode.
+fn recorded_mode(
+    on_disk: EntryMode,
+    index: Option<gix::index::entry::Mode>,
+    fs: &gix::fs::Capabilities,
+) -> EntryMode {
+    use gix::index::entry::Mode;
+    if !on_disk.is_blob() {
+        return on_disk;
+    }
+    if !fs.symlink && index == Some(Mode::SYMLINK) {
+        return EntryKind::Link.into();
+    }
+    if !fs.executable_bit {
+        return match index {
+            Some(Mode::FILE_EXECUTABLE) => EntryKind::BlobExecutable.into(),
+            _ => EntryKind::Blob.into(),
+        };
+    }
+    on_disk
 }
 
 /// A hashed worktree file: its tree mode and object id, or None when it vanished.
@@ -535,6 +567,42 @@ mod tests {
 
     fn id(hex: &str) -> ObjectId {
         ObjectId::from_hex(format!("{hex:0<40}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn modes_follow_git_add() {
+        use gix::index::entry::Mode;
+        let caps = |executable_bit, symlink| gix::fs::Capabilities {
+            precompose_unicode: false,
+            ignore_case: false,
+            executable_bit,
+            symlink,
+        };
+        let (file, exe, link) = (
+            EntryMode::from(EntryKind::Blob),
+            EntryMode::from(EntryKind::BlobExecutable),
+            EntryMode::from(EntryKind::Link),
+        );
+        let trusted = caps(true, true);
+        assert_eq!(recorded_mode(exe, None, &trusted), exe);
+        assert_eq!(
+            recorded_mode(file, Some(Mode::FILE_EXECUTABLE), &trusted),
+            file
+        );
+        // core.fileMode=false: new files are 100644, tracked ones keep the index's mode.
+        let no_mode = caps(false, true);
+        assert_eq!(recorded_mode(exe, None, &no_mode), file);
+        assert_eq!(recorded_mode(exe, Some(Mode::FILE), &no_mode), file);
+        assert_eq!(
+            recorded_mode(file, Some(Mode::FILE_EXECUTABLE), &no_mode),
+            exe
+        );
+        assert_eq!(recorded_mode(exe, Some(Mode::SYMLINK), &no_mode), file);
+        assert_eq!(recorded_mode(link, Some(Mode::FILE), &no_mode), link);
+        // core.symlinks=false: a file where the index has a symlink stays a symlink.
+        let no_links = caps(true, false);
+        assert_eq!(recorded_mode(file, Some(Mode::SYMLINK), &no_links), link);
+        assert_eq!(recorded_mode(exe, Some(Mode::FILE), &no_links), exe);
     }
 
     #[test]

@@ -54,14 +54,42 @@ pub fn read_index(repo: &gix::Repository) -> Result<gix::index::File, RepoError>
 
 /// A filter pipeline (git's clean filters, line endings) for hashing worktree files. Not
 /// `repo.filter_pipeline()`: that reads the whole index again.
+///
+/// Its attributes are those of the tree `git add -A` writes: each `.gitattributes` is read
+/// from the worktree, and from the index only when the index marks it skip-worktree (sparse
+/// checkout). git itself falls back to the index for any `.gitattributes` missing on disk,
+/// but `git add -A` drops a deleted one from the index before it hashes the files that
+/// follow it, so a deleted or replaced `.gitattributes` must not apply (gix's
+/// `WorktreeThenIdMapping` would take it from the index).
 pub fn filter_pipeline<'r>(
     repo: &'r gix::Repository,
     index: &gix::index::State,
 ) -> Result<gix::filter::Pipeline<'r>, RepoError> {
     let what = || "reading the attributes of the worktree".to_owned();
     let source = gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping;
-    let attributes = repo.attributes_only(index, source).context(what)?;
+    let fallback = skipped_attribute_files(index);
+    let attributes = repo.attributes_only(&fallback, source).context(what)?;
     gix::filter::Pipeline::new(repo, attributes.detach()).context(what)
+}
+
+/// An index holding only the `.gitattributes` entries of `index` that are skip-worktree:
+/// the ones `git add -A` leaves in the index although they are not on disk.
+fn skipped_attribute_files(index: &gix::index::State) -> gix::index::State {
+    let mut out = gix::index::State::new(index.object_hash());
+    for entry in index.entries() {
+        if !entry.flags.contains(Flags::SKIP_WORKTREE) {
+            continue;
+        }
+        let path = entry.path(index);
+        let name = path
+            .rfind_byte(b'/')
+            .map_or(path, |pos| path[pos + 1..].as_bstr());
+        // gix matches the name again, case-folded or not as core.ignoreCase says.
+        if name.eq_ignore_ascii_case(b".gitattributes") {
+            out.dangerously_push_entry(entry.stat, entry.id, entry.flags, entry.mode, path);
+        }
+    }
+    out
 }
 
 /// The tree mode (as on disk, executable bit included) and blob id of the worktree file at

@@ -175,7 +175,7 @@ fn checkpoint_then_rewind_restores_the_tree_byte_for_byte() {
     assert_eq!(tree_state(&wt), before);
 }
 
-fn git_add_all_tree(repo: &TestRepo, wt: &Path, id: &str) -> String {
+pub(crate) fn git_add_all_tree(repo: &TestRepo, wt: &Path, id: &str) -> String {
     let scratch = repo.home.join(format!("index-{id}"));
     let index = repo.root.join(format!(".git/worktrees/{id}/index"));
     std::fs::copy(&index, &scratch).unwrap();

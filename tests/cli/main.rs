@@ -4,6 +4,7 @@ mod support;
 
 mod checkpoint;
 mod config;
+mod differential;
 mod hardening;
 mod include;
 mod lifecycle;
