@@ -93,11 +93,15 @@ impl Context {
                 .store()
                 .load(name)
                 .map_err(|e| with_list_hint(e.into())),
-            None => self.current_session(),
+            None => self.current_session()?.ok_or_else(|| {
+                CommandError::user("not inside a session's worktree, and no session was named")
+                    .hint("name one, or run `git session list` to see sessions")
+            }),
         }
     }
 
-    fn current_session(&self) -> CommandResult<Session> {
+    /// The session whose worktree holds the current directory, if any.
+    pub fn current_session(&self) -> CommandResult<Option<Session>> {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
@@ -106,13 +110,10 @@ impl Context {
                 continue;
             };
             if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
-                return Ok(session);
+                return Ok(Some(session));
             }
         }
-        Err(
-            CommandError::user("not inside a session's worktree, and no session was named")
-                .hint("name one, or run `git session list` to see sessions"),
-        )
+        Ok(None)
     }
 
     /// Records that the session was used now (for `list` and `gc`).
