@@ -10,3 +10,4 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod shell;
