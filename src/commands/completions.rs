@@ -82,9 +82,10 @@ const ZSH_NAMES: &str = r#"
 # Session names where a command takes one: git-session decides from the words before.
 (( $+functions[_git_session_names] )) ||
 _git_session_names() {
+    # _arguments puts compadd options first; ours are the last two: subcommand, first word.
     local -a names
-    names=(${(f)"$(command git-session __complete -- "$1" "${(@)words[$2,CURRENT-1]}" 2>/dev/null)"})
-    compadd -a names
+    names=(${(f)"$(command git-session __complete -- "${@[-2]}" "${(@)words[${@[-1]},CURRENT-1]}" 2>/dev/null)"})
+    compadd "${(@)@[1,-3]}" -a names
 }
 "#;
 

@@ -105,3 +105,86 @@ fn shell_init_zsh() {
 fn shell_init_fish() {
     shell_init_changes_directory("fish", "git session shell-init fish | source", "$status");
 }
+
+/// Writes `git session completions <shell>` to a file and returns its path.
+fn completion_script(repo: &TestRepo, shell: &str) -> String {
+    let out = repo.session(&["completions", shell]).ok();
+    let path = repo.home.join(format!("completion.{shell}"));
+    std::fs::write(&path, &out.stdout).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn bash_completion_offers_session_names() {
+    let repo = TestRepo::new();
+    repo.new_session("alpha");
+    repo.new_session("beta");
+    let script = completion_script(&repo, "bash");
+    // As git's bash completion calls it for `git session …`, and as bash does for git-session.
+    let through_git = |line: &str| {
+        let program = format!(
+            "source '{script}'; words=({line} ''); cword=$((${{#words[@]}} - 1)); _git_session; echo \"${{COMPREPLY[*]}}\""
+        );
+        in_shell(&repo, &repo.root, "bash", &program).ok().stdout
+    };
+    let direct = |line: &str| {
+        let program = format!(
+            "source '{script}'; COMP_WORDS=({line} ''); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _git_session_complete git-session '' \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\""
+        );
+        in_shell(&repo, &repo.root, "bash", &program).ok().stdout
+    };
+    assert_eq!(through_git("git session show").trim(), "alpha beta");
+    assert_eq!(through_git("git session switch").trim(), "alpha beta");
+    assert_eq!(through_git("git session log -n 3").trim(), "alpha beta");
+    assert_eq!(through_git("git session rewind @").trim(), "alpha beta");
+    assert!(!through_git("git session rewind").contains("alpha"));
+    assert!(!through_git("git session fork alpha").contains("alpha"));
+    assert_eq!(direct("git-session rm").trim(), "alpha beta");
+    assert!(!direct("git-session new").contains("alpha"));
+    assert!(through_git("git session").contains("status"));
+    assert!(!through_git("git session").contains("__complete"));
+}
+
+#[test]
+fn zsh_completion_offers_session_names() {
+    if !installed("zsh") {
+        eprintln!("zsh is not installed; skipped");
+        return;
+    }
+    let repo = TestRepo::new();
+    repo.new_session("alpha");
+    let script = completion_script(&repo, "zsh");
+    // _arguments calls the action with compadd options first; words start at the subcommand
+    // (only the positionals for a `*::` spec such as diff's).
+    let names = |words: &str, action: &str| {
+        let program = format!(
+            "autoload -U compinit && compinit -u -d \"$HOME/.zcompdump\"; source '{script}'
+compadd() {{ print -r -- \"$*|${{(j: :)${{(P)${{@[-1]}}}}}}\"; }}
+words=({words} ''); CURRENT=${{#words}}; {action}"
+        );
+        in_shell(&repo, &repo.root, "zsh", &program).ok().stdout
+    };
+    assert_eq!(names("show", "_git_session_names -J x show 2").trim(), "-J x -a names|alpha");
+    assert_eq!(names("rewind", "_git_session_names rewind 2").trim(), "-a names|");
+    assert_eq!(names("", "_git_session_names diff 1").trim(), "-a names|alpha");
+}
+
+#[test]
+fn fish_completion_offers_session_names() {
+    if !installed("fish") {
+        eprintln!("fish is not installed; skipped");
+        return;
+    }
+    let repo = TestRepo::new();
+    repo.new_session("alpha");
+    let script = completion_script(&repo, "fish");
+    let complete = |line: &str| {
+        let program = format!("source '{script}'; complete -C '{line}'");
+        in_shell(&repo, &repo.root, "fish", &program).ok().stdout
+    };
+    assert_eq!(complete("git-session show ").trim(), "alpha");
+    assert_eq!(complete("git-session switch --no-include ").trim(), "alpha");
+    assert_eq!(complete("git-session rewind ").trim(), "");
+    assert!(complete("git-session st").contains("status"));
+}
