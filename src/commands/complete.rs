@@ -50,7 +50,10 @@ pub fn wants_session(cli: &clap::Command, words: &[String]) -> bool {
     let Some(cmd) = cli.find_subcommand(sub) else {
         return false;
     };
-    let Some((_, id)) = SESSION_ARGS.iter().find(|(name, _)| *name == cmd.get_name()) else {
+    let Some((_, id)) = SESSION_ARGS
+        .iter()
+        .find(|(name, _)| *name == cmd.get_name())
+    else {
         return false;
     };
     let mut slot = 0;
@@ -129,7 +132,9 @@ mod tests {
     fn session_arguments_name_real_positionals() {
         let cli = crate::cli::Cli::command();
         for (sub, id) in SESSION_ARGS {
-            let cmd = cli.find_subcommand(sub).unwrap_or_else(|| panic!("no {sub}"));
+            let cmd = cli
+                .find_subcommand(sub)
+                .unwrap_or_else(|| panic!("no {sub}"));
             assert!(
                 cmd.get_positionals().any(|a| a.get_id() == *id),
                 "{sub} has no positional {id}"

@@ -170,12 +170,25 @@ mod tests {
         let cli = super::completion_command();
         let expected: usize = super::SESSION_ARGS
             .iter()
-            .map(|(sub, _)| cli.find_subcommand(sub).unwrap().get_visible_aliases().count() + 1)
+            .map(|(sub, _)| {
+                cli.find_subcommand(sub)
+                    .unwrap()
+                    .get_visible_aliases()
+                    .count()
+                    + 1
+            })
             .sum();
-        assert_eq!(script.matches("_git_session_names ").count(), expected, "{script}");
+        assert_eq!(
+            script.matches("_git_session_names ").count(),
+            expected,
+            "{script}"
+        );
         assert!(script.contains(":_git_session_names diff 1' \\"));
         assert!(script.contains(":_git_session_names switch 2' \\"));
-        assert!(!script.contains("(__complete)"), "hidden commands stay hidden");
+        assert!(
+            !script.contains("(__complete)"),
+            "hidden commands stay hidden"
+        );
     }
 
     #[test]

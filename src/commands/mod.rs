@@ -57,7 +57,10 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
-        Command::Man(_) | Command::Completions(_) | Command::ShellInit(_) | Command::Complete(_) => {
+        Command::Man(_)
+        | Command::Completions(_)
+        | Command::ShellInit(_)
+        | Command::Complete(_) => {
             unreachable!("handled above")
         }
     }

@@ -27,7 +27,11 @@ fn git_session_alone_shows_the_current_session_or_the_list() {
     assert!(listed.stdout.starts_with("NAME"), "{}", listed.stdout);
     assert!(listed.stdout.contains("alpha") && listed.stdout.contains("beta"));
     let current = repo.cmd_in(&path.join("."), "git", &["session"]).ok();
-    assert!(current.stdout.starts_with("name            alpha\n"), "{}", current.stdout);
+    assert!(
+        current.stdout.starts_with("name            alpha\n"),
+        "{}",
+        current.stdout
+    );
     assert!(!current.stdout.contains("beta"));
 }
 
@@ -41,7 +45,10 @@ fn status_and_the_aliases_people_type() {
     assert!(outside.stderr.contains("not inside a session's worktree"));
     assert!(outside.stderr.contains("git session list"));
     assert!(repo.session(&["ls"]).ok().stdout.contains("alpha"));
-    assert_eq!(repo.session(&["switch", "alpha"]).ok().line(), path.to_str().unwrap());
+    assert_eq!(
+        repo.session(&["switch", "alpha"]).ok().line(),
+        path.to_str().unwrap()
+    );
     repo.session(&["delete", "alpha"]).ok();
     assert!(repo.session(&["ls", "--all"]).ok().stdout.is_empty());
 }
@@ -165,9 +172,18 @@ words=({words} ''); CURRENT=${{#words}}; {action}"
         );
         in_shell(&repo, &repo.root, "zsh", &program).ok().stdout
     };
-    assert_eq!(names("show", "_git_session_names -J x show 2").trim(), "-J x -a names|alpha");
-    assert_eq!(names("rewind", "_git_session_names rewind 2").trim(), "-a names|");
-    assert_eq!(names("", "_git_session_names diff 1").trim(), "-a names|alpha");
+    assert_eq!(
+        names("show", "_git_session_names -J x show 2").trim(),
+        "-J x -a names|alpha"
+    );
+    assert_eq!(
+        names("rewind", "_git_session_names rewind 2").trim(),
+        "-a names|"
+    );
+    assert_eq!(
+        names("", "_git_session_names diff 1").trim(),
+        "-a names|alpha"
+    );
 }
 
 #[test]
