@@ -4,11 +4,11 @@
 # them and, when one succeeds with an absolute directory path as its whole output, changes
 # into it. Everything else goes to git unchanged, with its exit status.
 function git {
-    if [ "$1" != session ]; then
+    if [ "${1-}" != session ]; then
         command git "$@"
         return
     fi
-    case "$2" in
+    case "${2-}" in
     new | switch | resume | fork) ;;
     *)
         command git "$@"

@@ -101,6 +101,14 @@ git -c core.abbrev=7 log -1 --format='%s' 'HEAD'
 #[test]
 fn shell_init_bash() {
     shell_init_changes_directory("bash", "eval \"$(git session shell-init bash)\"", "$?");
+    // Under `set -u`, `git` with no arguments is still git's usage, not an unbound variable.
+    let repo = TestRepo::new();
+    let program =
+        "set -u; eval \"$(git session shell-init bash)\"; git >/dev/null; echo \"exit $?\"";
+    assert_eq!(
+        in_shell(&repo, &repo.root, "bash", program).ok().line(),
+        "exit 1"
+    );
 }
 
 #[test]
