@@ -10,6 +10,8 @@ use crate::output::ColorChoice;
 ///
 /// Each session has a branch, usually a linked worktree of its own, an event log and
 /// checkpoints under refs/sessions/<name>, so it can be pushed and resumed elsewhere.
+/// With no command: the current session inside a session's worktree (as `status`), else the
+/// list of open sessions (as `list`).
 #[derive(Debug, Parser)]
 #[command(
     name = "git-session",
@@ -24,18 +26,23 @@ pub struct Cli {
     pub color: ColorChoice,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     New(commands::new::NewArgs),
+    #[command(visible_alias = "ls")]
     List(commands::list::ListArgs),
+    #[command(visible_alias = "st")]
+    Status(commands::status::StatusArgs),
     Show(commands::show::ShowArgs),
     Path(commands::path::PathArgs),
+    #[command(visible_alias = "switch")]
     Resume(commands::resume::ResumeArgs),
     Rename(commands::rename::RenameArgs),
     End(commands::end::EndArgs),
+    #[command(visible_alias = "delete")]
     Rm(commands::rm::RmArgs),
     Gc(commands::gc::GcArgs),
     Checkpoint(commands::checkpoint::CheckpointArgs),
@@ -45,4 +52,7 @@ pub enum Command {
     Fork(commands::fork::ForkArgs),
     Man(commands::man::ManArgs),
     Completions(commands::completions::CompletionsArgs),
+    ShellInit(commands::shell_init::ShellInitArgs),
+    #[command(name = "__complete", hide = true)]
+    Complete(commands::complete::CompleteArgs),
 }

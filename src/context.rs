@@ -107,11 +107,15 @@ impl Context {
     pub fn session(&self, name: Option<&str>) -> CommandResult<Session> {
         match name {
             Some(name) => Ok(self.store().load(name)?),
-            None => self.current_session(),
+            None => self.current_session()?.ok_or_else(|| {
+                CommandError::user("not inside a session's worktree, and no session was named")
+                    .hint("name one, or run `git session list` to see sessions")
+            }),
         }
     }
 
-    fn current_session(&self) -> CommandResult<Session> {
+    /// The session whose worktree holds the current directory, if any.
+    pub fn current_session(&self) -> CommandResult<Option<Session>> {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
@@ -120,13 +124,10 @@ impl Context {
                 continue;
             };
             if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
-                return Ok(session);
+                return Ok(Some(session));
             }
         }
-        Err(
-            CommandError::user("not inside a session's worktree, and no session was named")
-                .hint("name one, or run `git session list` to see sessions"),
-        )
+        Ok(None)
     }
 
     /// Records that the session was used now (for `list` and `gc`).

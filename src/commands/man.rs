@@ -38,7 +38,10 @@ pub fn render() -> Vec<u8> {
     man.render_options_section(&mut out)
         .expect("writing to memory");
     out.extend_from_slice(b".SH COMMANDS\n");
-    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+    for sub in command
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help" && !s.is_hide_set())
+    {
         let usage = sub
             .clone()
             .render_usage()
@@ -50,6 +53,11 @@ pub fn render() -> Vec<u8> {
             .or(sub.get_about())
             .map(|a| a.to_string())
             .unwrap_or_default();
+        let aliases: Vec<&str> = sub.get_visible_aliases().collect();
+        let about = match aliases.as_slice() {
+            [] => about,
+            _ => format!("{about}\nAlias: {}.", aliases.join(", ")),
+        };
         out.extend_from_slice(
             format!(
                 ".TP\n\\fB{}\\fR\n{}\n",

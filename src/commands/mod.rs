@@ -2,6 +2,7 @@
 //! dispatcher. Commands get the repository through [`Context`], opened once.
 
 pub mod checkpoint;
+pub mod complete;
 pub mod completions;
 pub mod diff;
 pub mod end;
@@ -16,7 +17,9 @@ pub mod rename;
 pub mod resume;
 pub mod rewind;
 pub mod rm;
+pub mod shell_init;
 pub mod show;
+pub mod status;
 pub mod view;
 
 use crate::cli::{Cli, Command};
@@ -27,15 +30,21 @@ use crate::output::Output;
 pub fn run(cli: Cli) -> CommandResult {
     let out = Output::new(cli.color);
     // Commands that need no repository.
-    match &cli.command {
-        Command::Man(args) => return man::run(&out, args),
-        Command::Completions(args) => return completions::run(&out, args),
-        _ => {}
-    }
+    let command = match cli.command {
+        Some(Command::Man(args)) => return man::run(&out, &args),
+        Some(Command::Completions(args)) => return completions::run(&out, &args),
+        Some(Command::ShellInit(args)) => return shell_init::run(&out, &args),
+        Some(Command::Complete(args)) => return complete::run(out, &args),
+        command => command,
+    };
     let ctx = Context::open(out)?;
-    match cli.command {
+    let Some(command) = command else {
+        return current_or_list(&ctx);
+    };
+    match command {
         Command::New(args) => new::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Path(args) => path::run(&ctx, args),
         Command::Resume(args) => resume::run(&ctx, args),
@@ -48,7 +57,33 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
-        Command::Man(_) | Command::Completions(_) => unreachable!("handled above"),
+        Command::Man(_)
+        | Command::Completions(_)
+        | Command::ShellInit(_)
+        | Command::Complete(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// `git session` alone: the current session inside one's worktree, else the open sessions
+/// (as jj shows its log).
+fn current_or_list(ctx: &Context) -> CommandResult {
+    match ctx.current_session()? {
+        Some(session) => show::run(
+            ctx,
+            show::ShowArgs {
+                name: Some(session.meta.name),
+                json: false,
+            },
+        ),
+        None => list::run(
+            ctx,
+            list::ListArgs {
+                all: false,
+                json: false,
+            },
+        ),
     }
 }
 

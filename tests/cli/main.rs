@@ -13,4 +13,5 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod shell;
 mod terminal;
