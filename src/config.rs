@@ -40,6 +40,12 @@ pub const FETCH_TIMEOUT_SECS: Key = Key {
     name: "session.fetchTimeout",
     default: "5",
 };
+/// How long a deleted session's log stays in `refs/sessions-trash/` (like git's reflog
+/// expiry), independent of the inactivity that makes `gc` archive a session.
+pub const TRASH_DAYS: Key = Key {
+    name: "session.trashDays",
+    default: "90",
+};
 pub const RETENTION_DAYS: Key = Key {
     name: "session.retentionDays",
     default: "7",
@@ -91,6 +97,7 @@ const ALL_KEYS: &[&Key] = &[
     &REMOTE,
     &FETCH_TIMEOUT_SECS,
     &RETENTION_DAYS,
+    &TRASH_DAYS,
 ];
 
 impl Config {
@@ -273,7 +280,9 @@ fn parse_shared(text: &str) -> Result<(BTreeMap<&'static str, String>, Vec<Strin
             warnings.push(unknown_key_warning(&written));
             continue;
         };
-        let numeric = key.name == FETCH_TIMEOUT_SECS.name || key.name == RETENTION_DAYS.name;
+        let numeric = key.name == FETCH_TIMEOUT_SECS.name
+            || key.name == RETENTION_DAYS.name
+            || key.name == TRASH_DAYS.name;
         let text = match value {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),

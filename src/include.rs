@@ -270,24 +270,38 @@ impl Progress for NoProgress {}
 
 const STAGING_PREFIX: &str = ".git-session-include-";
 
-/// Removes staging directories a killed `new` left behind (a day old: a running one is
-/// younger). They hold only copies of the source's ignored files, never the only copy.
+/// The lock a staging directory's owner holds while it lives.
+const STAGING_LOCK: &str = ".lock";
+
+/// Removes staging directories a killed process left behind: their owner held an exclusive
+/// lock on the `.lock` file inside while alive, and the kernel dropped it with the process.
+/// A directory without a lock file is removed once it is a minute old (its creator is
+/// between `mkdir` and locking only for an instant). They hold only copies.
 fn remove_abandoned_staging(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
-    let day = std::time::Duration::from_secs(24 * 3600);
     for entry in entries.flatten() {
-        let abandoned = entry
+        if !entry
             .file_name()
             .as_encoded_bytes()
             .starts_with(STAGING_PREFIX.as_bytes())
-            && entry
+        {
+            continue;
+        }
+        let dir = entry.path();
+        let abandoned = match fs::File::open(dir.join(STAGING_LOCK)) {
+            Ok(file) => {
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                    .is_ok()
+            }
+            Err(_) => entry
                 .metadata()
                 .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > day));
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60)),
+        };
         if abandoned {
-            let _ = fs::remove_dir_all(entry.path());
+            let _ = fs::remove_dir_all(&dir);
         }
     }
 }
@@ -296,23 +310,26 @@ fn remove_abandoned_staging(parent: &Path) {
 /// renamed into place). Copying into it can start before `git worktree add` has finished.
 pub struct Staging {
     dir: tempfile::TempDir,
+    /// Held (locked) while this process uses the directory.
+    _lock: fs::File,
 }
 
 impl Staging {
     pub fn new_in(parent: &Path) -> Result<Staging, IncludeError> {
-        fs::create_dir_all(parent).map_err(|source| IncludeError::Staging {
+        let err = |source| IncludeError::Staging {
             dir: parent.to_owned(),
             source,
-        })?;
+        };
+        fs::create_dir_all(parent).map_err(err)?;
         remove_abandoned_staging(parent);
         let dir = tempfile::Builder::new()
             .prefix(STAGING_PREFIX)
             .tempdir_in(parent)
-            .map_err(|source| IncludeError::Staging {
-                dir: parent.to_owned(),
-                source,
-            })?;
-        Ok(Staging { dir })
+            .map_err(err)?;
+        let lock = fs::File::create(dir.path().join(STAGING_LOCK)).map_err(err)?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .map_err(|e| err(e.into()))?;
+        Ok(Staging { dir, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {

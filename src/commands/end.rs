@@ -69,25 +69,40 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     }
     let kept_hint = if retirement.holds_repositories {
         "move away what is named above, then end it again (its work is checkpointed when forced)"
+            .to_owned()
+    } else if retirement.only_commits {
+        format!(
+            "push the branch (`git push -u <remote> {}`) or merge it, or pass --remove to remove it anyway (its commits stay reachable from the session's log)",
+            session.meta.branch
+        )
     } else {
-        "commit or discard the work, or pass --remove to remove it after a checkpoint"
+        "commit or discard the work, or pass --remove to remove it after a checkpoint".to_owned()
     };
-    report_retirement(ctx, &name, &retirement, kept_hint)?;
+    let held_by = format!("refs/sessions/{name}");
+    report_retirement(ctx, &name, &retirement, &kept_hint, &held_by)?;
     ctx.out.status(&format!("Session '{name}' is complete"));
     Ok(())
 }
 
 /// Narrates what happened to a worktree; prints its path on stdout when it was kept, with
 /// `kept_hint` saying what the user can do about it.
+/// `held_by` is the ref that holds the session's log afterwards (the trash ref after `rm`).
 pub fn report_retirement(
     ctx: &Context,
     name: &str,
     r: &Retirement,
     kept_hint: &str,
+    held_by: &str,
 ) -> CommandResult {
     if let Some(ckpt) = &r.checkpoint {
         ctx.out.status(&format!(
-            "Checkpointed the work of '{name}' as {ckpt} (reachable from refs/sessions/{name})"
+            "Checkpointed the work of '{name}' as {ckpt} (reachable from {held_by})"
+        ));
+    }
+    if let Some(saved) = &r.saved_files {
+        ctx.out.status(&format!(
+            "Saved the ignored files the session changed or created (no checkpoint holds them) in {}",
+            saved.display()
         ));
     }
     match (&r.kept_because, &r.worktree) {

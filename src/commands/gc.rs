@@ -50,6 +50,9 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             })?,
         None => config.number(&config::RETENTION_DAYS, 1..=36_500)? as i64 * 86_400,
     };
+    // The trash has its own retention: --older-than judges inactivity only, so a
+    // `gc --older-than 0s` right after `rm --force` cannot drop the safety checkpoint.
+    let trash_days = config.number(&config::TRASH_DAYS, 0..=36_500)? as i64;
     let now = ctx.repo.now()?;
     ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
@@ -124,6 +127,16 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             }
         } else {
             let retired = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, false)?;
+            if retired.removed
+                && let Some(path) = &retired.worktree
+                && ctx.cwd.starts_with(path)
+                && let Ok(root) = ctx.main_root()
+            {
+                ctx.out.hint(&format!(
+                    "gc removed the worktree your shell is in: cd {}",
+                    root.display()
+                ));
+            }
             if let Some(why) = retired.kept_because {
                 decision.action = "keep";
                 decision.reason = why;
@@ -138,17 +151,33 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         decisions.push(decision);
     }
     for (trash_ref, tip, deleted_at) in store.trashed()? {
-        if now - deleted_at >= retention {
-            if !args.dry_run {
-                store.purge_trash(&trash_ref, tip)?;
+        let age = now - deleted_at;
+        if age < trash_days * 86_400 {
+            if args.dry_run {
+                decisions.push(Decision {
+                    name: trash_ref,
+                    action: "keep",
+                    reason: format!(
+                        "deleted {} ago; trash is kept {trash_days}d (session.trashDays)",
+                        human(age)
+                    ),
+                    checkpoint: None,
+                });
             }
-            decisions.push(Decision {
-                name: trash_ref,
-                action: "purge",
-                reason: format!("deleted {} ago", human(now - deleted_at)),
-                checkpoint: None,
-            });
+            continue;
         }
+        if !args.dry_run {
+            store.purge_trash(&trash_ref, tip)?;
+        }
+        decisions.push(Decision {
+            name: trash_ref,
+            action: "purge",
+            reason: format!(
+                "deleted {} ago, over session.trashDays ({trash_days}d)",
+                human(age)
+            ),
+            checkpoint: None,
+        });
     }
     if args.json {
         ctx.out.json(&decisions)?;

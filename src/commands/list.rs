@@ -28,12 +28,15 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
             Err(e) => unreadable.push(crate::error::one_line(&e)),
         }
     }
-    sessions.retain(|s| args.all || s.meta.status.is_open());
     let inputs = ViewInputs::read(ctx, &sessions)?;
-    let views = sessions
-        .iter()
-        .map(|s| view::build(ctx, &inputs, s))
-        .collect::<CommandResult<Vec<_>>>()?;
+    let mut views = Vec::new();
+    for session in &sessions {
+        let view = view::build(ctx, &inputs, session)?;
+        // Ended sessions are hidden, unless `end` kept their worktree because it holds work.
+        if args.all || session.meta.status.is_open() || view.worktree.is_some() {
+            views.push(view);
+        }
+    }
     if args.json {
         ctx.out.json(&views)?;
     } else if !views.is_empty() {
@@ -52,7 +55,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
                 ctx.out.error(line);
             }
             Err(CommandError::user(unreadable.last().cloned().unwrap_or_default())
-                .hint("repair it with `git update-ref -d refs/sessions/<name>`, or inspect `git show refs/sessions/<name>:session.yaml`"))
+                .hint("inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm <name>` moves it to the trash"))
         }
     }
 }

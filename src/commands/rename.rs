@@ -65,7 +65,9 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
         undo_move();
         return Err(e.into());
     }
-    let final_path = new_path.map(|p| crate::git::canonical(&p)).or(old_path);
+    let final_path = new_path
+        .map(|p| crate::git::canonical(&p))
+        .or(old_path.clone());
     local.update(&session.meta.id, |s| {
         s.worktree = final_path.clone();
         s.last_active = ctx.repo.now().ok();
@@ -76,6 +78,19 @@ pub fn run(ctx: &Context, args: RenameArgs) -> CommandResult {
     })?;
     ctx.out
         .status(&format!("Renamed session '{}' to '{}'", args.old, args.new));
+    if let (Some(from), Some(to)) = (&old_path, &final_path)
+        && from != to
+        && ctx.cwd.starts_with(from)
+    {
+        let rest = ctx
+            .cwd
+            .strip_prefix(from)
+            .unwrap_or(std::path::Path::new(""));
+        ctx.out.hint(&format!(
+            "the worktree your shell is in moved: cd {}",
+            to.join(rest).display()
+        ));
+    }
     if let Some(path) = final_path {
         ctx.out.answer(&path.to_string_lossy())?;
     }

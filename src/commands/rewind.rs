@@ -54,6 +54,12 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     ctx.touch(&session);
     ctx.out
         .status(&format!("Rewound '{}' to {target}", session.name()));
+    if !ctx.cwd.exists() {
+        ctx.out.hint(&format!(
+            "the directory your shell is in is not in that checkpoint: cd {}",
+            path.display()
+        ));
+    }
     ctx.out.answer(&pre.id.to_string())?;
     Ok(())
 }

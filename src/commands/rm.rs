@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::error::CommandResult;
 use crate::lifecycle::{self, Retirement};
+use crate::session::StoreError;
 
 /// Delete a session (its log goes to the trash).
 ///
@@ -32,7 +33,23 @@ struct RmReport {
 }
 
 pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
-    let session = ctx.session(Some(&args.name))?;
+    let session = match ctx.store().load(&args.name) {
+        Ok(session) => session,
+        // A session this version cannot read (damaged, or from a newer version) is not
+        // garbage: its log goes to the trash as it is; its worktree, if any, is left alone.
+        Err(StoreError::Malformed { reason, .. }) => {
+            let trash_ref = ctx.store().trash_unreadable(&args.name)?;
+            ctx.out.warn(&format!(
+                "session '{}' is unreadable ({reason}); its worktree, if it has one, is left alone",
+                args.name
+            ));
+            ctx.out.status(&format!(
+                "Moved its log to {trash_ref} (kept for session.trashDays)"
+            ));
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
     let local = ctx.local();
@@ -49,12 +66,20 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
         })?;
         return Ok(());
     }
-    let kept_hint = format!(
-        "it is a plain git worktree now: `git worktree remove --force <path>` and \
-         `git branch -D {}` delete it once its work is safe elsewhere (or use --force next time)",
-        session.meta.branch
-    );
-    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint)?;
+    let kept_hint = if retirement.holds_repositories {
+        format!(
+            "it is a plain git worktree now, holding repositories no checkpoint can keep: move them \
+             away, then `git worktree remove <path>` and `git branch -D {}`",
+            session.meta.branch
+        )
+    } else {
+        format!(
+            "it is a plain git worktree now: `git worktree remove --force <path>` and \
+             `git branch -D {}` delete it once its work is safe elsewhere (or use --force next time)",
+            session.meta.branch
+        )
+    };
+    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint, &trash_ref)?;
     ctx.out.status(&format!(
         "Deleted session '{}' (its log is kept as {trash_ref} until gc)",
         args.name

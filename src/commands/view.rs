@@ -129,11 +129,13 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         updated: meta.updated.clone(),
         last_active: time::format_rfc3339(last_active),
         parent: meta.parent.as_ref().map(|id| {
-            inputs
-                .names_by_id
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| id.clone())
+            inputs.names_by_id.get(id).cloned().unwrap_or_else(|| {
+                // Deleted: its name from the trash, when the trash still has it.
+                match ctx.store().trashed_name(id) {
+                    Some(name) => format!("{name} (deleted)"),
+                    None => "deleted".to_owned(),
+                }
+            })
         }),
         parent_id: meta.parent.clone(),
         checkpoints: ctx.store().checkpoint_count(session)?,

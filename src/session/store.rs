@@ -345,6 +345,59 @@ impl<'r> Store<'r> {
         Ok(trash_ref)
     }
 
+    /// Moves an unreadable session's log to `refs/sessions-trash/unreadable-<tip>` as it is
+    /// (no event can be recorded on a log that cannot be read).
+    pub fn trash_unreadable(&self, name: &str) -> Result<String, StoreError> {
+        name::validate(name)?;
+        let tip = self
+            .repo
+            .read_ref(&ref_name(name))?
+            .ok_or_else(|| StoreError::NotFound {
+                name: name.to_owned(),
+            })?;
+        let trash_ref = format!("{TRASH_PREFIX}unreadable-{}", &tip.to_string()[..12]);
+        if self.repo.read_ref(&trash_ref)? != Some(tip) {
+            self.repo.update_ref(
+                &trash_ref,
+                tip,
+                Expect::Absent,
+                "session: deleted unreadable",
+            )?;
+        }
+        self.repo.delete_ref(&ref_name(name), tip)?;
+        Ok(trash_ref)
+    }
+
+    /// The name a trashed session had, for session `id` (None when no readable trash entry
+    /// has that id).
+    pub fn trashed_name(&self, id: &str) -> Option<String> {
+        let prefix = format!("{TRASH_PREFIX}{id}-");
+        let (_, tip) = self
+            .repo
+            .list_refs(TRASH_PREFIX)
+            .ok()?
+            .into_iter()
+            .find(|(full, _)| full.starts_with(&prefix))?;
+        let commit = self.repo.read_commit(tip).ok()?;
+        let entry = self
+            .repo
+            .read_tree(commit.tree)
+            .ok()?
+            .into_iter()
+            .find(|e| e.name == META_FILE && e.mode.is_blob())?;
+        if self.repo.object_size(entry.id).ok()? > MAX_BLOB_BYTES {
+            return None;
+        }
+        let text = String::from_utf8(self.repo.read_blob(entry.id).ok()?).ok()?;
+        #[derive(serde::Deserialize)]
+        struct NameOnly {
+            name: String,
+        }
+        let meta: NameOnly = serde_saphyr::from_str(&text).ok()?;
+        name::validate(&meta.name).ok()?;
+        Some(meta.name)
+    }
+
     /// Trashed sessions: (ref, tip, time of the deletion).
     pub fn trashed(&self) -> Result<Vec<(String, ObjectId, i64)>, StoreError> {
         let mut out = Vec::new();

@@ -130,3 +130,201 @@ fn staged_content_that_differs_from_the_file_survives_rewind() {
         "unstaging changed what a restore would bring back"
     );
 }
+
+/// A repository whose `.worktreeinclude` copies the ignored `.env`.
+fn repo_with_env() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        &[
+            (".gitignore", ".env\n*.log\n"),
+            (".worktreeinclude", ".env\n*.log\n"),
+        ],
+        "ignore",
+    );
+    repo.write(".env", "SECRET=1\n");
+    repo
+}
+
+#[test]
+fn ignored_files_the_session_changed_are_work() {
+    let repo = repo_with_env();
+    let path = repo.new_session("s");
+    assert_eq!(
+        std::fs::read_to_string(path.join(".env")).unwrap(),
+        "SECRET=1\n"
+    );
+    // Copied and untouched: not work; `end` removes the worktree.
+    let clean = repo.new_session("clean");
+    repo.session(&["end", "clean"]).ok();
+    assert!(!clean.exists());
+    // Edited: a plain end keeps the worktree and says why.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(path.join(".env"), "SECRET=edited\n").unwrap();
+    write_file(&path.join("debug.log"), "created by the session\n");
+    let out = repo.session(&["end", "s"]).ok();
+    assert!(path.join(".env").is_file());
+    assert!(out.stderr.contains(".worktreeinclude"), "{}", out.stderr);
+    assert_eq!(out.line(), path.display().to_string());
+    // A forced removal saves them machine-locally (never into a checkpoint) and says where.
+    let out = repo.session(&["end", "s", "--remove"]).ok();
+    assert!(!path.exists());
+    assert!(out.stderr.contains("session/saved"), "{}", out.stderr);
+    let ckpts = repo.git(&["log", "--format=%H", "refs/sessions/s"]);
+    for id in ckpts.lines() {
+        let files = repo.git(&["ls-tree", "-r", "--name-only", id]);
+        assert!(!files.contains(".env"), "a checkpoint holds a secret");
+    }
+    // Resume brings them back.
+    let out = repo.session(&["resume", "s"]).ok();
+    let path = std::path::PathBuf::from(out.line());
+    assert_eq!(
+        std::fs::read_to_string(path.join(".env")).unwrap(),
+        "SECRET=edited\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path.join("debug.log")).unwrap(),
+        "created by the session\n"
+    );
+}
+
+#[test]
+fn resume_after_forced_removal_brings_back_commits_and_uncommitted_work() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("w");
+    write_file(&path.join("committed.txt"), "c\n");
+    repo.git_in(&path, &["add", "-A"]);
+    repo.git_in(&path, &["commit", "-q", "-m", "unpushed"]);
+    let tip = repo.git_in(&path, &["rev-parse", "HEAD"]);
+    write_file(&path.join("README.md"), "staged\n");
+    repo.git_in(&path, &["add", "README.md"]);
+    write_file(&path.join("README.md"), "on disk\n");
+    write_file(&path.join("untracked.txt"), "u\n");
+    let status_before = repo.git_in(&path, &["status", "--porcelain"]);
+    let out = repo.session(&["end", "w", "--remove"]).ok();
+    assert!(!path.exists());
+    assert!(out.stderr.contains("refs/sessions/w"), "{}", out.stderr);
+    let out = repo.session(&["resume", "w"]).ok();
+    let path = std::path::PathBuf::from(out.line());
+    assert_eq!(repo.git_in(&path, &["rev-parse", "HEAD"]), tip);
+    assert_eq!(
+        repo.git_in(&path, &["status", "--porcelain"]),
+        status_before
+    );
+    assert_eq!(repo.git_in(&path, &["show", ":README.md"]), "staged");
+    assert_eq!(
+        std::fs::read_to_string(path.join("README.md")).unwrap(),
+        "on disk\n"
+    );
+}
+
+#[test]
+fn gc_older_than_never_purges_fresh_trash() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("doomed");
+    write_file(&path.join("work.txt"), "precious\n");
+    let out = repo.session(&["rm", "doomed", "--force"]).ok();
+    assert!(
+        out.stderr.contains("refs/sessions-trash/"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("reachable from refs/sessions/doomed"),
+        "{}",
+        out.stderr
+    );
+    repo.advance(3600);
+    let dry = repo.session(&["gc", "--older-than", "0s", "-n"]).ok();
+    assert!(dry.stdout.contains("session.trashDays"), "{}", dry.stdout);
+    repo.session(&["gc", "--older-than", "0s"]).ok();
+    let trash = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/sessions-trash/",
+    ]);
+    assert!(!trash.is_empty(), "the trash was purged");
+    // The work is still reachable: some commit in the trashed log holds work.txt.
+    let all = repo.git(&["log", "--all", "--format=%H"]);
+    assert!(all.lines().any(|c| {
+        repo.cmd_in(
+            &repo.root,
+            "git",
+            &["cat-file", "-e", &format!("{c}:work.txt")],
+        )
+        .code
+            == 0
+    }));
+    // session.trashDays = 0 purges.
+    repo.git(&["config", "session.trashDays", "0"]);
+    repo.session(&["gc"]).ok();
+    assert!(
+        repo.git(&["for-each-ref", "refs/sessions-trash/"])
+            .is_empty()
+    );
+}
+
+#[test]
+fn ended_sessions_holding_work_stay_listed_and_deleted_parents_are_named() {
+    let repo = TestRepo::new();
+    let path = repo.new_session("kept");
+    write_file(&path.join("x.txt"), "x\n");
+    repo.session(&["end", "kept"]).ok();
+    let list = repo.session(&["list"]).ok();
+    assert!(list.stdout.contains("kept"), "{}", list.stdout);
+    repo.new_session("parent");
+    repo.session(&["fork", "parent", "child"]).ok();
+    repo.session(&["rm", "parent"]).ok();
+    let json = repo.session(&["show", "child", "--json"]).ok().json();
+    assert_eq!(json["parent"], "parent (deleted)");
+    // A session without a worktree forks from its last checkpoint.
+    repo.session(&["end", "kept", "--remove"]).ok();
+    let out = repo.session(&["fork", "kept", "kept-2"]).ok();
+    assert!(std::path::Path::new(out.line()).join("x.txt").is_file());
+}
+
+#[test]
+fn an_unreadable_session_can_be_moved_to_the_trash() {
+    let repo = TestRepo::new();
+    repo.new_session("broken");
+    repo.forge_log("broken", "version: 99\n", true);
+    let out = repo.session(&["list"]);
+    assert!(out.stderr.contains("git session rm"), "{}", out.stderr);
+    repo.session(&["rm", "broken"]).ok();
+    assert!(repo.git(&["for-each-ref", "refs/sessions/"]).is_empty());
+    assert!(
+        !repo
+            .git(&["for-each-ref", "refs/sessions-trash/"])
+            .is_empty()
+    );
+}
+
+#[test]
+fn an_interrupted_include_copy_is_finished_by_resume() {
+    let repo = repo_with_env();
+    let path = repo.new_session("half");
+    // What a `kill -9` during the copy leaves: the record says pending, the file is missing.
+    std::fs::remove_file(path.join(".env")).unwrap();
+    let local_dir = repo.root.join(".git/session/local");
+    let record = std::fs::read_dir(&local_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&record).unwrap();
+    let text = text.replace("\"includes_pending\": false", "\"includes_pending\": true");
+    std::fs::write(&record, text).unwrap();
+    // And a staging directory nobody holds anymore.
+    let stale = path.parent().unwrap().join(".git-session-include-stale");
+    write_file(&stale.join(".lock"), "");
+    write_file(&stale.join("big"), "copy\n");
+    let out = repo.session(&["resume", "half"]).ok();
+    assert!(
+        out.stderr.contains("Finished the .worktreeinclude copy"),
+        "{}",
+        out.stderr
+    );
+    assert!(path.join(".env").is_file());
+    repo.new_session("next");
+    assert!(!stale.exists(), "a stale staging directory was left behind");
+}
