@@ -6,6 +6,7 @@ mod checkpoint;
 mod config;
 mod hardening;
 mod include;
+mod judging;
 mod lifecycle;
 mod list;
 mod man;
