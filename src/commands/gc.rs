@@ -80,7 +80,14 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             continue;
         }
         let state = match &worktree {
-            Some(path) => lifecycle::work_state(&ctx.repo, &session, path)?,
+            Some(path) => match lifecycle::work_state(&ctx.repo, &session, path) {
+                Ok(state) => state,
+                // Never retired, checkpointed or archived on a guess; the others go on.
+                Err(e) => {
+                    decisions.push(cannot_judge(name, &e));
+                    continue;
+                }
+            },
             None => Default::default(),
         };
         if state.has_work() {
@@ -113,10 +120,13 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         };
         let located = worktree.map(|path| (path, state));
         if args.dry_run {
-            if let Some(why) = lifecycle::would_keep(&ctx.repo, &local, &session, located.as_ref())?
-            {
-                decision.action = "keep";
-                decision.reason = why;
+            match lifecycle::would_keep(&ctx.repo, &local, &session, located.as_ref()) {
+                Ok(Some(why)) => {
+                    decision.action = "keep";
+                    decision.reason = why;
+                }
+                Ok(None) => {}
+                Err(e) => decision = cannot_judge(name, &e),
             }
         } else {
             let retired =
@@ -167,6 +177,16 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         ctx.out.answer(&text)?;
     }
     Ok(())
+}
+
+/// The decision for a session whose worktree could not be read.
+fn cannot_judge(name: String, err: &lifecycle::LifecycleError) -> Decision {
+    Decision {
+        name,
+        action: "keep",
+        reason: format!("cannot judge: {}", crate::error::one_line(err)),
+        checkpoint: None,
+    }
 }
 
 /// The latest of: the last command that touched it here, its last event, its worktree's HEAD.
