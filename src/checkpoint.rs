@@ -27,6 +27,8 @@ pub enum CheckpointError {
     Bare,
     #[error("{0} is in progress in {1}; finish or abort it first")]
     OperationInProgress(String, PathBuf),
+    #[error("{} exists: another git process is at work in this worktree, or one crashed and left it behind", .0.display())]
+    Locked(PathBuf),
     #[error("restoring would overwrite ignored files that no checkpoint holds: {}; move them away first", .0.join(", "))]
     WouldOverwriteIgnored(Vec<String>),
     #[error("restoring would overwrite repositories nested in the worktree, whose history no checkpoint holds: {}; move them away first", .0.join(", "))]
@@ -386,47 +388,90 @@ impl TreeWriter<'_> {
 /// at `head` and the index at HEAD. Directories holding a `.git` of their own are never
 /// overwritten or removed. Runs the user's git: the index is written.
 pub fn restore(worktree: &Repo, snapshot: &Snapshot) -> Result<(), CheckpointError> {
-    let (tree, head) = (snapshot.tree, snapshot.head);
+    prepare_restore(worktree, snapshot)?.apply()
+}
+
+/// A [`restore`] whose preconditions were all checked, nothing touched yet.
+#[derive(Debug)]
+pub struct PreparedRestore {
+    snapshot: Snapshot,
+    root: PathBuf,
+    /// Directories holding a `.git`, which `git clean` must spare.
+    repositories: Vec<BString>,
+}
+
+/// Checks everything that would stop [`restore`] part-way, before it touches a file: no
+/// operation in progress, no lock git would trip on (the index, HEAD, HEAD's branch), nothing
+/// in the way that no checkpoint holds (ignored files, nested repositories).
+pub fn prepare_restore(
+    worktree: &Repo,
+    snapshot: &Snapshot,
+) -> Result<PreparedRestore, CheckpointError> {
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     if let Some(op) = worktree.operation_in_progress() {
         return Err(CheckpointError::OperationInProgress(op, root));
     }
-    let target = worktree.tree_paths(tree)?;
+    if let Some(lock) = worktree
+        .held_locks(snapshot.head.is_some())?
+        .into_iter()
+        .next()
+    {
+        return Err(CheckpointError::Locked(lock));
+    }
+    let target = worktree.tree_paths(snapshot.tree)?;
     let repositories = refuse_what_is_in_the_way(worktree, &target, true)?;
-    // Untracked, not ignored files are removed first, judged by the ignore rules in force
-    // now: the pre-rewind checkpoint holds exactly those. Cleaning after the switch would
-    // judge by the checkpoint's rules and could delete ignored files no checkpoint holds.
-    // Every directory holding a `.git` is excluded, valid repository or not (git's `clean`
-    // spares only those it can open, and no checkpoint holds a `.git`).
-    let excludes = repositories.iter().flat_map(|path| {
-        use std::os::unix::ffi::OsStringExt;
-        let pattern = std::ffi::OsString::from_vec(crate::git::gitignore_literal(path));
-        [std::ffi::OsString::from("-e"), pattern]
-    });
-    git(&root)
-        .args(["clean", "-f", "-d", "-q"])
-        .args(excludes)
-        .run()?;
-    // Index and files become the tree; tracked files that are not in it are removed.
-    git(&root)
-        .args(["read-tree", "--reset", "-u", &tree.to_string()])
-        .run()?;
-    match head {
-        Some(head) => {
-            // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
-            git(&root).args(["reset", "-q", &head.to_string()]).run()?;
-            if let Some(staged) = snapshot.staged {
-                // Staged again (the files stay); entries that match keep their stat data.
-                git(&root)
-                    .args(["read-tree", "--reset", &staged.to_string()])
-                    .run()?;
+    Ok(PreparedRestore {
+        snapshot: *snapshot,
+        root,
+        repositories,
+    })
+}
+
+impl PreparedRestore {
+    /// Does the restore. A failure here may leave the worktree part-way: callers keep a
+    /// checkpoint of the state before and say which.
+    pub fn apply(self) -> Result<(), CheckpointError> {
+        let PreparedRestore {
+            snapshot,
+            root,
+            repositories,
+        } = self;
+        let (tree, head) = (snapshot.tree, snapshot.head);
+        // Untracked, not ignored files are removed first, judged by the ignore rules in force
+        // now: the pre-rewind checkpoint holds exactly those. Cleaning after the switch would
+        // judge by the checkpoint's rules and could delete ignored files no checkpoint holds.
+        // Every directory holding a `.git` is excluded, valid repository or not (git's `clean`
+        // spares only those it can open, and no checkpoint holds a `.git`).
+        let excludes = repositories.iter().flat_map(|path| {
+            use std::os::unix::ffi::OsStringExt;
+            let pattern = std::ffi::OsString::from_vec(crate::git::gitignore_literal(path));
+            [std::ffi::OsString::from("-e"), pattern]
+        });
+        git(&root)
+            .args(["clean", "-f", "-d", "-q"])
+            .args(excludes)
+            .run()?;
+        // Index and files become the tree; tracked files that are not in it are removed.
+        git(&root)
+            .args(["read-tree", "--reset", "-u", &tree.to_string()])
+            .run()?;
+        match head {
+            Some(head) => {
+                // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
+                git(&root).args(["reset", "-q", &head.to_string()]).run()?;
+                if let Some(staged) = snapshot.staged {
+                    // Staged again (the files stay); entries that match keep their stat data.
+                    git(&root)
+                        .args(["read-tree", "--reset", &staged.to_string()])
+                        .run()?;
+                }
+            }
+            None => {
+                git(&root).args(["read-tree", "--empty"]).run()?;
             }
         }
-        None => {
-            git(&root).args(["read-tree", "--empty"]).run()?;
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Brings a checkpoint's files into a worktree that was just checked out at `head` (a fork):

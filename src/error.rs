@@ -167,6 +167,8 @@ impl From<CheckpointError> for CommandError {
             CheckpointError::OperationInProgress(..) => {
                 CommandError::user(message).hint("finish or abort it, then try again")
             }
+            CheckpointError::Locked(_) => CommandError::user(message)
+                .hint("wait for that git process to finish; if none is running, delete the file"),
             CheckpointError::Bare
             | CheckpointError::WouldOverwriteIgnored(_)
             | CheckpointError::WouldOverwriteRepositories(_) => CommandError::user(message),

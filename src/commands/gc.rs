@@ -83,7 +83,14 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             continue;
         }
         let state = match &worktree {
-            Some(path) => lifecycle::work_state(&ctx.repo, &local, &session, path)?,
+            Some(path) => match lifecycle::work_state(&ctx.repo, &local, &session, path) {
+                Ok(state) => state,
+                // Never retired, checkpointed or archived on a guess; the others go on.
+                Err(e) => {
+                    decisions.push(cannot_judge(name, &e));
+                    continue;
+                }
+            },
             None => Default::default(),
         };
         if state.has_work() {
@@ -114,12 +121,18 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             reason: format!("inactive {}, clean", human(idle)),
             checkpoint: None,
         };
-        let plan = lifecycle::plan(
+        let plan = match lifecycle::plan(
             &ctx.repo,
             &local,
             &session,
             Some(worktree.map(|path| (path, state))),
-        )?;
+        ) {
+            Ok(plan) => plan,
+            Err(e) => {
+                decisions.push(cannot_judge(name, &e));
+                continue;
+            }
+        };
         if args.dry_run {
             if let Some(why) = plan.kept_because(false) {
                 decision.action = "keep";
@@ -199,6 +212,16 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         ctx.out.answer(&text)?;
     }
     Ok(())
+}
+
+/// The decision for a session whose worktree could not be read.
+fn cannot_judge(name: String, err: &lifecycle::LifecycleError) -> Decision {
+    Decision {
+        name,
+        action: "keep",
+        reason: format!("cannot judge: {}", crate::error::one_line(err)),
+        checkpoint: None,
+    }
 }
 
 /// The latest of: the last command that touched it here, its last event, its worktree's HEAD.

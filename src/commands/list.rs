@@ -48,6 +48,11 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
             "no open sessions (--all shows ended ones)"
         });
     }
+    for v in &views {
+        if let Some(why) = &v.error {
+            ctx.out.warn(&view::cannot_judge(v, why));
+        }
+    }
     match unreadable.len() {
         0 => Ok(()),
         _ => {
@@ -73,7 +78,7 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
                 v.name.clone(),
                 v.status.clone(),
                 v.branch.clone(),
-                v.changes.to_string(),
+                v.changes.map_or_else(|| "?".into(), |n| n.to_string()),
                 v.ahead.to_string(),
                 view::ago(now, &v.last_active),
                 v.parent.clone().unwrap_or_else(|| "-".into()),

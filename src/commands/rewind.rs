@@ -25,22 +25,35 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     let path = super::checkpoint::worktree_of(ctx, &session)?;
     let target = super::checkpoint::resolve(ctx, &session, &args.checkpoint)?;
     let worktree = ctx.repo.open_worktree(&path)?;
-    if let Some(op) = worktree.operation_in_progress() {
-        return Err(
-            CommandError::user(format!("a {op} is in progress in {}", path.display()))
-                .hint("finish or abort it, then rewind"),
-        );
-    }
+    let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
+    // Every precondition (operation in progress, locks, what would be overwritten) is checked
+    // before anything is written, the pre-rewind checkpoint included.
+    let prepared = checkpoint::prepare_restore(&worktree, &snapshot).map_err(|e| {
+        CommandError::from(e).hint(format!("nothing was changed in {}", path.display()))
+    })?;
     let store = ctx.store();
     let pre = lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "pre-rewind")?;
-    ctx.out.status(&format!(
-        "Saved the current state as {} (undo with `git session rewind {} {}`)",
-        pre.id,
+    let undo = format!(
+        "git session rewind {} {}",
         &pre.id.to_string()[..12],
         session.name()
+    );
+    ctx.out.status(&format!(
+        "Saved the current state as {} (undo with `{undo}`)",
+        pre.id
     ));
-    let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
-    checkpoint::restore(&worktree, &snapshot)?;
+    prepared.apply().map_err(|e| {
+        let cause = CommandError::from(e);
+        CommandError {
+            message: format!(
+                "the rewind stopped part-way: {}; checkpoint {} holds the state before",
+                cause.message,
+                &pre.id.to_string()[..12]
+            ),
+            ..cause
+        }
+        .hint(format!("`{undo}` restores it"))
+    })?;
     let detail = format!(
         "to {} (state before: {})",
         &target.to_string()[..12],

@@ -25,6 +25,9 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let inputs = ViewInputs::read(ctx, std::slice::from_ref(&session))?;
     let mut v = view::build(ctx, &inputs, &session)?;
+    if let Some(why) = &v.error {
+        ctx.out.warn(&view::cannot_judge(&v, why));
+    }
     v.events = Some(ctx.store().events(&session, Some(RECENT_EVENTS))?);
     if args.json {
         ctx.out.json(&v)?;
@@ -43,7 +46,10 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
             .as_ref()
             .map_or_else(|| "-".into(), |p| p.display().to_string()),
     );
-    field("changes", &v.changes.to_string());
+    field(
+        "changes",
+        &v.changes.map_or_else(|| "?".into(), |n| n.to_string()),
+    );
     field("ahead", &v.ahead.to_string());
     field("created", &v.created);
     field("last active", &v.last_active);

@@ -22,9 +22,13 @@ pub struct SessionView {
     pub base_ref: String,
     /// Absolute path of the worktree on this machine, or null.
     pub worktree: Option<PathBuf>,
-    pub dirty: bool,
-    /// Modified + staged + deleted + untracked files in the worktree.
-    pub changes: usize,
+    /// Null when the worktree could not be read (see `error`).
+    pub dirty: Option<bool>,
+    /// Modified + staged + deleted + untracked files in the worktree; null when it could not
+    /// be read (see `error`).
+    pub changes: Option<usize>,
+    /// Why the worktree could not be read (e.g. a corrupt index), or null.
+    pub error: Option<String>,
     /// Commits on the session's HEAD (or branch) not on its base.
     pub ahead: usize,
     pub created: String,
@@ -43,12 +47,20 @@ pub struct SessionView {
 /// Facts shared by the views of many sessions, read once.
 pub struct ViewInputs {
     names_by_id: HashMap<String, String>,
-    /// Per session id: its worktree, with the number of changed files and HEAD there,
-    /// computed for all sessions at once.
+    /// Per session name (unique, where ids may not be: a fetched session.yaml can reuse
+    /// another's): its worktree as [`lifecycle::find_worktree_in`] matched it, by id and
+    /// name, with its status, computed for all sessions at once.
     worktrees: HashMap<String, (PathBuf, WorktreeStatus)>,
 }
 
-type WorktreeStatus = (usize, Option<ObjectId>);
+/// What was read in one worktree.
+#[derive(Debug, Clone)]
+struct WorktreeStatus {
+    /// The number of changed files, or why the worktree could not be read.
+    changes: Result<usize, String>,
+    /// Its HEAD (None when unborn or unreadable).
+    head: Option<ObjectId>,
+}
 
 impl ViewInputs {
     pub fn read(ctx: &Context, sessions: &[Session]) -> CommandResult<ViewInputs> {
@@ -73,17 +85,17 @@ impl ViewInputs {
         let located: Vec<(String, PathBuf)> = sessions
             .iter()
             .filter_map(|s| {
-                lifecycle::find_worktree_in(&linked, &local, s).map(|p| (s.meta.id.clone(), p))
+                lifecycle::find_worktree_in(&linked, &local, s).map(|p| (s.meta.name.clone(), p))
             })
             .collect();
         let paths: Vec<PathBuf> = located.iter().map(|(_, p)| p.clone()).collect();
-        let statuses = worktree_statuses(ctx, &paths)?;
+        let statuses = worktree_statuses(ctx, &paths);
         let worktrees = located
             .into_iter()
-            .filter_map(|(id, path)| {
+            .filter_map(|(name, path)| {
                 statuses
                     .get(&path)
-                    .map(|status| (id, (path.clone(), *status)))
+                    .map(|status| (name, (path.clone(), status.clone())))
             })
             .collect();
         Ok(ViewInputs {
@@ -95,15 +107,21 @@ impl ViewInputs {
 
 pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandResult<SessionView> {
     let meta = &session.meta;
-    let located = inputs.worktrees.get(&meta.id);
+    let located = inputs.worktrees.get(&meta.name);
     let worktree = located.map(|(path, _)| path.clone());
     let base = ObjectId::from_hex(meta.base.as_bytes()).ok();
     let (changes, head) = match located {
-        Some((_, status)) => *status,
-        None => (
-            0,
-            ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
-        ),
+        Some((_, status)) => (status.changes.clone(), status.head),
+        None => (Ok(0), None),
+    };
+    let head = match head {
+        Some(head) => Some(head),
+        None if changes.is_ok() && located.is_some() => None, // an unborn branch
+        None => ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
+    };
+    let (changes, error) = match changes {
+        Ok(n) => (Some(n), None),
+        Err(why) => (None, Some(why)),
     };
     let ahead = match head {
         Some(head) => ctx
@@ -122,8 +140,9 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         base: meta.base.clone(),
         base_ref: meta.base_ref.clone(),
         worktree,
-        dirty: changes > 0,
+        dirty: changes.map(|n| n > 0),
         changes,
+        error,
         ahead,
         created: meta.created.clone(),
         updated: meta.updated.clone(),
@@ -145,11 +164,9 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
     })
 }
 
-/// The status of many worktrees, several at a time (each on its own repository handle).
-fn worktree_statuses(
-    ctx: &Context,
-    paths: &[PathBuf],
-) -> CommandResult<HashMap<PathBuf, WorktreeStatus>> {
+/// The status of many worktrees, several at a time (each on its own repository handle). One
+/// that cannot be read says why in its entry; the others are still read.
+fn worktree_statuses(ctx: &Context, paths: &[PathBuf]) -> HashMap<PathBuf, WorktreeStatus> {
     let shared = ctx.repo.thread_safe();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -164,9 +181,19 @@ fn worktree_statuses(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let status = repo
-                        .open_worktree(path)
-                        .and_then(|wt| Ok((wt.changed_paths()?.len(), wt.head_commit()?)));
+                    let status = match repo.open_worktree(path) {
+                        Ok(wt) => WorktreeStatus {
+                            changes: wt
+                                .changed_paths()
+                                .map(|c| c.len())
+                                .map_err(|e| crate::error::one_line(&e)),
+                            head: wt.head_commit().ok().flatten(),
+                        },
+                        Err(e) => WorktreeStatus {
+                            changes: Err(crate::error::one_line(&e)),
+                            head: None,
+                        },
+                    };
                     results
                         .lock()
                         .expect("no panics while holding it")
@@ -175,11 +202,23 @@ fn worktree_statuses(
             });
         }
     });
-    let mut out = HashMap::new();
-    for (path, status) in results.into_inner().expect("threads are done") {
-        out.insert(path, status?);
-    }
-    Ok(out)
+    results
+        .into_inner()
+        .expect("threads are done")
+        .into_iter()
+        .collect()
+}
+
+/// The warning for a session whose worktree could not be read.
+pub fn cannot_judge(view: &SessionView, why: &str) -> String {
+    let path = view
+        .worktree
+        .as_ref()
+        .map_or_else(String::new, |p| format!(" at {}", p.display()));
+    crate::text::escape(&format!(
+        "cannot judge session '{}': its worktree{path} cannot be read: {why}",
+        view.name
+    ))
 }
 
 /// "3m ago", "2h ago", "5d ago".

@@ -584,6 +584,25 @@ impl Repo {
         self.inner.state().map(|s| format!("{s:?}").to_lowercase())
     }
 
+    /// The lock files that would make git fail to write this worktree's index and, when
+    /// `moving_head`, its HEAD and the branch HEAD names (git locks both when it moves a
+    /// branch through HEAD). A held lock means another git process is at work here, or one
+    /// crashed and left it behind; git refuses either way.
+    pub fn held_locks(&self, moving_head: bool) -> Result<Vec<PathBuf>, RepoError> {
+        let git_dir = self.git_dir();
+        let mut candidates = vec![git_dir.join("index.lock")];
+        if moving_head {
+            candidates.push(git_dir.join("HEAD.lock"));
+            if let Some(branch) = self.head_ref_name()? {
+                candidates.push(self.common_dir().join(format!("{branch}.lock")));
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .filter(|lock| lock.symlink_metadata().is_ok())
+            .collect())
+    }
+
     // ---- status ------------------------------------------------------------------------------
 
     /// Whether the index has an entry at `rel` or below it.

@@ -7,6 +7,7 @@ mod config;
 mod differential;
 mod hardening;
 mod include;
+mod judging;
 mod lifecycle;
 mod list;
 mod man;
