@@ -204,6 +204,14 @@ fn gc_archives_stale_clean_sessions_checkpoints_dirty_ones_and_purges_trash() {
     repo.session(&["rm", "trashed"]).ok();
     repo.advance(3 * 86_400);
     let fresh = repo.new_session("fresh");
+    // The trash has its own retention (session.trashDays, default 90); --older-than only
+    // judges inactivity.
+    let plan = repo
+        .session(&["gc", "--older-than", "2d", "--dry-run", "--json"])
+        .ok()
+        .json();
+    assert!(plan.as_array().unwrap().iter().all(|d| d["action"] != "purge"));
+    repo.git(&["config", "session.trashDays", "2"]);
 
     let plan = repo
         .session(&["gc", "--older-than", "2d", "--dry-run", "--json"])
