@@ -587,7 +587,7 @@ pub fn execute(
             }
             out.kept_because = Some(format!(
                 "git refused to remove it: {}",
-                crate::error::one_line(&e)
+                crate::text::one_line(&e)
             ));
             return Ok(out);
         }

@@ -63,7 +63,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
         let session = match entry {
             Ok(s) => s,
             Err(e) => {
-                ctx.out.warn(&crate::error::one_line(&e));
+                ctx.out.warn(&crate::text::one_line(&e));
                 continue;
             }
         };
@@ -219,7 +219,7 @@ fn cannot_judge(name: String, err: &lifecycle::LifecycleError) -> Decision {
     Decision {
         name,
         action: "keep",
-        reason: format!("cannot judge: {}", crate::error::one_line(err)),
+        reason: format!("cannot judge: {}", crate::text::one_line(err)),
         checkpoint: None,
     }
 }

@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
     for entry in ctx.store().list()? {
         match entry {
             Ok(session) => sessions.push(session),
-            Err(e) => unreadable.push(crate::error::one_line(&e)),
+            Err(e) => unreadable.push(crate::text::one_line(&e)),
         }
     }
     let inputs = ViewInputs::read(ctx, &sessions)?;

@@ -315,7 +315,7 @@ fn resolve_base(
     if let Err(e) = fetched {
         ctx.out.status(&format!(
             "note: fetching {remote} failed ({}); starting from HEAD",
-            crate::error::one_line(&e)
+            crate::text::one_line(&e)
         ));
         return head();
     }

@@ -186,11 +186,11 @@ fn worktree_statuses(ctx: &Context, paths: &[PathBuf]) -> HashMap<PathBuf, Workt
                             changes: wt
                                 .changed_paths()
                                 .map(|c| c.len())
-                                .map_err(|e| crate::error::one_line(&e)),
+                                .map_err(|e| crate::text::one_line(&e)),
                             head: wt.head_commit().ok().flatten(),
                         },
                         Err(e) => WorktreeStatus {
-                            changes: Err(crate::error::one_line(&e)),
+                            changes: Err(crate::text::one_line(&e)),
                             head: None,
                         },
                     };

@@ -338,7 +338,7 @@ impl Repo {
         match self.inner.edit_reference(edit) {
             Ok(_) => Ok(()),
             Err(err) => {
-                let chain = crate::error::one_line(&err);
+                let chain = crate::text::one_line(&err);
                 if err.classify().is_conflict()
                     || chain.contains("out of date")
                     || chain.contains("should not exist")

@@ -150,18 +150,18 @@ impl<'r> Store<'r> {
         let commit = self
             .repo
             .read_commit(tip)
-            .map_err(|e| malformed(crate::error::one_line(&e)))?;
+            .map_err(|e| malformed(crate::text::one_line(&e)))?;
         let entries = self
             .repo
             .read_tree(commit.tree)
-            .map_err(|e| malformed(crate::error::one_line(&e)))?;
+            .map_err(|e| malformed(crate::text::one_line(&e)))?;
         let blob = |file: &str| -> Result<Option<String>, StoreError> {
             match entries.iter().find(|e| e.name == file && e.mode.is_blob()) {
                 Some(entry) => {
                     let size = self
                         .repo
                         .object_size(entry.id)
-                        .map_err(|e| malformed(crate::error::one_line(&e)))?;
+                        .map_err(|e| malformed(crate::text::one_line(&e)))?;
                     if size > MAX_BLOB_BYTES {
                         return Err(malformed(format!(
                             "its {file} is {size} bytes ({:.1} MiB), over the limit of 1 MiB",
@@ -171,7 +171,7 @@ impl<'r> Store<'r> {
                     let bytes = self
                         .repo
                         .read_blob(entry.id)
-                        .map_err(|e| malformed(crate::error::one_line(&e)))?;
+                        .map_err(|e| malformed(crate::text::one_line(&e)))?;
                     String::from_utf8(bytes)
                         .map(Some)
                         .map_err(|_| malformed(format!("{file} is not UTF-8")))
