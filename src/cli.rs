@@ -50,6 +50,9 @@ pub enum Command {
     Diff(commands::diff::DiffArgs),
     Rewind(commands::rewind::RewindArgs),
     Fork(commands::fork::ForkArgs),
+    Hooks(commands::hooks::HooksArgs),
+    #[command(hide = true)]
+    Hook(commands::hook::HookArgs),
     Man(commands::man::ManArgs),
     Completions(commands::completions::CompletionsArgs),
     ShellInit(commands::shell_init::ShellInitArgs),

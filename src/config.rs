@@ -46,6 +46,17 @@ pub const TRASH_DAYS: Key = Key {
     name: "session.trashDays",
     default: "90",
 };
+/// How long a git hook may take before it gives up quietly (`2s`, `500ms`).
+pub const HOOK_TIMEOUT: Key = Key {
+    name: "session.hookTimeout",
+    default: "2s",
+};
+/// How old the last checkpoint must be before a commit in a dirty session takes one
+/// (`30m`; `0` after every commit; `off` never).
+pub const CHECKPOINT_INTERVAL: Key = Key {
+    name: "session.checkpointInterval",
+    default: "30m",
+};
 pub const RETENTION_DAYS: Key = Key {
     name: "session.retentionDays",
     default: "7",
@@ -98,6 +109,8 @@ const ALL_KEYS: &[&Key] = &[
     &FETCH_TIMEOUT_SECS,
     &RETENTION_DAYS,
     &TRASH_DAYS,
+    &HOOK_TIMEOUT,
+    &CHECKPOINT_INTERVAL,
 ];
 
 impl Config {
@@ -161,6 +174,40 @@ impl Config {
                     "expected a whole number from {} to {}",
                     range.start(),
                     range.end()
+                ),
+            }),
+        }
+    }
+
+    /// A duration in milliseconds: `500ms`, `2s`, `15m`, `1h` or a number of seconds; None
+    /// for `off` (or `never`, `false`) when `off_allowed`.
+    pub fn duration_ms(
+        &self,
+        key: &'static Key,
+        off_allowed: bool,
+    ) -> Result<Option<u64>, ConfigError> {
+        let value = self.string(key);
+        let text = value.trim().to_ascii_lowercase();
+        if off_allowed && matches!(text.as_str(), "off" | "never" | "false" | "no") {
+            return Ok(None);
+        }
+        let parsed = if let Some(ms) = text.strip_suffix("ms") {
+            ms.parse::<u64>().ok()
+        } else if let Ok(secs) = text.parse::<u64>() {
+            secs.checked_mul(1000)
+        } else {
+            crate::session::time::parse_duration(&text)
+                .filter(|s| *s >= 0 && !text.ends_with(|c: char| c.is_ascii_digit()))
+                .and_then(|s| (s as u64).checked_mul(1000))
+        };
+        match parsed {
+            Some(ms) if ms <= 366 * 86_400 * 1000 => Ok(Some(ms)),
+            _ => Err(ConfigError::Invalid {
+                key: key.name,
+                value,
+                reason: format!(
+                    "expected a duration like 500ms, 2s, 30m or 1h{}",
+                    if off_allowed { ", or off" } else { "" }
                 ),
             }),
         }
@@ -390,7 +437,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

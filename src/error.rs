@@ -205,6 +205,18 @@ impl From<crate::create::CreateError> for CommandError {
     }
 }
 
+impl From<crate::hooks::HooksError> for CommandError {
+    fn from(err: crate::hooks::HooksError) -> Self {
+        use crate::hooks::HooksError;
+        let message = one_line(&err);
+        match err {
+            HooksError::Repo(e) => e.into(),
+            HooksError::Git(e) => e.into(),
+            HooksError::Io { .. } => CommandError::internal(message),
+        }
+    }
+}
+
 macro_rules! user_error_from {
     ($($ty:ty),* $(,)?) => {$(
         impl From<$ty> for CommandError {

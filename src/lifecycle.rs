@@ -400,6 +400,17 @@ fn record_in(
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
     let capture = checkpoint::capture(wt)?;
+    record_captured(repo, store, session, wt, capture, message)
+}
+
+fn record_captured(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    wt: &Repo,
+    capture: checkpoint::Capture,
+    message: &str,
+) -> Result<Recorded, LifecycleError> {
     if let Some(last) = session
         .meta
         .last_checkpoint
@@ -429,6 +440,29 @@ fn record_in(
         head: capture.head,
         new: true,
     })
+}
+
+/// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
+/// from the last checkpoint; None when it is clean.
+pub fn checkpoint_if_dirty(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let wt = repo.open_worktree(worktree_path)?;
+    let capture = checkpoint::capture(&wt)?;
+    let clean = match capture.head {
+        Some(head) => capture.staged.is_none() && repo.read_commit(head)?.tree == capture.tree,
+        None => false,
+    };
+    if clean {
+        return Ok(None);
+    }
+    Ok(Some(record_captured(
+        repo, store, session, &wt, capture, message,
+    )?))
 }
 
 /// What happened to a worktree being retired.

@@ -8,6 +8,8 @@ pub mod diff;
 pub mod end;
 pub mod fork;
 pub mod gc;
+pub mod hook;
+pub mod hooks;
 pub mod list;
 pub mod log;
 pub mod man;
@@ -35,6 +37,8 @@ pub fn run(cli: Cli) -> CommandResult {
         Some(Command::Completions(args)) => return completions::run(&out, &args),
         Some(Command::ShellInit(args)) => return shell_init::run(&out, &args),
         Some(Command::Complete(args)) => return complete::run(out, &args),
+        // Never fails a git operation: opens the repository itself and reports quietly.
+        Some(Command::Hook(args)) => return hook::run(out, args),
         command => command,
     };
     let ctx = Context::open(out)?;
@@ -57,10 +61,12 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
+        Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Man(_)
         | Command::Completions(_)
         | Command::ShellInit(_)
-        | Command::Complete(_) => {
+        | Command::Complete(_)
+        | Command::Hook(_) => {
             unreachable!("handled above")
         }
     }

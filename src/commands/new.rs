@@ -155,6 +155,9 @@ pub fn start(
     if let Some(report) = &created.includes {
         report_includes(ctx, report);
     }
+    if let Some(path) = &created.worktree {
+        super::hook::install_into_new_worktree(ctx, path);
+    }
     Ok(created)
 }
 

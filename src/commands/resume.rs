@@ -148,6 +148,7 @@ fn recreate(
     if let Some(report) = &includes {
         super::new::report_includes(ctx, report);
     }
+    super::hook::install_into_new_worktree(ctx, &path);
     let wt = ctx.repo.open_worktree(&path)?;
     if let Some(snapshot) = lifecycle::restorable_checkpoint(&ctx.repo, &store, session, &wt)? {
         let head = snapshot.head.expect("a restorable checkpoint has a HEAD");

@@ -121,6 +121,9 @@ impl GitCommand {
         for var in LOCAL_ENV_VARS {
             expr = expr.env_remove(var);
         }
+        // git-session's own git commands (`worktree add` runs post-checkout, `push` runs
+        // pre-push) do not call back into its hook handler; the user's other hooks still run.
+        expr = expr.env("GIT_SESSION_HOOKS", "0");
         for (key, value) in &self.env {
             expr = expr.env(key, value);
         }

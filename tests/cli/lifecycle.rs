@@ -210,7 +210,12 @@ fn gc_archives_stale_clean_sessions_checkpoints_dirty_ones_and_purges_trash() {
         .session(&["gc", "--older-than", "2d", "--dry-run", "--json"])
         .ok()
         .json();
-    assert!(plan.as_array().unwrap().iter().all(|d| d["action"] != "purge"));
+    assert!(
+        plan.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["action"] != "purge")
+    );
     repo.git(&["config", "session.trashDays", "2"]);
 
     let plan = repo

@@ -1,0 +1,275 @@
+//! `git session hook <event>`: what the shims in git's hook files call (hidden from help).
+//!
+//! It never blocks or fails a git operation: every problem becomes one warning line on stderr
+//! and exit 0, a watchdog ends it quietly after `session.hookTimeout`, and
+//! `GIT_SESSION_HOOKS=0` turns it off. It looks at the hook's own repository through the
+//! variables git sets (`GIT_DIR`, `GIT_INDEX_FILE` …) and clears them for anything aimed at
+//! another worktree (the runner and `Repo::open_worktree` do). Slow work (scanning other
+//! worktrees, checkpointing forgotten ones) runs in a detached background process.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{self, Config};
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::lifecycle;
+use crate::output::Output;
+use crate::provenance;
+use crate::session::Session;
+use crate::watch;
+
+/// Run git-session's part of a git hook (called by the installed shims).
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// post-commit, post-checkout, pre-push, or refresh (the background scan).
+    pub event: String,
+    /// The arguments git passed to the hook.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// When the work has sat this long, warnings name it even with checkpoints off.
+const DEFAULT_INTERVAL_SECS: i64 = 30 * 60;
+
+pub fn run(out: Output, args: HookArgs) -> CommandResult {
+    if std::env::var_os("GIT_SESSION_HOOKS").is_some_and(|v| v == "0") {
+        return Ok(());
+    }
+    let out = out.quiet();
+    let event = args.event.clone();
+    let Ok(ctx) = Context::open(out) else {
+        return Ok(()); // not in a repository git-session can read: nothing to say
+    };
+    let result = if event == "refresh" {
+        refresh(&ctx)
+    } else {
+        start_watchdog(&ctx);
+        handle(&ctx, &args)
+    };
+    if let Err(e) = result {
+        ctx.out
+            .warn(&format!("git-session ({event} hook): {}", e.message));
+    }
+    Ok(())
+}
+
+/// Ends the process quietly once `session.hookTimeout` has passed.
+fn start_watchdog(ctx: &Context) {
+    let timeout = ctx
+        .config()
+        .ok()
+        .and_then(|c| c.duration_ms(&config::HOOK_TIMEOUT, false).ok().flatten())
+        .unwrap_or(2000);
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(timeout));
+        std::process::exit(0);
+    });
+}
+
+fn handle(ctx: &Context, args: &HookArgs) -> CommandResult {
+    match args.event.as_str() {
+        "post-commit" => post_commit(ctx),
+        "post-checkout" => {
+            // Only a branch checkout (flag 1), not a checkout of files.
+            if args.args.get(2).map(String::as_str) == Some("1") && !rewriting(ctx) {
+                warn_forgotten(ctx)?;
+            }
+            Ok(())
+        }
+        "pre-push" => pre_push(ctx),
+        _ => Ok(()), // an event a newer shim knows: nothing to do
+    }
+}
+
+/// A rebase (or `git am`'s sibling, `rebase --apply`) is replaying commits: notes follow
+/// them through `notes.rewriteRef`, and their intermediate states are not worth a warning.
+fn rewriting(ctx: &Context) -> bool {
+    let git_dir = ctx.here.git_dir();
+    git_dir.join("rebase-merge").exists()
+        || (git_dir.join("rebase-apply").exists()
+            && !git_dir.join("rebase-apply/applying").exists())
+}
+
+fn interval_secs(config: &Config) -> Result<Option<i64>, CommandError> {
+    Ok(config
+        .duration_ms(&config::CHECKPOINT_INTERVAL, true)?
+        .map(|ms| (ms / 1000) as i64))
+}
+
+fn post_commit(ctx: &Context) -> CommandResult {
+    if rewriting(ctx) {
+        return Ok(());
+    }
+    if let Some(session) = ctx.current_session()? {
+        record_commit(ctx, &session)?;
+    }
+    warn_forgotten(ctx)
+}
+
+/// In a session's worktree: provenance note, last activity, and a checkpoint when the tree
+/// is still dirty and the last one is older than the interval.
+fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
+    let Some(head) = ctx.here.head_commit()? else {
+        return Ok(());
+    };
+    let text = provenance::note_text(&session.meta);
+    ctx.repo.update_note(
+        provenance::NOTES_REF,
+        head,
+        &format!("session: provenance note for {}", session.meta.name),
+        |current| provenance::appended(current, &text),
+    )?;
+    ctx.touch(session);
+    let config = ctx.config()?;
+    let Some(interval) = interval_secs(&config)? else {
+        return Ok(());
+    };
+    let last = session
+        .meta
+        .last_checkpoint
+        .as_deref()
+        .and_then(|h| crate::git::ObjectId::from_hex(h.as_bytes()).ok())
+        .and_then(|id| ctx.repo.read_commit(id).ok())
+        .map(|c| c.time);
+    let now = ctx.repo.now()?;
+    if last.is_some_and(|t| now - t < interval) {
+        return Ok(());
+    }
+    let Some(path) = ctx.here.workdir() else {
+        return Ok(());
+    };
+    lifecycle::checkpoint_if_dirty(
+        &ctx.repo,
+        &ctx.store(),
+        session,
+        &path,
+        "automatic, after a commit",
+    )?;
+    Ok(())
+}
+
+/// Names other sessions whose work has sat untouched (from the status cache), and starts a
+/// background refresh when the cache is old.
+fn warn_forgotten(ctx: &Context) -> CommandResult {
+    let config = ctx.config()?;
+    let interval = interval_secs(&config)?.unwrap_or(DEFAULT_INTERVAL_SECS);
+    let common = ctx.repo.common_dir();
+    let cache = watch::load(&common);
+    let now = watch::now();
+    if let Some(cache) = &cache {
+        let here = ctx.here.workdir();
+        let forgotten = watch::forgotten(cache, now, interval, here.as_deref());
+        for line in watch::warning_lines(&forgotten, now) {
+            ctx.out.warn(&line);
+        }
+    }
+    if watch::is_stale(cache.as_ref(), now)
+        && let Some(root) = ctx.repo.workdir()
+        && ctx.store().names().is_ok_and(|n| !n.is_empty())
+    {
+        spawn_refresh(&root);
+    }
+    Ok(())
+}
+
+/// Starts `git-session hook refresh` detached: no terminal, no inherited pipes (git and
+/// whoever reads its output do not wait for it), none of the hook's repository variables.
+fn spawn_refresh(main_root: &Path) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["hook", "refresh"])
+        .current_dir(main_root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for var in crate::git::runner::LOCAL_ENV_VARS {
+        cmd.env_remove(var);
+    }
+    let _ = cmd.spawn();
+}
+
+/// The background scan: at most one at a time per repository (a lock), it refreshes the
+/// status cache and checkpoints forgotten work.
+fn refresh(ctx: &Context) -> CommandResult {
+    let lock_path = ctx.repo.common_dir().join("session").join("refresh.lock");
+    if let Some(dir) = lock_path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let lock = std::fs::File::create(&lock_path)?;
+    if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(()); // another refresh is running
+    }
+    let config = ctx.config()?;
+    let interval = interval_secs(&config)?;
+    watch::refresh(
+        &ctx.repo,
+        &ctx.local(),
+        interval.unwrap_or(DEFAULT_INTERVAL_SECS),
+        interval.is_some(),
+    )?;
+    Ok(())
+}
+
+/// Says when a pushed branch belongs to a session whose worktree holds uncommitted work the
+/// push does not carry. Never refuses the push.
+fn pre_push(ctx: &Context) -> CommandResult {
+    let mut input = String::new();
+    let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
+    let branches: Vec<&str> = input
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|r| r.strip_prefix("refs/heads/"))
+        .collect();
+    if branches.is_empty() {
+        return Ok(());
+    }
+    let local = ctx.local();
+    let worktrees = ctx.repo.linked_worktrees()?;
+    for session in ctx.store().list()?.into_iter().flatten() {
+        if !branches.contains(&session.meta.branch.as_str()) {
+            continue;
+        }
+        let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
+            continue;
+        };
+        let changed = ctx.repo.open_worktree(&path)?.changed_paths()?.len();
+        if changed > 0 {
+            ctx.out.warn(&format!(
+                "session '{}' has {changed} uncommitted file(s) in {} that this push does not carry; `git session checkpoint {}` saves them",
+                session.meta.name,
+                path.display(),
+                session.meta.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Installs the shims into a new worktree's own hooks directory (a relative
+/// `core.hooksPath`) while the hooks are installed; narrates problems as a warning.
+pub fn install_into_new_worktree(ctx: &Context, worktree: &Path) {
+    match crate::hooks::install_for_new_worktree(&ctx.repo, worktree) {
+        Ok(Some(report)) => {
+            let created = report
+                .files
+                .iter()
+                .filter(|f| f.action == "created")
+                .count();
+            if created > 0 {
+                ctx.out.status(&format!(
+                    "Installed git-session's hooks in {}",
+                    report.location.dir.display()
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => ctx.out.warn(&format!(
+            "could not install git-session's hooks in the new worktree: {}",
+            crate::text::one_line(&e)
+        )),
+    }
+}

@@ -1,0 +1,60 @@
+//! `git session hooks install`: the shims into every hooks directory git uses here.
+
+use crate::context::Context;
+use crate::error::CommandResult;
+use crate::hooks::{self, InstallOptions};
+
+/// Install git-session's shims into the hook files git runs.
+///
+/// Into core.hooksPath when it is set (relative: in every worktree), else
+/// $GIT_COMMON_DIR/hooks. Existing hook content is kept and still runs; a second install
+/// changes nothing. Also adds refs/notes/sessions to notes.rewriteRef and sets
+/// notes.sessions.mergeStrategy=cat_sort_uniq, so provenance survives amend, rebase and merges.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Replace a block that differs from this version's.
+    #[arg(long)]
+    pub force: bool,
+    /// Also edit hook files the repository tracks (e.g. husky's .husky/<hook>).
+    #[arg(long)]
+    pub tracked: bool,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
+    let reports = hooks::install(
+        &ctx.repo,
+        InstallOptions {
+            force: args.force,
+            tracked: args.tracked,
+        },
+    )?;
+    if args.json {
+        return ctx.out.json(&reports);
+    }
+    let mut text = String::new();
+    for report in &reports {
+        let manager = report
+            .location
+            .manager
+            .map(|m| format!(" (managed by {})", m.as_str()))
+            .unwrap_or_default();
+        text.push_str(&format!("{}{manager}\n", report.location.dir.display()));
+        for file in &report.files {
+            text.push_str(&format!("  {}\n", super::file_line(file)));
+        }
+    }
+    ctx.out.answer(&text)?;
+    if reports
+        .iter()
+        .flat_map(|r| &r.files)
+        .any(|f| f.action == "skipped")
+    {
+        ctx.out.hint(
+            "skipped files are named above with the reason; `git session hooks status` checks them",
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,786 @@
+//! Installing git-session's shims into the hook files git really runs, without owning them.
+//!
+//! Each hook file gets a few lines between marked begin and end lines, right after the
+//! shebang, so a user hook ending in `exec …` or `exit` still lets ours run; everything else
+//! in the file is the user's (or a hook manager's) and is never touched. Install is
+//! idempotent, uninstall removes exactly the block (and the files install created), so the
+//! file is restored byte for byte. Hook managers are detected and chained where they offer a
+//! way: pre-commit runs `<hook>.legacy`, husky runs `.husky/<hook>` (tracked: only with
+//! `--tracked`), lefthook is reported.
+//!
+//! Where hooks live follows git: `core.hooksPath` (a relative value is relative to the root
+//! of the worktree git runs in, so each worktree may have its own directory), else
+//! `$GIT_COMMON_DIR/hooks`. What install did is recorded machine-locally, so uninstall undoes
+//! only that. This module never prints.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::git::{Repo, RepoError};
+
+/// The events git-session handles.
+pub const EVENTS: [&str; 3] = ["post-commit", "post-checkout", "pre-push"];
+
+const BEGIN: &str = "# >>> git-session: added by `git session hooks install`; `git session hooks uninstall` removes it >>>";
+const END: &str = "# <<< git-session <<<";
+/// The end line when install had to end the shebang line with a newline first.
+const END_NO_EOL: &str = "# <<< git-session (no newline after the first line) <<<";
+const SHIM: &str = include_str!("../hooks/shim.sh");
+const SHIM_STDIN: &str = include_str!("../hooks/shim-stdin.sh");
+const STATE_FILE: &str = "hooks.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HooksError {
+    #[error("could not {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HooksError + 'a {
+    move |source| HooksError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The block for `event`, begin and end lines included.
+pub fn block(event: &str) -> String {
+    let body = if event == "pre-push" {
+        SHIM_STDIN
+    } else {
+        SHIM
+    };
+    format!("{BEGIN}\n{}{END}\n", body.replace("EVENT", event))
+}
+
+/// Whether a hook file's first line makes it a shell script our shim can run in (no shebang:
+/// git runs it with the shell).
+fn is_shell_script(content: &[u8]) -> bool {
+    let Some(rest) = content.strip_prefix(b"#!") else {
+        return true;
+    };
+    let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let mut program = words.next().unwrap_or_default();
+    if program.ends_with("/env") {
+        program = words.find(|w| !w.starts_with('-')).unwrap_or_default();
+    }
+    let name = program.rsplit('/').next().unwrap_or_default();
+    matches!(
+        name,
+        "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "busybox"
+    )
+}
+
+/// Where an existing block is: (start, end) byte offsets, end past its end line.
+fn find_block(content: &[u8]) -> Option<(usize, usize, bool)> {
+    let text = content;
+    let begin = find(text, BEGIN.as_bytes())?;
+    if begin != 0 && text[begin - 1] != b'\n' {
+        return None;
+    }
+    let after = begin + BEGIN.len();
+    for (end_line, no_eol) in [(END_NO_EOL, true), (END, false)] {
+        if let Some(at) = find(&text[after..], end_line.as_bytes()) {
+            let mut end = after + at + end_line.len();
+            if text.get(end) == Some(&b'\n') {
+                end += 1;
+            }
+            return Some((begin, end, no_eol));
+        }
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `content` (None: no file yet) with our block for `event` in place: replaced where it is,
+/// else right after the shebang line (at the top when there is none). A new file gets
+/// `#!/bin/sh`.
+pub fn with_block(content: Option<&[u8]>, event: &str) -> Vec<u8> {
+    let block = block(event);
+    let Some(content) = content else {
+        return format!("#!/bin/sh\n{block}").into_bytes();
+    };
+    if let Some((start, end, no_eol)) = find_block(content) {
+        let block = if no_eol {
+            block.replace(END, END_NO_EOL)
+        } else {
+            block
+        };
+        let mut out = content[..start].to_vec();
+        out.extend_from_slice(block.as_bytes());
+        out.extend_from_slice(&content[end..]);
+        return out;
+    }
+    if !content.starts_with(b"#!") {
+        let mut out = block.into_bytes();
+        out.extend_from_slice(content);
+        return out;
+    }
+    match content.iter().position(|b| *b == b'\n') {
+        Some(eol) => {
+            let mut out = content[..=eol].to_vec();
+            out.extend_from_slice(block.as_bytes());
+            out.extend_from_slice(&content[eol + 1..]);
+            out
+        }
+        None => {
+            let mut out = content.to_vec();
+            out.push(b'\n');
+            out.extend_from_slice(block.replace(END, END_NO_EOL).as_bytes());
+            out
+        }
+    }
+}
+
+/// `content` without our block (None when it has none): exactly the bytes before install.
+pub fn without_block(content: &[u8]) -> Option<Vec<u8>> {
+    let (start, end, no_eol) = find_block(content)?;
+    let mut out = content[..start].to_vec();
+    if no_eol && out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    out.extend_from_slice(&content[end..]);
+    Some(out)
+}
+
+/// Whether `content` holds our current block for `event`.
+pub fn has_current_block(content: &[u8], event: &str) -> bool {
+    let block = block(event);
+    find(content, block.as_bytes()).is_some()
+        || find(content, block.replace(END, END_NO_EOL).as_bytes()).is_some()
+}
+
+/// A hook manager found in charge of a hooks directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Manager {
+    Husky,
+    PreCommit,
+    Lefthook,
+}
+
+impl Manager {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Manager::Husky => "husky",
+            Manager::PreCommit => "pre-commit",
+            Manager::Lefthook => "lefthook",
+        }
+    }
+}
+
+const PRE_COMMIT_MARK: &[u8] = b"File generated by pre-commit: https://pre-commit.com";
+
+fn managed_by_pre_commit(content: &[u8]) -> bool {
+    find(content, PRE_COMMIT_MARK).is_some()
+}
+
+fn managed_by_lefthook(content: &[u8]) -> bool {
+    find(content, b"lefthook").is_some() || find(content, b"LEFTHOOK").is_some()
+}
+
+/// Where git runs one worktree's hooks from, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HooksDir {
+    pub dir: PathBuf,
+    /// `core.hooksPath` as configured, when it is set.
+    pub hooks_path: Option<String>,
+    /// A relative `core.hooksPath`: each worktree has a directory of its own.
+    pub per_worktree: bool,
+    pub manager: Option<Manager>,
+}
+
+/// The hooks directory git uses in the worktree `wt` (the oracle is `git rev-parse
+/// --git-path hooks` run there).
+pub fn hooks_dir(wt: &Repo) -> HooksDir {
+    let configured = wt.config_string("core.hooksPath").filter(|v| !v.is_empty());
+    let (dir, per_worktree) = match &configured {
+        Some(value) => {
+            let expanded = match value.strip_prefix("~/") {
+                Some(rest) => std::env::var_os("HOME")
+                    .map(|home| PathBuf::from(home).join(rest))
+                    .unwrap_or_else(|| PathBuf::from(value)),
+                None => PathBuf::from(value),
+            };
+            if expanded.is_absolute() {
+                (expanded, false)
+            } else {
+                let base = wt.workdir().unwrap_or_else(|| wt.git_dir());
+                (base.join(expanded), true)
+            }
+        }
+        None => (wt.common_dir().join("hooks"), false),
+    };
+    let manager = detect_manager(&dir, configured.as_deref(), wt.workdir().as_deref());
+    HooksDir {
+        dir: crate::git::normalize(&dir),
+        hooks_path: configured,
+        per_worktree,
+        manager,
+    }
+}
+
+fn detect_manager(dir: &Path, hooks_path: Option<&str>, root: Option<&Path>) -> Option<Manager> {
+    if hooks_path.is_some_and(|p| p.trim_end_matches('/').ends_with(".husky/_"))
+        || dir.join("husky.sh").is_file()
+        || (dir.join("h").is_file() && dir.ends_with(".husky/_"))
+    {
+        return Some(Manager::Husky);
+    }
+    let hook_files = EVENTS
+        .iter()
+        .chain(&["pre-commit", "commit-msg"])
+        .filter_map(|e| fs::read(dir.join(e)).ok())
+        .collect::<Vec<_>>();
+    if hook_files.iter().any(|c| managed_by_pre_commit(c)) {
+        return Some(Manager::PreCommit);
+    }
+    let lefthook_config = root.is_some_and(|r| {
+        [
+            "lefthook.yml",
+            ".lefthook.yml",
+            "lefthook.yaml",
+            ".lefthook.yaml",
+        ]
+        .iter()
+        .any(|f| r.join(f).is_file())
+    });
+    if lefthook_config || hook_files.iter().any(|c| managed_by_lefthook(c)) {
+        return Some(Manager::Lefthook);
+    }
+    None
+}
+
+/// What install and uninstall did, recorded machine-locally.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InstallState {
+    /// Hooks are installed: new worktrees get the shims where each has its own directory.
+    pub installed: bool,
+    /// Tracked hook files may be edited (`--tracked`).
+    #[serde(default)]
+    pub tracked: bool,
+    /// Files install created (deleted again by uninstall when nothing else was added).
+    #[serde(default)]
+    pub created: Vec<PathBuf>,
+    /// Files install put a block into.
+    #[serde(default)]
+    pub edited: Vec<PathBuf>,
+    /// Config values install added.
+    #[serde(default)]
+    pub added_rewrite_ref: bool,
+    #[serde(default)]
+    pub added_merge_strategy: bool,
+}
+
+fn state_path(common_dir: &Path) -> PathBuf {
+    common_dir.join("session").join(STATE_FILE)
+}
+
+pub fn load_state(common_dir: &Path) -> InstallState {
+    fs::read(state_path(common_dir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(common_dir: &Path, state: &InstallState) -> Result<(), HooksError> {
+    let path = state_path(common_dir);
+    let dir = path.parent().expect("the state file has a parent");
+    fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err("write", dir))?;
+    io::Write::write_all(
+        &mut tmp,
+        &serde_json::to_vec_pretty(state).expect("state serializes"),
+    )
+    .map_err(io_err("write", &path))?;
+    tmp.persist(&path)
+        .map_err(|e| io_err("write", &path)(e.error))?;
+    Ok(())
+}
+
+/// What happened (or would happen) to one hook file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReport {
+    pub event: String,
+    pub path: PathBuf,
+    /// installed, created, unchanged, updated, removed, deleted, skipped, missing, overwritten
+    pub action: &'static str,
+    /// Why it was skipped, or what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether git will run it: the file is executable (and in the directory git uses).
+    pub runs: bool,
+}
+
+/// One hooks directory and what was done in it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DirReport {
+    #[serde(flatten)]
+    pub location: HooksDir,
+    /// The worktree it serves (the main worktree, or a session's when per worktree).
+    pub worktree: PathBuf,
+    pub files: Vec<FileReport>,
+}
+
+/// Options for [`install`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstallOptions {
+    /// Rewrite a block that differs from this version's (`--force`).
+    pub force: bool,
+    /// Edit tracked hook files too (`--tracked`).
+    pub tracked: bool,
+}
+
+/// The worktrees whose hooks directories matter: the main one, and every linked worktree
+/// when `core.hooksPath` is relative (each has its own).
+fn worktrees(repo: &Repo) -> Result<Vec<PathBuf>, HooksError> {
+    let mut out: Vec<PathBuf> = repo.workdir().into_iter().collect();
+    out.extend(
+        repo.linked_worktrees()?
+            .into_iter()
+            .filter(|w| w.exists)
+            .map(|w| w.path),
+    );
+    Ok(out)
+}
+
+/// Installs the shims into every hooks directory git uses for this repository.
+pub fn install(repo: &Repo, options: InstallOptions) -> Result<Vec<DirReport>, HooksError> {
+    let common = repo.common_dir();
+    let mut state = load_state(&common);
+    state.installed = true;
+    state.tracked |= options.tracked;
+    let mut reports = Vec::new();
+    let mut seen = Vec::new();
+    for worktree in worktrees(repo)? {
+        let wt = repo.open_worktree(&worktree)?;
+        let location = hooks_dir(&wt);
+        if seen.contains(&location.dir) {
+            continue;
+        }
+        seen.push(location.dir.clone());
+        reports.push(install_dir(&wt, location, &mut state, options)?);
+    }
+    configure_notes(repo, &mut state)?;
+    save_state(&common, &state)?;
+    Ok(reports)
+}
+
+/// Installs the shims into a worktree created while hooks are installed, when it has a hooks
+/// directory of its own (relative `core.hooksPath`). None when there is nothing to do.
+pub fn install_for_new_worktree(
+    repo: &Repo,
+    worktree: &Path,
+) -> Result<Option<DirReport>, HooksError> {
+    let common = repo.common_dir();
+    let mut state = load_state(&common);
+    if !state.installed {
+        return Ok(None);
+    }
+    let wt = repo.open_worktree(worktree)?;
+    let location = hooks_dir(&wt);
+    if !location.per_worktree {
+        return Ok(None);
+    }
+    let options = InstallOptions {
+        force: false,
+        tracked: state.tracked,
+    };
+    let report = install_dir(&wt, location, &mut state, options)?;
+    save_state(&common, &state)?;
+    Ok(Some(report))
+}
+
+fn install_dir(
+    wt: &Repo,
+    location: HooksDir,
+    state: &mut InstallState,
+    options: InstallOptions,
+) -> Result<DirReport, HooksError> {
+    let root = wt.workdir().unwrap_or_else(|| wt.git_dir());
+    let mut files = Vec::new();
+    for event in EVENTS {
+        files.push(install_file(wt, &location, &root, event, state, options)?);
+    }
+    if location.per_worktree {
+        exclude_created(wt, &root, &files)?;
+    }
+    Ok(DirReport {
+        location,
+        worktree: root,
+        files,
+    })
+}
+
+/// The file our block goes into for `event` in `location`: the hook file itself, or where
+/// the manager chains to (pre-commit's `<hook>.legacy`; husky's `.husky/<hook>` with
+/// `--tracked`).
+fn target_file(location: &HooksDir, root: &Path, event: &str, tracked: bool) -> PathBuf {
+    let hook = location.dir.join(event);
+    match location.manager {
+        Some(Manager::PreCommit) if fs::read(&hook).is_ok_and(|c| managed_by_pre_commit(&c)) => {
+            location.dir.join(format!("{event}.legacy"))
+        }
+        Some(Manager::Husky) if tracked => root.join(".husky").join(event),
+        _ => hook,
+    }
+}
+
+fn install_file(
+    wt: &Repo,
+    location: &HooksDir,
+    root: &Path,
+    event: &str,
+    state: &mut InstallState,
+    options: InstallOptions,
+) -> Result<FileReport, HooksError> {
+    let path = target_file(location, root, event, options.tracked);
+    let mut report = FileReport {
+        event: event.to_owned(),
+        path: path.clone(),
+        action: "unchanged",
+        note: None,
+        runs: false,
+    };
+    if let Ok(rel) = path.strip_prefix(root)
+        && wt.tracks_at_or_below(rel)?
+        && !options.tracked
+    {
+        report.action = "skipped";
+        report.note = Some("tracked by the repository; `--tracked` edits it".into());
+        report.runs = is_executable(&path);
+        return Ok(report);
+    }
+    let existing = match fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err("read", &path)(e)),
+    };
+    if let Some(content) = &existing
+        && !is_shell_script(content)
+    {
+        report.action = "skipped";
+        report.note =
+            Some("not a shell script; call `git session hook <event> \"$@\"` from it".into());
+        report.runs = is_executable(&path);
+        return Ok(report);
+    }
+    let updated = with_block(existing.as_deref(), event);
+    if existing.as_deref() == Some(updated.as_slice()) {
+        report.runs = is_executable(&path);
+        return Ok(report);
+    }
+    if let Some(content) = &existing
+        && find_block(content).is_some()
+        && !options.force
+        && !has_current_block(content, event)
+    {
+        // An older version's block: replaced, as the user asked for an install.
+        report.note = Some("replaced the block of an older git-session".into());
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    write_keeping_mode(&path, &updated, existing.is_none())?;
+    if existing.is_none() {
+        report.action = "created";
+        if !state.created.contains(&path) {
+            state.created.push(path.clone());
+        }
+    } else {
+        report.action = if find_block(existing.as_deref().unwrap_or_default()).is_some() {
+            "updated"
+        } else {
+            "installed"
+        };
+        if !state.edited.contains(&path) && !state.created.contains(&path) {
+            state.edited.push(path.clone());
+        }
+    }
+    report.runs = is_executable(&path);
+    if !report.runs {
+        report.note = Some("not executable, so git does not run it (chmod +x)".into());
+    }
+    Ok(report)
+}
+
+/// Writes `bytes` to `path` atomically, keeping the file's mode; a created file is made
+/// executable.
+fn write_keeping_mode(path: &Path, bytes: &[u8], created: bool) -> Result<(), HooksError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mode = if created {
+        0o755
+    } else {
+        fs::metadata(path)
+            .map_err(io_err("read", path))?
+            .permissions()
+            .mode()
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err("write", dir))?;
+    io::Write::write_all(&mut tmp, bytes).map_err(io_err("write", path))?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+        .map_err(io_err("write", path))?;
+    tmp.persist(path)
+        .map_err(|e| io_err("write", path)(e.error))?;
+    Ok(())
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Hook files created inside a worktree (a relative `core.hooksPath`) are listed in
+/// `info/exclude`, so they are not untracked work of the session.
+fn exclude_created(wt: &Repo, root: &Path, files: &[FileReport]) -> Result<(), HooksError> {
+    let lines: Vec<String> = files
+        .iter()
+        .filter(|f| f.action == "created")
+        .filter_map(|f| f.path.strip_prefix(root).ok())
+        .map(|rel| {
+            let literal = crate::git::gitignore_literal(rel.as_os_str().as_encoded_bytes());
+            format!("/{}", String::from_utf8_lossy(&literal))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let exclude = wt.common_dir().join("info").join("exclude");
+    let existing = fs::read_to_string(&exclude).unwrap_or_default();
+    let mut text = existing.clone();
+    for line in lines {
+        if !existing.lines().any(|l| l == line) {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    if text != existing {
+        if let Some(dir) = exclude.parent() {
+            fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+        }
+        fs::write(&exclude, text).map_err(io_err("write", &exclude))?;
+    }
+    Ok(())
+}
+
+/// Provenance survives amend and rebase (`notes.rewriteRef`) and merges keep both sides
+/// (`notes.sessions.mergeStrategy`); only what was not set already is added.
+fn configure_notes(repo: &Repo, state: &mut InstallState) -> Result<(), HooksError> {
+    let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
+    let rewrite = crate::git::git(&root)
+        .args(["config", "--get-all", "notes.rewriteRef"])
+        .run()
+        .unwrap_or_default();
+    if !rewrite
+        .lines()
+        .any(|l| l.trim() == crate::provenance::NOTES_REF)
+    {
+        crate::git::git(&root)
+            .args([
+                "config",
+                "--add",
+                "notes.rewriteRef",
+                crate::provenance::NOTES_REF,
+            ])
+            .run()?;
+        state.added_rewrite_ref = true;
+    }
+    if repo.config_string("notes.sessions.mergeStrategy").is_none() {
+        crate::git::git(&root)
+            .args(["config", "notes.sessions.mergeStrategy", "cat_sort_uniq"])
+            .run()?;
+        state.added_merge_strategy = true;
+    }
+    Ok(())
+}
+
+/// Removes the blocks install added (and the files it created, when nothing else was added
+/// to them), and the config values it added.
+pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
+    let common = repo.common_dir();
+    let state = load_state(&common);
+    let mut reports = Vec::new();
+    let mut paths: Vec<(PathBuf, bool)> = state
+        .created
+        .iter()
+        .map(|p| (p.clone(), true))
+        .chain(state.edited.iter().map(|p| (p.clone(), false)))
+        .collect();
+    // Blocks in files install does not remember (a state file lost) are removed too.
+    for worktree in worktrees(repo)? {
+        let location = hooks_dir(&repo.open_worktree(&worktree)?);
+        for event in EVENTS {
+            for candidate in [
+                location.dir.join(event),
+                location.dir.join(format!("{event}.legacy")),
+                worktree.join(".husky").join(event),
+            ] {
+                if !paths.iter().any(|(p, _)| *p == candidate) {
+                    paths.push((candidate, false));
+                }
+            }
+        }
+    }
+    for (path, created) in paths {
+        let Ok(content) = fs::read(&path) else {
+            continue;
+        };
+        let Some(restored) = without_block(&content) else {
+            continue;
+        };
+        let event = path
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".legacy").to_owned())
+            .unwrap_or_default();
+        let action = if created && restored == b"#!/bin/sh\n" {
+            fs::remove_file(&path).map_err(io_err("delete", &path))?;
+            "deleted"
+        } else {
+            write_keeping_mode(&path, &restored, false)?;
+            "removed"
+        };
+        reports.push(FileReport {
+            event,
+            path,
+            action,
+            note: None,
+            runs: false,
+        });
+    }
+    let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
+    if state.added_rewrite_ref {
+        let _ = crate::git::git(&root)
+            .args([
+                "config",
+                "--fixed-value",
+                "--unset",
+                "notes.rewriteRef",
+                crate::provenance::NOTES_REF,
+            ])
+            .run();
+    }
+    if state.added_merge_strategy
+        && repo
+            .config_string("notes.sessions.mergeStrategy")
+            .as_deref()
+            == Some("cat_sort_uniq")
+    {
+        let _ = crate::git::git(&root)
+            .args(["config", "--unset", "notes.sessions.mergeStrategy"])
+            .run();
+    }
+    save_state(&common, &InstallState::default())?;
+    Ok(reports)
+}
+
+/// The state of every hooks directory, judged without changing anything.
+pub fn status(repo: &Repo) -> Result<Vec<DirReport>, HooksError> {
+    let state = load_state(&repo.common_dir());
+    let mut reports = Vec::new();
+    let mut seen = Vec::new();
+    for worktree in worktrees(repo)? {
+        let wt = repo.open_worktree(&worktree)?;
+        let location = hooks_dir(&wt);
+        if seen.contains(&location.dir) {
+            continue;
+        }
+        seen.push(location.dir.clone());
+        let root = wt.workdir().unwrap_or_else(|| wt.git_dir());
+        let files = EVENTS
+            .iter()
+            .map(|event| {
+                let path = target_file(&location, &root, event, state.tracked);
+                let content = fs::read(&path).ok();
+                let installed = content
+                    .as_deref()
+                    .is_some_and(|c| has_current_block(c, event));
+                let remembered = state.created.contains(&path) || state.edited.contains(&path);
+                let (action, note) = match (&content, installed) {
+                    (_, true) => ("installed", None),
+                    (Some(c), false) if find_block(c).is_some() => {
+                        ("outdated", Some("an older block; run `git session hooks install`".into()))
+                    }
+                    (_, false) if state.installed && remembered => (
+                        "overwritten",
+                        Some("our block is gone (a hook manager rewrote the file?); run `git session hooks install`".into()),
+                    ),
+                    _ => ("missing", None),
+                };
+                let runs = installed && is_executable(&path) && hook_chain_runs(&location, &path, event);
+                FileReport {
+                    event: event.to_string(),
+                    path,
+                    action,
+                    note,
+                    runs,
+                }
+            })
+            .collect();
+        reports.push(DirReport {
+            location,
+            worktree: root,
+            files,
+        });
+    }
+    Ok(reports)
+}
+
+/// Whether git reaches `path` for `event`: it is the hook file itself, or the file the
+/// manager's hook (executable) chains to.
+fn hook_chain_runs(location: &HooksDir, path: &Path, event: &str) -> bool {
+    let hook = location.dir.join(event);
+    path == hook || is_executable(&hook)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_goes_after_the_shebang_and_comes_out_byte_for_byte() {
+        for original in [
+            &b"#!/bin/sh\necho user\nexec true\n"[..],
+            b"#!/bin/sh",
+            b"#!/usr/bin/env bash\n",
+            b"echo no shebang\n",
+            b"",
+        ] {
+            let with = with_block(Some(original), "post-commit");
+            assert!(with.starts_with(b"#!") || !original.starts_with(b"#!"));
+            assert!(has_current_block(&with, "post-commit"));
+            assert_eq!(with_block(Some(&with), "post-commit"), with, "idempotent");
+            assert_eq!(without_block(&with).unwrap(), original);
+        }
+        let created = with_block(None, "pre-push");
+        assert!(created.starts_with(b"#!/bin/sh\n# >>> git-session"));
+        assert_eq!(without_block(&created).unwrap(), b"#!/bin/sh\n");
+        assert!(without_block(b"#!/bin/sh\n").is_none());
+    }
+
+    #[test]
+    fn only_shell_scripts_get_a_block() {
+        assert!(is_shell_script(b"#!/bin/sh\n"));
+        assert!(is_shell_script(b"#!/usr/bin/env bash\n"));
+        assert!(is_shell_script(b"#!/usr/bin/env -S bash -e\n"));
+        assert!(is_shell_script(b"no shebang"));
+        assert!(!is_shell_script(b"#!/usr/bin/env python3\n"));
+        assert!(!is_shell_script(b"#!/usr/bin/node\n"));
+    }
+}

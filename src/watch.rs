@@ -1,0 +1,239 @@
+//! Forgotten work: sessions whose worktree holds uncommitted or untracked work nobody has
+//! touched for a while. The git hooks warn about them after every commit and checkout, so the
+//! signal must be cheap: a full status of every other worktree on 100,000 files costs far more
+//! than a commit. It comes from a cache written by the last scan (with its age), which a
+//! background process refreshes, checkpointing each forgotten session as it goes.
+//!
+//! What the cache can miss: work done since the last scan (until the next refresh, started
+//! by the next hook once the cache is a minute old), and a scan that failed. A worktree
+//! deleted since is dropped when its path is gone. Destructive decisions (end, rm, gc,
+//! rewind) never read this cache: they keep their full scan. This module never prints.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::git::Repo;
+use crate::lifecycle::{self, LifecycleError};
+use crate::session::{LocalStore, Store};
+
+const CACHE_FILE: &str = "status-cache.json";
+/// A cache older than this is refreshed (in the background) by the next hook.
+pub const REFRESH_AFTER_SECS: i64 = 60;
+/// At most this many sessions are named; the rest are counted.
+const MAX_LINES: usize = 5;
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Cache {
+    /// When the scan ended (seconds since the epoch, this machine's clock).
+    pub scanned_at: i64,
+    pub sessions: Vec<Entry>,
+}
+
+/// One session's worktree as the last scan saw it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub name: String,
+    pub worktree: PathBuf,
+    /// Uncommitted and untracked (not ignored) paths.
+    pub changed: usize,
+    /// The newest modification time among the changed files that exist.
+    pub newest_change: Option<i64>,
+    /// The checkpoint holding this state, and when it was taken.
+    pub checkpoint: Option<String>,
+    pub checkpoint_time: Option<i64>,
+}
+
+fn path(common_dir: &Path) -> PathBuf {
+    common_dir.join("session").join(CACHE_FILE)
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The cache, when there is a readable one.
+pub fn load(common_dir: &Path) -> Option<Cache> {
+    serde_json::from_slice(&fs::read(path(common_dir)).ok()?).ok()
+}
+
+fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
+    let file = path(common_dir);
+    let dir = file.parent().expect("the cache has a parent");
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &serde_json::to_vec(cache).expect("serializes"))?;
+    tmp.persist(&file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Whether the next hook should start a refresh.
+pub fn is_stale(cache: Option<&Cache>, now: i64) -> bool {
+    cache.is_none_or(|c| now - c.scanned_at >= REFRESH_AFTER_SECS || c.scanned_at > now)
+}
+
+/// The sessions whose work has sat untouched for at least `interval` seconds, other than the
+/// one in `here`, whose worktree still exists.
+pub fn forgotten<'c>(
+    cache: &'c Cache,
+    now: i64,
+    interval: i64,
+    here: Option<&Path>,
+) -> Vec<&'c Entry> {
+    cache
+        .sessions
+        .iter()
+        .filter(|e| e.changed > 0)
+        .filter(|e| here.is_none_or(|h| !h.starts_with(&e.worktree)))
+        .filter(|e| now - e.newest_change.unwrap_or(cache.scanned_at) >= interval)
+        .filter(|e| e.worktree.is_dir())
+        .collect()
+}
+
+/// One line per forgotten session (at most five, then how many more).
+pub fn warning_lines(entries: &[&Entry], now: i64) -> Vec<String> {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .take(MAX_LINES)
+        .map(|e| {
+            let age = e
+                .newest_change
+                .map_or("a while".to_owned(), |t| human(now - t));
+            let safe = match (&e.checkpoint, e.checkpoint_time) {
+                (Some(id), Some(t)) => format!(
+                    "checkpoint {} holds it ({} ago)",
+                    &id[..12.min(id.len())],
+                    human(now - t)
+                ),
+                _ => "no checkpoint holds it".to_owned(),
+            };
+            format!(
+                "session '{}' has {} uncommitted file(s) untouched for {age}; {safe}: {}",
+                crate::text::escape(&e.name),
+                e.changed,
+                e.worktree.display()
+            )
+        })
+        .collect();
+    if entries.len() > MAX_LINES {
+        lines.push(format!(
+            "… and {} more (git session list)",
+            entries.len() - MAX_LINES
+        ));
+    }
+    lines
+}
+
+pub fn human(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Scans every session worktree on this machine, checkpoints each one whose work has sat
+/// for `interval` seconds (unless `checkpoint` is off), and writes the cache. One session
+/// that cannot be read is left out; the others are still scanned.
+pub fn refresh(
+    repo: &Repo,
+    local: &LocalStore,
+    interval: i64,
+    checkpoint: bool,
+) -> Result<Cache, LifecycleError> {
+    let store = Store::new(repo);
+    let worktrees = repo.linked_worktrees()?;
+    let mut sessions = Vec::new();
+    for session in store.list()?.into_iter().flatten() {
+        let Some(path) = lifecycle::find_worktree_in(&worktrees, local, &session) else {
+            continue;
+        };
+        let Ok(wt) = repo.open_worktree(&path) else {
+            continue;
+        };
+        let Ok(changes) = wt.changed_paths() else {
+            continue;
+        };
+        let newest_change = changes
+            .iter()
+            .filter_map(|rel| fs::symlink_metadata(path.join(rel)).ok()?.modified().ok())
+            .filter_map(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .max();
+        let mut entry = Entry {
+            id: session.meta.id.clone(),
+            name: session.meta.name.clone(),
+            worktree: path.clone(),
+            changed: changes.len(),
+            newest_change,
+            checkpoint: None,
+            checkpoint_time: None,
+        };
+        let forgotten = newest_change.is_none_or(|t| now() - t >= interval);
+        if checkpoint && !changes.is_empty() && forgotten {
+            let recorded = lifecycle::record_checkpoint(
+                repo,
+                &store,
+                &session,
+                &path,
+                "forgotten work, saved by the git hooks",
+            )?;
+            entry.checkpoint = Some(recorded.id.to_string());
+            entry.checkpoint_time = repo.read_commit(recorded.id).ok().map(|c| c.time);
+        }
+        sessions.push(entry);
+    }
+    let cache = Cache {
+        scanned_at: now(),
+        sessions,
+    };
+    save(&repo.common_dir(), &cache).map_err(|e| {
+        LifecycleError::Repo(crate::git::RepoError::Gix {
+            context: "writing the status cache".into(),
+            source: e.into(),
+        })
+    })?;
+    Ok(cache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, changed: usize, newest: i64) -> Entry {
+        Entry {
+            id: name.into(),
+            name: name.into(),
+            worktree: std::env::temp_dir(),
+            changed,
+            newest_change: Some(newest),
+            checkpoint: None,
+            checkpoint_time: None,
+        }
+    }
+
+    #[test]
+    fn names_old_work_at_most_five_times() {
+        let cache = Cache {
+            scanned_at: 1000,
+            sessions: (0..7)
+                .map(|i| entry(&format!("s{i}"), 1, 0))
+                .chain([entry("fresh", 3, 990), entry("clean", 0, 0)])
+                .collect(),
+        };
+        let found = forgotten(&cache, 1000, 60, None);
+        assert_eq!(found.len(), 7, "fresh and clean are not forgotten");
+        let lines = warning_lines(&found, 1000);
+        assert_eq!(lines.len(), 6);
+        assert_eq!(lines[5], "… and 2 more (git session list)");
+        assert!(lines[0].contains("no checkpoint holds it"), "{}", lines[0]);
+        assert_eq!(forgotten(&cache, 1000, 0, None).len(), 8, "0 counts any");
+        assert!(is_stale(None, 0));
+        assert!(!is_stale(Some(&cache), 1030));
+        assert!(is_stale(Some(&cache), 1060));
+    }
+}
