@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -121,11 +121,35 @@ bench_fork() {
     "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 99
 }
 
+bench_hooks() {
+  # 5 session worktrees, 2 of them dirty; commits of one changed file in the main worktree,
+  # with the hooks installed and without any hooks (core.hooksPath at an empty directory).
+  for i in 1 2 3 4 5; do
+    [ -d ".worktrees/bench-hook-$i" ] || git session new --no-include "bench-hook-$i" >/dev/null 2>&1
+  done
+  for i in 1 2; do echo wip >> ".worktrees/bench-hook-$i/wip.txt"; done
+  git session hooks install >/dev/null
+  local empty git_times=() our_times=()
+  empty=$(mktemp -d)
+  git session hook refresh # the status cache the warnings read, as a background scan leaves it
+  for i in $(seq "$runs"); do
+    echo "$i" >> bench-commit.txt && git add bench-commit.txt
+    git_times+=("$(ms git -c core.hooksPath="$empty" commit -q -m "bench without hooks $i")")
+    echo "$i" >> bench-commit.txt && git add bench-commit.txt
+    our_times+=("$(ms git commit -q -m "bench with hooks $i")")
+  done
+  rmdir "$empty"
+  git session hooks uninstall >/dev/null
+  report "git commit with hooks, 5 sessions (2 dirty)" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.25
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
   checkpoint) bench_checkpoint ;;
   fork) bench_fork ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|all]" >&2; exit 2 ;;
+  hooks) bench_hooks ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|all]" >&2; exit 2 ;;
 esac

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use crate::git::{Repo, RepoError};
 
-/// The events git-session handles.
-pub const EVENTS: [&str; 3] = ["post-commit", "post-checkout", "pre-push"];
+/// The events git-session handles (post-rewrite tidies the notes an amend copies).
+pub const EVENTS: [&str; 4] = ["post-commit", "post-checkout", "pre-push", "post-rewrite"];
 
 const BEGIN: &str = "# >>> git-session: added by `git session hooks install`; `git session hooks uninstall` removes it >>>";
 const END: &str = "# <<< git-session <<<";
@@ -55,7 +55,8 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
 
 /// The block for `event`, begin and end lines included.
 pub fn block(event: &str) -> String {
-    let body = if event == "pre-push" {
+    // Hooks that read standard input get it, and pass it on to the rest of the file.
+    let body = if matches!(event, "pre-push" | "post-rewrite") {
         SHIM_STDIN
     } else {
         SHIM
@@ -552,8 +553,10 @@ fn exclude_created(wt: &Repo, root: &Path, files: &[FileReport]) -> Result<(), H
         .filter(|f| f.action == "created")
         .filter_map(|f| f.path.strip_prefix(root).ok())
         .map(|rel| {
-            let literal = crate::git::gitignore_literal(rel.as_os_str().as_encoded_bytes());
-            format!("/{}", String::from_utf8_lossy(&literal))
+            // The directory pattern without its trailing `/`: these are files.
+            let mut literal = crate::git::gitignore_literal(rel.as_os_str().as_encoded_bytes());
+            literal.pop();
+            String::from_utf8_lossy(&literal).into_owned()
         })
         .collect();
     if lines.is_empty() {

@@ -43,6 +43,30 @@ pub fn appended(existing: Option<&[u8]>, ours: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The note with repeated paragraphs dropped (the first of each kept), or None when it has
+/// none: `git commit --amend` runs post-commit before it copies the old commit's note over
+/// (`notes.rewriteMode` concatenates), which would otherwise repeat ours.
+pub fn deduplicated(note: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(note);
+    let paragraphs: Vec<&str> = text
+        .split("\n\n")
+        .map(|p| p.trim_matches('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for paragraph in &paragraphs {
+        if !kept.iter().any(|k| k.trim() == paragraph.trim()) {
+            kept.push(paragraph);
+        }
+    }
+    if kept.len() == paragraphs.len() {
+        return None;
+    }
+    let mut out = kept.join("\n\n");
+    out.push('\n');
+    Some(out.into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +79,12 @@ mod tests {
         let both = appended(Some(by_hand), ours).unwrap();
         assert_eq!(both, b"reviewed by Ann\n\nsession: a\nid: 1\n");
         assert_eq!(appended(Some(&both), ours), None, "appended once");
+        let twice = b"session: a\nid: 1\n\nsession: a\nid: 1\n\nreviewed\n";
+        assert_eq!(
+            deduplicated(twice).unwrap(),
+            b"session: a\nid: 1\n\nreviewed\n"
+        );
+        assert_eq!(deduplicated(&both), None);
         let other = appended(Some(&both), "session: b\nid: 2\n").unwrap();
         assert!(String::from_utf8(other).unwrap().contains("session: a"));
     }

@@ -79,6 +79,7 @@ fn handle(ctx: &Context, args: &HookArgs) -> CommandResult {
             Ok(())
         }
         "pre-push" => pre_push(ctx),
+        "post-rewrite" => post_rewrite(ctx),
         _ => Ok(()), // an event a newer shim knows: nothing to do
     }
 }
@@ -211,6 +212,25 @@ fn refresh(ctx: &Context) -> CommandResult {
         interval.unwrap_or(DEFAULT_INTERVAL_SECS),
         interval.is_some(),
     )?;
+    Ok(())
+}
+
+/// After an amend or a rebase copied notes to the new commits: drop our paragraph where the
+/// copy repeated it.
+fn post_rewrite(ctx: &Context) -> CommandResult {
+    let mut input = String::new();
+    let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
+    for new in input.lines().filter_map(|l| l.split_whitespace().nth(1)) {
+        let Ok(new) = crate::git::ObjectId::from_hex(new.as_bytes()) else {
+            continue;
+        };
+        ctx.repo.update_note(
+            provenance::NOTES_REF,
+            new,
+            "session: provenance note tidied after a rewrite",
+            |current| current.and_then(provenance::deduplicated),
+        )?;
+    }
     Ok(())
 }
 

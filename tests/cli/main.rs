@@ -6,6 +6,7 @@ mod checkpoint;
 mod config;
 mod differential;
 mod hardening;
+mod hooks;
 mod include;
 mod judging;
 mod lifecycle;
