@@ -241,6 +241,53 @@ fn notes_are_appended_and_survive_amend_and_rebase() {
 }
 
 #[test]
+fn a_commit_in_a_dirty_session_takes_a_checkpoint_when_the_last_is_old() {
+    let repo = TestRepo::new();
+    install(&repo);
+    let wt = repo.new_session("auto");
+    write_file(&wt.join("left-over.txt"), "not committed\n");
+    commit_in(&repo, &wt, "done.txt", "one");
+    let automatic = |repo: &TestRepo| {
+        repo.events("auto")
+            .iter()
+            .filter(|e| e.contains("automatic, after a commit"))
+            .count()
+    };
+    assert_eq!(automatic(&repo), 1, "no checkpoint yet: one is taken");
+    commit_in(&repo, &wt, "done2.txt", "two");
+    assert_eq!(automatic(&repo), 1, "the last one is younger than 30m");
+    repo.advance(31 * 60);
+    commit_in(&repo, &wt, "done3.txt", "three");
+    assert_eq!(automatic(&repo), 2);
+    // A clean tree after the commit: nothing to keep.
+    std::fs::remove_file(wt.join("left-over.txt")).unwrap();
+    repo.advance(31 * 60);
+    commit_in(&repo, &wt, "done4.txt", "four");
+    assert_eq!(automatic(&repo), 2);
+    repo.git(&["config", "session.checkpointInterval", "off"]);
+    write_file(&wt.join("left-over.txt"), "again\n");
+    repo.advance(31 * 60);
+    commit_in(&repo, &wt, "done5.txt", "five");
+    assert_eq!(automatic(&repo), 2, "off");
+    // Without git-session on PATH the shims are silent and harmless.
+    let out = repo.cmd_in(
+        &wt,
+        "env",
+        &[
+            "PATH=/usr/local/bin:/usr/bin:/bin",
+            "git",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "no binary",
+        ],
+    );
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
 fn forgotten_work_is_named_and_checkpointed_in_the_background() {
     let repo = TestRepo::new();
     install(&repo);
