@@ -9,6 +9,7 @@
 //!   (operations spanning those) and [`config`]. They take inputs and return data.
 //! - [`git`]: the only code that talks to git, in-process through gix or via the user's `git`.
 
+pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
