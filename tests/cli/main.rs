@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agents;
 mod checkpoint;
 mod config;
 mod differential;
