@@ -15,5 +15,6 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod setup;
 mod shell;
 mod terminal;
