@@ -141,7 +141,7 @@ impl Config {
             .iter()
             .filter_map(|k| {
                 let values = repo.config_strings(k.name);
-                (!values.is_empty()).then(|| (k.name, values))
+                (!values.is_empty()).then_some((k.name, values))
             })
             .collect();
         let shared = match main_root.map(|r| r.join(SHARED_FILE)) {
@@ -194,7 +194,10 @@ impl Config {
                 None => return Vec::new(),
             },
         };
-        let start = values.iter().rposition(|v| v.is_empty()).map_or(0, |i| i + 1);
+        let start = values
+            .iter()
+            .rposition(|v| v.is_empty())
+            .map_or(0, |i| i + 1);
         values[start..]
             .iter()
             .map(|value| Item {

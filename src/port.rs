@@ -106,7 +106,10 @@ mod tests {
         let next = assign("s", range, &taken).unwrap();
         assert_ne!(next, start);
         assert!((4000..=4002).contains(&next));
-        assert_eq!(assign("s", range, &BTreeSet::from([4000, 4001, 4002])), None);
+        assert_eq!(
+            assign("s", range, &BTreeSet::from([4000, 4001, 4002])),
+            None
+        );
         let high = BTreeSet::from([4002]);
         // From the top of the range it wraps to the bottom.
         let mut id = 0;

@@ -94,7 +94,10 @@ impl Approvals {
             path: self.path.clone(),
             source,
         };
-        let dir = self.path.parent().expect("the approvals file has a directory");
+        let dir = self
+            .path
+            .parent()
+            .expect("the approvals file has a directory");
         std::fs::create_dir_all(dir).map_err(error)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(error)?;
         let file = ApprovalsFile {
@@ -122,7 +125,10 @@ pub struct SessionEnv {
     #[serde(rename = "GIT_SESSION_BRANCH")]
     pub branch: String,
     /// The session's worktree, when it has one here.
-    #[serde(rename = "GIT_SESSION_WORKTREE", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "GIT_SESSION_WORKTREE",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub worktree: Option<PathBuf>,
 }
 
@@ -213,9 +219,12 @@ mod tests {
             text.contains(r"export GIT_SESSION_MAIN='/repo it'\''s'"),
             "{text}"
         );
-        let out = duct::cmd("sh", ["-c", &format!("{text}printf %s \"$GIT_SESSION_MAIN\"")])
-            .read()
-            .unwrap();
+        let out = duct::cmd(
+            "sh",
+            ["-c", &format!("{text}printf %s \"$GIT_SESSION_MAIN\"")],
+        )
+        .read()
+        .unwrap();
         assert_eq!(out, "/repo it's");
     }
 
@@ -241,8 +250,12 @@ mod tests {
     #[test]
     fn commands_run_in_the_worktree_with_the_session_env() {
         let dir = tempfile::tempdir().unwrap();
-        run("printf '%s %s' \"$GIT_SESSION_NAME\" \"$GIT_SESSION_PORT\" > out", dir.path(), &env())
-            .unwrap();
+        run(
+            "printf '%s %s' \"$GIT_SESSION_NAME\" \"$GIT_SESSION_PORT\" > out",
+            dir.path(),
+            &env(),
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.path().join("out")).unwrap(),
             "a/b 10001"

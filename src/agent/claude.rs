@@ -113,8 +113,7 @@ fn check_session_id(id: &str) -> Result<(), PayloadError> {
     if id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(PayloadError::Invalid {
             key: "session_id",
-            reason: "expected an id without spaces or control characters, at most 128 bytes"
-                .into(),
+            reason: "expected an id without spaces or control characters, at most 128 bytes".into(),
         });
     }
     Ok(())

@@ -120,7 +120,11 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
     }
     let verb = if add { "Installed" } else { "Removed" };
     if merged.events.is_empty() {
-        let state = if add { "already installed" } else { "not installed" };
+        let state = if add {
+            "already installed"
+        } else {
+            "not installed"
+        };
         ctx.out.status(&format!(
             "git-session's Claude Code hooks are {state} in {}",
             path.display()
@@ -145,9 +149,8 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
 fn write_atomically(path: &Path, text: &str) -> CommandResult {
     use std::io::Write;
     let dir = path.parent().expect("the settings file has a directory");
-    let fail = |e: std::io::Error| {
-        CommandError::user(format!("cannot write {}: {e}", path.display()))
-    };
+    let fail =
+        |e: std::io::Error| CommandError::user(format!("cannot write {}: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     tmp.write_all(text.as_bytes()).map_err(fail)?;
@@ -185,9 +188,8 @@ fn read_input(required: bool) -> CommandResult<HookInput> {
 /// Opens the repository where Claude Code says it is working (`cwd`), else here.
 fn open_at(out: Output, input: &HookInput) -> CommandResult<Context> {
     if let Some(cwd) = input.cwd.as_deref().filter(|d| d.is_dir()) {
-        std::env::set_current_dir(cwd).map_err(|e| {
-            CommandError::user(format!("cannot enter {}: {e}", cwd.display()))
-        })?;
+        std::env::set_current_dir(cwd)
+            .map_err(|e| CommandError::user(format!("cannot enter {}: {e}", cwd.display())))?;
     }
     Context::open(out)
 }
@@ -291,14 +293,11 @@ fn reopen(ctx: &Context, input: &HookInput, name: &str) -> CommandResult {
             Some(id) => format!("by claude session {id}"),
             None => "by claude".to_owned(),
         };
-        ctx.store().record(
-            name,
-            Event::new(EventKind::Resumed, detail),
-            |meta, _| {
+        ctx.store()
+            .record(name, Event::new(EventKind::Resumed, detail), |meta, _| {
                 meta.agent = Some(wanted.clone());
                 meta.status = Status::Active;
-            },
-        )?;
+            })?;
     }
     ctx.out.status(&format!(
         "Reopening session '{}' for Claude Code",

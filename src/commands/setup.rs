@@ -63,7 +63,8 @@ pub fn after_create(ctx: &Context, config: &Config, session: &Session, path: &Pa
             session.name()
         )),
         Err(e) => {
-            ctx.out.warn(&format!("setup commands not run: {}", e.message));
+            ctx.out
+                .warn(&format!("setup commands not run: {}", e.message));
             ctx.out.hint(&format!(
                 "run them with `git session setup {}`",
                 session.name()
@@ -150,13 +151,7 @@ pub fn session_env(
         .filter(|s| s.meta.status.is_open())
         .map(|s| s.meta.id)
         .collect();
-    let port = port::ensure(
-        &ctx.local(),
-        &live,
-        &session.meta.id,
-        session.name(),
-        range,
-    )?;
+    let port = port::ensure(&ctx.local(), &live, &session.meta.id, session.name(), range)?;
     Ok(SessionEnv {
         name: session.meta.name.clone(),
         id: session.meta.id.clone(),

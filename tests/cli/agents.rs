@@ -10,7 +10,14 @@ fn hook(repo: &TestRepo, dir: &Path, sub: &str, json: &str) -> Out {
     repo.cmd_in(
         dir,
         "sh",
-        &["-c", "printf '%s' \"$1\" | \"$2\" claude \"$3\"", "sh", json, BIN, sub],
+        &[
+            "-c",
+            "printf '%s' \"$1\" | \"$2\" claude \"$3\"",
+            "sh",
+            json,
+            BIN,
+            sub,
+        ],
     )
 }
 
@@ -121,9 +128,20 @@ fn install_and_uninstall_keep_every_other_key_and_hook() {
 #[test]
 fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
     let repo = with_includes();
-    let out = hook(&repo, &repo.root, "worktree-create", &create_json(&repo, "feat")).ok();
+    let out = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "feat"),
+    )
+    .ok();
     let path = PathBuf::from(out.line());
-    assert_eq!(out.stdout.lines().count(), 1, "only the path: {}", out.stdout);
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "only the path: {}",
+        out.stdout
+    );
     assert!(path.is_absolute() && path.join("README.md").is_file());
     assert_eq!(path, repo.root.join(".worktrees/feat"));
     assert_eq!(
@@ -152,10 +170,22 @@ fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
     assert!(local.contains("t.jsonl"), "{local}");
 
     // The same name again reopens it (here, and after its worktree was removed).
-    let again = hook(&repo, &repo.root, "worktree-create", &create_json(&repo, "feat")).ok();
+    let again = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "feat"),
+    )
+    .ok();
     assert_eq!(again.stdout, out.stdout);
     repo.session(&["end", "feat"]).ok();
-    let reopened = hook(&repo, &repo.root, "worktree-create", &create_json(&repo, "feat")).ok();
+    let reopened = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "feat"),
+    )
+    .ok();
     assert_eq!(reopened.stdout, out.stdout);
     assert!(path.join(".env").is_file());
     assert_eq!(repo.meta("feat")["status"], "active");
@@ -170,13 +200,27 @@ fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
         assert!(out.stdout.is_empty());
         assert!(out.stderr.lines().next().unwrap().starts_with("error:"));
     }
-    assert_eq!(repo.session(&["list", "--all", "--json"]).ok().json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        repo.session(&["list", "--all", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn worktree_remove_checkpoints_work_and_removes_the_worktree() {
     let repo = TestRepo::new();
-    let out = hook(&repo, &repo.root, "worktree-create", &create_json(&repo, "wip")).ok();
+    let out = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "wip"),
+    )
+    .ok();
     let path = PathBuf::from(out.line());
     write_file(&path.join("README.md"), "changed\n");
     write_file(&path.join("new/untracked.txt"), "untracked work\n");
@@ -253,11 +297,22 @@ fn session_start_tells_the_agent_its_session_and_nothing_elsewhere() {
     let file = repo.home.join("tree.txt");
     std::fs::write(&file, mktree).unwrap();
     let new_tree = repo
-        .cmd_in(&repo.root, "sh", &["-c", "git mktree < \"$1\"", "sh", file.to_str().unwrap()])
+        .cmd_in(
+            &repo.root,
+            "sh",
+            &["-c", "git mktree < \"$1\"", "sh", file.to_str().unwrap()],
+        )
         .ok()
         .line()
         .to_owned();
-    let commit = repo.git(&["commit-tree", "-p", "refs/sessions/start", "-m", "context: edited", &new_tree]);
+    let commit = repo.git(&[
+        "commit-tree",
+        "-p",
+        "refs/sessions/start",
+        "-m",
+        "context: edited",
+        &new_tree,
+    ]);
     repo.git(&["update-ref", "refs/sessions/start", &commit]);
     write_file(&path.join("dirty.txt"), "x\n");
 
@@ -266,9 +321,15 @@ fn session_start_tells_the_agent_its_session_and_nothing_elsewhere() {
     let text = &out.stdout;
     assert!(text.contains("session 'start'"), "{text}");
     assert!(text.contains("Goal: ship the \\x1b[31mparser"), "{text}");
-    assert!(text.contains("Decided: use a \\x1b]0;title\\x07 lexer"), "{text}");
+    assert!(
+        text.contains("Decided: use a \\x1b]0;title\\x07 lexer"),
+        "{text}"
+    );
     assert!(text.contains("Next: write tests"), "{text}");
-    assert!(text.contains("Uncommitted changes: 1 file(s): dirty.txt"), "{text}");
+    assert!(
+        text.contains("Uncommitted changes: 1 file(s): dirty.txt"),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "control characters are escaped");
     let out = hook(&repo, &repo.root, "session-start", json).ok();
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
@@ -317,7 +378,11 @@ fn claude_code_worktree_flag_creates_a_session() {
     );
     std::fs::write(&settings, text).unwrap();
 
-    let out = repo.cmd_in(&repo.root, claude.to_str().unwrap(), &["--worktree", "cc", "-p", "hi"]);
+    let out = repo.cmd_in(
+        &repo.root,
+        claude.to_str().unwrap(),
+        &["--worktree", "cc", "-p", "hi"],
+    );
     let path = repo.root.join(".worktrees/cc");
     assert!(
         path.join(".env").is_file(),
@@ -327,7 +392,14 @@ fn claude_code_worktree_flag_creates_a_session() {
     );
     let meta = repo.meta("cc");
     assert_eq!(meta["agent"]["tool"], "claude");
-    assert!(meta["agent"]["session_id"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(
+        meta["agent"]["session_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
     let told = std::fs::read_to_string(&seen).unwrap_or_default();
-    assert!(told.contains("session 'cc'"), "session-start said: {told:?}");
+    assert!(
+        told.contains("session 'cc'"),
+        "session-start said: {told:?}"
+    );
 }

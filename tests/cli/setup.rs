@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use crate::support::TestRepo;
 
-const RECORD_ENV: &str =
-    "printf '%s %s %s %s' \"$GIT_SESSION_NAME\" \"$GIT_SESSION_ID\" \"$GIT_SESSION_PORT\" \"$GIT_SESSION_MAIN\" > setup.out; echo ran setup";
+const RECORD_ENV: &str = "printf '%s %s %s %s' \"$GIT_SESSION_NAME\" \"$GIT_SESSION_ID\" \"$GIT_SESSION_PORT\" \"$GIT_SESSION_MAIN\" > setup.out; echo ran setup";
 
 fn env_json(repo: &TestRepo, name: &str) -> serde_json::Value {
     repo.session(&["env", "--json", name]).ok().json()
@@ -29,24 +28,43 @@ fn post_create_runs_in_new_worktrees_with_the_session_env() {
         env["GIT_SESSION_PORT"],
         repo.root.display()
     );
-    assert_eq!(std::fs::read_to_string(path.join("setup.out")).unwrap(), expected);
+    assert_eq!(
+        std::fs::read_to_string(path.join("setup.out")).unwrap(),
+        expected
+    );
     assert!(path.join("second").is_file());
 
     // fork, and resume when it makes the worktree again, run them too; the port stays.
     let fork = PathBuf::from(repo.session(&["fork", "one", "two"]).ok().line());
-    assert!(std::fs::read_to_string(fork.join("setup.out")).unwrap().starts_with("two "));
+    assert!(
+        std::fs::read_to_string(fork.join("setup.out"))
+            .unwrap()
+            .starts_with("two ")
+    );
     let port = env["GIT_SESSION_PORT"].clone();
     repo.session(&["end", "--remove", "one"]).ok();
     assert!(!path.exists());
     repo.session(&["resume", "one"]).ok();
-    assert_eq!(std::fs::read_to_string(path.join("setup.out")).unwrap(), expected);
+    assert_eq!(
+        std::fs::read_to_string(path.join("setup.out")).unwrap(),
+        expected
+    );
     assert_eq!(env_json(&repo, "one")["GIT_SESSION_PORT"], port);
 
     // A failing command is a warning: the session exists, and `setup` runs them again.
-    repo.git(&["config", "--add", "session.postCreate", "echo broken >&2; exit 7"]);
+    repo.git(&[
+        "config",
+        "--add",
+        "session.postCreate",
+        "echo broken >&2; exit 7",
+    ]);
     let out = repo.session(&["new", "--head", "three"]).ok();
     assert!(out.stderr.contains("(exit 7)"), "{}", out.stderr);
-    assert!(out.stderr.contains("git session setup three"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("git session setup three"),
+        "{}",
+        out.stderr
+    );
     let three = PathBuf::from(out.line());
     std::fs::remove_file(three.join("second")).unwrap();
     repo.session_in(&three, &["setup"]).fails();
@@ -72,7 +90,11 @@ fn tracked_commands_never_run_unapproved() {
     assert!(!a.join("pwned").exists(), "setup ran it before approval");
 
     repo.session(&["approve"]).ok();
-    assert!(repo.root.join(".git/session/approved-commands.json").is_file());
+    assert!(
+        repo.root
+            .join(".git/session/approved-commands.json")
+            .is_file()
+    );
     repo.session(&["setup", "a"]).ok();
     assert!(a.join("pwned").exists());
     let b = repo.new_session("b");
@@ -111,7 +133,8 @@ fn env_prints_exports_and_ports_are_stable_and_unique() {
     assert_eq!(unique.len(), 20, "{first:?}");
     assert!(first.iter().all(|p| (20000..=20019).contains(p)));
     assert_eq!(ports(&repo), first, "stable");
-    repo.session(&["new", "--head", "--no-worktree", "extra"]).ok();
+    repo.session(&["new", "--head", "--no-worktree", "extra"])
+        .ok();
     repo.session(&["env", "extra"]).fails();
     // An ended session's port is free again.
     repo.session(&["end", "s3"]).ok();
@@ -119,8 +142,15 @@ fn env_prints_exports_and_ports_are_stable_and_unique() {
 
     // export lines a shell can eval.
     let out = repo.session(&["env", "s0"]).ok();
-    assert!(out.stdout.contains("export GIT_SESSION_NAME='s0'\n"), "{}", out.stdout);
-    let shell = format!("{}\nprintf '%s:%s' \"$GIT_SESSION_PORT\" \"$GIT_SESSION_MAIN\"", out.stdout);
+    assert!(
+        out.stdout.contains("export GIT_SESSION_NAME='s0'\n"),
+        "{}",
+        out.stdout
+    );
+    let shell = format!(
+        "{}\nprintf '%s:%s' \"$GIT_SESSION_PORT\" \"$GIT_SESSION_MAIN\"",
+        out.stdout
+    );
     let evaluated = repo.cmd_in(&repo.root, "sh", &["-c", &shell]).ok();
     assert_eq!(
         evaluated.stdout,
