@@ -341,10 +341,18 @@ fn blob(repo: &TestRepo, text: &str) -> String {
     repo.git(&["hash-object", "-w", file.to_str().unwrap()])
 }
 
-/// Claude Code's CLI (`.ci/run` installs it; set CLAUDE_CODE_BIN): skipped when absent.
+/// Claude Code's CLI (`.ci/run` installs it; set CLAUDE_CODE_BIN or put `claude` on PATH):
+/// the test is skipped when it is absent.
 fn claude_bin() -> Option<PathBuf> {
     std::env::var_os("CLAUDE_CODE_BIN")
         .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("claude"))
+                    .find(|c| c.is_file())
+            })
+        })
         .filter(|p| p.is_file())
 }
 
