@@ -236,6 +236,8 @@ fn remember_transcript(ctx: &Context, session: &Session, input: &HookInput) {
 
 fn worktree_create(ctx: &Context, input: &HookInput) -> CommandResult {
     let name = input.worktree_name()?.to_owned();
+    // The naming rule it breaks, not a ref error.
+    crate::session::name::validate(&name)?;
     if ctx.store().exists(&name)? {
         return reopen(ctx, input, &name);
     }

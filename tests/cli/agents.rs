@@ -193,12 +193,14 @@ fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
     // Bad input: exit 1, one line, nothing made.
     for json in [
         create_json(&repo, "bad name.lock"),
+        create_json(&repo, "two..dots"),
         "{\"cwd\": \"/\"".to_owned(),
         "{}".to_owned(),
     ] {
         let out = hook(&repo, &repo.root, "worktree-create", &json).fails();
         assert!(out.stdout.is_empty());
-        assert!(out.stderr.lines().next().unwrap().starts_with("error:"));
+        let first = out.stderr.lines().next().unwrap();
+        assert!(first.starts_with("error:") && !first.contains("refs/"), "{first}");
     }
     assert_eq!(
         repo.session(&["list", "--all", "--json"])
