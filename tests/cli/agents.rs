@@ -200,7 +200,10 @@ fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
         let out = hook(&repo, &repo.root, "worktree-create", &json).fails();
         assert!(out.stdout.is_empty());
         let first = out.stderr.lines().next().unwrap();
-        assert!(first.starts_with("error:") && !first.contains("refs/"), "{first}");
+        assert!(
+            first.starts_with("error:") && !first.contains("refs/"),
+            "{first}"
+        );
     }
     assert_eq!(
         repo.session(&["list", "--all", "--json"])
