@@ -56,6 +56,10 @@ pub enum Command {
     Man(commands::man::ManArgs),
     Completions(commands::completions::CompletionsArgs),
     ShellInit(commands::shell_init::ShellInitArgs),
+    Env(commands::env::EnvArgs),
+    Setup(commands::setup::SetupArgs),
+    Approve(commands::approve::ApproveArgs),
+    Claude(commands::claude::ClaudeArgs),
     #[command(name = "__complete", hide = true)]
     Complete(commands::complete::CompleteArgs),
 }

@@ -61,6 +61,16 @@ pub const RETENTION_DAYS: Key = Key {
     name: "session.retentionDays",
     default: "7",
 };
+/// Setup commands run in every new worktree (multi-valued; read with [`Config::post_create`]).
+pub const POST_CREATE: Key = Key {
+    name: "session.postCreate",
+    default: "",
+};
+/// The ports `git session env` hands out, `<low>-<high>`.
+pub const PORT_RANGE: Key = Key {
+    name: "session.portRange",
+    default: "10000-19999",
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -98,7 +108,17 @@ pub struct Config {
     git: BTreeMap<&'static str, String>,
     /// `.git-session.yaml`'s values by full key name (`session.worktreeDir`).
     shared: BTreeMap<&'static str, String>,
+    /// Multi-valued keys ([`MULTI_KEYS`]): git config's values (None: none set) and the file's.
+    git_lists: BTreeMap<&'static str, Vec<String>>,
+    shared_lists: BTreeMap<&'static str, Vec<String>>,
     warnings: Vec<String>,
+}
+
+/// A value of a multi-valued key and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub value: String,
+    pub origin: Origin,
 }
 
 const ALL_KEYS: &[&Key] = &[
@@ -111,28 +131,47 @@ const ALL_KEYS: &[&Key] = &[
     &TRASH_DAYS,
     &HOOK_TIMEOUT,
     &CHECKPOINT_INTERVAL,
+    &POST_CREATE,
+    &PORT_RANGE,
 ];
+
+/// Keys that take several values: every `git config --add` value, or a list in the file.
+const MULTI_KEYS: &[&Key] = &[&POST_CREATE];
+
+fn is_multi(key: &Key) -> bool {
+    MULTI_KEYS.iter().any(|k| k.name == key.name)
+}
 
 impl Config {
     /// Reads git config through `repo` and `.git-session.yaml` from the main worktree root.
     pub fn load(repo: &Repo, main_root: Option<&Path>) -> Result<Config, ConfigError> {
         let git = ALL_KEYS
             .iter()
+            .filter(|k| !is_multi(k))
             .filter_map(|k| repo.config_string(k.name).map(|v| (k.name, v)))
             .collect();
-        let (shared, warnings) = match main_root.map(|r| r.join(SHARED_FILE)) {
+        let git_lists = MULTI_KEYS
+            .iter()
+            .filter_map(|k| {
+                let values = repo.config_strings(k.name);
+                (!values.is_empty()).then_some((k.name, values))
+            })
+            .collect();
+        let shared = match main_root.map(|r| r.join(SHARED_FILE)) {
             Some(path) if path.is_file() => {
                 let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SharedFile {
                     reason: e.to_string(),
                 })?;
                 parse_shared(&text)?
             }
-            _ => (BTreeMap::new(), Vec::new()),
+            _ => Shared::default(),
         };
         Ok(Config {
             git,
-            shared,
-            warnings,
+            shared: shared.values,
+            git_lists,
+            shared_lists: shared.lists,
+            warnings: shared.warnings,
         })
     }
 
@@ -155,6 +194,45 @@ impl Config {
 
     pub fn string(&self, key: &Key) -> String {
         self.get(key).0
+    }
+
+    /// The values of a multi-valued key, in order. Values in git config replace the file's
+    /// list (flag > git config > file), and as in git, an empty value clears the ones before
+    /// it: `git config session.postCreate ""` turns off a team's setup commands here.
+    pub fn list(&self, key: &Key) -> Vec<Item> {
+        let (values, origin) = match self.git_lists.get(key.name) {
+            Some(values) => (values, Origin::GitConfig),
+            None => match self.shared_lists.get(key.name) {
+                Some(values) => (values, Origin::SharedFile),
+                None => return Vec::new(),
+            },
+        };
+        let start = values
+            .iter()
+            .rposition(|v| v.is_empty())
+            .map_or(0, |i| i + 1);
+        values[start..]
+            .iter()
+            .map(|value| Item {
+                value: value.clone(),
+                origin,
+            })
+            .collect()
+    }
+
+    /// `session.portRange` as `(low, high)`, both inclusive.
+    pub fn port_range(&self) -> Result<(u16, u16), ConfigError> {
+        let value = self.string(&PORT_RANGE);
+        let parsed = value.trim().split_once('-').and_then(|(low, high)| {
+            let low: u16 = low.trim().parse().ok()?;
+            let high: u16 = high.trim().parse().ok()?;
+            (low >= 1024 && low <= high).then_some((low, high))
+        });
+        parsed.ok_or_else(|| ConfigError::Invalid {
+            key: PORT_RANGE.name,
+            value: value.escape_debug().to_string(),
+            reason: "expected <low>-<high>, two ports from 1024 to 65535, low first".into(),
+        })
     }
 
     /// A whole number within `range`: a tracked file must not be able to make git-session
@@ -308,13 +386,22 @@ fn expand_home(value: &str, home: Option<&Path>) -> Result<PathBuf, String> {
     Ok(home.join(rest.trim_start_matches('/')))
 }
 
+/// What `.git-session.yaml` says.
+#[derive(Debug, Default)]
+struct Shared {
+    values: BTreeMap<&'static str, String>,
+    lists: BTreeMap<&'static str, Vec<String>>,
+    warnings: Vec<String>,
+}
+
 /// Parses `.git-session.yaml`: its known keys (with or without `session.`) by full name, and
-/// warnings for unknown keys. A value of the wrong type is refused.
-fn parse_shared(text: &str) -> Result<(BTreeMap<&'static str, String>, Vec<String>), ConfigError> {
-    let mut out = BTreeMap::new();
-    let mut warnings = Vec::new();
+/// warnings for unknown keys. A value of the wrong type is refused; a multi-valued key takes
+/// a string or a list of strings.
+fn parse_shared(text: &str) -> Result<Shared, ConfigError> {
+    let mut shared = Shared::default();
+    let (out, warnings) = (&mut shared.values, &mut shared.warnings);
     if text.trim().is_empty() {
-        return Ok((out, warnings));
+        return Ok(shared);
     }
     let raw: BTreeMap<String, serde_json::Value> =
         serde_saphyr::from_str(text).map_err(|e| ConfigError::SharedFile {
@@ -327,6 +414,38 @@ fn parse_shared(text: &str) -> Result<(BTreeMap<&'static str, String>, Vec<Strin
             warnings.push(unknown_key_warning(&written));
             continue;
         };
+        if let Some(first) = seen.insert(key.name, written.clone()) {
+            return Err(ConfigError::SharedDuplicate {
+                key: key.name,
+                first,
+                second: written,
+            });
+        }
+        if is_multi(key) {
+            let items = match value {
+                serde_json::Value::String(s) => vec![s],
+                serde_json::Value::Array(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(s) => Ok(s),
+                        other => Err(ConfigError::SharedType {
+                            key: written.clone(),
+                            expected: "a list of strings",
+                            found: type_name(&other),
+                        }),
+                    })
+                    .collect::<Result<_, _>>()?,
+                other => {
+                    return Err(ConfigError::SharedType {
+                        key: written,
+                        expected: "a string or a list of strings",
+                        found: type_name(&other),
+                    });
+                }
+            };
+            shared.lists.insert(key.name, items);
+            continue;
+        }
         let numeric = key.name == FETCH_TIMEOUT_SECS.name
             || key.name == RETENTION_DAYS.name
             || key.name == TRASH_DAYS.name;
@@ -337,25 +456,24 @@ fn parse_shared(text: &str) -> Result<(BTreeMap<&'static str, String>, Vec<Strin
                 return Err(ConfigError::SharedType {
                     key: written,
                     expected: if numeric { "a number" } else { "a string" },
-                    found: match other {
-                        serde_json::Value::Null => "empty",
-                        serde_json::Value::Bool(_) => "true/false",
-                        serde_json::Value::Array(_) => "a list",
-                        _ => "a mapping",
-                    },
+                    found: type_name(&other),
                 });
             }
         };
-        if let Some(first) = seen.insert(key.name, written.clone()) {
-            return Err(ConfigError::SharedDuplicate {
-                key: key.name,
-                first,
-                second: written,
-            });
-        }
         out.insert(key.name, text);
     }
-    Ok((out, warnings))
+    Ok(shared)
+}
+
+fn type_name(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "empty",
+        serde_json::Value::Bool(_) => "true/false",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
 }
 
 fn short_name(key: &Key) -> &'static str {
@@ -408,9 +526,12 @@ mod tests {
 
     #[test]
     fn shared_file_accepts_short_and_long_keys() {
-        let (map, warnings) =
-            parse_shared("worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\n")
-                .unwrap();
+        let Shared {
+            values: map,
+            warnings,
+            ..
+        } = parse_shared("worktreeDir: wt\nsession.branchPrefix: agent/\nretentionDays: 3\n")
+            .unwrap();
         assert_eq!(map["session.worktreeDir"], "wt");
         assert_eq!(map["session.branchPrefix"], "agent/");
         assert_eq!(map["session.retentionDays"], "3");
@@ -432,20 +553,83 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("must be a number, not true/false"), "{err}");
-        let (map, warnings) = parse_shared("worktreDir: wt\nsetup: [a]\n").unwrap();
+        let Shared {
+            values: map,
+            warnings,
+            ..
+        } = parse_shared("worktreDir: wt\nsetup: [a]\n").unwrap();
         assert!(map.is_empty());
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval, postCreate, portRange)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );
-        let (_, warnings) = parse_shared("session.retentiondays: 3\n").unwrap();
+        let warnings = parse_shared("session.retentiondays: 3\n").unwrap().warnings;
         assert!(
             warnings[0].ends_with("(did you mean 'retentionDays'?)"),
             "{warnings:?}"
         );
+    }
+
+    impl Config {
+        fn empty() -> Config {
+            Config {
+                git: BTreeMap::new(),
+                shared: BTreeMap::new(),
+                git_lists: BTreeMap::new(),
+                shared_lists: BTreeMap::new(),
+                warnings: Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn post_create_is_a_list_from_git_config_or_the_file() {
+        let shared = parse_shared("postCreate:\n  - npm ci\n  - make setup\n").unwrap();
+        let mut config = Config {
+            shared_lists: shared.lists,
+            ..Config::empty()
+        };
+        let values = |c: &Config| -> Vec<(String, Origin)> {
+            c.list(&POST_CREATE)
+                .into_iter()
+                .map(|i| (i.value, i.origin))
+                .collect()
+        };
+        assert_eq!(
+            values(&config),
+            [
+                ("npm ci".to_owned(), Origin::SharedFile),
+                ("make setup".to_owned(), Origin::SharedFile)
+            ]
+        );
+        config
+            .git_lists
+            .insert(POST_CREATE.name, vec!["a".into(), "".into(), "b".into()]);
+        assert_eq!(values(&config), [("b".to_owned(), Origin::GitConfig)]);
+        config.git_lists.insert(POST_CREATE.name, vec!["".into()]);
+        assert!(values(&config).is_empty());
+        let one = parse_shared("session.postCreate: npm ci\n").unwrap();
+        assert_eq!(one.lists[POST_CREATE.name], ["npm ci"]);
+        let err = parse_shared("postCreate: [1]\n").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            ".git-session.yaml: postCreate must be a list of strings, not a number"
+        );
+    }
+
+    #[test]
+    fn port_range_is_checked() {
+        let mut config = Config::empty();
+        assert_eq!(config.port_range().unwrap(), (10000, 19999));
+        for bad in ["20-10", "80-90", "x", "3000", "1-70000"] {
+            config.git.insert(PORT_RANGE.name, bad.into());
+            assert!(config.port_range().is_err(), "{bad}");
+        }
+        config.git.insert(PORT_RANGE.name, " 3000 - 3009 ".into());
+        assert_eq!(config.port_range().unwrap(), (3000, 3009));
     }
 
     #[test]
@@ -470,7 +654,7 @@ mod tests {
         let config = Config {
             git: BTreeMap::new(),
             shared: BTreeMap::from([(WORKTREE_DIR.name, "~/wt".to_owned())]),
-            warnings: Vec::new(),
+            ..Config::empty()
         };
         let err = config
             .worktree_dir(Path::new("/repo"))
@@ -484,7 +668,7 @@ mod tests {
         let config = Config {
             git: BTreeMap::from([(BRANCH_PREFIX.name, "refs/heads/agent/".to_owned())]),
             shared: BTreeMap::new(),
-            warnings: Vec::new(),
+            ..Config::empty()
         };
         assert_eq!(config.branch_prefix().unwrap(), "agent/");
     }
@@ -494,7 +678,7 @@ mod tests {
         let mut config = Config {
             git: BTreeMap::new(),
             shared: BTreeMap::new(),
-            warnings: Vec::new(),
+            ..Config::empty()
         };
         config.shared.insert(WORKTREE_DIR.name, "../outside".into());
         assert!(config.worktree_dir(Path::new("/repo")).is_err());

@@ -267,6 +267,10 @@ fn put_local(
     branch_created: bool,
     includes_pending: bool,
 ) -> Result<(), CreateError> {
+    // What belongs to the session for its life here (its port, its agent's transcript)
+    // survives a worktree made again, when the record was made for this session.
+    let kept = local.get(&session.meta.id);
+    let kept = (kept.name.as_deref() == Some(session.name())).then_some(kept);
     let state = LocalState {
         worktree,
         last_active: repo.now().ok(),
@@ -275,6 +279,8 @@ fn put_local(
         branch: Some(session.meta.branch.clone()),
         includes_pending,
         worktree_created_ns: Some(now_ns()),
+        port: kept.as_ref().and_then(|k| k.port),
+        agent_transcript: kept.and_then(|k| k.agent_transcript),
     };
     local
         .put(&session.meta.id, &state)

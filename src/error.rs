@@ -240,3 +240,35 @@ impl From<crate::include::IncludeError> for CommandError {
         CommandError::internal(one_line(&err))
     }
 }
+
+impl From<crate::port::PortError> for CommandError {
+    fn from(err: crate::port::PortError) -> Self {
+        use crate::port::PortError;
+        let message = one_line(&err);
+        match err {
+            PortError::Exhausted { .. } => CommandError::user(message)
+                .hint("widen session.portRange, or end sessions you no longer need"),
+            PortError::Local { .. } => CommandError::internal(message),
+        }
+    }
+}
+
+impl From<crate::setup::SetupError> for CommandError {
+    fn from(err: crate::setup::SetupError) -> Self {
+        use crate::setup::SetupError;
+        let message = one_line(&err);
+        match err {
+            SetupError::Failed { .. } => CommandError::user(message),
+            SetupError::Spawn { .. } | SetupError::Approvals { .. } => {
+                CommandError::internal(message)
+            }
+        }
+    }
+}
+
+impl From<crate::agent::claude::PayloadError> for CommandError {
+    fn from(err: crate::agent::claude::PayloadError) -> Self {
+        // Claude Code sent something this version cannot use: it shows the line and aborts.
+        CommandError::user(one_line(&err))
+    }
+}

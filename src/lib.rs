@@ -9,6 +9,7 @@
 //!   (operations spanning those) and [`config`]. They take inputs and return data.
 //! - [`git`]: the only code that talks to git, in-process through gix or via the user's `git`.
 
+pub mod agent;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
@@ -21,9 +22,11 @@ pub mod hooks;
 pub mod include;
 pub mod lifecycle;
 pub mod output;
+pub mod port;
 pub mod progress;
 pub mod provenance;
 pub mod session;
+pub mod setup;
 pub mod text;
 pub mod watch;
 pub mod worktree;

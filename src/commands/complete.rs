@@ -31,6 +31,8 @@ pub const SESSION_ARGS: &[(&str, &str)] = &[
     ("diff", "args"),
     ("rewind", "name"),
     ("fork", "source"),
+    ("env", "name"),
+    ("setup", "name"),
 ];
 
 /// Whether the word after `words` is a session name for the command line `cli` parses.

@@ -104,6 +104,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
                 source.name(),
                 session.name()
             ));
+            super::setup::after_create(ctx, &config, session, path);
             ctx.out.answer(&path.to_string_lossy())?;
         }
         None => {

@@ -1,11 +1,14 @@
 //! One module per subcommand, each with its clap `Args` and a `run`; this file is the flat
 //! dispatcher. Commands get the repository through [`Context`], opened once.
 
+pub mod approve;
 pub mod checkpoint;
+pub mod claude;
 pub mod complete;
 pub mod completions;
 pub mod diff;
 pub mod end;
+pub mod env;
 pub mod fork;
 pub mod gc;
 pub mod hook;
@@ -19,6 +22,7 @@ pub mod rename;
 pub mod resume;
 pub mod rewind;
 pub mod rm;
+pub mod setup;
 pub mod shell_init;
 pub mod show;
 pub mod status;
@@ -39,6 +43,8 @@ pub fn run(cli: Cli) -> CommandResult {
         Some(Command::Complete(args)) => return complete::run(out, &args),
         // Never fails a git operation: opens the repository itself and reports quietly.
         Some(Command::Hook(args)) => return hook::run(out, args),
+        // Claude Code's hooks find the repository from the directory Claude names.
+        Some(Command::Claude(args)) => return claude::run(out, args),
         command => command,
     };
     let ctx = Context::open(out)?;
@@ -62,11 +68,15 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
+        Command::Env(args) => env::run(&ctx, args),
+        Command::Setup(args) => setup::run(&ctx, args),
+        Command::Approve(args) => approve::run(&ctx, args),
         Command::Man(_)
         | Command::Completions(_)
         | Command::ShellInit(_)
         | Command::Complete(_)
-        | Command::Hook(_) => {
+        | Command::Hook(_)
+        | Command::Claude(_) => {
             unreachable!("handled above")
         }
     }

@@ -47,9 +47,9 @@ pub struct NewArgs {
     pub json: bool,
 }
 
-struct Base {
-    commit: ObjectId,
-    base_ref: String,
+pub struct Base {
+    pub commit: ObjectId,
+    pub base_ref: String,
 }
 
 pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
@@ -91,6 +91,9 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         include_source: (!args.no_include).then(|| main_root.clone()),
     };
     let created = start(ctx, &config, &main_root, spec)?;
+    if let Some(path) = &created.worktree {
+        super::setup::after_create(ctx, &config, &created.session, path);
+    }
     print_result(
         ctx,
         &created.session,
@@ -266,7 +269,9 @@ pub fn generate_free_name(ctx: &Context) -> CommandResult<String> {
         .hint("name the session yourself"))
 }
 
-fn resolve_base(
+/// The commit a new session starts from and how the user named it (--base, --pr,
+/// session.baseRef).
+pub fn resolve_base(
     ctx: &Context,
     config: &Config,
     main_root: &Path,

@@ -57,6 +57,9 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         s.last_active = ctx.repo.now().ok();
         s.name = Some(session.meta.name.clone());
     })?;
+    if recreated {
+        super::setup::after_create(ctx, &config, &session, &path);
+    }
     ctx.out.answer(&path.to_string_lossy())?;
     Ok(())
 }

@@ -225,6 +225,17 @@ impl Repo {
             .map(|v| v.to_str_lossy().into_owned())
     }
 
+    /// Every value of a multi-valued key, in the order git reads them (empty when unset).
+    pub fn config_strings(&self, key: &str) -> Vec<String> {
+        self.inner
+            .config_snapshot()
+            .strings(key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.to_str_lossy().into_owned())
+            .collect()
+    }
+
     // ---- time and identity ----------------------------------------------------------------
 
     /// The committer signature to stamp git-session's own commits with: the user's identity

@@ -34,6 +34,13 @@ pub struct LocalState {
     /// Included files modified after it were changed or created by the session.
     #[serde(default)]
     pub worktree_created_ns: Option<u64>,
+    /// The session's port on this machine (`GIT_SESSION_PORT`), kept for its life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The transcript of the agent working in the session (Claude Code's `transcript_path`):
+    /// a path on this machine, so never in session.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_transcript: Option<PathBuf>,
 }
 
 impl LocalState {
@@ -113,6 +120,22 @@ impl LocalStore {
         change(&mut state);
         self.put(id, &state)?;
         Ok(state)
+    }
+
+    /// Every record, by session id (unreadable ones left out).
+    pub fn all(&self) -> Vec<(String, LocalState)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let id = name.strip_suffix(".json")?.to_owned();
+                let state = serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()?;
+                Some((id, state))
+            })
+            .collect()
     }
 
     pub fn remove(&self, id: &str) {

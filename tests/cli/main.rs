@@ -2,6 +2,7 @@
 
 mod support;
 
+mod agents;
 mod checkpoint;
 mod config;
 mod differential;
@@ -15,5 +16,6 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod setup;
 mod shell;
 mod terminal;

@@ -1,0 +1,187 @@
+//! What Claude Code sends its command hooks on stdin (checked against Claude Code 2.1.330):
+//! every event carries `session_id`, `transcript_path`, `cwd` and `hook_event_name`;
+//! `WorktreeCreate` adds `name`, `WorktreeRemove` `worktree_path`, `Stop` `stop_hook_active`
+//! and `SessionStart` `source`. Extra keys are ignored, and `worktree_name` is taken for
+//! `name`, so newer versions of Claude Code keep working.
+//!
+//! Hooks answer on stdout: `WorktreeCreate` with the worktree's absolute path (its last line),
+//! `SessionStart` with text that Claude adds to the model's context.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The agent name recorded in session.yaml (`agent: {tool: claude, …}`).
+pub const TOOL: &str = "claude";
+
+/// The largest payload read (the JSON is a few hundred bytes).
+pub const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024;
+
+/// The hooks git-session installs: event name, our subcommand, timeout in seconds.
+pub const HOOKS: &[(&str, &str, u64)] = &[
+    // Creating a worktree may copy a large node_modules/ and run setup commands.
+    ("WorktreeCreate", "worktree-create", 600),
+    ("WorktreeRemove", "worktree-remove", 120),
+    ("Stop", "stop", 30),
+    ("SessionStart", "session-start", 10),
+];
+
+/// The command line that runs our handler for `subcommand`.
+pub fn hook_command(subcommand: &str) -> String {
+    format!("git session claude {subcommand}")
+}
+
+/// Whether a hook command is one of ours (any version, whatever its timeout).
+pub fn is_our_command(command: &str) -> bool {
+    let command = command.trim();
+    ["git session claude ", "git-session claude "]
+        .iter()
+        .any(|prefix| command.starts_with(prefix))
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PayloadError {
+    #[error("the hook input is not JSON: {0}")]
+    NotJson(String),
+    #[error("the hook input has no '{0}'")]
+    Missing(&'static str),
+    #[error("the hook input's '{key}' is not usable: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+/// A hook's stdin, for every event (fields an event does not carry are None).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct HookInput {
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub transcript_path: Option<PathBuf>,
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    #[serde(default)]
+    pub hook_event_name: Option<String>,
+    /// `WorktreeCreate`: the worktree's name.
+    #[serde(default)]
+    name: Option<String>,
+    /// The same, as some versions spell it.
+    #[serde(default)]
+    worktree_name: Option<String>,
+    /// `WorktreeRemove`: the worktree to remove.
+    #[serde(default)]
+    pub worktree_path: Option<PathBuf>,
+    /// `Stop`: Claude is already continuing because of a stop hook.
+    #[serde(default)]
+    pub stop_hook_active: bool,
+    /// `SessionStart`: startup, resume, clear or compact.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+impl HookInput {
+    /// Parses a hook's stdin. An empty input is an empty payload (no field set).
+    pub fn parse(bytes: &[u8]) -> Result<HookInput, PayloadError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(HookInput::default());
+        }
+        let input: HookInput = serde_json::from_slice(bytes).map_err(|e| {
+            PayloadError::NotJson(e.to_string().lines().next().unwrap_or("").to_owned())
+        })?;
+        if let Some(id) = &input.session_id {
+            check_session_id(id)?;
+        }
+        Ok(input)
+    }
+
+    /// The worktree name `WorktreeCreate` asks for (`name`, else `worktree_name`).
+    pub fn worktree_name(&self) -> Result<&str, PayloadError> {
+        self.name
+            .as_deref()
+            .or(self.worktree_name.as_deref())
+            .filter(|n| !n.is_empty())
+            .ok_or(PayloadError::Missing("name"))
+    }
+
+    /// Claude's own session id, when it sent one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref().filter(|s| !s.is_empty())
+    }
+}
+
+/// Claude's session ids are UUIDs; anything printable and short is accepted (it goes into
+/// session.yaml and log messages), nothing that could break a line or a terminal.
+fn check_session_id(id: &str) -> Result<(), PayloadError> {
+    if id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(PayloadError::Invalid {
+            key: "session_id",
+            reason: "expected an id without spaces or control characters, at most 128 bytes".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_claude_code_sends() {
+        let input = HookInput::parse(
+            br#"{"session_id":"1b2c-3d","transcript_path":"/h/.claude/projects/x/1b2c.jsonl","cwd":"/repo","hook_event_name":"WorktreeCreate","name":"feat"}"#,
+        )
+        .unwrap();
+        assert_eq!(input.session_id(), Some("1b2c-3d"));
+        assert_eq!(input.worktree_name(), Ok("feat"));
+        assert_eq!(input.cwd.as_deref(), Some(std::path::Path::new("/repo")));
+        assert_eq!(input.hook_event_name.as_deref(), Some("WorktreeCreate"));
+    }
+
+    #[test]
+    fn tolerates_extra_keys_and_the_alias() {
+        let input = HookInput::parse(
+            br#"{"worktree_name":"x","permission_mode":"default","future":{"a":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(input.worktree_name(), Ok("x"));
+        let both = HookInput::parse(br#"{"name":"a","worktree_name":"b"}"#).unwrap();
+        assert_eq!(both.worktree_name(), Ok("a"));
+        let stop =
+            HookInput::parse(br#"{"hook_event_name":"Stop","stop_hook_active":true}"#).unwrap();
+        assert!(stop.stop_hook_active);
+        let start = HookInput::parse(br#"{"source":"startup"}"#).unwrap();
+        assert_eq!(start.source.as_deref(), Some("startup"));
+        let remove = HookInput::parse(br#"{"worktree_path":"/r/.worktrees/x"}"#).unwrap();
+        assert_eq!(
+            remove.worktree_path.as_deref(),
+            Some(std::path::Path::new("/r/.worktrees/x"))
+        );
+    }
+
+    #[test]
+    fn refuses_bad_input_with_a_reason() {
+        assert!(matches!(
+            HookInput::parse(b"not json"),
+            Err(PayloadError::NotJson(_))
+        ));
+        assert!(matches!(
+            HookInput::parse(b"[1, 2]"),
+            Err(PayloadError::NotJson(_))
+        ));
+        assert_eq!(
+            HookInput::parse(b"{}").unwrap().worktree_name(),
+            Err(PayloadError::Missing("name"))
+        );
+        assert!(HookInput::parse(br#"{"session_id":"a\nb"}"#).is_err());
+        assert_eq!(HookInput::parse(b"  \n").unwrap(), HookInput::default());
+    }
+
+    #[test]
+    fn recognizes_our_commands() {
+        assert!(is_our_command("git session claude stop"));
+        assert!(is_our_command(" git-session claude worktree-create"));
+        assert!(!is_our_command("git session list"));
+        assert!(!is_our_command("echo git session claude stop"));
+        for (_, sub, _) in HOOKS {
+            assert!(is_our_command(&hook_command(sub)));
+        }
+    }
+}

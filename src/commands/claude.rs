@@ -1,0 +1,487 @@
+//! `git session claude …`: Claude Code integration (DESIGN §6). `install`/`uninstall` put
+//! our hooks into (or take them out of) `.claude/settings.local.json` or, with `--shared`,
+//! the tracked `.claude/settings.json`. The other subcommands are those hooks: they read
+//! Claude Code's JSON on stdin.
+//!
+//! - `worktree-create` makes a session as `new` does (and reopens one of that name as
+//!   `resume` does), recording the agent, and prints only the worktree's path on stdout.
+//! - `worktree-remove` ends the session, checkpointing any work first, and exits 0 only once
+//!   the worktree is gone.
+//! - `stop` checkpoints a dirty session worktree after each agent turn; `session-start`
+//!   tells a starting agent about its session. Both never block the agent: problems are one
+//!   warning line and exit 0.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use crate::agent::claude::{self, HookInput};
+use crate::agent::settings;
+use crate::context::Context;
+use crate::create;
+use crate::error::{CommandError, CommandResult};
+use crate::git::canonical;
+use crate::lifecycle;
+use crate::output::{ColorChoice, Output};
+use crate::session::{Agent, Event, EventKind, Session, Status, store};
+use crate::text::{escape, escape_multiline};
+
+/// Claude Code integration: install its hooks, and the hooks themselves.
+///
+/// After `git session claude install`, `claude --worktree <name>` creates a git-session
+/// session (with .worktreeinclude applied), each agent turn leaves a checkpoint, an agent
+/// starting in a session is told its goal, context and handoff, and removing the worktree
+/// never loses work.
+#[derive(Debug, clap::Args)]
+pub struct ClaudeArgs {
+    #[command(subcommand)]
+    pub command: ClaudeCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClaudeCommand {
+    /// Add git-session's hooks to .claude/settings.local.json (all other settings are kept).
+    Install(InstallArgs),
+    /// Remove git-session's hooks (and nothing else) from the settings file.
+    Uninstall(InstallArgs),
+    /// Claude Code's WorktreeCreate hook: create (or reopen) the session named in the JSON on
+    /// stdin and print its worktree's path.
+    WorktreeCreate,
+    /// Claude Code's WorktreeRemove hook: end the session, checkpointing its work, and remove
+    /// its worktree and branch.
+    WorktreeRemove,
+    /// Claude Code's Stop hook: checkpoint the current session's worktree when it changed.
+    Stop,
+    /// Claude Code's SessionStart hook: print the current session's name, goal, context,
+    /// latest handoff and uncommitted changes for the agent.
+    SessionStart,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// Use the tracked .claude/settings.json, shared with everyone who clones the repository.
+    #[arg(long)]
+    pub shared: bool,
+}
+
+pub fn run(out: Output, args: ClaudeArgs) -> CommandResult {
+    match args.command {
+        ClaudeCommand::Install(a) => install(&Context::open(out)?, &a, true),
+        ClaudeCommand::Uninstall(a) => install(&Context::open(out)?, &a, false),
+        ClaudeCommand::WorktreeCreate => {
+            let input = read_input(true)?;
+            worktree_create(&open_at(out, &input)?, &input)
+        }
+        ClaudeCommand::WorktreeRemove => {
+            let input = read_input(true)?;
+            worktree_remove(&open_at(out, &input)?, &input)
+        }
+        ClaudeCommand::Stop => never_block(out, stop),
+        ClaudeCommand::SessionStart => never_block(out, session_start),
+    }
+}
+
+// ---- install -------------------------------------------------------------------------------
+
+fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
+    let root = match ctx.here.workdir() {
+        Some(root) => root,
+        None => ctx.main_root()?,
+    };
+    let file = if args.shared {
+        "settings.json"
+    } else {
+        "settings.local.json"
+    };
+    let path = root.join(".claude").join(file);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(CommandError::user(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let merged = match (&existing, add) {
+        (_, true) => settings::install(existing.as_deref()),
+        (Some(text), false) => settings::uninstall(text),
+        (None, false) => {
+            ctx.out.status(&format!(
+                "{} does not exist; nothing to remove",
+                path.display()
+            ));
+            return Ok(());
+        }
+    }
+    .map_err(|e| CommandError::user(format!("{} {e}", path.display())))?;
+    if merged.changed {
+        write_atomically(&path, &merged.text)?;
+    }
+    let verb = if add { "Installed" } else { "Removed" };
+    if merged.events.is_empty() {
+        let state = if add {
+            "already installed"
+        } else {
+            "not installed"
+        };
+        ctx.out.status(&format!(
+            "git-session's Claude Code hooks are {state} in {}",
+            path.display()
+        ));
+    } else {
+        ctx.out.status(&format!(
+            "{verb} git-session's Claude Code hooks ({}) in {}",
+            merged.events.join(", "),
+            path.display()
+        ));
+    }
+    if add && !args.shared {
+        ctx.out.hint(
+            "claude started in this directory uses them (`claude --worktree <name>` makes sessions); \
+             for claude started inside a session's worktree, list .claude/settings.local.json in \
+             .worktreeinclude (it must be ignored) or install with --shared",
+        );
+    }
+    ctx.out.answer(&path.to_string_lossy())
+}
+
+fn write_atomically(path: &Path, text: &str) -> CommandResult {
+    use std::io::Write;
+    let dir = path.parent().expect("the settings file has a directory");
+    let fail =
+        |e: std::io::Error| CommandError::user(format!("cannot write {}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    // Keep the file's permissions (settings may hold tokens the user made private).
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+// ---- hook input ----------------------------------------------------------------------------
+
+/// Reads the hook's JSON from stdin. A terminal on stdin means a person ran the hook: that is
+/// a usage error for the hooks that need input, an empty payload for the others.
+fn read_input(required: bool) -> CommandResult<HookInput> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        if required {
+            return Err(CommandError::usage(
+                "this is a Claude Code hook: it reads the hook's JSON on stdin",
+            )
+            .hint("`git session claude install` sets it up for Claude Code"));
+        }
+        return Ok(HookInput::default());
+    }
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .take(claude::MAX_PAYLOAD_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(HookInput::parse(&bytes)?)
+}
+
+/// Opens the repository where Claude Code says it is working (`cwd`), else here.
+fn open_at(out: Output, input: &HookInput) -> CommandResult<Context> {
+    if let Some(cwd) = input.cwd.as_deref().filter(|d| d.is_dir()) {
+        std::env::set_current_dir(cwd)
+            .map_err(|e| CommandError::user(format!("cannot enter {}: {e}", cwd.display())))?;
+    }
+    Context::open(out)
+}
+
+/// Runs a hook that must never stop the agent: any problem is one warning line, exit 0.
+fn never_block(out: Output, hook: fn(&Context, &HookInput) -> CommandResult) -> CommandResult {
+    let result = read_input(false).and_then(|input| {
+        let ctx = match open_at(out, &input) {
+            Ok(ctx) => ctx,
+            // Not in a repository (or it cannot be read): not a session, nothing to do.
+            Err(_) => return Ok(()),
+        };
+        hook(&ctx, &input).map_err(|e| {
+            ctx.out.warn(&format!("git session claude: {}", e.message));
+            CommandError::user("")
+        })
+    });
+    if let Err(e) = result
+        && !e.message.is_empty()
+    {
+        Output::new(ColorChoice::Never).warn(&format!("git session claude: {}", e.message));
+    }
+    Ok(())
+}
+
+fn agent(input: &HookInput) -> Agent {
+    Agent {
+        tool: claude::TOOL.to_owned(),
+        session_id: input.session_id().map(str::to_owned),
+        extra: Default::default(),
+    }
+}
+
+/// Keeps Claude Code's transcript path in machine-local state (it is a path on this machine).
+fn remember_transcript(ctx: &Context, session: &Session, input: &HookInput) {
+    if let Some(transcript) = &input.transcript_path {
+        let _ = ctx.local().update(&session.meta.id, |s| {
+            s.agent_transcript = Some(transcript.clone());
+        });
+    }
+}
+
+// ---- worktree-create -----------------------------------------------------------------------
+
+fn worktree_create(ctx: &Context, input: &HookInput) -> CommandResult {
+    let name = input.worktree_name()?.to_owned();
+    // The naming rule it breaks, not a ref error.
+    crate::session::name::validate(&name)?;
+    if ctx.store().exists(&name)? {
+        return reopen(ctx, input, &name);
+    }
+    let main_root = ctx.main_root()?;
+    let config = ctx.config()?;
+    let placement = super::new::placement(ctx, &config, &main_root, &name, true)?;
+    let args = super::new::NewArgs {
+        name: Some(name.clone()),
+        base: None,
+        head: false,
+        pr: None,
+        no_worktree: false,
+        no_include: false,
+        goal: None,
+        json: false,
+    };
+    let base = super::new::resolve_base(ctx, &config, &main_root, &args)?;
+    let by = match input.session_id() {
+        Some(id) => format!(" by claude session {id}"),
+        None => " by claude".to_owned(),
+    };
+    let spec = create::NewSession {
+        name: name.clone(),
+        placement,
+        at: base.commit,
+        base_ref: base.base_ref.clone(),
+        parent: None,
+        goal: None,
+        context: None,
+        agent: Some(agent(input)),
+        event: Event::new(
+            EventKind::Created,
+            format!("{name} from {}{by}", base.base_ref),
+        ),
+        // Claude Code does not apply .worktreeinclude when a hook makes the worktree.
+        include_source: Some(main_root.clone()),
+    };
+    let created = super::new::start(ctx, &config, &main_root, spec)?;
+    let path = created
+        .worktree
+        .clone()
+        .expect("a session made with a worktree has one");
+    remember_transcript(ctx, &created.session, input);
+    super::setup::after_create(ctx, &config, &created.session, &path);
+    ctx.touch(&created.session);
+    ctx.out.answer(&path.to_string_lossy())
+}
+
+/// A session of this name exists: record the agent and open it as `resume` does.
+fn reopen(ctx: &Context, input: &HookInput, name: &str) -> CommandResult {
+    let session = ctx.store().load(name)?;
+    let wanted = agent(input);
+    if session.meta.agent.as_ref() != Some(&wanted) || session.meta.status != Status::Active {
+        let detail = match input.session_id() {
+            Some(id) => format!("by claude session {id}"),
+            None => "by claude".to_owned(),
+        };
+        ctx.store()
+            .record(name, Event::new(EventKind::Resumed, detail), |meta, _| {
+                meta.agent = Some(wanted.clone());
+                meta.status = Status::Active;
+            })?;
+    }
+    ctx.out.status(&format!(
+        "Reopening session '{}' for Claude Code",
+        escape(name)
+    ));
+    remember_transcript(ctx, &session, input);
+    super::resume::run(
+        ctx,
+        super::resume::ResumeArgs {
+            name: name.to_owned(),
+            no_include: false,
+        },
+    )
+}
+
+// ---- worktree-remove -----------------------------------------------------------------------
+
+fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
+    let given = input
+        .worktree_path
+        .as_deref()
+        .ok_or(claude::PayloadError::Missing("worktree_path"))?;
+    if !given.exists() {
+        ctx.out.status(&format!(
+            "{} does not exist; nothing to remove",
+            given.display()
+        ));
+        return Ok(());
+    }
+    let path = canonical(given);
+    let local = ctx.local();
+    let worktrees = ctx.repo.linked_worktrees()?;
+    let session = ctx
+        .store()
+        .list()?
+        .into_iter()
+        .flatten()
+        .find(|s| lifecycle::find_worktree_in(&worktrees, &local, s).as_deref() == Some(&path))
+        .ok_or_else(|| {
+            CommandError::user(format!(
+                "{} is not the worktree of a git-session session here; it was left alone",
+                path.display()
+            ))
+            .hint("remove it with `git worktree remove` if it is no longer needed")
+        })?;
+    let name = session.name().to_owned();
+    let store = ctx.store();
+    let plan = lifecycle::plan(&ctx.repo, &local, &session, None)?;
+    // Claude Code treats exit 0 as "removed": work is checkpointed and the worktree goes.
+    let retirement = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, true)?;
+    let detail = match (&retirement.kept_because, retirement.removed) {
+        (Some(why), _) => format!("worktree kept: {why}"),
+        (None, true) => "worktree removed by claude".to_owned(),
+        (None, false) => "no worktree".to_owned(),
+    };
+    store.record(&name, Event::new(EventKind::Ended, detail), |meta, _| {
+        meta.status = Status::Complete
+    })?;
+    if let Some(ckpt) = &retirement.checkpoint {
+        ctx.out.status(&format!(
+            "The work in '{}' is kept in checkpoint {ckpt}, reachable from {} (`git session resume {}` brings it back)",
+            escape(&name),
+            store::ref_name(&name),
+            escape(&name)
+        ));
+    }
+    if let Some(saved) = &retirement.saved_files {
+        ctx.out.status(&format!(
+            "Saved the ignored files the session changed or created in {}",
+            saved.display()
+        ));
+    }
+    if let Some(why) = retirement.kept_because.filter(|_| !retirement.removed) {
+        return Err(CommandError::user(format!(
+            "kept the worktree of '{}': {why}",
+            escape(&name)
+        )));
+    }
+    if path.exists() {
+        return Err(CommandError::user(format!(
+            "{} is still there after removing it",
+            path.display()
+        )));
+    }
+    ctx.out.status(&format!(
+        "Removed the worktree of '{}'{}",
+        escape(&name),
+        if retirement.branch_deleted {
+            " and its branch"
+        } else {
+            ""
+        }
+    ));
+    Ok(())
+}
+
+// ---- stop ----------------------------------------------------------------------------------
+
+fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
+    let Some((session, path)) = current(ctx)? else {
+        return Ok(());
+    };
+    let wt = ctx.repo.open_worktree(&path)?;
+    if wt.changed_paths()?.is_empty() {
+        return Ok(());
+    }
+    let message = match input.session_id() {
+        Some(id) => format!("after a claude turn (claude session {id})"),
+        None => "after a claude turn".to_owned(),
+    };
+    lifecycle::record_checkpoint(&ctx.repo, &ctx.store(), &session, &path, &message)?;
+    ctx.touch(&session);
+    Ok(())
+}
+
+/// The session whose worktree holds the current directory, and that worktree.
+fn current(ctx: &Context) -> CommandResult<Option<(Session, PathBuf)>> {
+    let Some(session) = ctx.current_session()? else {
+        return Ok(None);
+    };
+    Ok(lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?.map(|path| (session, path)))
+}
+
+// ---- session-start -------------------------------------------------------------------------
+
+fn session_start(ctx: &Context, input: &HookInput) -> CommandResult {
+    let Some((session, path)) = current(ctx)? else {
+        return Ok(());
+    };
+    if input.session_id().is_some() {
+        remember_transcript(ctx, &session, input);
+    }
+    let meta = &session.meta;
+    let mut text = format!(
+        "You are working in git-session session '{}' (branch {}, worktree {}).\n",
+        escape(&meta.name),
+        escape(&meta.branch),
+        escape(&path.to_string_lossy())
+    );
+    if let Some(goal) = meta.goal.as_deref().filter(|g| !g.trim().is_empty()) {
+        text.push_str(&format!("Goal: {}\n", escape(goal.trim())));
+    }
+    if let Some(context) = session.context.as_deref().filter(|c| !c.trim().is_empty()) {
+        text.push_str(&format!(
+            "\nContext (context.md):\n{}\n",
+            escape_multiline(context.trim_end())
+        ));
+    }
+    if let Some(handoff) = handoff(ctx, &session)? {
+        text.push_str(&format!(
+            "\nLatest handoff (handoff.md):\n{}\n",
+            escape_multiline(handoff.trim_end())
+        ));
+    }
+    let changes = ctx.repo.open_worktree(&path)?.changed_paths()?;
+    let line = if changes.is_empty() {
+        "none".to_owned()
+    } else {
+        let mut shown: Vec<String> = changes.iter().take(5).map(|p| escape(p)).collect();
+        if changes.len() > 5 {
+            shown.push(format!("and {} more", changes.len() - 5));
+        }
+        format!("{} file(s): {}", changes.len(), shown.join(", "))
+    };
+    text.push_str(&format!("\nUncommitted changes: {line}\n"));
+    ctx.out.answer(&text)
+}
+
+/// `handoff.md` from the session's newest log commit, when it has one.
+fn handoff(ctx: &Context, session: &Session) -> CommandResult<Option<String>> {
+    let tree = ctx.repo.read_commit(session.tip)?.tree;
+    let Some(entry) = ctx
+        .repo
+        .read_tree(tree)?
+        .into_iter()
+        .find(|e| e.name == "handoff.md")
+    else {
+        return Ok(None);
+    };
+    if ctx.repo.object_size(entry.id)? > store::MAX_BLOB_BYTES {
+        return Ok(Some("(handoff.md is too large to show)".to_owned()));
+    }
+    let bytes = ctx.repo.read_blob(entry.id)?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
