@@ -453,7 +453,8 @@ impl PreparedRestore {
             .run()?;
         // Index and files become the tree; tracked files that are not in it are removed.
         git(&root)
-            .args(["read-tree", "--reset", "-u", &tree.to_string()])
+            .args(["read-tree", "--reset", "-u", "-v", &tree.to_string()])
+            .with_progress()
             .run()?;
         match head {
             Some(head) => {
@@ -490,7 +491,8 @@ pub fn apply_to_fresh_checkout(
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
     // A two-tree merge: like switching branches from `head` to `tree`.
     git(&root)
-        .args(["read-tree", "-m", "-u", &head_hex, &tree_hex])
+        .args(["read-tree", "-m", "-u", "-v", &head_hex, &tree_hex])
+        .with_progress()
         .run()?;
     // The index back at `head` (or the staged state); entries that match keep their stat data.
     match snapshot.staged {

@@ -59,7 +59,7 @@ fn stderr_text(stderr: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     if text.is_empty() {
-        "no message from git".to_owned()
+        "no message from git (or it is above, on the terminal)".to_owned()
     } else {
         text.join(" / ")
     }
@@ -71,6 +71,8 @@ pub struct GitCommand {
     dir: PathBuf,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    /// Let git draw its progress on our stderr when that is a terminal.
+    progress: bool,
 }
 
 /// Starts a `git` command that runs in `dir`.
@@ -79,10 +81,20 @@ pub fn git(dir: impl Into<PathBuf>) -> GitCommand {
         dir: dir.into(),
         args: Vec::new(),
         env: Vec::new(),
+        progress: false,
     }
 }
 
 impl GitCommand {
+    /// Shows git's own progress (for work that can take more than a second): when stderr is
+    /// a terminal, git writes to it directly, so a failure's message is on the terminal
+    /// rather than in the error. Nothing changes when stderr is not a terminal.
+    pub fn with_progress(mut self) -> Self {
+        use std::io::IsTerminal;
+        self.progress = std::io::stderr().is_terminal();
+        self
+    }
+
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());
         self
@@ -127,10 +139,12 @@ impl GitCommand {
         for (key, value) in &self.env {
             expr = expr.env(key, value);
         }
-        expr.stdout_capture()
-            .stderr_capture()
-            .stdin_null()
-            .unchecked()
+        let expr = expr.stdout_capture().stdin_null().unchecked();
+        if self.progress {
+            expr
+        } else {
+            expr.stderr_capture()
+        }
     }
 
     fn finish(&self, output: std::process::Output) -> Result<String, GitError> {
