@@ -21,6 +21,7 @@ pub mod include;
 pub mod lifecycle;
 pub mod output;
 pub mod progress;
+pub mod secrets;
 pub mod session;
 pub mod text;
 pub mod worktree;

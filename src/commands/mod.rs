@@ -4,15 +4,20 @@
 pub mod checkpoint;
 pub mod complete;
 pub mod completions;
+pub mod context;
 pub mod diff;
 pub mod end;
+pub mod fetch;
 pub mod fork;
 pub mod gc;
+pub mod handoff;
 pub mod list;
 pub mod log;
 pub mod man;
 pub mod new;
 pub mod path;
+pub mod push;
+pub mod remote;
 pub mod rename;
 pub mod resume;
 pub mod rewind;
@@ -57,6 +62,11 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
+        Command::Push(args) => push::run(&ctx, args),
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Remote(args) => remote::run(&ctx, args),
+        Command::Context(args) => context::run(&ctx, args),
+        Command::Handoff(args) => handoff::run(&ctx, args),
         Command::Man(_)
         | Command::Completions(_)
         | Command::ShellInit(_)

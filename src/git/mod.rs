@@ -3,6 +3,7 @@
 //! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes).
 
 pub mod config_env;
+pub mod remote;
 pub mod repo;
 pub mod runner;
 pub mod scan;
@@ -12,4 +13,5 @@ pub use repo::{
     TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
     with_short_paths,
 };
+pub use remote::RemoteError;
 pub use runner::{GitCommand, GitError, git};
