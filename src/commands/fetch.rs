@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
                 };
                 let note = match relation {
                     None => String::new(),
-                    Some(r) => format!(" (the local session is {})", r.as_str()),
+                    Some(r) => format!(" (local session: {})", r.as_str()),
                 };
                 ctx.out.status(&format!(
                     "  {}{note}",

@@ -30,10 +30,24 @@ pub struct ResumeArgs {
     /// Do not copy the files .worktreeinclude names into a recreated worktree.
     #[arg(long)]
     pub no_include: bool,
+    /// Continue the local session as it is, whatever its fetched copies hold.
+    #[arg(long, conflicts_with = "as_name")]
+    pub local: bool,
+    /// Take a fetched copy (<remote>/<name>) up as a new session of this name (a fork of it,
+    /// with its latest checkpoint's files), e.g. when it diverged from the local one.
+    #[arg(long = "as", value_name = "NEW")]
+    pub as_name: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
-    let (session, from_remote) = take_up(ctx, &args.name)?;
+    if let Some(new) = &args.as_name {
+        return take_up_as(ctx, &args.name, new, args.no_include);
+    }
+    let (session, from_remote) = if args.local {
+        (ctx.session(Some(&args.name))?, None)
+    } else {
+        take_up(ctx, &args.name)?
+    };
     let local = ctx.local();
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
@@ -160,13 +174,94 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                     crate::text::escape(&entry.display())
                 ))
                 .hint(format!(
-                    "keep working on yours with `git session resume {name}` after pushing it elsewhere, or take the remote copy up as a new session: `git session rename {name} {name}-mine && git session resume {}`",
+                    "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
                     entry.display()
                 )));
             }
         }
     }
     Ok((session, from_remote))
+}
+
+/// `resume <remote>/<name> --as <new>`: a new session forked from the fetched copy's latest
+/// checkpoint (parent: the copy's id), its files in place as uncommitted work.
+fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> CommandResult {
+    let copies = sync::find_remote(&ctx.repo, spec)?;
+    let entry = match copies.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(CommandError::user(format!(
+                "no fetched session '{}'",
+                crate::text::escape(spec)
+            ))
+            .hint("`git session fetch` brings a remote's sessions; `git session list --all` shows them"));
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|c| c.display()).collect();
+            return Err(CommandError::user(format!(
+                "'{}' names several fetched sessions ({})",
+                crate::text::escape(spec),
+                names.join(", ")
+            ))
+            .hint(format!("say which: `git session resume {} --as {new}`", names[0])));
+        }
+    };
+    let copy = sync::check_log(&ctx.repo, entry, &[])?;
+    let ckpt = sync::latest_checkpoint(&ctx.repo, entry.tip)?;
+    let (at, snapshot) = match ckpt {
+        Some(c) => {
+            let snapshot = checkpoint::Snapshot::read(&ctx.repo, c)?;
+            (snapshot.head, Some(snapshot))
+        }
+        None => (
+            ctx.repo
+                .read_ref(&format!("refs/remotes/{}/{}", entry.remote, copy.meta.branch))?,
+            None,
+        ),
+    };
+    let at = at.ok_or_else(|| {
+        CommandError::user(format!(
+            "{} has no checkpoint and its branch was not fetched",
+            entry.display()
+        ))
+    })?;
+    let config = ctx.config()?;
+    let main_root = ctx.main_root()?;
+    let placement = super::new::placement(ctx, &config, &main_root, new, true)?;
+    let mut event = Event::new(
+        EventKind::Forked,
+        format!("from {}", entry.display()),
+    );
+    if let Some(s) = &snapshot {
+        event = event.with_checkpoint(s.id);
+    }
+    let spec = create::NewSession {
+        name: new.to_owned(),
+        placement,
+        at,
+        base_ref: format!("{}/{}", entry.remote, copy.meta.branch),
+        parent: Some(copy.meta.id.clone()),
+        goal: copy.meta.goal.clone(),
+        context: copy.context.clone(),
+        agent: None,
+        event,
+        include_source: (!no_include).then(|| main_root.clone()),
+    };
+    let created = super::new::start(ctx, &config, &main_root, spec)?;
+    let path = created
+        .worktree
+        .ok_or_else(|| CommandError::internal("the new session has no worktree"))?;
+    if let Some(snapshot) = &snapshot {
+        let wt = ctx.repo.open_worktree(&path)?;
+        checkpoint::apply_to_fresh_checkout(&wt, snapshot, at)?;
+    }
+    ctx.out.status(&format!(
+        "Took up {} as the new session '{}'",
+        crate::text::escape(&entry.display()),
+        crate::text::escape(new)
+    ));
+    ctx.out.answer(&path.to_string_lossy())?;
+    Ok(())
 }
 
 /// Moves the local log (and the branch, when no worktree has it checked out and it is
