@@ -58,7 +58,9 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
         }
     };
     let store = ctx.store();
-    if let Some(path) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)? {
+    if let Some(path) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?
+        && !ctx.repo.open_worktree(&path)?.changed_paths()?.is_empty()
+    {
         let recorded =
             lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before handoff")?;
         if recorded.new {

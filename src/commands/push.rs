@@ -132,6 +132,10 @@ fn checkpoint_dirty(ctx: &Context, sessions: Vec<Session>) -> CommandResult<Vec<
             out.push(session);
             continue;
         };
+        if ctx.repo.open_worktree(&path)?.changed_paths()?.is_empty() {
+            out.push(session);
+            continue;
+        }
         let recorded =
             lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before push")?;
         if recorded.new {

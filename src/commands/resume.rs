@@ -69,6 +69,9 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
             )?
         }
     };
+    // Taking up a fetched session records nothing: the worktree's place is this machine's
+    // business, and an event here would make the two copies diverge at once.
+    let recreated = recreated && from_remote.is_none();
     if session.meta.status != Status::Active || recreated {
         let detail = if recreated {
             "worktree recreated"

@@ -115,7 +115,9 @@ pub struct RefResult {
 impl RefResult {
     /// Rejected only because another ref of the atomic push was.
     pub fn atomic_casualty(&self) -> bool {
-        !self.ok && self.summary.contains("atomic push failed")
+        !self.ok
+            && (self.summary.contains("atomic push failed")
+                || self.summary.contains("atomic transaction failed"))
     }
 }
 

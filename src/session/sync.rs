@@ -167,9 +167,21 @@ pub fn push(
         specs.extend(push_refspecs(repo, session)?);
     }
     let mut outcome = PushOutcome::default();
+    // A failed push that may be the remote's notes moving: (what it said, the notes seen).
+    let mut failed: Option<(Vec<String>, Option<ObjectId>)> = None;
     for attempt in 1..=MAX_PUSH_ATTEMPTS {
         outcome.attempts = attempt;
         remote::fetch(dir, remote, &[notes_refspec(remote)], remote::TRANSFER_TIMEOUT)?;
+        let seen = repo.read_ref(&remote_notes_ref(remote))?;
+        if let Some((refs, before)) = failed.take()
+            && before == seen
+        {
+            // The notes did not move: the push failed for another reason.
+            return Err(SyncError::Rejected {
+                remote: remote.to_owned(),
+                refs,
+            });
+        }
         let mut all = specs.clone();
         outcome.notes_problem = None;
         if !dry_run {
@@ -207,21 +219,25 @@ pub fn push(
             return Ok(outcome);
         }
         let rejected = report.rejected();
-        if !rejected.is_empty() && rejected.iter().all(|r| r.remote_ref == NOTES_REF) {
-            continue;
-        }
         let mut refs: Vec<String> = rejected
             .iter()
             .map(|r| format!("{} {}", r.remote_ref, r.summary))
             .collect();
-        if refs.is_empty() {
-            refs.push(crate::text::one_line(&RemoteError::Git(
-                crate::git::GitError::Failed {
-                    argv: format!("push --atomic {remote}"),
-                    code: None,
-                    stderr: report.stderr.clone(),
-                },
-            )));
+        let remote_said = crate::text::one_line(&RemoteError::Git(crate::git::GitError::Failed {
+            argv: format!("push --atomic {remote}"),
+            code: None,
+            stderr: report.stderr.clone(),
+        }));
+        // Only the notes refused (or the remote refused the whole transaction without
+        // saying which ref): if the remote's notes moved, fetch, merge and try again.
+        let maybe_notes = outcome.notes_pushed
+            && (rejected.is_empty() || rejected.iter().all(|r| r.remote_ref == NOTES_REF));
+        if rejected.is_empty() {
+            refs.push(remote_said);
+        }
+        if maybe_notes {
+            failed = Some((refs, seen));
+            continue;
         }
         return Err(SyncError::Rejected {
             remote: remote.to_owned(),

@@ -14,5 +14,6 @@ mod man;
 mod names;
 mod new;
 mod safety;
+mod sharing;
 mod shell;
 mod terminal;
