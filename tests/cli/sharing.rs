@@ -425,7 +425,16 @@ fn sharing_over_git_daemon_on_loopback() {
 }
 
 #[test]
-fn lfs_objects_travel_with_a_pushed_session() {
+fn lfs_objects_travel_through_git_lfs_pre_push_hook() {
+    lfs_round_trip(true);
+}
+
+#[test]
+fn lfs_objects_travel_without_git_lfs_pre_push_hook() {
+    lfs_round_trip(false);
+}
+
+fn lfs_round_trip(keep_hook: bool) {
     let probe = std::process::Command::new("git").args(["lfs", "version"]).output();
     if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!("skipped: git-lfs is not installed");
@@ -439,9 +448,25 @@ fn lfs_objects_travel_with_a_pushed_session() {
     a.commit_files(&[("tracked.bin", "committed lfs content\n")], "lfs");
     a.git(&["push", "-q", "origin", "main"]);
     let wt = a.new_session("lfs");
+    if !keep_hook {
+        // Another tool's pre-push hook, which does not chain to git-lfs's (written after the
+        // worktree was made: git-lfs puts its own back where there is none).
+        let hook = a.root.join(".git/hooks/pre-push");
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    }
     write_file(&wt.join("tracked.bin"), "uncommitted lfs content\n");
     write_file(&wt.join("new.bin"), "new lfs content\n");
     a.session(&["push", "origin", "lfs"]).ok();
+    // The checkpoint holds pointers, and the remote has the objects they point at.
+    let pointer = a.git(&["show", "refs/sessions/lfs^2:new.bin"]);
+    assert!(pointer.starts_with("version https://git-lfs"), "{pointer}");
+    let oid = pointer
+        .lines()
+        .find_map(|l| l.strip_prefix("oid sha256:"))
+        .unwrap()
+        .to_owned();
+    let stored = bare.join(format!("lfs/objects/{}/{}/{oid}", &oid[..2], &oid[2..4]));
+    assert!(stored.is_file(), "{} is missing", stored.display());
     let b = clone_of(&bare);
     b.git(&["remote", "set-url", "origin", &url]);
     b.git(&["lfs", "install", "--local"]);
