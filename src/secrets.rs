@@ -30,11 +30,30 @@ pub fn secret_name(path: &str) -> bool {
     let public_key = file.ends_with(".pub");
     (file.starts_with("id_") && !public_key)
         || file.starts_with("credentials")
-        || [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".asc"]
-            .iter()
-            .any(|ext| file.ends_with(ext))
-        || [".netrc", "_netrc", ".npmrc", ".pypirc", ".htpasswd", "secrets.json", "secrets.yaml", "secrets.yml", ".git-credentials"]
-            .contains(&file.as_str())
+        || [
+            ".pem",
+            ".key",
+            ".p12",
+            ".pfx",
+            ".jks",
+            ".keystore",
+            ".ppk",
+            ".asc",
+        ]
+        .iter()
+        .any(|ext| file.ends_with(ext))
+        || [
+            ".netrc",
+            "_netrc",
+            ".npmrc",
+            ".pypirc",
+            ".htpasswd",
+            "secrets.json",
+            "secrets.yaml",
+            "secrets.yml",
+            ".git-credentials",
+        ]
+        .contains(&file.as_str())
 }
 
 /// The kind of secret `content` starts like, if any (leading whitespace ignored).
@@ -64,7 +83,12 @@ pub fn secret_content(content: &[u8]) -> Option<&'static str> {
     ];
     // The token may be the whole file or a `KEY=value` line's value.
     let first = text.lines().next().unwrap_or_default();
-    let candidates = [first, first.split_once('=').map_or("", |(_, v)| v.trim().trim_matches('"'))];
+    let candidates = [
+        first,
+        first
+            .split_once('=')
+            .map_or("", |(_, v)| v.trim().trim_matches('"')),
+    ];
     for candidate in candidates {
         for (prefix, rest, what) in token_prefixes {
             if let Some(tail) = candidate.strip_prefix(prefix)
@@ -158,7 +182,13 @@ mod tests {
         ] {
             assert!(secret_name(bad), "{bad}");
         }
-        for good in [".env.example", "id_ed25519.pub", "src/main.rs", "environment.md", "keyboard.rs"] {
+        for good in [
+            ".env.example",
+            "id_ed25519.pub",
+            "src/main.rs",
+            "environment.md",
+            "keyboard.rs",
+        ] {
             assert!(!secret_name(good), "{good}");
         }
     }

@@ -31,6 +31,9 @@ pub const SESSION_ARGS: &[(&str, &str)] = &[
     ("diff", "args"),
     ("rewind", "name"),
     ("fork", "source"),
+    ("push", "args"),
+    ("context", "name"),
+    ("handoff", "name"),
 ];
 
 /// Whether the word after `words` is a session name for the command line `cli` parses.

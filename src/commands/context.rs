@@ -62,8 +62,10 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         Event::new(EventKind::Context, detail),
         |_, context| *context = Some(new.clone()),
     )?;
-    ctx.out
-        .status(&format!("Updated the context of session '{}'", session.name()));
+    ctx.out.status(&format!(
+        "Updated the context of session '{}'",
+        session.name()
+    ));
     Ok(())
 }
 
@@ -76,9 +78,8 @@ pub fn read_input(file: &std::path::Path) -> CommandResult<String> {
             .read_to_string(&mut text)
             .map_err(|e| CommandError::user(format!("cannot read stdin: {e}")))?;
     } else {
-        text = std::fs::read_to_string(file).map_err(|e| {
-            CommandError::user(format!("cannot read {}: {e}", file.display()))
-        })?;
+        text = std::fs::read_to_string(file)
+            .map_err(|e| CommandError::user(format!("cannot read {}: {e}", file.display())))?;
     }
     Ok(text)
 }

@@ -28,7 +28,8 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
         .clone()
         .unwrap_or_else(|| config.string(&config::REMOTE));
     remote::check_name(&ctx.repo, &remote_name)?;
-    let before: Vec<sync::RemoteEntry> = sync::remote_entries(&ctx.repo, &[remote_name.clone()])?;
+    let before: Vec<sync::RemoteEntry> =
+        sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))?;
     let mut refspecs = remote::config_values(&main_root, &format!("remote.{remote_name}.fetch"))?;
     if refspecs.is_empty() {
         refspecs.push(format!("+refs/heads/*:refs/remotes/{remote_name}/*"));
@@ -38,13 +39,19 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
             refspecs.push(spec);
         }
     }
-    ctx.out.status(&format!("Fetching sessions from {remote_name}"));
-    remote::fetch(&main_root, &remote_name, &refspecs, remote::TRANSFER_TIMEOUT)?;
+    ctx.out
+        .status(&format!("Fetching sessions from {remote_name}"));
+    remote::fetch(
+        &main_root,
+        &remote_name,
+        &refspecs,
+        remote::TRANSFER_TIMEOUT,
+    )?;
     let mut refused = 0;
     match sync::merge_remote_notes(&ctx.repo, &main_root, &remote_name) {
-        Ok(sync::NotesMerge::Merged) => ctx
-            .out
-            .status(&format!("Merged {remote_name}'s provenance notes into refs/notes/sessions")),
+        Ok(sync::NotesMerge::Merged) => ctx.out.status(&format!(
+            "Merged {remote_name}'s provenance notes into refs/notes/sessions"
+        )),
         Ok(_) => {}
         Err(e @ sync::SyncError::HostileNotes { .. }) => {
             refused += 1;
@@ -54,17 +61,17 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
     }
     let store = ctx.store();
     let mut fetched = 0;
-    for entry in sync::remote_entries(&ctx.repo, &[remote_name.clone()])? {
-        let previous = before
-            .iter()
-            .find(|b| b.name == entry.name)
-            .map(|b| b.tip);
+    for entry in sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))? {
+        let previous = before.iter().find(|b| b.name == entry.name).map(|b| b.tip);
         if previous == Some(entry.tip) {
             continue;
         }
         // What was checked before (the previous copy, the local log) need not be again.
         let mut known: Vec<_> = previous.into_iter().collect();
-        if let Ok(Some(local)) = ctx.repo.read_ref(&crate::session::store::ref_name(&entry.name)) {
+        if let Ok(Some(local)) = ctx
+            .repo
+            .read_ref(&crate::session::store::ref_name(&entry.name))
+        {
             known.push(local);
         }
         match sync::check_log(&ctx.repo, &entry, &known) {

@@ -17,7 +17,8 @@ use super::context::{edit_text, read_input};
 /// Items listed per computed section.
 const LIST_LIMIT: usize = 50;
 
-const TEMPLATE: &str = "## Behaviour changed\n\n\n## Commands run\n\n\n## Known risks\n\n\n## Follow-up work\n\n";
+const TEMPLATE: &str =
+    "## Behaviour changed\n\n\n## Commands run\n\n\n## Known risks\n\n\n## Follow-up work\n\n";
 
 /// Write a handoff note (handoff.md) into the session's log.
 ///
@@ -47,7 +48,9 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
         (None, None) if std::io::stdin().is_terminal() => {
             let text = edit_text(TEMPLATE, "handoff.md")?;
             if text.trim() == TEMPLATE.trim() || text.trim().is_empty() {
-                return Err(CommandError::user("the handoff is empty; nothing was written"));
+                return Err(CommandError::user(
+                    "the handoff is empty; nothing was written",
+                ));
             }
             text
         }
@@ -135,7 +138,10 @@ fn compose(repo: &Repo, session: &Session, notes: &str, to: Option<&str>) -> Com
         ));
         next = commit.parents.first().copied();
     }
-    text.push_str(&format!("## Commits since the base ({})\n\n", list_count(commits.len())));
+    text.push_str(&format!(
+        "## Commits since the base ({})\n\n",
+        list_count(commits.len())
+    ));
     push_list(&mut text, &commits);
     let work_tree = match (checkpoint, head) {
         (Some(c), _) => Some(repo.read_commit(c)?.tree),
@@ -144,7 +150,9 @@ fn compose(repo: &Repo, session: &Session, notes: &str, to: Option<&str>) -> Com
     };
     let files: Vec<String> = match work_tree {
         Some(tree) => {
-            let base_tree = base.map(|b| repo.read_commit(b).map(|c| c.tree)).transpose()?;
+            let base_tree = base
+                .map(|b| repo.read_commit(b).map(|c| c.tree))
+                .transpose()?;
             secrets::changed_blobs(repo, tree, base_tree)?
                 .into_keys()
                 .map(|p| format!("- {p}"))

@@ -117,7 +117,11 @@ fn remote_views(
     for entry in sync::remote_entries(&ctx.repo, &[])? {
         let copy = match crate::session::name::validate(&entry.name)
             .map_err(|e| e.to_string())
-            .and_then(|()| store.read_tip(&entry.name, entry.tip).map_err(|e| crate::text::one_line(&e)))
+            .and_then(|()| {
+                store
+                    .read_tip(&entry.name, entry.tip)
+                    .map_err(|e| crate::text::one_line(&e))
+            })
             .and_then(|s| sync::check_portable(&s.meta).map(|()| s))
         {
             Ok(copy) => copy,

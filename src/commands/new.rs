@@ -345,9 +345,10 @@ fn fetch_pull_request(
     let refspec = remote::pull_request_ref(pr);
     ctx.out
         .status(&format!("Fetching {refspec} from {remote_name}"));
-    let commit = remote::fetch_pull_request(&ctx.repo, main_root, remote_name, pr).map_err(|e| {
-        CommandError::from(e).hint(format!("does {remote_name} have pull request {pr}?"))
-    })?;
+    let commit =
+        remote::fetch_pull_request(&ctx.repo, main_root, remote_name, pr).map_err(|e| {
+            CommandError::from(e).hint(format!("does {remote_name} have pull request {pr}?"))
+        })?;
     Ok(Base {
         commit,
         base_ref: refspec,

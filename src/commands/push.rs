@@ -73,7 +73,11 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     let names: Vec<&str> = sessions.iter().map(|s| s.name()).collect();
     ctx.out.status(&format!(
         "{} {} to {remote_name}",
-        if args.dry_run { "Would push" } else { "Pushing" },
+        if args.dry_run {
+            "Would push"
+        } else {
+            "Pushing"
+        },
         names.join(", ")
     ));
     let outcome = sync::push(&ctx.repo, &main_root, &remote_name, &sessions, args.dry_run)?;
@@ -88,7 +92,8 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
         ));
     }
     for session in &sessions {
-        ctx.out.answer(&format!("{remote_name}/{}", session.name()))?;
+        ctx.out
+            .answer(&format!("{remote_name}/{}", session.name()))?;
     }
     Ok(())
 }
@@ -98,9 +103,7 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
 fn split_remote<'a>(ctx: &Context, args: &'a [String]) -> (Option<&'a str>, &'a [String]) {
     match args.split_first() {
         Some((first, rest)) if remote::exists(&ctx.repo, first) => (Some(first.as_str()), rest),
-        Some((first, rest))
-            if rest.is_empty() && !ctx.store().exists(first).unwrap_or(false) =>
-        {
+        Some((first, rest)) if rest.is_empty() && !ctx.store().exists(first).unwrap_or(false) => {
             (Some(first.as_str()), rest)
         }
         _ => (None, args),
@@ -176,7 +179,10 @@ fn refuse_secrets(ctx: &Context, remote_name: &str, sessions: &[Session]) -> Com
                 work.retain(|path, _| new.contains_key(path));
             }
             for finding in secrets::scan(&ctx.repo, &work)? {
-                if !findings.iter().any(|f: &secrets::Finding| f.path == finding.path) {
+                if !findings
+                    .iter()
+                    .any(|f: &secrets::Finding| f.path == finding.path)
+                {
                     findings.push(finding);
                 }
             }
@@ -230,6 +236,7 @@ fn push_lfs_objects(
         .map(|s| crate::session::store::ref_name(s.name()))
         .collect();
     remote::lfs_push(main_root, remote_name, &refs).map_err(|e| {
-        CommandError::from(e).hint("nothing was pushed: the session's Git LFS files would not resolve elsewhere")
+        CommandError::from(e)
+            .hint("nothing was pushed: the session's Git LFS files would not resolve elsewhere")
     })
 }

@@ -11,9 +11,9 @@ use crate::config;
 use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
+use crate::git::Expect;
 use crate::git::ObjectId;
 use crate::lifecycle;
-use crate::git::Expect;
 use crate::session::store::{HANDOFF_FILE, ref_name};
 use crate::session::sync::{self, Relation, RemoteEntry};
 use crate::session::{Event, EventKind, Session, Status, saved};
@@ -134,8 +134,12 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
             }
         };
         let session = sync::check_log(&ctx.repo, entry, &[])?;
-        ctx.repo
-            .update_ref(&ref_name(&name), entry.tip, Expect::Absent, "session: from remote")?;
+        ctx.repo.update_ref(
+            &ref_name(&name),
+            entry.tip,
+            Expect::Absent,
+            "session: from remote",
+        )?;
         ctx.out.status(&format!(
             "Taking up session '{}' from {} (same id {})",
             crate::text::escape(&name),
@@ -206,7 +210,10 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
                 crate::text::escape(spec),
                 names.join(", ")
             ))
-            .hint(format!("say which: `git session resume {} --as {new}`", names[0])));
+            .hint(format!(
+                "say which: `git session resume {} --as {new}`",
+                names[0]
+            )));
         }
     };
     let copy = sync::check_log(&ctx.repo, entry, &[])?;
@@ -217,8 +224,10 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
             (snapshot.head, Some(snapshot))
         }
         None => (
-            ctx.repo
-                .read_ref(&format!("refs/remotes/{}/{}", entry.remote, copy.meta.branch))?,
+            ctx.repo.read_ref(&format!(
+                "refs/remotes/{}/{}",
+                entry.remote, copy.meta.branch
+            ))?,
             None,
         ),
     };
@@ -231,10 +240,7 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
     let config = ctx.config()?;
     let main_root = ctx.main_root()?;
     let placement = super::new::placement(ctx, &config, &main_root, new, true)?;
-    let mut event = Event::new(
-        EventKind::Forked,
-        format!("from {}", entry.display()),
-    );
+    let mut event = Event::new(EventKind::Forked, format!("from {}", entry.display()));
     if let Some(s) = &snapshot {
         event = event.with_checkpoint(s.id);
     }

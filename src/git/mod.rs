@@ -8,10 +8,10 @@ pub mod repo;
 pub mod runner;
 pub mod scan;
 
+pub use remote::RemoteError;
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
     TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
     with_short_paths,
 };
-pub use remote::RemoteError;
 pub use runner::{GitCommand, GitError, git};

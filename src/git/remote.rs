@@ -34,7 +34,8 @@ pub enum RemoteError {
 
 /// Whether `remote` is configured (has a URL).
 pub fn exists(repo: &Repo, remote: &str) -> bool {
-    repo.config_string(&format!("remote.{remote}.url")).is_some()
+    repo.config_string(&format!("remote.{remote}.url"))
+        .is_some()
 }
 
 /// Refuses remotes git-session cannot keep apart under `refs/remote-sessions/<remote>/`.
@@ -60,7 +61,14 @@ pub fn fetch(
     timeout: Duration,
 ) -> Result<(), RemoteError> {
     git(dir)
-        .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote])
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--",
+            remote,
+        ])
         .args(refspecs)
         .run_with_timeout(timeout)?;
     Ok(())

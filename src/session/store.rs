@@ -152,7 +152,9 @@ impl<'r> Store<'r> {
     /// A text file of the session's newest log commit (e.g. `handoff.md`), refused when over
     /// the size limit or not UTF-8; None when the log commit has no such file.
     pub fn read_file(&self, session: &Session, file: &str) -> Result<Option<String>, StoreError> {
-        let entries = self.repo.read_tree(self.repo.read_commit(session.tip)?.tree)?;
+        let entries = self
+            .repo
+            .read_tree(self.repo.read_commit(session.tip)?.tree)?;
         read_text(self.repo, session.name(), &entries, file)
     }
 
@@ -468,7 +470,10 @@ impl<'r> Store<'r> {
             .filter(|e| {
                 e.name != META_FILE
                     && e.name != CONTEXT_FILE
-                    && !event.files.iter().any(|(name, _)| e.name == name.as_bytes())
+                    && !event
+                        .files
+                        .iter()
+                        .any(|(name, _)| e.name == name.as_bytes())
             })
             .cloned()
             .collect();
@@ -522,9 +527,7 @@ fn read_text(
         reason,
     };
     match entries.iter().find(|e| e.name == file) {
-        Some(entry) if !entry.mode.is_blob() => {
-            Err(malformed(format!("its {file} is not a file")))
-        }
+        Some(entry) if !entry.mode.is_blob() => Err(malformed(format!("its {file} is not a file"))),
         Some(entry) => {
             let size = repo
                 .object_size(entry.id)

@@ -112,7 +112,12 @@ pub fn merge_remote_notes(repo: &Repo, dir: &Path, remote: &str) -> Result<Notes
     check_notes(repo, remote, fetched, local)?;
     match local {
         None => {
-            repo.update_ref(NOTES_REF, fetched, Expect::Absent, "session: notes from remote")?;
+            repo.update_ref(
+                NOTES_REF,
+                fetched,
+                Expect::Absent,
+                "session: notes from remote",
+            )?;
             Ok(NotesMerge::Adopted)
         }
         Some(local) if repo.count_ahead(fetched, &[local])? == 0 => Ok(NotesMerge::Nothing),
@@ -171,7 +176,12 @@ pub fn push(
     let mut failed: Option<(Vec<String>, Option<ObjectId>)> = None;
     for attempt in 1..=MAX_PUSH_ATTEMPTS {
         outcome.attempts = attempt;
-        remote::fetch(dir, remote, &[notes_refspec(remote)], remote::TRANSFER_TIMEOUT)?;
+        remote::fetch(
+            dir,
+            remote,
+            &[notes_refspec(remote)],
+            remote::TRANSFER_TIMEOUT,
+        )?;
         let seen = repo.read_ref(&remote_notes_ref(remote))?;
         if let Some((refs, before)) = failed.take()
             && before == seen
@@ -370,10 +380,9 @@ pub fn new_checkpoints(
         }
         let commit = repo.read_commit(id)?;
         let event = commit.message.split(':').next().unwrap_or_default();
-        if let (Some(linked), Some(kind)) = (
-            commit.parents.get(1),
-            super::event::EventKind::parse(event),
-        ) && kind.links_checkpoint()
+        if let (Some(linked), Some(kind)) =
+            (commit.parents.get(1), super::event::EventKind::parse(event))
+            && kind.links_checkpoint()
             && !out.contains(linked)
         {
             out.push(*linked);
@@ -394,10 +403,9 @@ pub fn latest_checkpoint(repo: &Repo, tip: ObjectId) -> Result<Option<ObjectId>,
         }
         let commit = repo.read_commit(id)?;
         let event = commit.message.split(':').next().unwrap_or_default();
-        if let (Some(linked), Some(kind)) = (
-            commit.parents.get(1),
-            super::event::EventKind::parse(event),
-        ) && kind.links_checkpoint()
+        if let (Some(linked), Some(kind)) =
+            (commit.parents.get(1), super::event::EventKind::parse(event))
+            && kind.links_checkpoint()
         {
             return Ok(Some(*linked));
         }
@@ -520,9 +528,17 @@ pub fn check_portable(meta: &SessionMeta) -> Result<(), String> {
         if let Some(id) = &agent.session_id {
             fields.push(("agent.session_id".into(), id.clone()));
         }
-        collect_strings("agent", &serde_json::Value::Object(agent.extra.clone()), &mut fields);
+        collect_strings(
+            "agent",
+            &serde_json::Value::Object(agent.extra.clone()),
+            &mut fields,
+        );
     }
-    collect_strings("", &serde_json::Value::Object(meta.extra.clone()), &mut fields);
+    collect_strings(
+        "",
+        &serde_json::Value::Object(meta.extra.clone()),
+        &mut fields,
+    );
     for (key, value) in fields {
         if looks_like_path_escape(&value) {
             return Err(format!(
@@ -622,8 +638,9 @@ pub fn check_notes(
             if e.mode.is_tree() {
                 pending.push((format!("{path}/"), e.id));
             } else {
-                check_text_blob(repo, &e)
-                    .map_err(|r| hostile(format!("the note on {}", path.replace('/', "")) + " " + &r))?;
+                check_text_blob(repo, &e).map_err(|r| {
+                    hostile(format!("the note on {}", path.replace('/', "")) + " " + &r)
+                })?;
             }
         }
     }
@@ -636,10 +653,23 @@ mod tests {
 
     #[test]
     fn paths_that_leave_the_repository_are_recognized() {
-        for bad in ["/etc/passwd", "../x", "a/../../b", "~/.ssh", "C:\\x", "\\\\host\\s"] {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "~/.ssh",
+            "C:\\x",
+            "\\\\host\\s",
+        ] {
             assert!(looks_like_path_escape(bad), "{bad}");
         }
-        for good in ["origin/HEAD", "HEAD", "refs/pull/1/head", "a..b.c", "claude"] {
+        for good in [
+            "origin/HEAD",
+            "HEAD",
+            "refs/pull/1/head",
+            "a..b.c",
+            "claude",
+        ] {
             assert!(!looks_like_path_escape(good), "{good}");
         }
     }

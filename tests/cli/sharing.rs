@@ -36,7 +36,11 @@ fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
         for entry in std::fs::read_dir(&d).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
-            let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if rel == ".git" {
                 continue;
             }
@@ -75,7 +79,8 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
     let (a, b, bare) = pair();
     let wt_a = a.new_session("feat");
     make_work(&a, &wt_a);
-    a.session(&["context", "feat", "--append", "goal: share it"]).ok();
+    a.session(&["context", "feat", "--append", "goal: share it"])
+        .ok();
     a.session(&["handoff", "feat", "-m", "Known risks: none", "--to", "B"])
         .ok();
     let pushed = a.session_in(&wt_a, &["push"]).ok();
@@ -88,13 +93,20 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
     let listed = b.session(&["list", "--all", "--json"]).ok().json();
     assert_eq!(listed[0]["name"], "origin/feat", "{listed}");
     let resumed = b.session(&["resume", "feat"]).ok();
-    assert!(resumed.stderr.contains("Known risks: none"), "{}", resumed.stderr);
+    assert!(
+        resumed.stderr.contains("Known risks: none"),
+        "{}",
+        resumed.stderr
+    );
     let wt_b = PathBuf::from(resumed.line());
     assert_eq!(files(&wt_a), files(&wt_b));
     assert_eq!(status(&a, &wt_a), status(&b, &wt_b));
     assert!(status(&b, &wt_b).contains("A  staged.txt"));
     assert_eq!(a.meta("feat")["id"], b.meta("feat")["id"]);
-    assert_eq!(b.session(&["context", "feat"]).ok().line(), "goal: share it");
+    assert_eq!(
+        b.session(&["context", "feat"]).ok().line(),
+        "goal: share it"
+    );
     assert!(b.session(&["show", "feat"]).ok().stdout.contains("To: B"));
 }
 
@@ -102,14 +114,30 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
 fn notes_from_both_sides_survive_both_pushes() {
     let (a, b, bare) = pair();
     let wt_a = a.new_session("n");
-    a.git_in(&wt_a, &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"]);
+    a.git_in(
+        &wt_a,
+        &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"],
+    );
     a.session(&["push", "origin", "n"]).ok();
     // B notes the same commit without having fetched A's notes.
     b.git(&["notes", "--ref=sessions", "add", "-m", "from B", "HEAD"]);
     b.session(&["fetch"]).ok();
     let wt_b = PathBuf::from(b.session(&["resume", "n"]).ok().line());
-    b.git_in(&wt_b, &["commit", "-q", "--allow-empty", "-m", "B's commit"]);
-    b.git_in(&wt_b, &["notes", "--ref=sessions", "add", "-m", "B's commit note", "HEAD"]);
+    b.git_in(
+        &wt_b,
+        &["commit", "-q", "--allow-empty", "-m", "B's commit"],
+    );
+    b.git_in(
+        &wt_b,
+        &[
+            "notes",
+            "--ref=sessions",
+            "add",
+            "-m",
+            "B's commit note",
+            "HEAD",
+        ],
+    );
     b.session(&["push", "n"]).ok();
     let head = a.git(&["rev-parse", "main"]);
     let note = a.git_in(&bare, &["notes", "--ref=sessions", "show", &head]);
@@ -125,7 +153,10 @@ fn notes_from_both_sides_survive_both_pushes() {
 fn the_remote_notes_moving_during_a_push_is_merged_and_retried() {
     let (a, b, bare) = pair();
     let wt_a = a.new_session("r");
-    a.git_in(&wt_a, &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"]);
+    a.git_in(
+        &wt_a,
+        &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"],
+    );
     // B's notes reach the remote while A's push is under way (from A's pre-push hook, once).
     b.git(&["notes", "--ref=sessions", "add", "-m", "from B", "HEAD"]);
     let hook = a.root.join(".git/hooks/pre-push");
@@ -160,12 +191,27 @@ fn divergence_is_refused_on_push_and_resume_with_nothing_lost() {
     let remote_tip = a.git_in(&bare, &["rev-parse", "refs/sessions/d"]);
 
     let refused = a.session(&["push", "d"]).fails();
-    assert_eq!(refused.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
+    assert_eq!(
+        refused
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
     assert!(refused.stderr.contains("rejected"), "{}", refused.stderr);
-    assert_eq!(a.git_in(&bare, &["rev-parse", "refs/sessions/d"]), remote_tip);
+    assert_eq!(
+        a.git_in(&bare, &["rev-parse", "refs/sessions/d"]),
+        remote_tip
+    );
 
     a.session(&["fetch"]).ok();
-    assert!(a.session(&["list", "--all"]).ok().stdout.contains("diverged"));
+    assert!(
+        a.session(&["list", "--all"])
+            .ok()
+            .stdout
+            .contains("diverged")
+    );
     let refused = a.session(&["resume", "d"]).fails();
     assert!(refused.stderr.contains("diverged"), "{}", refused.stderr);
     assert!(refused.stderr.contains("--as"), "{}", refused.stderr);
@@ -173,8 +219,18 @@ fn divergence_is_refused_on_push_and_resume_with_nothing_lost() {
     // Both sides' events are still there, and the remote copy can be taken up beside.
     let theirs = a.session(&["resume", "origin/d", "--as", "d-2"]).ok();
     assert!(std::fs::metadata(theirs.line()).is_ok());
-    assert!(a.session(&["context", "d-2"]).ok().stdout.contains("B was here"));
-    assert!(a.session(&["context", "d"]).ok().stdout.contains("A was here"));
+    assert!(
+        a.session(&["context", "d-2"])
+            .ok()
+            .stdout
+            .contains("B was here")
+    );
+    assert!(
+        a.session(&["context", "d"])
+            .ok()
+            .stdout
+            .contains("A was here")
+    );
     a.session(&["resume", "d", "--local"]).ok();
 }
 
@@ -191,7 +247,12 @@ fn behind_is_fast_forwarded_on_resume() {
     assert!(b.session(&["list", "--all"]).ok().stdout.contains("behind"));
     let out = b.session(&["resume", "ff"]).ok();
     assert!(out.stderr.contains("Fast-forwarded"), "{}", out.stderr);
-    assert!(b.session(&["context", "ff"]).ok().stdout.contains("later on A"));
+    assert!(
+        b.session(&["context", "ff"])
+            .ok()
+            .stdout
+            .contains("later on A")
+    );
 }
 
 #[test]
@@ -203,8 +264,16 @@ fn a_rejected_push_leaves_nothing_half_pushed() {
     b.git(&["push", "-q", "origin", "HEAD:refs/heads/session/half"]);
     write_file(&wt_a.join("x.txt"), "x\n");
     let out = a.session(&["push", "origin", "half"]).fails();
-    assert!(out.stderr.contains("refs/heads/session/half"), "{}", out.stderr);
-    let missing = a.cmd_in(&bare, "git", &["rev-parse", "--verify", "-q", "refs/sessions/half"]);
+    assert!(
+        out.stderr.contains("refs/heads/session/half"),
+        "{}",
+        out.stderr
+    );
+    let missing = a.cmd_in(
+        &bare,
+        "git",
+        &["rev-parse", "--verify", "-q", "refs/sessions/half"],
+    );
     assert_ne!(missing.code, 0, "the session's log was pushed alone");
 }
 
@@ -217,7 +286,10 @@ fn files_that_look_like_secrets_are_refused() {
         &wt.join("keys/deploy"),
         "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n",
     );
-    write_file(&wt.join("notes.txt"), "token=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n");
+    write_file(
+        &wt.join("notes.txt"),
+        "token=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n",
+    );
     write_file(&wt.join("ok.txt"), "fine\n");
     let out = a.session(&["push", "origin", "s"]).fails();
     for name in [".env.production", "keys/deploy", "notes.txt"] {
@@ -225,13 +297,23 @@ fn files_that_look_like_secrets_are_refused() {
     }
     assert!(!out.stderr.contains("ok.txt"), "{}", out.stderr);
     assert!(out.stderr.contains(".gitignore"), "{}", out.stderr);
-    let missing = a.cmd_in(&bare, "git", &["rev-parse", "--verify", "-q", "refs/sessions/s"]);
+    let missing = a.cmd_in(
+        &bare,
+        "git",
+        &["rev-parse", "--verify", "-q", "refs/sessions/s"],
+    );
     assert_ne!(missing.code, 0);
     a.session(&["push", "origin", "s", "--allow-secrets"]).ok();
 }
 
 /// Writes a log commit into `repo` by hand: `files` (name, content) in its tree.
-fn forge(repo: &TestRepo, dir: &Path, files: &[(&str, &[u8])], parent: Option<&str>, msg: &str) -> String {
+fn forge(
+    repo: &TestRepo,
+    dir: &Path,
+    files: &[(&str, &[u8])],
+    parent: Option<&str>,
+    msg: &str,
+) -> String {
     let mut listing = String::new();
     for (name, content) in files {
         let file = repo.home.join("forged-blob");
@@ -242,7 +324,11 @@ fn forge(repo: &TestRepo, dir: &Path, files: &[(&str, &[u8])], parent: Option<&s
     let list_file = repo.home.join("forged-listing");
     std::fs::write(&list_file, listing).unwrap();
     let tree = repo
-        .cmd_in(dir, "sh", &["-c", &format!("git mktree < '{}'", list_file.display())])
+        .cmd_in(
+            dir,
+            "sh",
+            &["-c", &format!("git mktree < '{}'", list_file.display())],
+        )
         .ok()
         .line()
         .to_owned();
@@ -265,57 +351,159 @@ fn hostile_fetched_sessions_are_refused_one_by_one() {
     let yaml_for = |name: &str| good_yaml.replace("name: good", &format!("name: {name}"));
     let mut cases: Vec<(&str, String)> = Vec::new();
     // Name disagreeing with the ref.
-    cases.push(("wrong-name", forge(&a, &bare, &[("session.yaml", good_yaml.as_bytes())], None, &msg)));
+    cases.push((
+        "wrong-name",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", good_yaml.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
     // Oversized blob.
     let big = format!("{}\nbig: '{}'\n", yaml_for("big"), "x".repeat(1_100_000));
-    cases.push(("big", forge(&a, &bare, &[("session.yaml", big.as_bytes())], None, &msg)));
+    cases.push((
+        "big",
+        forge(&a, &bare, &[("session.yaml", big.as_bytes())], None, &msg),
+    ));
     // YAML alias bomb.
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     bomb.push_str(&yaml_for("bomb"));
-    cases.push(("bomb", forge(&a, &bare, &[("session.yaml", bomb.as_bytes())], None, &msg)));
+    cases.push((
+        "bomb",
+        forge(&a, &bare, &[("session.yaml", bomb.as_bytes())], None, &msg),
+    ));
     // Absolute and `..` paths.
     let abs = yaml_for("abs").replace("base_ref: HEAD", "base_ref: /etc/passwd");
-    cases.push(("abs", forge(&a, &bare, &[("session.yaml", abs.as_bytes())], None, &msg)));
-    let dotdot = format!("{}transcript: ../../../home/x/.ssh/id_rsa\n", yaml_for("dotdot"));
-    cases.push(("dotdot", forge(&a, &bare, &[("session.yaml", dotdot.as_bytes())], None, &msg)));
+    cases.push((
+        "abs",
+        forge(&a, &bare, &[("session.yaml", abs.as_bytes())], None, &msg),
+    ));
+    let dotdot = format!(
+        "{}transcript: ../../../home/x/.ssh/id_rsa\n",
+        yaml_for("dotdot")
+    );
+    cases.push((
+        "dotdot",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", dotdot.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
     // Unknown status.
     let status = yaml_for("status").replace("status: active", "status: running");
-    cases.push(("status", forge(&a, &bare, &[("session.yaml", status.as_bytes())], None, &msg)));
+    cases.push((
+        "status",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", status.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
     // A log commit without session.yaml (under a good tip).
     let root = forge(&a, &bare, &[("other.txt", b"x")], None, &msg);
-    let on_top = forge(&a, &bare, &[("session.yaml", yaml_for("nometa").as_bytes())], Some(&root), &msg);
+    let on_top = forge(
+        &a,
+        &bare,
+        &[("session.yaml", yaml_for("nometa").as_bytes())],
+        Some(&root),
+        &msg,
+    );
     cases.push(("nometa", on_top));
     // Not a chain of log commits: the first parent is a plain commit of the project.
     let main = a.git_in(&bare, &["rev-parse", "main"]);
-    cases.push(("chain", forge(&a, &bare, &[("session.yaml", yaml_for("chain").as_bytes())], Some(&main), &msg)));
+    cases.push((
+        "chain",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", yaml_for("chain").as_bytes())],
+            Some(&main),
+            &msg,
+        ),
+    ));
     // A name breaking DESIGN §2 (over 100 bytes).
     let long = "l".repeat(120);
-    cases.push(("long", forge(&a, &bare, &[("session.yaml", yaml_for(&long).as_bytes())], None, &msg)));
+    cases.push((
+        "long",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", yaml_for(&long).as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
     for (name, commit) in &cases {
         let name = if *name == "long" { long.as_str() } else { name };
-        a.git_in(&bare, &["update-ref", &format!("refs/sessions/{name}"), commit]);
+        a.git_in(
+            &bare,
+            &["update-ref", &format!("refs/sessions/{name}"), commit],
+        );
     }
     // Notes that are not text.
-    let binary = forge(&a, &bare, &[(main.as_str(), b"\x00\x01binary")], None, "notes");
+    let binary = forge(
+        &a,
+        &bare,
+        &[(main.as_str(), b"\x00\x01binary")],
+        None,
+        "notes",
+    );
     a.git_in(&bare, &["update-ref", "refs/notes/sessions", &binary]);
 
     let out = b.session(&["fetch"]).fails();
     for (name, _) in &cases {
         let shown = if *name == "long" { &long[..20] } else { name };
-        assert!(out.stderr.contains(&format!("origin/{shown}")), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("origin/{shown}")),
+            "{name}: {}",
+            out.stderr
+        );
     }
-    assert!(out.stderr.contains("notes fetched from 'origin' are refused"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("notes fetched from 'origin' are refused"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("origin/good"), "{}", out.stderr);
-    assert_ne!(b.cmd_in(&b.root, "git", &["rev-parse", "-q", "--verify", "refs/notes/sessions"]).code, 0);
+    assert_ne!(
+        b.cmd_in(
+            &b.root,
+            "git",
+            &["rev-parse", "-q", "--verify", "refs/notes/sessions"]
+        )
+        .code,
+        0
+    );
     // The good one keeps working; the hostile ones are refused by resume too.
     b.session(&["resume", "good"]).ok();
     let refused = b.session(&["resume", "abs"]).fails();
-    assert!(refused.stderr.contains("outside the repository"), "{}", refused.stderr);
-    assert_eq!(refused.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
+    assert!(
+        refused.stderr.contains("outside the repository"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        refused
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
     b.session(&["resume", "chain"]).fails();
     let listed = b.session(&["list", "--all"]).ok();
     assert!(listed.stdout.contains("origin/good"), "{}", listed.stdout);
@@ -329,7 +517,14 @@ fn remote_setup_makes_a_plain_fetch_bring_sessions() {
     b.session(&["remote", "setup"]).ok();
     b.session(&["remote", "setup"]).ok();
     let specs = b.git(&["config", "--get-all", "remote.origin.fetch"]);
-    assert_eq!(specs.lines().filter(|l| l.contains("remote-sessions")).count(), 1, "{specs}");
+    assert_eq!(
+        specs
+            .lines()
+            .filter(|l| l.contains("remote-sessions"))
+            .count(),
+        1,
+        "{specs}"
+    );
     b.git(&["fetch", "-q", "origin"]);
     b.git(&["rev-parse", "--verify", "refs/remote-sessions/origin/plain"]);
 }
@@ -341,13 +536,16 @@ fn context_and_handoff_are_logged_events() {
     assert_eq!(repo.session(&["context", "c"]).ok().stdout, "");
     let file = repo.home.join("ctx.md");
     std::fs::write(&file, "# Goal\nship it\n").unwrap();
-    repo.session(&["context", "c", "--set", file.to_str().unwrap()]).ok();
-    repo.session(&["context", "c", "--append", "next: tests"]).ok();
+    repo.session(&["context", "c", "--set", file.to_str().unwrap()])
+        .ok();
+    repo.session(&["context", "c", "--append", "next: tests"])
+        .ok();
     assert_eq!(
         repo.session(&["context", "c"]).ok().stdout,
         "# Goal\nship it\n\nnext: tests\n"
     );
-    repo.session(&["handoff", "c", "-m", "Commands run: cargo test"]).ok();
+    repo.session(&["handoff", "c", "-m", "Commands run: cargo test"])
+        .ok();
     let events = repo.events("c");
     assert!(events[0].starts_with("handoff:"), "{events:?}");
     assert!(events[1].starts_with("context:"), "{events:?}");
@@ -357,7 +555,11 @@ fn context_and_handoff_are_logged_events() {
     // A later event keeps the handoff.
     repo.session(&["context", "c", "--append", "more"]).ok();
     repo.git(&["show", "refs/sessions/c:handoff.md"]);
-    assert_eq!(repo.session(&["handoff", "c"]).code, 2, "no text: a usage error");
+    assert_eq!(
+        repo.session(&["handoff", "c"]).code,
+        2,
+        "no text: a usage error"
+    );
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -435,7 +637,9 @@ fn lfs_objects_travel_without_git_lfs_pre_push_hook() {
 }
 
 fn lfs_round_trip(keep_hook: bool) {
-    let probe = std::process::Command::new("git").args(["lfs", "version"]).output();
+    let probe = std::process::Command::new("git")
+        .args(["lfs", "version"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!("skipped: git-lfs is not installed");
         return;
