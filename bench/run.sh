@@ -140,7 +140,7 @@ sharing_setup() {
 
 # A session with 100 modified and 100 new files, as in the checkpoint benchmark.
 sharing_session() { # name
-  local wt=".worktrees/$1"
+  local wt=".worktrees/$1" i
   [ -d "$wt" ] || git session new --no-include "$1" >/dev/null 2>&1
   git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do echo "// changed $1" >> "$wt/$f"; done
   for i in $(seq 0 99); do

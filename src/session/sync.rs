@@ -176,12 +176,17 @@ pub fn push(
     let mut failed: Option<(Vec<String>, Option<ObjectId>)> = None;
     for attempt in 1..=MAX_PUSH_ATTEMPTS {
         outcome.attempts = attempt;
-        remote::fetch(
-            dir,
-            remote,
-            &[notes_refspec(remote)],
-            remote::TRANSFER_TIMEOUT,
-        )?;
+        // Without local notes nothing goes with the push, so the remote's need not be
+        // fetched (that is `fetch`'s job).
+        let has_notes = repo.read_ref(NOTES_REF)?.is_some();
+        if has_notes {
+            remote::fetch(
+                dir,
+                remote,
+                &[notes_refspec(remote)],
+                remote::TRANSFER_TIMEOUT,
+            )?;
+        }
         let seen = repo.read_ref(&remote_notes_ref(remote))?;
         if let Some((refs, before)) = failed.take()
             && before == seen
@@ -194,7 +199,7 @@ pub fn push(
         }
         let mut all = specs.clone();
         outcome.notes_problem = None;
-        if !dry_run {
+        if !dry_run && has_notes {
             match merge_remote_notes(repo, dir, remote) {
                 Ok(_) => {}
                 Err(e @ SyncError::HostileNotes { .. }) => {
