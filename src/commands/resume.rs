@@ -134,6 +134,7 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
             }
         };
         let session = sync::check_log(&ctx.repo, entry, &[])?;
+        store.check_new_name(&name)?;
         ctx.repo.update_ref(
             &ref_name(&name),
             entry.tip,
