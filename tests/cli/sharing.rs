@@ -434,6 +434,20 @@ fn hostile_fetched_sessions_are_refused_one_by_one() {
             &msg,
         ),
     ));
+    // A chain onto another session's log.
+    let good_tip = a.git_in(&bare, &["rev-parse", "refs/sessions/good"]);
+    let other_id = yaml_for("otherid").replace(&id, "0000111122223333");
+    let other_msg = msg.replace(&id, "0000111122223333");
+    cases.push((
+        "otherid",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", other_id.as_bytes())],
+            Some(&good_tip),
+            &other_msg,
+        ),
+    ));
     // A name breaking DESIGN §2 (over 100 bytes).
     let long = "l".repeat(120);
     cases.push((
