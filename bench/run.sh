@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|hooks|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -144,12 +144,77 @@ bench_hooks() {
     "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.25
 }
 
+# A local bare remote that already has the base, and a second clone for resume.
+sharing_setup() {
+  remote="$work/remote-$tracked-$ignored.git"
+  clone="$work/clone-$tracked-$ignored"
+  if [ ! -d "$remote" ]; then
+    git init -q --bare "$remote"
+    git push -q "$remote" HEAD:refs/heads/main
+  fi
+  git remote get-url bench >/dev/null 2>&1 || git remote add bench "$remote"
+  if [ ! -d "$clone" ]; then
+    git clone -q --no-checkout "$remote" "$clone"
+    git -C "$clone" checkout -q main
+    git -C "$clone" config session.baseRef head
+    git -C "$clone" status --porcelain >/dev/null
+  fi
+}
+
+# A session with 100 modified and 100 new files, as in the checkpoint benchmark.
+sharing_session() { # name
+  local wt=".worktrees/$1" i
+  [ -d "$wt" ] || git session new --no-include "$1" >/dev/null 2>&1
+  git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do echo "// changed $1" >> "$wt/$f"; done
+  for i in $(seq 0 99); do
+    mkdir -p "$wt/new/n$((i % 10))"
+    echo "new file $i of $1" > "$wt/new/n$((i % 10))/file$i.rs"
+  done
+}
+
+bench_push() {
+  sharing_setup
+  local git_times=() our_times=()
+  for i in $(seq "$runs"); do
+    # stock git: a manual checkpoint was taken (not timed), then one atomic push of the refs
+    sharing_session "bench-push-git-$i"
+    git session checkpoint "bench-push-git-$i" >/dev/null 2>&1
+    git_times+=("$(ms git push -q --atomic bench "refs/sessions/bench-push-git-$i" "refs/heads/session/bench-push-git-$i")")
+    sharing_session "bench-push-$i"
+    our_times+=("$(ms git session push bench "bench-push-$i")")
+  done
+  report "push, 100 changed + 100 new files" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.3
+}
+
+bench_resume() {
+  sharing_setup
+  local git_times=() our_times=()
+  for i in $(seq "$runs"); do
+    if ! git -C "$remote" rev-parse -q --verify "refs/sessions/bench-resume-$i" >/dev/null; then
+      sharing_session "bench-resume-$i"
+      git session push bench "bench-resume-$i" >/dev/null 2>&1
+    fi
+    git -C "$clone" fetch -q origin "+refs/heads/*:refs/remotes/origin/*"
+    git -C "$clone" session fetch origin >/dev/null 2>&1
+    git_times+=("$(ms git -C "$clone" worktree add -q -b "bench-resume-base-$i" "$clone/.bench/resume-$i" "origin/session/bench-resume-$i")")
+    git -C "$clone" worktree remove --force "$clone/.bench/resume-$i" && git -C "$clone" branch -q -D "bench-resume-base-$i"
+    our_times+=("$(ms git -C "$clone" session resume --no-include "bench-resume-$i")")
+    git -C "$clone" session rm --force "bench-resume-$i" >/dev/null 2>&1
+    git -C "$clone" for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git -C "$clone" update-ref -d
+  done
+  report "resume of a pushed session (vs worktree add)" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.2
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
   checkpoint) bench_checkpoint ;;
   fork) bench_fork ;;
   hooks) bench_hooks ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|all]" >&2; exit 2 ;;
+  push) bench_push ;;
+  resume) bench_resume ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|all]" >&2; exit 2 ;;
 esac

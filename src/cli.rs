@@ -53,6 +53,11 @@ pub enum Command {
     Hooks(commands::hooks::HooksArgs),
     #[command(hide = true)]
     Hook(commands::hook::HookArgs),
+    Push(commands::push::PushArgs),
+    Fetch(commands::fetch::FetchArgs),
+    Remote(commands::remote::RemoteArgs),
+    Context(commands::context::ContextArgs),
+    Handoff(commands::handoff::HandoffArgs),
     Man(commands::man::ManArgs),
     Completions(commands::completions::CompletionsArgs),
     ShellInit(commands::shell_init::ShellInitArgs),

@@ -57,6 +57,12 @@ pub const CHECKPOINT_INTERVAL: Key = Key {
     name: "session.checkpointInterval",
     default: "30m",
 };
+/// Whether `push` may publish files that look like secrets. Only the user's own git config
+/// counts: a tracked `.git-session.yaml` must not be able to switch the check off.
+pub const PUSH_SECRETS: Key = Key {
+    name: "session.pushSecrets",
+    default: "false",
+};
 pub const RETENTION_DAYS: Key = Key {
     name: "session.retentionDays",
     default: "7",
@@ -133,6 +139,7 @@ const ALL_KEYS: &[&Key] = &[
     &CHECKPOINT_INTERVAL,
     &POST_CREATE,
     &PORT_RANGE,
+    &PUSH_SECRETS,
 ];
 
 /// Keys that take several values: every `git config --add` value, or a list in the file.
@@ -190,6 +197,23 @@ impl Config {
             return (v.clone(), Origin::SharedFile);
         }
         (key.default.to_owned(), Origin::Default)
+    }
+
+    /// A true/false setting as git spells them; only `trusted` origins may turn it on.
+    pub fn flag(&self, key: &'static Key, trusted: &[Origin]) -> Result<bool, ConfigError> {
+        let (value, origin) = self.get(key);
+        let on = match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => true,
+            "false" | "no" | "off" | "0" | "" => false,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: key.name,
+                    value,
+                    reason: "expected true or false".into(),
+                });
+            }
+        };
+        Ok(on && trusted.contains(&origin))
     }
 
     pub fn string(&self, key: &Key) -> String {
@@ -562,7 +586,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval, postCreate, portRange)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

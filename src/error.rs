@@ -217,6 +217,41 @@ impl From<crate::hooks::HooksError> for CommandError {
     }
 }
 
+impl From<crate::git::RemoteError> for CommandError {
+    fn from(err: crate::git::RemoteError) -> Self {
+        use crate::git::RemoteError;
+        let message = one_line(&err);
+        match err {
+            RemoteError::Git(e) => e.into(),
+            RemoteError::NoRemote { .. } => CommandError::user(message)
+                .hint("name a remote, set session.remote, or add one with `git remote add`"),
+            RemoteError::BadRemoteName { .. } | RemoteError::FetchHead { .. } => {
+                CommandError::user(message)
+            }
+        }
+    }
+}
+
+impl From<crate::session::sync::SyncError> for CommandError {
+    fn from(err: crate::session::sync::SyncError) -> Self {
+        use crate::session::sync::SyncError;
+        let message = one_line(&err);
+        match err {
+            SyncError::Store(e) => e.into(),
+            SyncError::Repo(e) => e.into(),
+            SyncError::Remote(e) => e.into(),
+            SyncError::Rejected { remote, .. } => CommandError::user(message).hint(format!(
+                "someone else advanced it: `git session fetch {remote}`, then `git session list --all` shows how the copies differ"
+            )),
+            SyncError::NotesContended => CommandError::user(message).hint("run the command again"),
+            SyncError::Hostile { .. } | SyncError::HostileNotes { .. } => {
+                CommandError::user(message)
+                    .hint("ask whoever pushed it; nothing from it was used here")
+            }
+        }
+    }
+}
+
 macro_rules! user_error_from {
     ($($ty:ty),* $(,)?) => {$(
         impl From<$ty> for CommandError {

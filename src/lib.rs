@@ -25,6 +25,7 @@ pub mod output;
 pub mod port;
 pub mod progress;
 pub mod provenance;
+pub mod secrets;
 pub mod session;
 pub mod setup;
 pub mod text;

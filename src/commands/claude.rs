@@ -311,6 +311,8 @@ fn reopen(ctx: &Context, input: &HookInput, name: &str) -> CommandResult {
         super::resume::ResumeArgs {
             name: name.to_owned(),
             no_include: false,
+            local: false,
+            as_name: None,
         },
     )
 }

@@ -33,6 +33,9 @@ pub const SESSION_ARGS: &[(&str, &str)] = &[
     ("fork", "source"),
     ("env", "name"),
     ("setup", "name"),
+    ("push", "args"),
+    ("context", "name"),
+    ("handoff", "name"),
 ];
 
 /// Whether the word after `words` is a session name for the command line `cli` parses.

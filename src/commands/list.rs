@@ -2,6 +2,7 @@
 
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
+use crate::session::sync;
 
 use super::view::{self, SessionView, ViewInputs};
 
@@ -9,9 +10,11 @@ use super::view::{self, SessionView, ViewInputs};
 ///
 /// One row per session: name, status, branch, changed files, commits ahead of base, last
 /// activity, parent, worktree. Complete and archived sessions are hidden unless --all is given.
+/// --all also lists fetched sessions (<remote>/<name>) and how each relates to the local
+/// session of that name (in sync, ahead, behind, diverged).
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Include complete and archived sessions.
+    /// Include complete and archived sessions, and fetched ones.
     #[arg(short, long)]
     pub all: bool,
     /// Print a JSON array of sessions.
@@ -28,6 +31,11 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
             Err(e) => unreadable.push(crate::text::one_line(&e)),
         }
     }
+    let remote_views = if args.all {
+        remote_views(ctx, &sessions)?
+    } else {
+        Vec::new()
+    };
     let inputs = ViewInputs::read(ctx, &sessions)?;
     let mut views = Vec::new();
     for session in &sessions {
@@ -38,9 +46,26 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
         }
     }
     if args.json {
-        ctx.out.json(&views)?;
-    } else if !views.is_empty() {
-        ctx.out.answer(&render_table(ctx, &views)?)?;
+        let mut all: Vec<serde_json::Value> = Vec::new();
+        for v in &views {
+            all.push(serde_json::to_value(v).map_err(|e| CommandError::internal(e.to_string()))?);
+        }
+        for v in &remote_views {
+            all.push(serde_json::to_value(v).map_err(|e| CommandError::internal(e.to_string()))?);
+        }
+        ctx.out.json(&all)?;
+    } else if !views.is_empty() || !remote_views.is_empty() {
+        let mut text = String::new();
+        if !views.is_empty() {
+            text.push_str(&render_table(ctx, &views)?);
+        }
+        if !remote_views.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&render_remote_table(ctx, &remote_views));
+        }
+        ctx.out.answer(&text)?;
     } else if unreadable.is_empty() {
         ctx.out.status(if args.all {
             "no sessions"
@@ -63,6 +88,108 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
                 .hint("inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm <name>` moves it to the trash"))
         }
     }
+}
+
+/// A fetched session (`refs/remote-sessions/<remote>/<name>`) as `list --all` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemoteView {
+    /// `<remote>/<name>`.
+    pub name: String,
+    pub remote: String,
+    pub session: String,
+    pub id: String,
+    pub status: String,
+    pub branch: String,
+    pub updated: String,
+    /// How the local session of the same name relates to this copy: null when there is
+    /// none, else "in sync", "ahead", "behind", "diverged" or "unrelated" (another id).
+    pub local: Option<String>,
+}
+
+/// Fetched sessions, judged by their newest log commit (a fetched copy that cannot be read is
+/// a warning: it is no local work, and the others are listed).
+fn remote_views(
+    ctx: &Context,
+    sessions: &[crate::session::Session],
+) -> CommandResult<Vec<RemoteView>> {
+    let store = ctx.store();
+    let mut out = Vec::new();
+    for entry in sync::remote_entries(&ctx.repo, &[])? {
+        let copy = match crate::session::name::validate(&entry.name)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                store
+                    .read_tip(&entry.name, entry.tip)
+                    .map_err(|e| crate::text::one_line(&e))
+            })
+            .and_then(|s| sync::check_portable(&s.meta).map(|()| s))
+        {
+            Ok(copy) => copy,
+            Err(reason) => {
+                ctx.out.warn(&format!(
+                    "fetched session '{}' is unreadable: {reason}",
+                    crate::text::escape(&entry.display())
+                ));
+                continue;
+            }
+        };
+        let local = match sessions.iter().find(|s| s.name() == entry.name) {
+            None => None,
+            Some(local) if local.meta.id != copy.meta.id => Some(sync::Relation::Unrelated),
+            Some(local) => Some(sync::relate(&ctx.repo, local.tip, entry.tip)?),
+        };
+        out.push(RemoteView {
+            name: entry.display(),
+            remote: entry.remote.clone(),
+            session: entry.name.clone(),
+            id: copy.meta.id.clone(),
+            status: copy.meta.status.as_str().to_owned(),
+            branch: copy.meta.branch.clone(),
+            updated: copy.meta.updated.clone(),
+            local: local.map(|r| r.as_str().to_owned()),
+        });
+    }
+    Ok(out)
+}
+
+fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
+    let headers = ["FETCHED", "STATUS", "BRANCH", "UPDATED", "LOCAL COPY"];
+    let rows: Vec<[String; 5]> = views
+        .iter()
+        .map(|v| {
+            [
+                v.name.clone(),
+                v.status.clone(),
+                v.branch.clone(),
+                v.updated.clone(),
+                v.local.clone().unwrap_or_else(|| "none".into()),
+            ]
+            .map(|cell| crate::text::escape(&cell))
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i + 1 < cells.len() {
+                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+            }
+        }
+        out
+    };
+    let mut text = ctx.out.dim(&line(&headers.map(String::from)));
+    text.push('\n');
+    for row in &rows {
+        text.push_str(&line(row));
+        text.push('\n');
+    }
+    text
 }
 
 fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {

@@ -6,11 +6,14 @@ pub mod checkpoint;
 pub mod claude;
 pub mod complete;
 pub mod completions;
+pub mod context;
 pub mod diff;
 pub mod end;
 pub mod env;
+pub mod fetch;
 pub mod fork;
 pub mod gc;
+pub mod handoff;
 pub mod hook;
 pub mod hooks;
 pub mod list;
@@ -18,6 +21,8 @@ pub mod log;
 pub mod man;
 pub mod new;
 pub mod path;
+pub mod push;
+pub mod remote;
 pub mod rename;
 pub mod resume;
 pub mod rewind;
@@ -71,6 +76,11 @@ pub fn run(cli: Cli) -> CommandResult {
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),
         Command::Approve(args) => approve::run(&ctx, args),
+        Command::Push(args) => push::run(&ctx, args),
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Remote(args) => remote::run(&ctx, args),
+        Command::Context(args) => context::run(&ctx, args),
+        Command::Handoff(args) => handoff::run(&ctx, args),
         Command::Man(_)
         | Command::Completions(_)
         | Command::ShellInit(_)

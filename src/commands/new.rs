@@ -8,7 +8,7 @@ use crate::config::{self, Config};
 use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
-use crate::git::{ObjectId, git};
+use crate::git::{ObjectId, remote};
 use crate::lifecycle;
 use crate::session::{Event, EventKind, name};
 
@@ -317,10 +317,7 @@ pub fn resolve_base(
         return head();
     }
     let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS, 0..=600)?);
-    let fetched = git(main_root)
-        .args(["fetch", "--quiet", "--no-tags", "--", &remote])
-        .run_with_timeout(timeout);
-    if let Err(e) = fetched {
+    if let Err(e) = remote::fetch_default(main_root, &remote, timeout) {
         ctx.out.status(&format!(
             "note: fetching {remote} failed ({}); starting from HEAD",
             crate::text::one_line(&e)
@@ -344,40 +341,22 @@ pub fn resolve_base(
 fn fetch_pull_request(
     ctx: &Context,
     main_root: &Path,
-    remote: &str,
+    remote_name: &str,
     pr: u64,
 ) -> CommandResult<Base> {
-    if ctx
-        .repo
-        .config_string(&format!("remote.{remote}.url"))
-        .is_none()
-    {
+    if !remote::exists(&ctx.repo, remote_name) {
         return Err(
-            CommandError::user(format!("no remote '{remote}' is configured"))
+            CommandError::user(format!("no remote '{remote_name}' is configured"))
                 .hint("pull requests are fetched from session.remote (default: origin)"),
         );
     }
-    let refspec = format!("refs/pull/{pr}/head");
-    ctx.out.status(&format!("Fetching {refspec} from {remote}"));
-    git(main_root)
-        .args(["fetch", "--quiet", "--no-tags", "--", remote, &refspec])
-        .run_with_timeout(Duration::from_secs(300))
-        .map_err(|e| {
-            CommandError::from(e).hint(format!("does {remote} have pull request {pr}?"))
+    let refspec = remote::pull_request_ref(pr);
+    ctx.out
+        .status(&format!("Fetching {refspec} from {remote_name}"));
+    let commit =
+        remote::fetch_pull_request(&ctx.repo, main_root, remote_name, pr).map_err(|e| {
+            CommandError::from(e).hint(format!("does {remote_name} have pull request {pr}?"))
         })?;
-    let fetch_head: PathBuf = ctx
-        .repo
-        .gix()
-        .main_repo()
-        .map(|r| r.git_dir().join("FETCH_HEAD"))
-        .unwrap_or_default();
-    let text = std::fs::read_to_string(&fetch_head).unwrap_or_default();
-    let hex: String = text.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
-    let commit = ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
-        CommandError::user(format!(
-            "could not read what `git fetch {remote} {refspec}` fetched"
-        ))
-    })?;
     Ok(Base {
         commit,
         base_ref: refspec,

@@ -1,14 +1,22 @@
 //! `git session resume`: mark a session active again and make sure it has a worktree here,
 //! recreating one from its branch (or the remote's copy of it, or its base) when missing.
+//!
+//! A session fetched from a remote (`refs/remote-sessions/<remote>/<name>`) is taken up with
+//! the same id: adopted when it exists only there, fast-forwarded when the local log is
+//! behind, refused when both sides have events the other lacks. The latest handoff is
+//! repeated on stderr.
 
 use crate::checkpoint;
 use crate::config;
 use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
+use crate::git::Expect;
 use crate::git::ObjectId;
 use crate::lifecycle;
-use crate::session::{Event, EventKind, Status, saved};
+use crate::session::store::{HANDOFF_FILE, ref_name};
+use crate::session::sync::{self, Relation, RemoteEntry};
+use crate::session::{Event, EventKind, Session, Status, saved};
 use crate::worktree::{self, Start};
 
 /// Resume a session and print its worktree path.
@@ -22,10 +30,24 @@ pub struct ResumeArgs {
     /// Do not copy the files .worktreeinclude names into a recreated worktree.
     #[arg(long)]
     pub no_include: bool,
+    /// Continue the local session as it is, whatever its fetched copies hold.
+    #[arg(long, conflicts_with = "as_name")]
+    pub local: bool,
+    /// Take a fetched copy (<remote>/<name>) up as a new session of this name (a fork of it,
+    /// with its latest checkpoint's files), e.g. when it diverged from the local one.
+    #[arg(long = "as", value_name = "NEW")]
+    pub as_name: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
-    let session = ctx.session(Some(&args.name))?;
+    if let Some(new) = &args.as_name {
+        return take_up_as(ctx, &args.name, new, args.no_include);
+    }
+    let (session, from_remote) = if args.local {
+        (ctx.session(Some(&args.name))?, None)
+    } else {
+        take_up(ctx, &args.name)?
+    };
     let local = ctx.local();
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
@@ -37,9 +59,19 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         }
         None => {
             recreated = true;
-            recreate(ctx, &config, &main_root, &session, args.no_include)?
+            recreate(
+                ctx,
+                &config,
+                &main_root,
+                &session,
+                args.no_include,
+                from_remote.as_deref(),
+            )?
         }
     };
+    // Taking up a fetched session records nothing: the worktree's place is this machine's
+    // business, and an event here would make the two copies diverge at once.
+    let recreated = recreated && from_remote.is_none();
     if session.meta.status != Status::Active || recreated {
         let detail = if recreated {
             "worktree recreated"
@@ -60,7 +92,229 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     if recreated {
         super::setup::after_create(ctx, &config, &session, &path);
     }
+    if let Ok(Some(handoff)) = ctx.store().read_file(&session, HANDOFF_FILE) {
+        ctx.out.status(&format!(
+            "Latest handoff:\n{}",
+            crate::text::escape_multiline(handoff.trim_end())
+        ));
+    }
     ctx.out.answer(&path.to_string_lossy())?;
+    Ok(())
+}
+
+/// The session `spec` names (`<name>` or `<remote>/<name>`), brought up to date with its
+/// fetched copy: adopted when it exists only there, fast-forwarded when the local log is
+/// behind, refused when they diverged. Also returns the remote whose branch a recreated
+/// worktree should start from.
+fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)> {
+    let store = ctx.store();
+    let copies = sync::find_remote(&ctx.repo, spec)?;
+    let explicit: Vec<&RemoteEntry> = copies.iter().filter(|c| c.display() == spec).collect();
+    let (name, copies): (String, Vec<&RemoteEntry>) = match explicit.first() {
+        // A local session of this very name wins over reading it as <remote>/<name>.
+        Some(entry) if !store.exists(spec).unwrap_or(false) => (entry.name.clone(), explicit),
+        _ => (
+            spec.to_owned(),
+            copies.iter().filter(|c| c.name == spec).collect(),
+        ),
+    };
+    let local = match store.load(&name) {
+        Ok(session) => Some(session),
+        Err(crate::session::StoreError::NotFound { .. }) if !copies.is_empty() => None,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(local) = local else {
+        let entry = match copies.as_slice() {
+            [one] => *one,
+            many if many.iter().all(|c| c.tip == many[0].tip) => many[0],
+            many => {
+                let names: Vec<String> = many.iter().map(|c| c.display()).collect();
+                return Err(CommandError::user(format!(
+                    "session '{name}' exists on several remotes ({})",
+                    names.join(", ")
+                ))
+                .hint(format!("say which: `git session resume {}`", names[0])));
+            }
+        };
+        let session = sync::check_log(&ctx.repo, entry, &[])?;
+        store.check_new_name(&name)?;
+        ctx.repo.update_ref(
+            &ref_name(&name),
+            entry.tip,
+            Expect::Absent,
+            "session: from remote",
+        )?;
+        ctx.out.status(&format!(
+            "Taking up session '{}' from {} (same id {})",
+            crate::text::escape(&name),
+            entry.remote,
+            session.meta.id
+        ));
+        return Ok((store.load(&name)?, Some(entry.remote.clone())));
+    };
+    let mut session = local;
+    let mut from_remote = None;
+    for entry in copies {
+        let copy = sync::check_log(&ctx.repo, entry, &[session.tip])?;
+        if copy.meta.id != session.meta.id {
+            if spec == entry.display() {
+                return Err(CommandError::user(format!(
+                    "{} is another session (id {}) than the local '{}' (id {})",
+                    crate::text::escape(spec),
+                    copy.meta.id,
+                    crate::text::escape(&name),
+                    session.meta.id
+                ))
+                .hint(format!(
+                    "rename the local one (`git session rename {name} <new>`), then resume {spec}"
+                )));
+            }
+            continue;
+        }
+        match sync::relate(&ctx.repo, session.tip, entry.tip)? {
+            Relation::Same | Relation::Ahead | Relation::Unrelated => {}
+            Relation::Behind => {
+                fast_forward(ctx, &session, entry)?;
+                session = store.load(&name)?;
+                from_remote = Some(entry.remote.clone());
+            }
+            Relation::Diverged => {
+                return Err(CommandError::user(format!(
+                    "session '{}' and {} have diverged: each has events the other lacks; nothing was changed",
+                    crate::text::escape(&name),
+                    crate::text::escape(&entry.display())
+                ))
+                .hint(format!(
+                    "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
+                    entry.display()
+                )));
+            }
+        }
+    }
+    Ok((session, from_remote))
+}
+
+/// `resume <remote>/<name> --as <new>`: a new session forked from the fetched copy's latest
+/// checkpoint (parent: the copy's id), its files in place as uncommitted work.
+fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> CommandResult {
+    let copies = sync::find_remote(&ctx.repo, spec)?;
+    let entry = match copies.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(CommandError::user(format!(
+                "no fetched session '{}'",
+                crate::text::escape(spec)
+            ))
+            .hint("`git session fetch` brings a remote's sessions; `git session list --all` shows them"));
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|c| c.display()).collect();
+            return Err(CommandError::user(format!(
+                "'{}' names several fetched sessions ({})",
+                crate::text::escape(spec),
+                names.join(", ")
+            ))
+            .hint(format!(
+                "say which: `git session resume {} --as {new}`",
+                names[0]
+            )));
+        }
+    };
+    let copy = sync::check_log(&ctx.repo, entry, &[])?;
+    let ckpt = sync::latest_checkpoint(&ctx.repo, entry.tip)?;
+    let (at, snapshot) = match ckpt {
+        Some(c) => {
+            let snapshot = checkpoint::Snapshot::read(&ctx.repo, c)?;
+            (snapshot.head, Some(snapshot))
+        }
+        None => (
+            ctx.repo.read_ref(&format!(
+                "refs/remotes/{}/{}",
+                entry.remote, copy.meta.branch
+            ))?,
+            None,
+        ),
+    };
+    let at = at.ok_or_else(|| {
+        CommandError::user(format!(
+            "{} has no checkpoint and its branch was not fetched",
+            entry.display()
+        ))
+    })?;
+    let config = ctx.config()?;
+    let main_root = ctx.main_root()?;
+    let placement = super::new::placement(ctx, &config, &main_root, new, true)?;
+    let mut event = Event::new(EventKind::Forked, format!("from {}", entry.display()));
+    if let Some(s) = &snapshot {
+        event = event.with_checkpoint(s.id);
+    }
+    let spec = create::NewSession {
+        name: new.to_owned(),
+        placement,
+        at,
+        base_ref: format!("{}/{}", entry.remote, copy.meta.branch),
+        parent: Some(copy.meta.id.clone()),
+        goal: copy.meta.goal.clone(),
+        context: copy.context.clone(),
+        agent: None,
+        event,
+        include_source: (!no_include).then(|| main_root.clone()),
+    };
+    let created = super::new::start(ctx, &config, &main_root, spec)?;
+    let path = created
+        .worktree
+        .ok_or_else(|| CommandError::internal("the new session has no worktree"))?;
+    if let Some(snapshot) = &snapshot {
+        let wt = ctx.repo.open_worktree(&path)?;
+        checkpoint::apply_to_fresh_checkout(&wt, snapshot, at)?;
+    }
+    ctx.out.status(&format!(
+        "Took up {} as the new session '{}'",
+        crate::text::escape(&entry.display()),
+        crate::text::escape(new)
+    ));
+    ctx.out.answer(&path.to_string_lossy())?;
+    Ok(())
+}
+
+/// Moves the local log (and the branch, when no worktree has it checked out and it is
+/// behind) forward to the fetched copy.
+fn fast_forward(ctx: &Context, session: &Session, entry: &RemoteEntry) -> CommandResult {
+    ctx.repo.update_ref(
+        &ref_name(session.name()),
+        entry.tip,
+        Expect::At(session.tip),
+        "session: fast-forward to remote",
+    )?;
+    ctx.out.status(&format!(
+        "Fast-forwarded session '{}' to {}",
+        crate::text::escape(session.name()),
+        crate::text::escape(&entry.display())
+    ));
+    let branch = &session.meta.branch;
+    let (Some(mine), Some(theirs)) = (
+        ctx.repo.read_ref(&format!("refs/heads/{branch}"))?,
+        ctx.repo
+            .read_ref(&format!("refs/remotes/{}/{branch}", entry.remote))?,
+    ) else {
+        return Ok(());
+    };
+    if mine == theirs || ctx.repo.count_ahead(mine, &[theirs])? > 0 {
+        return Ok(());
+    }
+    if lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)?.is_some() {
+        ctx.out.hint(&format!(
+            "{}/{branch} has new commits: `git merge --ff-only {}/{branch}` in the worktree brings them",
+            entry.remote, entry.remote
+        ));
+        return Ok(());
+    }
+    ctx.repo.update_ref(
+        &format!("refs/heads/{branch}"),
+        theirs,
+        Expect::At(mine),
+        "session: fast-forward to remote",
+    )?;
     Ok(())
 }
 
@@ -74,6 +328,7 @@ fn recreate(
     main_root: &std::path::Path,
     session: &crate::session::Session,
     no_include: bool,
+    from_remote: Option<&str>,
 ) -> CommandResult<std::path::PathBuf> {
     let local = ctx.local();
     let _ = worktree::prune(&ctx.repo);
@@ -87,9 +342,16 @@ fn recreate(
         .hint("move it away, then resume again"));
     }
     let branch = session.meta.branch.clone();
-    let remote = config.string(&config::REMOTE);
+    let remote = from_remote.map_or_else(|| config.string(&config::REMOTE), str::to_owned);
     let store = ctx.store();
-    let latest = lifecycle::last_known_head(&ctx.repo, &store, session)?;
+    // A session taken up from a remote starts from the remote's branch, as pushed.
+    let latest = match from_remote {
+        Some(r) => ctx
+            .repo
+            .read_ref(&format!("refs/remotes/{r}/{branch}"))?
+            .or(lifecycle::last_known_head(&ctx.repo, &store, session)?),
+        None => lifecycle::last_known_head(&ctx.repo, &store, session)?,
+    };
     let mut branch_created = local.get(&session.meta.id).created_branch(&branch);
     let start = if worktree::branch_exists(&ctx.repo, &branch)? {
         Start::ExistingBranch {

@@ -71,6 +71,13 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
         text.push_str("\ncontext:\n");
         text.push_str(&escape_multiline(context));
     }
+    if let Some(handoff) = ctx
+        .store()
+        .read_file(&session, crate::session::store::HANDOFF_FILE)?
+    {
+        text.push_str("\nlatest handoff:\n");
+        text.push_str(&escape_multiline(&handoff));
+    }
     ctx.out.answer(&text)?;
     Ok(())
 }

@@ -4,10 +4,12 @@
 
 pub mod config_env;
 pub mod notes;
+pub mod remote;
 pub mod repo;
 pub mod runner;
 pub mod scan;
 
+pub use remote::RemoteError;
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
     TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,

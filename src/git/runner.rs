@@ -65,6 +65,15 @@ fn stderr_text(stderr: &str) -> String {
     }
 }
 
+/// What a finished `git` printed, and how it exited.
+#[derive(Debug, Clone)]
+pub struct RawOutput {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 /// A `git` invocation being built.
 #[derive(Debug, Clone)]
 pub struct GitCommand {
@@ -173,15 +182,26 @@ impl GitCommand {
         self.finish(output)
     }
 
-    /// Like [`run`](Self::run), but gives up (and kills git) after `timeout`.
-    pub fn run_with_timeout(&self, timeout: Duration) -> Result<String, GitError> {
+    /// Runs the command and returns what it did, whatever its exit status, giving up (and
+    /// killing git) after `timeout`.
+    pub fn output_with_timeout(&self, timeout: Duration) -> Result<RawOutput, GitError> {
+        let output = self.wait_with_timeout(timeout)?;
+        Ok(RawOutput {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+
+    fn wait_with_timeout(&self, timeout: Duration) -> Result<std::process::Output, GitError> {
         let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
         let deadline = Instant::now()
             .checked_add(timeout)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
         loop {
             if let Some(output) = handle.try_wait().map_err(|e| self.spawn_error(e))? {
-                return self.finish(output.clone());
+                return Ok(output.clone());
             }
             if Instant::now() >= deadline {
                 let _ = handle.kill();
@@ -192,6 +212,12 @@ impl GitCommand {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Like [`run`](Self::run), but gives up (and kills git) after `timeout`.
+    pub fn run_with_timeout(&self, timeout: Duration) -> Result<String, GitError> {
+        let output = self.wait_with_timeout(timeout)?;
+        self.finish(output)
     }
 }
 

@@ -18,10 +18,14 @@ pub enum EventKind {
     Deleted,
     /// A branch tip kept reachable from the log before the branch was deleted.
     KeptBranchTip,
+    /// `context.md` was set or extended.
+    Context,
+    /// A `handoff.md` was written.
+    Handoff,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -32,6 +36,8 @@ impl EventKind {
         EventKind::Archived,
         EventKind::Deleted,
         EventKind::KeptBranchTip,
+        EventKind::Context,
+        EventKind::Handoff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl EventKind {
             EventKind::Archived => "archived",
             EventKind::Deleted => "deleted",
             EventKind::KeptBranchTip => "kept-branch-tip",
+            EventKind::Context => "context",
+            EventKind::Handoff => "handoff",
         }
     }
 
@@ -67,6 +75,9 @@ pub struct Event {
     pub kind: EventKind,
     pub detail: String,
     pub checkpoint: Option<ObjectId>,
+    /// Files this event writes into the log commit's tree besides `session.yaml` and
+    /// `context.md` (e.g. `handoff.md`): (file name, text). Later events keep them.
+    pub files: Vec<(String, String)>,
 }
 
 impl Event {
@@ -75,7 +86,14 @@ impl Event {
             kind,
             detail: detail.into(),
             checkpoint: None,
+            files: Vec::new(),
         }
+    }
+
+    #[must_use]
+    pub fn with_file(mut self, name: &str, text: impl Into<String>) -> Self {
+        self.files.push((name.to_owned(), text.into()));
+        self
     }
 
     #[must_use]

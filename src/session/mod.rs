@@ -7,6 +7,7 @@ pub mod model;
 pub mod name;
 pub mod saved;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use event::{Event, EventKind};

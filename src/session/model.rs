@@ -85,6 +85,29 @@ impl SessionMeta {
         Ok(meta)
     }
 
+    /// Parses and checks session.yaml from an older log commit, whose name may differ from
+    /// the ref's (a rename since): the name must still be a valid session name.
+    pub fn from_yaml_any_name(text: &str) -> Result<SessionMeta, MetaError> {
+        #[derive(Deserialize)]
+        struct NameOnly {
+            name: String,
+        }
+        let named: NameOnly = serde_saphyr::from_str(text).map_err(|e| {
+            MetaError(format!(
+                "session.yaml does not parse: {}",
+                first_line(&e.to_string())
+            ))
+        })?;
+        name::validate(&named.name).map_err(|e| {
+            MetaError(format!(
+                "session.yaml names '{}', which is not a valid session name: {}",
+                named.name.escape_debug(),
+                e.rule
+            ))
+        })?;
+        SessionMeta::from_yaml(text, &named.name)
+    }
+
     pub fn to_yaml(&self) -> String {
         serde_saphyr::to_string(self).expect("session metadata always serializes")
     }

@@ -13,6 +13,7 @@ pub const SESSIONS_PREFIX: &str = "refs/sessions/";
 pub const TRASH_PREFIX: &str = "refs/sessions-trash/";
 pub const META_FILE: &str = "session.yaml";
 pub const CONTEXT_FILE: &str = "context.md";
+pub const HANDOFF_FILE: &str = "handoff.md";
 /// The largest `session.yaml` or `context.md` read: a log may come from a remote, and an
 /// oversized blob would be parsed on every `list` and copied into every later event.
 pub const MAX_BLOB_BYTES: u64 = 1024 * 1024;
@@ -142,6 +143,21 @@ impl<'r> Store<'r> {
         Ok(())
     }
 
+    /// The session a log commit describes, stored as `name` (e.g. a fetched copy under
+    /// `refs/remote-sessions/`): the same checks as for a local session.
+    pub fn read_tip(&self, name: &str, tip: ObjectId) -> Result<Session, StoreError> {
+        Ok(self.read_at(name, tip)?.0)
+    }
+
+    /// A text file of the session's newest log commit (e.g. `handoff.md`), refused when over
+    /// the size limit or not UTF-8; None when the log commit has no such file.
+    pub fn read_file(&self, session: &Session, file: &str) -> Result<Option<String>, StoreError> {
+        let entries = self
+            .repo
+            .read_tree(self.repo.read_commit(session.tip)?.tree)?;
+        read_text(self.repo, session.name(), &entries, file)
+    }
+
     fn read_at(&self, name: &str, tip: ObjectId) -> Result<(Session, Vec<TreeEntry>), StoreError> {
         let malformed = |reason: String| StoreError::Malformed {
             name: name.to_owned(),
@@ -155,30 +171,7 @@ impl<'r> Store<'r> {
             .repo
             .read_tree(commit.tree)
             .map_err(|e| malformed(crate::text::one_line(&e)))?;
-        let blob = |file: &str| -> Result<Option<String>, StoreError> {
-            match entries.iter().find(|e| e.name == file && e.mode.is_blob()) {
-                Some(entry) => {
-                    let size = self
-                        .repo
-                        .object_size(entry.id)
-                        .map_err(|e| malformed(crate::text::one_line(&e)))?;
-                    if size > MAX_BLOB_BYTES {
-                        return Err(malformed(format!(
-                            "its {file} is {size} bytes ({:.1} MiB), over the limit of 1 MiB",
-                            size as f64 / (1024.0 * 1024.0)
-                        )));
-                    }
-                    let bytes = self
-                        .repo
-                        .read_blob(entry.id)
-                        .map_err(|e| malformed(crate::text::one_line(&e)))?;
-                    String::from_utf8(bytes)
-                        .map(Some)
-                        .map_err(|_| malformed(format!("{file} is not UTF-8")))
-                }
-                None => Ok(None),
-            }
-        };
+        let blob = |file: &str| read_text(self.repo, name, &entries, file);
         let yaml = blob(META_FILE)?
             .ok_or_else(|| malformed(format!("log commit {tip} has no {META_FILE}")))?;
         let meta =
@@ -474,9 +467,23 @@ impl<'r> Store<'r> {
         let blob_mode = EntryKind::Blob.into();
         let mut entries: Vec<TreeEntry> = previous_tree
             .iter()
-            .filter(|e| e.name != META_FILE && e.name != CONTEXT_FILE)
+            .filter(|e| {
+                e.name != META_FILE
+                    && e.name != CONTEXT_FILE
+                    && !event
+                        .files
+                        .iter()
+                        .any(|(name, _)| e.name == name.as_bytes())
+            })
             .cloned()
             .collect();
+        for (name, text) in &event.files {
+            entries.push(TreeEntry {
+                name: name.as_str().into(),
+                mode: blob_mode,
+                id: self.repo.write_blob(text.as_bytes())?,
+            });
+        }
         entries.push(TreeEntry {
             name: META_FILE.into(),
             mode: blob_mode,
@@ -505,6 +512,40 @@ impl<'r> Store<'r> {
             event.kind.as_str()
         );
         Ok(self.repo.write_commit(tree, &parents, &message)?)
+    }
+}
+
+/// `file` from a log commit's tree entries as text, within [`MAX_BLOB_BYTES`].
+fn read_text(
+    repo: &Repo,
+    name: &str,
+    entries: &[TreeEntry],
+    file: &str,
+) -> Result<Option<String>, StoreError> {
+    let malformed = |reason: String| StoreError::Malformed {
+        name: name.to_owned(),
+        reason,
+    };
+    match entries.iter().find(|e| e.name == file) {
+        Some(entry) if !entry.mode.is_blob() => Err(malformed(format!("its {file} is not a file"))),
+        Some(entry) => {
+            let size = repo
+                .object_size(entry.id)
+                .map_err(|e| malformed(crate::text::one_line(&e)))?;
+            if size > MAX_BLOB_BYTES {
+                return Err(malformed(format!(
+                    "its {file} is {size} bytes ({:.1} MiB), over the limit of 1 MiB",
+                    size as f64 / (1024.0 * 1024.0)
+                )));
+            }
+            let bytes = repo
+                .read_blob(entry.id)
+                .map_err(|e| malformed(crate::text::one_line(&e)))?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| malformed(format!("{file} is not UTF-8")))
+        }
+        None => Ok(None),
     }
 }
 

@@ -17,5 +17,6 @@ mod names;
 mod new;
 mod safety;
 mod setup;
+mod sharing;
 mod shell;
 mod terminal;

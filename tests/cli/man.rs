@@ -42,7 +42,10 @@ fn completions_define_the_function_gits_bash_completion_calls() {
             .ok()
             .stdout
     };
-    assert_eq!(complete("git session re").trim(), "resume rename rewind");
+    assert_eq!(
+        complete("git session re").trim(),
+        "remote resume rename rewind"
+    );
     assert!(complete("git session new --").contains("--no-worktree"));
     assert!(complete("git session rewind --").contains("--help"));
     repo.session(&["completions", "zsh"]).ok();

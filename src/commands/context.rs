@@ -1,0 +1,116 @@
+//! `git session context`: print or change the session's `context.md` (goal, decisions, next
+//! steps). Printing reads one log commit and nothing else, since an agent's session-start hook
+//! runs it on every start; a change is a `context:` event in the log.
+
+use std::io::{IsTerminal, Read};
+
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::session::{Event, EventKind, store::MAX_BLOB_BYTES};
+
+/// Print or change the session's context notes (context.md).
+///
+/// With no option, prints context.md (nothing when there is none). --set replaces it with a
+/// file's contents (`-` reads stdin), --append adds a paragraph, --edit opens it in $EDITOR.
+#[derive(Debug, clap::Args)]
+pub struct ContextArgs {
+    /// The session (default: the one whose worktree holds the current directory).
+    pub name: Option<String>,
+    /// Replace context.md with this file's contents (`-`: stdin).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["append", "edit"])]
+    pub set: Option<std::path::PathBuf>,
+    /// Append this text as a new paragraph.
+    #[arg(long, value_name = "TEXT", conflicts_with = "edit")]
+    pub append: Option<String>,
+    /// Edit context.md in $EDITOR.
+    #[arg(long)]
+    pub edit: bool,
+}
+
+pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
+    let session = ctx.session(args.name.as_deref())?;
+    let current = session.context.clone().unwrap_or_default();
+    let (new, detail) = if let Some(file) = &args.set {
+        (read_input(file)?, "replaced")
+    } else if let Some(text) = &args.append {
+        let mut new = current.clone();
+        if !new.is_empty() && !new.ends_with("\n\n") {
+            new.push_str(if new.ends_with('\n') { "\n" } else { "\n\n" });
+        }
+        new.push_str(text.trim_end());
+        new.push('\n');
+        (new, "appended")
+    } else if args.edit {
+        (edit_text(&current, "context.md")?, "edited")
+    } else {
+        if !current.is_empty() {
+            ctx.out.answer(current.trim_end_matches('\n'))?;
+        }
+        return Ok(());
+    };
+    if new.len() as u64 > MAX_BLOB_BYTES {
+        return Err(CommandError::user(
+            "context.md would be over 1 MiB, the most a session's log holds",
+        ));
+    }
+    if new == current {
+        ctx.out.status("context.md is unchanged");
+        return Ok(());
+    }
+    ctx.store().record(
+        session.name(),
+        Event::new(EventKind::Context, detail),
+        |_, context| *context = Some(new.clone()),
+    )?;
+    ctx.out.status(&format!(
+        "Updated the context of session '{}'",
+        session.name()
+    ));
+    Ok(())
+}
+
+/// A file's text, or stdin's for `-`.
+pub fn read_input(file: &std::path::Path) -> CommandResult<String> {
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_BLOB_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| CommandError::user(format!("cannot read stdin: {e}")))?;
+    } else {
+        text = std::fs::read_to_string(file)
+            .map_err(|e| CommandError::user(format!("cannot read {}: {e}", file.display())))?;
+    }
+    Ok(text)
+}
+
+/// Lets the user edit `text` in `$VISUAL`/`$EDITOR` (only on a terminal).
+pub fn edit_text(text: &str, file_name: &str) -> CommandResult<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::user("--edit needs a terminal")
+            .hint("pass the text with an option instead (see --help)"));
+    }
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into());
+    let dir = tempfile::tempdir()
+        .map_err(|e| CommandError::internal(format!("cannot make a temporary directory: {e}")))?;
+    let path = dir.path().join(file_name);
+    std::fs::write(&path, text)
+        .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", path.display())))?;
+    // The editor is the user's own setting, run as git runs core.editor: through the shell.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg(&editor)
+        .arg(&path)
+        .status()
+        .map_err(|e| CommandError::user(format!("cannot run the editor '{editor}': {e}")))?;
+    if !status.success() {
+        return Err(CommandError::user(format!(
+            "the editor '{editor}' failed; nothing was changed"
+        )));
+    }
+    std::fs::read_to_string(&path)
+        .map_err(|e| CommandError::internal(format!("cannot read {}: {e}", path.display())))
+}

@@ -1,0 +1,242 @@
+//! `git session push`: share sessions like branches. A dirty session is checkpointed first so
+//! its uncommitted work travels; the files a push would publish for the first time are
+//! checked for secrets; then one atomic push sends the logs, their branches and the merged
+//! provenance notes (`session::sync::push`).
+
+use std::path::Path;
+
+use crate::config::{self, Config, Origin};
+use crate::context::Context;
+use crate::error::{CommandError, CommandResult};
+use crate::git::remote;
+use crate::lifecycle;
+use crate::secrets;
+use crate::session::{Session, sync};
+
+/// Push sessions (log, branch, checkpoints, provenance notes) to a remote.
+///
+/// Checkpoints a dirty session first (unless --no-checkpoint), refuses files that look like
+/// secrets, then runs one atomic `git push` of refs/sessions/<name>, the session's branch and
+/// refs/notes/sessions (the remote's notes fetched and merged first). The remote is the one
+/// given, else session.remote, else the branch's upstream remote, else origin.
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// The remote, then the sessions (default: the current session). A lone argument that is
+    /// not a remote is a session name.
+    #[arg(value_name = "REMOTE|NAME")]
+    pub args: Vec<String>,
+    /// Push every session.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not checkpoint dirty sessions first (their uncommitted work stays here).
+    #[arg(long)]
+    pub no_checkpoint: bool,
+    /// Show what would be pushed; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Push files that look like secrets (.env*, *.pem, private keys, tokens) anyway.
+    #[arg(long)]
+    pub allow_secrets: bool,
+}
+
+pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
+    let config = ctx.config()?;
+    let main_root = ctx.main_root()?;
+    let (remote_arg, names) = split_remote(ctx, &args.args);
+    let store = ctx.store();
+    let mut sessions: Vec<Session> = if args.all {
+        let mut all = Vec::new();
+        for entry in store.list()? {
+            all.push(entry?);
+        }
+        all
+    } else if names.is_empty() {
+        vec![ctx.session(None)?]
+    } else {
+        names
+            .iter()
+            .map(|n| store.load(n))
+            .collect::<Result<_, _>>()?
+    };
+    if sessions.is_empty() {
+        return Err(CommandError::user("there are no sessions to push"));
+    }
+    let remote_name = choose_remote(ctx, &config, remote_arg, &sessions[0]);
+    remote::check_name(&ctx.repo, &remote_name)?;
+    if !args.no_checkpoint && !args.dry_run {
+        sessions = checkpoint_dirty(ctx, sessions)?;
+    }
+    if !(args.allow_secrets || config.flag(&config::PUSH_SECRETS, &[Origin::GitConfig])?) {
+        refuse_secrets(ctx, &remote_name, &sessions)?;
+    }
+    push_lfs_objects(ctx, &main_root, &remote_name, &sessions, args.dry_run)?;
+    let names: Vec<&str> = sessions.iter().map(|s| s.name()).collect();
+    ctx.out.status(&format!(
+        "{} {} to {remote_name}",
+        if args.dry_run {
+            "Would push"
+        } else {
+            "Pushing"
+        },
+        names.join(", ")
+    ));
+    let outcome = sync::push(&ctx.repo, &main_root, &remote_name, &sessions, args.dry_run)?;
+    if let Some(problem) = &outcome.notes_problem {
+        ctx.out
+            .warn(&format!("{problem}; the provenance notes were not pushed"));
+    }
+    if outcome.attempts > 1 {
+        ctx.out.status(&format!(
+            "The remote's notes moved meanwhile; merged them and pushed again ({} attempts)",
+            outcome.attempts
+        ));
+    }
+    for session in &sessions {
+        ctx.out
+            .answer(&format!("{remote_name}/{}", session.name()))?;
+    }
+    Ok(())
+}
+
+/// `push [<remote>] [<name>…]`: the first argument is the remote when one of that name is
+/// configured (or it is the only argument and no session has that name).
+fn split_remote<'a>(ctx: &Context, args: &'a [String]) -> (Option<&'a str>, &'a [String]) {
+    match args.split_first() {
+        Some((first, rest)) if remote::exists(&ctx.repo, first) => (Some(first.as_str()), rest),
+        Some((first, rest)) if rest.is_empty() && !ctx.store().exists(first).unwrap_or(false) => {
+            (Some(first.as_str()), rest)
+        }
+        _ => (None, args),
+    }
+}
+
+/// The remote given, else `session.remote` when set, else the upstream remote of the
+/// session's branch, else `origin`.
+fn choose_remote(ctx: &Context, config: &Config, given: Option<&str>, session: &Session) -> String {
+    if let Some(remote) = given {
+        return remote.to_owned();
+    }
+    let (configured, origin) = config.get(&config::REMOTE);
+    if origin != Origin::Default {
+        return configured;
+    }
+    ctx.repo
+        .config_string(&format!("branch.{}.remote", session.meta.branch))
+        .filter(|r| r != ".")
+        .unwrap_or(configured)
+}
+
+fn checkpoint_dirty(ctx: &Context, sessions: Vec<Session>) -> CommandResult<Vec<Session>> {
+    let store = ctx.store();
+    let local = ctx.local();
+    let mut out = Vec::new();
+    for session in sessions {
+        let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
+            out.push(session);
+            continue;
+        };
+        if ctx.repo.open_worktree(&path)?.changed_paths()?.is_empty() {
+            out.push(session);
+            continue;
+        }
+        let recorded =
+            lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before push")?;
+        if recorded.new {
+            ctx.out.status(&format!(
+                "Checkpointed '{}' ({}) so its uncommitted work travels",
+                session.name(),
+                &recorded.id.to_string()[..12]
+            ));
+        }
+        out.push(store.load(session.name())?);
+    }
+    Ok(out)
+}
+
+/// Refuses files that look like secrets among those the push publishes for the first time:
+/// what the new checkpoints hold beyond their HEAD and beyond the remote's copy.
+fn refuse_secrets(ctx: &Context, remote_name: &str, sessions: &[Session]) -> CommandResult {
+    let mut findings = Vec::new();
+    for session in sessions {
+        let remote_tip = ctx
+            .repo
+            .read_ref(&sync::remote_ref(remote_name, session.name()))?;
+        let published_before = match remote_tip {
+            Some(tip) if ctx.repo.has_object(tip) => sync::latest_checkpoint(&ctx.repo, tip)?
+                .map(|c| ctx.repo.read_commit(c).map(|c| c.tree))
+                .transpose()?,
+            _ => None,
+        };
+        for ckpt in sync::new_checkpoints(&ctx.repo, session, remote_tip)? {
+            let commit = ctx.repo.read_commit(ckpt)?;
+            let head_tree = match commit.parents.first() {
+                Some(head) => Some(ctx.repo.read_commit(*head)?.tree),
+                None => None,
+            };
+            let mut work = secrets::changed_blobs(&ctx.repo, commit.tree, head_tree)?;
+            if let Some(before) = published_before {
+                let new = secrets::changed_blobs(&ctx.repo, commit.tree, Some(before))?;
+                work.retain(|path, _| new.contains_key(path));
+            }
+            for finding in secrets::scan(&ctx.repo, &work)? {
+                if !findings
+                    .iter()
+                    .any(|f: &secrets::Finding| f.path == finding.path)
+                {
+                    findings.push(finding);
+                }
+            }
+        }
+    }
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} ({})", crate::text::escape(&f.path), f.why))
+        .collect();
+    Err(CommandError::user(format!(
+        "refusing to push what looks like secrets: {}",
+        list.join(", ")
+    ))
+    .hint("add them to .gitignore (or .git/info/exclude) and push again; checkpoints leave ignored files out")
+    .hint("or push anyway with --allow-secrets (git config session.pushSecrets true)"))
+}
+
+/// Uploads the LFS objects the pushed refs reach, unless the repository's pre-push hook is
+/// git-lfs's (the user's `git push` then does it). Only in repositories that use LFS.
+fn push_lfs_objects(
+    ctx: &Context,
+    main_root: &Path,
+    remote_name: &str,
+    sessions: &[Session],
+    dry_run: bool,
+) -> CommandResult {
+    let common = ctx.repo.common_dir();
+    if dry_run || !common.join("lfs").is_dir() {
+        return Ok(());
+    }
+    let hooks = ctx
+        .repo
+        .config_string("core.hooksPath")
+        .map(|p| main_root.join(p))
+        .unwrap_or_else(|| common.join("hooks"));
+    let hook = std::fs::read_to_string(hooks.join("pre-push")).unwrap_or_default();
+    if hook.contains("git lfs") || hook.contains("git-lfs") {
+        return Ok(());
+    }
+    if !remote::lfs_available(main_root) {
+        ctx.out.warn(
+            "this repository has Git LFS objects but `git lfs` is not installed; they are not pushed",
+        );
+        return Ok(());
+    }
+    let refs: Vec<String> = sessions
+        .iter()
+        .map(|s| crate::session::store::ref_name(s.name()))
+        .collect();
+    remote::lfs_push(main_root, remote_name, &refs).map_err(|e| {
+        CommandError::from(e)
+            .hint("nothing was pushed: the session's Git LFS files would not resolve elsewhere")
+    })
+}

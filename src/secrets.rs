@@ -1,0 +1,206 @@
+//! Secrets a push must not publish by accident. A checkpoint holds untracked files nobody
+//! chose to commit, so before `push` sends one, the files it publishes for the first time
+//! are judged by name (`.env*`, `*.pem`, `id_*` …) and by how their content starts (private
+//! key headers, cloud and forge token formats). Pure judgement plus a tree walk; never prints.
+
+use std::collections::BTreeMap;
+
+use crate::git::{ObjectId, Repo, RepoError};
+
+/// Content prefixes read per file: enough for every pattern below.
+const HEAD_BYTES: usize = 512;
+/// Larger files are judged by name only (secrets are small; reading big blobs is slow).
+const MAX_CONTENT_BYTES: u64 = 256 * 1024;
+
+/// A file a push would publish that looks like a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub path: String,
+    /// Why: "its name" or the kind of content.
+    pub why: String,
+}
+
+/// Whether a file name looks like a secret's.
+pub fn secret_name(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let examples = [".env.example", ".env.sample", ".env.template", ".env.dist"];
+    if file == ".env" || (file.starts_with(".env.") && !examples.contains(&file.as_str())) {
+        return true;
+    }
+    let public_key = file.ends_with(".pub");
+    (file.starts_with("id_") && !public_key)
+        || file.starts_with("credentials")
+        || [
+            ".pem",
+            ".key",
+            ".p12",
+            ".pfx",
+            ".jks",
+            ".keystore",
+            ".ppk",
+            ".asc",
+        ]
+        .iter()
+        .any(|ext| file.ends_with(ext))
+        || [
+            ".netrc",
+            "_netrc",
+            ".npmrc",
+            ".pypirc",
+            ".htpasswd",
+            "secrets.json",
+            "secrets.yaml",
+            "secrets.yml",
+            ".git-credentials",
+        ]
+        .contains(&file.as_str())
+}
+
+/// The kind of secret `content` starts like, if any (leading whitespace ignored).
+pub fn secret_content(content: &[u8]) -> Option<&'static str> {
+    let text = String::from_utf8_lossy(&content[..content.len().min(HEAD_BYTES)]);
+    let text = text.trim_start();
+    let header = text.lines().next().unwrap_or_default();
+    if header.starts_with("-----BEGIN") && header.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    if text.starts_with("PuTTY-User-Key-File") {
+        return Some("a private key");
+    }
+    let token_prefixes: [(&str, usize, &str); 12] = [
+        ("AKIA", 16, "an AWS access key"),
+        ("ASIA", 16, "an AWS access key"),
+        ("ghp_", 36, "a GitHub token"),
+        ("gho_", 36, "a GitHub token"),
+        ("ghu_", 36, "a GitHub token"),
+        ("ghs_", 36, "a GitHub token"),
+        ("ghr_", 36, "a GitHub token"),
+        ("github_pat_", 22, "a GitHub token"),
+        ("glpat-", 20, "a GitLab token"),
+        ("xoxb-", 10, "a Slack token"),
+        ("sk-ant-", 20, "an Anthropic API key"),
+        ("AIza", 35, "a Google API key"),
+    ];
+    // The token may be the whole file or a `KEY=value` line's value.
+    let first = text.lines().next().unwrap_or_default();
+    let candidates = [
+        first,
+        first
+            .split_once('=')
+            .map_or("", |(_, v)| v.trim().trim_matches('"')),
+    ];
+    for candidate in candidates {
+        for (prefix, rest, what) in token_prefixes {
+            if let Some(tail) = candidate.strip_prefix(prefix)
+                && tail.get(..rest).is_some_and(|t| {
+                    t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+            {
+                return Some(what);
+            }
+        }
+    }
+    None
+}
+
+/// Blobs in `tree` that differ from `base` (added or changed, by path), skipping subtrees
+/// with the same id: what a checkpoint adds on top of its HEAD.
+pub fn changed_blobs(
+    repo: &Repo,
+    tree: ObjectId,
+    base: Option<ObjectId>,
+) -> Result<BTreeMap<String, ObjectId>, RepoError> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![(String::new(), tree, base)];
+    while let Some((prefix, tree, base)) = pending.pop() {
+        if Some(tree) == base {
+            continue;
+        }
+        let old = match base {
+            Some(b) => repo.read_tree(b)?,
+            None => Vec::new(),
+        };
+        for entry in repo.read_tree(tree)? {
+            let path = format!("{prefix}{}", entry.name);
+            let before = old.iter().find(|o| o.name == entry.name);
+            if before.is_some_and(|b| b.id == entry.id) {
+                continue;
+            }
+            if entry.mode.is_tree() {
+                let base = before.filter(|b| b.mode.is_tree()).map(|b| b.id);
+                pending.push((format!("{path}/"), entry.id, base));
+            } else if entry.mode.is_blob() || entry.mode.is_link() {
+                out.insert(path, entry.id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Judges the files `published` (path → blob) by name and content.
+pub fn scan(
+    repo: &Repo,
+    published: &BTreeMap<String, ObjectId>,
+) -> Result<Vec<Finding>, RepoError> {
+    let mut out = Vec::new();
+    for (path, id) in published {
+        if secret_name(path) {
+            out.push(Finding {
+                path: path.clone(),
+                why: "its name".into(),
+            });
+            continue;
+        }
+        if repo.object_size(*id)? > MAX_CONTENT_BYTES {
+            continue;
+        }
+        if let Some(what) = secret_content(&repo.read_blob(*id)?) {
+            out.push(Finding {
+                path: path.clone(),
+                why: format!("it starts like {what}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for bad in [
+            ".env",
+            "config/.env.production",
+            "id_ed25519",
+            "keys/server.pem",
+            "tls.key",
+            "credentials.json",
+            "cert.p12",
+        ] {
+            assert!(secret_name(bad), "{bad}");
+        }
+        for good in [
+            ".env.example",
+            "id_ed25519.pub",
+            "src/main.rs",
+            "environment.md",
+            "keyboard.rs",
+        ] {
+            assert!(!secret_name(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn contents() {
+        assert!(secret_content(b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb...").is_some());
+        assert!(secret_content(b"  -----BEGIN RSA PRIVATE KEY-----\n").is_some());
+        assert!(secret_content(b"AKIAABCDEFGHIJKLMNOP\n").is_some());
+        assert!(secret_content(b"TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n").is_some());
+        assert!(secret_content(b"-----BEGIN CERTIFICATE-----\n").is_none());
+        assert!(secret_content(b"fn main() {}\n").is_none());
+        assert!(secret_content(b"ghp_short").is_none());
+    }
+}

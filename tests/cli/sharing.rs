@@ -1,0 +1,702 @@
+//! Sharing (issue 10): push from one clone, fetch and resume in another, through a bare
+//! repository on disk and once through `git daemon` on loopback; notes merged from both sides;
+//! divergence and rejected pushes refused with nothing lost; hostile fetched logs refused one
+//! by one; secrets refused; Git LFS objects carried.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::support::{TestRepo, write_file};
+
+/// Clone A (with a commit pushed to a bare `remote.git`) and clone B of the same remote.
+fn pair() -> (TestRepo, TestRepo, PathBuf) {
+    let a = TestRepo::new();
+    let bare = a.home.join("remote.git");
+    a.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    a.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    a.git(&["push", "-q", "origin", "main"]);
+    let b = clone_of(&bare);
+    (a, b, bare)
+}
+
+fn clone_of(url: &Path) -> TestRepo {
+    let b = TestRepo::empty();
+    b.git(&["remote", "add", "origin", url.to_str().unwrap()]);
+    b.git(&["fetch", "-q", "origin"]);
+    b.git(&["checkout", "-q", "-B", "main", "origin/main"]);
+    b
+}
+
+/// Every file below `dir` (but `.git`): bytes or link target, and the exec bit.
+fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".git" {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.insert(rel, (target.to_string_lossy().as_bytes().to_vec(), false));
+            } else if meta.is_dir() {
+                pending.push(path);
+            } else {
+                let exec = meta.permissions().mode() & 0o111 != 0;
+                out.insert(rel, (std::fs::read(&path).unwrap(), exec));
+            }
+        }
+    }
+    out
+}
+
+/// Uncommitted, staged and untracked work of every kind the issue names.
+fn make_work(repo: &TestRepo, wt: &Path) {
+    write_file(&wt.join("README.md"), "hello\nchanged on A\n");
+    write_file(&wt.join("dir with space/new file ü.txt"), "new\n");
+    write_file(&wt.join("tool.sh"), "#!/bin/sh\necho hi\n");
+    std::fs::set_permissions(wt.join("tool.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("README.md", wt.join("link")).unwrap();
+    write_file(&wt.join("staged.txt"), "staged\n");
+    repo.git_in(wt, &["add", "staged.txt"]);
+}
+
+fn status(repo: &TestRepo, wt: &Path) -> String {
+    repo.git_in(wt, &["status", "--porcelain=v1", "--untracked-files=all"])
+}
+
+#[test]
+fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
+    let (a, b, bare) = pair();
+    let wt_a = a.new_session("feat");
+    make_work(&a, &wt_a);
+    a.session(&["context", "feat", "--append", "goal: share it"])
+        .ok();
+    a.session(&["handoff", "feat", "-m", "Known risks: none", "--to", "B"])
+        .ok();
+    let pushed = a.session_in(&wt_a, &["push"]).ok();
+    assert_eq!(pushed.line(), "origin/feat");
+    for r in ["refs/sessions/feat", "refs/heads/session/feat"] {
+        a.git_in(&bare, &["rev-parse", "--verify", "-q", r]);
+    }
+
+    b.session(&["fetch"]).ok();
+    let listed = b.session(&["list", "--all", "--json"]).ok().json();
+    assert_eq!(listed[0]["name"], "origin/feat", "{listed}");
+    let resumed = b.session(&["resume", "feat"]).ok();
+    assert!(
+        resumed.stderr.contains("Known risks: none"),
+        "{}",
+        resumed.stderr
+    );
+    let wt_b = PathBuf::from(resumed.line());
+    assert_eq!(files(&wt_a), files(&wt_b));
+    assert_eq!(status(&a, &wt_a), status(&b, &wt_b));
+    assert!(status(&b, &wt_b).contains("A  staged.txt"));
+    assert_eq!(a.meta("feat")["id"], b.meta("feat")["id"]);
+    assert_eq!(
+        b.session(&["context", "feat"]).ok().line(),
+        "goal: share it"
+    );
+    assert!(b.session(&["show", "feat"]).ok().stdout.contains("To: B"));
+}
+
+#[test]
+fn notes_from_both_sides_survive_both_pushes() {
+    let (a, b, bare) = pair();
+    let wt_a = a.new_session("n");
+    a.git_in(
+        &wt_a,
+        &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"],
+    );
+    a.session(&["push", "origin", "n"]).ok();
+    // B notes the same commit without having fetched A's notes.
+    b.git(&["notes", "--ref=sessions", "add", "-m", "from B", "HEAD"]);
+    b.session(&["fetch"]).ok();
+    let wt_b = PathBuf::from(b.session(&["resume", "n"]).ok().line());
+    b.git_in(
+        &wt_b,
+        &["commit", "-q", "--allow-empty", "-m", "B's commit"],
+    );
+    b.git_in(
+        &wt_b,
+        &[
+            "notes",
+            "--ref=sessions",
+            "add",
+            "-m",
+            "B's commit note",
+            "HEAD",
+        ],
+    );
+    b.session(&["push", "n"]).ok();
+    let head = a.git(&["rev-parse", "main"]);
+    let note = a.git_in(&bare, &["notes", "--ref=sessions", "show", &head]);
+    assert!(note.contains("from A") && note.contains("from B"), "{note}");
+    let b_head = b.git_in(&wt_b, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        a.git_in(&bare, &["notes", "--ref=sessions", "show", &b_head]),
+        "B's commit note"
+    );
+}
+
+#[test]
+fn the_remote_notes_moving_during_a_push_is_merged_and_retried() {
+    let (a, b, bare) = pair();
+    let wt_a = a.new_session("r");
+    a.git_in(
+        &wt_a,
+        &["notes", "--ref=sessions", "add", "-m", "from A", "HEAD"],
+    );
+    // B's notes reach the remote while A's push is under way (from A's pre-push hook, once).
+    b.git(&["notes", "--ref=sessions", "add", "-m", "from B", "HEAD"]);
+    let hook = a.root.join(".git/hooks/pre-push");
+    let marker = a.home.join("hook-ran");
+    write_file(
+        &hook,
+        &format!(
+            "#!/bin/sh\n[ -e '{m}' ] && exit 0\ntouch '{m}'\nunset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\ncd '{b}' && git push -q origin refs/notes/sessions:refs/notes/sessions\n",
+            m = marker.display(),
+            b = b.root.display()
+        ),
+    );
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = a.session(&["push", "origin", "r"]).ok();
+    assert!(out.stderr.contains("attempts"), "{}", out.stderr);
+    let head = a.git(&["rev-parse", "main"]);
+    let note = a.git_in(&bare, &["notes", "--ref=sessions", "show", &head]);
+    assert!(note.contains("from A") && note.contains("from B"), "{note}");
+}
+
+#[test]
+fn divergence_is_refused_on_push_and_resume_with_nothing_lost() {
+    let (a, b, bare) = pair();
+    a.new_session("d");
+    a.session(&["push", "origin", "d"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "d"]).ok();
+    b.session(&["context", "d", "--append", "B was here"]).ok();
+    b.session(&["push", "d"]).ok();
+    a.session(&["context", "d", "--append", "A was here"]).ok();
+    let a_tip = a.git(&["rev-parse", "refs/sessions/d"]);
+    let remote_tip = a.git_in(&bare, &["rev-parse", "refs/sessions/d"]);
+
+    let refused = a.session(&["push", "d"]).fails();
+    assert_eq!(
+        refused
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
+    assert!(refused.stderr.contains("rejected"), "{}", refused.stderr);
+    assert_eq!(
+        a.git_in(&bare, &["rev-parse", "refs/sessions/d"]),
+        remote_tip
+    );
+
+    a.session(&["fetch"]).ok();
+    assert!(
+        a.session(&["list", "--all"])
+            .ok()
+            .stdout
+            .contains("diverged")
+    );
+    let refused = a.session(&["resume", "d"]).fails();
+    assert!(refused.stderr.contains("diverged"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("--as"), "{}", refused.stderr);
+    assert_eq!(a.git(&["rev-parse", "refs/sessions/d"]), a_tip);
+    // Both sides' events are still there, and the remote copy can be taken up beside.
+    let theirs = a.session(&["resume", "origin/d", "--as", "d-2"]).ok();
+    assert!(std::fs::metadata(theirs.line()).is_ok());
+    assert!(
+        a.session(&["context", "d-2"])
+            .ok()
+            .stdout
+            .contains("B was here")
+    );
+    assert!(
+        a.session(&["context", "d"])
+            .ok()
+            .stdout
+            .contains("A was here")
+    );
+    a.session(&["resume", "d", "--local"]).ok();
+}
+
+#[test]
+fn behind_is_fast_forwarded_on_resume() {
+    let (a, b, _bare) = pair();
+    a.new_session("ff");
+    a.session(&["push", "origin", "ff"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "ff"]).ok();
+    a.session(&["context", "ff", "--append", "later on A"]).ok();
+    a.session(&["push", "ff"]).ok();
+    b.session(&["fetch"]).ok();
+    assert!(b.session(&["list", "--all"]).ok().stdout.contains("behind"));
+    let out = b.session(&["resume", "ff"]).ok();
+    assert!(out.stderr.contains("Fast-forwarded"), "{}", out.stderr);
+    assert!(
+        b.session(&["context", "ff"])
+            .ok()
+            .stdout
+            .contains("later on A")
+    );
+}
+
+#[test]
+fn a_rejected_push_leaves_nothing_half_pushed() {
+    let (a, b, bare) = pair();
+    let wt_a = a.new_session("half");
+    // Someone else pushed a branch of the same name first.
+    b.git(&["commit", "-q", "--allow-empty", "-m", "theirs"]);
+    b.git(&["push", "-q", "origin", "HEAD:refs/heads/session/half"]);
+    write_file(&wt_a.join("x.txt"), "x\n");
+    let out = a.session(&["push", "origin", "half"]).fails();
+    assert!(
+        out.stderr.contains("refs/heads/session/half"),
+        "{}",
+        out.stderr
+    );
+    let missing = a.cmd_in(
+        &bare,
+        "git",
+        &["rev-parse", "--verify", "-q", "refs/sessions/half"],
+    );
+    assert_ne!(missing.code, 0, "the session's log was pushed alone");
+}
+
+#[test]
+fn files_that_look_like_secrets_are_refused() {
+    let (a, _b, bare) = pair();
+    let wt = a.new_session("s");
+    write_file(&wt.join(".env.production"), "PASSWORD=hunter2\n");
+    write_file(
+        &wt.join("keys/deploy"),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    write_file(
+        &wt.join("notes.txt"),
+        "token=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n",
+    );
+    write_file(&wt.join("ok.txt"), "fine\n");
+    let out = a.session(&["push", "origin", "s"]).fails();
+    for name in [".env.production", "keys/deploy", "notes.txt"] {
+        assert!(out.stderr.contains(name), "{name}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("ok.txt"), "{}", out.stderr);
+    assert!(out.stderr.contains(".gitignore"), "{}", out.stderr);
+    let missing = a.cmd_in(
+        &bare,
+        "git",
+        &["rev-parse", "--verify", "-q", "refs/sessions/s"],
+    );
+    assert_ne!(missing.code, 0);
+    a.session(&["push", "origin", "s", "--allow-secrets"]).ok();
+}
+
+/// Writes a log commit into `repo` by hand: `files` (name, content) in its tree.
+fn forge(
+    repo: &TestRepo,
+    dir: &Path,
+    files: &[(&str, &[u8])],
+    parent: Option<&str>,
+    msg: &str,
+) -> String {
+    let mut listing = String::new();
+    for (name, content) in files {
+        let file = repo.home.join("forged-blob");
+        std::fs::write(&file, content).unwrap();
+        let blob = repo.git_in(dir, &["hash-object", "-w", file.to_str().unwrap()]);
+        listing.push_str(&format!("100644 blob {blob}\t{name}\n"));
+    }
+    let list_file = repo.home.join("forged-listing");
+    std::fs::write(&list_file, listing).unwrap();
+    let tree = repo
+        .cmd_in(
+            dir,
+            "sh",
+            &["-c", &format!("git mktree < '{}'", list_file.display())],
+        )
+        .ok()
+        .line()
+        .to_owned();
+    let mut args = vec!["commit-tree", "-m", msg];
+    if let Some(p) = parent {
+        args.extend(["-p", p]);
+    }
+    args.push(&tree);
+    repo.git_in(dir, &args)
+}
+
+#[test]
+fn hostile_fetched_sessions_are_refused_one_by_one() {
+    let (a, b, bare) = pair();
+    a.new_session("good");
+    a.session(&["push", "origin", "good"]).ok();
+    let good_yaml = a.git(&["show", "refs/sessions/good:session.yaml"]);
+    let id = a.meta("good")["id"].as_str().unwrap().to_owned();
+    let msg = format!("created: x\n\nSession-Id: {id}\nSession-Event: created\n");
+    let yaml_for = |name: &str| good_yaml.replace("name: good", &format!("name: {name}"));
+    let mut cases: Vec<(&str, String)> = Vec::new();
+    // Name disagreeing with the ref.
+    cases.push((
+        "wrong-name",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", good_yaml.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
+    // Oversized blob.
+    let big = format!("{}\nbig: '{}'\n", yaml_for("big"), "x".repeat(1_100_000));
+    cases.push((
+        "big",
+        forge(&a, &bare, &[("session.yaml", big.as_bytes())], None, &msg),
+    ));
+    // YAML alias bomb.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    bomb.push_str(&yaml_for("bomb"));
+    cases.push((
+        "bomb",
+        forge(&a, &bare, &[("session.yaml", bomb.as_bytes())], None, &msg),
+    ));
+    // Absolute and `..` paths.
+    let abs = yaml_for("abs").replace("base_ref: HEAD", "base_ref: /etc/passwd");
+    cases.push((
+        "abs",
+        forge(&a, &bare, &[("session.yaml", abs.as_bytes())], None, &msg),
+    ));
+    let dotdot = format!(
+        "{}transcript: ../../../home/x/.ssh/id_rsa\n",
+        yaml_for("dotdot")
+    );
+    cases.push((
+        "dotdot",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", dotdot.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
+    // Unknown status.
+    let status = yaml_for("status").replace("status: active", "status: running");
+    cases.push((
+        "status",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", status.as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
+    // A log commit without session.yaml (under a good tip).
+    let root = forge(&a, &bare, &[("other.txt", b"x")], None, &msg);
+    let on_top = forge(
+        &a,
+        &bare,
+        &[("session.yaml", yaml_for("nometa").as_bytes())],
+        Some(&root),
+        &msg,
+    );
+    cases.push(("nometa", on_top));
+    // Not a chain of log commits: the first parent is a plain commit of the project.
+    let main = a.git_in(&bare, &["rev-parse", "main"]);
+    cases.push((
+        "chain",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", yaml_for("chain").as_bytes())],
+            Some(&main),
+            &msg,
+        ),
+    ));
+    // A chain onto another session's log.
+    let good_tip = a.git_in(&bare, &["rev-parse", "refs/sessions/good"]);
+    let other_id = yaml_for("otherid").replace(&id, "0000111122223333");
+    let other_msg = msg.replace(&id, "0000111122223333");
+    cases.push((
+        "otherid",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", other_id.as_bytes())],
+            Some(&good_tip),
+            &other_msg,
+        ),
+    ));
+    // A name breaking DESIGN §2 (over 100 bytes).
+    let long = "l".repeat(120);
+    cases.push((
+        "long",
+        forge(
+            &a,
+            &bare,
+            &[("session.yaml", yaml_for(&long).as_bytes())],
+            None,
+            &msg,
+        ),
+    ));
+    for (name, commit) in &cases {
+        let name = if *name == "long" { long.as_str() } else { name };
+        a.git_in(
+            &bare,
+            &["update-ref", &format!("refs/sessions/{name}"), commit],
+        );
+    }
+    // Notes that are not text.
+    let binary = forge(
+        &a,
+        &bare,
+        &[(main.as_str(), b"\x00\x01binary")],
+        None,
+        "notes",
+    );
+    a.git_in(&bare, &["update-ref", "refs/notes/sessions", &binary]);
+
+    let out = b.session(&["fetch"]).fails();
+    for (name, _) in &cases {
+        let shown = if *name == "long" { &long[..20] } else { name };
+        assert!(
+            out.stderr.contains(&format!("origin/{shown}")),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr
+            .contains("notes fetched from 'origin' are refused"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("origin/good"), "{}", out.stderr);
+    assert_ne!(
+        b.cmd_in(
+            &b.root,
+            "git",
+            &["rev-parse", "-q", "--verify", "refs/notes/sessions"]
+        )
+        .code,
+        0
+    );
+    // The good one keeps working; the hostile ones are refused by resume too.
+    b.session(&["resume", "good"]).ok();
+    let refused = b.session(&["resume", "abs"]).fails();
+    assert!(
+        refused.stderr.contains("outside the repository"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        refused
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
+    b.session(&["resume", "chain"]).fails();
+    let listed = b.session(&["list", "--all"]).ok();
+    assert!(listed.stdout.contains("origin/good"), "{}", listed.stdout);
+}
+
+#[test]
+fn remote_setup_makes_a_plain_fetch_bring_sessions() {
+    let (a, b, _bare) = pair();
+    a.new_session("plain");
+    a.session(&["push", "origin", "plain"]).ok();
+    b.session(&["remote", "setup"]).ok();
+    b.session(&["remote", "setup"]).ok();
+    let specs = b.git(&["config", "--get-all", "remote.origin.fetch"]);
+    assert_eq!(
+        specs
+            .lines()
+            .filter(|l| l.contains("remote-sessions"))
+            .count(),
+        1,
+        "{specs}"
+    );
+    b.git(&["fetch", "-q", "origin"]);
+    b.git(&["rev-parse", "--verify", "refs/remote-sessions/origin/plain"]);
+}
+
+#[test]
+fn context_and_handoff_are_logged_events() {
+    let repo = TestRepo::new();
+    repo.new_session("c");
+    assert_eq!(repo.session(&["context", "c"]).ok().stdout, "");
+    let file = repo.home.join("ctx.md");
+    std::fs::write(&file, "# Goal\nship it\n").unwrap();
+    repo.session(&["context", "c", "--set", file.to_str().unwrap()])
+        .ok();
+    repo.session(&["context", "c", "--append", "next: tests"])
+        .ok();
+    assert_eq!(
+        repo.session(&["context", "c"]).ok().stdout,
+        "# Goal\nship it\n\nnext: tests\n"
+    );
+    repo.session(&["handoff", "c", "-m", "Commands run: cargo test"])
+        .ok();
+    let events = repo.events("c");
+    assert!(events[0].starts_with("handoff:"), "{events:?}");
+    assert!(events[1].starts_with("context:"), "{events:?}");
+    let handoff = repo.git(&["show", "refs/sessions/c:handoff.md"]);
+    assert!(handoff.contains("Commands run: cargo test"), "{handoff}");
+    assert!(handoff.contains("## Commits since the base"), "{handoff}");
+    // A later event keeps the handoff.
+    repo.session(&["context", "c", "--append", "more"]).ok();
+    repo.git(&["show", "refs/sessions/c:handoff.md"]);
+    assert_eq!(
+        repo.session(&["handoff", "c"]).code,
+        2,
+        "no text: a usage error"
+    );
+}
+
+/// A free TCP port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn sharing_over_git_daemon_on_loopback() {
+    let (a, _b, bare) = pair();
+    let port = free_port();
+    let base = bare.parent().unwrap();
+    std::fs::write(bare.join("git-daemon-export-ok"), "").unwrap();
+    let daemon = std::process::Command::new("git")
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            "--enable=receive-pack",
+            &format!("--base-path={}", base.display()),
+            base.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(child) = daemon else {
+        eprintln!("skipped: git daemon is not available");
+        return;
+    };
+    let _daemon = Daemon(child);
+    let url = format!("git://127.0.0.1:{port}/remote.git");
+    // Wait until it accepts connections (it binds asynchronously).
+    for _ in 0..100 {
+        if a.cmd_in(&a.root, "git", &["ls-remote", &url]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    a.git(&["remote", "add", "net", &url]);
+    let wt = a.new_session("net");
+    make_work(&a, &wt);
+    a.session(&["push", "net", "net"]).ok();
+    let b = TestRepo::empty();
+    b.git(&["remote", "add", "net", &url]);
+    b.git(&["fetch", "-q", "net"]);
+    b.git(&["checkout", "-q", "-B", "main", "net/main"]);
+    b.session(&["fetch", "net"]).ok();
+    let wt_b = PathBuf::from(b.session(&["resume", "net/net"]).ok().line());
+    assert_eq!(files(&wt), files(&wt_b));
+    assert_eq!(status(&a, &wt), status(&b, &wt_b));
+}
+
+#[test]
+fn lfs_objects_travel_through_git_lfs_pre_push_hook() {
+    lfs_round_trip(true);
+}
+
+#[test]
+fn lfs_objects_travel_without_git_lfs_pre_push_hook() {
+    lfs_round_trip(false);
+}
+
+fn lfs_round_trip(keep_hook: bool) {
+    let probe = std::process::Command::new("git")
+        .args(["lfs", "version"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: git-lfs is not installed");
+        return;
+    }
+    let (a, _b, bare) = pair();
+    let url = format!("file://{}", bare.display());
+    a.git(&["remote", "set-url", "origin", &url]);
+    a.git(&["lfs", "install", "--local"]);
+    a.git(&["lfs", "track", "*.bin"]);
+    a.commit_files(&[("tracked.bin", "committed lfs content\n")], "lfs");
+    a.git(&["push", "-q", "origin", "main"]);
+    let wt = a.new_session("lfs");
+    if !keep_hook {
+        // Another tool's pre-push hook, which does not chain to git-lfs's (written after the
+        // worktree was made: git-lfs puts its own back where there is none).
+        let hook = a.root.join(".git/hooks/pre-push");
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+    }
+    write_file(&wt.join("tracked.bin"), "uncommitted lfs content\n");
+    write_file(&wt.join("new.bin"), "new lfs content\n");
+    a.session(&["push", "origin", "lfs"]).ok();
+    // The checkpoint holds pointers, and the remote has the objects they point at.
+    let pointer = a.git(&["show", "refs/sessions/lfs^2:new.bin"]);
+    assert!(pointer.starts_with("version https://git-lfs"), "{pointer}");
+    let oid = pointer
+        .lines()
+        .find_map(|l| l.strip_prefix("oid sha256:"))
+        .unwrap()
+        .to_owned();
+    let stored = bare.join(format!("lfs/objects/{}/{}/{oid}", &oid[..2], &oid[2..4]));
+    assert!(stored.is_file(), "{} is missing", stored.display());
+    let b = clone_of(&bare);
+    b.git(&["remote", "set-url", "origin", &url]);
+    b.git(&["lfs", "install", "--local"]);
+    b.git(&["lfs", "pull"]);
+    b.session(&["fetch"]).ok();
+    let wt_b = PathBuf::from(b.session(&["resume", "lfs"]).ok().line());
+    assert_eq!(
+        std::fs::read_to_string(wt_b.join("tracked.bin")).unwrap(),
+        "uncommitted lfs content\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt_b.join("new.bin")).unwrap(),
+        "new lfs content\n"
+    );
+}
