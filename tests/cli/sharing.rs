@@ -3,11 +3,10 @@
 //! divergence and rejected pushes refused with nothing lost; hostile fetched logs refused one
 //! by one; secrets refused; Git LFS objects carried.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::support::{TestRepo, write_file};
+use crate::support::{TestRepo, tree_state, write_file};
 
 /// Clone A (with a commit pushed to a bare `remote.git`) and clone B of the same remote.
 fn pair() -> (TestRepo, TestRepo, PathBuf) {
@@ -26,37 +25,6 @@ fn clone_of(url: &Path) -> TestRepo {
     b.git(&["fetch", "-q", "origin"]);
     b.git(&["checkout", "-q", "-B", "main", "origin/main"]);
     b
-}
-
-/// Every file below `dir` (but `.git`): bytes or link target, and the exec bit.
-fn files(dir: &Path) -> BTreeMap<String, (Vec<u8>, bool)> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".git" {
-                continue;
-            }
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.file_type().is_symlink() {
-                let target = std::fs::read_link(&path).unwrap();
-                out.insert(rel, (target.to_string_lossy().as_bytes().to_vec(), false));
-            } else if meta.is_dir() {
-                pending.push(path);
-            } else {
-                let exec = meta.permissions().mode() & 0o111 != 0;
-                out.insert(rel, (std::fs::read(&path).unwrap(), exec));
-            }
-        }
-    }
-    out
 }
 
 /// Uncommitted, staged and untracked work of every kind the issue names.
@@ -99,7 +67,7 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
         resumed.stderr
     );
     let wt_b = PathBuf::from(resumed.line());
-    assert_eq!(files(&wt_a), files(&wt_b));
+    assert_eq!(tree_state(&wt_a), tree_state(&wt_b));
     assert_eq!(status(&a, &wt_a), status(&b, &wt_b));
     assert!(status(&b, &wt_b).contains("A  staged.txt"));
     assert_eq!(a.meta("feat")["id"], b.meta("feat")["id"]);
@@ -636,7 +604,7 @@ fn sharing_over_git_daemon_on_loopback() {
     b.git(&["checkout", "-q", "-B", "main", "net/main"]);
     b.session(&["fetch", "net"]).ok();
     let wt_b = PathBuf::from(b.session(&["resume", "net/net"]).ok().line());
-    assert_eq!(files(&wt), files(&wt_b));
+    assert_eq!(tree_state(&wt), tree_state(&wt_b));
     assert_eq!(status(&a, &wt), status(&b, &wt_b));
 }
 

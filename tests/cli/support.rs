@@ -1,6 +1,8 @@
 //! A hermetic test repository: pinned git config, identity, dates, HOME and TZ, and helpers
 //! to run the freshly built `git-session` (directly, or as `git session` through PATH).
 
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -265,4 +267,40 @@ impl TestRepo {
         )
         .ok();
     }
+}
+
+/// Every file under `root` (but .git): kind, mode and contents (or link target).
+pub fn tree_state(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if rel == ".git" {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_symlink() {
+                out.insert(
+                    rel,
+                    format!("link -> {}", std::fs::read_link(&path).unwrap().display()),
+                );
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.insert(
+                    rel,
+                    format!("{:o} {:?}", meta.permissions().mode() & 0o111, bytes),
+                );
+            }
+        }
+    }
+    out
 }
