@@ -57,7 +57,8 @@ impl Context {
     /// stderr the first time.
     pub fn config(&self) -> CommandResult<Config> {
         let config = Config::load(&self.repo, self.repo.workdir().as_deref())?;
-        if !self.config_warned.replace(true) {
+        // Inside a git hook (quiet) they would repeat on every commit: commands say them.
+        if !self.config_warned.replace(true) && !self.out.is_quiet() {
             for warning in config.warnings() {
                 self.out.warn(warning);
             }

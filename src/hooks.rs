@@ -398,9 +398,11 @@ pub fn install_for_new_worktree(
     if !location.per_worktree {
         return Ok(None);
     }
+    // Tracked hook files reach a new worktree with the checkout; editing them there would
+    // make them the session's uncommitted work.
     let options = InstallOptions {
         force: false,
-        tracked: state.tracked,
+        tracked: false,
     };
     let report = install_dir(&wt, location, &mut state, options)?;
     save_state(&common, &state)?;
@@ -419,7 +421,14 @@ fn install_dir(
         files.push(install_file(wt, &location, &root, event, state, options)?);
     }
     if location.per_worktree {
-        exclude_created(wt, &root, &files)?;
+        // Only files inside the hooks directory (not a tracked `.husky/<hook>`, which is
+        // meant to be committed).
+        let inside: Vec<FileReport> = files
+            .iter()
+            .filter(|f| f.path.starts_with(&location.dir))
+            .cloned()
+            .collect();
+        exclude_created(wt, &root, &inside)?;
     }
     Ok(DirReport {
         location,
@@ -437,7 +446,9 @@ fn target_file(location: &HooksDir, root: &Path, event: &str, tracked: bool) -> 
         Some(Manager::PreCommit) if fs::read(&hook).is_ok_and(|c| managed_by_pre_commit(&c)) => {
             location.dir.join(format!("{event}.legacy"))
         }
-        Some(Manager::Husky) if tracked => root.join(".husky").join(event),
+        Some(Manager::Husky) if tracked && root.join(".husky").is_dir() => {
+            root.join(".husky").join(event)
+        }
         _ => hook,
     }
 }
@@ -467,6 +478,16 @@ fn install_file(
         report.runs = is_executable(&path);
         return Ok(report);
     }
+    if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Writing through it would change the file it points at (often tracked), and
+        // replacing it would lose the link.
+        report.action = "skipped";
+        report.note = Some(
+            "a symlink; add `git session hook <event> \"$@\"` to the file it points at".into(),
+        );
+        report.runs = is_executable(&path);
+        return Ok(report);
+    }
     let existing = match fs::read(&path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -480,6 +501,15 @@ fn install_file(
             Some("not a shell script; call `git session hook <event> \"$@\"` from it".into());
         report.runs = is_executable(&path);
         return Ok(report);
+    }
+    // Moving to a chained file (husky's tracked `.husky/<hook>`): the block leaves the hook
+    // file itself, or it would run twice.
+    let direct = location.dir.join(event);
+    if path != direct
+        && let Ok(content) = fs::read(&direct)
+        && let Some(without) = without_block(&content)
+    {
+        write_keeping_mode(&direct, &without, false)?;
     }
     let updated = with_block(existing.as_deref(), event);
     if existing.as_deref() == Some(updated.as_slice()) {
@@ -513,7 +543,7 @@ fn install_file(
             state.edited.push(path.clone());
         }
     }
-    report.runs = is_executable(&path);
+    report.runs = is_executable(&path) || !path.starts_with(&location.dir);
     if !report.runs {
         report.note = Some("not executable, so git does not run it (chmod +x)".into());
     }

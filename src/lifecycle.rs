@@ -442,6 +442,48 @@ fn record_captured(
     })
 }
 
+/// An exclusive lock on one session's worktree, held while it is removed or rewound, so a
+/// background scan (the git hooks' refresh) never checkpoints a half-removed or half-restored
+/// tree. Released when dropped (the kernel releases it if the process dies).
+pub struct SessionLock {
+    _file: std::fs::File,
+}
+
+impl SessionLock {
+    fn path(repo: &Repo, session: &Session) -> PathBuf {
+        repo.common_dir()
+            .join("session")
+            .join("locks")
+            .join(format!("{}.lock", session.meta.id))
+    }
+
+    fn open(repo: &Repo, session: &Session) -> Option<std::fs::File> {
+        let path = Self::path(repo, session);
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ok()
+    }
+
+    /// Waits for the lock. None when no lock file can be made (a read-only git directory):
+    /// the caller goes on, as it did before locks existed.
+    pub fn acquire(repo: &Repo, session: &Session) -> Option<SessionLock> {
+        let file = Self::open(repo, session)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).ok()?;
+        Some(SessionLock { _file: file })
+    }
+
+    /// Takes the lock only if nobody holds it.
+    pub fn try_acquire(repo: &Repo, session: &Session) -> Option<SessionLock> {
+        let file = Self::open(repo, session)?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
+        Some(SessionLock { _file: file })
+    }
+}
+
 /// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
 /// from the last checkpoint; None when it is clean.
 pub fn checkpoint_if_dirty(
@@ -586,6 +628,10 @@ pub fn execute(
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
     let mut covered_head = None;
+    let _lock = plan
+        .worktree
+        .as_ref()
+        .and_then(|_| SessionLock::acquire(repo, session));
     if let Some((path, work)) = &plan.worktree {
         if work.has_work() && !force {
             out.kept_because = Some(work.reason());

@@ -77,6 +77,11 @@ impl Output {
         self
     }
 
+    /// Whether narration is off (git hooks).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Whether stderr is a terminal that live progress may be drawn on.
     pub fn progress_allowed(&self) -> bool {
         !self.quiet && std::io::stderr().is_terminal()

@@ -53,9 +53,13 @@ pub fn deduplicated(note: &[u8]) -> Option<Vec<u8>> {
         .map(|p| p.trim_matches('\n'))
         .filter(|p| !p.trim().is_empty())
         .collect();
+    // Only our own paragraphs (`session:` then `id:`) are deduplicated; other text stays.
+    let ours = |p: &str| {
+        p.starts_with("session: ") && p.lines().nth(1).is_some_and(|l| l.starts_with("id: "))
+    };
     let mut kept: Vec<&str> = Vec::new();
     for paragraph in &paragraphs {
-        if !kept.iter().any(|k| k.trim() == paragraph.trim()) {
+        if !(ours(paragraph) && kept.iter().any(|k| k.trim() == paragraph.trim())) {
             kept.push(paragraph);
         }
     }

@@ -148,10 +148,26 @@ pub fn refresh(
     let store = Store::new(repo);
     let worktrees = repo.linked_worktrees()?;
     let mut sessions = Vec::new();
-    for session in store.list()?.into_iter().flatten() {
-        let Some(path) = lifecycle::find_worktree_in(&worktrees, local, &session) else {
+    for listed in store.list()?.into_iter().flatten() {
+        let Some(path) = lifecycle::find_worktree_in(&worktrees, local, &listed) else {
             continue;
         };
+        // Being removed or rewound right now: the next scan sees how it ends.
+        let Some(_lock) = lifecycle::SessionLock::try_acquire(repo, &listed) else {
+            continue;
+        };
+        // As it is now, under the lock: ended, or its worktree gone, means nothing to keep.
+        let Ok(session) = store.load(listed.name()) else {
+            continue;
+        };
+        if session.meta.id != listed.meta.id
+            || !session.meta.status.is_open()
+            || !repo
+                .linked_worktrees()
+                .is_ok_and(|w| w.iter().any(|w| w.exists && w.path == path))
+        {
+            continue;
+        }
         let Ok(wt) = repo.open_worktree(&path) else {
             continue;
         };

@@ -64,6 +64,9 @@ fn start_watchdog(ctx: &Context) {
         .unwrap_or(2000);
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(timeout));
+        // Lock files gix holds for a ref or notes update in flight are removed, so no
+        // `<ref>.lock` outlives the process (the update then simply did not happen).
+        gix::tempfile::registry::cleanup_tempfiles();
         std::process::exit(0);
     });
 }

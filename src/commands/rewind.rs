@@ -26,6 +26,8 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     let target = super::checkpoint::resolve(ctx, &session, &args.checkpoint)?;
     let worktree = ctx.repo.open_worktree(&path)?;
     let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
+    // No background scan checkpoints the tree halfway through.
+    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, &session);
     // Every precondition (operation in progress, locks, what would be overwritten) is checked
     // before anything is written, the pre-rewind checkpoint included.
     let prepared = checkpoint::prepare_restore(&worktree, &snapshot).map_err(|e| {

@@ -90,7 +90,10 @@ pub fn saves(common_dir: &Path, id: &str, name: &str) -> Vec<PathBuf> {
     let prefix = format!("{id}-");
     let mut out: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && !name.ends_with(".restored")
+        })
         .filter(|e| {
             fs::read(e.path().join("session.json"))
                 .ok()
