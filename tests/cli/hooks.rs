@@ -487,11 +487,18 @@ fn husky_and_ours_both_run() {
     assert!(status.stdout.contains("husky"), "{}", status.stdout);
     commit_in(&repo, &repo.root, "m", "main");
     assert!(ran.exists(), "husky's hook ran");
-    // With --tracked, ours lives in .husky/<hook>, which survives `husky` reinstalling `_/`.
-    repo.session(&["hooks", "install", "--tracked"]).ok();
+    // With --tracked, ours lives in .husky/<hook>, which survives `husky` reinstalling `_/`
+    // and, once committed, reaches every worktree; it runs once, not also from `_/`.
+    let out = repo.session(&["hooks", "install", "--tracked"]).ok();
+    assert!(out.stderr.contains("commit"), "{}", out.stderr);
     repo.cmd_in(&repo.root, "node", &[husky.to_str().unwrap()])
         .ok();
+    repo.git(&["commit", "-q", "-am", "git-session's hook, shared"]);
     let wt = repo.new_session("h");
+    assert!(
+        repo.git_in(&wt, &["status", "--porcelain"]).is_empty(),
+        "the hook is not the session's work"
+    );
     repo.cmd_in(&wt, "node", &[husky.to_str().unwrap()]).ok();
     std::fs::remove_file(&ran).ok();
     commit_in(&repo, &wt, "x", "in session");

@@ -47,6 +47,17 @@ pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
         }
     }
     ctx.out.answer(&text)?;
+    let root = ctx.repo.workdir();
+    if args.tracked
+        && reports.iter().flat_map(|r| &r.files).any(|f| {
+            matches!(f.action, "installed" | "updated" | "created")
+                && root.as_ref().is_some_and(|r| f.path.starts_with(r))
+                && !f.path.starts_with(&ctx.repo.common_dir())
+        })
+    {
+        ctx.out
+            .hint("commit the hook files edited above, so every worktree and clone runs them");
+    }
     if reports
         .iter()
         .flat_map(|r| &r.files)
