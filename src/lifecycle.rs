@@ -766,7 +766,7 @@ fn held_by_other_refs(repo: &Repo, branch: &str, tip: ObjectId) -> Result<bool, 
 }
 
 /// Whether `branch` is checked out in the main worktree or a linked one other than `except`.
-fn branch_checked_out_elsewhere(
+pub fn branch_checked_out_elsewhere(
     repo: &Repo,
     branch: &str,
     except: Option<&Path>,

@@ -24,7 +24,8 @@ pub struct Finding {
 pub fn secret_name(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     let examples = [".env.example", ".env.sample", ".env.template", ".env.dist"];
-    if file == ".env" || (file.starts_with(".env.") && !examples.contains(&file.as_str())) {
+    // `.env*` as the issue says: `.env`, `.env.production`, `.envrc`, `.env_local` …
+    if file.starts_with(".env") && !examples.contains(&file.as_str()) {
         return true;
     }
     let public_key = file.ends_with(".pub");

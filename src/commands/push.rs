@@ -63,11 +63,24 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     }
     let remote_name = choose_remote(ctx, &config, remote_arg, &sessions[0]);
     remote::check_name(&ctx.repo, &remote_name)?;
+    let mut just_made = Vec::new();
     if !args.no_checkpoint && !args.dry_run {
-        sessions = checkpoint_dirty(ctx, sessions)?;
+        (sessions, just_made) = checkpoint_dirty(ctx, sessions)?;
     }
-    if !(args.allow_secrets || config.flag(&config::PUSH_SECRETS, &[Origin::GitConfig])?) {
-        refuse_secrets(ctx, &remote_name, &sessions)?;
+    if !(args.allow_secrets || config.flag(&config::PUSH_SECRETS, &[Origin::GitConfig])?)
+        && let Err(refused) = refuse_secrets(ctx, &remote_name, &sessions, &just_made)
+    {
+        // The checkpoints this push took are taken back (their files are still on disk), so
+        // ignoring the files and pushing again works.
+        for (name, before, after) in &just_made {
+            let _ = ctx.repo.update_ref(
+                &crate::session::store::ref_name(name),
+                *before,
+                crate::git::Expect::At(*after),
+                "session: checkpoint taken back (push refused)",
+            );
+        }
+        return Err(refused);
     }
     push_lfs_objects(ctx, &main_root, &remote_name, &sessions, args.dry_run)?;
     let names: Vec<&str> = sessions.iter().map(|s| s.name()).collect();
@@ -126,10 +139,17 @@ fn choose_remote(ctx: &Context, config: &Config, given: Option<&str>, session: &
         .unwrap_or(configured)
 }
 
-fn checkpoint_dirty(ctx: &Context, sessions: Vec<Session>) -> CommandResult<Vec<Session>> {
+/// A log tip moved by a checkpoint this push took: (session, tip before, tip after).
+type JustMade = (String, crate::git::ObjectId, crate::git::ObjectId);
+
+fn checkpoint_dirty(
+    ctx: &Context,
+    sessions: Vec<Session>,
+) -> CommandResult<(Vec<Session>, Vec<JustMade>)> {
     let store = ctx.store();
     let local = ctx.local();
     let mut out = Vec::new();
+    let mut made = Vec::new();
     for session in sessions {
         let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
             out.push(session);
@@ -141,22 +161,32 @@ fn checkpoint_dirty(ctx: &Context, sessions: Vec<Session>) -> CommandResult<Vec<
         }
         let recorded =
             lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before push")?;
+        let after = store.load(session.name())?;
         if recorded.new {
             ctx.out.status(&format!(
                 "Checkpointed '{}' ({}) so its uncommitted work travels",
                 session.name(),
                 &recorded.id.to_string()[..12]
             ));
+            made.push((session.name().to_owned(), session.tip, after.tip));
         }
-        out.push(store.load(session.name())?);
+        out.push(after);
     }
-    Ok(out)
+    Ok((out, made))
 }
 
 /// Refuses files that look like secrets among those the push publishes for the first time:
 /// what the new checkpoints hold beyond their HEAD and beyond the remote's copy.
-fn refuse_secrets(ctx: &Context, remote_name: &str, sessions: &[Session]) -> CommandResult {
+fn refuse_secrets(
+    ctx: &Context,
+    remote_name: &str,
+    sessions: &[Session],
+    just_made: &[JustMade],
+) -> CommandResult {
     let mut findings = Vec::new();
+    // Checkpoints recorded before this push that hold a finding: ignoring the file now does
+    // not take it out of them.
+    let mut older: Vec<String> = Vec::new();
     for session in sessions {
         let remote_tip = ctx
             .repo
@@ -178,7 +208,25 @@ fn refuse_secrets(ctx: &Context, remote_name: &str, sessions: &[Session]) -> Com
                 let new = secrets::changed_blobs(&ctx.repo, commit.tree, Some(before))?;
                 work.retain(|path, _| new.contains_key(path));
             }
-            for finding in secrets::scan(&ctx.repo, &work)? {
+            // The staged state travels too (the checkpoint's second parent).
+            if let Some(index) = commit.parents.get(1) {
+                let staged = ctx.repo.read_commit(*index)?.tree;
+                work.extend(secrets::changed_blobs(&ctx.repo, staged, head_tree)?);
+            }
+            let found = secrets::scan(&ctx.repo, &work)?;
+            let made_now = just_made.iter().any(|(_, _, tip)| {
+                ctx.repo
+                    .read_commit(*tip)
+                    .is_ok_and(|c| c.parents.get(1) == Some(&ckpt))
+            });
+            if !found.is_empty() && !made_now {
+                older.push(format!(
+                    "checkpoint {} of '{}'",
+                    &ckpt.to_string()[..12],
+                    session.name()
+                ));
+            }
+            for finding in found {
                 if !findings
                     .iter()
                     .any(|f: &secrets::Finding| f.path == finding.path)
@@ -195,12 +243,21 @@ fn refuse_secrets(ctx: &Context, remote_name: &str, sessions: &[Session]) -> Com
         .iter()
         .map(|f| format!("{} ({})", crate::text::escape(&f.path), f.why))
         .collect();
-    Err(CommandError::user(format!(
+    let err = CommandError::user(format!(
         "refusing to push what looks like secrets: {}",
         list.join(", ")
+    ));
+    let err = if older.is_empty() {
+        err.hint("add them to .gitignore (or .git/info/exclude) and push again; checkpoints leave ignored files out")
+    } else {
+        err.hint(format!(
+            "{} already hold them and would be published with the session's log: ignoring the files now does not take them out",
+            older.join(", ")
+        ))
+    };
+    Err(err.hint(
+        "if they are not secrets, push with --allow-secrets (git config session.pushSecrets true)",
     ))
-    .hint("add them to .gitignore (or .git/info/exclude) and push again; checkpoints leave ignored files out")
-    .hint("or push anyway with --allow-secrets (git config session.pushSecrets true)"))
 }
 
 /// Uploads the LFS objects the pushed refs reach, unless the repository's pre-push hook is

@@ -138,6 +138,19 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
         };
         let session = sync::check_log(&ctx.repo, entry, &[])?;
         store.check_new_name(&name)?;
+        // A fetched session must not take over a branch of this repository (its `main`, a
+        // branch someone works on): only one it will create.
+        if worktree::branch_exists(&ctx.repo, &session.meta.branch)? {
+            return Err(CommandError::user(format!(
+                "{} works on branch '{}', which already exists here and is not its",
+                crate::text::escape(&entry.display()),
+                crate::text::escape(&session.meta.branch)
+            ))
+            .hint(format!(
+                "`git session resume {} --as <new name>` takes it up on a branch of its own",
+                entry.display()
+            )));
+        }
         ctx.repo.update_ref(
             &ref_name(&name),
             entry.tip,
@@ -155,7 +168,19 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
     let mut session = local;
     let mut from_remote = None;
     for entry in copies {
-        let copy = sync::check_log(&ctx.repo, entry, &[session.tip])?;
+        let copy = match sync::check_log(&ctx.repo, entry, &[session.tip]) {
+            Ok(copy) => copy,
+            // A refused copy the user did not name does not stop the local session.
+            Err(e) if spec != entry.display() => {
+                ctx.out.warn(&format!(
+                    "ignoring {}: {}",
+                    crate::text::escape(&entry.display()),
+                    crate::text::one_line(&e)
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if copy.meta.id != session.meta.id {
             if spec == entry.display() {
                 return Err(CommandError::user(format!(
@@ -174,9 +199,37 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
         match sync::relate(&ctx.repo, session.tip, entry.tip)? {
             Relation::Same | Relation::Ahead | Relation::Unrelated => {}
             Relation::Behind => {
-                fast_forward(ctx, &session, entry)?;
+                // The worktree here must hold nothing the log lacks before the log moves on,
+                // and must then show what the newer log holds.
+                let worktree = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?;
+                if let Some(path) = &worktree
+                    && let Some(recorded) = lifecycle::checkpoint_if_dirty(
+                        &ctx.repo,
+                        &store,
+                        &session,
+                        path,
+                        "before taking up newer events",
+                    )?
+                {
+                    if recorded.new {
+                        return Err(CommandError::user(format!(
+                            "the worktree of '{}' changed since its last checkpoint (now checkpoint {}), and {} has newer events; the log was not moved",
+                            crate::text::escape(&name),
+                            &recorded.id.to_string()[..12],
+                            crate::text::escape(&entry.display())
+                        ))
+                        .hint(format!(
+                            "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
+                            entry.display()
+                        )));
+                    }
+                }
+                fast_forward(ctx, &session, entry, worktree.is_some())?;
                 session = store.load(&name)?;
                 from_remote = Some(entry.remote.clone());
+                if let Some(path) = &worktree {
+                    catch_up_worktree(ctx, &session, entry, path)?;
+                }
             }
             Relation::Diverged => {
                 return Err(CommandError::user(format!(
@@ -279,7 +332,54 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
 
 /// Moves the local log (and the branch, when no worktree has it checked out and it is
 /// behind) forward to the fetched copy.
-fn fast_forward(ctx: &Context, session: &Session, entry: &RemoteEntry) -> CommandResult {
+/// After a fast-forward: the worktree (which held exactly an older checkpoint of the log) now
+/// gets the newer log's latest checkpoint, when that was taken on the remote's branch tip (or
+/// the branch is not fetched); otherwise says how to bring the new commits.
+fn catch_up_worktree(
+    ctx: &Context,
+    session: &Session,
+    entry: &RemoteEntry,
+    path: &std::path::Path,
+) -> CommandResult {
+    let branch = &session.meta.branch;
+    let Some(latest) = sync::latest_checkpoint(&ctx.repo, session.tip)? else {
+        return Ok(());
+    };
+    let snapshot = checkpoint::Snapshot::read(&ctx.repo, latest)?;
+    let remote_tip = ctx
+        .repo
+        .read_ref(&format!("refs/remotes/{}/{branch}", entry.remote))?;
+    let wt = ctx.repo.open_worktree(path)?;
+    let here = wt.head_commit()?;
+    let behind = match (here, snapshot.head) {
+        (Some(here), Some(there)) => ctx.repo.count_ahead(here, &[there])? == 0,
+        _ => false,
+    };
+    if !behind || remote_tip.is_some_and(|tip| Some(tip) != snapshot.head) {
+        ctx.out.hint(&format!(
+            "{}/{branch} has commits after its latest checkpoint: `git merge --ff-only {}/{branch}` in the worktree brings them",
+            entry.remote, entry.remote
+        ));
+        return Ok(());
+    }
+    if wt.head_commit()? == snapshot.head && checkpoint::capture(&wt)?.tree == snapshot.tree {
+        return Ok(());
+    }
+    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
+    checkpoint::restore(&wt, &snapshot)?;
+    ctx.out.status(&format!(
+        "Brought the worktree to the newer checkpoint {} (what it held before is in the log)",
+        &latest.to_string()[..12]
+    ));
+    Ok(())
+}
+
+fn fast_forward(
+    ctx: &Context,
+    session: &Session,
+    entry: &RemoteEntry,
+    has_worktree: bool,
+) -> CommandResult {
     ctx.repo.update_ref(
         &ref_name(session.name()),
         entry.tip,
@@ -302,10 +402,13 @@ fn fast_forward(ctx: &Context, session: &Session, entry: &RemoteEntry) -> Comman
     if mine == theirs || ctx.repo.count_ahead(mine, &[theirs])? > 0 {
         return Ok(());
     }
-    if lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)?.is_some() {
+    if has_worktree {
+        return Ok(()); // the worktree catches up by itself (catch_up_worktree)
+    }
+    if lifecycle::branch_checked_out_elsewhere(&ctx.repo, branch, None)? {
         ctx.out.hint(&format!(
-            "{}/{branch} has new commits: `git merge --ff-only {}/{branch}` in the worktree brings them",
-            entry.remote, entry.remote
+            "{branch} is checked out in another worktree, so it was left alone: `git merge --ff-only {}/{branch}` there brings the new commits",
+            entry.remote
         ));
         return Ok(());
     }

@@ -224,6 +224,56 @@ fn behind_is_fast_forwarded_on_resume() {
 }
 
 #[test]
+fn a_fast_forward_brings_the_newer_files_into_an_existing_worktree() {
+    let (a, b, bare) = pair();
+    let wt_a = a.new_session("ffw");
+    write_file(&wt_a.join("README.md"), "first edit\n");
+    a.session(&["push", "origin", "ffw"]).ok();
+    b.session(&["fetch"]).ok();
+    let wt_b = PathBuf::from(b.session(&["resume", "ffw"]).ok().line());
+    write_file(&wt_a.join("README.md"), "first edit\nsecond edit\n");
+    a.session(&["push", "ffw"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "ffw"]).ok();
+    assert_eq!(
+        tree_state(&wt_b),
+        tree_state(&wt_a),
+        "B shows A's second edit"
+    );
+    // Pushing from B now carries nothing older over A's work.
+    b.session(&["push", "ffw"]).ok();
+    let c = clone_of(&bare);
+    c.session(&["fetch"]).ok();
+    let wt_c = PathBuf::from(c.session(&["resume", "ffw"]).ok().line());
+    assert_eq!(
+        std::fs::read_to_string(wt_c.join("README.md")).unwrap(),
+        "first edit\nsecond edit\n"
+    );
+    // Local changes since the last checkpoint: the log is not moved, the work is kept.
+    write_file(&wt_a.join("README.md"), "third\n");
+    a.session(&["push", "ffw"]).ok();
+    write_file(&wt_b.join("mine.txt"), "B's own\n");
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "ffw"]).fails();
+    assert!(wt_b.join("mine.txt").is_file());
+}
+
+#[test]
+fn a_fetched_session_cannot_take_over_an_existing_branch() {
+    let (a, b, _bare) = pair();
+    a.git(&["config", "session.branchPrefix", ""]);
+    a.git(&["branch", "-q", "-m", "main", "trunk"]);
+    a.git(&["checkout", "-q", "-b", "other"]);
+    a.session(&["new", "--head", "--no-worktree", "main"]).ok();
+    a.session(&["push", "origin", "main"]).ok();
+    b.session(&["fetch"]).ok();
+    let before = b.git(&["rev-parse", "main"]);
+    let out = b.session(&["resume", "origin/main"]).fails();
+    assert!(out.stderr.contains("already exists here"), "{}", out.stderr);
+    assert_eq!(b.git(&["rev-parse", "main"]), before);
+}
+
+#[test]
 fn a_rejected_push_leaves_nothing_half_pushed() {
     let (a, b, bare) = pair();
     let wt_a = a.new_session("half");
@@ -271,6 +321,22 @@ fn files_that_look_like_secrets_are_refused() {
         &["rev-parse", "--verify", "-q", "refs/sessions/s"],
     );
     assert_ne!(missing.code, 0);
+    // The refused push took its checkpoint back: ignoring the files is enough.
+    std::fs::write(
+        a.root.join(".git/info/exclude"),
+        ".env.production\nkeys/\nnotes.txt\n",
+    )
+    .unwrap();
+    a.session(&["push", "origin", "s"]).ok();
+    // Staged-only secrets are found too (the checkpoint's staged state travels).
+    write_file(
+        &wt.join("id_rsa"),
+        "-----BEGIN RSA PRIVATE KEY-----\nfake\n",
+    );
+    a.git_in(&wt, &["add", "-f", "id_rsa"]);
+    std::fs::remove_file(wt.join("id_rsa")).unwrap();
+    let out = a.session(&["push", "origin", "s"]).fails();
+    assert!(out.stderr.contains("id_rsa"), "{}", out.stderr);
     a.session(&["push", "origin", "s", "--allow-secrets"]).ok();
 }
 
