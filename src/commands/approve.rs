@@ -16,6 +16,10 @@ use crate::text::escape;
 /// never pushed, and hold for the exact command text.
 #[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
+    /// Approve exactly these command texts (each must be one the tracked file names). Without
+    /// them, each pending command is shown and asked about on a terminal.
+    #[arg(value_name = "COMMAND")]
+    pub commands: Vec<String>,
     /// Only list the commands and whether they are approved.
     #[arg(long)]
     pub list: bool,
@@ -38,19 +42,44 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
         .collect();
     let mut approvals = Approvals::load(&ctx.repo.common_dir());
     if !args.list {
-        let pending: Vec<&str> = tracked
-            .iter()
-            .filter(|c| !approvals.allows(c))
-            .map(|c| c.command.as_str())
-            .collect();
-        if !pending.is_empty() {
-            approvals
-                .approve(pending.iter().copied())
-                .map_err(|e| CommandError::internal(crate::text::one_line(&e)))?;
+        let pending: Vec<_> = tracked.iter().filter(|c| !approvals.allows(c)).collect();
+        let mut approved = 0;
+        if args.commands.is_empty() {
+            // Nothing is approved unseen: each command is shown and asked about.
+            use std::io::IsTerminal;
+            if !pending.is_empty()
+                && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
+            {
+                return Err(CommandError::user(format!(
+                    "{} setup command(s) from {SHARED_FILE} wait for approval, and there is no terminal to ask on",
+                    pending.len()
+                ))
+                .hint("read them with `git session approve --list`, then approve each by its exact text: `git session approve -- '<command>'`"));
+            }
+            for command in &pending {
+                if super::setup::ask_approval(ctx, &mut approvals, command)? {
+                    approved += 1;
+                }
+            }
+        } else {
+            for text in &args.commands {
+                let Some(command) = tracked.iter().find(|c| &c.command == text) else {
+                    return Err(CommandError::user(format!(
+                        "`{}` is not a setup command {SHARED_FILE} names",
+                        escape(text)
+                    ))
+                    .hint("`git session approve --list` shows them, exactly"));
+                };
+                if !approvals.allows(command) {
+                    approvals
+                        .approve([command.command.as_str()])
+                        .map_err(|e| CommandError::internal(crate::text::one_line(&e)))?;
+                    approved += 1;
+                }
+            }
         }
         ctx.out.status(&format!(
-            "Approved {} setup command(s) from {SHARED_FILE} on this machine",
-            pending.len()
+            "Approved {approved} setup command(s) from {SHARED_FILE} on this machine"
         ));
     }
     let rows: Vec<Row> = tracked

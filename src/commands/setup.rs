@@ -90,7 +90,7 @@ fn run_commands(
     for command in &commands {
         if !approvals.allows(command) && !ask_approval(ctx, &mut approvals, command)? {
             ctx.out.warn(&format!(
-                "skipped setup command `{}` from {SHARED_FILE}: not approved on this machine; approve it with `git session approve`, then run `git session setup {}`",
+                "skipped setup command `{}` from {SHARED_FILE}: not approved on this machine; read it, approve it with `git session approve -- '<the command>'`, then run `git session setup {}`",
                 command.command,
                 session.name()
             ));
@@ -107,7 +107,7 @@ fn run_commands(
 }
 
 /// On a terminal, asks whether to run (and so approve) a tracked command; false elsewhere.
-fn ask_approval(
+pub fn ask_approval(
     ctx: &Context,
     approvals: &mut Approvals,
     command: &SetupCommand,

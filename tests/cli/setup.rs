@@ -89,7 +89,11 @@ fn tracked_commands_never_run_unapproved() {
     repo.session(&["setup", "a"]).ok();
     assert!(!a.join("pwned").exists(), "setup ran it before approval");
 
-    repo.session(&["approve"]).ok();
+    // Nothing is approved unseen: without a terminal, only the exact text approves.
+    let out = repo.session(&["approve"]).fails();
+    assert!(out.stderr.contains("exact text"), "{}", out.stderr);
+    repo.session(&["approve", "--", "touch  pwned"]).fails();
+    repo.session(&["approve", "--", "touch pwned"]).ok();
     assert!(
         repo.root
             .join(".git/session/approved-commands.json")
