@@ -324,29 +324,39 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
         .worktree_path
         .as_deref()
         .ok_or(claude::PayloadError::Missing("worktree_path"))?;
-    if !given.exists() {
+    let exists = given.exists();
+    let path = if exists {
+        canonical(given)
+    } else {
+        crate::git::normalize(given)
+    };
+    let local = ctx.local();
+    let worktrees = ctx.repo.linked_worktrees()?;
+    // A worktree already deleted by hand is found by the path recorded for it: the session
+    // is still ended and its branch deleted, as Claude Code expects.
+    let found = ctx.store().list()?.into_iter().flatten().find(|s| {
+        lifecycle::find_worktree_in(&worktrees, &local, s).as_deref() == Some(&path)
+            || (!exists
+                && local
+                    .get(&s.meta.id)
+                    .worktree_of(s.name())
+                    .map(crate::git::normalize)
+                    == Some(path.clone()))
+    });
+    if found.is_none() && !exists {
         ctx.out.status(&format!(
             "{} does not exist; nothing to remove",
             given.display()
         ));
         return Ok(());
     }
-    let path = canonical(given);
-    let local = ctx.local();
-    let worktrees = ctx.repo.linked_worktrees()?;
-    let session = ctx
-        .store()
-        .list()?
-        .into_iter()
-        .flatten()
-        .find(|s| lifecycle::find_worktree_in(&worktrees, &local, s).as_deref() == Some(&path))
-        .ok_or_else(|| {
-            CommandError::user(format!(
-                "{} is not the worktree of a git-session session here; it was left alone",
-                path.display()
-            ))
-            .hint("remove it with `git worktree remove` if it is no longer needed")
-        })?;
+    let session = found.ok_or_else(|| {
+        CommandError::user(format!(
+            "{} is not the worktree of a git-session session here; it was left alone",
+            path.display()
+        ))
+        .hint("remove it with `git worktree remove` if it is no longer needed")
+    })?;
     let name = session.name().to_owned();
     let store = ctx.store();
     let plan = lifecycle::plan(&ctx.repo, &local, &session, None)?;

@@ -43,11 +43,15 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     if let Some(new) = &args.as_name {
         return take_up_as(ctx, &args.name, new, args.no_include);
     }
+    let existed = ctx.store().exists(&args.name).unwrap_or(true);
     let (session, from_remote) = if args.local {
         (ctx.session(Some(&args.name))?, None)
     } else {
         take_up(ctx, &args.name)?
     };
+    // A session taken up from a remote just now is let go again if its worktree cannot be
+    // made, so a later resume starts over rather than from a half-made copy.
+    let taken_up = !existed && from_remote.is_some();
     let local = ctx.local();
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
@@ -59,14 +63,23 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         }
         None => {
             recreated = true;
-            recreate(
+            let made = recreate(
                 ctx,
                 &config,
                 &main_root,
                 &session,
                 args.no_include,
                 from_remote.as_deref(),
-            )?
+            );
+            match made {
+                Ok(path) => path,
+                Err(e) => {
+                    if taken_up {
+                        let _ = ctx.repo.delete_ref(&ref_name(session.name()), session.tip);
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
     // Taking up a fetched session records nothing: the worktree's place is this machine's

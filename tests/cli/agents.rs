@@ -255,6 +255,21 @@ fn worktree_remove_checkpoints_work_and_removes_the_worktree() {
     let json = serde_json::json!({ "worktree_path": other }).to_string();
     hook(&repo, &repo.root, "worktree-remove", &json).fails();
     assert!(other.exists());
+
+    // Deleted by hand before Claude asked: the session still ends and its branch goes.
+    let out = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "gone"),
+    )
+    .ok();
+    let path = PathBuf::from(out.line());
+    std::fs::remove_dir_all(&path).unwrap();
+    let json = serde_json::json!({ "worktree_path": path }).to_string();
+    hook(&repo, &repo.root, "worktree-remove", &json).ok();
+    assert_eq!(repo.meta("gone")["status"], "complete");
+    assert_eq!(repo.git(&["branch", "--list", "session/gone"]), "");
 }
 
 #[test]
