@@ -151,6 +151,27 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
         };
         let session = sync::check_log(&ctx.repo, entry, &[])?;
         store.check_new_name(&name)?;
+        // The same session under another name here (renamed on one side): two local
+        // sessions with one id would share machine-local state.
+        if let Some(twin) = store
+            .list()?
+            .into_iter()
+            .flatten()
+            .find(|s| s.meta.id == session.meta.id)
+        {
+            return Err(CommandError::user(format!(
+                "{} is the local session '{}' under another name (same id {}); it was renamed on one side",
+                crate::text::escape(&entry.display()),
+                crate::text::escape(twin.name()),
+                session.meta.id
+            ))
+            .hint(format!(
+                "`git session rename {} {}` follows the rename here; `git session resume {} --as <new name>` keeps both",
+                twin.name(),
+                name,
+                entry.display()
+            )));
+        }
         // A fetched session must not take over a branch of this repository (its `main`, a
         // branch someone works on): only one it will create.
         if worktree::branch_exists(&ctx.repo, &session.meta.branch)? {

@@ -274,6 +274,29 @@ fn a_fetched_session_cannot_take_over_an_existing_branch() {
 }
 
 #[test]
+fn a_session_renamed_elsewhere_is_not_taken_up_twice() {
+    let (a, b, _bare) = pair();
+    a.new_session("before");
+    a.session(&["push", "origin", "before"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "before"]).ok();
+    a.session(&["rename", "before", "after"]).ok();
+    a.session(&["push", "origin", "after"]).ok();
+    b.session(&["fetch"]).ok();
+    let out = b.session(&["resume", "after"]).fails();
+    assert!(out.stderr.contains("under another name"), "{}", out.stderr);
+    assert!(
+        b.cmd_in(
+            &b.root,
+            "git",
+            &["rev-parse", "-q", "--verify", "refs/sessions/after"]
+        )
+        .code
+            != 0
+    );
+}
+
+#[test]
 fn a_rejected_push_leaves_nothing_half_pushed() {
     let (a, b, bare) = pair();
     let wt_a = a.new_session("half");
