@@ -281,6 +281,9 @@ pub struct InstallState {
     /// Files install put a block into.
     #[serde(default)]
     pub edited: Vec<PathBuf>,
+    /// Lines install added to `info/exclude` (hook files it created inside worktrees).
+    #[serde(default)]
+    pub excluded: Vec<String>,
     /// Config values install added.
     #[serde(default)]
     pub added_rewrite_ref: bool,
@@ -428,7 +431,7 @@ fn install_dir(
             .filter(|f| f.path.starts_with(&location.dir))
             .cloned()
             .collect();
-        exclude_created(wt, &root, &inside)?;
+        exclude_created(wt, &root, &inside, state)?;
     }
     Ok(DirReport {
         location,
@@ -577,7 +580,12 @@ fn is_executable(path: &Path) -> bool {
 
 /// Hook files created inside a worktree (a relative `core.hooksPath`) are listed in
 /// `info/exclude`, so they are not untracked work of the session.
-fn exclude_created(wt: &Repo, root: &Path, files: &[FileReport]) -> Result<(), HooksError> {
+fn exclude_created(
+    wt: &Repo,
+    root: &Path,
+    files: &[FileReport],
+    state: &mut InstallState,
+) -> Result<(), HooksError> {
     let lines: Vec<String> = files
         .iter()
         .filter(|f| f.action == "created")
@@ -601,6 +609,7 @@ fn exclude_created(wt: &Repo, root: &Path, files: &[FileReport]) -> Result<(), H
                 text.push('\n');
             }
             text.push_str(&line);
+            state.excluded.push(line.clone());
             text.push('\n');
         }
     }
@@ -682,6 +691,12 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
             .file_name()
             .map(|n| n.to_string_lossy().trim_end_matches(".legacy").to_owned())
             .unwrap_or_default();
+        // pre-commit moved a file install created to `<hook>.legacy`: still install's.
+        let created = created
+            || path
+                .to_str()
+                .and_then(|p| p.strip_suffix(".legacy"))
+                .is_some_and(|hook| state.created.iter().any(|c| c == Path::new(hook)));
         let action = if created && restored == b"#!/bin/sh\n" {
             fs::remove_file(&path).map_err(io_err("delete", &path))?;
             "deleted"
@@ -696,6 +711,18 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
             note: None,
             runs: false,
         });
+    }
+    if !state.excluded.is_empty() {
+        let exclude = common.join("info").join("exclude");
+        if let Ok(text) = fs::read_to_string(&exclude) {
+            let kept: String = text
+                .split_inclusive('\n')
+                .filter(|l| !state.excluded.iter().any(|e| l.trim_end_matches('\n') == e))
+                .collect();
+            if kept != text {
+                fs::write(&exclude, kept).map_err(io_err("write", &exclude))?;
+            }
+        }
     }
     let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
     if state.added_rewrite_ref {

@@ -163,6 +163,10 @@ fn core_hooks_path_relative_absolute_and_from_a_linked_worktree() {
         "{}",
         out.stdout
     );
+    // Uninstall takes its info/exclude lines out again.
+    repo.session(&["hooks", "uninstall"]).ok();
+    let exclude = std::fs::read_to_string(repo.root.join(".git/info/exclude")).unwrap();
+    assert!(!exclude.contains("githooks"), "{exclude}");
 }
 
 #[test]
