@@ -47,9 +47,8 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
         if args.commands.is_empty() {
             // Nothing is approved unseen: each command is shown and asked about.
             use std::io::IsTerminal;
-            if !pending.is_empty()
-                && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal())
-            {
+            let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            if !pending.is_empty() && !terminal {
                 return Err(CommandError::user(format!(
                     "{} setup command(s) from {SHARED_FILE} wait for approval, and there is no terminal to ask on",
                     pending.len()

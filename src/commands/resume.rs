@@ -244,19 +244,18 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                         path,
                         "before taking up newer events",
                     )?
+                    && recorded.new
                 {
-                    if recorded.new {
-                        return Err(CommandError::user(format!(
-                            "the worktree of '{}' changed since its last checkpoint (now checkpoint {}), and {} has newer events; the log was not moved",
-                            crate::text::escape(&name),
-                            &recorded.id.to_string()[..12],
-                            crate::text::escape(&entry.display())
-                        ))
-                        .hint(format!(
-                            "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
-                            entry.display()
-                        )));
-                    }
+                    return Err(CommandError::user(format!(
+                        "the worktree of '{}' changed since its last checkpoint (now checkpoint {}), and {} has newer events; the log was not moved",
+                        crate::text::escape(&name),
+                        &recorded.id.to_string()[..12],
+                        crate::text::escape(&entry.display())
+                    ))
+                    .hint(format!(
+                        "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
+                        entry.display()
+                    )));
                 }
                 fast_forward(ctx, &session, entry, worktree.is_some())?;
                 session = store.load(&name)?;

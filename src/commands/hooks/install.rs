@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
         && reports.iter().flat_map(|r| &r.files).any(|f| {
             matches!(f.action, "installed" | "updated" | "created")
                 && root.as_ref().is_some_and(|r| f.path.starts_with(r))
-                && !f.path.starts_with(&ctx.repo.common_dir())
+                && !f.path.starts_with(ctx.repo.common_dir())
         })
     {
         ctx.out
