@@ -155,12 +155,14 @@ fn checkpoint_dirty(
             out.push(session);
             continue;
         };
-        if ctx.repo.open_worktree(&path)?.changed_paths()?.is_empty() {
+        // One scan: nothing is recorded for a clean worktree, nor when the last checkpoint
+        // already holds this state.
+        let Some(recorded) =
+            lifecycle::checkpoint_if_dirty(&ctx.repo, &store, &session, &path, "before push")?
+        else {
             out.push(session);
             continue;
-        }
-        let recorded =
-            lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before push")?;
+        };
         let after = store.load(session.name())?;
         if recorded.new {
             ctx.out.status(&format!(
