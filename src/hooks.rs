@@ -6,7 +6,7 @@
 //! idempotent, uninstall removes exactly the block (and the files install created), so the
 //! file is restored byte for byte. Hook managers are detected and chained where they offer a
 //! way: pre-commit runs `<hook>.legacy`, husky runs `.husky/<hook>` (tracked: only with
-//! `--tracked`), lefthook is reported.
+//! `--tracked`), lefthook runs a job in its local config (`lefthook`).
 //!
 //! Where hooks live follows git: `core.hooksPath` (a relative value is relative to the root
 //! of the worktree git runs in, so each worktree may have its own directory), else
@@ -607,7 +607,11 @@ fn install_lefthook(
         return Ok(Vec::new());
     }
     let (path, yaml) = lefthook::local_config(&root);
-    let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+    let name = path
+        .strip_prefix(&root)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
     let report = |event: &str, action: &'static str, note: Option<String>| FileReport {
         event: event.to_owned(),
         path: path.clone(),
@@ -634,7 +638,10 @@ fn install_lefthook(
         && wt.tracks_at_or_below(rel)?
     {
         return Ok(skip_all(&|e| {
-            format!("{name} is tracked; `--tracked` edits it, or {}", add_by_hand(e))
+            format!(
+                "{name} is tracked; `--tracked` edits it, or {}",
+                add_by_hand(e)
+            )
         }));
     }
     if !yaml {
@@ -647,11 +654,9 @@ fn install_lefthook(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(io_err("read", &path)(e)),
     };
-    let (ours, theirs): (Vec<&str>, Vec<&str>) = events.iter().partition(|e| {
-        !existing
-            .as_deref()
-            .is_some_and(|c| lefthook::defines(c, e))
-    });
+    let (ours, theirs): (Vec<&str>, Vec<&str>) = events
+        .iter()
+        .partition(|e| !existing.as_deref().is_some_and(|c| lefthook::defines(c, e)));
     let mut reports: Vec<FileReport> = theirs
         .iter()
         .map(|e| {
@@ -837,8 +842,8 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         let Some(restored) = without_block(&content) else {
             continue;
         };
-        let lefthook_config = content.starts_with(BEGIN.as_bytes())
-            || !lefthook::events_in(&content).is_empty();
+        let lefthook_config =
+            content.starts_with(BEGIN.as_bytes()) || !lefthook::events_in(&content).is_empty();
         let event = if lefthook_config {
             lefthook::events_in(&content).join(",")
         } else {

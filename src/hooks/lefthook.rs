@@ -16,7 +16,11 @@ use super::{BEGIN, END, END_NO_EOL, find, find_block};
 
 /// lefthook's local config names and extensions, in the order it looks for them (the first
 /// existing file wins, so ours must be that file when there is one).
-const LOCAL_NAMES: [&str; 3] = ["lefthook-local", ".lefthook-local", ".config/lefthook-local"];
+const LOCAL_NAMES: [&str; 3] = [
+    "lefthook-local",
+    ".lefthook-local",
+    ".config/lefthook-local",
+];
 const MAIN_NAMES: [&str; 3] = ["lefthook", ".lefthook", ".config/lefthook"];
 const EXTENSIONS: [&str; 5] = [".yml", ".yaml", ".json", ".jsonc", ".toml"];
 /// The local config install creates when there is none.
@@ -40,9 +44,7 @@ pub fn main_config(root: &Path) -> Option<PathBuf> {
 /// it. The flag says whether it is YAML (our block can only go into YAML).
 pub fn local_config(root: &Path) -> (PathBuf, bool) {
     let path = first_existing(root, &LOCAL_NAMES).unwrap_or_else(|| root.join(DEFAULT_LOCAL));
-    let yaml = path
-        .extension()
-        .is_some_and(|e| e == "yml" || e == "yaml");
+    let yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
     (path, yaml)
 }
 
@@ -165,7 +167,11 @@ mod tests {
         }
         let created = with_block(None, &events);
         assert_eq!(super::super::without_block(&created).unwrap(), b"");
-        assert!(String::from_utf8(created).unwrap().contains("use_stdin: true"));
+        assert!(
+            String::from_utf8(created)
+                .unwrap()
+                .contains("use_stdin: true")
+        );
     }
 
     #[test]

@@ -583,8 +583,7 @@ fn lefthook_and_ours_both_run_and_survive_its_reinstall() {
     );
     assert!(ran.exists(), "lefthook's job ran");
     // lefthook rewrites its hook files: ours is in its config and still runs.
-    repo.cmd_in(&repo.root, lefthook, &["install"])
-        .ok();
+    repo.cmd_in(&repo.root, lefthook, &["install"]).ok();
     std::fs::remove_file(&ran).unwrap();
     commit_in(&repo, &wt, "b", "second");
     assert!(note(&repo, &wt, "HEAD").contains("session: lh"), "survived");
