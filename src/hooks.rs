@@ -6,7 +6,7 @@
 //! idempotent, uninstall removes exactly the block (and the files install created), so the
 //! file is restored byte for byte. Hook managers are detected and chained where they offer a
 //! way: pre-commit runs `<hook>.legacy`, husky runs `.husky/<hook>` (tracked: only with
-//! `--tracked`), lefthook is reported.
+//! `--tracked`), lefthook runs a job in its local config (`lefthook`).
 //!
 //! Where hooks live follows git: `core.hooksPath` (a relative value is relative to the root
 //! of the worktree git runs in, so each worktree may have its own directory), else
@@ -19,6 +19,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::git::{Repo, RepoError};
+
+mod lefthook;
 
 /// The events git-session handles (post-rewrite tidies the notes an amend copies).
 pub const EVENTS: [&str; 4] = ["post-commit", "post-checkout", "pre-push", "post-rewrite"];
@@ -191,8 +193,27 @@ fn managed_by_pre_commit(content: &[u8]) -> bool {
     find(content, PRE_COMMIT_MARK).is_some()
 }
 
-fn managed_by_lefthook(content: &[u8]) -> bool {
-    find(content, b"lefthook").is_some() || find(content, b"LEFTHOOK").is_some()
+/// The events lefthook runs in the worktree `root` (its hook file is in place, or its main
+/// config names the event): ours are chained through its local config for those.
+fn lefthook_events(location: &HooksDir, root: &Path) -> Vec<&'static str> {
+    if location.manager != Some(Manager::Lefthook) {
+        return Vec::new();
+    }
+    let main = lefthook::main_config(root).and_then(|p| fs::read(p).ok());
+    EVENTS
+        .into_iter()
+        .filter(|e| {
+            fs::read(location.dir.join(e)).is_ok_and(|c| lefthook::runs_lefthook(&c))
+                || main.as_deref().is_some_and(|m| lefthook::defines(m, e))
+        })
+        .collect()
+}
+
+/// Whether lefthook runs `event` from its hook file: our job in its config does the work, and
+/// a block in the file would run the handler a second time.
+fn lefthook_runs_file(location: &HooksDir, event: &str) -> bool {
+    location.manager == Some(Manager::Lefthook)
+        && fs::read(location.dir.join(event)).is_ok_and(|c| lefthook::runs_lefthook(&c))
 }
 
 /// Where git runs one worktree's hooks from, and why.
@@ -251,17 +272,8 @@ fn detect_manager(dir: &Path, hooks_path: Option<&str>, root: Option<&Path>) -> 
     if hook_files.iter().any(|c| managed_by_pre_commit(c)) {
         return Some(Manager::PreCommit);
     }
-    let lefthook_config = root.is_some_and(|r| {
-        [
-            "lefthook.yml",
-            ".lefthook.yml",
-            "lefthook.yaml",
-            ".lefthook.yaml",
-        ]
-        .iter()
-        .any(|f| r.join(f).is_file())
-    });
-    if lefthook_config || hook_files.iter().any(|c| managed_by_lefthook(c)) {
+    let lefthook_config = root.is_some_and(|r| lefthook::main_config(r).is_some());
+    if lefthook_config || hook_files.iter().any(|c| lefthook::runs_lefthook(c)) {
         return Some(Manager::Lefthook);
     }
     None
@@ -369,16 +381,20 @@ pub fn install(repo: &Repo, options: InstallOptions) -> Result<Vec<DirReport>, H
     let mut state = load_state(&common);
     state.installed = true;
     state.tracked |= options.tracked;
-    let mut reports = Vec::new();
-    let mut seen = Vec::new();
+    let mut reports: Vec<DirReport> = Vec::new();
     for worktree in worktrees(repo)? {
         let wt = repo.open_worktree(&worktree)?;
         let location = hooks_dir(&wt);
-        if seen.contains(&location.dir) {
-            continue;
+        // lefthook reads the config of the worktree it runs in: every worktree gets ours.
+        let chained = install_lefthook(&wt, &location, &mut state, options)?;
+        match reports.iter_mut().find(|r| r.location.dir == location.dir) {
+            Some(report) => report.files.extend(chained),
+            None => {
+                let mut report = install_dir(&wt, location, &mut state, options)?;
+                report.files.extend(chained);
+                reports.push(report);
+            }
         }
-        seen.push(location.dir.clone());
-        reports.push(install_dir(&wt, location, &mut state, options)?);
     }
     configure_notes(repo, &mut state)?;
     save_state(&common, &state)?;
@@ -398,7 +414,7 @@ pub fn install_for_new_worktree(
     }
     let wt = repo.open_worktree(worktree)?;
     let location = hooks_dir(&wt);
-    if !location.per_worktree {
+    if !location.per_worktree && location.manager != Some(Manager::Lefthook) {
         return Ok(None);
     }
     // Tracked hook files reach a new worktree with the checkout; editing them there would
@@ -407,7 +423,17 @@ pub fn install_for_new_worktree(
         force: false,
         tracked: false,
     };
-    let report = install_dir(&wt, location, &mut state, options)?;
+    let chained = install_lefthook(&wt, &location, &mut state, options)?;
+    let mut report = if location.per_worktree {
+        install_dir(&wt, location, &mut state, options)?
+    } else {
+        DirReport {
+            location,
+            worktree: wt.workdir().unwrap_or_else(|| wt.git_dir()),
+            files: Vec::new(),
+        }
+    };
+    report.files.extend(chained);
     save_state(&common, &state)?;
     Ok(Some(report))
 }
@@ -472,6 +498,19 @@ fn install_file(
         note: None,
         runs: false,
     };
+    if lefthook_runs_file(location, event) {
+        // Ours is a job in lefthook's local config; a block left here by an earlier install
+        // would run the handler twice (and lefthook's reinstall drops it anyway).
+        if let Ok(content) = fs::read(&path)
+            && let Some(without) = without_block(&content)
+        {
+            write_keeping_mode(&path, &without, false)?;
+        }
+        report.action = "chained";
+        report.note = Some("lefthook runs it; ours is a job in lefthook's local config".into());
+        report.runs = is_executable(&path);
+        return Ok(report);
+    }
     if let Ok(rel) = path.strip_prefix(root)
         && wt.tracks_at_or_below(rel)?
         && !options.tracked
@@ -553,6 +592,116 @@ fn install_file(
     Ok(report)
 }
 
+/// Our jobs in the lefthook local config of the worktree `wt`, for the events lefthook runs
+/// there. A tracked config is edited only with `--tracked`; an event the file already defines
+/// is left to the user (a note says what to add); a config that is not YAML is not edited.
+fn install_lefthook(
+    wt: &Repo,
+    location: &HooksDir,
+    state: &mut InstallState,
+    options: InstallOptions,
+) -> Result<Vec<FileReport>, HooksError> {
+    let root = wt.workdir().unwrap_or_else(|| wt.git_dir());
+    let events = lefthook_events(location, &root);
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (path, yaml) = lefthook::local_config(&root);
+    let name = path
+        .strip_prefix(&root)
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let report = |event: &str, action: &'static str, note: Option<String>| FileReport {
+        event: event.to_owned(),
+        path: path.clone(),
+        action,
+        note,
+        runs: action != "skipped" && lefthook_runs_file(location, event),
+    };
+    let add_by_hand = |event: &str| {
+        let stdin = if matches!(event, "pre-push" | "post-rewrite") {
+            " with use_stdin: true"
+        } else {
+            ""
+        };
+        format!("add a job running `git-session hook {event} {{0}}`{stdin}")
+    };
+    let skip_all = |note: &dyn Fn(&str) -> String| {
+        events
+            .iter()
+            .map(|e| report(e, "skipped", Some(note(e))))
+            .collect::<Vec<_>>()
+    };
+    if let Ok(rel) = path.strip_prefix(&root)
+        && !options.tracked
+        && wt.tracks_at_or_below(rel)?
+    {
+        return Ok(skip_all(&|e| {
+            format!(
+                "{name} is tracked; `--tracked` edits it, or {}",
+                add_by_hand(e)
+            )
+        }));
+    }
+    if !yaml {
+        return Ok(skip_all(&|e| {
+            format!("{name} is not YAML; {}", add_by_hand(e))
+        }));
+    }
+    let existing = match fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err("read", &path)(e)),
+    };
+    let (ours, theirs): (Vec<&str>, Vec<&str>) = events
+        .iter()
+        .partition(|e| !existing.as_deref().is_some_and(|c| lefthook::defines(c, e)));
+    let mut reports: Vec<FileReport> = theirs
+        .iter()
+        .map(|e| {
+            report(
+                e,
+                "skipped",
+                Some(format!("{name} already defines {e}; {}", add_by_hand(e))),
+            )
+        })
+        .collect();
+    let updated = match (&existing, ours.is_empty()) {
+        (None, true) => return Ok(reports),
+        (Some(content), true) => without_block(content).unwrap_or_else(|| content.clone()),
+        (_, false) => lefthook::with_block(existing.as_deref(), &ours),
+    };
+    let action = match &existing {
+        Some(content) if *content == updated => "unchanged",
+        Some(content) => {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+            }
+            write_keeping_mode(&path, &updated, false)?;
+            if !state.edited.contains(&path) && !state.created.contains(&path) {
+                state.edited.push(path.clone());
+            }
+            if find_block(content).is_some() {
+                "updated"
+            } else {
+                "installed"
+            }
+        }
+        None => {
+            fs::write(&path, &updated).map_err(io_err("write", &path))?;
+            if !state.created.contains(&path) {
+                state.created.push(path.clone());
+            }
+            "created"
+        }
+    };
+    reports.extend(ours.iter().map(|e| report(e, action, None)));
+    // A config install created is not the worktree's work.
+    exclude_created(wt, &root, &reports, state)?;
+    Ok(reports)
+}
+
 /// Writes `bytes` to `path` atomically, keeping the file's mode; a created file is made
 /// executable.
 fn write_keeping_mode(path: &Path, bytes: &[u8], created: bool) -> Result<(), HooksError> {
@@ -604,7 +753,7 @@ fn exclude_created(
     let existing = fs::read_to_string(&exclude).unwrap_or_default();
     let mut text = existing.clone();
     for line in lines {
-        if !existing.lines().any(|l| l == line) {
+        if !text.lines().any(|l| l == line) {
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
@@ -668,10 +817,16 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
     // Blocks in files install does not remember (a state file lost) are removed too.
     for worktree in worktrees(repo)? {
         let location = hooks_dir(&repo.open_worktree(&worktree)?);
+        let local = lefthook::local_config(&worktree).0;
+        if !paths.iter().any(|(p, _)| *p == local) {
+            paths.push((local, false));
+        }
         for event in EVENTS {
             for candidate in [
                 location.dir.join(event),
                 location.dir.join(format!("{event}.legacy")),
+                // lefthook moves a hook file it takes over to `<hook>.old`.
+                location.dir.join(format!("{event}.old")),
                 worktree.join(".husky").join(event),
             ] {
                 if !paths.iter().any(|(p, _)| *p == candidate) {
@@ -687,17 +842,27 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         let Some(restored) = without_block(&content) else {
             continue;
         };
-        let event = path
-            .file_name()
-            .map(|n| n.to_string_lossy().trim_end_matches(".legacy").to_owned())
-            .unwrap_or_default();
-        // pre-commit moved a file install created to `<hook>.legacy`: still install's.
+        let lefthook_config =
+            content.starts_with(BEGIN.as_bytes()) || !lefthook::events_in(&content).is_empty();
+        let event = if lefthook_config {
+            lefthook::events_in(&content).join(",")
+        } else {
+            path.file_name()
+                .map(|n| {
+                    let n = n.to_string_lossy();
+                    let n = n.trim_end_matches(".legacy").trim_end_matches(".old");
+                    n.to_owned()
+                })
+                .unwrap_or_default()
+        };
+        // pre-commit moved a file install created to `<hook>.legacy`, lefthook to
+        // `<hook>.old`: still install's.
         let created = created
             || path
                 .to_str()
-                .and_then(|p| p.strip_suffix(".legacy"))
+                .and_then(|p| p.strip_suffix(".legacy").or_else(|| p.strip_suffix(".old")))
                 .is_some_and(|hook| state.created.iter().any(|c| c == Path::new(hook)));
-        let action = if created && restored == b"#!/bin/sh\n" {
+        let action = if created && (restored == b"#!/bin/sh\n" || restored.is_empty()) {
             fs::remove_file(&path).map_err(io_err("delete", &path))?;
             "deleted"
         } else {
@@ -767,6 +932,20 @@ pub fn status(repo: &Repo) -> Result<Vec<DirReport>, HooksError> {
             .iter()
             .map(|event| {
                 let path = target_file(&location, &root, event, state.tracked);
+                if lefthook_runs_file(&location, event) {
+                    let has_block = fs::read(&path).is_ok_and(|c| find_block(&c).is_some());
+                    return FileReport {
+                        event: event.to_string(),
+                        note: Some(if has_block {
+                            "lefthook runs it; a block left in it runs ours twice: run `git session hooks install`".into()
+                        } else {
+                            "lefthook runs it; ours is a job in lefthook's local config".into()
+                        }),
+                        runs: is_executable(&path),
+                        path,
+                        action: "chained",
+                    };
+                }
                 let content = fs::read(&path).ok();
                 let installed = content
                     .as_deref()
@@ -798,6 +977,37 @@ pub fn status(repo: &Repo) -> Result<Vec<DirReport>, HooksError> {
             worktree: root,
             files,
         });
+    }
+    // lefthook's local config, in every worktree.
+    for worktree in worktrees(repo)? {
+        let wt = repo.open_worktree(&worktree)?;
+        let location = hooks_dir(&wt);
+        let root = wt.workdir().unwrap_or_else(|| wt.git_dir());
+        let (path, _) = lefthook::local_config(&root);
+        let content = fs::read(&path).ok();
+        let remembered = state.created.contains(&path) || state.edited.contains(&path);
+        let files = lefthook_events(&location, &root).into_iter().map(|event| {
+            let c = content.as_deref().unwrap_or_default();
+            let (action, note) = if lefthook::has_job(c, event) {
+                ("installed", None)
+            } else if lefthook::defines(c, event) {
+                ("skipped", Some(format!("the file defines {event} itself; add a job running `git-session hook {event} {{0}}`")))
+            } else if state.installed && remembered {
+                ("overwritten", Some("our job is gone; run `git session hooks install`".into()))
+            } else {
+                ("missing", Some("lefthook runs this hook; `git session hooks install` adds ours".into()))
+            };
+            FileReport {
+                event: event.to_string(),
+                path: path.clone(),
+                action,
+                note,
+                runs: action == "installed" && lefthook_runs_file(&location, event),
+            }
+        });
+        if let Some(report) = reports.iter_mut().find(|r| r.location.dir == location.dir) {
+            report.files.extend(files);
+        }
     }
     Ok(reports)
 }

@@ -509,3 +509,92 @@ fn husky_and_ours_both_run() {
     assert!(ran.exists(), "husky's hook ran in the session");
     assert!(note(&repo, &wt, "HEAD").contains("session: h"), "ours ran");
 }
+
+/// lefthook from npm, when it can be installed (`.ci/run` does).
+fn lefthook_bin() -> Option<PathBuf> {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.ci/lefthook/node_modules/.bin/lefthook"
+    ));
+    path.is_file().then_some(path)
+}
+
+#[test]
+fn lefthook_and_ours_both_run_and_survive_its_reinstall() {
+    let Some(lefthook) = lefthook_bin() else {
+        eprintln!("skipped: lefthook is not installed (.ci/run installs it)");
+        return;
+    };
+    let lefthook = lefthook.to_str().unwrap();
+    let repo = TestRepo::new();
+    let remote = repo.home.join("remote.git");
+    repo.git(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    let ran = repo.home.join("lefthook-ran");
+    write_file(
+        &repo.root.join("lefthook.yml"),
+        &format!(
+            "post-commit:\n  jobs:\n    - name: mark\n      run: echo ran >> '{}'\npre-push:\n  jobs:\n    - name: noop\n      run: 'true'\n",
+            ran.display()
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "lefthook config"]);
+    repo.cmd_in(&repo.root, lefthook, &["install"]).ok();
+    // The user's own local config: kept byte for byte.
+    let local = repo.root.join("lefthook-local.yml");
+    let original = "# mine\npre-commit:\n  jobs:\n    - run: 'true'";
+    write_file(&local, original);
+    let out = repo.session(&["hooks", "install"]).ok();
+    assert!(out.stdout.contains("lefthook-local.yml"), "{}", out.stdout);
+    let installed = std::fs::read(&local).unwrap();
+    assert!(installed.starts_with(original.as_bytes()));
+    repo.session(&["hooks", "install"]).ok();
+    assert_eq!(std::fs::read(&local).unwrap(), installed, "idempotent");
+    let dir = hooks_dir(&repo, &repo.root);
+    assert!(
+        !std::fs::read_to_string(dir.join("post-commit"))
+            .unwrap()
+            .contains("git-session hook"),
+        "no block in lefthook's file: the handler would run twice"
+    );
+    let status = repo.session(&["hooks", "status", "--json"]).ok().json();
+    let entry = status[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["event"] == "post-commit" && f["path"] == local.to_str().unwrap())
+        .cloned()
+        .unwrap_or_else(|| panic!("no lefthook entry: {status}"));
+    assert_eq!(entry["action"], "installed", "{entry}");
+    assert_eq!(entry["runs"], true, "{entry}");
+
+    let wt = repo.new_session("lh");
+    assert!(
+        repo.git_in(&wt, &["status", "--porcelain"]).is_empty(),
+        "the session's lefthook-local.yml is not its work"
+    );
+    let out = commit_in(&repo, &wt, "a", "first");
+    assert_eq!(
+        note(&repo, &wt, "HEAD").matches("session: lh").count(),
+        1,
+        "ours ran, once: {}",
+        out.stderr
+    );
+    assert!(ran.exists(), "lefthook's job ran");
+    // lefthook rewrites its hook files: ours is in its config and still runs.
+    repo.cmd_in(&repo.root, lefthook, &["install"]).ok();
+    std::fs::remove_file(&ran).unwrap();
+    commit_in(&repo, &wt, "b", "second");
+    assert!(note(&repo, &wt, "HEAD").contains("session: lh"), "survived");
+    assert!(ran.exists());
+    // pre-push's standard input reaches our handler through lefthook.
+    write_file(&wt.join("uncommitted.txt"), "u\n");
+    let out = repo.cmd_in(&wt, "git", &["push", "-q", "origin", "session/lh"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("does not carry"), "{}", out.stderr);
+
+    repo.session(&["hooks", "uninstall"]).ok();
+    assert_eq!(std::fs::read_to_string(&local).unwrap(), original);
+    assert!(!wt.join("lefthook-local.yml").exists(), "created: deleted");
+}
