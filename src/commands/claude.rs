@@ -414,16 +414,15 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
     let Some((session, path)) = current(ctx)? else {
         return Ok(());
     };
-    let wt = ctx.repo.open_worktree(&path)?;
-    if wt.changed_paths()?.is_empty() {
-        return Ok(());
-    }
     let message = match input.session_id() {
         Some(id) => format!("after a claude turn (claude session {id})"),
         None => "after a claude turn".to_owned(),
     };
-    lifecycle::record_checkpoint(&ctx.repo, &ctx.store(), &session, &path, &message)?;
-    ctx.touch(&session);
+    // One scan: a clean worktree records nothing, nor does one the last checkpoint holds.
+    if lifecycle::checkpoint_if_dirty(&ctx.repo, &ctx.store(), &session, &path, &message)?.is_some()
+    {
+        ctx.touch(&session);
+    }
     Ok(())
 }
 
