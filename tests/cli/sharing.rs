@@ -657,9 +657,11 @@ fn sharing_over_git_daemon_on_loopback() {
     let port = free_port();
     let base = bare.parent().unwrap();
     std::fs::write(bare.join("git-daemon-export-ok"), "").unwrap();
-    let daemon = std::process::Command::new("git")
+    // `git-daemon` itself, not `git daemon`: git runs it as a child it waits for, and killing
+    // git would leave the daemon running after the test.
+    let exec_path = a.git(&["--exec-path"]);
+    let daemon = std::process::Command::new(Path::new(&exec_path).join("git-daemon"))
         .args([
-            "daemon",
             "--reuseaddr",
             "--listen=127.0.0.1",
             &format!("--port={port}"),
