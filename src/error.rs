@@ -240,9 +240,13 @@ impl From<crate::session::sync::SyncError> for CommandError {
             SyncError::Store(e) => e.into(),
             SyncError::Repo(e) => e.into(),
             SyncError::Remote(e) => e.into(),
-            SyncError::Rejected { remote, .. } => CommandError::user(message).hint(format!(
-                "someone else advanced it: `git session fetch {remote}`, then `git session list --all` shows how the copies differ"
-            )),
+            SyncError::Rejected { remote, .. } => CommandError::user(message)
+                .hint(format!(
+                    "someone else advanced it: `git session fetch {remote}`, then `git session list --all` shows how the copies differ"
+                ))
+                .hint(
+                    "when both sides have events (diverged), publish yours under another name: `git session rename <name> <new>` (or `fork`), then push that",
+                ),
             SyncError::NotesContended => CommandError::user(message).hint("run the command again"),
             SyncError::Hostile { .. } | SyncError::HostileNotes { .. } => {
                 CommandError::user(message)

@@ -960,7 +960,7 @@ pub fn status(repo: &Repo) -> Result<Vec<DirReport>, HooksError> {
                         "overwritten",
                         Some("our block is gone (a hook manager rewrote the file?); run `git session hooks install`".into()),
                     ),
-                    _ => ("missing", None),
+                    _ => ("not installed", None),
                 };
                 let runs = installed && is_executable(&path) && hook_chain_runs(&location, &path, event);
                 FileReport {

@@ -292,7 +292,10 @@ fn plan_includes(
     skip_dirs: &[PathBuf],
 ) -> Result<Option<(PathBuf, Vec<include::PlannedCopy>)>, LifecycleError> {
     let source = canonical(source);
-    let Some(rules) = IncludeRules::load(&source)? else {
+    // The rules are the main worktree's `.worktreeinclude` (tracked or not), whichever
+    // worktree the files come from (a fork copies from its source's).
+    let rules_root = repo.workdir().unwrap_or_else(|| source.clone());
+    let Some(rules) = IncludeRules::load(&rules_root)? else {
         return Ok(None);
     };
     let source_repo = repo.open_worktree(&source)?;

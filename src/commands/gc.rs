@@ -93,6 +93,16 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             },
             None => Default::default(),
         };
+        // Only ignored files the session changed: no checkpoint can hold them; kept as is.
+        if state.changes.is_empty() && state.unmerged_commits == 0 && state.has_work() {
+            decisions.push(Decision {
+                name,
+                action: "keep",
+                reason: format!("inactive {}, {}", human(idle), state.reason()),
+                checkpoint: None,
+            });
+            continue;
+        }
         if state.has_work() {
             let mut decision = Decision {
                 name,

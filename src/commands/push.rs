@@ -64,11 +64,16 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     let remote_name = choose_remote(ctx, &config, remote_arg, &sessions[0]);
     remote::check_name(&ctx.repo, &remote_name)?;
     let mut just_made = Vec::new();
+    // A dry run takes no checkpoint, but judges the files one would publish.
+    let mut would_checkpoint = Vec::new();
     if !args.no_checkpoint && !args.dry_run {
         (sessions, just_made) = checkpoint_dirty(ctx, sessions)?;
+    } else if !args.no_checkpoint {
+        would_checkpoint = uncommitted_files(ctx, &sessions)?;
     }
     if !(args.allow_secrets || config.flag(&config::PUSH_SECRETS, &[Origin::GitConfig])?)
-        && let Err(refused) = refuse_secrets(ctx, &remote_name, &sessions, &just_made)
+        && let Err(refused) =
+            refuse_secrets(ctx, &remote_name, &sessions, &just_made, would_checkpoint)
     {
         // The checkpoints this push took are taken back (their files are still on disk), so
         // ignoring the files and pushing again works.
@@ -80,6 +85,11 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
                 "session: checkpoint taken back (push refused)",
             );
         }
+        let refused = if just_made.is_empty() {
+            refused
+        } else {
+            refused.hint("the checkpoint this push took was taken back; the files are as they were")
+        };
         return Err(refused);
     }
     push_lfs_objects(ctx, &main_root, &remote_name, &sessions, args.dry_run)?;
@@ -179,13 +189,37 @@ fn checkpoint_dirty(
 
 /// Refuses files that look like secrets among those the push publishes for the first time:
 /// what the new checkpoints hold beyond their HEAD and beyond the remote's copy.
+/// What a checkpoint of each dirty session would publish beyond its HEAD (for a dry run).
+fn uncommitted_files(ctx: &Context, sessions: &[Session]) -> CommandResult<Vec<secrets::Finding>> {
+    let local = ctx.local();
+    let mut out = Vec::new();
+    for session in sessions {
+        let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, session)? else {
+            continue;
+        };
+        let wt = ctx.repo.open_worktree(&path)?;
+        let capture = crate::checkpoint::capture(&wt)?;
+        let head_tree = match capture.head {
+            Some(head) => Some(ctx.repo.read_commit(head)?.tree),
+            None => None,
+        };
+        let mut work = secrets::changed_blobs(&ctx.repo, capture.tree, head_tree)?;
+        if let Some(staged) = capture.staged {
+            work.extend(secrets::changed_blobs(&ctx.repo, staged, head_tree)?);
+        }
+        out.extend(secrets::scan(&ctx.repo, &work)?);
+    }
+    Ok(out)
+}
+
 fn refuse_secrets(
     ctx: &Context,
     remote_name: &str,
     sessions: &[Session],
     just_made: &[JustMade],
+    uncommitted: Vec<secrets::Finding>,
 ) -> CommandResult {
-    let mut findings = Vec::new();
+    let mut findings = uncommitted;
     // Checkpoints recorded before this push that hold a finding: ignoring the file now does
     // not take it out of them.
     let mut older: Vec<String> = Vec::new();

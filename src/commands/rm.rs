@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
     } else {
         format!(
             "it is a plain git worktree now: `git worktree remove --force <path>` and \
-             `git branch -D {}` delete it once its work is safe elsewhere (or use --force next time)",
+             `git branch -D {}` delete it once its work is safe elsewhere",
             session.meta.branch
         )
     };

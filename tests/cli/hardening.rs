@@ -328,3 +328,20 @@ fn an_interrupted_include_copy_is_finished_by_resume() {
     repo.new_session("next");
     assert!(!stale.exists(), "a stale staging directory was left behind");
 }
+
+#[test]
+fn fork_applies_the_main_worktrees_untracked_worktreeinclude() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[(".gitignore", ".env\n")], "ignore");
+    repo.write(".worktreeinclude", ".env\n"); // untracked: only the main worktree has it
+    repo.write(".env", "SECRET=1\n");
+    let src = repo.new_session("src");
+    std::fs::write(src.join(".env"), "SECRET=edited\n").unwrap();
+    let out = repo.session(&["fork", "src", "copy"]).ok();
+    let copy = std::path::PathBuf::from(out.line());
+    assert_eq!(
+        std::fs::read_to_string(copy.join(".env")).unwrap(),
+        "SECRET=edited\n",
+        "copied from the source's worktree by the main worktree's rules"
+    );
+}

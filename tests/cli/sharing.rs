@@ -759,3 +759,16 @@ fn lfs_round_trip(keep_hook: bool) {
         "new lfs content\n"
     );
 }
+
+#[test]
+fn a_dry_run_push_judges_secrets_too() {
+    let (a, _b, _bare) = pair();
+    let wt = a.new_session("dry");
+    write_file(
+        &wt.join("id_rsa"),
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n",
+    );
+    let out = a.session(&["push", "-n", "origin", "dry"]).fails();
+    assert!(out.stderr.contains("id_rsa"), "{}", out.stderr);
+    assert!(!out.stderr.contains("Would push"), "{}", out.stderr);
+}

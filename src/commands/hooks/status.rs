@@ -34,8 +34,12 @@ pub fn run(ctx: &Context, args: StatusArgs) -> CommandResult {
             report.worktree.display()
         ));
         for file in &report.files {
-            let runs = if file.runs { "runs" } else { "does not run" };
-            text.push_str(&format!("  {}  [{runs}]\n", super::file_line(file)));
+            let runs = match (file.action, file.runs) {
+                ("not installed", _) => String::new(),
+                (_, true) => "  [runs]".to_owned(),
+                (_, false) => "  [does not run]".to_owned(),
+            };
+            text.push_str(&format!("  {}{runs}\n", super::file_line(file)));
         }
     }
     ctx.out.answer(&text)
