@@ -106,6 +106,22 @@ fn find_block(content: &[u8]) -> Option<(usize, usize, bool)> {
     None
 }
 
+/// `content` with its block (if it has one) replaced by `block`, keeping the no-newline
+/// marker where install had to add a newline: the one way both hook files and lefthook's
+/// config are updated in place.
+fn replace_block(content: &[u8], block: &str) -> Option<Vec<u8>> {
+    let (start, end, no_eol) = find_block(content)?;
+    let block = if no_eol {
+        block.replace(END, END_NO_EOL)
+    } else {
+        block.to_owned()
+    };
+    let mut out = content[..start].to_vec();
+    out.extend_from_slice(block.as_bytes());
+    out.extend_from_slice(&content[end..]);
+    Some(out)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -118,15 +134,7 @@ pub fn with_block(content: Option<&[u8]>, event: &str) -> Vec<u8> {
     let Some(content) = content else {
         return format!("#!/bin/sh\n{block}").into_bytes();
     };
-    if let Some((start, end, no_eol)) = find_block(content) {
-        let block = if no_eol {
-            block.replace(END, END_NO_EOL)
-        } else {
-            block
-        };
-        let mut out = content[..start].to_vec();
-        out.extend_from_slice(block.as_bytes());
-        out.extend_from_slice(&content[end..]);
+    if let Some(out) = replace_block(content, &block) {
         return out;
     }
     if !content.starts_with(b"#!") {

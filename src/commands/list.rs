@@ -167,29 +167,7 @@ fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
             .map(|cell| crate::text::escape(&cell))
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
-            if i + 1 < cells.len() {
-                out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
-            }
-        }
-        out
-    };
-    let mut text = ctx.out.dim(&line(&headers.map(String::from)));
-    text.push('\n');
-    for row in &rows {
-        text.push_str(&line(row));
-        text.push('\n');
-    }
-    text
+    table(ctx, &headers, &rows)
 }
 
 fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
@@ -216,8 +194,13 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
             .map(|cell| crate::text::escape(&cell))
         })
         .collect();
+    Ok(table(ctx, &headers, &rows))
+}
+
+/// Left-aligned columns two spaces apart, the header dimmed; cells are already escaped.
+fn table<const N: usize>(ctx: &Context, headers: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths = headers.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row.iter()) {
             *w = (*w).max(cell.chars().count());
         }
@@ -225,10 +208,8 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     let line = |cells: &[String]| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(cell);
+            out.push_str(cell);
+            if i + 1 < cells.len() {
                 out.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
             }
         }
@@ -236,9 +217,9 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     };
     let mut text = ctx.out.dim(&line(&headers.map(String::from)));
     text.push('\n');
-    for row in &rows {
+    for row in rows {
         text.push_str(&line(row));
         text.push('\n');
     }
-    Ok(text)
+    text
 }

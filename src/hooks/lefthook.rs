@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{BEGIN, END, END_NO_EOL, find, find_block};
+use super::{BEGIN, END, END_NO_EOL, find, find_block, replace_block};
 
 /// lefthook's local config names and extensions, in the order it looks for them (the first
 /// existing file wins, so ours must be that file when there is one).
@@ -107,15 +107,7 @@ pub fn with_block(content: Option<&[u8]>, events: &[&str]) -> Vec<u8> {
     let Some(content) = content else {
         return block.into_bytes();
     };
-    if let Some((start, end, no_eol)) = find_block(content) {
-        let block = if no_eol {
-            block.replace(END, END_NO_EOL)
-        } else {
-            block
-        };
-        let mut out = content[..start].to_vec();
-        out.extend_from_slice(block.as_bytes());
-        out.extend_from_slice(&content[end..]);
+    if let Some(out) = replace_block(content, &block) {
         return out;
     }
     let mut out = content.to_vec();

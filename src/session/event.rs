@@ -69,6 +69,20 @@ impl EventKind {
     }
 }
 
+/// The commit a log commit links as its second parent, with the event that linked it (None
+/// for events this version does not know).
+pub fn linked(commit: &crate::git::CommitInfo) -> Option<(EventKind, ObjectId)> {
+    let event = commit.message.split(':').next().unwrap_or_default();
+    Some((EventKind::parse(event)?, *commit.parents.get(1)?))
+}
+
+/// The checkpoint a log commit links, if it links one.
+pub fn linked_checkpoint(commit: &crate::git::CommitInfo) -> Option<ObjectId> {
+    linked(commit)
+        .filter(|(kind, _)| kind.links_checkpoint())
+        .map(|(_, id)| id)
+}
+
 /// A change to record: `<event>: <detail>`, optionally linking a commit as second parent.
 #[derive(Debug, Clone)]
 pub struct Event {

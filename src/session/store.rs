@@ -447,10 +447,7 @@ impl<'r> Store<'r> {
         let mut next = Some(session.tip);
         while let Some(id) = next {
             let commit = self.repo.read_commit(id)?;
-            let event = commit.message.split(':').next().unwrap_or_default();
-            if let (Some(linked), Some(kind)) = (commit.parents.get(1), EventKind::parse(event)) {
-                out.push((kind, *linked));
-            }
+            out.extend(super::event::linked(&commit));
             next = commit.parents.first().copied();
         }
         Ok(out)

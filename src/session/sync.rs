@@ -384,13 +384,10 @@ pub fn new_checkpoints(
             break;
         }
         let commit = repo.read_commit(id)?;
-        let event = commit.message.split(':').next().unwrap_or_default();
-        if let (Some(linked), Some(kind)) =
-            (commit.parents.get(1), super::event::EventKind::parse(event))
-            && kind.links_checkpoint()
-            && !out.contains(linked)
+        if let Some(linked) = super::event::linked_checkpoint(&commit)
+            && !out.contains(&linked)
         {
-            out.push(*linked);
+            out.push(linked);
         }
         next = commit.parents.first().copied();
     }
@@ -407,12 +404,8 @@ pub fn latest_checkpoint(repo: &Repo, tip: ObjectId) -> Result<Option<ObjectId>,
             break;
         }
         let commit = repo.read_commit(id)?;
-        let event = commit.message.split(':').next().unwrap_or_default();
-        if let (Some(linked), Some(kind)) =
-            (commit.parents.get(1), super::event::EventKind::parse(event))
-            && kind.links_checkpoint()
-        {
-            return Ok(Some(*linked));
+        if let Some(linked) = super::event::linked_checkpoint(&commit) {
+            return Ok(Some(linked));
         }
         next = commit.parents.first().copied();
     }
