@@ -55,9 +55,12 @@ pub fn resolve(
 ) -> CommandResult<crate::git::ObjectId> {
     let checkpoints = ctx.store().checkpoints(session)?;
     crate::checkpoint::select(&checkpoints, spec).map_err(|e| {
-        CommandError::user(format!("session '{}': {e}", session.name())).hint(format!(
-            "`git session log {}` lists its checkpoints",
-            session.name()
-        ))
+        let hint = match e {
+            crate::checkpoint::SelectError::NoCheckpoints => {
+                format!("`git session checkpoint {}` takes one", session.name())
+            }
+            _ => format!("`git session log {}` lists its checkpoints", session.name()),
+        };
+        CommandError::user(format!("session '{}': {e}", session.name())).hint(hint)
     })
 }
