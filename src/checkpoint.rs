@@ -486,8 +486,22 @@ pub fn apply_to_fresh_checkout(
 ) -> Result<(), CheckpointError> {
     let tree = snapshot.tree;
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
-    let target = worktree.tree_paths(tree)?;
-    refuse_what_is_in_the_way(worktree, &target, false)?;
+    let head_tree = worktree.read_commit(head)?.tree;
+    let changes = worktree.tree_changes(Some(head_tree), tree)?;
+    if changes
+        .iter()
+        .any(|c| c.old.is_some_and(|(mode, _)| mode.is_tree()))
+    {
+        // A directory of `head` goes: what the include copy put inside it would go with it,
+        // which only a walk of the whole worktree finds.
+        let target = worktree.tree_paths(tree)?;
+        refuse_what_is_in_the_way(worktree, &target, false)?;
+    } else {
+        let in_the_way = occupied_by_untracked(&root, &changes);
+        if !in_the_way.is_empty() {
+            return Err(CheckpointError::WouldOverwriteIgnored(in_the_way));
+        }
+    }
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
     // A two-tree merge: like switching branches from `head` to `tree`.
     git(&root)
@@ -502,6 +516,48 @@ pub fn apply_to_fresh_checkout(
             .run()?,
     };
     Ok(())
+}
+
+/// In a fresh checkout of a tree, the paths that `changes` (from that tree) adds but find
+/// something on disk already: a file or directory at the path, or a non-directory where one
+/// of its new parent directories goes. Only the include copy can have put it there, and no
+/// checkpoint holds it.
+fn occupied_by_untracked(
+    root: &std::path::Path,
+    changes: &[crate::git::TreeChange],
+) -> Vec<String> {
+    // Files of the old tree that become directories: git replaces those itself.
+    let replaced: HashSet<&BStr> = changes
+        .iter()
+        .filter(|c| c.old.is_some() && c.new.is_some_and(|(mode, _)| mode.is_tree()))
+        .map(|c| c.path.as_bstr())
+        .collect();
+    let mut out = Vec::new();
+    for change in changes.iter().filter(|c| c.old.is_none()) {
+        let path = change.path.as_bstr();
+        let exists = |p: &BStr| {
+            p.to_path()
+                .ok()
+                .and_then(|p| std::fs::symlink_metadata(root.join(p)).ok())
+        };
+        let blocked_parent = path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(at, _)| path[..at].as_bstr())
+            .find(|dir| !replaced.contains(dir) && exists(dir).is_some_and(|m| !m.is_dir()));
+        let in_the_way = match blocked_parent {
+            Some(dir) => Some(dir),
+            None => exists(path).is_some().then_some(path),
+        };
+        if let Some(p) = in_the_way {
+            let p = crate::git::printable_path(p);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 /// Refuses when writing `target` (every path of a tree, sorted) would overwrite or remove

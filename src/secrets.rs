@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use gix::bstr::ByteSlice;
+
 use crate::git::{ObjectId, Repo, RepoError};
 
 /// Content prefixes read per file: enough for every pattern below.
@@ -112,31 +114,16 @@ pub fn changed_blobs(
     tree: ObjectId,
     base: Option<ObjectId>,
 ) -> Result<BTreeMap<String, ObjectId>, RepoError> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![(String::new(), tree, base)];
-    while let Some((prefix, tree, base)) = pending.pop() {
-        if Some(tree) == base {
-            continue;
-        }
-        let old = match base {
-            Some(b) => repo.read_tree(b)?,
-            None => Vec::new(),
-        };
-        for entry in repo.read_tree(tree)? {
-            let path = format!("{prefix}{}", entry.name);
-            let before = old.iter().find(|o| o.name == entry.name);
-            if before.is_some_and(|b| b.id == entry.id) {
-                continue;
-            }
-            if entry.mode.is_tree() {
-                let base = before.filter(|b| b.mode.is_tree()).map(|b| b.id);
-                pending.push((format!("{path}/"), entry.id, base));
-            } else if entry.mode.is_blob() || entry.mode.is_link() {
-                out.insert(path, entry.id);
-            }
-        }
-    }
-    Ok(out)
+    Ok(repo
+        .tree_changes(base, tree)?
+        .into_iter()
+        .filter_map(|change| {
+            let (mode, id) = change.new?;
+            let content_changed = change.old.is_none_or(|(_, old)| old != id);
+            ((mode.is_blob() || mode.is_link()) && content_changed)
+                .then(|| (change.path.to_str_lossy().into_owned(), id))
+        })
+        .collect())
 }
 
 /// Judges the files `published` (path → blob) by name and content.

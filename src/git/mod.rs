@@ -12,7 +12,7 @@ pub mod scan;
 pub use remote::RemoteError;
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
-    TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
+    TreeChange, TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
     with_short_paths,
 };
 pub use runner::{GitCommand, GitError, git};

@@ -64,6 +64,19 @@ pub struct CommitInfo {
     pub time: i64,
 }
 
+/// A path whose entry differs between two trees: what `git diff-tree -r` lists, except that a
+/// directory replaced by a file (or the other way round) is one change at the directory's
+/// path, besides the files added below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeChange {
+    /// Full path, `/`-separated, as bytes.
+    pub path: BString,
+    /// The entry in the old tree (absent when added).
+    pub old: Option<(gix::objs::tree::EntryMode, ObjectId)>,
+    /// The entry in the new tree (absent when deleted).
+    pub new: Option<(gix::objs::tree::EntryMode, ObjectId)>,
+}
+
 /// A linked worktree as git records it.
 #[derive(Debug, Clone)]
 pub struct WorktreeInfo {
@@ -488,6 +501,66 @@ impl Repo {
             }
         }
         out.sort();
+        Ok(out)
+    }
+
+    /// What differs from `old` (None: the empty tree) to `new`, reading only the subtrees
+    /// that differ. Files below a directory that appears are listed as added; those below a
+    /// directory that disappears are not listed one by one (the directory's change says it).
+    pub fn tree_changes(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+    ) -> Result<Vec<TreeChange>, RepoError> {
+        let mut out = Vec::new();
+        let mut pending = vec![(BString::default(), old, Some(new))];
+        while let Some((prefix, old, new)) = pending.pop() {
+            if old == new {
+                continue;
+            }
+            let mut entries: std::collections::BTreeMap<BString, [Option<TreeEntry>; 2]> =
+                Default::default();
+            for (side, tree) in [old, new].into_iter().enumerate() {
+                for entry in tree
+                    .map(|t| self.read_tree(t))
+                    .transpose()?
+                    .unwrap_or_default()
+                {
+                    let name = entry.name.clone();
+                    entries.entry(name).or_default()[side] = Some(entry);
+                }
+            }
+            for (name, [before, after]) in entries {
+                let mut path = prefix.clone();
+                if !path.is_empty() {
+                    path.push(b'/');
+                }
+                path.extend_from_slice(&name);
+                let tree_of =
+                    |e: &Option<TreeEntry>| e.as_ref().filter(|e| e.mode.is_tree()).map(|e| e.id);
+                let (old_tree, new_tree) = (tree_of(&before), tree_of(&after));
+                if old_tree.is_some() || new_tree.is_some() {
+                    if new_tree.is_some() {
+                        pending.push((path.clone(), old_tree, new_tree));
+                    }
+                    // A file turned into a directory or back: one change at this path.
+                    let kind_changed = match (&before, &after) {
+                        (Some(b), Some(a)) => b.mode.is_tree() != a.mode.is_tree(),
+                        (Some(b), None) => b.mode.is_tree(),
+                        _ => false,
+                    };
+                    if !kind_changed {
+                        continue;
+                    }
+                }
+                let entry = |e: Option<TreeEntry>| e.map(|e| (e.mode, e.id));
+                let (old, new) = (entry(before), entry(after));
+                if old != new {
+                    out.push(TreeChange { path, old, new });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 

@@ -517,6 +517,66 @@ fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
     assert_eq!(light.line(), "light");
 }
 
+/// A fork gets the main worktree's included files, then the checkpoint's: where the
+/// checkpoint adds a path an included file already holds (itself, or as a parent directory),
+/// the fork stops and the included files stay as they were.
+#[test]
+fn fork_refuses_to_overwrite_included_files_with_checkpointed_ones() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        &[
+            (".gitignore", "config.local\ncache\n"),
+            (".worktreeinclude", "config.local\ncache\n"),
+        ],
+        "ignore",
+    );
+    repo.write("config.local", "MAIN\n");
+    repo.write("cache", "MAIN CACHE\n");
+    let src = repo.new_session("src");
+    // The session stops ignoring them, so its checkpoint holds its own versions.
+    write_file(&src.join(".gitignore"), "");
+    write_file(&src.join("config.local"), "SRC\n");
+    std::fs::remove_file(src.join("cache")).unwrap();
+    write_file(&src.join("cache/x"), "SRC X\n");
+    write_file(&src.join("fresh/new.txt"), "new\n");
+    repo.session(&["checkpoint", "src"]).ok();
+    repo.session(&["end", "--force", "src"]).ok();
+
+    let err = repo.session(&["fork", "src", "alt"]).fails();
+    assert!(
+        err.stderr.contains("would overwrite ignored files")
+            && err.stderr.contains("cache, config.local"),
+        "{}",
+        err.stderr
+    );
+    let alt = repo.root.join(".worktrees/alt");
+    assert_eq!(
+        std::fs::read_to_string(alt.join("config.local")).unwrap(),
+        "MAIN\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(alt.join("cache")).unwrap(),
+        "MAIN CACHE\n"
+    );
+    assert!(!alt.join("fresh").exists(), "nothing was written");
+
+    // Without the included files in the way, the same fork brings the checkpoint's.
+    repo.session(&["fork", "src", "plain", "--no-include"]).ok();
+    let plain = repo.root.join(".worktrees/plain");
+    assert_eq!(
+        std::fs::read_to_string(plain.join("config.local")).unwrap(),
+        "SRC\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(plain.join("cache/x")).unwrap(),
+        "SRC X\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(plain.join("fresh/new.txt")).unwrap(),
+        "new\n"
+    );
+}
+
 /// A small deterministic generator, so a failing sequence can be replayed.
 struct Lcg(u64);
 
