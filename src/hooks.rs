@@ -757,25 +757,10 @@ fn exclude_created(
     if lines.is_empty() {
         return Ok(());
     }
-    let exclude = wt.common_dir().join("info").join("exclude");
-    let existing = fs::read_to_string(&exclude).unwrap_or_default();
-    let mut text = existing.clone();
-    for line in lines {
-        if !text.lines().any(|l| l == line) {
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&line);
-            state.excluded.push(line.clone());
-            text.push('\n');
-        }
-    }
-    if text != existing {
-        if let Some(dir) = exclude.parent() {
-            fs::create_dir_all(dir).map_err(io_err("create", dir))?;
-        }
-        fs::write(&exclude, text).map_err(io_err("write", &exclude))?;
-    }
+    let common = wt.common_dir();
+    let added = crate::git::exclude::add(&common, None, &lines)
+        .map_err(io_err("write", &crate::git::exclude::path(&common)))?;
+    state.excluded.extend(added);
     Ok(())
 }
 
@@ -886,16 +871,8 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         });
     }
     if !state.excluded.is_empty() {
-        let exclude = common.join("info").join("exclude");
-        if let Ok(text) = fs::read_to_string(&exclude) {
-            let kept: String = text
-                .split_inclusive('\n')
-                .filter(|l| !state.excluded.iter().any(|e| l.trim_end_matches('\n') == e))
-                .collect();
-            if kept != text {
-                fs::write(&exclude, kept).map_err(io_err("write", &exclude))?;
-            }
-        }
+        crate::git::exclude::remove(&common, None, &state.excluded)
+            .map_err(io_err("write", &crate::git::exclude::path(&common)))?;
     }
     let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
     if state.added_rewrite_ref {

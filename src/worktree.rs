@@ -2,7 +2,6 @@
 //! LFS, sparse checkout and locks apply, which gix's versions skip), through the one runner.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::git::{GitError, ObjectId, Repo, RepoError, git};
@@ -159,27 +158,11 @@ pub fn ensure_excluded(
     use std::os::unix::ffi::OsStrExt;
     let line = String::from_utf8_lossy(&crate::git::gitignore_literal(rel.as_os_str().as_bytes()))
         .into_owned();
-    let path = common_dir.join("info").join("exclude");
-    let io = |source| WorktreeError::Io {
-        path: path.clone(),
-        source,
-    };
-    let existing = fs::read_to_string(&path).unwrap_or_default();
-    if existing.lines().any(|l| l.trim() == line) {
-        return Ok(());
-    }
-    fs::create_dir_all(path.parent().expect("has a parent")).map_err(io)?;
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io)?;
-    let prefix = if existing.is_empty() || existing.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    write!(file, "{prefix}# session worktrees (git-session)\n{line}\n").map_err(io)?;
+    crate::git::exclude::add(common_dir, Some("session worktrees (git-session)"), &[line])
+        .map_err(|source| WorktreeError::Io {
+            path: crate::git::exclude::path(common_dir),
+            source,
+        })?;
     Ok(())
 }
 

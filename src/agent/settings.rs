@@ -28,6 +28,8 @@ pub struct Merged {
     pub changed: bool,
     /// The events whose hooks were added or removed.
     pub events: Vec<&'static str>,
+    /// Nothing but an empty object is left (after an uninstall).
+    pub empty: bool,
 }
 
 /// Adds our hooks to `existing` (None: no file yet).
@@ -72,6 +74,7 @@ pub fn install(existing: Option<&str>) -> Result<Merged, SettingsError> {
         text: render(&root, &style),
         changed,
         events,
+        empty: false,
     })
 }
 
@@ -106,6 +109,7 @@ pub fn uninstall(existing: &str) -> Result<Merged, SettingsError> {
             render(&root, &style)
         },
         changed: !events.is_empty(),
+        empty: root.is_empty(),
         events,
     })
 }

@@ -115,8 +115,32 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
         }
     }
     .map_err(|e| CommandError::user(format!("{} {e}", path.display())))?;
-    if merged.changed {
+    // The local file holds nothing else once our hooks are out: it goes, as it came.
+    let drop_file = !add && !args.shared && merged.changed && merged.empty && {
+        let (_, tracked) = ctx
+            .repo
+            .open_worktree(&root)?
+            .file_ignore_state(LOCAL_SETTINGS)?;
+        !tracked
+    };
+    if drop_file {
+        std::fs::remove_file(&path)
+            .map_err(|e| CommandError::user(format!("cannot remove {}: {e}", path.display())))?;
+        // Only when empty: the directory may hold the user's own files.
+        let _ = std::fs::remove_dir(root.join(".claude"));
+        let common = ctx.repo.common_dir();
+        crate::git::exclude::remove(&common, Some(EXCLUDE_COMMENT), &[EXCLUDE_LINE.to_owned()])
+            .map_err(|e| {
+                CommandError::user(format!(
+                    "cannot write {}: {e}",
+                    crate::git::exclude::path(&common).display()
+                ))
+            })?;
+    } else if merged.changed {
         write_atomically(&path, &merged.text)?;
+    }
+    if add && !args.shared {
+        ignore_local_settings(ctx, &root)?;
     }
     let verb = if add { "Installed" } else { "Removed" };
     if merged.events.is_empty() {
@@ -140,10 +164,39 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
         ctx.out.hint(
             "claude started in this directory uses them (`claude --worktree <name>` makes sessions); \
              for claude started inside a session's worktree, list .claude/settings.local.json in \
-             .worktreeinclude (it must be ignored) or install with --shared",
+             .worktreeinclude or install with --shared",
         );
     }
     ctx.out.answer(&path.to_string_lossy())
+}
+
+const LOCAL_SETTINGS: &str = ".claude/settings.local.json";
+const EXCLUDE_LINE: &str = "/.claude/settings.local.json";
+const EXCLUDE_COMMENT: &str = "Claude Code's local settings (git session claude install)";
+
+/// Claude Code's local settings are this machine's: when git would neither ignore nor track
+/// them, `info/exclude` says to ignore them (so they are not a session's uncommitted work,
+/// and `.worktreeinclude` can copy them).
+fn ignore_local_settings(ctx: &Context, root: &Path) -> CommandResult {
+    let (ignored, tracked) = ctx
+        .repo
+        .open_worktree(root)?
+        .file_ignore_state(LOCAL_SETTINGS)?;
+    if ignored || tracked {
+        return Ok(());
+    }
+    let common = ctx.repo.common_dir();
+    let exclude = crate::git::exclude::path(&common);
+    let added =
+        crate::git::exclude::add(&common, Some(EXCLUDE_COMMENT), &[EXCLUDE_LINE.to_owned()])
+            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", exclude.display())))?;
+    if !added.is_empty() {
+        ctx.out.status(&format!(
+            "Added {EXCLUDE_LINE} to {}: git ignores it in every worktree of this repository",
+            exclude.display()
+        ));
+    }
+    Ok(())
 }
 
 fn write_atomically(path: &Path, text: &str) -> CommandResult {

@@ -18,6 +18,10 @@ use crate::session::sync;
 pub struct FetchArgs {
     /// The remote (default: session.remote, else origin).
     pub remote: Option<String>,
+    /// Drop fetched sessions the remote no longer has (and, as `git fetch --prune` does,
+    /// remote-tracking branches it deleted). Local sessions are never touched.
+    #[arg(short, long)]
+    pub prune: bool,
 }
 
 pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
@@ -45,6 +49,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
         &main_root,
         &remote_name,
         &refspecs,
+        args.prune,
         remote::TRANSFER_TIMEOUT,
     )?;
     let mut refused = 0;
@@ -61,7 +66,17 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
     }
     let store = ctx.store();
     let mut fetched = 0;
-    for entry in sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))? {
+    let after = sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))?;
+    for gone in before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.name == b.name))
+    {
+        ctx.out.status(&format!(
+            "  pruned {} (the remote no longer has it)",
+            crate::text::escape(&gone.display())
+        ));
+    }
+    for entry in after {
         let previous = before.iter().find(|b| b.name == entry.name).map(|b| b.tip);
         if previous == Some(entry.tip) {
             continue;

@@ -143,9 +143,16 @@ pub fn start(
     };
     let (name, branch) = (spec.name.clone(), spec.placement.branch.clone());
     if spec.placement.worktree.is_some() {
+        // HEAD alone says little inside another session's worktree: name its branch.
+        let from = match ctx.here.head_ref_name().ok().flatten() {
+            Some(head) if spec.base_ref == "HEAD" => format!(
+                "HEAD ({})",
+                crate::text::escape(head.strip_prefix("refs/heads/").unwrap_or(&head))
+            ),
+            _ => crate::text::escape(&spec.base_ref),
+        };
         ctx.out.status(&format!(
-            "Creating worktree for session '{name}' on branch {branch} from {}",
-            spec.base_ref
+            "Creating worktree for session '{name}' on branch {branch} from {from}"
         ));
     }
     let created = create::create(&ctx.repo, &ctx.local(), &site, spec, &ctx.copy_progress())

@@ -58,17 +58,13 @@ pub fn fetch(
     dir: &Path,
     remote: &str,
     refspecs: &[String],
+    prune: bool,
     timeout: Duration,
 ) -> Result<(), RemoteError> {
     git(dir)
-        .args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--",
-            remote,
-        ])
+        .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
+        .args(prune.then_some("--prune"))
+        .args(["--", remote])
         .args(refspecs)
         .run_with_timeout(timeout)?;
     Ok(())

@@ -829,6 +829,21 @@ impl Repo {
         Ok(!submodule.changed_paths()?.is_empty())
     }
 
+    /// Whether git would ignore a file at `rel` (relative to this worktree, `/`-separated)
+    /// were it untracked, and whether the index tracks it: `(ignored, tracked)`.
+    pub fn file_ignore_state(&self, rel: &str) -> Result<(bool, bool), RepoError> {
+        let what = || format!("reading the ignore rules for {rel}");
+        let index = self.inner.index_or_empty().context(what)?;
+        let tracked = index.entry_by_path(rel.into()).is_some();
+        let source = gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped;
+        let mut excludes = self.inner.excludes(&index, None, source).context(what)?;
+        let ignored = excludes
+            .at_entry(rel, Some(gix::index::entry::Mode::FILE))
+            .context(what)?
+            .is_excluded();
+        Ok((ignored, tracked))
+    }
+
     /// Ignored paths of this worktree as `git status --ignored` reports them: an ignored
     /// directory is one entry and is not entered. Nested repositories are left out. Names
     /// that are not UTF-8 are left out too (see `ignored_paths` for all of them).

@@ -184,6 +184,7 @@ pub fn push(
                 dir,
                 remote,
                 &[notes_refspec(remote)],
+                false,
                 remote::TRANSFER_TIMEOUT,
             )?;
         }

@@ -125,6 +125,33 @@ fn install_and_uninstall_keep_every_other_key_and_hook() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
 }
 
+/// The local settings file is this machine's: install makes git ignore it when nothing
+/// did, and uninstall takes back the file and the exclude line it created.
+#[test]
+fn local_settings_are_ignored_and_uninstall_leaves_nothing_behind() {
+    let repo = TestRepo::new();
+    let exclude = repo.root.join(".git/info/exclude");
+    let exclude_before = std::fs::read(&exclude).unwrap_or_default();
+    let file = repo.root.join(".claude/settings.local.json");
+    let out = repo.session(&["claude", "install"]).ok();
+    assert!(file.is_file());
+    assert!(out.stderr.contains("info/exclude"), "{}", out.stderr);
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the settings are not untracked work"
+    );
+    repo.session(&["claude", "uninstall"]).ok();
+    assert!(!file.exists() && !repo.root.join(".claude").exists());
+    assert_eq!(std::fs::read(&exclude).unwrap_or_default(), exclude_before);
+
+    // Already ignored by the project: nothing is added.
+    repo.commit_files(&[(".gitignore", ".claude/settings.local.json\n")], "ignore");
+    let out = repo.session(&["claude", "install"]).ok();
+    assert!(!out.stderr.contains("info/exclude"), "{}", out.stderr);
+    assert_eq!(std::fs::read(&exclude).unwrap_or_default(), exclude_before);
+}
+
 #[test]
 fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
     let repo = with_includes();

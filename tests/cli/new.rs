@@ -303,3 +303,16 @@ fn concurrent_news_never_corrupt_each_other() {
     }
     repo.git(&["fsck", "--no-progress"]);
 }
+
+#[test]
+fn new_inside_a_session_names_the_branch_it_starts_from() {
+    let repo = TestRepo::new();
+    let outer = repo.new_session("outer");
+    let out = repo.session_in(&outer, &["new", "inner"]).ok();
+    assert!(
+        out.stderr.contains("from HEAD (session/outer)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(repo.meta("inner")["base_ref"], "HEAD");
+}

@@ -601,6 +601,31 @@ fn remote_setup_makes_a_plain_fetch_bring_sessions() {
 }
 
 #[test]
+fn fetch_prune_drops_fetched_sessions_the_remote_deleted() {
+    let (a, b, bare) = pair();
+    a.new_session("gone");
+    a.new_session("kept");
+    a.session(&["push", "origin", "gone", "kept"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "origin/kept"]).ok();
+    a.git_in(&bare, &["update-ref", "-d", "refs/sessions/gone"]);
+    a.git_in(&bare, &["update-ref", "-d", "refs/sessions/kept"]);
+    // Without --prune the fetched copies stay.
+    b.session(&["fetch"]).ok();
+    b.git(&["rev-parse", "--verify", "refs/remote-sessions/origin/gone"]);
+    let out = b.session(&["fetch", "--prune"]).ok();
+    assert!(out.stderr.contains("pruned origin/gone"), "{}", out.stderr);
+    let left = b.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/remote-sessions/",
+    ]);
+    assert!(!left.contains("/gone") && !left.contains("/kept"), "{left}");
+    // The session taken up here is local and stays.
+    b.git(&["rev-parse", "--verify", "refs/sessions/kept"]);
+}
+
+#[test]
 fn context_and_handoff_are_logged_events() {
     let repo = TestRepo::new();
     repo.new_session("c");
