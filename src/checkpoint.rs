@@ -518,6 +518,20 @@ pub fn apply_to_fresh_checkout(
     Ok(())
 }
 
+/// What is on disk at `rel` below `root` (not following a final symlink), when it is there
+/// under exactly that name: a case-insensitive file system also finds the tracked
+/// `Readme.md` when asked for `README.md`, so a hit is checked against its directory's list.
+fn on_disk(root: &std::path::Path, rel: &BStr) -> Option<std::fs::Metadata> {
+    let path = root.join(rel.to_path().ok()?);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let name = path.file_name()?;
+    std::fs::read_dir(path.parent()?)
+        .ok()?
+        .filter_map(Result::ok)
+        .any(|e| e.file_name() == name)
+        .then_some(meta)
+}
+
 /// In a fresh checkout of a tree, the paths that `changes` (from that tree) adds but find
 /// something on disk already: a file or directory at the path, or a non-directory where one
 /// of its new parent directories goes. Only the include copy can have put it there, and no
@@ -535,21 +549,34 @@ fn occupied_by_untracked(
     let mut out = Vec::new();
     for change in changes.iter().filter(|c| c.old.is_none()) {
         let path = change.path.as_bstr();
-        let exists = |p: &BStr| {
-            p.to_path()
-                .ok()
-                .and_then(|p| std::fs::symlink_metadata(root.join(p)).ok())
-        };
-        let blocked_parent = path
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b == b'/')
-            .map(|(at, _)| path[..at].as_bstr())
-            .find(|dir| !replaced.contains(dir) && exists(dir).is_some_and(|m| !m.is_dir()));
-        let in_the_way = match blocked_parent {
-            Some(dir) => Some(dir),
-            None => exists(path).is_some().then_some(path),
-        };
+        // Names git refuses to check out (`..`, `.git`, empty) are left to it: never stat
+        // what a fetched tree names outside the worktree.
+        let plain =
+            |c: &[u8]| !c.is_empty() && c != b"." && c != b".." && !c.eq_ignore_ascii_case(b".git");
+        if !path.split(|b| *b == b'/').all(plain) {
+            continue;
+        }
+        let mut in_the_way = None;
+        let mut below_replaced = false;
+        for (at, _) in path.iter().enumerate().filter(|(_, b)| **b == b'/') {
+            let dir = path[..at].as_bstr();
+            if replaced.contains(dir) {
+                // What the old tree had here (a file, a symlink) goes, and all below is new.
+                below_replaced = true;
+                break;
+            }
+            let not_a_dir = root
+                .join(dir.to_path().unwrap_or(std::path::Path::new("")))
+                .symlink_metadata()
+                .is_ok_and(|m| !m.is_dir());
+            if not_a_dir && on_disk(root, dir).is_some() {
+                in_the_way = Some(dir);
+                break;
+            }
+        }
+        if in_the_way.is_none() && !below_replaced && on_disk(root, path).is_some() {
+            in_the_way = Some(path);
+        }
         if let Some(p) = in_the_way {
             let p = crate::git::printable_path(p);
             if !out.contains(&p) {

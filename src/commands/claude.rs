@@ -124,18 +124,21 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
         !tracked
     };
     if drop_file {
+        // Other worktrees' copies (made by .worktreeinclude) must stay ignored.
+        if !copies_elsewhere(ctx, &root)? {
+            let common = ctx.repo.common_dir();
+            let line = [EXCLUDE_LINE.to_owned()];
+            crate::git::exclude::remove(&common, Some(EXCLUDE_COMMENT), &line).map_err(|e| {
+                CommandError::user(format!(
+                    "cannot update {}: {e}",
+                    crate::git::exclude::path(&common).display()
+                ))
+            })?;
+        }
         std::fs::remove_file(&path)
             .map_err(|e| CommandError::user(format!("cannot remove {}: {e}", path.display())))?;
         // Only when empty: the directory may hold the user's own files.
         let _ = std::fs::remove_dir(root.join(".claude"));
-        let common = ctx.repo.common_dir();
-        crate::git::exclude::remove(&common, Some(EXCLUDE_COMMENT), &[EXCLUDE_LINE.to_owned()])
-            .map_err(|e| {
-                CommandError::user(format!(
-                    "cannot write {}: {e}",
-                    crate::git::exclude::path(&common).display()
-                ))
-            })?;
     } else if merged.changed {
         write_atomically(&path, &merged.text)?;
     }
@@ -187,16 +190,46 @@ fn ignore_local_settings(ctx: &Context, root: &Path) -> CommandResult {
     }
     let common = ctx.repo.common_dir();
     let exclude = crate::git::exclude::path(&common);
-    let added =
-        crate::git::exclude::add(&common, Some(EXCLUDE_COMMENT), &[EXCLUDE_LINE.to_owned()])
-            .map_err(|e| CommandError::user(format!("cannot write {}: {e}", exclude.display())))?;
-    if !added.is_empty() {
+    let fail =
+        |e: std::io::Error| CommandError::user(format!("cannot update {}: {e}", exclude.display()));
+    let line = [EXCLUDE_LINE.to_owned()];
+    let added = crate::git::exclude::add(&common, Some(EXCLUDE_COMMENT), &line).map_err(fail)?;
+    if added.is_empty() {
+        return Ok(());
+    }
+    let (ignored, _) = ctx
+        .repo
+        .open_worktree(root)?
+        .file_ignore_state(LOCAL_SETTINGS)?;
+    if ignored {
         ctx.out.status(&format!(
             "Added {EXCLUDE_LINE} to {}: git ignores it in every worktree of this repository",
             exclude.display()
         ));
+    } else {
+        // A tracked .gitignore un-ignores it (`!…`): that is the project's choice.
+        crate::git::exclude::remove(&common, Some(EXCLUDE_COMMENT), &line).map_err(fail)?;
+        ctx.out.warn(&format!(
+            "{LOCAL_SETTINGS} is not ignored (a .gitignore un-ignores it): it shows as untracked work"
+        ));
     }
     Ok(())
+}
+
+/// Whether a worktree other than `root` holds Claude Code's local settings.
+fn copies_elsewhere(ctx: &Context, root: &Path) -> CommandResult<bool> {
+    let root = canonical(root);
+    let mut roots = vec![ctx.main_root()?];
+    roots.extend(
+        ctx.repo
+            .linked_worktrees()?
+            .into_iter()
+            .filter(|w| w.exists)
+            .map(|w| w.path),
+    );
+    Ok(roots
+        .iter()
+        .any(|r| canonical(r) != root && r.join(LOCAL_SETTINGS).exists()))
 }
 
 fn write_atomically(path: &Path, text: &str) -> CommandResult {

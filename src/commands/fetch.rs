@@ -34,15 +34,8 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
     remote::check_name(&ctx.repo, &remote_name)?;
     let before: Vec<sync::RemoteEntry> =
         sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))?;
-    let mut refspecs = remote::config_values(&main_root, &format!("remote.{remote_name}.fetch"))?;
-    if refspecs.is_empty() {
-        refspecs.push(format!("+refs/heads/*:refs/remotes/{remote_name}/*"));
-    }
-    for spec in sync::fetch_refspecs(&remote_name) {
-        if !refspecs.contains(&spec) {
-            refspecs.push(spec);
-        }
-    }
+    let configured = remote::config_values(&main_root, &format!("remote.{remote_name}.fetch"))?;
+    let refspecs = sync::fetch_all_refspecs(&remote_name, &configured);
     ctx.out
         .status(&format!("Fetching sessions from {remote_name}"));
     remote::fetch(

@@ -62,7 +62,15 @@ pub fn fetch(
     timeout: Duration,
 ) -> Result<(), RemoteError> {
     git(dir)
-        .args(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"])
+        // `--refmap=`: only these refspecs map refs, never the remote's configured ones (git
+        // would otherwise also update what those name, a mirror's `refs/*` included).
+        .args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--refmap=",
+        ])
         .args(prune.then_some("--prune"))
         .args(["--", remote])
         .args(refspecs)

@@ -72,6 +72,29 @@ pub fn fetch_refspecs(remote: &str) -> Vec<String> {
     ]
 }
 
+/// Everything `fetch` asks for: the remote's own fetch refspecs that write only into
+/// remote-tracking refs (`refs/remotes/…`; a mirror's `+refs/*:refs/*` would overwrite or,
+/// with `--prune`, delete local sessions, notes and branches), else git's default for
+/// branches, then [`fetch_refspecs`].
+pub fn fetch_all_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
+    let tracking = |spec: &&String| {
+        spec.starts_with('^')
+            || spec
+                .split_once(':')
+                .is_some_and(|(_, dst)| dst.starts_with("refs/remotes/"))
+    };
+    let mut specs: Vec<String> = configured.iter().filter(tracking).cloned().collect();
+    if !specs.iter().any(|s| !s.starts_with('^')) {
+        specs.push(format!("+refs/heads/*:refs/remotes/{remote}/*"));
+    }
+    for spec in fetch_refspecs(remote) {
+        if !specs.contains(&spec) {
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
 /// The refs one push of `session` sends: its log and its branch (when it exists here).
 pub fn push_refspecs(repo: &Repo, session: &Session) -> Result<Vec<String>, SyncError> {
     let log = super::store::ref_name(session.name());
@@ -649,6 +672,25 @@ pub fn check_notes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetch_never_writes_outside_remote_tracking_refs() {
+        let configured = [
+            "+refs/*:refs/*".to_owned(),
+            "+refs/heads/*:refs/remotes/o/*".to_owned(),
+            "^refs/heads/tmp/*".to_owned(),
+            "+refs/heads/*:refs/heads/*".to_owned(),
+        ];
+        let specs = fetch_all_refspecs("o", &configured);
+        assert_eq!(
+            specs[..2],
+            ["+refs/heads/*:refs/remotes/o/*", "^refs/heads/tmp/*"]
+        );
+        assert_eq!(specs[2..], fetch_refspecs("o")[..]);
+        // A mirror alone: git's default for branches instead.
+        let specs = fetch_all_refspecs("o", &configured[..1]);
+        assert_eq!(specs[0], "+refs/heads/*:refs/remotes/o/*");
+    }
 
     #[test]
     fn paths_that_leave_the_repository_are_recognized() {

@@ -145,8 +145,26 @@ fn local_settings_are_ignored_and_uninstall_leaves_nothing_behind() {
     assert!(!file.exists() && !repo.root.join(".claude").exists());
     assert_eq!(std::fs::read(&exclude).unwrap_or_default(), exclude_before);
 
+    // A session's copy (made by .worktreeinclude) keeps the line: it must stay ignored.
+    repo.commit_files(
+        &[(".worktreeinclude", ".claude/settings.local.json\n")],
+        "include",
+    );
+    repo.session(&["claude", "install"]).ok();
+    let wt = repo.new_session("copy");
+    assert!(wt.join(".claude/settings.local.json").is_file());
+    repo.session(&["claude", "uninstall"]).ok();
+    assert!(!file.exists());
+    assert_eq!(
+        repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the session's copy is still ignored"
+    );
+
     // Already ignored by the project: nothing is added.
+    repo.session(&["rm", "--force", "copy"]).ok();
     repo.commit_files(&[(".gitignore", ".claude/settings.local.json\n")], "ignore");
+    let exclude_before = std::fs::read(&exclude).unwrap_or_default();
     let out = repo.session(&["claude", "install"]).ok();
     assert!(!out.stderr.contains("info/exclude"), "{}", out.stderr);
     assert_eq!(std::fs::read(&exclude).unwrap_or_default(), exclude_before);

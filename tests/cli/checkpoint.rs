@@ -577,6 +577,31 @@ fn fork_refuses_to_overwrite_included_files_with_checkpointed_ones() {
     );
 }
 
+/// A tracked symlink that the session turns into a directory is no obstacle to a fork, even
+/// though the path below it exists through the old link.
+#[test]
+fn fork_turns_a_tracked_symlink_into_a_directory() {
+    let repo = TestRepo::new();
+    write_file(&repo.root.join("src/a"), "through the link\n");
+    std::os::unix::fs::symlink("src", repo.root.join("lib")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "link"]);
+    let src = repo.new_session("links");
+    std::fs::remove_file(src.join("lib")).unwrap();
+    write_file(&src.join("lib/a"), "a real directory now\n");
+    repo.session(&["fork", "links", "forked"]).ok();
+    let forked = repo.root.join(".worktrees/forked");
+    assert!(!forked.join("lib").symlink_metadata().unwrap().is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(forked.join("lib/a")).unwrap(),
+        "a real directory now\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(forked.join("src/a")).unwrap(),
+        "through the link\n"
+    );
+}
+
 /// A small deterministic generator, so a failing sequence can be replayed.
 struct Lcg(u64);
 

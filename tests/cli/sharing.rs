@@ -623,6 +623,11 @@ fn fetch_prune_drops_fetched_sessions_the_remote_deleted() {
     assert!(!left.contains("/gone") && !left.contains("/kept"), "{left}");
     // The session taken up here is local and stays.
     b.git(&["rev-parse", "--verify", "refs/sessions/kept"]);
+    // A mirror refspec in the remote's config writes nowhere but remote-tracking refs.
+    b.git(&["config", "--add", "remote.origin.fetch", "+refs/*:refs/*"]);
+    b.session(&["fetch", "--prune"]).ok();
+    b.git(&["rev-parse", "--verify", "refs/sessions/kept"]);
+    b.git(&["rev-parse", "--verify", "refs/heads/session/kept"]);
 }
 
 #[test]
