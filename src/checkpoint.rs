@@ -29,6 +29,8 @@ pub enum CheckpointError {
     OperationInProgress(String, PathBuf),
     #[error("{} exists: another git process is at work in this worktree, or one crashed and left it behind", .0.display())]
     Locked(PathBuf),
+    #[error("checkpoint {0} holds a path git cannot check out ({1}); nothing was restored")]
+    UnsafePath(String, String),
     #[error("restoring would overwrite ignored files that no checkpoint holds: {}; move them away first", .0.join(", "))]
     WouldOverwriteIgnored(Vec<String>),
     #[error("restoring would overwrite repositories nested in the worktree, whose history no checkpoint holds: {}; move them away first", .0.join(", "))]
@@ -419,6 +421,14 @@ pub fn prepare_restore(
         return Err(CheckpointError::Locked(lock));
     }
     let target = worktree.tree_paths(snapshot.tree)?;
+    let staged = staged_changes(worktree, snapshot)?;
+    check_paths(
+        snapshot.id,
+        target
+            .iter()
+            .map(|(p, _)| p.as_bstr())
+            .chain(staged.iter().map(|p| p.as_bstr())),
+    )?;
     let repositories = refuse_what_is_in_the_way(worktree, &target, true)?;
     Ok(PreparedRestore {
         snapshot: *snapshot,
@@ -488,6 +498,14 @@ pub fn apply_to_fresh_checkout(
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let head_tree = worktree.read_commit(head)?.tree;
     let changes = worktree.tree_changes(Some(head_tree), tree)?;
+    let staged = staged_changes(worktree, snapshot)?;
+    check_paths(
+        snapshot.id,
+        changes
+            .iter()
+            .map(|c| c.path.as_bstr())
+            .chain(staged.iter().map(|p| p.as_bstr())),
+    )?;
     if changes
         .iter()
         .any(|c| c.old.is_some_and(|(mode, _)| mode.is_tree()))
@@ -516,6 +534,38 @@ pub fn apply_to_fresh_checkout(
             .run()?,
     };
     Ok(())
+}
+
+/// Refuses a checkpoint naming a path git would refuse to check out (`..`, `.git`, an empty
+/// or `.` component) before anything is touched: git would stop part-way, after `clean`.
+/// Checkpoints can come from a remote.
+fn check_paths<'a>(
+    id: ObjectId,
+    paths: impl IntoIterator<Item = &'a BStr>,
+) -> Result<(), CheckpointError> {
+    let plain =
+        |c: &[u8]| !c.is_empty() && c != b"." && c != b".." && !c.eq_ignore_ascii_case(b".git");
+    for path in paths {
+        if !path.split(|b| *b == b'/').all(plain) {
+            return Err(CheckpointError::UnsafePath(
+                id.to_string()[..12].to_owned(),
+                crate::git::printable_path(path),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The paths of `staged` (a checkpoint's staged tree) that differ from `tree`.
+fn staged_changes(worktree: &Repo, snapshot: &Snapshot) -> Result<Vec<BString>, CheckpointError> {
+    Ok(match snapshot.staged {
+        Some(staged) => worktree
+            .tree_changes(Some(snapshot.tree), staged)?
+            .into_iter()
+            .map(|c| c.path)
+            .collect(),
+        None => Vec::new(),
+    })
 }
 
 /// What is on disk at `rel` below `root` (not following a final symlink), when it is there
@@ -549,13 +599,6 @@ fn occupied_by_untracked(
     let mut out = Vec::new();
     for change in changes.iter().filter(|c| c.old.is_none()) {
         let path = change.path.as_bstr();
-        // Names git refuses to check out (`..`, `.git`, empty) are left to it: never stat
-        // what a fetched tree names outside the worktree.
-        let plain =
-            |c: &[u8]| !c.is_empty() && c != b"." && c != b".." && !c.eq_ignore_ascii_case(b".git");
-        if !path.split(|b| *b == b'/').all(plain) {
-            continue;
-        }
         let mut in_the_way = None;
         let mut below_replaced = false;
         for (at, _) in path.iter().enumerate().filter(|(_, b)| **b == b'/') {

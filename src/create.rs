@@ -134,18 +134,7 @@ pub fn create(
     let store = Store::new(repo);
     let session = store.create(meta, spec.event, spec.context.as_deref())?;
     let branch = spec.placement.branch.clone();
-    let undo = |path: Option<&Path>| {
-        if let Some(path) = path
-            && repo
-                .linked_worktrees()
-                .is_ok_and(|w| w.iter().any(|w| w.path == canonical(path)))
-        {
-            let _ = worktree::remove(repo, path, true);
-        }
-        let _ = repo.delete_ref(&crate::session::store::ref_name(&spec.name), session.tip);
-        let _ = worktree::delete_branch(repo, &branch, spec.at);
-        local.remove(&session.meta.id);
-    };
+    let undo = |path: Option<&Path>| discard(repo, local, &session, path, spec.at);
     let Some(path) = spec.placement.worktree else {
         let created = repo.update_ref(
             &format!("refs/heads/{branch}"),
@@ -188,6 +177,39 @@ pub fn create(
             undo(Some(&path));
             Err(e)
         }
+    }
+}
+
+/// Takes back a session [`create`] just made, when what was to follow failed before anyone
+/// worked in it: its worktree (a fresh checkout and copies of included files), its branch
+/// (only while still at `at`), its log (only while nothing was recorded after creation) and
+/// its machine-local record.
+pub fn discard(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    path: Option<&Path>,
+    at: ObjectId,
+) {
+    if let Some(path) = path {
+        forget_fresh_worktree(repo, path);
+    }
+    let _ = repo.delete_ref(
+        &crate::session::store::ref_name(session.name()),
+        session.tip,
+    );
+    let _ = worktree::delete_branch(repo, &session.meta.branch, at);
+    local.remove(&session.meta.id);
+}
+
+/// Removes a worktree made moments ago for a session (nothing in it but the checkout and
+/// copies of included files), when it is registered with git.
+pub fn forget_fresh_worktree(repo: &Repo, path: &Path) {
+    if repo
+        .linked_worktrees()
+        .is_ok_and(|w| w.iter().any(|w| w.path == canonical(path)))
+    {
+        let _ = worktree::remove(repo, path, true);
     }
 }
 

@@ -170,6 +170,7 @@ impl From<CheckpointError> for CommandError {
             CheckpointError::Locked(_) => CommandError::user(message)
                 .hint("wait for that git process to finish; if none is running, delete the file"),
             CheckpointError::Bare
+            | CheckpointError::UnsafePath(..)
             | CheckpointError::WouldOverwriteIgnored(_)
             | CheckpointError::WouldOverwriteRepositories(_) => CommandError::user(message),
         }

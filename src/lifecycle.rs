@@ -395,6 +395,21 @@ pub fn record_checkpoint(
     )
 }
 
+/// [`record_checkpoint`] for a background process (the git hooks' refresh saving forgotten
+/// work): the session's last activity is left as it was.
+pub fn record_background_checkpoint(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<Recorded, LifecycleError> {
+    let wt = repo.open_worktree(worktree_path)?;
+    let capture = checkpoint::capture(&wt)?;
+    let event = Event::new(EventKind::Checkpoint, "").in_background();
+    record_captured(repo, store, session, &wt, capture, event, message)
+}
+
 fn record_in(
     repo: &Repo,
     store: &Store<'_>,
@@ -403,15 +418,25 @@ fn record_in(
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
     let capture = checkpoint::capture(wt)?;
-    record_captured(repo, store, session, wt, capture, message)
+    record_captured(
+        repo,
+        store,
+        session,
+        wt,
+        capture,
+        Event::new(EventKind::Checkpoint, ""),
+        message,
+    )
 }
 
+/// Links `capture` into the log as `event` (a checkpoint event, its detail filled in here).
 fn record_captured(
     repo: &Repo,
     store: &Store<'_>,
     session: &Session,
     wt: &Repo,
     capture: checkpoint::Capture,
+    mut event: Event,
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
     if let Some(last) = session
@@ -432,12 +457,8 @@ fn record_captured(
         });
     }
     let id = checkpoint::commit(wt, &capture, message)?;
-    let detail = format!("{} {message}", &id.to_string()[..12]);
-    store.record(
-        session.name(),
-        Event::new(EventKind::Checkpoint, detail).with_checkpoint(id),
-        |_, _| {},
-    )?;
+    event.detail = format!("{} {message}", &id.to_string()[..12]);
+    store.record(session.name(), event.with_checkpoint(id), |_, _| {})?;
     Ok(Recorded {
         id,
         head: capture.head,
@@ -505,8 +526,9 @@ pub fn checkpoint_if_dirty(
     if clean {
         return Ok(None);
     }
+    let event = Event::new(EventKind::Checkpoint, "");
     Ok(Some(record_captured(
-        repo, store, session, &wt, capture, message,
+        repo, store, session, &wt, capture, event, message,
     )?))
 }
 

@@ -191,7 +191,7 @@ pub fn refresh(
         };
         let forgotten = newest_change.is_none_or(|t| now() - t >= interval);
         if checkpoint && !changes.is_empty() && forgotten {
-            let recorded = lifecycle::record_checkpoint(
+            let recorded = lifecycle::record_background_checkpoint(
                 repo,
                 &store,
                 &session,

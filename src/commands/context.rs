@@ -30,16 +30,19 @@ pub struct ContextArgs {
 pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let current = session.context.clone().unwrap_or_default();
-    let (new, detail) = if let Some(file) = &args.set {
-        (read_input(file)?, "replaced")
-    } else if let Some(text) = &args.append {
-        let mut new = current.clone();
+    let appended = |before: &str, text: &str| {
+        let mut new = before.to_owned();
         if !new.is_empty() && !new.ends_with("\n\n") {
             new.push_str(if new.ends_with('\n') { "\n" } else { "\n\n" });
         }
         new.push_str(text.trim_end());
         new.push('\n');
-        (new, "appended")
+        new
+    };
+    let (new, detail) = if let Some(file) = &args.set {
+        (read_input(file)?, "replaced")
+    } else if let Some(text) = &args.append {
+        (appended(&current, text), "appended")
     } else if args.edit {
         (edit_text(&current, "context.md")?, "edited")
     } else {
@@ -60,7 +63,14 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
     ctx.store().record(
         session.name(),
         Event::new(EventKind::Context, detail),
-        |_, context| *context = Some(new.clone()),
+        // An append goes onto the context as it is when recorded, so a change made
+        // meanwhile (another append, a fast-forward) is kept.
+        |_, context| {
+            *context = Some(match &args.append {
+                Some(text) => appended(context.as_deref().unwrap_or(""), text),
+                None => new.clone(),
+            })
+        },
     )?;
     ctx.out.status(&format!(
         "Updated the context of session '{}'",

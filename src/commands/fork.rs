@@ -98,7 +98,15 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
     match &created.worktree {
         Some(path) => {
             let worktree = ctx.repo.open_worktree(path)?;
-            checkpoint::apply_to_fresh_checkout(&worktree, &snapshot, head)?;
+            if let Err(e) = checkpoint::apply_to_fresh_checkout(&worktree, &snapshot, head) {
+                // Nobody worked in the fork yet: it goes, so the same fork can be tried again.
+                create::discard(&ctx.repo, &ctx.local(), session, Some(path), head);
+                return Err(CommandError::from(e).hint(format!(
+                    "the fork '{}' was not made; '{}' is as it was",
+                    session.name(),
+                    source.name()
+                )));
+            }
             ctx.out.status(&format!(
                 "Forked '{}' as '{}' with its uncommitted work",
                 source.name(),

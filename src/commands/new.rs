@@ -324,7 +324,14 @@ pub fn resolve_base(
         return head();
     }
     let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS, 0..=600)?);
-    if let Err(e) = remote::fetch_default(main_root, &remote, timeout) {
+    // Only remote-tracking branches move (`origin/HEAD` is what this is for).
+    let fetched = remote::config_values(main_root, &format!("remote.{remote}.fetch")).and_then(
+        |configured| {
+            let specs = crate::session::sync::branch_refspecs(&remote, &configured);
+            remote::fetch(main_root, &remote, &specs, false, timeout)
+        },
+    );
+    if let Err(e) = fetched {
         ctx.out.status(&format!(
             "note: fetching {remote} failed ({}); starting from HEAD",
             crate::text::one_line(&e)

@@ -232,6 +232,21 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
         }
         match sync::relate(&ctx.repo, session.tip, entry.tip)? {
             Relation::Same | Relation::Ahead | Relation::Unrelated => {}
+            Relation::Behind if copy.meta.branch != session.meta.branch => {
+                // Taking it would move the session onto another branch of this repository
+                // (its `main`, say), which push would then send and rewind would reset.
+                return Err(CommandError::user(format!(
+                    "{} moved session '{}' from branch '{}' to '{}'; the log was not moved",
+                    crate::text::escape(&entry.display()),
+                    crate::text::escape(&name),
+                    crate::text::escape(&session.meta.branch),
+                    crate::text::escape(&copy.meta.branch)
+                ))
+                .hint(format!(
+                    "`git session resume {name} --local` continues yours as it is; `git session resume {} --as {name}-2` takes the other up as a new session",
+                    entry.display()
+                )));
+            }
             Relation::Behind => {
                 // The worktree here must hold nothing the log lacks before the log moves on,
                 // and must then show what the newer log holds.
@@ -258,10 +273,10 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                     )));
                 }
                 fast_forward(ctx, &session, entry, worktree.is_some())?;
-                session = store.load(&name)?;
+                let before = std::mem::replace(&mut session, store.load(&name)?);
                 from_remote = Some(entry.remote.clone());
                 if let Some(path) = &worktree {
-                    catch_up_worktree(ctx, &session, entry, path)?;
+                    catch_up_worktree(ctx, &before, &session, entry, path)?;
                 }
             }
             Relation::Diverged => {
@@ -352,7 +367,15 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
         .ok_or_else(|| CommandError::internal("the new session has no worktree"))?;
     if let Some(snapshot) = &snapshot {
         let wt = ctx.repo.open_worktree(&path)?;
-        checkpoint::apply_to_fresh_checkout(&wt, snapshot, at)?;
+        if let Err(e) = checkpoint::apply_to_fresh_checkout(&wt, snapshot, at) {
+            // Nobody worked in it yet: it goes, so the same command can be tried again.
+            create::discard(&ctx.repo, &ctx.local(), &created.session, Some(&path), at);
+            return Err(CommandError::from(e).hint(format!(
+                "'{}' was not made; {} is as it was",
+                crate::text::escape(new),
+                crate::text::escape(&entry.display())
+            )));
+        }
     }
     ctx.out.status(&format!(
         "Took up {} as the new session '{}'",
@@ -370,6 +393,7 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
 /// the branch is not fetched); otherwise says how to bring the new commits.
 fn catch_up_worktree(
     ctx: &Context,
+    before: &Session,
     session: &Session,
     entry: &RemoteEntry,
     path: &std::path::Path,
@@ -395,11 +419,48 @@ fn catch_up_worktree(
         ));
         return Ok(());
     }
-    if wt.head_commit()? == snapshot.head && checkpoint::capture(&wt)?.tree == snapshot.tree {
+    // Everything is checked, then the worktree judged again, under the session's lock, right
+    // before it is overwritten: work done since the first look is never lost.
+    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
+    let prepared = checkpoint::prepare_restore(&wt, &snapshot)?;
+    let capture = checkpoint::capture(&wt)?;
+    let at = |s: &checkpoint::Snapshot| {
+        capture.head == s.head && capture.tree == s.tree && capture.staged == s.staged
+    };
+    if at(&snapshot) {
         return Ok(());
     }
-    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
-    checkpoint::restore(&wt, &snapshot)?;
+    let clean = capture.staged.is_none()
+        && match capture.head {
+            Some(head) => ctx.repo.read_commit(head)?.tree == capture.tree,
+            None => false,
+        };
+    let held = before
+        .meta
+        .last_checkpoint
+        .as_deref()
+        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        .and_then(|id| checkpoint::Snapshot::read(&ctx.repo, id).ok());
+    if !clean && !held.as_ref().is_some_and(at) {
+        let recorded = lifecycle::record_checkpoint(
+            &ctx.repo,
+            &ctx.store(),
+            session,
+            path,
+            "changed while being brought up to date",
+        )?;
+        return Err(CommandError::user(format!(
+            "the worktree of '{}' changed while it was being brought up to date; it was left as it is (checkpoint {})",
+            crate::text::escape(session.name()),
+            &recorded.id.to_string()[..12]
+        ))
+        .hint(format!(
+            "the newer checkpoint is in the log: `git session rewind {} {}` brings it",
+            &latest.to_string()[..12],
+            crate::text::escape(session.name())
+        )));
+    }
+    prepared.apply()?;
     ctx.out.status(&format!(
         "Brought the worktree to the newer checkpoint {} (what it held before is in the log)",
         &latest.to_string()[..12]
@@ -553,7 +614,19 @@ fn recreate(
     let wt = ctx.repo.open_worktree(&path)?;
     if let Some(snapshot) = lifecycle::restorable_checkpoint(&ctx.repo, &store, session, &wt)? {
         let head = snapshot.head.expect("a restorable checkpoint has a HEAD");
-        checkpoint::apply_to_fresh_checkout(&wt, &snapshot, head)?;
+        if let Err(e) = checkpoint::apply_to_fresh_checkout(&wt, &snapshot, head) {
+            // The worktree made just now goes (nobody worked in it), so the next resume
+            // starts over and puts the checkpoint's work back then.
+            create::forget_fresh_worktree(&ctx.repo, &path);
+            if let Start::NewBranch { branch, at } = &start {
+                let _ = worktree::delete_branch(&ctx.repo, branch, *at);
+            }
+            let _ = local.update(&session.meta.id, |s| s.worktree = None);
+            return Err(CommandError::from(e).hint(format!(
+                "the worktree was not made; checkpoint {} still holds the work",
+                &snapshot.id.to_string()[..12]
+            )));
+        }
         ctx.out.status(&format!(
             "Put back the uncommitted work of checkpoint {}",
             &snapshot.id.to_string()[..12]

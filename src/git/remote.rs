@@ -78,14 +78,6 @@ pub fn fetch(
     Ok(())
 }
 
-/// The short fetch `new` does before starting from `origin/HEAD` (its default refspecs).
-pub fn fetch_default(dir: &Path, remote: &str, timeout: Duration) -> Result<(), RemoteError> {
-    git(dir)
-        .args(["fetch", "--quiet", "--no-tags", "--", remote])
-        .run_with_timeout(timeout)?;
-    Ok(())
-}
-
 /// Fetches pull request `pr` (`refs/pull/<pr>/head`) from `remote` and returns its commit.
 pub fn fetch_pull_request(
     repo: &Repo,

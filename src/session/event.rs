@@ -92,6 +92,9 @@ pub struct Event {
     /// Files this event writes into the log commit's tree besides `session.yaml` and
     /// `context.md` (e.g. `handoff.md`): (file name, text). Later events keep them.
     pub files: Vec<(String, String)>,
+    /// Recorded by a background process, not by anyone working: the session's `updated`
+    /// (its last activity, which `list` shows and `gc --older-than` judges) stays as it was.
+    pub background: bool,
 }
 
 impl Event {
@@ -101,7 +104,14 @@ impl Event {
             detail: detail.into(),
             checkpoint: None,
             files: Vec::new(),
+            background: false,
         }
+    }
+
+    #[must_use]
+    pub fn in_background(mut self) -> Self {
+        self.background = true;
+        self
     }
 
     #[must_use]

@@ -235,7 +235,9 @@ impl<'r> Store<'r> {
             let mut meta = current.meta.clone();
             let mut context = current.context.clone();
             change(&mut meta, &mut context);
-            meta.updated = now.clone();
+            if !event.background {
+                meta.updated = now.clone();
+            }
             if let Some(ckpt) = event.checkpoint {
                 meta.last_checkpoint = Some(ckpt.to_string());
             }

@@ -72,11 +72,10 @@ pub fn fetch_refspecs(remote: &str) -> Vec<String> {
     ]
 }
 
-/// Everything `fetch` asks for: the remote's own fetch refspecs that write only into
-/// remote-tracking refs (`refs/remotes/…`; a mirror's `+refs/*:refs/*` would overwrite or,
-/// with `--prune`, delete local sessions, notes and branches), else git's default for
-/// branches, then [`fetch_refspecs`].
-pub fn fetch_all_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
+/// The remote's own fetch refspecs that write only into remote-tracking refs
+/// (`refs/remotes/…`), else git's default for branches. A mirror's `+refs/*:refs/*` would
+/// overwrite or, with pruning, delete local sessions, notes and branches.
+pub fn branch_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
     let tracking = |spec: &&String| {
         spec.starts_with('^')
             || spec
@@ -87,6 +86,12 @@ pub fn fetch_all_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
     if !specs.iter().any(|s| !s.starts_with('^')) {
         specs.push(format!("+refs/heads/*:refs/remotes/{remote}/*"));
     }
+    specs
+}
+
+/// Everything `fetch` asks for: [`branch_refspecs`], then [`fetch_refspecs`].
+pub fn fetch_all_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
+    let mut specs = branch_refspecs(remote, configured);
     for spec in fetch_refspecs(remote) {
         if !specs.contains(&spec) {
             specs.push(spec);
@@ -95,10 +100,13 @@ pub fn fetch_all_refspecs(remote: &str, configured: &[String]) -> Vec<String> {
     specs
 }
 
-/// The refs one push of `session` sends: its log and its branch (when it exists here).
+/// The refs one push of `session` sends: its log (at `session.tip`) and its branch (when it
+/// exists here).
 pub fn push_refspecs(repo: &Repo, session: &Session) -> Result<Vec<String>, SyncError> {
     let log = super::store::ref_name(session.name());
-    let mut specs = vec![format!("{log}:{log}")];
+    // The log as it was judged (secrets, checkpoint), not as the ref may be by now: an
+    // agent's hook or the background refresh can add a checkpoint meanwhile.
+    let mut specs = vec![format!("{}:{log}", session.tip)];
     let branch = format!("refs/heads/{}", session.meta.branch);
     if repo.read_ref(&branch)?.is_some() {
         specs.push(format!("{branch}:{branch}"));

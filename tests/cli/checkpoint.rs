@@ -519,7 +519,7 @@ fn fork_copies_uncommitted_work_and_leaves_the_source_alone() {
 
 /// A fork gets the main worktree's included files, then the checkpoint's: where the
 /// checkpoint adds a path an included file already holds (itself, or as a parent directory),
-/// the fork stops and the included files stay as they were.
+/// the fork stops before writing anything and is taken back.
 #[test]
 fn fork_refuses_to_overwrite_included_files_with_checkpointed_ones() {
     let repo = TestRepo::new();
@@ -549,16 +549,13 @@ fn fork_refuses_to_overwrite_included_files_with_checkpointed_ones() {
         "{}",
         err.stderr
     );
-    let alt = repo.root.join(".worktrees/alt");
-    assert_eq!(
-        std::fs::read_to_string(alt.join("config.local")).unwrap(),
-        "MAIN\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(alt.join("cache")).unwrap(),
-        "MAIN CACHE\n"
-    );
-    assert!(!alt.join("fresh").exists(), "nothing was written");
+    // The fork is taken back whole (nobody worked in it); the originals are untouched.
+    assert!(!repo.root.join(".worktrees/alt").exists());
+    let gone = ["rev-parse", "-q", "--verify", "refs/sessions/alt"];
+    assert_ne!(repo.cmd_in(&repo.root, "git", &gone).code, 0);
+    let main_file = |p: &str| std::fs::read_to_string(repo.root.join(p)).unwrap();
+    assert_eq!(main_file("config.local"), "MAIN\n");
+    assert_eq!(main_file("cache"), "MAIN CACHE\n");
 
     // Without the included files in the way, the same fork brings the checkpoint's.
     repo.session(&["fork", "src", "plain", "--no-include"]).ok();

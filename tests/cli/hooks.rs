@@ -305,6 +305,8 @@ fn forgotten_work_is_named_and_checkpointed_in_the_background() {
     let dirty = repo.new_session("forgotten");
     repo.new_session("tidy");
     write_file(&dirty.join("wip.txt"), "work in progress\n");
+    let updated = repo.meta("forgotten")["updated"].clone();
+    repo.advance(86_400);
     // The first commit starts a background scan; it checkpoints the forgotten session.
     commit_in(&repo, &repo.root, "a.txt", "first");
     let mut found = false;
@@ -323,6 +325,11 @@ fn forgotten_work_is_named_and_checkpointed_in_the_background() {
         found,
         "no background checkpoint: {:?}",
         repo.events("forgotten")
+    );
+    assert_eq!(
+        repo.meta("forgotten")["updated"],
+        updated,
+        "saving forgotten work is nobody's activity: the session stays idle"
     );
     // Later commits and branch switches name it, in one line, until the work is committed.
     let out = commit_in(&repo, &repo.root, "b.txt", "second");

@@ -185,6 +185,16 @@ fn fresh_base_uses_origin_head_and_falls_back_to_head() {
             .all(|s| s["name"] != "pr-999")
     );
 
+    // A mirror refspec (and fetch.prune) in the remote's config: the fetch moves only
+    // remote-tracking refs, never the local sessions the remote lacks.
+    repo.git(&["config", "--add", "remote.origin.fetch", "+refs/*:refs/*"]);
+    repo.git(&["config", "fetch.prune", "true"]);
+    repo.session(&["new", "mirrored"]).ok();
+    for name in ["fresh", "pr-7", "mirrored"] {
+        repo.git(&["rev-parse", "--verify", &format!("refs/sessions/{name}")]);
+    }
+    repo.git(&["config", "--unset", "fetch.prune"]);
+
     // An unreachable remote: HEAD, with a note.
     repo.git(&[
         "remote",

@@ -802,3 +802,163 @@ fn a_dry_run_push_judges_secrets_too() {
     assert!(out.stderr.contains("id_rsa"), "{}", out.stderr);
     assert!(!out.stderr.contains("Would push"), "{}", out.stderr);
 }
+
+/// A fetched log that moves the session onto another branch (`main`) is not fast-forwarded.
+#[test]
+fn a_fetched_copy_moving_the_session_to_another_branch_is_refused() {
+    let (a, b, bare) = pair();
+    a.new_session("s");
+    a.session(&["push", "origin", "s"]).ok();
+    b.session(&["fetch"]).ok();
+    b.session(&["resume", "s"]).ok();
+    let yaml = a.git(&["show", "refs/sessions/s:session.yaml"]);
+    assert!(yaml.contains("branch: session/s"), "{yaml}");
+    let id = a.meta("s")["id"].as_str().unwrap().to_owned();
+    let tip = a.git_in(&bare, &["rev-parse", "refs/sessions/s"]);
+    let moved = yaml.replace("branch: session/s", "branch: main");
+    let msg = format!("resumed: elsewhere\n\nSession-Id: {id}\nSession-Event: resumed\n");
+    let forged = forge(
+        &a,
+        &bare,
+        &[("session.yaml", moved.as_bytes())],
+        Some(&tip),
+        &msg,
+    );
+    a.git_in(&bare, &["update-ref", "refs/sessions/s", &forged]);
+    b.session(&["fetch"]).ok();
+    let out = b.session(&["resume", "s"]).fails();
+    assert!(
+        out.stderr.contains("from branch 'session/s' to 'main'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(b.meta("s")["branch"], "session/s");
+    assert_eq!(b.git(&["rev-parse", "refs/sessions/s"]), tip);
+}
+
+/// A fetched checkpoint naming `.git/config` is refused before anything is written, and the
+/// half-made session is taken back, so the same resume fails the same way again.
+#[test]
+fn a_fetched_checkpoint_with_a_path_git_refuses_is_refused_whole() {
+    let (a, b, bare) = pair();
+    let wt = a.new_session("s");
+    write_file(&wt.join("work.txt"), "work\n");
+    a.session(&["push", "origin", "s"]).ok();
+    let id = a.meta("s")["id"].as_str().unwrap().to_owned();
+    let yaml = a.git(&["show", "refs/sessions/s:session.yaml"]);
+    let tip = a.git_in(&bare, &["rev-parse", "refs/sessions/s"]);
+    let head = a.git_in(&bare, &["rev-parse", "refs/heads/session/s"]);
+    // The checkpoint: HEAD's tree plus `.git/config`.
+    let blob = a.cmd_in(
+        &bare,
+        "sh",
+        &["-c", "echo '[core]' | git hash-object -w --stdin"],
+    );
+    let blob = blob.ok().line().to_owned();
+    let sub = a.cmd_in(
+        &bare,
+        "sh",
+        &[
+            "-c",
+            &format!("printf '100644 blob {blob}\\tconfig\\n' | git mktree"),
+        ],
+    );
+    let sub = sub.ok().line().to_owned();
+    let listing =
+        format!("{{ git ls-tree {head}; printf '040000 tree {sub}\\t.git\\n'; }} | git mktree");
+    let tree = a
+        .cmd_in(&bare, "sh", &["-c", &listing])
+        .ok()
+        .line()
+        .to_owned();
+    let ckpt = a.git_in(
+        &bare,
+        &["commit-tree", "-m", "checkpoint", "-p", &head, &tree],
+    );
+    let msg =
+        format!("checkpoint: {ckpt} hostile\n\nSession-Id: {id}\nSession-Event: checkpoint\n");
+    let yaml_file = a.home.join("yaml");
+    std::fs::write(&yaml_file, &yaml).unwrap();
+    let yaml_blob = a.git_in(&bare, &["hash-object", "-w", yaml_file.to_str().unwrap()]);
+    let log_tree = a.cmd_in(
+        &bare,
+        "sh",
+        &[
+            "-c",
+            &format!("printf '100644 blob {yaml_blob}\\tsession.yaml\\n' | git mktree"),
+        ],
+    );
+    let log_tree = log_tree.ok().line().to_owned();
+    let log = a.git_in(
+        &bare,
+        &[
+            "commit-tree",
+            "-m",
+            &msg,
+            "-p",
+            &tip,
+            "-p",
+            &ckpt,
+            &log_tree,
+        ],
+    );
+    a.git_in(&bare, &["update-ref", "refs/sessions/s", &log]);
+    b.session(&["fetch"]).ok();
+    for _ in 0..2 {
+        let out = b.session(&["resume", "s"]).fails();
+        assert!(
+            out.stderr
+                .contains("a path git cannot check out (.git/config)"),
+            "{}",
+            out.stderr
+        );
+        assert!(!b.root.join(".worktrees/s").exists());
+        assert!(
+            b.cmd_in(
+                &b.root,
+                "git",
+                &["rev-parse", "-q", "--verify", "refs/heads/session/s"]
+            )
+            .code
+                != 0
+        );
+    }
+}
+
+/// The log goes as it was judged: a checkpoint someone takes while the push runs (an
+/// agent's hook, the background refresh) is not published unjudged.
+#[test]
+fn push_sends_the_log_as_it_was_judged() {
+    let (a, _b, bare) = pair();
+    let wt = a.new_session("s");
+    write_file(&wt.join("work.txt"), "work\n");
+    // With local notes, push fetches the remote's first: the moment to slip a checkpoint in.
+    a.git(&["notes", "--ref=sessions", "add", "-m", "a note", "HEAD"]);
+    let script = a.home.join("upload-pack");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf 'SECRET=1\\n' > '{wt}/.env.production'\n\
+             (cd '{wt}' && git session checkpoint s) >/dev/null 2>&1\n\
+             exec git-upload-pack \"$@\"\n",
+            wt = wt.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Run through a shell: quoted, as the test's path has spaces.
+    let quoted = format!("'{}'", script.display());
+    a.git(&["config", "remote.origin.uploadpack", &quoted]);
+    a.session(&["push", "origin", "s"]).ok();
+    let local = a.git(&["rev-parse", "refs/sessions/s^"]);
+    assert!(
+        a.git(&["log", "-1", "--format=%s", "refs/sessions/s"])
+            .starts_with("checkpoint:"),
+        "the script took its checkpoint"
+    );
+    assert_eq!(
+        a.git_in(&bare, &["rev-parse", "refs/sessions/s"]),
+        local,
+        "the remote has the log as the push judged it"
+    );
+}
