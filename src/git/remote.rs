@@ -203,7 +203,7 @@ fn parse_porcelain(stdout: &str) -> Vec<RefResult> {
         .collect()
 }
 
-/// Merges the notes at `other` (a ref under `refs/notes/`) into `refs/notes/<notes>` with
+/// Merges the notes at `other` (a ref under `refs/notes/`) into the notes ref `notes` with
 /// the `cat_sort_uniq` strategy (both sides' lines kept, sorted, duplicates dropped).
 pub fn merge_notes(dir: &Path, notes: &str, other: &str) -> Result<(), RemoteError> {
     git(dir)

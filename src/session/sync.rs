@@ -152,11 +152,47 @@ pub fn merge_remote_notes(repo: &Repo, dir: &Path, remote: &str) -> Result<Notes
             Ok(NotesMerge::Adopted)
         }
         Some(local) if repo.count_ahead(fetched, &[local])? == 0 => Ok(NotesMerge::Nothing),
-        Some(_) => {
-            remote::merge_notes(dir, "sessions", &remote_notes_ref(remote))?;
-            Ok(NotesMerge::Merged)
+        Some(local) => merge_notes_into(repo, dir, remote, local),
+    }
+}
+
+/// `git notes merge` moves the notes ref without checking what it pointed at, so a note a
+/// post-commit hook wrote meanwhile would be lost: the merge runs on a private copy, and
+/// `refs/notes/sessions` moves only if it still is where the merge started (else again).
+fn merge_notes_into(
+    repo: &Repo,
+    dir: &Path,
+    remote: &str,
+    mut local: ObjectId,
+) -> Result<NotesMerge, SyncError> {
+    let scratch = format!("refs/notes/session-merge-{}", std::process::id());
+    for _ in 0..MAX_PUSH_ATTEMPTS {
+        if let Some(stale) = repo.read_ref(&scratch)? {
+            repo.delete_ref(&scratch, stale)?;
+        }
+        repo.update_ref(&scratch, local, Expect::Absent, "session: notes merge")?;
+        let merged = remote::merge_notes(dir, &scratch, &remote_notes_ref(remote))
+            .map_err(SyncError::from)
+            .and_then(|()| repo.read_ref(&scratch).map_err(SyncError::from));
+        if let Ok(Some(at)) = repo.read_ref(&scratch) {
+            let _ = repo.delete_ref(&scratch, at);
+        }
+        let merged = merged?.ok_or_else(|| SyncError::NotesContended)?;
+        match repo.update_ref(
+            NOTES_REF,
+            merged,
+            Expect::At(local),
+            "session: notes merged",
+        ) {
+            Ok(()) => return Ok(NotesMerge::Merged),
+            Err(RepoError::RefConflict { .. }) => match repo.read_ref(NOTES_REF)? {
+                Some(now) => local = now,
+                None => return Err(SyncError::NotesContended),
+            },
+            Err(e) => return Err(e.into()),
         }
     }
+    Err(SyncError::NotesContended)
 }
 
 /// Points `name` at `id` whatever it pointed at (a remote-tracking ref).
