@@ -22,6 +22,32 @@ pub struct FetchArgs {
     /// remote-tracking branches it deleted). Local sessions are never touched.
     #[arg(short, long)]
     pub prune: bool,
+    /// Print what was fetched as JSON (on stdout; narration stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a fetch brought, for `--json` (people read the same on stderr).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct FetchReport {
+    pub remote: String,
+    /// New or updated fetched sessions that passed the checks.
+    pub sessions: Vec<FetchedSession>,
+    /// Fetched sessions dropped by `--prune`.
+    pub pruned: Vec<String>,
+    /// Why each refused item was refused (one line each).
+    pub refused: Vec<String>,
+    /// Whether the remote's notes were merged into the local ones.
+    pub notes_merged: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct FetchedSession {
+    pub name: String,
+    /// `<remote>/<name>`.
+    pub remote_name: String,
+    /// How the local session of that name relates to it (`ahead`, `behind`, …), if any.
+    pub local: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
@@ -45,20 +71,26 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
         args.prune,
         remote::TRANSFER_TIMEOUT,
     )?;
-    let mut refused = 0;
+    let mut report = FetchReport {
+        remote: remote_name.clone(),
+        ..Default::default()
+    };
     match sync::merge_remote_notes(&ctx.repo, &main_root, &remote_name) {
-        Ok(sync::NotesMerge::Merged) => ctx.out.status(&format!(
-            "Merged {remote_name}'s provenance notes into refs/notes/sessions"
-        )),
+        Ok(sync::NotesMerge::Merged) => {
+            report.notes_merged = true;
+            ctx.out.status(&format!(
+                "Merged {remote_name}'s provenance notes into refs/notes/sessions"
+            ))
+        }
         Ok(_) => {}
         Err(e @ sync::SyncError::HostileNotes { .. }) => {
-            refused += 1;
-            ctx.out.error(&crate::text::one_line(&e));
+            let line = crate::text::one_line(&e);
+            ctx.out.error(&line);
+            report.refused.push(line);
         }
         Err(e) => return Err(e.into()),
     }
     let store = ctx.store();
-    let mut fetched = 0;
     let after = sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))?;
     for gone in before
         .iter()
@@ -68,6 +100,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
             "  pruned {} (the remote no longer has it)",
             crate::text::escape(&gone.display())
         ));
+        report.pruned.push(gone.display());
     }
     for entry in after {
         let previous = before.iter().find(|b| b.name == entry.name).map(|b| b.tip);
@@ -84,7 +117,6 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
         }
         match sync::check_log(&ctx.repo, &entry, &known) {
             Ok(session) => {
-                fetched += 1;
                 let relation = match store.load(&entry.name) {
                     Ok(local) if local.meta.id != session.meta.id => {
                         Some(sync::Relation::Unrelated)
@@ -100,19 +132,30 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
                     "  {}{note}",
                     crate::text::escape(&entry.display())
                 ));
+                report.sessions.push(FetchedSession {
+                    name: entry.name.clone(),
+                    remote_name: entry.display(),
+                    local: relation.map(|r| r.as_str().to_owned()),
+                });
             }
             Err(e) => {
-                refused += 1;
-                ctx.out.error(&crate::text::one_line(&e));
+                let line = crate::text::one_line(&e);
+                ctx.out.error(&line);
+                report.refused.push(line);
             }
         }
     }
     ctx.out.status(&format!(
-        "Fetched {fetched} new or updated session(s) from {remote_name}"
+        "Fetched {} new or updated session(s) from {remote_name}",
+        report.sessions.len()
     ));
-    if refused > 0 {
+    if args.json {
+        ctx.out.json(&report)?;
+    }
+    if !report.refused.is_empty() {
         return Err(CommandError::user(format!(
-            "{refused} fetched item(s) from {remote_name} were refused (see above); the others are usable"
+            "{} fetched item(s) from {remote_name} were refused (see above); the others are usable",
+            report.refused.len()
         )));
     }
     Ok(())

@@ -37,6 +37,32 @@ pub struct PushArgs {
     /// Push files that look like secrets (.env*, *.pem, private keys, tokens) anyway.
     #[arg(long)]
     pub allow_secrets: bool,
+    /// Print what was pushed as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a push did, for people (`<remote>/<name>` lines) and for programs (`--json`).
+#[derive(Debug, serde::Serialize)]
+pub struct PushReport {
+    pub remote: String,
+    pub dry_run: bool,
+    pub sessions: Vec<PushedSession>,
+    /// Whether refs/notes/sessions went along.
+    pub notes_pushed: bool,
+    /// Push attempts (more than one when the remote's notes moved meanwhile).
+    pub attempts: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct PushedSession {
+    pub name: String,
+    /// `<remote>/<name>`, as `list --all` and `resume` name the remote copy.
+    pub remote_name: String,
+    /// The log commit pushed.
+    pub log: String,
+    /// The checkpoint this push took first, if it took one.
+    pub checkpoint: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
@@ -114,9 +140,29 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
             outcome.attempts
         ));
     }
-    for session in &sessions {
-        ctx.out
-            .answer(&format!("{remote_name}/{}", session.name()))?;
+    let report = PushReport {
+        remote: remote_name.clone(),
+        dry_run: args.dry_run,
+        sessions: sessions
+            .iter()
+            .map(|session| PushedSession {
+                name: session.name().to_owned(),
+                remote_name: format!("{remote_name}/{}", session.name()),
+                log: session.tip.to_string(),
+                checkpoint: just_made
+                    .iter()
+                    .find(|(name, _, _)| name == session.name())
+                    .and_then(|_| session.meta.last_checkpoint.clone()),
+            })
+            .collect(),
+        notes_pushed: outcome.notes_pushed,
+        attempts: outcome.attempts,
+    };
+    if args.json {
+        return ctx.out.json(&report);
+    }
+    for session in &report.sessions {
+        ctx.out.answer(&crate::text::escape(&session.remote_name))?;
     }
     Ok(())
 }

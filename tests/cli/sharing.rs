@@ -962,3 +962,29 @@ fn push_sends_the_log_as_it_was_judged() {
         "the remote has the log as the push judged it"
     );
 }
+
+#[test]
+fn push_and_fetch_answer_in_json() {
+    let (a, b, _bare) = pair();
+    let wt = a.new_session("j");
+    write_file(&wt.join("work.txt"), "work\n");
+    let pushed = a.session(&["push", "origin", "j", "--json"]).ok().json();
+    assert_eq!(pushed["remote"], "origin");
+    assert_eq!(pushed["dry_run"], false);
+    let session = &pushed["sessions"][0];
+    assert_eq!(session["name"], "j");
+    assert_eq!(session["remote_name"], "origin/j");
+    assert_eq!(session["log"], a.git(&["rev-parse", "refs/sessions/j"]));
+    assert_eq!(session["checkpoint"], a.meta("j")["last_checkpoint"]);
+    assert!(session["checkpoint"].is_string(), "{pushed}");
+    // Human output: one line per session.
+    let again = a.session(&["push", "origin", "j"]).ok();
+    assert_eq!(again.stdout, "origin/j\n");
+
+    let fetched = b.session(&["fetch", "--json"]).ok().json();
+    assert_eq!(fetched["remote"], "origin");
+    assert_eq!(fetched["sessions"][0]["remote_name"], "origin/j");
+    assert_eq!(fetched["sessions"][0]["local"], serde_json::Value::Null);
+    assert_eq!(fetched["refused"], serde_json::json!([]));
+    assert_eq!(fetched["pruned"], serde_json::json!([]));
+}
