@@ -430,7 +430,9 @@ fn catch_up_worktree(
     if at(&snapshot) {
         return Ok(());
     }
+    // Clean on the commit it was judged on (a commit made meanwhile would be reset away).
     let clean = capture.staged.is_none()
+        && capture.head == here
         && match capture.head {
             Some(head) => ctx.repo.read_commit(head)?.tree == capture.tree,
             None => false,
