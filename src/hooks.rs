@@ -532,9 +532,10 @@ fn install_file(
         // Writing through it would change the file it points at (often tracked), and
         // replacing it would lose the link.
         report.action = "skipped";
-        report.note = Some(
-            "a symlink; add `git session hook <event> \"$@\"` to the file it points at".into(),
-        );
+        report.note = Some(format!(
+            "a symlink; add {} to the file it points at",
+            manual_call(event)
+        ));
         report.runs = is_executable(&path);
         return Ok(report);
     }
@@ -547,8 +548,10 @@ fn install_file(
         && !is_shell_script(content)
     {
         report.action = "skipped";
-        report.note =
-            Some("not a shell script; call `git session hook <event> \"$@\"` from it".into());
+        report.note = Some(format!(
+            "not a shell script; call {} from it",
+            manual_call(event)
+        ));
         report.runs = is_executable(&path);
         return Ok(report);
     }
@@ -733,6 +736,17 @@ fn write_keeping_mode(path: &Path, bytes: &[u8], created: bool) -> Result<(), Ho
 
 fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// How a user's own hook file calls ours. pre-push and post-rewrite get their input on
+/// stdin, which our handler reads to the end: the hook must keep a copy for the rest of it.
+fn manual_call(event: &str) -> String {
+    match event {
+        "pre-push" | "post-rewrite" => format!(
+            "`input=$(cat); printf '%s\\n' \"$input\" | git session hook {event} \"$@\"` (it reads stdin to the end: give \"$input\" to the rest of the hook the same way)"
+        ),
+        _ => format!("`git session hook {event} \"$@\"`"),
+    }
 }
 
 /// Hook files created inside a worktree (a relative `core.hooksPath`) are listed in

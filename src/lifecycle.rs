@@ -466,6 +466,39 @@ fn record_captured(
     })
 }
 
+/// git's record of this session's worktree when its directory is gone (deleted, or moved by
+/// hand without `git worktree move`), so its branch can be checked out or deleted again.
+/// Only this session's: another worktree's directory may be on a disk not mounted now. What
+/// was staged there is linked into the log first (its commits are on the branch; its files,
+/// if it was moved, stay wherever they are).
+pub fn forget_missing_worktrees(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+) -> Result<(), LifecycleError> {
+    let branch = &session.meta.branch;
+    for missing in worktree::missing_with_branch(repo, branch)? {
+        let head = repo.read_ref(&format!("refs/heads/{branch}"))?;
+        if let (Some(tree), Some(head)) = (worktree::staged_tree(repo, &missing), head)
+            && repo.read_commit(head)?.tree != tree
+        {
+            let message = format!(
+                "the staged state of the missing worktree at {}",
+                missing.path.display()
+            );
+            let staged = repo.write_commit(tree, &[head], &message)?;
+            let detail = format!("{} {message}", &staged.to_string()[..12]);
+            store.record(
+                session.name(),
+                Event::new(EventKind::Checkpoint, detail).with_checkpoint(staged),
+                |_, _| {},
+            )?;
+        }
+        worktree::forget(&missing)?;
+    }
+    Ok(())
+}
+
 /// An exclusive lock on one session's worktree, held while it is removed or rewound, so a
 /// background scan (the git hooks' refresh) never checkpoints a half-removed or half-restored
 /// tree. Released when dropped (the kernel releases it if the process dies).
@@ -686,7 +719,16 @@ pub fn execute(
             out.holds_repositories = true;
             return Ok(out);
         }
-        if let Err(e) = worktree::remove(repo, path, force) {
+        // Judged clean before the lock: git judges again (no --force), and what appeared
+        // meanwhile is checkpointed before a forced removal.
+        let mut removed = worktree::remove(repo, path, force && work.has_work());
+        if removed.is_err() && force && !work.has_work() {
+            let ckpt = record_in(repo, store, session, &wt, "before removing the worktree")?;
+            out.checkpoint = Some(ckpt.id.to_string());
+            covered_head = ckpt.head;
+            removed = worktree::remove(repo, path, true);
+        }
+        if let Err(e) = removed {
             if force {
                 return Err(e.into());
             }
@@ -698,7 +740,7 @@ pub fn execute(
         }
         out.removed = true;
     } else {
-        let _ = worktree::prune(repo);
+        forget_missing_worktrees(repo, store, session)?;
     }
     let branch = &session.meta.branch;
     if let Some(tip) = plan.branch_tip {

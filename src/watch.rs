@@ -191,15 +191,18 @@ pub fn refresh(
         };
         let forgotten = newest_change.is_none_or(|t| now() - t >= interval);
         if checkpoint && !changes.is_empty() && forgotten {
-            let recorded = lifecycle::record_background_checkpoint(
+            // One session that cannot be checkpointed (an unreadable file) is still warned
+            // about, as holding work no checkpoint has; the others are scanned on.
+            if let Ok(recorded) = lifecycle::record_background_checkpoint(
                 repo,
                 &store,
                 &session,
                 &path,
                 "forgotten work, saved by the git hooks",
-            )?;
-            entry.checkpoint = Some(recorded.id.to_string());
-            entry.checkpoint_time = repo.read_commit(recorded.id).ok().map(|c| c.time);
+            ) {
+                entry.checkpoint = Some(recorded.id.to_string());
+                entry.checkpoint_time = repo.read_commit(recorded.id).ok().map(|c| c.time);
+            }
         }
         sessions.push(entry);
     }

@@ -113,10 +113,53 @@ pub fn move_to(repo: &Repo, from: &Path, to: &Path) -> Result<(), WorktreeError>
     Ok(())
 }
 
-/// `git worktree prune`, for worktrees whose directories were deleted by hand.
-pub fn prune(repo: &Repo) -> Result<(), WorktreeError> {
-    git(git_dir_of(repo)?).args(["worktree", "prune"]).run()?;
-    Ok(())
+/// git's record of a linked worktree whose directory is gone (deleted, or moved by hand).
+#[derive(Debug, Clone)]
+pub struct Missing {
+    /// Where the worktree was.
+    pub path: PathBuf,
+    /// Its private git directory (`.git/worktrees/<id>`): HEAD, index, logs.
+    pub git_dir: PathBuf,
+}
+
+/// The worktrees with `branch` checked out whose directories are gone and that are not
+/// locked: what `git worktree prune` would drop, for this one branch only (another
+/// worktree's directory may be moved or on an unmounted disk; that is not ours to judge).
+pub fn missing_with_branch(repo: &Repo, branch: &str) -> Result<Vec<Missing>, WorktreeError> {
+    Ok(repo
+        .linked_worktrees()?
+        .into_iter()
+        .filter(|w| !w.exists && !w.git_dir.join("locked").exists())
+        .filter(|w| checked_out_branch(&w.git_dir).as_deref() == Some(branch))
+        .map(|w| Missing {
+            path: w.path,
+            git_dir: w.git_dir,
+        })
+        .collect())
+}
+
+/// The tree of a missing worktree's index (what was staged there), None when it has no
+/// index or git cannot write it (unmerged entries, missing objects).
+pub fn staged_tree(repo: &Repo, missing: &Missing) -> Option<ObjectId> {
+    let index = missing.git_dir.join("index");
+    if !index.is_file() {
+        return None;
+    }
+    let out = git(git_dir_of(repo).ok()?)
+        .env("GIT_INDEX_FILE", &index)
+        .args(["write-tree"])
+        .run()
+        .ok()?;
+    ObjectId::from_hex(out.trim().as_bytes()).ok()
+}
+
+/// Drops git's record of a missing worktree (its private git directory), as
+/// `git worktree prune` does for it.
+pub fn forget(missing: &Missing) -> Result<(), WorktreeError> {
+    fs::remove_dir_all(&missing.git_dir).map_err(|source| WorktreeError::Io {
+        path: missing.git_dir.clone(),
+        source,
+    })
 }
 
 /// `git branch -m` (it also repoints the HEAD of the worktree that has the branch checked out).

@@ -446,6 +446,19 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
     let name = session.name().to_owned();
     let store = ctx.store();
     let plan = lifecycle::plan(&ctx.repo, &local, &session, None)?;
+    // Asked for a path that is gone, while the session's worktree lives elsewhere (moved
+    // with `git worktree move`): that one was kept on purpose and is not the one asked for.
+    if let Some((elsewhere, _)) = &plan.worktree
+        && canonical(elsewhere) != path
+    {
+        return Err(CommandError::user(format!(
+            "{} is gone, but session '{}' now has its worktree at {}; both were left alone",
+            path.display(),
+            escape(&name),
+            elsewhere.display()
+        ))
+        .hint(format!("`git session end {name} --remove` removes it")));
+    }
     // Claude Code treats exit 0 as "removed": work is checkpointed and the worktree goes.
     let retirement = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, true)?;
     let detail = match (&retirement.kept_because, retirement.removed) {

@@ -530,7 +530,8 @@ fn recreate(
     from_remote: Option<&str>,
 ) -> CommandResult<std::path::PathBuf> {
     let local = ctx.local();
-    let _ = worktree::prune(&ctx.repo);
+    let store = ctx.store();
+    lifecycle::forget_missing_worktrees(&ctx.repo, &store, session)?;
     let worktree_dir = ctx.worktree_dir(config, main_root)?;
     let path = worktree_dir.join(&session.meta.name);
     if path.exists() {

@@ -139,8 +139,12 @@ impl GitCommand {
 
     fn expression(&self) -> duct::Expression {
         let mut expr = duct::cmd("git", &self.args).dir(&self.dir);
+        // duct applies the innermost change last, so a variable set below must not be removed
+        // here (it would stay removed).
         for var in LOCAL_ENV_VARS {
-            expr = expr.env_remove(var);
+            if !self.env.iter().any(|(key, _)| key == var) {
+                expr = expr.env_remove(var);
+            }
         }
         // git-session's own git commands (`worktree add` runs post-checkout, `push` runs
         // pre-push) do not call back into its hook handler; the user's other hooks still run.

@@ -315,6 +315,33 @@ fn worktree_remove_checkpoints_work_and_removes_the_worktree() {
     hook(&repo, &repo.root, "worktree-remove", &json).ok();
     assert_eq!(repo.meta("gone")["status"], "complete");
     assert_eq!(repo.git(&["branch", "--list", "session/gone"]), "");
+
+    // Moved away with `git worktree move`, then asked for by its old path: the moved one was
+    // kept on purpose and stays.
+    let out = hook(
+        &repo,
+        &repo.root,
+        "worktree-create",
+        &create_json(&repo, "moved"),
+    )
+    .ok();
+    let old = PathBuf::from(out.line());
+    let kept = repo.home.join("kept");
+    repo.git(&[
+        "worktree",
+        "move",
+        old.to_str().unwrap(),
+        kept.to_str().unwrap(),
+    ]);
+    let json = serde_json::json!({ "worktree_path": old }).to_string();
+    let out = hook(&repo, &repo.root, "worktree-remove", &json).fails();
+    assert!(
+        out.stderr.contains("now has its worktree at"),
+        "{}",
+        out.stderr
+    );
+    assert!(kept.join(".git").is_file());
+    assert_eq!(repo.meta("moved")["status"], "active");
 }
 
 #[test]

@@ -306,3 +306,45 @@ fn gc_dry_run_predicts_what_gc_keeps() {
         "{done:?}"
     );
 }
+
+/// Ending a session whose worktree directory is gone forgets git's record of that worktree
+/// only (another one's directory may just be moved or unmounted), and keeps what was staged
+/// there in the log.
+#[test]
+fn a_missing_worktree_is_forgotten_alone_and_its_staged_state_kept() {
+    let repo = TestRepo::new();
+    let gone = repo.new_session("gone");
+    let other = repo.new_session("other");
+    write_file(&gone.join("staged.txt"), "staged only\n");
+    repo.git_in(&gone, &["add", "staged.txt"]);
+    // Both moved by hand (not with `git worktree move`): git loses track of both.
+    let away = repo.home.join("away");
+    let other_away = repo.home.join("other-away");
+    std::fs::rename(&gone, &away).unwrap();
+    std::fs::rename(&other, &other_away).unwrap();
+    repo.session(&["end", "gone"]).ok();
+    let listed = repo.git(&["worktree", "list", "--porcelain"]);
+    assert!(
+        listed.contains(&format!("worktree {}", other.display())),
+        "the other session's record stays: {listed}"
+    );
+    assert!(
+        !listed.contains(&format!("worktree {}", gone.display())),
+        "{listed}"
+    );
+    let event = repo.git(&[
+        "log",
+        "--first-parent",
+        "--format=%H",
+        "--grep=staged state of the missing worktree",
+        "refs/sessions/gone",
+    ]);
+    let ckpt = repo.git(&["rev-parse", &format!("{event}^2")]);
+    assert_eq!(
+        repo.git(&["show", &format!("{ckpt}:staged.txt")]),
+        "staged only"
+    );
+    // Moved back and repaired, the other one still works.
+    std::fs::rename(&other_away, &other).unwrap();
+    repo.git_in(&other, &["status", "--porcelain"]);
+}
