@@ -367,6 +367,32 @@ pub fn restorable_checkpoint(
     Ok((snapshot.tree != head_tree || snapshot.staged.is_some()).then_some(snapshot))
 }
 
+/// A clean worktree about to be removed whose latest checkpoint holds uncommitted work (since
+/// deleted or committed): a checkpoint of the clean state is recorded (no scan: it is HEAD's
+/// tree), so a later `resume` does not bring back what the user had thrown away.
+fn record_clean_state(
+    repo: &Repo,
+    store: &Store<'_>,
+    session: &Session,
+    wt: &Repo,
+) -> Result<(), LifecycleError> {
+    if restorable_checkpoint(repo, store, session, wt)?.is_none() {
+        return Ok(());
+    }
+    let Some(head) = wt.head_commit()? else {
+        return Ok(());
+    };
+    let message = "clean when its worktree was removed";
+    let id = repo.write_commit(repo.read_commit(head)?.tree, &[head], message)?;
+    let detail = format!("{} {message}", &id.to_string()[..12]);
+    store.record(
+        session.name(),
+        Event::new(EventKind::Checkpoint, detail).with_checkpoint(id),
+        |_, _| {},
+    )?;
+    Ok(())
+}
+
 /// A checkpoint as recorded in a session's log.
 #[derive(Debug, Clone, Copy)]
 pub struct Recorded {
@@ -718,6 +744,9 @@ pub fn execute(
             out.kept_because = Some(why.clone());
             out.holds_repositories = true;
             return Ok(out);
+        }
+        if !work.has_work() {
+            record_clean_state(repo, store, session, &wt)?;
         }
         // Judged clean before the lock: git judges again (no --force), and what appeared
         // meanwhile is checkpointed before a forced removal.

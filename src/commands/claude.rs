@@ -158,9 +158,14 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
         ));
     } else {
         ctx.out.status(&format!(
-            "{verb} git-session's Claude Code hooks ({}) in {}",
+            "{verb} git-session's Claude Code hooks ({}) in {}{}",
             merged.events.join(", "),
-            path.display()
+            path.display(),
+            if drop_file {
+                "; the file held nothing else and was deleted"
+            } else {
+                ""
+            }
         ));
     }
     if add && !args.shared {

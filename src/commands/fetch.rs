@@ -142,6 +142,18 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
                 let line = crate::text::one_line(&e);
                 ctx.out.error(&line);
                 report.refused.push(line);
+                // Not kept: the copy fetched before (if any) stays, or nothing does, so
+                // `list --all` and `resume` never meet it; the next fetch judges it again.
+                let tracking = sync::remote_ref(&remote_name, &entry.name);
+                let _ = match previous {
+                    Some(old) => ctx.repo.update_ref(
+                        &tracking,
+                        old,
+                        crate::git::Expect::At(entry.tip),
+                        "session: refused copy dropped",
+                    ),
+                    None => ctx.repo.delete_ref(&tracking, entry.tip),
+                };
             }
         }
     }

@@ -262,7 +262,7 @@ fn pre_push(ctx: &Context) -> CommandResult {
         let changed = ctx.repo.open_worktree(&path)?.changed_paths()?.len();
         if changed > 0 {
             ctx.out.warn(&format!(
-                "session '{}' has {changed} uncommitted file(s) in {} that this push does not carry; `git session checkpoint {}` saves them",
+                "session '{}' has {changed} uncommitted file(s) in {} that this push does not carry; `git session push {}` sends them too (as a checkpoint)",
                 session.meta.name,
                 path.display(),
                 session.meta.name

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
         ctx.out.status(if args.all {
             "no sessions"
         } else {
-            "no open sessions (--all shows ended ones)"
+            "no open sessions (--all shows ended and fetched ones)"
         });
     }
     for v in &views {

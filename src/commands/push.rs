@@ -69,6 +69,15 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     let config = ctx.config()?;
     let main_root = ctx.main_root()?;
     let (remote_arg, names) = split_remote(ctx, &args.args);
+    if let (Some(lone), []) = (remote_arg, names)
+        && !remote::exists(&ctx.repo, lone)
+    {
+        return Err(CommandError::user(format!(
+            "no remote or session named '{}'",
+            crate::text::escape(lone)
+        ))
+        .hint("`git remote -v` lists the remotes, `git session list` the sessions"));
+    }
     let store = ctx.store();
     let mut sessions: Vec<Session> = if args.all {
         let mut all = Vec::new();

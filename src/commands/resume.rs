@@ -580,17 +580,28 @@ fn recreate(
             },
         };
         branch_created = true;
-        ctx.out.status(&format!(
-            "The branch {branch} was gone; recreating it at {}",
-            &at.to_string()[..12]
-        ));
+        ctx.out.status(&match from_remote {
+            Some(r) => format!(
+                "Creating the branch {branch} at {r}/{branch} ({})",
+                &at.to_string()[..12]
+            ),
+            None => format!(
+                "The branch {branch} was gone; recreating it at {}",
+                &at.to_string()[..12]
+            ),
+        });
         Start::NewBranch {
             branch: branch.clone(),
             at,
         }
     };
     ctx.out.status(&format!(
-        "Recreating the worktree of session '{}' at {}",
+        "{} the worktree of session '{}' at {}",
+        if from_remote.is_some() {
+            "Creating"
+        } else {
+            "Recreating"
+        },
         session.meta.name,
         path.display()
     ));

@@ -5,7 +5,7 @@
 use crate::error::CommandResult;
 use crate::output::Output;
 
-/// Print shell integration: `git session switch` (and `new`, `fork`) then cd into the worktree.
+/// Print shell integration: `git session switch` (and `new`, `fork`, `resume`) then cd into the worktree.
 ///
 /// Add `eval "$(git session shell-init bash)"` to ~/.bashrc (zsh: the same with zsh, in
 /// ~/.zshrc; fish: `git session shell-init fish | source` in config.fish). It defines a `git`

@@ -58,6 +58,12 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     if let Some(goal) = &v.goal {
         field("goal", goal);
     }
+    if let Some(agent) = &v.agent {
+        match &agent.session_id {
+            Some(id) => field("agent", &format!("{} (session {id})", agent.tool)),
+            None => field("agent", &agent.tool),
+        }
+    }
     text.push_str("\nrecent events:\n");
     for e in v.events.as_deref().unwrap_or_default() {
         text.push_str(&escape_multiline(&format!(

@@ -40,6 +40,8 @@ pub struct SessionView {
     pub checkpoints: usize,
     pub last_checkpoint: Option<String>,
     pub goal: Option<String>,
+    /// The agent working in it (Claude Code, with its session id), as session.yaml says.
+    pub agent: Option<crate::session::Agent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventRecord>>,
 }
@@ -160,6 +162,7 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         checkpoints: ctx.store().checkpoint_count(session)?,
         last_checkpoint: meta.last_checkpoint.clone(),
         goal: meta.goal.clone(),
+        agent: meta.agent.clone(),
         events: None,
     })
 }

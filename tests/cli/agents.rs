@@ -201,6 +201,11 @@ fn worktree_create_makes_a_session_as_new_does_and_reuse_reopens_it() {
         "11111111-2222-3333-4444-555555555555"
     );
     assert_eq!(meta["branch"], "session/feat");
+    let shown = repo.session(&["show", "feat"]).ok().stdout;
+    assert!(
+        shown.contains("claude (session 11111111-2222-3333-4444-555555555555)"),
+        "{shown}"
+    );
     let yaml = repo.git(&["show", "refs/sessions/feat:session.yaml"]);
     assert!(!yaml.contains("t.jsonl"), "the transcript path stays local");
     let local = std::fs::read_to_string(

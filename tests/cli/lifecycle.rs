@@ -348,3 +348,34 @@ fn a_missing_worktree_is_forgotten_alone_and_its_staged_state_kept() {
     std::fs::rename(&other_away, &other).unwrap();
     repo.git_in(&other, &["status", "--porcelain"]);
 }
+
+/// Work checkpointed, then thrown away, then the clean worktree ended: resume brings back
+/// the clean state, not the thrown-away work.
+#[test]
+fn resume_after_a_clean_end_does_not_bring_back_discarded_work() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("disc");
+    write_file(&wt.join("junk.txt"), "thrown away\n");
+    repo.session(&["checkpoint", "disc"]).ok();
+    std::fs::remove_file(wt.join("junk.txt")).unwrap();
+    repo.session(&["end", "disc"]).ok();
+    assert!(!wt.exists());
+    repo.session(&["resume", "disc"]).ok();
+    assert!(!wt.join("junk.txt").exists());
+    assert_eq!(repo.git_in(&wt, &["status", "--porcelain"]), "");
+    // The discarded work is still in the log.
+    let event = repo.git(&[
+        "log",
+        "--first-parent",
+        "--format=%H",
+        "--skip=0",
+        "-1",
+        "--grep=clean when",
+        "refs/sessions/disc",
+    ]);
+    let older = repo.git(&["rev-parse", &format!("{event}^")]);
+    assert!(
+        repo.git(&["log", "--first-parent", "--format=%s", &older])
+            .contains("checkpoint:")
+    );
+}

@@ -559,8 +559,24 @@ fn hostile_fetched_sessions_are_refused_one_by_one() {
         .code,
         0
     );
-    // The good one keeps working; the hostile ones are refused by resume too.
+    // Refused copies are not kept: nothing lists or resumes them.
+    assert_eq!(
+        b.git(&[
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/remote-sessions/"
+        ]),
+        "refs/remote-sessions/origin/good"
+    );
+    // The good one keeps working. A plain `git fetch` (as after `remote setup`) brings the
+    // hostile ones unchecked: resume refuses them too.
     b.session(&["resume", "good"]).ok();
+    b.git(&[
+        "fetch",
+        "-q",
+        "origin",
+        "+refs/sessions/*:refs/remote-sessions/origin/*",
+    ]);
     let refused = b.session(&["resume", "abs"]).fails();
     assert!(
         refused.stderr.contains("outside the repository"),

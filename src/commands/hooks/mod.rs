@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: HooksArgs) -> CommandResult {
 /// One line for a hook file: `<action> <event> <path> (note)`.
 fn file_line(file: &FileReport) -> String {
     let mut line = format!(
-        "{:<12} {:<14} {}",
+        "{:<13} {:<14} {}",
         file.action,
         file.event,
         file.path.display()
