@@ -60,6 +60,31 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         ctx.out.status("context.md is unchanged");
         return Ok(());
     }
+    // An edit replaces the whole text: not over a change made while the editor was open.
+    if args.edit
+        && ctx
+            .store()
+            .load(session.name())?
+            .context
+            .unwrap_or_default()
+            != current
+    {
+        let kept = ctx
+            .repo
+            .common_dir()
+            .join("session")
+            .join(format!("context-{}.md", session.meta.id));
+        if let Some(dir) = kept.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::write(&kept, &new)
+            .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", kept.display())))?;
+        return Err(CommandError::user(format!(
+            "context.md changed while it was being edited; nothing was recorded, your text is in {}",
+            kept.display()
+        ))
+        .hint("`git session context --edit` again starts from the new text"));
+    }
     ctx.store().record(
         session.name(),
         Event::new(EventKind::Context, detail),
@@ -100,9 +125,10 @@ pub fn edit_text(text: &str, file_name: &str) -> CommandResult<String> {
         return Err(CommandError::user("--edit needs a terminal")
             .hint("pass the text with an option instead (see --help)"));
     }
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .unwrap_or_else(|_| "vi".into());
+    let editor = crate::git::runner::editor(std::path::Path::new("."))
+        .or_else(|| std::env::var("VISUAL").ok())
+        .or_else(|| std::env::var("EDITOR").ok())
+        .unwrap_or_else(|| "vi".into());
     let dir = tempfile::tempdir()
         .map_err(|e| CommandError::internal(format!("cannot make a temporary directory: {e}")))?;
     let path = dir.path().join(file_name);

@@ -66,17 +66,21 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
         })?;
         return Ok(());
     }
+    let path = retirement.worktree.as_ref().map_or_else(
+        || "<path>".to_owned(),
+        |p| crate::text::escape(&crate::setup::shell_quote(&p.to_string_lossy())),
+    );
+    let branch = crate::text::escape(&session.meta.branch);
     let kept_hint = if retirement.holds_repositories {
         format!(
             "it is a plain git worktree now, holding repositories no checkpoint can keep: move them \
-             away, then `git worktree remove <path>` and `git branch -D {}`",
-            session.meta.branch
+             away, then `git worktree remove {path}` and `git branch -D {branch}`"
         )
     } else {
         format!(
-            "it is a plain git worktree now: `git worktree remove --force <path>` and \
-             `git branch -D {}` delete it once its work is safe elsewhere",
-            session.meta.branch
+            "it is a plain git worktree now: `git worktree remove --force {path}` and \
+             `git branch -D {branch}` delete it once its work is safe elsewhere \
+             (`git session rm --force` would have checkpointed the work, then removed it)"
         )
     };
     super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint, &trash_ref)?;

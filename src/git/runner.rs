@@ -225,6 +225,17 @@ impl GitCommand {
     }
 }
 
+/// The editor git itself would open (`GIT_EDITOR`, `core.editor`, `VISUAL`, `EDITOR`, then
+/// its default), as `git var GIT_EDITOR` says; None when git cannot say.
+pub fn editor(dir: &Path) -> Option<String> {
+    git(dir)
+        .args(["var", "GIT_EDITOR"])
+        .run()
+        .ok()
+        .map(|out| out.trim().to_owned())
+        .filter(|e| !e.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

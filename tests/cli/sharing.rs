@@ -1004,3 +1004,62 @@ fn push_and_fetch_answer_in_json() {
     assert_eq!(fetched["refused"], serde_json::json!([]));
     assert_eq!(fetched["pruned"], serde_json::json!([]));
 }
+
+/// On a terminal, `context --edit` and `handoff` without `-m` open the editor git would
+/// (`GIT_EDITOR` here). `script` gives them a terminal; skipped where it is missing.
+#[test]
+fn context_edit_and_handoff_open_gits_editor_on_a_terminal() {
+    let repo = TestRepo::new();
+    if repo.cmd_in(&repo.root, "script", &["--version"]).code != 0 {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    repo.new_session("e");
+    let editor = repo.home.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'typed in the editor\\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let on_terminal = |command: &str| {
+        // A shell command, as git runs it: the path has spaces, so it is quoted inside.
+        let line = format!(
+            "GIT_EDITOR=\"'{}'\" git session {command}",
+            editor.display()
+        );
+        repo.cmd_in(&repo.root, "script", &["-qec", &line, "/dev/null"])
+    };
+    let out = on_terminal("context --edit e");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        repo.session(&["context", "e"]).ok().stdout,
+        "typed in the editor\n"
+    );
+    let out = on_terminal("handoff e");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let handoff = repo.git(&["show", "refs/sessions/e:handoff.md"]);
+    assert!(handoff.contains("## Known risks"), "{handoff}");
+    assert!(handoff.contains("typed in the editor"), "{handoff}");
+
+    // Someone appends while the editor is open: the edit is not recorded over it.
+    std::fs::write(
+        &editor,
+        "#!/bin/sh
+git session context e --append 'meanwhile' >/dev/null 2>&1
+         printf 'my edit\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    let out = on_terminal("context --edit e");
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stdout.contains("changed while it was being edited"),
+        "{}",
+        out.stdout
+    );
+    let context = repo.session(&["context", "e"]).ok().stdout;
+    assert!(
+        context.ends_with("meanwhile\n") && !context.contains("my edit"),
+        "{context}"
+    );
+}
