@@ -11,7 +11,7 @@ use crate::session::{Event, EventKind, store::MAX_BLOB_BYTES};
 /// Print or change the session's context notes (context.md).
 ///
 /// With no option, prints context.md (nothing when there is none). --set replaces it with a
-/// file's contents (`-` reads stdin), --append adds a paragraph, --edit opens it in $EDITOR.
+/// file's contents (`-` reads stdin), --append adds a paragraph, --edit opens it in git's editor.
 #[derive(Debug, clap::Args)]
 pub struct ContextArgs {
     /// The session (default: the one whose worktree holds the current directory).
@@ -22,7 +22,7 @@ pub struct ContextArgs {
     /// Append this text as a new paragraph.
     #[arg(long, value_name = "TEXT", conflicts_with = "edit")]
     pub append: Option<String>,
-    /// Edit context.md in $EDITOR.
+    /// Edit context.md in git's editor (GIT_EDITOR, core.editor, VISUAL, EDITOR).
     #[arg(long)]
     pub edit: bool,
 }
@@ -119,7 +119,7 @@ pub fn read_input(file: &std::path::Path) -> CommandResult<String> {
     Ok(text)
 }
 
-/// Lets the user edit `text` in `$VISUAL`/`$EDITOR` (only on a terminal).
+/// Lets the user edit `text` in the editor git would open (only on a terminal).
 pub fn edit_text(text: &str, file_name: &str) -> CommandResult<String> {
     if !std::io::stdin().is_terminal() {
         return Err(CommandError::user("--edit needs a terminal")

@@ -1,6 +1,6 @@
 //! `git session handoff`: write `handoff.md` into the session's log, for whoever (person or
 //! agent, here or after a push elsewhere) takes the session up next. The computed parts come
-//! from the log and the branch; the author's parts from `-m`/`-F` or a template in `$EDITOR`.
+//! from the log and the branch; the author's parts from `-m`/`-F` or a template in git's editor.
 
 use std::io::IsTerminal;
 
