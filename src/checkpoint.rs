@@ -543,10 +543,18 @@ fn check_paths<'a>(
     id: ObjectId,
     paths: impl IntoIterator<Item = &'a BStr>,
 ) -> Result<(), CheckpointError> {
-    let plain =
-        |c: &[u8]| !c.is_empty() && c != b"." && c != b".." && !c.eq_ignore_ascii_case(b".git");
+    // As git's `verify_path` with its defaults (`core.protectNTFS` is on everywhere): a
+    // backslash separates too, and `.git` hides behind trailing dots and spaces or `git~1`.
+    let plain = |c: &[u8]| {
+        let trimmed = c.trim_end_with(|ch| ch == '.' || ch == ' ');
+        !c.is_empty()
+            && c != b"."
+            && c != b".."
+            && !trimmed.eq_ignore_ascii_case(b".git")
+            && !c.eq_ignore_ascii_case(b"git~1")
+    };
     for path in paths {
-        if !path.split(|b| *b == b'/').all(plain) {
+        if !path.split(|b| *b == b'/' || *b == b'\\').all(plain) {
             return Err(CheckpointError::UnsafePath(
                 id.to_string()[..12].to_owned(),
                 crate::git::printable_path(path),
@@ -740,6 +748,32 @@ mod tests {
 
     fn id(hex: &str) -> ObjectId {
         ObjectId::from_hex(format!("{hex:0<40}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn paths_git_refuses_to_check_out_are_refused() {
+        let refused = [
+            ".git/config",
+            "a/.GIT/x",
+            "git~1/x",
+            "a/.git. /x",
+            "a\\.git\\hooks",
+            "../up",
+            "a//b",
+            "./a",
+        ];
+        for path in refused {
+            let err = check_paths(id("ab"), [BStr::new(path)]).unwrap_err();
+            assert!(matches!(err, CheckpointError::UnsafePath(..)), "{path}");
+        }
+        let fine = [
+            ".gitignore",
+            "a/.github/x",
+            "git~2",
+            "a.git/b",
+            "dir/.gitkeep",
+        ];
+        check_paths(id("ab"), fine.map(BStr::new)).unwrap();
     }
 
     #[test]

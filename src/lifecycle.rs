@@ -500,25 +500,39 @@ fn record_captured(
 pub fn forget_missing_worktrees(
     repo: &Repo,
     store: &Store<'_>,
+    local: &LocalStore,
     session: &Session,
+    expected: Option<&Path>,
 ) -> Result<(), LifecycleError> {
     let branch = &session.meta.branch;
-    for missing in worktree::missing_with_branch(repo, branch)? {
-        let head = repo.read_ref(&format!("refs/heads/{branch}"))?;
-        if let (Some(tree), Some(head)) = (worktree::staged_tree(repo, &missing), head)
-            && repo.read_commit(head)?.tree != tree
-        {
-            let message = format!(
-                "the staged state of the missing worktree at {}",
-                missing.path.display()
-            );
-            let staged = repo.write_commit(tree, &[head], &message)?;
-            let detail = format!("{} {message}", &staged.to_string()[..12]);
-            store.record(
-                session.name(),
-                Event::new(EventKind::Checkpoint, detail).with_checkpoint(staged),
-                |_, _| {},
-            )?;
+    let mut paths: Vec<PathBuf> = local.get(&session.meta.id).worktree.into_iter().collect();
+    paths.extend(expected.map(Path::to_path_buf));
+    let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
+    for missing in worktree::missing_of(repo, branch, &paths)? {
+        if let Some(head) = worktree::missing_head(repo, &missing) {
+            let staged = worktree::staged_tree(repo, &missing);
+            let head_tree = repo.read_commit(head)?.tree;
+            // A detached HEAD with commits of its own is kept reachable too.
+            let own_commits = tip.is_none_or(|tip| repo.count_ahead(head, &[tip]).unwrap_or(1) > 0);
+            let staged_work = staged.is_some_and(|t| t != head_tree);
+            // The latest checkpoint may hold it already (taken on that HEAD, same staged state).
+            let covered = store.checkpoints(session)?.first().is_some_and(|&c| {
+                checkpoint::Snapshot::read(repo, c)
+                    .is_ok_and(|s| s.head == Some(head) && (!staged_work || s.staged == staged))
+            });
+            if (staged_work || own_commits) && !covered {
+                let message = format!(
+                    "what the missing worktree at {} had staged",
+                    missing.path.display()
+                );
+                let kept = repo.write_commit(staged.unwrap_or(head_tree), &[head], &message)?;
+                let detail = format!("{} {message}", &kept.to_string()[..12]);
+                store.record(
+                    session.name(),
+                    Event::new(EventKind::KeptStaged, detail).with_checkpoint(kept),
+                    |_, _| {},
+                )?;
+            }
         }
         worktree::forget(&missing)?;
     }
@@ -752,7 +766,9 @@ pub fn execute(
         // meanwhile is checkpointed before a forced removal.
         let mut removed = worktree::remove(repo, path, force && work.has_work());
         if removed.is_err() && force && !work.has_work() {
-            let ckpt = record_in(repo, store, session, &wt, "before removing the worktree")?;
+            // As the log is now (the clean state may have just been recorded).
+            let fresh = store.load(session.name())?;
+            let ckpt = record_in(repo, store, &fresh, &wt, "before removing the worktree")?;
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
             removed = worktree::remove(repo, path, true);
@@ -769,7 +785,7 @@ pub fn execute(
         }
         out.removed = true;
     } else {
-        forget_missing_worktrees(repo, store, session)?;
+        forget_missing_worktrees(repo, store, local, session, None)?;
     }
     let branch = &session.meta.branch;
     if let Some(tip) = plan.branch_tip {

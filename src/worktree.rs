@@ -122,20 +122,39 @@ pub struct Missing {
     pub git_dir: PathBuf,
 }
 
-/// The worktrees with `branch` checked out whose directories are gone and that are not
-/// locked: what `git worktree prune` would drop, for this one branch only (another
-/// worktree's directory may be moved or on an unmounted disk; that is not ours to judge).
-pub fn missing_with_branch(repo: &Repo, branch: &str) -> Result<Vec<Missing>, WorktreeError> {
+/// The worktrees with `branch` checked out, or recorded at one of `paths` (a detached HEAD,
+/// a rebase under way), whose directories are gone and that are not locked: what
+/// `git worktree prune` would drop, for one session only (another worktree's directory may
+/// be moved or on an unmounted disk; that is not ours to judge).
+pub fn missing_of(
+    repo: &Repo,
+    branch: &str,
+    paths: &[PathBuf],
+) -> Result<Vec<Missing>, WorktreeError> {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| crate::git::normalize(p)).collect();
     Ok(repo
         .linked_worktrees()?
         .into_iter()
         .filter(|w| !w.exists && !w.git_dir.join("locked").exists())
-        .filter(|w| checked_out_branch(&w.git_dir).as_deref() == Some(branch))
+        .filter(|w| {
+            checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+                || paths.contains(&crate::git::normalize(&w.path))
+        })
         .map(|w| Missing {
             path: w.path,
             git_dir: w.git_dir,
         })
         .collect())
+}
+
+/// The commit a missing worktree's HEAD names (its branch's tip, or a detached commit).
+pub fn missing_head(repo: &Repo, missing: &Missing) -> Option<ObjectId> {
+    let head = fs::read_to_string(missing.git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    match head.strip_prefix("ref: ") {
+        Some(name) => repo.read_ref(name).ok().flatten(),
+        None => ObjectId::from_hex(head.as_bytes()).ok(),
+    }
 }
 
 /// The tree of a missing worktree's index (what was staged there), None when it has no

@@ -61,14 +61,12 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         return Ok(());
     }
     // An edit replaces the whole text: not over a change made while the editor was open.
-    if args.edit
+    let changed_meanwhile = args.edit
         && ctx
             .store()
-            .load(session.name())?
-            .context
-            .unwrap_or_default()
-            != current
-    {
+            .load(session.name())
+            .map_or(true, |now| now.context.unwrap_or_default() != current);
+    if changed_meanwhile {
         let kept = ctx
             .repo
             .common_dir()
@@ -80,7 +78,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         std::fs::write(&kept, &new)
             .map_err(|e| CommandError::internal(format!("cannot write {}: {e}", kept.display())))?;
         return Err(CommandError::user(format!(
-            "context.md changed while it was being edited; nothing was recorded, your text is in {}",
+            "context.md changed (or the session went) while it was being edited; nothing was recorded, your text is in {}",
             kept.display()
         ))
         .hint("`git session context --edit` again starts from the new text"));

@@ -531,9 +531,9 @@ fn recreate(
 ) -> CommandResult<std::path::PathBuf> {
     let local = ctx.local();
     let store = ctx.store();
-    lifecycle::forget_missing_worktrees(&ctx.repo, &store, session)?;
     let worktree_dir = ctx.worktree_dir(config, main_root)?;
     let path = worktree_dir.join(&session.meta.name);
+    lifecycle::forget_missing_worktrees(&ctx.repo, &store, &local, session, Some(&path))?;
     if path.exists() {
         return Err(CommandError::user(format!(
             "{} exists but is not this session's worktree",

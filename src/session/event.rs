@@ -18,6 +18,10 @@ pub enum EventKind {
     Deleted,
     /// A branch tip kept reachable from the log before the branch was deleted.
     KeptBranchTip,
+    /// What a worktree whose directory went missing had staged (a commit of its index on
+    /// its HEAD), kept reachable from the log when git's record of it is dropped. No
+    /// snapshot of its files: nothing restores it.
+    KeptStaged,
     /// `context.md` was set or extended.
     Context,
     /// A `handoff.md` was written.
@@ -25,7 +29,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -36,6 +40,7 @@ impl EventKind {
         EventKind::Archived,
         EventKind::Deleted,
         EventKind::KeptBranchTip,
+        EventKind::KeptStaged,
         EventKind::Context,
         EventKind::Handoff,
     ];
@@ -52,6 +57,7 @@ impl EventKind {
             EventKind::Archived => "archived",
             EventKind::Deleted => "deleted",
             EventKind::KeptBranchTip => "kept-branch-tip",
+            EventKind::KeptStaged => "kept-staged",
             EventKind::Context => "context",
             EventKind::Handoff => "handoff",
         }

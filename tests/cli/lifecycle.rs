@@ -336,7 +336,7 @@ fn a_missing_worktree_is_forgotten_alone_and_its_staged_state_kept() {
         "log",
         "--first-parent",
         "--format=%H",
-        "--grep=staged state of the missing worktree",
+        "--grep=had staged",
         "refs/sessions/gone",
     ]);
     let ckpt = repo.git(&["rev-parse", &format!("{event}^2")]);
@@ -378,4 +378,30 @@ fn resume_after_a_clean_end_does_not_bring_back_discarded_work() {
         repo.git(&["log", "--first-parent", "--format=%s", &older])
             .contains("checkpoint:")
     );
+}
+
+/// A worktree deleted by hand after a checkpoint: ending and resuming the session puts all
+/// of its work back (staged, unstaged, untracked), and a detached HEAD there is no obstacle.
+#[test]
+fn a_worktree_deleted_by_hand_comes_back_whole() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("f", "f\n"), ("g", "g\n")], "files");
+    let wt = repo.new_session("s");
+    write_file(&wt.join("f"), "f staged\n");
+    repo.git_in(&wt, &["add", "f"]);
+    write_file(&wt.join("g"), "g unstaged\n");
+    write_file(&wt.join("untracked.txt"), "new\n");
+    repo.session(&["checkpoint", "s"]).ok();
+    let status = repo.git_in(&wt, &["status", "--porcelain"]);
+    std::fs::remove_dir_all(&wt).unwrap();
+    repo.session(&["end", "s"]).ok();
+    repo.session(&["resume", "s"]).ok();
+    assert_eq!(repo.git_in(&wt, &["status", "--porcelain"]), status);
+
+    // Detached there, then deleted: resume clears git's record of it and starts over.
+    let wt = repo.new_session("d");
+    repo.git_in(&wt, &["checkout", "-q", "--detach"]);
+    std::fs::remove_dir_all(&wt).unwrap();
+    repo.session(&["resume", "d"]).ok();
+    assert!(wt.join(".git").is_file());
 }

@@ -1053,7 +1053,7 @@ git session context e --append 'meanwhile' >/dev/null 2>&1
     let out = on_terminal("context --edit e");
     assert_ne!(out.code, 0);
     assert!(
-        out.stdout.contains("changed while it was being edited"),
+        out.stdout.contains("while it was being edited"),
         "{}",
         out.stdout
     );
