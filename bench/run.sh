@@ -35,7 +35,8 @@ ms() { # runs "$@" quietly, prints wall-clock milliseconds
   local start end
   sync # earlier runs' deletions must not be written back while this one is measured
   start=$(date +%s%N)
-  "$@" >/dev/null 2>&1
+  # A command that fails fast would look fast: stop the benchmark instead.
+  "$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; return 1; }
   end=$(date +%s%N)
   echo $(((end - start) / 1000000))
 }
