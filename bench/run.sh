@@ -226,7 +226,8 @@ bench_resume() {
   # Each create-and-delete cycle of 100,000 files makes the next one slower here (5 s, 10 s,
   # 14 s, 20 s for four identical `git worktree add`s in a row), so the medians above mostly
   # measure that drift. The geometric mean of each run's ratio, the sides taking turns going
-  # first, cancels it: the drift helps each side as often as it hurts it.
+  # first, cancels it: the drift helps each side as often as it hurts it (with an even
+  # BENCH_RUNS; with an odd one, the side that goes second more often pays more).
   printf '%s\n' "${git_times[@]}" | paste - <(printf '%s\n' "${our_times[@]}") |
     awk '{s += log($2 / $1); n++} END {r = exp(s / n); printf "%-44s pairs %d   ratio %.2f   budget 1.20   %s\n", "  (paired, geometric mean)", n, r, (r <= 1.2 ? "ok" : "OVER")}'
 }
