@@ -556,7 +556,7 @@ fn check_paths<'a>(
     for path in paths {
         if !path.split(|b| *b == b'/' || *b == b'\\').all(plain) {
             return Err(CheckpointError::UnsafePath(
-                id.to_string()[..12].to_owned(),
+                crate::git::short_id(id),
                 crate::git::printable_path(path),
             ));
         }

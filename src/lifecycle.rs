@@ -384,10 +384,9 @@ fn record_clean_state(
     };
     let message = "clean when its worktree was removed";
     let id = repo.write_commit(repo.read_commit(head)?.tree, &[head], message)?;
-    let detail = format!("{} {message}", &id.to_string()[..12]);
     store.record(
         session.name(),
-        Event::new(EventKind::Checkpoint, detail).with_checkpoint(id),
+        Event::linking(EventKind::Checkpoint, id, message),
         |_, _| {},
     )?;
     Ok(())
@@ -432,8 +431,7 @@ pub fn record_background_checkpoint(
 ) -> Result<Recorded, LifecycleError> {
     let wt = repo.open_worktree(worktree_path)?;
     let capture = checkpoint::capture(&wt)?;
-    let event = Event::new(EventKind::Checkpoint, "").in_background();
-    record_captured(repo, store, session, &wt, capture, event, message)
+    record_captured(repo, store, session, &wt, capture, message, true)
 }
 
 fn record_in(
@@ -444,32 +442,21 @@ fn record_in(
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
     let capture = checkpoint::capture(wt)?;
-    record_captured(
-        repo,
-        store,
-        session,
-        wt,
-        capture,
-        Event::new(EventKind::Checkpoint, ""),
-        message,
-    )
+    record_captured(repo, store, session, wt, capture, message, false)
 }
 
-/// Links `capture` into the log as `event` (a checkpoint event, its detail filled in here).
+/// Links `capture` into the log as a checkpoint event (`background`: see
+/// [`Event::in_background`]).
 fn record_captured(
     repo: &Repo,
     store: &Store<'_>,
     session: &Session,
     wt: &Repo,
     capture: checkpoint::Capture,
-    mut event: Event,
     message: &str,
+    background: bool,
 ) -> Result<Recorded, LifecycleError> {
-    if let Some(last) = session
-        .meta
-        .last_checkpoint
-        .as_deref()
-        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+    if let Some(last) = session.meta.last_checkpoint_id()
         && let Ok(last) = checkpoint::Snapshot::read(repo, last)
         && last.tree == capture.tree
         && last.head == capture.head
@@ -483,8 +470,13 @@ fn record_captured(
         });
     }
     let id = checkpoint::commit(wt, &capture, message)?;
-    event.detail = format!("{} {message}", &id.to_string()[..12]);
-    store.record(session.name(), event.with_checkpoint(id), |_, _| {})?;
+    let event = Event::linking(EventKind::Checkpoint, id, message);
+    let event = if background {
+        event.in_background()
+    } else {
+        event
+    };
+    store.record(session.name(), event, |_, _| {})?;
     Ok(Recorded {
         id,
         head: capture.head,
@@ -526,10 +518,9 @@ pub fn forget_missing_worktrees(
                     missing.path.display()
                 );
                 let kept = repo.write_commit(staged.unwrap_or(head_tree), &[head], &message)?;
-                let detail = format!("{} {message}", &kept.to_string()[..12]);
                 store.record(
                     session.name(),
-                    Event::new(EventKind::KeptStaged, detail).with_checkpoint(kept),
+                    Event::linking(EventKind::KeptStaged, kept, &message),
                     |_, _| {},
                 )?;
             }
@@ -599,9 +590,8 @@ pub fn checkpoint_if_dirty(
     if clean {
         return Ok(None);
     }
-    let event = Event::new(EventKind::Checkpoint, "");
     Ok(Some(record_captured(
-        repo, store, session, &wt, capture, event, message,
+        repo, store, session, &wt, capture, message, false,
     )?))
 }
 
@@ -799,13 +789,10 @@ pub fn execute(
             // they look safe: that judgement trusts `base` from session.yaml, which may come
             // from a remote, so no other ref holding them means they are kept.
             if unmerged || (!covered && !held_by_other_refs(repo, branch, tip)?) {
-                let detail = format!(
-                    "{} tip of branch {branch} before deleting it",
-                    &tip.to_string()[..12]
-                );
+                let message = format!("tip of branch {branch} before deleting it");
                 store.record(
                     session.name(),
-                    Event::new(EventKind::KeptBranchTip, detail).with_checkpoint(tip),
+                    Event::linking(EventKind::KeptBranchTip, tip, &message),
                     |_, _| {},
                 )?;
             }

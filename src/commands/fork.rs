@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
             format!(
                 "from {} at checkpoint {}",
                 source.name(),
-                &ckpt.to_string()[..12]
+                &crate::git::short_id(ckpt)
             ),
         )
         .with_checkpoint(ckpt),

@@ -69,7 +69,7 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
         if recorded.new {
             ctx.out.status(&format!(
                 "Checkpointed the uncommitted work ({})",
-                &recorded.id.to_string()[..12]
+                &crate::git::short_id(recorded.id)
             ));
         }
         session = store.load(session.name())?;
@@ -114,11 +114,7 @@ fn compose(repo: &Repo, session: &Session, notes: &str, to: Option<&str>) -> Com
     let base = ObjectId::from_hex(meta.base.as_bytes())
         .ok()
         .filter(|b| repo.has_object(*b));
-    let checkpoint = meta
-        .last_checkpoint
-        .as_deref()
-        .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok())
-        .filter(|c| repo.has_object(*c));
+    let checkpoint = meta.last_checkpoint_id().filter(|c| repo.has_object(*c));
     let head = match checkpoint {
         Some(c) => repo.read_commit(c)?.parents.first().copied(),
         None => repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
@@ -133,7 +129,7 @@ fn compose(repo: &Repo, session: &Session, notes: &str, to: Option<&str>) -> Com
         let commit = repo.read_commit(id)?;
         commits.push(format!(
             "- {} {}",
-            &id.to_string()[..12],
+            &crate::git::short_id(id),
             commit.message.lines().next().unwrap_or_default()
         ));
         next = commit.parents.first().copied();
@@ -169,7 +165,7 @@ fn compose(repo: &Repo, session: &Session, notes: &str, to: Option<&str>) -> Com
     match checkpoint {
         Some(c) => text.push_str(&format!(
             "{} (`git session diff` shows it; `git session rewind` restores it)\n",
-            &c.to_string()[..12]
+            &crate::git::short_id(c)
         )),
         None => text.push_str("none\n"),
     }

@@ -132,9 +132,7 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     };
     let last = session
         .meta
-        .last_checkpoint
-        .as_deref()
-        .and_then(|h| crate::git::ObjectId::from_hex(h.as_bytes()).ok())
+        .last_checkpoint_id()
         .and_then(|id| ctx.repo.read_commit(id).ok())
         .map(|c| c.time);
     let now = ctx.repo.now()?;

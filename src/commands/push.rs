@@ -233,7 +233,7 @@ fn checkpoint_dirty(
             ctx.out.status(&format!(
                 "Checkpointed '{}' ({}) so its uncommitted work travels",
                 session.name(),
-                &recorded.id.to_string()[..12]
+                &crate::git::short_id(recorded.id)
             ));
             made.push((session.name().to_owned(), session.tip, after.tip));
         }
@@ -313,7 +313,7 @@ fn refuse_secrets(
             if !found.is_empty() && !made_now {
                 older.push(format!(
                     "checkpoint {} of '{}'",
-                    &ckpt.to_string()[..12],
+                    &crate::git::short_id(ckpt),
                     session.name()
                 ));
             }

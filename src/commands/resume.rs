@@ -264,7 +264,7 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                     return Err(CommandError::user(format!(
                         "the worktree of '{}' changed since its last checkpoint (now checkpoint {}), and {} has newer events; the log was not moved",
                         crate::text::escape(&name),
-                        &recorded.id.to_string()[..12],
+                        &crate::git::short_id(recorded.id),
                         crate::text::escape(&entry.display())
                     ))
                     .hint(format!(
@@ -439,9 +439,7 @@ fn catch_up_worktree(
         };
     let held = before
         .meta
-        .last_checkpoint
-        .as_deref()
-        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        .last_checkpoint_id()
         .and_then(|id| checkpoint::Snapshot::read(&ctx.repo, id).ok());
     if !clean && !held.as_ref().is_some_and(at) {
         let recorded = lifecycle::record_checkpoint(
@@ -454,18 +452,18 @@ fn catch_up_worktree(
         return Err(CommandError::user(format!(
             "the worktree of '{}' changed while it was being brought up to date; it was left as it is (checkpoint {})",
             crate::text::escape(session.name()),
-            &recorded.id.to_string()[..12]
+            &crate::git::short_id(recorded.id)
         ))
         .hint(format!(
             "the newer checkpoint is in the log: `git session rewind {} {}` brings it",
-            &latest.to_string()[..12],
+            &crate::git::short_id(latest),
             crate::text::escape(session.name())
         )));
     }
     prepared.apply()?;
     ctx.out.status(&format!(
         "Brought the worktree to the newer checkpoint {} (what it held before is in the log)",
-        &latest.to_string()[..12]
+        &crate::git::short_id(latest)
     ));
     Ok(())
 }
@@ -583,11 +581,11 @@ fn recreate(
         ctx.out.status(&match from_remote {
             Some(r) => format!(
                 "Creating the branch {branch} at {r}/{branch} ({})",
-                &at.to_string()[..12]
+                &crate::git::short_id(at)
             ),
             None => format!(
                 "The branch {branch} was gone; recreating it at {}",
-                &at.to_string()[..12]
+                &crate::git::short_id(at)
             ),
         });
         Start::NewBranch {
@@ -638,12 +636,12 @@ fn recreate(
             let _ = local.update(&session.meta.id, |s| s.worktree = None);
             return Err(CommandError::from(e).hint(format!(
                 "the worktree was not made; checkpoint {} still holds the work",
-                &snapshot.id.to_string()[..12]
+                &crate::git::short_id(snapshot.id)
             )));
         }
         ctx.out.status(&format!(
             "Put back the uncommitted work of checkpoint {}",
-            &snapshot.id.to_string()[..12]
+            &crate::git::short_id(snapshot.id)
         ));
     }
     let common = ctx.repo.common_dir();

@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     let pre = lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "pre-rewind")?;
     let undo = format!(
         "git session rewind {} {}",
-        &pre.id.to_string()[..12],
+        &crate::git::short_id(pre.id),
         session.name()
     );
     ctx.out.status(&format!(
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
             message: format!(
                 "the rewind stopped part-way: {}; checkpoint {} holds the state before",
                 cause.message,
-                &pre.id.to_string()[..12]
+                &crate::git::short_id(pre.id)
             ),
             ..cause
         }
@@ -58,8 +58,8 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     })?;
     let detail = format!(
         "to {} (state before: {})",
-        &target.to_string()[..12],
-        &pre.id.to_string()[..12]
+        &crate::git::short_id(target),
+        &crate::git::short_id(pre.id)
     );
     store.record(
         session.name(),

@@ -14,6 +14,6 @@ pub use remote::RemoteError;
 pub use repo::{
     CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
     TreeChange, TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
-    with_short_paths,
+    short_id, with_short_paths,
 };
 pub use runner::{GitCommand, GitError, git};

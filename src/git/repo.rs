@@ -903,6 +903,11 @@ impl Repo {
 }
 
 /// A repository path for a one-line message: lossy UTF-8, control characters escaped.
+/// The first 12 hex digits of an object id, as messages name commits.
+pub fn short_id(id: ObjectId) -> String {
+    id.to_hex_with_len(12).to_string()
+}
+
 pub fn printable_path(path: &[u8]) -> String {
     path.to_str_lossy().escape_debug().to_string()
 }

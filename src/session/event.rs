@@ -126,6 +126,11 @@ impl Event {
         self
     }
 
+    /// An event linking commit `id` as second parent, its detail `<short id> <message>`.
+    pub fn linking(kind: EventKind, id: ObjectId, message: &str) -> Self {
+        Event::new(kind, format!("{} {message}", crate::git::short_id(id))).with_checkpoint(id)
+    }
+
     #[must_use]
     pub fn with_checkpoint(mut self, checkpoint: ObjectId) -> Self {
         self.checkpoint = Some(checkpoint);

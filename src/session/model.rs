@@ -73,6 +73,13 @@ pub struct SessionMeta {
 pub struct MetaError(pub String);
 
 impl SessionMeta {
+    /// The latest checkpoint session.yaml names, when it is a well-formed id.
+    pub fn last_checkpoint_id(&self) -> Option<crate::git::ObjectId> {
+        self.last_checkpoint
+            .as_deref()
+            .and_then(|h| crate::git::ObjectId::from_hex(h.as_bytes()).ok())
+    }
+
     /// Parses and checks session.yaml. `expected_name` is the name from the ref.
     pub fn from_yaml(text: &str, expected_name: &str) -> Result<SessionMeta, MetaError> {
         let meta: SessionMeta = serde_saphyr::from_str(text).map_err(|e| {

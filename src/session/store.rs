@@ -332,7 +332,7 @@ impl<'r> Store<'r> {
         let trash_ref = format!(
             "{TRASH_PREFIX}{}-{}",
             session.meta.id,
-            &session.tip.to_string()[..12]
+            &crate::git::short_id(session.tip)
         );
         self.repo
             .update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
@@ -350,7 +350,7 @@ impl<'r> Store<'r> {
             .ok_or_else(|| StoreError::NotFound {
                 name: name.to_owned(),
             })?;
-        let trash_ref = format!("{TRASH_PREFIX}unreadable-{}", &tip.to_string()[..12]);
+        let trash_ref = format!("{TRASH_PREFIX}unreadable-{}", &crate::git::short_id(tip));
         if self.repo.read_ref(&trash_ref)? != Some(tip) {
             self.repo.update_ref(
                 &trash_ref,
