@@ -160,6 +160,13 @@ impl TestRepo {
         out.stdout.trim_end().to_owned()
     }
 
+    /// Whether the repository at `dir` has the ref `name`.
+    pub fn has_ref(&self, dir: &Path, name: &str) -> bool {
+        self.cmd_in(dir, "git", &["rev-parse", "-q", "--verify", name])
+            .code
+            == 0
+    }
+
     /// `new` with --head (no fetch) and the path it printed.
     #[track_caller]
     pub fn new_session(&self, name: &str) -> PathBuf {
