@@ -24,8 +24,9 @@ pub struct Context {
     /// `session.worktreeDir` resolved once for [`Context::local`] (None: not configured
     /// readably, so only recorded worktrees are found).
     default_worktree_dir: std::cell::OnceCell<Option<PathBuf>>,
-    /// Whether the configuration's warnings were printed (once per process).
-    config_warned: std::cell::Cell<bool>,
+    /// The settings, read once per process (a git hook would otherwise read them several
+    /// times on every commit).
+    config: std::cell::OnceCell<std::rc::Rc<Config>>,
 }
 
 impl Context {
@@ -41,7 +42,7 @@ impl Context {
             out,
             cwd: canonical(&cwd),
             default_worktree_dir: std::cell::OnceCell::new(),
-            config_warned: std::cell::Cell::new(false),
+            config: std::cell::OnceCell::new(),
         })
     }
 
@@ -55,15 +56,18 @@ impl Context {
 
     /// The settings; their warnings (e.g. an unknown key in `.git-session.yaml`) go to
     /// stderr the first time.
-    pub fn config(&self) -> CommandResult<Config> {
-        let config = Config::load(&self.repo, self.repo.workdir().as_deref())?;
+    pub fn config(&self) -> CommandResult<std::rc::Rc<Config>> {
+        if let Some(config) = self.config.get() {
+            return Ok(config.clone());
+        }
+        let config = std::rc::Rc::new(Config::load(&self.repo, self.repo.workdir().as_deref())?);
         // Inside a git hook (quiet) they would repeat on every commit: commands say them.
-        if !self.config_warned.replace(true) && !self.out.is_quiet() {
+        if !self.out.is_quiet() {
             for warning in config.warnings() {
                 self.out.warn(warning);
             }
         }
-        Ok(config)
+        Ok(self.config.get_or_init(|| config).clone())
     }
 
     /// The progress line for a `.worktreeinclude` copy (on stderr, only on a terminal).
@@ -117,6 +121,13 @@ impl Context {
 
     /// The session whose worktree holds the current directory, if any.
     pub fn current_session(&self) -> CommandResult<Option<Session>> {
+        Ok(self
+            .current_session_and_worktree()?
+            .map(|(session, _)| session))
+    }
+
+    /// [`Context::current_session`] with the path of that worktree.
+    pub fn current_session_and_worktree(&self) -> CommandResult<Option<(Session, PathBuf)>> {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
@@ -125,7 +136,7 @@ impl Context {
                 continue;
             };
             if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
-                return Ok(Some(session));
+                return Ok(Some((session, path)));
             }
         }
         Ok(None)

@@ -782,12 +782,9 @@ fn exclude_created(
 /// (`notes.sessions.mergeStrategy`); only what was not set already is added.
 fn configure_notes(repo: &Repo, state: &mut InstallState) -> Result<(), HooksError> {
     let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
-    let rewrite = crate::git::git(&root)
-        .args(["config", "--get-all", "notes.rewriteRef"])
-        .run()
-        .unwrap_or_default();
-    if !rewrite
-        .lines()
+    if !repo
+        .config_strings("notes.rewriteRef")
+        .iter()
         .any(|l| l.trim() == crate::provenance::NOTES_REF)
     {
         crate::git::git(&root)

@@ -99,14 +99,14 @@ pub fn warning_lines(entries: &[&Entry], now: i64) -> Vec<String> {
         .iter()
         .take(MAX_LINES)
         .map(|e| {
-            let age = e
-                .newest_change
-                .map_or("a while".to_owned(), |t| human(now - t));
+            let age = e.newest_change.map_or("a while".to_owned(), |t| {
+                crate::session::time::human(now - t)
+            });
             let safe = match (&e.checkpoint, e.checkpoint_time) {
                 (Some(id), Some(t)) => format!(
                     "checkpoint {} holds it ({} ago)",
                     &id[..12.min(id.len())],
-                    human(now - t)
+                    crate::session::time::human(now - t)
                 ),
                 _ => "no checkpoint holds it".to_owned(),
             };
@@ -125,15 +125,6 @@ pub fn warning_lines(entries: &[&Entry], now: i64) -> Vec<String> {
         ));
     }
     lines
-}
-
-pub fn human(secs: i64) -> String {
-    match secs.max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }
 
 /// Scans every session worktree on this machine, checkpoints each one whose work has sat

@@ -12,7 +12,7 @@
 //!   warning line and exit 0.
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::agent::claude::{self, HookInput};
 use crate::agent::settings;
@@ -515,7 +515,7 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
 // ---- stop ----------------------------------------------------------------------------------
 
 fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
-    let Some((session, path)) = current(ctx)? else {
+    let Some((session, path)) = ctx.current_session_and_worktree()? else {
         return Ok(());
     };
     let message = match input.session_id() {
@@ -530,18 +530,10 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
     Ok(())
 }
 
-/// The session whose worktree holds the current directory, and that worktree.
-fn current(ctx: &Context) -> CommandResult<Option<(Session, PathBuf)>> {
-    let Some(session) = ctx.current_session()? else {
-        return Ok(None);
-    };
-    Ok(lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?.map(|path| (session, path)))
-}
-
 // ---- session-start -------------------------------------------------------------------------
 
 fn session_start(ctx: &Context, input: &HookInput) -> CommandResult {
-    let Some((session, path)) = current(ctx)? else {
+    let Some((session, path)) = ctx.current_session_and_worktree()? else {
         return Ok(());
     };
     if input.session_id().is_some() {

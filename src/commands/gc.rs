@@ -10,7 +10,8 @@ use crate::config;
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
-use crate::session::{Event, EventKind, Session, Status, time};
+use crate::session::time::{self, human};
+use crate::session::{Event, EventKind, Session, Status};
 
 /// Archive inactive sessions and purge old trash.
 ///
@@ -246,13 +247,4 @@ fn last_activity(ctx: &Context, session: &Session, worktree: Option<&Path>) -> i
         latest = latest.max(commit.time);
     }
     latest
-}
-
-fn human(secs: i64) -> String {
-    match secs.max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }

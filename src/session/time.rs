@@ -58,6 +58,16 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     Some(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + s - offset)
 }
 
+/// A duration in seconds as people say it: `90s`, `45m`, `5h`, `3d`.
+pub fn human(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 /// Parses `30s`, `15m`, `12h`, `7d`, `2w` (a bare number is days) into seconds.
 pub fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
