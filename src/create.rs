@@ -132,6 +132,8 @@ pub fn create(
         extra: Default::default(),
     };
     let store = Store::new(repo);
+    // A fork's or a take-up's checkpoint goes into the worktree next.
+    let restore = spec.event.checkpoint;
     let session = store.create(meta, spec.event, spec.context.as_deref())?;
     let branch = spec.placement.branch.clone();
     let undo = |path: Option<&Path>| discard(repo, local, &session, path, spec.at);
@@ -146,7 +148,7 @@ pub fn create(
             undo(None);
             return Err(e.into());
         }
-        put_local(repo, local, &session, None, true, false)?;
+        put_local(repo, local, &session, None, true, false, None)?;
         return Ok(Created {
             session,
             worktree: None,
@@ -166,6 +168,7 @@ pub fn create(
         &start,
         true,
         spec.include_source.as_deref(),
+        restore,
         progress,
     ) {
         Ok((path, includes)) => Ok(Created {
@@ -225,6 +228,7 @@ pub fn make_worktree(
     start: &Start,
     branch_created: bool,
     include_source: Option<&Path>,
+    restore: Option<ObjectId>,
     progress: &dyn Progress,
 ) -> Result<(PathBuf, Option<CopyReport>), CreateError> {
     worktree::ensure_excluded(&repo.common_dir(), site.main_root, site.worktree_dir)?;
@@ -236,6 +240,7 @@ pub fn make_worktree(
         Some(canonical(path)),
         branch_created,
         include_source.is_some(),
+        restore,
     )?;
     let includes = lifecycle::create_worktree(
         repo,
@@ -253,6 +258,11 @@ pub fn make_worktree(
         })
         .map_err(|source| local_error(local, source))?;
     Ok((path, includes))
+}
+
+/// The checkpoint the worktree was made for is in place: nothing is left to finish.
+pub fn restore_done(local: &LocalStore, session: &Session) {
+    let _ = local.update(&session.meta.id, |s| s.restore_pending = None);
 }
 
 /// Finishes an include copy that was interrupted (the worktree exists; what it already has
@@ -288,6 +298,7 @@ fn put_local(
     worktree: Option<PathBuf>,
     branch_created: bool,
     includes_pending: bool,
+    restore: Option<ObjectId>,
 ) -> Result<(), CreateError> {
     // What belongs to the session for its life here (its port, its agent's transcript)
     // survives a worktree made again, when the record was made for this session.
@@ -303,6 +314,7 @@ fn put_local(
         worktree_created_ns: Some(now_ns()),
         port: kept.as_ref().and_then(|k| k.port),
         agent_transcript: kept.and_then(|k| k.agent_transcript),
+        restore_pending: restore.map(|id| id.to_string()),
     };
     local
         .put(&session.meta.id, &state)

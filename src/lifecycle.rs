@@ -345,19 +345,19 @@ pub fn last_known_head(
     Ok(None)
 }
 
-/// The session's latest checkpoint when it holds uncommitted work taken on the HEAD `wt`
-/// has now (so putting its files back reverts no commit).
+/// The session's latest checkpoint when it holds uncommitted work taken on `head` (so
+/// putting its files back on that commit reverts no commit).
 pub fn restorable_checkpoint(
     repo: &Repo,
     store: &Store<'_>,
     session: &Session,
-    wt: &Repo,
+    head: Option<ObjectId>,
 ) -> Result<Option<checkpoint::Snapshot>, LifecycleError> {
     let Some(latest) = store.checkpoints(session)?.first().copied() else {
         return Ok(None);
     };
     let snapshot = checkpoint::Snapshot::read(repo, latest)?;
-    let Some(head) = wt.head_commit()? else {
+    let Some(head) = head else {
         return Ok(None);
     };
     if snapshot.head != Some(head) {
@@ -376,7 +376,7 @@ fn record_clean_state(
     session: &Session,
     wt: &Repo,
 ) -> Result<(), LifecycleError> {
-    if restorable_checkpoint(repo, store, session, wt)?.is_none() {
+    if restorable_checkpoint(repo, store, session, wt.head_commit()?)?.is_none() {
         return Ok(());
     }
     let Some(head) = wt.head_commit()? else {

@@ -107,6 +107,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
                     source.name()
                 )));
             }
+            create::restore_done(&ctx.local(), session);
             ctx.out.status(&format!(
                 "Forked '{}' as '{}' with its uncommitted work",
                 source.name(),

@@ -220,6 +220,14 @@ fn checkpoint_dirty(
             out.push(session);
             continue;
         };
+        // A half-restored worktree (an interrupted fork or resume) is no one's work.
+        if local.get(&session.meta.id).restore_pending.is_some() {
+            return Err(CommandError::user(format!(
+                "putting a checkpoint into the worktree of '{}' was interrupted; nothing was pushed",
+                session.name()
+            ))
+            .hint(format!("`git session resume {}` finishes it", session.name())));
+        }
         // One scan: nothing is recorded for a clean worktree, nor when the last checkpoint
         // already holds this state.
         let Some(recorded) =

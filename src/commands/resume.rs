@@ -43,7 +43,15 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     if let Some(new) = &args.as_name {
         return take_up_as(ctx, &args.name, new, args.no_include);
     }
-    let existed = ctx.store().exists(&args.name).unwrap_or(true);
+    // `<remote>/<name>` takes up, or fast-forwards, the local `<name>`.
+    let store = ctx.store();
+    let existed = [
+        Some(args.name.as_str()),
+        args.name.split_once('/').map(|(_, n)| n),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|n| store.exists(n).unwrap_or(true));
     let (session, from_remote) = if args.local {
         (ctx.session(Some(&args.name))?, None)
     } else {
@@ -59,6 +67,7 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     let path = match lifecycle::find_worktree(&ctx.repo, &local, &session)? {
         Some(path) => {
             super::new::finish_includes(ctx, &config, &main_root, &session, &path)?;
+            finish_interrupted_restore(ctx, &session, &path)?;
             path
         }
         None => {
@@ -112,6 +121,42 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         ));
     }
     ctx.out.answer(&path.to_string_lossy())?;
+    Ok(())
+}
+
+/// A checkpoint was being put into this worktree when the process was killed (a fork, a
+/// resume, a catch-up): the restore is finished as `rewind` does it, the state found there
+/// checkpointed first.
+fn finish_interrupted_restore(
+    ctx: &Context,
+    session: &Session,
+    path: &std::path::Path,
+) -> CommandResult {
+    let local = ctx.local();
+    let Some(target) = local
+        .get(&session.meta.id)
+        .restore_pending
+        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+    else {
+        return Ok(());
+    };
+    ctx.out.status(&format!(
+        "Putting checkpoint {} into the worktree was interrupted; finishing it",
+        crate::git::short_id(target)
+    ));
+    super::rewind::restore(ctx, session, path, target)?;
+    // The worktree holds that checkpoint again: it is the latest, not the half-made state
+    // the restore checkpointed first.
+    ctx.store().record(
+        session.name(),
+        Event::linking(
+            EventKind::Checkpoint,
+            target,
+            "put back after an interruption",
+        ),
+        |_, _| {},
+    )?;
+    create::restore_done(&local, session);
     Ok(())
 }
 
@@ -376,6 +421,7 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
                 crate::text::escape(&entry.display())
             )));
         }
+        create::restore_done(&ctx.local(), &created.session);
     }
     ctx.out.status(&format!(
         "Took up {} as the new session '{}'",
@@ -460,7 +506,14 @@ fn catch_up_worktree(
             crate::text::escape(session.name())
         )));
     }
+    let local = ctx.local();
+    local
+        .update(&session.meta.id, |s| {
+            s.restore_pending = Some(latest.to_string())
+        })
+        .map_err(|e| CommandError::internal(format!("cannot write machine-local state: {e}")))?;
     prepared.apply()?;
+    create::restore_done(&local, session);
     ctx.out.status(&format!(
         "Brought the worktree to the newer checkpoint {} (what it held before is in the log)",
         &crate::git::short_id(latest)
@@ -608,6 +661,13 @@ fn recreate(
         main_root,
     };
     let source = (!no_include).then_some(main_root);
+    // The checkpoint to put back is known before the worktree is made, so a process killed
+    // while either happens leaves a record of it for the next resume.
+    let head = match &start {
+        Start::ExistingBranch { branch } => ctx.repo.read_ref(&format!("refs/heads/{branch}"))?,
+        Start::NewBranch { at, .. } => Some(*at),
+    };
+    let restore = lifecycle::restorable_checkpoint(&ctx.repo, &store, session, head)?;
     let (path, includes) = create::make_worktree(
         &ctx.repo,
         &local,
@@ -617,6 +677,7 @@ fn recreate(
         &start,
         branch_created,
         source,
+        restore.map(|s| s.id),
         &ctx.copy_progress(),
     )?;
     if let Some(report) = &includes {
@@ -624,7 +685,7 @@ fn recreate(
     }
     super::hook::install_into_new_worktree(ctx, &path);
     let wt = ctx.repo.open_worktree(&path)?;
-    if let Some(snapshot) = lifecycle::restorable_checkpoint(&ctx.repo, &store, session, &wt)? {
+    if let Some(snapshot) = restore {
         let head = snapshot.head.expect("a restorable checkpoint has a HEAD");
         if let Err(e) = checkpoint::apply_to_fresh_checkout(&wt, &snapshot, head) {
             // The worktree made just now goes (nobody worked in it), so the next resume
@@ -639,6 +700,7 @@ fn recreate(
                 &crate::git::short_id(snapshot.id)
             )));
         }
+        create::restore_done(&local, session);
         ctx.out.status(&format!(
             "Put back the uncommitted work of checkpoint {}",
             &crate::git::short_id(snapshot.id)

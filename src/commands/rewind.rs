@@ -24,17 +24,39 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let path = super::checkpoint::worktree_of(ctx, &session)?;
     let target = super::checkpoint::resolve(ctx, &session, &args.checkpoint)?;
-    let worktree = ctx.repo.open_worktree(&path)?;
+    let pre = restore(ctx, &session, &path, target)?;
+    ctx.touch(&session);
+    ctx.out
+        .status(&format!("Rewound '{}' to {target}", session.name()));
+    if !ctx.cwd.exists() {
+        ctx.out.hint(&format!(
+            "the directory your shell is in is not in that checkpoint: cd {}",
+            path.display()
+        ));
+    }
+    ctx.out.answer(&pre.to_string())?;
+    Ok(())
+}
+
+/// The worktree at `path` becomes checkpoint `target`, after every precondition is checked
+/// and the state it had is checkpointed (returned). Also finishes an interrupted restore.
+pub fn restore(
+    ctx: &Context,
+    session: &crate::session::Session,
+    path: &std::path::Path,
+    target: crate::git::ObjectId,
+) -> CommandResult<crate::git::ObjectId> {
+    let worktree = ctx.repo.open_worktree(path)?;
     let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
     // No background scan checkpoints the tree halfway through.
-    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, &session);
+    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
     // Every precondition (operation in progress, locks, what would be overwritten) is checked
     // before anything is written, the pre-rewind checkpoint included.
     let prepared = checkpoint::prepare_restore(&worktree, &snapshot).map_err(|e| {
         CommandError::from(e).hint(format!("nothing was changed in {}", path.display()))
     })?;
     let store = ctx.store();
-    let pre = lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "pre-rewind")?;
+    let pre = lifecycle::record_checkpoint(&ctx.repo, &store, session, path, "pre-rewind")?;
     let undo = format!(
         "git session rewind {} {}",
         &crate::git::short_id(pre.id),
@@ -66,15 +88,5 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
         Event::new(EventKind::Rewound, detail),
         |_, _| {},
     )?;
-    ctx.touch(&session);
-    ctx.out
-        .status(&format!("Rewound '{}' to {target}", session.name()));
-    if !ctx.cwd.exists() {
-        ctx.out.hint(&format!(
-            "the directory your shell is in is not in that checkpoint: cd {}",
-            path.display()
-        ));
-    }
-    ctx.out.answer(&pre.id.to_string())?;
-    Ok(())
+    Ok(pre.id)
 }

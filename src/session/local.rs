@@ -41,6 +41,11 @@ pub struct LocalState {
     /// a path on this machine, so never in session.yaml.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_transcript: Option<PathBuf>,
+    /// A checkpoint being put into a worktree made for it (fork, resume) or brought up to
+    /// date (catch-up), not yet finished: a killed process leaves it, and the next `resume`
+    /// finishes the restore as `rewind` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_pending: Option<String>,
 }
 
 impl LocalState {

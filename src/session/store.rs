@@ -238,7 +238,10 @@ impl<'r> Store<'r> {
             if !event.background {
                 meta.updated = now.clone();
             }
-            if let Some(ckpt) = event.checkpoint {
+            // Only snapshots: a kept branch tip or staged state is linked, not a checkpoint.
+            if let Some(ckpt) = event.checkpoint
+                && event.kind.links_checkpoint()
+            {
                 meta.last_checkpoint = Some(ckpt.to_string());
             }
             let tip = self.write_log_commit(

@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::support::{TestRepo, tree_state, write_file};
+use crate::support::{BIN, TestRepo, tree_state, write_file};
 
 /// Clone A (with a commit pushed to a bare `remote.git`) and clone B of the same remote.
 fn pair() -> (TestRepo, TestRepo, PathBuf) {
@@ -1030,5 +1030,62 @@ git session context e --append 'meanwhile' >/dev/null 2>&1
     assert!(
         context.ends_with("meanwhile\n") && !context.contains("my edit"),
         "{context}"
+    );
+}
+
+/// A resume killed while it puts the checkpoint into the new worktree: the next resume
+/// finishes it (files and `git status` as on the other machine), and push refuses the
+/// half-made worktree meanwhile.
+#[test]
+fn an_interrupted_resume_is_finished_by_the_next() {
+    let (a, b, _bare) = pair();
+    let wt = a.new_session("k");
+    make_work(&a, &wt);
+    a.session(&["push", "origin", "k"]).ok();
+    b.session(&["fetch"]).ok();
+    // A `git` that kills git-session when it starts writing the checkpoint's files.
+    let real = b
+        .cmd_in(&b.root, "sh", &["-c", "command -v git"])
+        .ok()
+        .line()
+        .to_owned();
+    let dir = b.home.join("killer");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("git"),
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *'read-tree -m -u'*) kill -9 $PPID; exit 1;; esac\nexec '{real}' \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(dir.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let killed = b.cmd_in(
+        &b.root,
+        "sh",
+        // The binary itself: `git session` would put git's exec-path first in PATH.
+        &[
+            "-c",
+            &format!("PATH='{}':\"$PATH\" '{BIN}' resume k", dir.display()),
+        ],
+    );
+    assert_ne!(killed.code, 0, "{}", killed.stderr);
+    let wt_b = b.root.join(".worktrees/k");
+    assert!(
+        wt_b.join(".git").is_file(),
+        "the worktree was made, the work not yet put in"
+    );
+    assert_ne!(status(&b, &wt_b), status(&a, &wt));
+    let out = b.session(&["push", "origin", "k"]).fails();
+    assert!(out.stderr.contains("was interrupted"), "{}", out.stderr);
+    let out = b.session(&["resume", "k"]).ok();
+    assert!(out.stderr.contains("finishing it"), "{}", out.stderr);
+    assert_eq!(status(&b, &wt_b), status(&a, &wt));
+    assert_eq!(tree_state(&wt_b), tree_state(&wt));
+    // Finished: nothing is pending any more.
+    assert!(
+        !b.session(&["resume", "k"])
+            .ok()
+            .stderr
+            .contains("finishing")
     );
 }
