@@ -495,11 +495,12 @@ pub fn forget_missing_worktrees(
     local: &LocalStore,
     session: &Session,
     expected: Option<&Path>,
-) -> Result<(), LifecycleError> {
+) -> Result<Vec<PathBuf>, LifecycleError> {
     let branch = &session.meta.branch;
     let mut paths: Vec<PathBuf> = local.get(&session.meta.id).worktree.into_iter().collect();
     paths.extend(expected.map(Path::to_path_buf));
     let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
+    let mut forgotten = Vec::new();
     for missing in worktree::missing_of(repo, branch, &paths)? {
         if let Some(head) = worktree::missing_head(repo, &missing) {
             let staged = worktree::staged_tree(repo, &missing);
@@ -526,8 +527,9 @@ pub fn forget_missing_worktrees(
             }
         }
         worktree::forget(&missing)?;
+        forgotten.push(missing.path);
     }
-    Ok(())
+    Ok(forgotten)
 }
 
 /// An exclusive lock on one session's worktree, held while it is removed or rewound, so a
@@ -611,6 +613,9 @@ pub struct Retirement {
     pub holds_repositories: bool,
     /// Kept only because of commits that are not on the base or upstream (push them).
     pub only_commits: bool,
+    /// Worktrees of the session whose directories were gone (deleted, or moved without
+    /// `git worktree move`): git's record of them was dropped.
+    pub missing: Vec<PathBuf>,
 }
 
 /// What retiring a session would do, judged without changing anything: `gc --dry-run`
@@ -713,6 +718,7 @@ pub fn execute(
         kept_because: None,
         holds_repositories: false,
         only_commits: false,
+        missing: Vec::new(),
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
     let mut covered_head = None;
@@ -775,7 +781,7 @@ pub fn execute(
         }
         out.removed = true;
     } else {
-        forget_missing_worktrees(repo, store, local, session, None)?;
+        out.missing = forget_missing_worktrees(repo, store, local, session, None)?;
     }
     let branch = &session.meta.branch;
     if let Some(tip) = plan.branch_tip {

@@ -94,6 +94,12 @@ pub fn report_retirement(
     kept_hint: &str,
     held_by: &str,
 ) -> CommandResult {
+    for path in &r.missing {
+        ctx.out.warn(&format!(
+            "the worktree of '{name}' at {} was gone (deleted, or moved without `git worktree move`); git's record of it was dropped (anything it had staged is kept in the log)",
+            path.display()
+        ));
+    }
     if let Some(ckpt) = &r.checkpoint {
         ctx.out.status(&format!(
             "Checkpointed the work of '{name}' as {ckpt} (reachable from {held_by})"

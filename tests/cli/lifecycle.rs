@@ -322,7 +322,12 @@ fn a_missing_worktree_is_forgotten_alone_and_its_staged_state_kept() {
     let other_away = repo.home.join("other-away");
     std::fs::rename(&gone, &away).unwrap();
     std::fs::rename(&other, &other_away).unwrap();
-    repo.session(&["end", "gone"]).ok();
+    let out = repo.session(&["end", "gone"]).ok();
+    assert!(
+        out.stderr.contains("was gone (deleted, or moved"),
+        "{}",
+        out.stderr
+    );
     let listed = repo.git(&["worktree", "list", "--porcelain"]);
     assert!(
         listed.contains(&format!("worktree {}", other.display())),
