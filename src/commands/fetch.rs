@@ -60,7 +60,9 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
     remote::check_name(&ctx.repo, &remote_name)?;
     let before: Vec<sync::RemoteEntry> =
         sync::remote_entries(&ctx.repo, std::slice::from_ref(&remote_name))?;
-    let configured = remote::config_values(&main_root, &format!("remote.{remote_name}.fetch"))?;
+    let configured = ctx
+        .repo
+        .config_strings(&format!("remote.{remote_name}.fetch"));
     let refspecs = sync::fetch_all_refspecs(&remote_name, &configured);
     ctx.out
         .status(&format!("Fetching sessions from {remote_name}"));

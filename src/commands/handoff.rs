@@ -61,11 +61,11 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
         }
     };
     let store = ctx.store();
+    // One scan: nothing is recorded for a clean worktree.
     if let Some(path) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?
-        && !ctx.repo.open_worktree(&path)?.changed_paths()?.is_empty()
+        && let Some(recorded) =
+            lifecycle::checkpoint_if_dirty(&ctx.repo, &store, &session, &path, "before handoff")?
     {
-        let recorded =
-            lifecycle::record_checkpoint(&ctx.repo, &store, &session, &path, "before handoff")?;
         if recorded.new {
             ctx.out.status(&format!(
                 "Checkpointed the uncommitted work ({})",

@@ -325,12 +325,9 @@ pub fn resolve_base(
     }
     let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS, 0..=600)?);
     // Only remote-tracking branches move (`origin/HEAD` is what this is for).
-    let fetched = remote::config_values(main_root, &format!("remote.{remote}.fetch")).and_then(
-        |configured| {
-            let specs = crate::session::sync::branch_refspecs(&remote, &configured);
-            remote::fetch(main_root, &remote, &specs, false, timeout)
-        },
-    );
+    let configured = ctx.repo.config_strings(&format!("remote.{remote}.fetch"));
+    let specs = crate::session::sync::branch_refspecs(&remote, &configured);
+    let fetched = remote::fetch(main_root, &remote, &specs, false, timeout);
     if let Err(e) = fetched {
         ctx.out.status(&format!(
             "note: fetching {remote} failed ({}); starting from HEAD",

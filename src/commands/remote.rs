@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: RemoteArgs) -> CommandResult {
             };
             remote::check_name(&ctx.repo, &name)?;
             let key = format!("remote.{name}.fetch");
-            let mut existing = remote::config_values(&main_root, &key)?;
+            let mut existing = ctx.repo.config_strings(&key);
             if existing.is_empty() {
                 // A remote without fetch refspecs keeps fetching its branches as before.
                 let heads = format!("+refs/heads/*:refs/remotes/{name}/*");

@@ -219,16 +219,6 @@ pub fn merge_notes(dir: &Path, notes: &str, other: &str) -> Result<(), RemoteErr
     Ok(())
 }
 
-/// The values of a multi-valued git config key (`remote.<r>.fetch`).
-pub fn config_values(dir: &Path, key: &str) -> Result<Vec<String>, RemoteError> {
-    match git(dir).args(["config", "--get-all", key]).run() {
-        Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
-        // Exit 1: the key is not set.
-        Err(GitError::Failed { code: Some(1), .. }) => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Adds a value to a multi-valued key in the repository's config.
 pub fn config_add(dir: &Path, key: &str, value: &str) -> Result<(), RemoteError> {
     git(dir).args(["config", "--add", key, value]).run()?;

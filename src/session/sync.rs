@@ -221,8 +221,6 @@ pub struct PushOutcome {
     pub notes_pushed: bool,
     /// Why the notes stayed behind (hostile notes on the remote), if they did.
     pub notes_problem: Option<String>,
-    /// Refs git reported as already up to date on the remote.
-    pub up_to_date: Vec<String>,
 }
 
 /// Pushes `sessions` to `remote` in one atomic push with their branches and the merged
@@ -283,12 +281,6 @@ pub fn push(
         }
         let report = remote::push_atomic(dir, remote, &all, dry_run)?;
         if report.ok {
-            outcome.up_to_date = report
-                .refs
-                .iter()
-                .filter(|r| r.summary.contains("up to date"))
-                .map(|r| r.remote_ref.clone())
-                .collect();
             if !dry_run {
                 for session in sessions {
                     set_tracking_ref(repo, &remote_ref(remote, session.name()), session.tip)?;
