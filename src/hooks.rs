@@ -324,17 +324,8 @@ pub fn load_state(common_dir: &Path) -> InstallState {
 
 fn save_state(common_dir: &Path, state: &InstallState) -> Result<(), HooksError> {
     let path = state_path(common_dir);
-    let dir = path.parent().expect("the state file has a parent");
-    fs::create_dir_all(dir).map_err(io_err("create", dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err("write", dir))?;
-    io::Write::write_all(
-        &mut tmp,
-        &serde_json::to_vec_pretty(state).expect("state serializes"),
-    )
-    .map_err(io_err("write", &path))?;
-    tmp.persist(&path)
-        .map_err(|e| io_err("write", &path)(e.error))?;
-    Ok(())
+    let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+    crate::fsutil::write_atomic(&path, &bytes, None).map_err(io_err("write", &path))
 }
 
 /// What happened (or would happen) to one hook file.
@@ -716,22 +707,8 @@ fn install_lefthook(
 /// Writes `bytes` to `path` atomically, keeping the file's mode; a created file is made
 /// executable.
 fn write_keeping_mode(path: &Path, bytes: &[u8], created: bool) -> Result<(), HooksError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mode = if created {
-        0o755
-    } else {
-        fs::metadata(path)
-            .map_err(io_err("read", path))?
-            .permissions()
-            .mode()
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err("write", dir))?;
-    io::Write::write_all(&mut tmp, bytes).map_err(io_err("write", path))?;
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-        .map_err(io_err("write", path))?;
-    tmp.persist(path)
-        .map_err(|e| io_err("write", path)(e.error))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes, created.then_some(0o755))
+        .map_err(io_err("write", path))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -17,6 +17,7 @@ pub mod config;
 pub mod context;
 pub mod create;
 pub mod error;
+pub mod fsutil;
 pub mod git;
 pub mod hooks;
 pub mod include;

@@ -10,7 +10,6 @@
 //! stderr (stdout is the caller's answer, e.g. the path Claude Code reads).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -94,19 +93,11 @@ impl Approvals {
             path: self.path.clone(),
             source,
         };
-        let dir = self
-            .path
-            .parent()
-            .expect("the approvals file has a directory");
-        std::fs::create_dir_all(dir).map_err(error)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(error)?;
         let file = ApprovalsFile {
             approved: self.approved.clone(),
         };
-        tmp.write_all(&serde_json::to_vec_pretty(&file).expect("approvals serialize"))
-            .map_err(error)?;
-        tmp.persist(&self.path).map_err(|e| error(e.error))?;
-        Ok(())
+        let bytes = serde_json::to_vec_pretty(&file).expect("approvals serialize");
+        crate::fsutil::write_atomic(&self.path, &bytes, None).map_err(error)
     }
 }
 

@@ -61,13 +61,8 @@ pub fn load(common_dir: &Path) -> Option<Cache> {
 }
 
 fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
-    let file = path(common_dir);
-    let dir = file.parent().expect("the cache has a parent");
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, &serde_json::to_vec(cache).expect("serializes"))?;
-    tmp.persist(&file).map_err(|e| e.error)?;
-    Ok(())
+    let bytes = serde_json::to_vec(cache).expect("serializes");
+    crate::fsutil::write_atomic(&path(common_dir), &bytes, None)
 }
 
 /// Whether the next hook should start a refresh.

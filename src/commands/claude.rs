@@ -237,20 +237,10 @@ fn copies_elsewhere(ctx: &Context, root: &Path) -> CommandResult<bool> {
         .any(|r| canonical(r) != root && r.join(LOCAL_SETTINGS).exists()))
 }
 
+/// Keeps the file's permissions (settings may hold tokens the user made private).
 fn write_atomically(path: &Path, text: &str) -> CommandResult {
-    use std::io::Write;
-    let dir = path.parent().expect("the settings file has a directory");
-    let fail =
-        |e: std::io::Error| CommandError::user(format!("cannot write {}: {e}", path.display()));
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    // Keep the file's permissions (settings may hold tokens the user made private).
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, text.as_bytes(), None)
+        .map_err(|e| CommandError::user(format!("cannot write {}: {e}", path.display())))
 }
 
 // ---- hook input ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@
 //! from a remote, so each record also says which session name and branch it was made for:
 //! a fetched session that reuses another's id, or names another branch, gets none of it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -109,11 +108,8 @@ impl LocalStore {
 
     /// Replaces the state atomically (write to a temporary file, then rename).
     pub fn put(&self, id: &str, state: &LocalState) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(&serde_json::to_vec_pretty(state).expect("state serializes"))?;
-        tmp.persist(self.path(id)).map_err(|e| e.error)?;
-        Ok(())
+        let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+        crate::fsutil::write_atomic(&self.path(id), &bytes, None)
     }
 
     pub fn update(
