@@ -69,12 +69,17 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     let config = ctx.config()?;
     let main_root = ctx.main_root()?;
     let (remote_arg, names) = split_remote(ctx, &args.args);
-    if let (Some(lone), []) = (remote_arg, names)
-        && !remote::exists(&ctx.repo, lone)
+    if let Some(given) = remote_arg
+        && !remote::exists(&ctx.repo, given)
     {
+        let what = if names.is_empty() {
+            "remote or session"
+        } else {
+            "remote"
+        };
         return Err(CommandError::user(format!(
-            "no remote or session named '{}'",
-            crate::text::escape(lone)
+            "no {what} named '{}'",
+            crate::text::escape(given)
         ))
         .hint("`git remote -v` lists the remotes, `git session list` the sessions"));
     }
@@ -177,11 +182,12 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
 }
 
 /// `push [<remote>] [<name>…]`: the first argument is the remote when one of that name is
-/// configured (or it is the only argument and no session has that name).
+/// configured or no session has that name.
 fn split_remote<'a>(ctx: &Context, args: &'a [String]) -> (Option<&'a str>, &'a [String]) {
     match args.split_first() {
-        Some((first, rest)) if remote::exists(&ctx.repo, first) => (Some(first.as_str()), rest),
-        Some((first, rest)) if rest.is_empty() && !ctx.store().exists(first).unwrap_or(false) => {
+        Some((first, rest))
+            if remote::exists(&ctx.repo, first) || !ctx.store().exists(first).unwrap_or(false) =>
+        {
             (Some(first.as_str()), rest)
         }
         _ => (None, args),

@@ -1089,3 +1089,27 @@ fn an_interrupted_resume_is_finished_by_the_next() {
             .contains("finishing")
     );
 }
+
+#[test]
+fn push_names_what_it_cannot_find() {
+    let (a, _b, _bare) = pair();
+    a.new_session("s");
+    let out = a.session(&["push", "nosuch"]).fails();
+    assert!(
+        out.stderr.contains("no remote or session named 'nosuch'"),
+        "{}",
+        out.stderr
+    );
+    let out = a.session(&["push", "nosuch", "s"]).fails();
+    assert!(
+        out.stderr.contains("no remote named 'nosuch'"),
+        "{}",
+        out.stderr
+    );
+    let out = a.session(&["push", "origin", "nosuch"]).fails();
+    assert!(
+        out.stderr.contains("no session named 'nosuch'"),
+        "{}",
+        out.stderr
+    );
+}
