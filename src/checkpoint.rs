@@ -110,6 +110,11 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
         .filesystem_options()
         .context(|| "reading core.fileMode".to_owned())?;
     for (path, mut result) in changes.to_hash.iter().zip(hashed) {
+        // A submodule whose HEAD cannot be read (an unborn branch) keeps its gitlink, as in
+        // `git add -A`.
+        if result.is_none() && gitlink_stays(&index, path.as_ref(), worktree) {
+            continue;
+        }
         mark_parents(&mut dirty_dirs, path.as_ref());
         // With both trusted the mode is as on disk: no index lookup.
         if let Some((mode, _)) = &mut result
@@ -135,6 +140,19 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;
     Ok(Capture { tree, head, staged })
+}
+
+/// Whether `path` is a gitlink in the index whose directory is there: git keeps the gitlink
+/// when it cannot read the submodule's HEAD.
+fn gitlink_stays(index: &gix::index::State, path: &BStr, worktree: &Repo) -> bool {
+    let is_gitlink = index
+        .entry_by_path(path)
+        .is_some_and(|e| e.mode == gix::index::entry::Mode::COMMIT);
+    is_gitlink
+        && worktree.workdir().is_some_and(|root| {
+            path.to_path()
+                .is_ok_and(|rel| root.join(rel).symlink_metadata().is_ok_and(|m| m.is_dir()))
+        })
 }
 
 /// The index's tree when it differs from HEAD's; None when nothing is staged, on an unborn

@@ -13,8 +13,8 @@ use crate::git::{Expect, ObjectId, Repo, canonical};
 use crate::include::{CopyReport, Progress};
 use crate::lifecycle::{self, LifecycleError};
 use crate::session::{
-    Event, LocalState, LocalStore, Session, SessionMeta, Status, Store, StoreError, model, new_id,
-    time,
+    Event, LocalState, LocalStore, Session, SessionLock, SessionMeta, Status, Store, StoreError,
+    model, new_id, time,
 };
 use crate::worktree::{self, Start, WorktreeError};
 
@@ -97,6 +97,10 @@ pub struct Created {
     pub worktree: Option<PathBuf>,
     /// The include copy, when one ran.
     pub includes: Option<CopyReport>,
+    /// The new session's lock, held until the caller has finished putting it together (a
+    /// fork's checkpoint goes in next): until then a killed process leaves a marker nobody
+    /// holds, which the next command undoes.
+    pub lock: SessionLock,
 }
 
 /// Where worktrees go and what the include copy must leave out.
@@ -115,9 +119,17 @@ pub fn create(
     progress: &dyn Progress,
 ) -> Result<Created, CreateError> {
     let now = time::format_rfc3339(repo.now()?);
+    let id = new_id();
+    // A fresh id: nobody else can hold it.
+    let lock = SessionLock::try_acquire(&repo.common_dir(), &id).ok_or_else(|| {
+        CreateError::Lifecycle(LifecycleError::Busy(crate::session::Busy {
+            name: spec.name.clone(),
+            waited: std::time::Duration::ZERO,
+        }))
+    })?;
     let meta = SessionMeta {
         version: model::SCHEMA_VERSION,
-        id: new_id(),
+        id,
         name: spec.name.clone(),
         status: Status::Active,
         created: now.clone(),
@@ -153,6 +165,7 @@ pub fn create(
             session,
             worktree: None,
             includes: None,
+            lock,
         });
     };
     let start = Start::NewBranch {
@@ -160,6 +173,7 @@ pub fn create(
         at: spec.at,
     };
     match make_worktree(
+        &lock,
         repo,
         local,
         site,
@@ -175,6 +189,7 @@ pub fn create(
             session,
             worktree: Some(path),
             includes,
+            lock,
         }),
         Err(e) => {
             undo(Some(&path));
@@ -217,9 +232,11 @@ pub fn forget_fresh_worktree(repo: &Repo, path: &Path) {
 }
 
 /// Creates a worktree for an existing session at `path` (for `new`, `fork` and `resume`),
-/// recording it, and whether its include copy is still pending, in machine-local state.
+/// recording it, and whether its checkout and include copy are still pending, in
+/// machine-local state. The caller holds the session's lock.
 #[allow(clippy::too_many_arguments)]
 pub fn make_worktree(
+    _lock: &SessionLock,
     repo: &Repo,
     local: &LocalStore,
     site: &Site<'_>,
@@ -255,6 +272,7 @@ pub fn make_worktree(
         .update(&session.meta.id, |s| {
             s.worktree = Some(path.clone());
             s.includes_pending = false;
+            s.checkout_pending = false;
         })
         .map_err(|source| local_error(local, source))?;
     Ok((path, includes))
@@ -268,6 +286,7 @@ pub fn restore_done(local: &LocalStore, session: &Session) {
 /// Finishes an include copy that was interrupted (the worktree exists; what it already has
 /// wins, so a second copy only adds what is missing). None when nothing was pending.
 pub fn finish_includes(
+    _lock: &SessionLock,
     repo: &Repo,
     local: &LocalStore,
     site: &Site<'_>,
@@ -304,6 +323,7 @@ fn put_local(
     // survives a worktree made again, when the record was made for this session.
     let kept = local.get(&session.meta.id);
     let kept = (kept.name.as_deref() == Some(session.name())).then_some(kept);
+    let checkout_pending = worktree.is_some();
     let state = LocalState {
         worktree,
         last_active: repo.now().ok(),
@@ -315,6 +335,8 @@ fn put_local(
         port: kept.as_ref().and_then(|k| k.port),
         agent_transcript: kept.and_then(|k| k.agent_transcript),
         restore_pending: restore.map(|id| id.to_string()),
+        checkout_pending,
+        auto_checkpoint_at: None,
     };
     local
         .put(&session.meta.id, &state)

@@ -184,6 +184,18 @@ impl From<LifecycleError> for CommandError {
             LifecycleError::Worktree(e) => e.into(),
             LifecycleError::Checkpoint(e) => e.into(),
             LifecycleError::Repo(e) => e.into(),
+            LifecycleError::NoWorktree { ref name } => {
+                let name = crate::text::escape(name);
+                CommandError::user(one_line(&err))
+                    .hint(format!("`git session resume {name}` recreates it"))
+            }
+            LifecycleError::Interrupted { ref name, .. } => {
+                let name = crate::text::escape(name);
+                CommandError::user(one_line(&err))
+                    .hint(format!("`git session resume {name}` finishes it"))
+            }
+            LifecycleError::Busy(_) => CommandError::user(one_line(&err))
+                .hint("wait for it to finish, then run the command again"),
             other => CommandError::user(one_line(&other)),
         }
     }

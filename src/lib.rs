@@ -26,6 +26,7 @@ pub mod output;
 pub mod port;
 pub mod progress;
 pub mod provenance;
+pub mod repair;
 pub mod secrets;
 pub mod session;
 pub mod setup;

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::checkpoint;
 use crate::git::{ObjectId, Repo, WorktreeInfo, canonical};
 use crate::include::{self, CopyReport, IncludeRules};
-use crate::session::{Event, EventKind, LocalStore, Session, Store, StoreError, saved};
+use crate::session::{
+    Event, EventKind, LocalStore, Session, SessionLock, Store, StoreError, saved,
+};
 use crate::worktree::{self, Start, WorktreeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,14 @@ pub enum LifecycleError {
     Repo(#[from] crate::git::RepoError),
     #[error(transparent)]
     Saved(#[from] saved::SavedError),
+    #[error("session '{name}' has no worktree on this machine")]
+    NoWorktree { name: String },
+    #[error("session '{name}': {what} was interrupted (the process doing it is gone)")]
+    Interrupted { name: String, what: &'static str },
+    #[error(transparent)]
+    Busy(#[from] crate::session::Busy),
+    #[error("{} holds a repository of its own, which is never deleted; move it away first", path.display())]
+    HoldsRepositories { path: PathBuf },
 }
 
 /// Where a session's worktree is on this machine, if it has one: the recorded path when git
@@ -82,6 +92,10 @@ pub struct WorkState {
     /// Ignored files `.worktreeinclude` names that the session changed or created (modified
     /// since the worktree was made). No checkpoint holds them.
     pub ignored_work: Vec<String>,
+    /// Making the worktree was interrupted (what): it is half-made, nobody's work, and was
+    /// not scanned. Retiring salvages and removes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 impl WorkState {
@@ -136,6 +150,13 @@ pub fn work_state(
     session: &Session,
     worktree_path: &Path,
 ) -> Result<WorkState, LifecycleError> {
+    let state = local.get(&session.meta.id);
+    if state.checkout_pending {
+        return Ok(WorkState {
+            interrupted: state.pending().map(str::to_owned),
+            ..Default::default()
+        });
+    }
     let wt = repo.open_worktree(worktree_path)?;
     let changes = wt.changed_paths()?;
     let unmerged_commits = match wt.head_commit()? {
@@ -154,6 +175,7 @@ pub fn work_state(
         changes,
         unmerged_commits,
         ignored_work,
+        interrupted: None,
     })
 }
 
@@ -402,47 +424,182 @@ pub struct Recorded {
     pub new: bool,
 }
 
+/// How a checkpoint is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'m> {
+    pub message: &'m str,
+    /// Recorded by a background process: the session's last activity stays as it was.
+    pub background: bool,
+    /// Record nothing when the worktree is clean (its files and index are HEAD's).
+    pub only_if_dirty: bool,
+    /// What to do when a command that was putting a checkpoint into the worktree was
+    /// interrupted (a half-restored tree).
+    pub when_pending: WhenPending,
+}
+
+/// What a checkpoint of a half-restored worktree does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenPending {
+    /// Refuse: `resume` finishes the restore first.
+    Refuse,
+    /// Take it as a checkpoint (a rewind that finishes the restore records it first).
+    Checkpoint,
+    /// Keep it as a `salvaged:` event, never the latest checkpoint (the checkpoint being put
+    /// in stays the latest, so `resume` brings it whole): a forced removal.
+    Salvage,
+}
+
+impl<'m> Take<'m> {
+    pub fn new(message: &'m str) -> Take<'m> {
+        Take {
+            message,
+            background: false,
+            only_if_dirty: false,
+            when_pending: WhenPending::Refuse,
+        }
+    }
+
+    #[must_use]
+    pub fn when_pending(self, when_pending: WhenPending) -> Self {
+        Take {
+            when_pending,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn in_background(self) -> Self {
+        Take {
+            background: true,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn if_dirty(self) -> Self {
+        Take {
+            only_if_dirty: true,
+            ..self
+        }
+    }
+}
+
 /// Takes a checkpoint of the session's worktree and links it into the session's log, unless
-/// nothing changed since the last one (same tree, same HEAD), which is then returned.
+/// nothing changed since the last one (same tree, same HEAD), which is then returned. Waits
+/// for the session's lock: a worktree being removed, made or rewound is never snapshotted
+/// half-way (after the wait it is judged again, see [`checkpoint_locked`]).
 pub fn record_checkpoint(
     repo: &Repo,
     store: &Store<'_>,
+    local: &LocalStore,
     session: &Session,
     worktree_path: &Path,
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
-    record_in(
+    let lock = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())?;
+    let recorded = checkpoint_locked(
+        &lock,
         repo,
         store,
+        local,
         session,
-        &repo.open_worktree(worktree_path)?,
-        message,
+        worktree_path,
+        Take::new(message),
+    )?;
+    Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
+}
+
+/// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
+/// from the last checkpoint; None when it is clean. Waits for the session's lock.
+pub fn checkpoint_if_dirty(
+    repo: &Repo,
+    store: &Store<'_>,
+    local: &LocalStore,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let lock = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())?;
+    checkpoint_locked(
+        &lock,
+        repo,
+        store,
+        local,
+        session,
+        worktree_path,
+        Take::new(message).if_dirty(),
     )
 }
 
-/// [`record_checkpoint`] for a background process (the git hooks' refresh saving forgotten
-/// work): the session's last activity is left as it was.
-pub fn record_background_checkpoint(
+/// The one writer of checkpoints, under the session's lock. The session and its worktree are
+/// judged as they are now, not as the caller saw them before it got the lock: the session
+/// must still have this worktree (a removal that just finished leaves none), and no checkout
+/// or restore may be pending in it (a half-made tree is nobody's work).
+pub fn checkpoint_locked(
+    lock: &SessionLock,
     repo: &Repo,
     store: &Store<'_>,
+    local: &LocalStore,
     session: &Session,
     worktree_path: &Path,
-    message: &str,
-) -> Result<Recorded, LifecycleError> {
-    let wt = repo.open_worktree(worktree_path)?;
+    take: Take<'_>,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let fresh = store.load(session.name())?;
+    if fresh.meta.id != lock.id() {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    }
+    let wanted = canonical(worktree_path);
+    if find_worktree(repo, local, &fresh)?.as_deref() != Some(wanted.as_path()) {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    }
+    let state = local.get(&fresh.meta.id);
+    let half_made = state.checkout_pending || state.restore_pending.is_some();
+    if half_made
+        && (state.checkout_pending || take.when_pending == WhenPending::Refuse)
+        && let Some(what) = state.pending()
+    {
+        return Err(LifecycleError::Interrupted {
+            name: session.name().to_owned(),
+            what,
+        });
+    }
+    let wt = repo.open_worktree(&wanted)?;
     let capture = checkpoint::capture(&wt)?;
-    record_captured(repo, store, session, &wt, capture, message, true)
-}
-
-fn record_in(
-    repo: &Repo,
-    store: &Store<'_>,
-    session: &Session,
-    wt: &Repo,
-    message: &str,
-) -> Result<Recorded, LifecycleError> {
-    let capture = checkpoint::capture(wt)?;
-    record_captured(repo, store, session, wt, capture, message, false)
+    if half_made && take.when_pending == WhenPending::Salvage {
+        let id = checkpoint::commit(&wt, &capture, take.message)?;
+        store.record(
+            session.name(),
+            Event::linking(EventKind::Salvaged, id, take.message),
+            |_, _| {},
+        )?;
+        return Ok(Some(Recorded {
+            id,
+            head: capture.head,
+            new: true,
+        }));
+    }
+    if take.only_if_dirty {
+        let clean = match capture.head {
+            Some(head) => capture.staged.is_none() && repo.read_commit(head)?.tree == capture.tree,
+            None => false,
+        };
+        if clean {
+            return Ok(None);
+        }
+    }
+    Ok(Some(record_captured(
+        repo,
+        store,
+        &fresh,
+        &wt,
+        capture,
+        take.message,
+        take.background,
+    )?))
 }
 
 /// Links `capture` into the log as a checkpoint event (`background`: see
@@ -532,71 +689,6 @@ pub fn forget_missing_worktrees(
     Ok(forgotten)
 }
 
-/// An exclusive lock on one session's worktree, held while it is removed or rewound, so a
-/// background scan (the git hooks' refresh) never checkpoints a half-removed or half-restored
-/// tree. Released when dropped (the kernel releases it if the process dies).
-pub struct SessionLock {
-    _file: std::fs::File,
-}
-
-impl SessionLock {
-    fn path(repo: &Repo, session: &Session) -> PathBuf {
-        repo.common_dir()
-            .join("session")
-            .join("locks")
-            .join(format!("{}.lock", session.meta.id))
-    }
-
-    fn open(repo: &Repo, session: &Session) -> Option<std::fs::File> {
-        let path = Self::path(repo, session);
-        std::fs::create_dir_all(path.parent()?).ok()?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .ok()
-    }
-
-    /// Waits for the lock. None when no lock file can be made (a read-only git directory):
-    /// the caller goes on, as it did before locks existed.
-    pub fn acquire(repo: &Repo, session: &Session) -> Option<SessionLock> {
-        let file = Self::open(repo, session)?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).ok()?;
-        Some(SessionLock { _file: file })
-    }
-
-    /// Takes the lock only if nobody holds it.
-    pub fn try_acquire(repo: &Repo, session: &Session) -> Option<SessionLock> {
-        let file = Self::open(repo, session)?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
-        Some(SessionLock { _file: file })
-    }
-}
-
-/// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
-/// from the last checkpoint; None when it is clean.
-pub fn checkpoint_if_dirty(
-    repo: &Repo,
-    store: &Store<'_>,
-    session: &Session,
-    worktree_path: &Path,
-    message: &str,
-) -> Result<Option<Recorded>, LifecycleError> {
-    let wt = repo.open_worktree(worktree_path)?;
-    let capture = checkpoint::capture(&wt)?;
-    let clean = match capture.head {
-        Some(head) => capture.staged.is_none() && repo.read_commit(head)?.tree == capture.tree,
-        None => false,
-    };
-    if clean {
-        return Ok(None);
-    }
-    Ok(Some(record_captured(
-        repo, store, session, &wt, capture, message, false,
-    )?))
-}
-
 /// What happened to a worktree being retired.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Retirement {
@@ -616,6 +708,10 @@ pub struct Retirement {
     /// Worktrees of the session whose directories were gone (deleted, or moved without
     /// `git worktree move`): git's record of them was dropped.
     pub missing: Vec<PathBuf>,
+    /// A half-made worktree (a killed `new`, `fork` or `resume`) was removed: what was
+    /// interrupted, and the commit keeping what looked like work in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<crate::repair::Undone>,
 }
 
 /// What retiring a session would do, judged without changing anything: `gc --dry-run`
@@ -668,6 +764,7 @@ pub fn plan(
         },
     };
     let repositories = match &worktree {
+        Some((_, work)) if work.interrupted.is_some() => None,
         Some((path, _)) => holds_repositories(&repo.open_worktree(path)?)?,
         None => None,
     };
@@ -719,22 +816,42 @@ pub fn execute(
         holds_repositories: false,
         only_commits: false,
         missing: Vec::new(),
+        interrupted: None,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
     let mut covered_head = None;
-    let _lock = plan
-        .worktree
-        .as_ref()
-        .and_then(|_| SessionLock::acquire(repo, session));
-    if let Some((path, work)) = &plan.worktree {
+    let lock = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())?;
+    if let Some((path, work)) = &plan.worktree
+        && work.interrupted.is_some()
+    {
+        // Half-made: what looks like work is salvaged into the log, then it goes.
+        match crate::repair::undo_interrupted(&lock, repo, store, local, session)? {
+            Some(undone) => {
+                out.removed = undone.removed.is_some();
+                out.checkpoint = undone.salvaged.clone();
+                out.interrupted = Some(undone);
+            }
+            None => {
+                out.kept_because = Some(format!(
+                    "{} finished while this command looked at it; run the command again",
+                    work.interrupted.as_deref().unwrap_or("making it")
+                ));
+                return Ok(out);
+            }
+        }
+        let _ = path;
+    } else if let Some((path, work)) = &plan.worktree {
         if work.has_work() && !force {
             out.kept_because = Some(work.reason());
             out.only_commits = work.only_commits();
             return Ok(out);
         }
         let wt = repo.open_worktree(path)?;
+        let before_removal =
+            Take::new("before removing the worktree").when_pending(WhenPending::Salvage);
         if work.has_work() {
-            let ckpt = record_in(repo, store, session, &wt, "before removing the worktree")?;
+            let ckpt = checkpoint_locked(&lock, repo, store, local, session, path, before_removal)?
+                .expect("recorded");
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
@@ -755,6 +872,13 @@ pub fn execute(
             out.holds_repositories = true;
             return Ok(out);
         }
+        if let Some(reason) = worktree::lock_reason(repo, path)? {
+            out.kept_because = Some(format!(
+                "git has it locked ({reason}); `git worktree unlock {}` unlocks it",
+                crate::setup::shell_quote(&path.to_string_lossy())
+            ));
+            return Ok(out);
+        }
         if !work.has_work() {
             record_clean_state(repo, store, session, &wt)?;
         }
@@ -762,9 +886,8 @@ pub fn execute(
         // meanwhile is checkpointed before a forced removal.
         let mut removed = worktree::remove(repo, path, force && work.has_work());
         if removed.is_err() && force && !work.has_work() {
-            // As the log is now (the clean state may have just been recorded).
-            let fresh = store.load(session.name())?;
-            let ckpt = record_in(repo, store, &fresh, &wt, "before removing the worktree")?;
+            let ckpt = checkpoint_locked(&lock, repo, store, local, session, path, before_removal)?
+                .expect("recorded");
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
             removed = worktree::remove(repo, path, true);

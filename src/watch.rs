@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::git::Repo;
 use crate::lifecycle::{self, LifecycleError};
-use crate::session::{LocalStore, Store};
+use crate::session::{LocalStore, SessionLock, Store};
 
 const CACHE_FILE: &str = "status-cache.json";
 /// A cache older than this is refreshed (in the background) by the next hook.
@@ -138,10 +138,14 @@ pub fn refresh(
         let Some(path) = lifecycle::find_worktree_in(&worktrees, local, &listed) else {
             continue;
         };
-        // Being removed or rewound right now: the next scan sees how it ends.
-        let Some(_lock) = lifecycle::SessionLock::try_acquire(repo, &listed) else {
+        // Being removed, made or rewound right now: the next scan sees how it ends.
+        let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &listed.meta.id) else {
             continue;
         };
+        // Half-made by a command that was killed: nobody's work (the next command undoes it).
+        if local.get(&listed.meta.id).pending().is_some() {
+            continue;
+        }
         // As it is now, under the lock: ended, or its worktree gone, means nothing to keep.
         let Ok(session) = store.load(listed.name()) else {
             continue;
@@ -179,13 +183,11 @@ pub fn refresh(
         if checkpoint && !changes.is_empty() && forgotten {
             // One session that cannot be checkpointed (an unreadable file) is still warned
             // about, as holding work no checkpoint has; the others are scanned on.
-            if let Ok(recorded) = lifecycle::record_background_checkpoint(
-                repo,
-                &store,
-                &session,
-                &path,
-                "forgotten work, saved by the git hooks",
-            ) {
+            let take =
+                lifecycle::Take::new("forgotten work, saved by the git hooks").in_background();
+            if let Ok(Some(recorded)) =
+                lifecycle::checkpoint_locked(&lock, repo, &store, local, &session, &path, take)
+            {
                 entry.checkpoint = Some(recorded.id.to_string());
                 entry.checkpoint_time = repo.read_commit(recorded.id).ok().map(|c| c.time);
             }

@@ -92,6 +92,26 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
     Ok(())
 }
 
+/// Why git has the linked worktree at `path` locked (`git worktree lock`, or the
+/// `initializing` lock of a `git worktree add` that did not finish); None when it is not.
+/// git refuses to move or remove a locked worktree, even forced once.
+pub fn lock_reason(repo: &Repo, path: &Path) -> Result<Option<String>, WorktreeError> {
+    let wanted = crate::git::canonical(path);
+    let Some(info) = repo
+        .linked_worktrees()?
+        .into_iter()
+        .find(|w| w.path == wanted)
+    else {
+        return Ok(None);
+    };
+    Ok(fs::read_to_string(info.git_dir.join("locked"))
+        .ok()
+        .map(|reason| match reason.trim() {
+            "" => "no reason given".to_owned(),
+            reason => crate::text::escape(reason),
+        }))
+}
+
 /// `git worktree move`.
 pub fn move_to(repo: &Repo, from: &Path, to: &Path) -> Result<(), WorktreeError> {
     if to.exists() {

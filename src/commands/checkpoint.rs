@@ -23,8 +23,14 @@ pub struct CheckpointArgs {
 pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let path = worktree_of(ctx, &session)?;
-    let recorded =
-        lifecycle::record_checkpoint(&ctx.repo, &ctx.store(), &session, &path, &args.message)?;
+    let recorded = lifecycle::record_checkpoint(
+        &ctx.repo,
+        &ctx.store(),
+        &ctx.local(),
+        &session,
+        &path,
+        &args.message,
+    )?;
     if !recorded.new {
         ctx.out.status("nothing changed since the last checkpoint");
     }

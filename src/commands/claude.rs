@@ -513,9 +513,19 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
         None => "after a claude turn".to_owned(),
     };
     // One scan: a clean worktree records nothing, nor does one the last checkpoint holds.
-    if lifecycle::checkpoint_if_dirty(&ctx.repo, &ctx.store(), &session, &path, &message)?.is_some()
-    {
-        ctx.touch(&session);
+    match lifecycle::checkpoint_if_dirty(
+        &ctx.repo,
+        &ctx.store(),
+        &ctx.local(),
+        &session,
+        &path,
+        &message,
+    ) {
+        Ok(Some(_)) => ctx.touch(&session),
+        Ok(None) => {}
+        // Removed while this turn ended (the removal checkpointed it first): nothing to keep.
+        Err(lifecycle::LifecycleError::NoWorktree { .. }) => {}
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }

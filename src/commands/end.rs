@@ -84,6 +84,25 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     Ok(())
 }
 
+/// Narrates the undoing of a half-made worktree a killed command left.
+pub fn report_undone(ctx: &Context, name: &str, undone: &crate::repair::Undone) {
+    let name = crate::text::escape(name);
+    if let Some(id) = &undone.salvaged {
+        ctx.out.warn(&format!(
+            "the worktree of '{name}' was half-made ({} was interrupted); what looked like work in it is kept as {} (`git session log {name}` shows it)",
+            undone.what,
+            &id[..12.min(id.len())],
+        ));
+    }
+    if let Some(path) = &undone.removed {
+        ctx.out.status(&format!(
+            "Removed the half-made worktree of '{name}' at {} ({} was interrupted)",
+            path.display(),
+            undone.what
+        ));
+    }
+}
+
 /// Narrates what happened to a worktree; prints its path on stdout when it was kept, with
 /// `kept_hint` saying what the user can do about it.
 /// `held_by` is the ref that holds the session's log afterwards (the trash ref after `rm`).
@@ -94,6 +113,9 @@ pub fn report_retirement(
     kept_hint: &str,
     held_by: &str,
 ) -> CommandResult {
+    if let Some(undone) = &r.interrupted {
+        report_undone(ctx, name, undone);
+    }
     for path in &r.missing {
         ctx.out.warn(&format!(
             "the worktree of '{name}' at {} was gone (deleted, or moved without `git worktree move`); git's record of it was dropped (anything it had staged is kept in the log)",

@@ -47,6 +47,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
             lifecycle::record_checkpoint(
                 &ctx.repo,
                 &store,
+                &ctx.local(),
                 &source,
                 path,
                 &format!("fork to {name}"),

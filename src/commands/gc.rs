@@ -117,6 +117,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
                 let ckpt = lifecycle::record_checkpoint(
                     &ctx.repo,
                     &store,
+                    &local,
                     &session,
                     path,
                     "gc: inactive with work",

@@ -63,8 +63,14 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
     let store = ctx.store();
     // One scan: nothing is recorded for a clean worktree.
     if let Some(path) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?
-        && let Some(recorded) =
-            lifecycle::checkpoint_if_dirty(&ctx.repo, &store, &session, &path, "before handoff")?
+        && let Some(recorded) = lifecycle::checkpoint_if_dirty(
+            &ctx.repo,
+            &store,
+            &ctx.local(),
+            &session,
+            &path,
+            "before handoff",
+        )?
     {
         if recorded.new {
             ctx.out.status(&format!(

@@ -44,6 +44,11 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
     };
     let result = if event == "refresh" {
         refresh(&ctx)
+    } else if event == "auto-checkpoint" {
+        match args.args.first() {
+            Some(id) => auto_checkpoint(&ctx, id),
+            None => Ok(()),
+        }
     } else {
         start_watchdog(&ctx);
         handle(&ctx, &args)
@@ -112,8 +117,11 @@ fn post_commit(ctx: &Context) -> CommandResult {
     warn_forgotten(ctx)
 }
 
-/// In a session's worktree: provenance note, last activity, and a checkpoint when the tree
-/// is still dirty and the last one is older than the interval.
+/// In a session's worktree: provenance note, last activity, and — when the last checkpoint
+/// (or the last time one was looked for) is older than the interval — a checkpoint if the
+/// tree is still dirty. Whether it is dirty takes a scan of the whole worktree, which a
+/// commit never waits for: a detached process looks, and the time it was started is kept,
+/// so the commits after it within the interval start none.
 fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     let Some(head) = ctx.here.head_commit()? else {
         return Ok(());
@@ -136,18 +144,46 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
         .and_then(|id| ctx.repo.read_commit(id).ok())
         .map(|c| c.time);
     let now = ctx.repo.now()?;
-    if last.is_some_and(|t| now - t < interval) {
+    let local = ctx.local();
+    let looked = local.get(&session.meta.id).auto_checkpoint_at;
+    if last.max(looked).is_some_and(|t| now - t < interval) {
         return Ok(());
     }
-    let Some(path) = ctx.here.workdir() else {
+    let Some(root) = ctx.repo.workdir() else {
         return Ok(());
     };
-    lifecycle::checkpoint_if_dirty(
+    local.update(&session.meta.id, |s| s.auto_checkpoint_at = Some(now))?;
+    spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
+    Ok(())
+}
+
+/// The detached half of [`record_commit`]: checkpoints the session's worktree when it is
+/// dirty. Skipped while another process holds the session (a removal, a rewind).
+fn auto_checkpoint(ctx: &Context, id: &str) -> CommandResult {
+    let Some(session) = ctx
+        .store()
+        .list()?
+        .into_iter()
+        .flatten()
+        .find(|s| s.meta.id == id)
+    else {
+        return Ok(());
+    };
+    let local = ctx.local();
+    let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
+        return Ok(());
+    };
+    let Some(lock) = crate::session::SessionLock::try_acquire(&ctx.repo.common_dir(), id) else {
+        return Ok(());
+    };
+    lifecycle::checkpoint_locked(
+        &lock,
         &ctx.repo,
         &ctx.store(),
-        session,
+        &local,
+        &session,
         &path,
-        "automatic, after a commit",
+        lifecycle::Take::new("automatic, after a commit").if_dirty(),
     )?;
     Ok(())
 }
@@ -171,19 +207,21 @@ fn warn_forgotten(ctx: &Context) -> CommandResult {
         && let Some(root) = ctx.repo.workdir()
         && ctx.store().names().is_ok_and(|n| !n.is_empty())
     {
-        spawn_refresh(&root);
+        spawn_detached(&root, &["hook", "refresh"]);
     }
     Ok(())
 }
 
-/// Starts `git-session hook refresh` detached: no terminal, no inherited pipes (git and
-/// whoever reads its output do not wait for it), none of the hook's repository variables.
-fn spawn_refresh(main_root: &Path) {
+/// Starts `git-session <args>` detached: no terminal, no inherited pipes (git and whoever
+/// reads its output do not wait for it), none of the hook's repository variables. With
+/// `GIT_SESSION_HOOKS_SYNC=1` (tests, debugging) it runs to the end before the hook returns.
+fn spawn_detached(main_root: &Path, args: &[&str]) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
+    let wait = std::env::var_os("GIT_SESSION_HOOKS_SYNC").is_some_and(|v| v == "1");
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["hook", "refresh"])
+    cmd.args(args)
         .current_dir(main_root)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -191,7 +229,11 @@ fn spawn_refresh(main_root: &Path) {
     for var in crate::git::runner::LOCAL_ENV_VARS {
         cmd.env_remove(var);
     }
-    let _ = cmd.spawn();
+    if let Ok(mut child) = cmd.spawn()
+        && wait
+    {
+        let _ = child.wait();
+    }
 }
 
 /// The background scan: at most one at a time per repository (a lock), it refreshes the

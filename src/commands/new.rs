@@ -9,8 +9,7 @@ use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::{ObjectId, remote};
-use crate::lifecycle;
-use crate::session::{Event, EventKind, name};
+use crate::session::{Event, EventKind, SessionLock, name};
 
 /// Start a new session and print its worktree path.
 ///
@@ -67,7 +66,7 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     };
     let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    if let Some(path) = finish_interrupted(ctx, &config, &main_root, &name)? {
+    if let Some(path) = finish_interrupted(ctx, &name)? {
         return print_result(
             ctx,
             &ctx.store().load(&name)?,
@@ -173,29 +172,36 @@ pub fn start(
 
 /// A session of this name whose include copy a killed `new` left unfinished: finish it
 /// and return its worktree.
-fn finish_interrupted(
-    ctx: &Context,
-    config: &Config,
-    main_root: &Path,
-    name: &str,
-) -> CommandResult<Option<PathBuf>> {
+///
+/// Only when nobody holds the session: a pending marker under a held lock is another
+/// process making it right now, and this `new` of the same name refuses (`new` never takes
+/// over a session someone else is making).
+fn finish_interrupted(ctx: &Context, name: &str) -> CommandResult<Option<PathBuf>> {
     let Ok(session) = ctx.store().load(name) else {
         return Ok(None);
     };
     let local = ctx.local();
-    if !local.get(&session.meta.id).includes_pending {
-        return Ok(None);
-    }
-    let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
+    let Some(what) = local.get(&session.meta.id).pending() else {
         return Ok(None);
     };
-    finish_includes(ctx, config, main_root, &session, &path)?;
+    let Some(lock) = SessionLock::try_acquire(&ctx.repo.common_dir(), &session.meta.id) else {
+        return Err(CommandError::user(format!(
+            "session '{name}' is being made by another git-session process ({what})"
+        ))
+        .hint("wait for it to finish, or pick another name"));
+    };
+    // Judged again under the lock: the other process may have finished meanwhile.
+    if local.get(&session.meta.id).pending().is_none() {
+        return Ok(None);
+    }
+    let (path, _) = super::resume::ensure_worktree(ctx, &lock, &session, false, None)?;
     Ok(Some(path))
 }
 
 /// Finishes an include copy a killed process left undone, saying so.
 pub fn finish_includes(
     ctx: &Context,
+    lock: &SessionLock,
     config: &Config,
     main_root: &Path,
     session: &crate::session::Session,
@@ -208,6 +214,7 @@ pub fn finish_includes(
     };
     let local = ctx.local();
     if let Some(report) = create::finish_includes(
+        lock,
         &ctx.repo,
         &local,
         &site,

@@ -236,8 +236,14 @@ fn checkpoint_dirty(
         }
         // One scan: nothing is recorded for a clean worktree, nor when the last checkpoint
         // already holds this state.
-        let Some(recorded) =
-            lifecycle::checkpoint_if_dirty(&ctx.repo, &store, &session, &path, "before push")?
+        let Some(recorded) = lifecycle::checkpoint_if_dirty(
+            &ctx.repo,
+            &store,
+            &local,
+            &session,
+            &path,
+            "before push",
+        )?
         else {
             out.push(session);
             continue;

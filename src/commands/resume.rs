@@ -16,7 +16,7 @@ use crate::git::ObjectId;
 use crate::lifecycle;
 use crate::session::store::{HANDOFF_FILE, ref_name};
 use crate::session::sync::{self, Relation, RemoteEntry};
-use crate::session::{Event, EventKind, Session, Status, saved};
+use crate::session::{Event, EventKind, Session, SessionLock, Status, saved};
 use crate::worktree::{self, Start};
 
 /// Resume a session and print its worktree path.
@@ -61,39 +61,28 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     // made, so a later resume starts over rather than from a half-made copy.
     let taken_up = !existed && from_remote.is_some();
     let local = ctx.local();
-    let main_root = ctx.main_root()?;
     let config = ctx.config()?;
-    let mut recreated = false;
-    let path = match lifecycle::find_worktree(&ctx.repo, &local, &session)? {
-        Some(path) => {
-            super::new::finish_includes(ctx, &config, &main_root, &session, &path)?;
-            finish_interrupted_restore(ctx, &session, &path)?;
-            path
-        }
-        None => {
-            recreated = true;
-            let made = recreate(
-                ctx,
-                &config,
-                &main_root,
-                &session,
-                args.no_include,
-                from_remote.as_deref(),
-            );
-            match made {
-                Ok(path) => path,
-                Err(e) => {
-                    if taken_up {
-                        let _ = ctx.repo.delete_ref(&ref_name(session.name()), session.tip);
-                    }
-                    return Err(e);
-                }
+    // Waits for another process making or changing the worktree.
+    let lock = SessionLock::acquire(&ctx.repo.common_dir(), &session.meta.id, session.name())
+        .map_err(lifecycle::LifecycleError::from)?;
+    let (path, made) = match ensure_worktree(
+        ctx,
+        &lock,
+        &session,
+        args.no_include,
+        from_remote.as_deref(),
+    ) {
+        Ok(made) => made,
+        Err(e) => {
+            if taken_up {
+                let _ = ctx.repo.delete_ref(&ref_name(session.name()), session.tip);
             }
+            return Err(e);
         }
     };
     // Taking up a fetched session records nothing: the worktree's place is this machine's
     // business, and an event here would make the two copies diverge at once.
-    let recreated = recreated && from_remote.is_none();
+    let recreated = made && from_remote.is_none();
     if session.meta.status != Status::Active || recreated {
         let detail = if recreated {
             "worktree recreated"
@@ -111,7 +100,9 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
         s.last_active = ctx.repo.now().ok();
         s.name = Some(session.meta.name.clone());
     })?;
-    if recreated {
+    // Setup commands may run git-session themselves.
+    drop(lock);
+    if made {
         super::setup::after_create(ctx, &config, &session, &path);
     }
     if let Ok(Some(handoff)) = ctx.store().read_file(&session, HANDOFF_FILE) {
@@ -124,11 +115,51 @@ pub fn run(ctx: &Context, args: ResumeArgs) -> CommandResult {
     Ok(())
 }
 
+/// The session's worktree here, whole, under its lock: a half-made one a killed command left
+/// is salvaged and made again, an unfinished include copy or restore is finished, and a
+/// missing one is made. Also says whether it was made now.
+pub(crate) fn ensure_worktree(
+    ctx: &Context,
+    lock: &SessionLock,
+    session: &Session,
+    no_include: bool,
+    from_remote: Option<&str>,
+) -> CommandResult<(std::path::PathBuf, bool)> {
+    let local = ctx.local();
+    let main_root = ctx.main_root()?;
+    let config = ctx.config()?;
+    if let Some(undone) =
+        crate::repair::undo_interrupted(lock, &ctx.repo, &ctx.store(), &local, session)?
+    {
+        super::end::report_undone(ctx, session.name(), &undone);
+    }
+    match lifecycle::find_worktree(&ctx.repo, &local, session)? {
+        Some(path) => {
+            super::new::finish_includes(ctx, lock, &config, &main_root, session, &path)?;
+            finish_interrupted_restore(ctx, lock, session, &path)?;
+            Ok((path, false))
+        }
+        None => {
+            let path = recreate(
+                ctx,
+                lock,
+                &config,
+                &main_root,
+                session,
+                no_include,
+                from_remote,
+            )?;
+            Ok((path, true))
+        }
+    }
+}
+
 /// A checkpoint was being put into this worktree when the process was killed (a fork, a
 /// resume, a catch-up): the restore is finished as `rewind` does it, the state found there
 /// checkpointed first.
 fn finish_interrupted_restore(
     ctx: &Context,
+    lock: &SessionLock,
     session: &Session,
     path: &std::path::Path,
 ) -> CommandResult {
@@ -144,7 +175,7 @@ fn finish_interrupted_restore(
         "Putting checkpoint {} into the worktree was interrupted; finishing it",
         crate::git::short_id(target)
     ));
-    super::rewind::restore(ctx, session, path, target)?;
+    super::rewind::restore(ctx, lock, session, path, target)?;
     // The worktree holds that checkpoint again: it is the latest, not the half-made state
     // the restore checkpointed first.
     ctx.store().record(
@@ -300,6 +331,7 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                     && let Some(recorded) = lifecycle::checkpoint_if_dirty(
                         &ctx.repo,
                         &store,
+                        &ctx.local(),
                         &session,
                         path,
                         "before taking up newer events",
@@ -467,7 +499,8 @@ fn catch_up_worktree(
     }
     // Everything is checked, then the worktree judged again, under the session's lock, right
     // before it is overwritten: work done since the first look is never lost.
-    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
+    let lock = SessionLock::acquire(&ctx.repo.common_dir(), &session.meta.id, session.name())
+        .map_err(lifecycle::LifecycleError::from)?;
     let prepared = checkpoint::prepare_restore(&wt, &snapshot)?;
     let capture = checkpoint::capture(&wt)?;
     let at = |s: &checkpoint::Snapshot| {
@@ -488,13 +521,16 @@ fn catch_up_worktree(
         .last_checkpoint_id()
         .and_then(|id| checkpoint::Snapshot::read(&ctx.repo, id).ok());
     if !clean && !held.as_ref().is_some_and(at) {
-        let recorded = lifecycle::record_checkpoint(
+        let recorded = lifecycle::checkpoint_locked(
+            &lock,
             &ctx.repo,
             &ctx.store(),
+            &ctx.local(),
             session,
             path,
-            "changed while being brought up to date",
-        )?;
+            lifecycle::Take::new("changed while being brought up to date"),
+        )?
+        .expect("recorded");
         return Err(CommandError::user(format!(
             "the worktree of '{}' changed while it was being brought up to date; it was left as it is (checkpoint {})",
             crate::text::escape(session.name()),
@@ -574,6 +610,7 @@ fn fast_forward(
 /// machine's `.worktreeinclude` files, and the ignored files a forced removal saved.
 fn recreate(
     ctx: &Context,
+    lock: &SessionLock,
     config: &crate::config::Config,
     main_root: &std::path::Path,
     session: &crate::session::Session,
@@ -596,11 +633,12 @@ fn recreate(
     let remote = from_remote.map_or_else(|| config.string(&config::REMOTE), str::to_owned);
     let store = ctx.store();
     // A session taken up from a remote starts from the remote's branch, as pushed.
-    let latest = match from_remote {
-        Some(r) => ctx
-            .repo
-            .read_ref(&format!("refs/remotes/{r}/{branch}"))?
-            .or(lifecycle::last_known_head(&ctx.repo, &store, session)?),
+    let pushed_branch = match from_remote {
+        Some(r) => ctx.repo.read_ref(&format!("refs/remotes/{r}/{branch}"))?,
+        None => None,
+    };
+    let latest = match pushed_branch {
+        Some(tip) => Some(tip),
         None => lifecycle::last_known_head(&ctx.repo, &store, session)?,
     };
     let mut branch_created = local.get(&session.meta.id).created_branch(&branch);
@@ -632,8 +670,12 @@ fn recreate(
         };
         branch_created = true;
         ctx.out.status(&match from_remote {
-            Some(r) => format!(
+            Some(r) if pushed_branch == Some(at) => format!(
                 "Creating the branch {branch} at {r}/{branch} ({})",
+                &crate::git::short_id(at)
+            ),
+            Some(r) => format!(
+                "Creating the branch {branch} at {} ({r} has no branch {branch}; this is where the session's log last saw it)",
                 &crate::git::short_id(at)
             ),
             None => format!(
@@ -669,6 +711,7 @@ fn recreate(
     };
     let restore = lifecycle::restorable_checkpoint(&ctx.repo, &store, session, head)?;
     let (path, includes) = create::make_worktree(
+        lock,
         &ctx.repo,
         &local,
         &site,

@@ -5,7 +5,7 @@ use crate::checkpoint;
 use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
-use crate::session::{Event, EventKind};
+use crate::session::{Event, EventKind, SessionLock};
 
 /// Make the working tree exactly a checkpoint again.
 ///
@@ -24,7 +24,10 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let path = super::checkpoint::worktree_of(ctx, &session)?;
     let target = super::checkpoint::resolve(ctx, &session, &args.checkpoint)?;
-    let pre = restore(ctx, &session, &path, target)?;
+    // No background scan checkpoints the tree halfway through.
+    let lock = SessionLock::acquire(&ctx.repo.common_dir(), &session.meta.id, session.name())
+        .map_err(crate::lifecycle::LifecycleError::from)?;
+    let pre = restore(ctx, &lock, &session, &path, target)?;
     ctx.touch(&session);
     ctx.out
         .status(&format!("Rewound '{}' to {target}", session.name()));
@@ -42,21 +45,31 @@ pub fn run(ctx: &Context, args: RewindArgs) -> CommandResult {
 /// and the state it had is checkpointed (returned). Also finishes an interrupted restore.
 pub fn restore(
     ctx: &Context,
+    lock: &SessionLock,
     session: &crate::session::Session,
     path: &std::path::Path,
     target: crate::git::ObjectId,
 ) -> CommandResult<crate::git::ObjectId> {
     let worktree = ctx.repo.open_worktree(path)?;
     let snapshot = checkpoint::Snapshot::read(&ctx.repo, target)?;
-    // No background scan checkpoints the tree halfway through.
-    let _lock = lifecycle::SessionLock::acquire(&ctx.repo, session);
     // Every precondition (operation in progress, locks, what would be overwritten) is checked
     // before anything is written, the pre-rewind checkpoint included.
     let prepared = checkpoint::prepare_restore(&worktree, &snapshot).map_err(|e| {
         CommandError::from(e).hint(format!("nothing was changed in {}", path.display()))
     })?;
     let store = ctx.store();
-    let pre = lifecycle::record_checkpoint(&ctx.repo, &store, session, path, "pre-rewind")?;
+    let local = ctx.local();
+    // A restore that was interrupted is finished from here: its half-made state is taken too.
+    let pre = lifecycle::checkpoint_locked(
+        lock,
+        &ctx.repo,
+        &store,
+        &local,
+        session,
+        path,
+        lifecycle::Take::new("pre-rewind").when_pending(lifecycle::WhenPending::Checkpoint),
+    )?
+    .expect("recorded");
     let undo = format!(
         "git session rewind {} {}",
         &crate::git::short_id(pre.id),

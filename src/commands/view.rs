@@ -90,8 +90,41 @@ impl ViewInputs {
                 lifecycle::find_worktree_in(&linked, &local, s).map(|p| (s.meta.name.clone(), p))
             })
             .collect();
-        let paths: Vec<PathBuf> = located.iter().map(|(_, p)| p.clone()).collect();
-        let statuses = worktree_statuses(ctx, &paths);
+        // A worktree being made (or half-made by a killed command) is nobody's work yet:
+        // not scanned, and said so.
+        let common = ctx.repo.common_dir();
+        let mut half_made: HashMap<PathBuf, WorktreeStatus> = HashMap::new();
+        for session in sessions {
+            let state = local.get(&session.meta.id);
+            if !state.checkout_pending {
+                continue;
+            }
+            let Some((_, path)) = located.iter().find(|(n, _)| *n == session.meta.name) else {
+                continue;
+            };
+            let why = if crate::session::SessionLock::held_elsewhere(&common, &session.meta.id) {
+                "it is being made right now".to_owned()
+            } else {
+                format!(
+                    "making it was interrupted; `git session resume {}` makes it whole",
+                    crate::text::escape(session.name())
+                )
+            };
+            half_made.insert(
+                path.clone(),
+                WorktreeStatus {
+                    changes: Err(why),
+                    head: None,
+                },
+            );
+        }
+        let paths: Vec<PathBuf> = located
+            .iter()
+            .map(|(_, p)| p.clone())
+            .filter(|p| !half_made.contains_key(p))
+            .collect();
+        let mut statuses = worktree_statuses(ctx, &paths);
+        statuses.extend(half_made);
         let worktrees = located
             .into_iter()
             .filter_map(|(name, path)| {

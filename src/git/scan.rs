@@ -477,8 +477,14 @@ impl<'a> Worker<'a> {
         }
         if found.kind == FileType::Directory {
             if entry.mode == Mode::COMMIT {
-                // A submodule: its HEAD is what gets recorded.
-                self.out.to_hash.push(path.to_owned());
+                // A submodule checked out: its HEAD is what gets recorded. One that is not
+                // (an empty directory, as git leaves it in every new worktree) keeps the
+                // index's gitlink, as `git add -A` does.
+                let mut prefix = path.to_owned();
+                prefix.push(b'/');
+                if self.is_repository(&prefix) {
+                    self.out.to_hash.push(path.to_owned());
+                }
             } else {
                 self.removed(entries);
                 self.untracked(found, subdirs)?;

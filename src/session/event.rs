@@ -22,6 +22,10 @@ pub enum EventKind {
     /// its HEAD), kept reachable from the log when git's record of it is dropped. No
     /// snapshot of its files: nothing restores it.
     KeptStaged,
+    /// What a killed command left in a half-made worktree, kept before it was removed (a
+    /// commit of its files on the commit being checked out). No checkpoint: nothing
+    /// restores it by itself.
+    Salvaged,
     /// `context.md` was set or extended.
     Context,
     /// A `handoff.md` was written.
@@ -29,7 +33,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -41,6 +45,7 @@ impl EventKind {
         EventKind::Deleted,
         EventKind::KeptBranchTip,
         EventKind::KeptStaged,
+        EventKind::Salvaged,
         EventKind::Context,
         EventKind::Handoff,
     ];
@@ -58,6 +63,7 @@ impl EventKind {
             EventKind::Deleted => "deleted",
             EventKind::KeptBranchTip => "kept-branch-tip",
             EventKind::KeptStaged => "kept-staged",
+            EventKind::Salvaged => "salvaged",
             EventKind::Context => "context",
             EventKind::Handoff => "handoff",
         }

@@ -45,6 +45,15 @@ pub struct LocalState {
     /// finishes the restore as `rewind` does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_pending: Option<String>,
+    /// `git worktree add` of the worktree started and was not seen to finish: a killed
+    /// process leaves a half-made checkout (no index, git's `initializing` lock), which the
+    /// next command salvages and makes again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub checkout_pending: bool,
+    /// When a commit last started a look for uncommitted work to checkpoint (committer time,
+    /// seconds): commits within `session.checkpointInterval` after it start none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_checkpoint_at: Option<i64>,
 }
 
 impl LocalState {
@@ -53,6 +62,20 @@ impl LocalState {
         (self.name.as_deref() == Some(name))
             .then_some(self.worktree.as_deref())
             .flatten()
+    }
+
+    /// What a command left unfinished in the worktree, if anything: only a process holding
+    /// the session's lock may be at it; otherwise it was interrupted.
+    pub fn pending(&self) -> Option<&'static str> {
+        if self.checkout_pending {
+            Some("making its worktree")
+        } else if self.restore_pending.is_some() {
+            Some("putting a checkpoint into its worktree")
+        } else if self.includes_pending {
+            Some("copying the files .worktreeinclude names into its worktree")
+        } else {
+            None
+        }
     }
 
     /// Whether git-session created `branch` here.
@@ -112,11 +135,20 @@ impl LocalStore {
         crate::fsutil::write_atomic(&self.path(id), &bytes, None)
     }
 
+    /// Changes the state of session `id` under a lock, so two processes changing different
+    /// fields at once (a hook recording activity, a command recording a worktree) both land.
     pub fn update(
         &self,
         id: &str,
         change: impl FnOnce(&mut LocalState),
     ) -> std::io::Result<LocalState> {
+        std::fs::create_dir_all(&self.dir)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.with_extension("lock"))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
         let mut state = self.get(id);
         change(&mut state);
         self.put(id, &state)?;

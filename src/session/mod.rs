@@ -3,6 +3,7 @@
 
 pub mod event;
 pub mod local;
+pub mod lock;
 pub mod model;
 pub mod name;
 pub mod saved;
@@ -12,6 +13,7 @@ pub mod time;
 
 pub use event::{Event, EventKind};
 pub use local::{LocalState, LocalStore};
+pub use lock::{Busy, SessionLock};
 pub use model::{Agent, MetaError, SessionMeta, Status};
 pub use name::NameError;
 pub use store::{EventRecord, Session, Store, StoreError};

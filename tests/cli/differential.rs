@@ -143,11 +143,39 @@ fn put(wt: &Path, rel: &str, bytes: &[u8], rng: &mut Rng) {
     }
 }
 
+/// One change to the submodules: `m1` is checked out in the worktree, `m2` is not (as git
+/// leaves every submodule of a new worktree: an empty directory).
+fn mutate_submodule(repo: &TestRepo, wt: &Path, rng: &mut Rng) -> String {
+    let m1 = wt.join("m1");
+    match rng.below(4) {
+        0 if m1.join(".git").exists() => {
+            let bytes = text(rng);
+            std::fs::write(m1.join("s.txt"), &bytes).unwrap();
+            repo.git_in(&m1, &["add", "-A"]);
+            repo.git_in(&m1, &["commit", "-q", "--allow-empty", "-m", "moved"]);
+            "commit in m1".into()
+        }
+        1 if m1.join(".git").exists() => {
+            std::fs::write(m1.join("dirty.txt"), text(rng)).unwrap();
+            "dirty file in m1".into()
+        }
+        2 => {
+            remove(&wt.join("m2"));
+            "rm -r m2".into()
+        }
+        _ => {
+            std::fs::create_dir_all(wt.join("m2")).unwrap();
+            "mkdir m2".into()
+        }
+    }
+}
+
 /// One random change to the worktree (or the index); returns what it did, for the report.
-fn mutate(repo: &TestRepo, wt: &Path, rng: &mut Rng) -> String {
+fn mutate(repo: &TestRepo, wt: &Path, rng: &mut Rng, submodules: bool) -> String {
     use std::os::unix::fs::PermissionsExt;
     let file = *rng.pick(FILES);
-    match rng.below(15) {
+    match rng.below(if submodules { 17 } else { 15 }) {
+        15.. => mutate_submodule(repo, wt, rng),
         0..=2 => {
             let bytes = text(rng);
             put(wt, file, &bytes, rng);
@@ -291,11 +319,34 @@ fn ls_tree(repo: &TestRepo, tree: &str) -> Vec<String> {
 fn run_seed(seed: u64) {
     const ROUNDS: usize = 5;
     let mut rng = Rng::new(seed);
+    let mut history = Vec::new();
     let repo = TestRepo::new();
     repo.git(&["config", "include.path", "random.config"]);
+    // Submodules, one checked out in the worktree and one not, in half of the seeds.
+    let submodules = rng.chance(50);
+    if submodules {
+        repo.add_submodule("m1");
+        repo.add_submodule("m2");
+    }
     let wt = repo.new_session("diff");
+    if submodules {
+        repo.cmd_in(
+            &wt,
+            "git",
+            &[
+                "-c",
+                "protocol.file.allow=always",
+                "submodule",
+                "update",
+                "-q",
+                "--init",
+                "m1",
+            ],
+        )
+        .ok();
+        history.push("submodules m1 (checked out), m2 (not)".to_owned());
+    }
     let index = repo.root.join(".git/worktrees/diff/index");
-    let mut history = Vec::new();
     for round in 0..ROUNDS {
         history.push(format!("-- round {round}: {}", configure(&repo, &mut rng)));
         if round == 0 {
@@ -308,7 +359,7 @@ fn run_seed(seed: u64) {
             ));
         }
         for _ in 0..4 + rng.below(10) {
-            history.push(mutate(&repo, &wt, &mut rng));
+            history.push(mutate(&repo, &wt, &mut rng, submodules));
         }
         let before = std::fs::read(&index).ok();
         let out = repo.session_in(&wt, &["checkpoint"]).ok();

@@ -247,6 +247,8 @@ fn notes_are_appended_and_survive_amend_and_rebase() {
 #[test]
 fn a_commit_in_a_dirty_session_takes_a_checkpoint_when_the_last_is_old() {
     let repo = TestRepo::new();
+    // The look for work to checkpoint runs detached; here it is waited for.
+    repo.set_env("GIT_SESSION_HOOKS_SYNC", "1");
     install(&repo);
     let wt = repo.new_session("auto");
     write_file(&wt.join("left-over.txt"), "not committed\n");

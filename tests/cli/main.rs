@@ -9,6 +9,7 @@ mod differential;
 mod hardening;
 mod hooks;
 mod include;
+mod interrupted;
 mod judging;
 mod lifecycle;
 mod list;

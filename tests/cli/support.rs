@@ -54,6 +54,8 @@ pub struct TestRepo {
     pub root: PathBuf,
     /// Commit date handed to git and git-session (seconds since the epoch, UTC).
     pub date: std::sync::atomic::AtomicI64,
+    /// More environment for every command run (see [`TestRepo::set_env`]).
+    extra_env: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 pub const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -83,6 +85,7 @@ impl TestRepo {
             home,
             root,
             date: std::sync::atomic::AtomicI64::new(START),
+            extra_env: std::sync::Mutex::new(Vec::new()),
         };
         repo.git(&["init", "-q"]);
         repo
@@ -99,6 +102,14 @@ impl TestRepo {
         }
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "-m", message]);
+    }
+
+    /// Sets `key` in the environment of every command run from now on.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.extra_env
+            .lock()
+            .unwrap()
+            .push((key.to_owned(), value.to_owned()));
     }
 
     /// Moves the clock forward.
@@ -122,6 +133,9 @@ impl TestRepo {
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .env("NO_COLOR", "1");
+        for (key, value) in self.extra_env.lock().unwrap().iter() {
+            cmd.env(key, value);
+        }
     }
 
     pub fn cmd_in(&self, dir: &Path, program: &str, args: &[&str]) -> Out {
