@@ -22,8 +22,15 @@ use crate::git::{Repo, RepoError};
 
 mod lefthook;
 
-/// The events git-session handles (post-rewrite tidies the notes an amend copies).
-pub const EVENTS: [&str; 4] = ["post-commit", "post-checkout", "pre-push", "post-rewrite"];
+/// The events git-session handles (post-rewrite tidies the notes an amend copies;
+/// post-merge notes a merge commit, for which git runs no post-commit).
+pub const EVENTS: [&str; 5] = [
+    "post-commit",
+    "post-checkout",
+    "pre-push",
+    "post-rewrite",
+    "post-merge",
+];
 
 const BEGIN: &str = "# >>> git-session: added by `git session hooks install`; `git session hooks uninstall` removes it >>>";
 const END: &str = "# <<< git-session <<<";
@@ -66,11 +73,12 @@ pub fn block(event: &str) -> String {
     format!("{BEGIN}\n{}{END}\n", body.replace("EVENT", event))
 }
 
-/// Whether a hook file's first line makes it a shell script our shim can run in (no shebang:
-/// git runs it with the shell).
+/// Whether a hook file's first line makes it a shell script our shim can run in. Without a
+/// shebang git runs a text file with the shell, but a compiled program (`cp /bin/true
+/// .git/hooks/pre-push`) is executed as it is: a block prepended to it breaks it.
 fn is_shell_script(content: &[u8]) -> bool {
     let Some(rest) = content.strip_prefix(b"#!") else {
-        return true;
+        return !is_binary(content);
     };
     let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
@@ -84,6 +92,19 @@ fn is_shell_script(content: &[u8]) -> bool {
         name,
         "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "busybox"
     )
+}
+
+/// A compiled program (ELF, Mach-O, PE) or any file git would not take for text (a NUL byte
+/// in its first 8 KiB, as git's own binary check).
+fn is_binary(content: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 5] = [
+        b"\x7fELF",
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe",
+    ];
+    MAGIC.iter().any(|m| content.starts_with(m)) || content[..content.len().min(8000)].contains(&0)
 }
 
 /// Where an existing block is: (start, end) byte offsets, end past its end line.
@@ -232,6 +253,9 @@ pub struct HooksDir {
     pub hooks_path: Option<String>,
     /// A relative `core.hooksPath`: each worktree has a directory of its own.
     pub per_worktree: bool,
+    /// An absolute `core.hooksPath` outside this repository (often set globally): other
+    /// repositories may run the same hook files.
+    pub shared: bool,
     pub manager: Option<Manager>,
 }
 
@@ -257,12 +281,74 @@ pub fn hooks_dir(wt: &Repo) -> HooksDir {
         None => (wt.common_dir().join("hooks"), false),
     };
     let manager = detect_manager(&dir, configured.as_deref(), wt.workdir().as_deref());
+    let dir = crate::git::normalize(&dir);
+    let inside = |root: Option<PathBuf>| root.is_some_and(|r| dir.starts_with(r));
+    let shared = configured.is_some()
+        && !per_worktree
+        && !inside(Some(wt.common_dir()))
+        && !inside(wt.main().ok().and_then(|m| m.workdir()));
     HooksDir {
-        dir: crate::git::normalize(&dir),
+        dir,
         hooks_path: configured,
         per_worktree,
+        shared,
         manager,
     }
+}
+
+/// The file in a shared hooks directory that records which repositories (their git common
+/// directories) installed our shims there, and which hook files an install created.
+const USERS_FILE: &str = ".git-session.json";
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SharedRecord {
+    #[serde(default)]
+    repositories: Vec<PathBuf>,
+    #[serde(default)]
+    created: Vec<PathBuf>,
+}
+
+fn shared_record(dir: &Path) -> SharedRecord {
+    fs::read(dir.join(USERS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_shared_record(dir: &Path, record: &SharedRecord) -> Result<(), HooksError> {
+    let path = dir.join(USERS_FILE);
+    if record.repositories.is_empty() {
+        return match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("delete", &path)(e)),
+            _ => Ok(()),
+        };
+    }
+    let bytes = serde_json::to_vec_pretty(record).expect("serializes");
+    crate::fsutil::write_atomic(&path, &bytes, None).map_err(io_err("write", &path))
+}
+
+/// Records that the repository at `common_dir` installed our shims in the shared `dir`,
+/// creating the files `created` there.
+fn register_user(dir: &Path, common_dir: &Path, created: &[PathBuf]) -> Result<(), HooksError> {
+    let mut record = shared_record(dir);
+    if !record.repositories.iter().any(|u| u == common_dir) {
+        record.repositories.push(common_dir.to_owned());
+    }
+    for file in created.iter().filter(|f| f.starts_with(dir)) {
+        if !record.created.contains(file) {
+            record.created.push(file.clone());
+        }
+    }
+    write_shared_record(dir, &record)
+}
+
+/// The other repositories that installed our shims in the shared `dir` and still exist.
+pub fn other_users(dir: &Path, common_dir: &Path) -> Vec<PathBuf> {
+    shared_record(dir)
+        .repositories
+        .into_iter()
+        .filter(|u| u != common_dir && u.join("HEAD").exists())
+        .collect()
 }
 
 fn detect_manager(dir: &Path, hooks_path: Option<&str>, root: Option<&Path>) -> Option<Manager> {
@@ -394,6 +480,9 @@ pub fn install(repo: &Repo, options: InstallOptions) -> Result<Vec<DirReport>, H
                 reports.push(report);
             }
         }
+    }
+    for report in reports.iter().filter(|r| r.location.shared) {
+        register_user(&report.location.dir, &common, &state.created)?;
     }
     configure_notes(repo, &mut state)?;
     save_state(&common, &state)?;
@@ -539,10 +628,7 @@ fn install_file(
         && !is_shell_script(content)
     {
         report.action = "skipped";
-        report.note = Some(format!(
-            "not a shell script; call {} from it",
-            manual_call(event)
-        ));
+        report.note = Some(not_shell_note(content, event));
         report.runs = is_executable(&path);
         return Ok(report);
     }
@@ -715,6 +801,18 @@ fn is_executable(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Why a hook file gets no block, and how to chain ours by hand.
+fn not_shell_note(content: &[u8], event: &str) -> String {
+    if is_binary(content) {
+        format!(
+            "a compiled program, left as it is; to chain ours, rename it to {event}.program and make {event} a script that runs it and then {}",
+            manual_call(event)
+        )
+    } else {
+        format!("not a shell script; call {} from it", manual_call(event))
+    }
+}
+
 /// How a user's own hook file calls ours. pre-push and post-rewrite get their input on
 /// stdin, which our handler reads to the end: the hook must keep a copy for the rest of it.
 fn manual_call(event: &str) -> String {
@@ -795,9 +893,31 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         .map(|p| (p.clone(), true))
         .chain(state.edited.iter().map(|p| (p.clone(), false)))
         .collect();
+    // Shared directories other repositories still run our shims from: left as they are.
+    let mut kept_for: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    let mut shared_seen: Vec<PathBuf> = Vec::new();
     // Blocks in files install does not remember (a state file lost) are removed too.
     for worktree in worktrees(repo)? {
         let location = hooks_dir(&repo.open_worktree(&worktree)?);
+        if location.shared && !shared_seen.contains(&location.dir) {
+            shared_seen.push(location.dir.clone());
+            let mut record = shared_record(&location.dir);
+            record.repositories.retain(|u| *u != common);
+            let others = other_users(&location.dir, &common);
+            if others.is_empty() {
+                // The last one out: files any install created there go as created.
+                for file in std::mem::take(&mut record.created) {
+                    match paths.iter_mut().find(|(p, _)| *p == file) {
+                        Some(entry) => entry.1 = true,
+                        None => paths.push((file, true)),
+                    }
+                }
+                record.repositories.clear();
+            } else {
+                kept_for.push((location.dir.clone(), others));
+            }
+            write_shared_record(&location.dir, &record)?;
+        }
         let local = lefthook::local_config(&worktree).0;
         if !paths.iter().any(|(p, _)| *p == local) {
             paths.push((local, false));
@@ -823,8 +943,25 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         let Some(restored) = without_block(&content) else {
             continue;
         };
-        let lefthook_config =
-            content.starts_with(BEGIN.as_bytes()) || !lefthook::events_in(&content).is_empty();
+        if let Some((_, others)) = kept_for.iter().find(|(dir, _)| path.starts_with(dir)) {
+            let names: Vec<String> = others.iter().map(|o| o.display().to_string()).collect();
+            reports.push(FileReport {
+                event: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                path,
+                action: "kept",
+                note: Some(format!(
+                    "the directory is shared: {} still run these hooks (uninstall there too)",
+                    names.join(", ")
+                )),
+                runs: true,
+            });
+            continue;
+        }
+        // By name, not by content: a hook file without a shebang starts with our block too.
+        let lefthook_config = lefthook::is_local_config_name(&path);
         let event = if lefthook_config {
             lefthook::events_in(&content).join(",")
         } else {
@@ -929,6 +1066,9 @@ pub fn status(repo: &Repo) -> Result<Vec<DirReport>, HooksError> {
                     (Some(c), false) if find_block(c).is_some() => {
                         ("outdated", Some("an older block; run `git session hooks install`".into()))
                     }
+                    (Some(c), false) if !is_shell_script(c) => {
+                        ("not installed", Some(not_shell_note(c, event)))
+                    }
                     (_, false) if state.installed && remembered => (
                         "overwritten",
                         Some("our block is gone (a hook manager rewrote the file?); run `git session hooks install`".into()),
@@ -1023,6 +1163,8 @@ mod tests {
         assert!(is_shell_script(b"#!/usr/bin/env bash\n"));
         assert!(is_shell_script(b"#!/usr/bin/env -S bash -e\n"));
         assert!(is_shell_script(b"no shebang"));
+        assert!(!is_shell_script(b"\x7fELF\x02\x01\x01\0\0"));
+        assert!(!is_shell_script(b"text with a \0 byte"));
         assert!(!is_shell_script(b"#!/usr/bin/env python3\n"));
         assert!(!is_shell_script(b"#!/usr/bin/node\n"));
     }

@@ -59,11 +59,17 @@ const BASH_NAMES: &str = r#"
 # Session names where a command takes one: git-session decides from the words before.
 _git_session_complete() {
     _gitsession "$@"
-    local cur=${COMP_WORDS[COMP_CWORD]} names
+    local cur=${COMP_WORDS[COMP_CWORD]} names name
     [[ $cur == -* ]] && return 0
     names=$(command git-session __complete -- "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null)
+    # Matched by hand, never through `compgen -W`, which expands its word list: a session
+    # name is data (it may come from a remote) and must never run as code. Each name is
+    # quoted for the command line.
     if [[ -n $names ]]; then
-        COMPREPLY=($(compgen -W "$names" -- "$cur"))
+        COMPREPLY=()
+        while IFS= read -r name; do
+            [[ -n $name && $name == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
+        done <<< "$names"
     fi
     return 0
 }

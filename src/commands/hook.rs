@@ -79,6 +79,7 @@ fn start_watchdog(ctx: &Context) {
 fn handle(ctx: &Context, args: &HookArgs) -> CommandResult {
     match args.event.as_str() {
         "post-commit" => post_commit(ctx),
+        "post-merge" => post_merge(ctx, args.args.first().map(String::as_str)),
         "post-checkout" => {
             // Only a branch checkout (flag 1), not a checkout of files.
             if args.args.get(2).map(String::as_str) == Some("1") && !rewriting(ctx) {
@@ -115,6 +116,36 @@ fn post_commit(ctx: &Context) -> CommandResult {
         record_commit(ctx, &session)?;
     }
     warn_forgotten(ctx)
+}
+
+/// After `git merge` (or a pull that merged): git runs post-merge, not post-commit, for the
+/// merge commit a clean merge makes. In a session's worktree it gets its provenance note;
+/// a fast-forward or a squash (argument `1`) made no commit of the session's.
+fn post_merge(ctx: &Context, squash: Option<&str>) -> CommandResult {
+    if squash == Some("1") || rewriting(ctx) {
+        return Ok(());
+    }
+    let Some(session) = ctx.current_session()? else {
+        return Ok(());
+    };
+    let Some(head) = ctx.here.head_commit()? else {
+        return Ok(());
+    };
+    let commit = ctx.repo.read_commit(head)?;
+    let before = ctx.here.read_ref("ORIG_HEAD")?;
+    let merged_now = commit.parents.len() > 1 && commit.parents.first() == before.as_ref();
+    if !merged_now {
+        return Ok(());
+    }
+    let text = provenance::note_text(&session.meta);
+    ctx.repo.update_note(
+        provenance::NOTES_REF,
+        head,
+        &format!("session: provenance note for {}", session.meta.name),
+        |current| provenance::appended(current, &text),
+    )?;
+    ctx.touch(&session);
+    Ok(())
 }
 
 /// In a session's worktree: provenance note, last activity, and — when the last checkpoint

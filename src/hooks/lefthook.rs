@@ -42,6 +42,17 @@ pub fn main_config(root: &Path) -> Option<PathBuf> {
 
 /// The local config lefthook reads in `root`: the existing one, else where install creates
 /// it. The flag says whether it is YAML (our block can only go into YAML).
+/// Whether `path` is named as lefthook's local config is.
+pub fn is_local_config_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    LOCAL_NAMES.iter().any(|local| {
+        let stem = local.rsplit('/').next().unwrap_or(local);
+        EXTENSIONS.iter().any(|ext| name == format!("{stem}{ext}"))
+    })
+}
+
 pub fn local_config(root: &Path) -> (PathBuf, bool) {
     let path = first_existing(root, &LOCAL_NAMES).unwrap_or_else(|| root.join(DEFAULT_LOCAL));
     let yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");

@@ -607,3 +607,106 @@ fn lefthook_and_ours_both_run_and_survive_its_reinstall() {
     assert_eq!(std::fs::read_to_string(&local).unwrap(), original);
     assert!(!wt.join("lefthook-local.yml").exists(), "created: deleted");
 }
+
+/// A compiled hook (`cp /bin/true .git/hooks/pre-push`) is left as it is: a shell block
+/// prepended to it would break every push. A hook without a shebang still gets the block, and
+/// uninstall names it.
+#[test]
+fn compiled_hooks_are_left_alone_and_unshebanged_ones_are_named() {
+    let repo = TestRepo::new();
+    let dir = hooks_dir(&repo, &repo.root);
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = std::fs::read("/bin/true").unwrap();
+    std::fs::write(dir.join("pre-push"), &binary).unwrap();
+    std::fs::set_permissions(dir.join("pre-push"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    user_hook(&dir.join("post-checkout"), "echo plain shell, no shebang\n");
+    let out = repo.session(&["hooks", "install"]).ok();
+    assert!(out.stdout.contains("a compiled program"), "{}", out.stdout);
+    assert_eq!(std::fs::read(dir.join("pre-push")).unwrap(), binary);
+    let status = repo.session(&["hooks", "status"]).ok().stdout;
+    let line = status.lines().find(|l| l.contains("pre-push")).unwrap();
+    assert!(line.contains("not installed"), "{status}");
+    // A push still works.
+    let bare = repo.home.join("r.git");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["push", "-q", bare.to_str().unwrap(), "main"]);
+    let out = repo.session(&["hooks", "uninstall"]).ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("post-checkout"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.split_whitespace().nth(1) == Some("post-checkout"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("post-checkout")).unwrap(),
+        "echo plain shell, no shebang\n"
+    );
+}
+
+/// A merge commit made in a session's worktree gets its provenance note (git runs
+/// post-merge, not post-commit, for it); a fast-forward adds none.
+#[test]
+fn merge_commits_in_a_session_get_a_note() {
+    let repo = TestRepo::new();
+    install(&repo);
+    let wt = repo.new_session("m");
+    repo.git_in(&wt, &["checkout", "-q", "-b", "side"]);
+    commit_in(&repo, &wt, "side.txt", "side");
+    repo.git_in(&wt, &["checkout", "-q", "session/m"]);
+    commit_in(&repo, &wt, "mine.txt", "mine");
+    let out = repo.cmd_in(&wt, "git", &["merge", "-q", "--no-edit", "side"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        repo.git_in(&wt, &["rev-list", "--count", "--merges", "-1", "HEAD"]),
+        "1"
+    );
+    assert!(
+        note(&repo, &wt, "HEAD").contains("session: m"),
+        "{}",
+        note(&repo, &wt, "HEAD")
+    );
+    // A fast-forward: the commits keep the notes they had; nothing new.
+    repo.git_in(&wt, &["checkout", "-q", "-b", "ahead"]);
+    let notes_before = repo.git(&["rev-parse", "refs/notes/sessions"]);
+    repo.git_in(&wt, &["checkout", "-q", "session/m"]);
+    repo.git_in(&wt, &["merge", "-q", "--ff-only", "ahead"]);
+    assert_eq!(
+        repo.git(&["rev-parse", "refs/notes/sessions"]),
+        notes_before
+    );
+}
+
+/// A core.hooksPath outside the repository (set globally, say) is shared: install says so,
+/// and one repository's uninstall keeps the shims another repository installed there.
+#[test]
+fn a_shared_hooks_path_keeps_the_shims_while_another_repository_uses_them() {
+    let a = TestRepo::new();
+    let b = TestRepo::new();
+    let shared = a.home.join("global-hooks");
+    std::fs::create_dir_all(&shared).unwrap();
+    for repo in [&a, &b] {
+        repo.git(&["config", "core.hooksPath", shared.to_str().unwrap()]);
+    }
+    let out = a.session(&["hooks", "install"]).ok();
+    assert!(
+        out.stderr.contains("outside this repository"),
+        "{}",
+        out.stderr
+    );
+    b.session(&["hooks", "install"]).ok();
+    let out = a.session(&["hooks", "uninstall"]).ok();
+    assert!(out.stdout.contains("kept"), "{}", out.stdout);
+    assert!(
+        std::fs::read_to_string(shared.join("post-commit"))
+            .unwrap()
+            .contains("git-session hook post-commit"),
+        "b still uses them"
+    );
+    b.session(&["hooks", "uninstall"]).ok();
+    assert!(!shared.join("post-commit").exists());
+}

@@ -161,6 +161,27 @@ fn bash_completion_offers_session_names() {
     assert!(!through_git("git session").contains("__complete"));
 }
 
+/// A session name is data: completing it never runs it (`compgen -W` would expand
+/// `$(touch pwned)`), and names with quotes come out quoted for the command line.
+#[test]
+fn bash_completion_never_runs_a_session_name() {
+    let repo = TestRepo::new();
+    repo.new_session("$(touch${IFS}pwned)");
+    repo.new_session("it's");
+    let script = completion_script(&repo, "bash");
+    let program = format!(
+        "source '{script}'; words=(git session switch ''); cword=3; _git_session; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    );
+    let out = in_shell(&repo, &repo.root, "bash", &program).ok().stdout;
+    assert!(!repo.root.join("pwned").exists(), "a session name ran");
+    let offered: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        offered,
+        ["\\$\\(touch\\$\\{IFS\\}pwned\\)", "it\\'s"],
+        "{out}"
+    );
+}
+
 #[test]
 fn zsh_completion_offers_session_names() {
     if !installed("zsh") {

@@ -58,6 +58,12 @@ pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
         ctx.out
             .hint("commit the hook files edited above, so every worktree and clone runs them");
     }
+    for report in reports.iter().filter(|r| r.location.shared) {
+        ctx.out.warn(&format!(
+            "{} lies outside this repository (core.hooksPath, set globally?): every repository using it runs these hooks too; `git session hooks uninstall` keeps them while another repository that installed them there still uses it",
+            report.location.dir.display()
+        ));
+    }
     if reports
         .iter()
         .flat_map(|r| &r.files)
