@@ -135,7 +135,9 @@ impl From<StoreError> for CommandError {
                 "inspect it with `git show refs/sessions/{0}:session.yaml`; `git session rm {0}` moves it to the trash",
                 crate::text::escape(&name)
             )),
-            StoreError::Collides { .. } | StoreError::Name(_) => CommandError::user(message),
+            StoreError::Collides { .. } | StoreError::Name(_) | StoreError::BadText { .. } => {
+                CommandError::user(message)
+            }
             StoreError::Contended { .. } => {
                 CommandError::user(message).hint("run the command again")
             }

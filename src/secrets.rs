@@ -107,6 +107,49 @@ pub fn secret_content(content: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// Where the LFS store keeps the object a Git LFS pointer names (`version
+/// https://git-lfs.github.com/spec/v1`, `oid sha256:<64 hex>`); None for any other blob.
+fn lfs_object(repo: &Repo, blob: &[u8]) -> Option<std::path::PathBuf> {
+    if blob.len() > 1024 || !blob.starts_with(b"version https://git-lfs.github.com/spec/v1") {
+        return None;
+    }
+    let text = std::str::from_utf8(blob).ok()?;
+    let oid = text
+        .lines()
+        .find_map(|l| l.strip_prefix("oid sha256:"))?
+        .trim();
+    if oid.len() != 64 || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let storage = repo
+        .config_string("lfs.storage")
+        .map(std::path::PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                repo.common_dir().join(p)
+            }
+        })
+        .unwrap_or_else(|| repo.common_dir().join("lfs"));
+    Some(
+        storage
+            .join("objects")
+            .join(&oid[..2])
+            .join(&oid[2..4])
+            .join(oid),
+    )
+}
+
+fn read_head(path: &std::path::Path) -> Vec<u8> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(HEAD_BYTES as u64).read_to_end(&mut head);
+    }
+    head
+}
+
 /// Blobs in `tree` that differ from `base` (added or changed, by path), skipping subtrees
 /// with the same id: what a checkpoint adds on top of its HEAD.
 pub fn changed_blobs(
@@ -143,7 +186,17 @@ pub fn scan(
         if repo.object_size(*id)? > MAX_CONTENT_BYTES {
             continue;
         }
-        if let Some(what) = secret_content(&repo.read_blob(*id)?) {
+        let blob = repo.read_blob(*id)?;
+        // An LFS-tracked file's blob is a pointer: its content is in the LFS store, and
+        // that is what the push's LFS upload publishes.
+        let content = match lfs_object(repo, &blob) {
+            Some(path) => match std::fs::metadata(&path) {
+                Ok(meta) if meta.len() <= MAX_CONTENT_BYTES => read_head(&path),
+                _ => continue,
+            },
+            None => blob,
+        };
+        if let Some(what) = secret_content(&content) {
             out.push(Finding {
                 path: path.clone(),
                 why: format!("it starts like {what}"),

@@ -47,7 +47,13 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         (edit_text(&current, "context.md")?, "edited")
     } else {
         if !current.is_empty() {
-            ctx.out.answer(current.trim_end_matches('\n'))?;
+            // context.md may come from a fetched session: raw bytes only into a pipe or file.
+            let text = current.trim_end_matches('\n');
+            if std::io::stdout().is_terminal() {
+                ctx.out.answer(&crate::text::escape_multiline(text))?;
+            } else {
+                ctx.out.answer(text)?;
+            }
         }
         return Ok(());
     };

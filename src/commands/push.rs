@@ -194,20 +194,30 @@ fn split_remote<'a>(ctx: &Context, args: &'a [String]) -> (Option<&'a str>, &'a 
     }
 }
 
-/// The remote given, else `session.remote` when set, else the upstream remote of the
-/// session's branch, else `origin`.
+/// The remote given, else `session.remote` from the user's git config, else the upstream
+/// remote of the session's branch, else `origin`. Where work is published is never decided
+/// by the tracked `.git-session.yaml`: it arrives with a pull, and could send uncommitted
+/// work to another remote the user has (a public fork).
 fn choose_remote(ctx: &Context, config: &Config, given: Option<&str>, session: &Session) -> String {
     if let Some(remote) = given {
         return remote.to_owned();
     }
     let (configured, origin) = config.get(&config::REMOTE);
-    if origin != Origin::Default {
+    if origin == Origin::GitConfig {
         return configured;
+    }
+    if origin == Origin::SharedFile && configured != config::REMOTE.default {
+        ctx.out.warn(&format!(
+            "session.remote = '{}' in {} is not used by push (where work is published comes from git config); `git config session.remote {}` makes it so",
+            crate::text::escape(&configured),
+            config::SHARED_FILE,
+            crate::text::escape(&configured)
+        ));
     }
     ctx.repo
         .config_string(&format!("branch.{}.remote", session.meta.branch))
         .filter(|r| r != ".")
-        .unwrap_or(configured)
+        .unwrap_or_else(|| config::REMOTE.default.to_owned())
 }
 
 /// A log tip moved by a checkpoint this push took: (session, tip before, tip after).

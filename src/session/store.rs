@@ -35,6 +35,14 @@ pub enum StoreError {
         "session '{name}' kept changing while recording '{event}'; gave up after {MAX_ATTEMPTS} attempts"
     )]
     Contended { name: String, event: String },
+    #[error(
+        "session '{name}': {file} cannot be recorded: it {reason} (a fetch would refuse the session)"
+    )]
+    BadText {
+        name: String,
+        file: String,
+        reason: String,
+    },
     #[error(transparent)]
     Name(#[from] name::NameError),
     #[error(transparent)]
@@ -65,6 +73,17 @@ pub struct EventRecord {
     pub commit: String,
     /// The checkpoint this event recorded (the log commit's second parent).
     pub checkpoint: Option<String>,
+}
+
+/// Why text cannot go into a session's log, if it cannot: the same rules a fetch applies to
+/// a fetched log (within [`MAX_BLOB_BYTES`], no NUL bytes), so nothing recorded here makes
+/// every clone refuse the session once it is pushed.
+pub fn text_problem(text: &str) -> Option<String> {
+    if text.len() as u64 > MAX_BLOB_BYTES {
+        return Some(format!("is {} bytes, over the limit of 1 MiB", text.len()));
+    }
+    text.contains('\0')
+        .then(|| "is not text (it holds NUL bytes)".to_owned())
 }
 
 pub fn ref_name(name: &str) -> String {
@@ -466,6 +485,28 @@ impl<'r> Store<'r> {
         context: Option<&str>,
         event: &Event,
     ) -> Result<ObjectId, StoreError> {
+        let texts = event
+            .files
+            .iter()
+            .map(|(file, text)| (file.as_str(), text.as_str()))
+            .chain(context.map(|text| (CONTEXT_FILE, text)));
+        for (file, text) in texts {
+            if let Some(reason) = text_problem(text) {
+                return Err(StoreError::BadText {
+                    name: meta.name.clone(),
+                    file: file.to_owned(),
+                    reason,
+                });
+            }
+        }
+        let yaml = meta.to_yaml();
+        if let Err(super::model::MetaError(reason)) = SessionMeta::from_yaml(&yaml, &meta.name) {
+            return Err(StoreError::BadText {
+                name: meta.name.clone(),
+                file: META_FILE.to_owned(),
+                reason: format!("would not read back ({reason})"),
+            });
+        }
         let blob_mode = EntryKind::Blob.into();
         let mut entries: Vec<TreeEntry> = previous_tree
             .iter()
@@ -489,7 +530,7 @@ impl<'r> Store<'r> {
         entries.push(TreeEntry {
             name: META_FILE.into(),
             mode: blob_mode,
-            id: self.repo.write_blob(meta.to_yaml().as_bytes())?,
+            id: self.repo.write_blob(yaml.as_bytes())?,
         });
         if let Some(text) = context {
             entries.push(TreeEntry {

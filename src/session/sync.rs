@@ -570,10 +570,10 @@ fn check_text_blob(repo: &Repo, entry: &TreeEntry) -> Result<String, String> {
     }
     let bytes = repo.read_blob(entry.id).map_err(|e| e.to_string())?;
     let text = String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_owned())?;
-    if text.contains('\0') {
-        return Err("is not text (it holds NUL bytes)".into());
+    match super::store::text_problem(&text) {
+        Some(problem) => Err(problem),
+        None => Ok(text),
     }
-    Ok(text)
 }
 
 /// Refuses metadata that would name a place on this machine: an absolute path or a `..`

@@ -1113,3 +1113,51 @@ fn push_names_what_it_cannot_find() {
         out.stderr
     );
 }
+
+/// A tracked `.git-session.yaml` arrives with a pull: its `remote` never decides where a
+/// push publishes work (here a second, public remote), git config does.
+#[test]
+fn the_tracked_file_cannot_send_a_push_elsewhere() {
+    let (a, _b, bare) = pair();
+    let public = a.home.join("public.git");
+    a.git(&["init", "-q", "--bare", public.to_str().unwrap()]);
+    a.git(&["remote", "add", "public", public.to_str().unwrap()]);
+    a.commit_files(
+        &[(".git-session.yaml", "remote: public\n")],
+        "shared config",
+    );
+    let wt = a.new_session("p");
+    write_file(&wt.join("secret-plan.txt"), "uncommitted\n");
+    let out = a.session_in(&wt, &["push"]).ok();
+    assert!(out.stderr.contains("is not used by push"), "{}", out.stderr);
+    assert!(a.has_ref(&bare, "refs/sessions/p"));
+    assert!(!a.has_ref(&public, "refs/sessions/p"));
+    // The user's own git config does decide.
+    a.git(&["config", "session.remote", "public"]);
+    a.session_in(&wt, &["push"]).ok();
+    assert!(a.has_ref(&public, "refs/sessions/p"));
+}
+
+/// The secrets check judges what an LFS-tracked file holds, not its pointer: the same bytes
+/// that are refused in `key.txt` are refused in an LFS-tracked `key.bin`.
+#[test]
+fn secrets_in_lfs_tracked_files_are_refused() {
+    let probe = std::process::Command::new("git")
+        .args(["lfs", "version"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: git-lfs is not installed");
+        return;
+    }
+    let (a, _b, bare) = pair();
+    a.git(&["lfs", "install", "--local"]);
+    a.git(&["lfs", "track", "*.bin"]);
+    a.commit_files(&[("tracked.bin", "lfs content\n")], "lfs");
+    let wt = a.new_session("key");
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n";
+    write_file(&wt.join("key.bin"), key);
+    let out = a.session(&["push", "origin", "key"]).fails();
+    assert!(out.stderr.contains("key.bin"), "{}", out.stderr);
+    assert!(out.stderr.contains("private key"), "{}", out.stderr);
+    assert!(!a.has_ref(&bare, "refs/sessions/key"));
+}

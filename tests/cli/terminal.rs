@@ -70,3 +70,31 @@ fn color_ui_never_turns_color_off() {
     assert!(error.contains("error: "), "{error:?}");
     assert!(!error.contains('\x1b'), "{error:?}");
 }
+
+/// context.md can come from a fetched session: on a terminal its control sequences are
+/// shown escaped (as `show` does); into a pipe it is passed on exactly. And text a fetch
+/// would refuse (NUL bytes) is refused when it is set, not after it was pushed.
+#[test]
+fn context_is_escaped_on_a_terminal_and_nul_bytes_are_refused() {
+    let repo = TestRepo::new();
+    repo.new_session("c");
+    let file = repo.home.join("context.md");
+    std::fs::write(&file, "title\x1b]0;pwned\x07\nnext\n").unwrap();
+    repo.session(&["context", "c", "--set", file.to_str().unwrap()])
+        .ok();
+    let piped = repo.session(&["context", "c"]).ok();
+    assert_eq!(piped.stdout, "title\x1b]0;pwned\x07\nnext\n");
+    if let Some(shown) = on_terminal(&repo, "session context c") {
+        assert!(!shown.contains('\x1b'), "{shown:?}");
+        assert!(shown.contains("\\x1b]0;pwned"), "{shown:?}");
+    }
+    std::fs::write(&file, "nul\0byte\n").unwrap();
+    let out = repo
+        .session(&["context", "c", "--set", file.to_str().unwrap()])
+        .fails();
+    assert!(out.stderr.contains("NUL"), "{}", out.stderr);
+    assert_eq!(
+        repo.session(&["context", "c"]).ok().stdout,
+        "title\x1b]0;pwned\x07\nnext\n"
+    );
+}
