@@ -375,7 +375,7 @@ pub fn restorable_checkpoint(
     session: &Session,
     head: Option<ObjectId>,
 ) -> Result<Option<checkpoint::Snapshot>, LifecycleError> {
-    let Some(latest) = store.checkpoints(session)?.first().copied() else {
+    let Some(latest) = store.latest_checkpoint(session)? else {
         return Ok(None);
     };
     let snapshot = checkpoint::Snapshot::read(repo, latest)?;
@@ -666,7 +666,7 @@ pub fn forget_missing_worktrees(
             let own_commits = tip.is_none_or(|tip| repo.count_ahead(head, &[tip]).unwrap_or(1) > 0);
             let staged_work = staged.is_some_and(|t| t != head_tree);
             // The latest checkpoint may hold it already (taken on that HEAD, same staged state).
-            let covered = store.checkpoints(session)?.first().is_some_and(|&c| {
+            let covered = store.latest_checkpoint(session)?.is_some_and(|c| {
                 checkpoint::Snapshot::read(repo, c)
                     .is_ok_and(|s| s.head == Some(head) && (!staged_work || s.staged == staged))
             });

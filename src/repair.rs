@@ -65,6 +65,9 @@ pub fn undo_interrupted(
     };
     if let Some(path) = &path {
         let path = crate::git::normalize(path);
+        // The git that was checking it out may outlive whoever started it (only git-session
+        // was killed): it holds the index lock until it is done.
+        wait_for_index_locks(&admin_dirs_for(repo, &path));
         if path.is_dir() {
             refuse_repositories(&path)?;
             out.salvaged = salvage(repo, store, session, &path)?.map(|id| id.to_string());
@@ -213,6 +216,33 @@ pub fn admin_dirs_for(repo: &Repo, path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// How long a git still checking out a half-made worktree is waited for.
+const CHECKOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn wait_for_index_locks(admins: &[PathBuf]) {
+    let started = std::time::Instant::now();
+    while admins.iter().any(|a| a.join("index.lock").exists()) && started.elapsed() < CHECKOUT_WAIT
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `remove_dir_all`, again when something was written into the tree while it went.
+fn remove_tree(path: &Path) -> Result<(), LifecycleError> {
+    let mut attempt = 0;
+    loop {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(io(path, e)),
+        }
+    }
+}
+
 /// Removes a half-made worktree at `path` and git's record of it (its `initializing` lock
 /// included). Whether anything was there.
 fn remove_half_made(repo: &Repo, path: &Path) -> Result<bool, LifecycleError> {
@@ -227,12 +257,8 @@ fn remove_half_made(repo: &Repo, path: &Path) -> Result<bool, LifecycleError> {
         let _ = crate::worktree::remove(repo, path, true);
     }
     for admin in admins {
-        if admin.exists() {
-            std::fs::remove_dir_all(&admin).map_err(|e| io(&admin, e))?;
-        }
+        remove_tree(&admin)?;
     }
-    if path.exists() {
-        std::fs::remove_dir_all(path).map_err(|e| io(path, e))?;
-    }
+    remove_tree(path)?;
     Ok(existed)
 }

@@ -119,6 +119,7 @@ pub fn run(ctx: &Context, args: FetchArgs) -> CommandResult {
         }
         match sync::check_log(&ctx.repo, &entry, &known) {
             Ok(session) => {
+                sync::remember_checked(&ctx.repo, entry.tip);
                 let relation = match store.load(&entry.name) {
                     Ok(local) if local.meta.id != session.meta.id => {
                         Some(sync::Relation::Unrelated)

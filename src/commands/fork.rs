@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
             )?
             .id
         }
-        None => *store.checkpoints(&source)?.first().ok_or_else(|| {
+        None => store.latest_checkpoint(&source)?.ok_or_else(|| {
             CommandError::user(format!(
                 "session '{}' has no worktree here and no checkpoint to fork from",
                 source.name()

@@ -225,7 +225,8 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
                 .hint(format!("say which: `git session resume {}`", names[0])));
             }
         };
-        let session = sync::check_log(&ctx.repo, entry, &[])?;
+        // Judged whole by the fetch that brought it: only what is newer is walked.
+        let session = sync::check_log(&ctx.repo, entry, &sync::checked_tips(&ctx.repo))?;
         store.check_new_name(&name)?;
         // The same session under another name here (renamed on one side): two local
         // sessions with one id would share machine-local state.
@@ -278,7 +279,9 @@ fn take_up(ctx: &Context, spec: &str) -> CommandResult<(Session, Option<String>)
     let mut session = local;
     let mut from_remote = None;
     for entry in copies {
-        let copy = match sync::check_log(&ctx.repo, entry, &[session.tip]) {
+        let mut known = sync::checked_tips(&ctx.repo);
+        known.push(session.tip);
+        let copy = match sync::check_log(&ctx.repo, entry, &known) {
             Ok(copy) => copy,
             // A refused copy the user did not name does not stop the local session.
             Err(e) if spec != entry.display() => {
@@ -398,7 +401,7 @@ fn take_up_as(ctx: &Context, spec: &str, new: &str, no_include: bool) -> Command
             )));
         }
     };
-    let copy = sync::check_log(&ctx.repo, entry, &[])?;
+    let copy = sync::check_log(&ctx.repo, entry, &sync::checked_tips(&ctx.repo))?;
     let ckpt = sync::latest_checkpoint(&ctx.repo, entry.tip)?;
     let (at, snapshot) = match ckpt {
         Some(c) => {

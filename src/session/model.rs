@@ -95,24 +95,22 @@ impl SessionMeta {
     /// Parses and checks session.yaml from an older log commit, whose name may differ from
     /// the ref's (a rename since): the name must still be a valid session name.
     pub fn from_yaml_any_name(text: &str) -> Result<SessionMeta, MetaError> {
-        #[derive(Deserialize)]
-        struct NameOnly {
-            name: String,
-        }
-        let named: NameOnly = serde_saphyr::from_str(text).map_err(|e| {
+        // One parse: a fetched log is checked event by event, and parsing is most of it.
+        let meta: SessionMeta = serde_saphyr::from_str(text).map_err(|e| {
             MetaError(format!(
                 "session.yaml does not parse: {}",
                 first_line(&e.to_string())
             ))
         })?;
-        name::validate(&named.name).map_err(|e| {
+        name::validate(&meta.name).map_err(|e| {
             MetaError(format!(
                 "session.yaml names '{}', which is not a valid session name: {}",
-                named.name.escape_debug(),
+                meta.name.escape_debug(),
                 e.rule
             ))
         })?;
-        SessionMeta::from_yaml(text, &named.name)
+        meta.check(&meta.name)?;
+        Ok(meta)
     }
 
     pub fn to_yaml(&self) -> String {

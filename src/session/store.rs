@@ -448,9 +448,76 @@ impl<'r> Store<'r> {
         Ok(out)
     }
 
-    /// Number of checkpoints linked from the log.
+    /// Number of checkpoints linked from the log. `list` and `show` ask on every run, and a
+    /// log may hold 100,000 events (a fetched one, say): the answer is kept machine-locally
+    /// per log tip (`session/cache/<id>.json`), and a newer tip only walks the events since.
     pub fn checkpoint_count(&self, session: &Session) -> Result<usize, StoreError> {
-        Ok(self.checkpoints(session)?.len())
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Counted {
+            tip: String,
+            /// The distinct checkpoints linked, as hex ids.
+            checkpoints: Vec<String>,
+        }
+        let path = self
+            .repo
+            .common_dir()
+            .join("session")
+            .join("cache")
+            .join(format!("{}.json", session.meta.id));
+        let cached: Option<Counted> = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let cached_tip = cached
+            .as_ref()
+            .and_then(|c| ObjectId::from_hex(c.tip.as_bytes()).ok());
+        if cached_tip == Some(session.tip) {
+            return Ok(cached.map_or(0, |c| c.checkpoints.len()));
+        }
+        let mut found: Vec<String> = Vec::new();
+        let mut reached_cache = false;
+        let mut next = Some(session.tip);
+        while let Some(id) = next {
+            if Some(id) == cached_tip {
+                reached_cache = true;
+                break;
+            }
+            let commit = self.repo.read_commit(id)?;
+            if let Some(linked) = super::event::linked_checkpoint(&commit) {
+                found.push(linked.to_string());
+            }
+            next = commit.parents.first().copied();
+        }
+        let mut all: Vec<String> = match cached {
+            Some(c) if reached_cache => c.checkpoints,
+            _ => Vec::new(),
+        };
+        let mut seen: std::collections::HashSet<String> = all.iter().cloned().collect();
+        all.extend(found.into_iter().rev().filter(|id| seen.insert(id.clone())));
+        let count = all.len();
+        let counted = Counted {
+            tip: session.tip.to_string(),
+            checkpoints: all,
+        };
+        // A cache: when it cannot be written, the next call counts again.
+        let _ = crate::fsutil::write_atomic(
+            &path,
+            &serde_json::to_vec(&counted).expect("serializes"),
+            None,
+        );
+        Ok(count)
+    }
+
+    /// The newest checkpoint the log links, walking only as far as it.
+    pub fn latest_checkpoint(&self, session: &Session) -> Result<Option<ObjectId>, StoreError> {
+        let mut next = Some(session.tip);
+        while let Some(id) = next {
+            let commit = self.repo.read_commit(id)?;
+            if let Some(linked) = super::event::linked_checkpoint(&commit) {
+                return Ok(Some(linked));
+            }
+            next = commit.parents.first().copied();
+        }
+        Ok(None)
     }
 
     /// The checkpoints linked from the log (second parents), newest first, each once.

@@ -394,32 +394,51 @@ impl Relation {
     }
 }
 
-/// Compares two logs of the same session by their history.
+/// Compares two logs of the same session by their history: both first-parent chains are
+/// walked a step at a time until one reaches a commit the other has seen (their fork point),
+/// so the cost is the events since it, not the length of the logs.
 pub fn relate(repo: &Repo, local: ObjectId, remote: ObjectId) -> Result<Relation, SyncError> {
     if local == remote {
         return Ok(Relation::Same);
     }
-    let local_only = log_has_beyond(repo, local, remote)?;
-    let remote_only = log_has_beyond(repo, remote, local)?;
-    Ok(match (local_only, remote_only) {
-        (false, false) => Relation::Same,
-        (true, false) => Relation::Ahead,
-        (false, true) => Relation::Behind,
-        (true, true) => Relation::Diverged,
-    })
-}
-
-/// Whether the log at `tip` has a log commit that `other`'s first-parent chain lacks.
-fn log_has_beyond(repo: &Repo, tip: ObjectId, other: ObjectId) -> Result<bool, SyncError> {
-    let mut chain = HashSet::new();
-    let mut next = Some(other);
-    while let Some(id) = next {
-        if !chain.insert(id) || chain.len() > MAX_LOG_LENGTH {
-            break;
+    let mut seen: [HashSet<ObjectId>; 2] = [HashSet::from([local]), HashSet::from([remote])];
+    let mut next = [Some(local), Some(remote)];
+    let fork_point = loop {
+        if next.iter().all(Option::is_none) || seen[0].len() + seen[1].len() > 2 * MAX_LOG_LENGTH {
+            break None;
         }
-        next = repo.read_commit(id)?.parents.first().copied();
-    }
-    Ok(!chain.contains(&tip))
+        let mut met = None;
+        for side in 0..2 {
+            let Some(id) = next[side] else { continue };
+            let parent = repo.read_commit(id)?.parents.first().copied();
+            next[side] = parent;
+            if let Some(p) = parent {
+                if seen[1 - side].contains(&p) {
+                    met = Some(p);
+                    break;
+                }
+                if !seen[side].insert(p) {
+                    next[side] = None; // a cycle cannot happen in git; stop anyway
+                }
+            }
+        }
+        // Either walk may have reached the other's start.
+        if met.is_none() {
+            if seen[0].contains(&remote) {
+                met = Some(remote);
+            } else if seen[1].contains(&local) {
+                met = Some(local);
+            }
+        }
+        if met.is_some() {
+            break met;
+        }
+    };
+    Ok(match fork_point {
+        Some(p) if p == local => Relation::Behind,
+        Some(p) if p == remote => Relation::Ahead,
+        _ => Relation::Diverged,
+    })
 }
 
 /// The checkpoints the local log links that the log at `remote_tip` (the remote's copy as
@@ -429,29 +448,67 @@ pub fn new_checkpoints(
     session: &Session,
     remote_tip: Option<ObjectId>,
 ) -> Result<Vec<ObjectId>, SyncError> {
-    let mut remote_chain = HashSet::new();
-    let mut next = remote_tip.filter(|t| repo.has_object(*t));
-    while let Some(id) = next {
-        if !remote_chain.insert(id) || remote_chain.len() > MAX_LOG_LENGTH {
-            break;
-        }
-        next = repo.read_commit(id)?.parents.first().copied();
-    }
-    let mut out = Vec::new();
+    let remote_tip = remote_tip.filter(|t| repo.has_object(*t));
+    // Usually the remote's copy is an ancestor: the events since it are all there is to read.
+    let mut linked: Vec<(ObjectId, ObjectId)> = Vec::new();
+    let mut reached = false;
     let mut next = Some(session.tip);
     while let Some(id) = next {
-        if remote_chain.contains(&id) {
+        if Some(id) == remote_tip {
+            reached = true;
             break;
         }
         let commit = repo.read_commit(id)?;
-        if let Some(linked) = super::event::linked_checkpoint(&commit)
-            && !out.contains(&linked)
-        {
-            out.push(linked);
+        if let Some(ckpt) = super::event::linked_checkpoint(&commit) {
+            linked.push((id, ckpt));
         }
         next = commit.parents.first().copied();
     }
-    Ok(out)
+    if !reached && let Some(remote_tip) = remote_tip {
+        // Diverged: what the remote's chain has is not new.
+        let mut remote_chain = HashSet::new();
+        let mut next = Some(remote_tip);
+        while let Some(id) = next {
+            if !remote_chain.insert(id) || remote_chain.len() > MAX_LOG_LENGTH {
+                break;
+            }
+            next = repo.read_commit(id)?.parents.first().copied();
+        }
+        linked.retain(|(log, _)| !remote_chain.contains(log));
+    }
+    let mut seen = HashSet::new();
+    Ok(linked
+        .into_iter()
+        .map(|(_, ckpt)| ckpt)
+        .filter(|ckpt| seen.insert(*ckpt))
+        .collect())
+}
+
+/// The file (under `$GIT_COMMON_DIR/session/`) listing fetched log tips that passed
+/// [`check_log`], newest last: taking one up need not walk its whole log again.
+const CHECKED_FILE: &str = "checked-logs";
+const CHECKED_KEPT: usize = 1000;
+
+/// Log tips already judged by `fetch` here.
+pub fn checked_tips(repo: &Repo) -> Vec<ObjectId> {
+    std::fs::read_to_string(repo.common_dir().join("session").join(CHECKED_FILE))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// Remembers that the log at `tip` passed [`check_log`].
+pub fn remember_checked(repo: &Repo, tip: ObjectId) {
+    let mut tips = checked_tips(repo);
+    if tips.contains(&tip) {
+        return;
+    }
+    tips.push(tip);
+    let start = tips.len().saturating_sub(CHECKED_KEPT);
+    let text: String = tips[start..].iter().map(|t| format!("{t}\n")).collect();
+    let path = repo.common_dir().join("session").join(CHECKED_FILE);
+    let _ = crate::fsutil::write_atomic(&path, text.as_bytes(), None);
 }
 
 /// The latest checkpoint of the log at `tip`, if it links one.
@@ -504,6 +561,10 @@ pub fn check_log(
         return Err(hostile(reason));
     }
     let id = session.meta.id.clone();
+    let trailer = format!("Session-Id: {id}");
+    // Trees and blobs already judged: consecutive events mostly share them (context.md,
+    // handoff.md; a forged log may repeat one tree throughout), so each is read once.
+    let mut judged: HashSet<ObjectId> = HashSet::new();
     let mut next = Some(entry.tip);
     let mut walked = 0;
     while let Some(commit_id) = next {
@@ -525,27 +586,35 @@ pub fn check_log(
                 commit.parents.len()
             )));
         }
-        let entries = repo.read_tree(commit.tree)?;
-        let meta = log_commit_meta(repo, &entries)
-            .map_err(|reason| hostile(format!("{commit_id} is not a log commit: {reason}")))?;
-        if meta.id != id {
-            return Err(hostile(format!(
-                "log commit {commit_id} belongs to session id {}, not {id}",
-                meta.id
-            )));
-        }
-        let trailer = format!("Session-Id: {id}");
         if !commit.message.lines().any(|l| l.trim_end() == trailer) {
             return Err(hostile(format!(
                 "log commit {commit_id} lacks the trailer '{trailer}'"
             )));
         }
+        next = commit.parents.first().copied();
+        if !judged.insert(commit.tree) {
+            continue;
+        }
+        let entries = repo.read_tree(commit.tree)?;
+        let yaml = entries.iter().find(|e| e.name == META_FILE);
+        if yaml.is_none_or(|e| !judged.contains(&e.id)) {
+            let meta = log_commit_meta(repo, &entries)
+                .map_err(|reason| hostile(format!("{commit_id} is not a log commit: {reason}")))?;
+            if meta.id != id {
+                return Err(hostile(format!(
+                    "log commit {commit_id} belongs to session id {}, not {id}",
+                    meta.id
+                )));
+            }
+            judged.extend(yaml.map(|e| e.id));
+        }
         for file in [CONTEXT_FILE, HANDOFF_FILE] {
-            if let Some(e) = entries.iter().find(|e| e.name == file) {
+            if let Some(e) = entries.iter().find(|e| e.name == file)
+                && judged.insert(e.id)
+            {
                 check_text_blob(repo, e).map_err(|r| hostile(format!("{file} {r}")))?;
             }
         }
-        next = commit.parents.first().copied();
     }
     Ok(session)
 }

@@ -157,3 +157,30 @@ fn a_malformed_session_is_named_and_does_not_hide_the_others() {
         repo.session(&["end", "bad"]).fails();
     }
 }
+
+/// The checkpoint count `list` and `show` print is kept per log tip: it stays right as the
+/// log grows, and when the log is moved back (a different history), it is counted again.
+#[test]
+fn checkpoint_counts_follow_the_log() {
+    let repo = crate::support::TestRepo::new();
+    let path = repo.new_session("c");
+    let count = |repo: &crate::support::TestRepo| {
+        repo.session(&["show", "c", "--json"]).ok().json()["checkpoints"]
+            .as_u64()
+            .unwrap()
+    };
+    for i in 0..3 {
+        crate::support::write_file(&path.join("f.txt"), &format!("{i}\n"));
+        repo.session(&["checkpoint", "c"]).ok();
+    }
+    let three = repo.git(&["rev-parse", "refs/sessions/c"]);
+    assert_eq!(count(&repo), 3);
+    crate::support::write_file(&path.join("f.txt"), "again\n");
+    repo.session(&["checkpoint", "c"]).ok();
+    assert_eq!(count(&repo), 4);
+    // The same checkpoint linked twice counts once.
+    repo.session(&["checkpoint", "c"]).ok();
+    assert_eq!(count(&repo), 4);
+    repo.git(&["update-ref", "refs/sessions/c", &format!("{three}~1")]);
+    assert_eq!(count(&repo), 2);
+}

@@ -1161,3 +1161,41 @@ fn secrets_in_lfs_tracked_files_are_refused() {
     assert!(out.stderr.contains("private key"), "{}", out.stderr);
     assert!(!a.has_ref(&bare, "refs/sessions/key"));
 }
+
+/// Taking up a fetched session makes a worktree here: the user's own setup commands run in
+/// it, as for `new`. When the remote has no branch for it, resume says where the branch is
+/// made instead of naming a remote branch that does not exist.
+#[test]
+fn taking_up_runs_setup_and_names_where_the_branch_starts() {
+    let (a, b, bare) = pair();
+    let wt = a.new_session("t");
+    make_work(&a, &wt);
+    a.session(&["push", "origin", "t"]).ok();
+    b.git(&["config", "--add", "session.postCreate", "touch set-up-ran"]);
+    b.session(&["fetch"]).ok();
+    let out = b.session(&["resume", "t"]).ok();
+    let path = PathBuf::from(out.line());
+    assert!(path.join("set-up-ran").exists(), "{}", out.stderr);
+    // A session whose branch the remote lacks (deleted there after the push).
+    let wt = a.new_session("u");
+    make_work(&a, &wt);
+    a.session(&["push", "origin", "u"]).ok();
+    a.git(&[
+        "push",
+        "-q",
+        bare.to_str().unwrap(),
+        ":refs/heads/session/u",
+    ]);
+    b.session(&["fetch", "--prune"]).ok();
+    let out = b.session(&["resume", "u"]).ok();
+    assert!(
+        out.stderr.contains("origin has no branch session/u"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("at origin/session/u"),
+        "{}",
+        out.stderr
+    );
+}
