@@ -173,13 +173,63 @@ impl Config {
             }
             _ => Shared::default(),
         };
-        Ok(Config {
+        let mut config = Config {
             git,
             shared: shared.values,
             git_lists,
             shared_lists: shared.lists,
             warnings: shared.warnings,
-        })
+        };
+        config.drop_invalid_shared_values();
+        Ok(config)
+    }
+
+    /// Checks every value `.git-session.yaml` gives as the command that reads it would, once,
+    /// when the file is read: an invalid one is a warning and is not used (the default is),
+    /// instead of an error in whichever command happens to need it (`new` failing on a
+    /// `portRange` when no setup command is configured).
+    fn drop_invalid_shared_values(&mut self) {
+        let keys: Vec<&'static str> = self.shared.keys().copied().collect();
+        for name in keys {
+            let Some(key) = ALL_KEYS.iter().find(|k| k.name == name) else {
+                continue;
+            };
+            let value = self.shared[name].clone();
+            let alone = Config {
+                git: BTreeMap::new(),
+                shared: BTreeMap::from([(name, value.clone())]),
+                git_lists: BTreeMap::new(),
+                shared_lists: BTreeMap::new(),
+                warnings: Vec::new(),
+            };
+            let checked: Result<(), ConfigError> = match name {
+                n if n == FETCH_TIMEOUT_SECS.name => alone.number(key, 0..=600).map(drop),
+                n if n == RETENTION_DAYS.name => alone.number(key, 1..=36_500).map(drop),
+                n if n == TRASH_DAYS.name => alone.number(key, 0..=36_500).map(drop),
+                n if n == HOOK_TIMEOUT.name => alone.duration_ms(key, false).map(drop),
+                n if n == CHECKPOINT_INTERVAL.name => alone.duration_ms(key, true).map(drop),
+                n if n == PORT_RANGE.name => alone.port_range().map(drop),
+                n if n == BRANCH_PREFIX.name => alone.branch_prefix().map(drop),
+                n if n == PUSH_SECRETS.name => alone.flag(key, &[]).map(drop),
+                n if n == BASE_REF.name => match value.as_str() {
+                    "fresh" | "head" => Ok(()),
+                    _ => Err(ConfigError::Invalid {
+                        key: BASE_REF.name,
+                        value: value.clone(),
+                        reason: "expected 'fresh' or 'head'".into(),
+                    }),
+                },
+                _ => Ok(()),
+            };
+            if let Err(e) = checked {
+                self.shared.remove(name);
+                self.warnings.push(format!(
+                    "{SHARED_FILE}: {}; it is ignored (the default '{}' applies)",
+                    crate::text::one_line(&e),
+                    key.default
+                ));
+            }
+        }
     }
 
     /// Mistakes worth telling the user that do not stop the command (an unknown key in

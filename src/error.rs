@@ -102,6 +102,10 @@ impl From<RepoError> for CommandError {
                 .hint("run git-session in a clone that uses the files ref storage"),
             RepoError::RefConflict { .. } => CommandError::user(message)
                 .hint("another git-session or git command changed it at the same time; run the command again"),
+            RepoError::BadIndex { path, .. } => CommandError::user(message).hint(format!(
+                "move it away (`mv '{0}' '{0}.broken'`), then `git reset` in that worktree rebuilds it from HEAD, keeping the files",
+                path.display()
+            )),
             RepoError::Gix { .. } => CommandError::internal(message),
         }
     }

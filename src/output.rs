@@ -141,14 +141,16 @@ impl Output {
     fn stderr_line(&self, color: &str, label: &str, text: &str) {
         // Narration quotes session data (names, goals, messages) that may come from a remote.
         let text = crate::text::escape_multiline(text);
-        let mut err = std::io::stderr().lock();
-        let _ = if label.is_empty() {
-            writeln!(err, "{text}")
+        let line = if label.is_empty() {
+            format!("{text}\n")
         } else if self.color_err {
-            writeln!(err, "{color}{label}{RESET} {text}")
+            format!("{color}{label}{RESET} {text}\n")
         } else {
-            writeln!(err, "{label} {text}")
+            format!("{label} {text}\n")
         };
+        // One write: stderr is unbuffered, and a hook's watchdog may end the process between
+        // two writes (it waits for this lock first).
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 }
 

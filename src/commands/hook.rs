@@ -72,6 +72,8 @@ fn start_watchdog(ctx: &Context) {
         // Lock files gix holds for a ref or notes update in flight are removed, so no
         // `<ref>.lock` outlives the process (the update then simply did not happen).
         gix::tempfile::registry::cleanup_tempfiles();
+        // A line being written to stderr is finished first, never cut to a bare `warning:`.
+        let _stderr = std::io::stderr().lock();
         std::process::exit(0);
     });
 }

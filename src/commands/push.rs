@@ -106,8 +106,25 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
     let mut just_made = Vec::new();
     // A dry run takes no checkpoint, but judges the files one would publish.
     let mut would_checkpoint = Vec::new();
+    let mut failed = Vec::new();
     if !args.no_checkpoint && !args.dry_run {
-        (sessions, just_made) = checkpoint_dirty(ctx, sessions)?;
+        (sessions, just_made) = checkpoint_dirty(ctx, sessions, &mut failed)?;
+        if !failed.is_empty() && !args.all {
+            let (_, first) = failed.remove(0);
+            return Err(CommandError {
+                message: format!("{}; nothing was pushed", first.message),
+                ..first
+            });
+        }
+        for (_, e) in &failed {
+            ctx.out.error(&e.message);
+            for hint in &e.hints {
+                ctx.out.hint(hint);
+            }
+        }
+        if sessions.is_empty() {
+            return Err(CommandError::user("no session could be pushed (see above)"));
+        }
     } else if !args.no_checkpoint {
         would_checkpoint = uncommitted_files(ctx, &sessions)?;
     }
@@ -172,13 +189,28 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
         notes_pushed: outcome.notes_pushed,
         attempts: outcome.attempts,
     };
+    let not_pushed = |failed: &[(String, CommandError)]| {
+        let names: Vec<String> = failed
+            .iter()
+            .map(|(n, _)| format!("'{}'", crate::text::escape(n)))
+            .collect();
+        CommandError::user(format!(
+            "{} session(s) were not pushed: {} (see above); the others were",
+            failed.len(),
+            names.join(", ")
+        ))
+    };
     if args.json {
-        return ctx.out.json(&report);
+        ctx.out.json(&report)?;
+    } else {
+        for session in &report.sessions {
+            ctx.out.answer(&crate::text::escape(&session.remote_name))?;
+        }
     }
-    for session in &report.sessions {
-        ctx.out.answer(&crate::text::escape(&session.remote_name))?;
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(not_pushed(&failed)),
     }
-    Ok(())
 }
 
 /// `push [<remote>] [<name>…]`: the first argument is the remote when one of that name is
@@ -223,9 +255,13 @@ fn choose_remote(ctx: &Context, config: &Config, given: Option<&str>, session: &
 /// A log tip moved by a checkpoint this push took: (session, tip before, tip after).
 type JustMade = (String, crate::git::ObjectId, crate::git::ObjectId);
 
+/// Checkpoints each dirty session. One that cannot be checkpointed (an unreadable
+/// worktree, an interrupted restore) is named in `failed` and left out of the push: with
+/// `--all` the others still go, a named one stops the push.
 fn checkpoint_dirty(
     ctx: &Context,
     sessions: Vec<Session>,
+    failed: &mut Vec<(String, CommandError)>,
 ) -> CommandResult<(Vec<Session>, Vec<JustMade>)> {
     let store = ctx.store();
     let local = ctx.local();
@@ -237,24 +273,48 @@ fn checkpoint_dirty(
             continue;
         };
         // A half-restored worktree (an interrupted fork or resume) is no one's work.
-        if local.get(&session.meta.id).restore_pending.is_some() {
-            return Err(CommandError::user(format!(
-                "putting a checkpoint into the worktree of '{}' was interrupted; nothing was pushed",
-                session.name()
-            ))
-            .hint(format!("`git session resume {}` finishes it", session.name())));
+        if local.get(&session.meta.id).pending().is_some() {
+            failed.push((
+                session.name().to_owned(),
+                CommandError::user(format!(
+                    "putting a checkpoint into the worktree of '{}' was interrupted",
+                    session.name()
+                ))
+                .hint(format!(
+                    "`git session resume {}` finishes it",
+                    session.name()
+                )),
+            ));
+            continue;
         }
         // One scan: nothing is recorded for a clean worktree, nor when the last checkpoint
         // already holds this state.
-        let Some(recorded) = lifecycle::checkpoint_if_dirty(
+        let recorded = match lifecycle::checkpoint_if_dirty(
             &ctx.repo,
             &store,
             &local,
             &session,
             &path,
             "before push",
-        )?
-        else {
+        ) {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                let e = CommandError::from(e);
+                failed.push((
+                    session.name().to_owned(),
+                    CommandError {
+                        message: format!(
+                            "cannot checkpoint session '{}': {}",
+                            crate::text::escape(session.name()),
+                            e.message
+                        ),
+                        ..e
+                    },
+                ));
+                continue;
+            }
+        };
+        let Some(recorded) = recorded else {
             out.push(session);
             continue;
         };

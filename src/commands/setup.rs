@@ -80,11 +80,11 @@ fn run_commands(
     session: &Session,
     path: &Path,
 ) -> CommandResult<usize> {
-    let env = session_env(ctx, config, session, Some(path))?;
     let commands = setup::commands(config);
     if commands.is_empty() {
         return Ok(0);
     }
+    let env = session_env(ctx, config, session, Some(path))?;
     let mut approvals = Approvals::load(&ctx.repo.common_dir());
     let mut failed = 0;
     for command in &commands {

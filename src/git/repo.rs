@@ -26,6 +26,8 @@ pub enum RepoError {
     RefConflict { ref_name: String },
     #[error("'{spec}' does not name a commit")]
     BadRevision { spec: String },
+    #[error("the index {} cannot be read", path.display())]
+    BadIndex { path: PathBuf, source: BoxError },
     #[error("{context}")]
     Gix { context: String, source: BoxError },
 }

@@ -48,8 +48,12 @@ pub fn read_index(repo: &gix::Repository) -> Result<gix::index::File, RepoError>
         return Ok(gix::index::File::from_state(empty, path));
     }
     let options = gix::index::decode::Options::default();
-    gix::index::File::at(&path, repo.object_hash(), true, options)
-        .context(|| format!("reading the index {}", path.display()))
+    gix::index::File::at(&path, repo.object_hash(), true, options).map_err(|e| {
+        RepoError::BadIndex {
+            path: path.clone(),
+            source: Box::new(e),
+        }
+    })
 }
 
 /// A filter pipeline (git's clean filters, line endings) for hashing worktree files. Not

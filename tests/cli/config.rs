@@ -94,3 +94,36 @@ fn tilde_from_git_config_means_home_and_refs_heads_prefix_is_dropped() {
     assert!(!repo.root.join("~").exists());
     repo.git(&["rev-parse", "--verify", "refs/heads/agent/a"]);
 }
+
+/// An invalid value in `.git-session.yaml` is named once, when the file is read, and the
+/// default applies: `new` does not fail on a `portRange` it does not need, and `gc` does not
+/// find a bad `retentionDays` only when it runs.
+#[test]
+fn invalid_shared_values_are_warned_about_once_and_ignored() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        &[(
+            ".git-session.yaml",
+            "portRange: 5-1\nretentionDays: 0\nfetchTimeout: forever\n",
+        )],
+        "config",
+    );
+    let out = repo.session(&["new", "a", "--head"]).ok();
+    for key in ["portRange", "retentionDays", "fetchTimeout"] {
+        assert_eq!(
+            out.stderr.matches(&format!("session.{key} = ")).count(),
+            1,
+            "{key}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("setup commands not run"),
+        "{}",
+        out.stderr
+    );
+    repo.session(&["gc", "--dry-run"]).ok();
+    let env = repo.session(&["env", "a", "--json"]).ok().json();
+    let port = env["GIT_SESSION_PORT"].as_u64().unwrap();
+    assert!((10000..=19999).contains(&port), "{port}");
+}

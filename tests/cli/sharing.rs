@@ -1199,3 +1199,23 @@ fn taking_up_runs_setup_and_names_where_the_branch_starts() {
         out.stderr
     );
 }
+
+/// `push --all` with one session whose worktree cannot be read: that one is named and left
+/// out, the others are pushed, and the exit status says not everything went. A corrupt index
+/// gets the hint that repairs it.
+#[test]
+fn push_all_names_the_session_it_cannot_checkpoint() {
+    let (a, _b, bare) = pair();
+    let good = a.new_session("good");
+    write_file(&good.join("g.txt"), "g\n");
+    let bad = a.new_session("bad");
+    write_file(&bad.join("b.txt"), "b\n");
+    std::fs::write(a.root.join(".git/worktrees/bad/index"), "garbage").unwrap();
+    let out = a.session(&["push", "--all", "origin"]).fails();
+    assert!(out.stderr.contains("'bad'"), "{}", out.stderr);
+    assert!(out.stderr.contains("git reset"), "{}", out.stderr);
+    assert!(a.has_ref(&bare, "refs/sessions/good"));
+    assert!(!a.has_ref(&bare, "refs/sessions/bad"));
+    let out = a.session(&["end", "bad"]).fails();
+    assert!(out.stderr.contains("git reset"), "{}", out.stderr);
+}
