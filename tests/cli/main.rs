@@ -16,6 +16,7 @@ mod list;
 mod man;
 mod names;
 mod new;
+mod realistic;
 mod safety;
 mod setup;
 mod sharing;
