@@ -710,3 +710,24 @@ fn a_shared_hooks_path_keeps_the_shims_while_another_repository_uses_them() {
     b.session(&["hooks", "uninstall"]).ok();
     assert!(!shared.join("post-commit").exists());
 }
+
+/// A hook that runs out of time (`session.hookTimeout`) ends quietly: it never leaves a
+/// line cut short (a bare `warning:`), and the commit goes through.
+#[test]
+fn a_hook_out_of_time_never_cuts_a_line() {
+    let repo = TestRepo::new();
+    install(&repo);
+    let wt = repo.new_session("t");
+    repo.git(&["config", "session.hookTimeout", "1ms"]);
+    for i in 0..10 {
+        let out = commit_in(&repo, &wt, "f.txt", &format!("c{i}"));
+        for line in out.stderr.lines() {
+            assert!(line.trim() != "warning:", "{:?}", out.stderr);
+            assert!(
+                !line.starts_with("warning:") || line.len() > "warning: ".len(),
+                "{:?}",
+                out.stderr
+            );
+        }
+    }
+}
