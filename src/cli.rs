@@ -1,9 +1,10 @@
-//! The command line: global options and the subcommand enum. Each subcommand's arguments
-//! live next to its implementation in `commands/`.
+//! The command line: the global options, around the subcommand enum that lives with the
+//! subcommands in `commands/` (as jj keeps it). `main` parses this and hands the parts to
+//! `commands::run`.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use crate::commands;
+use crate::commands::Command;
 use crate::output::ColorChoice;
 
 /// Named, resumable, forkable sessions for parallel work, stored in git itself.
@@ -27,44 +28,4 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    New(commands::new::NewArgs),
-    #[command(visible_alias = "ls")]
-    List(commands::list::ListArgs),
-    #[command(visible_alias = "st")]
-    Status(commands::status::StatusArgs),
-    Show(commands::show::ShowArgs),
-    Path(commands::path::PathArgs),
-    #[command(visible_alias = "switch")]
-    Resume(commands::resume::ResumeArgs),
-    Rename(commands::rename::RenameArgs),
-    End(commands::end::EndArgs),
-    #[command(visible_alias = "delete")]
-    Rm(commands::rm::RmArgs),
-    Gc(commands::gc::GcArgs),
-    Checkpoint(commands::checkpoint::CheckpointArgs),
-    Log(commands::log::LogArgs),
-    Diff(commands::diff::DiffArgs),
-    Rewind(commands::rewind::RewindArgs),
-    Fork(commands::fork::ForkArgs),
-    Hooks(commands::hooks::HooksArgs),
-    #[command(hide = true)]
-    Hook(commands::hook::HookArgs),
-    Push(commands::push::PushArgs),
-    Fetch(commands::fetch::FetchArgs),
-    Remote(commands::remote::RemoteArgs),
-    Context(commands::context::ContextArgs),
-    Handoff(commands::handoff::HandoffArgs),
-    Man(commands::man::ManArgs),
-    Completions(commands::completions::CompletionsArgs),
-    ShellInit(commands::shell_init::ShellInitArgs),
-    Env(commands::env::EnvArgs),
-    Setup(commands::setup::SetupArgs),
-    Approve(commands::approve::ApproveArgs),
-    Claude(commands::claude::ClaudeArgs),
-    #[command(name = "__complete", hide = true)]
-    Complete(commands::complete::CompleteArgs),
 }

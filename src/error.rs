@@ -224,9 +224,9 @@ impl From<crate::create::CreateError> for CommandError {
     }
 }
 
-impl From<crate::hooks::HooksError> for CommandError {
-    fn from(err: crate::hooks::HooksError) -> Self {
-        use crate::hooks::HooksError;
+impl From<crate::git_hooks::HooksError> for CommandError {
+    fn from(err: crate::git_hooks::HooksError) -> Self {
+        use crate::git_hooks::HooksError;
         let message = one_line(&err);
         match err {
             HooksError::Repo(e) => e.into(),
@@ -311,9 +311,9 @@ impl From<crate::port::PortError> for CommandError {
     }
 }
 
-impl From<crate::setup::SetupError> for CommandError {
-    fn from(err: crate::setup::SetupError) -> Self {
-        use crate::setup::SetupError;
+impl From<crate::post_create::SetupError> for CommandError {
+    fn from(err: crate::post_create::SetupError) -> Self {
+        use crate::post_create::SetupError;
         let message = one_line(&err);
         match err {
             SetupError::Failed { .. } => CommandError::user(message),

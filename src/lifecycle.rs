@@ -875,7 +875,7 @@ pub fn execute(
         if let Some(reason) = worktree::lock_reason(repo, path)? {
             out.kept_because = Some(format!(
                 "git has it locked ({reason}); `git worktree unlock {}` unlocks it",
-                crate::setup::shell_quote(&path.to_string_lossy())
+                crate::post_create::shell_quote(&path.to_string_lossy())
             ));
             return Ok(out);
         }

@@ -9,7 +9,9 @@ use git_session::error::ErrorKind;
 fn main() {
     let cli = git_session::cli::Cli::parse();
     let color = cli.color;
-    let code = match git_session::commands::run(cli) {
+    let code = match git_session::commands::run(cli.command, color, || {
+        <git_session::cli::Cli as clap::CommandFactory>::command()
+    }) {
         Ok(()) => 0,
         Err(err) if err.kind == ErrorKind::BrokenPipe => 0,
         Err(err) => {

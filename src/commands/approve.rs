@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
+use crate::command_context::Context;
 use crate::config::SHARED_FILE;
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
-use crate::setup::{self, Approvals};
+use crate::post_create::{self, Approvals};
 use crate::text::escape;
 
 /// Approve the setup commands in .git-session.yaml on this machine.
@@ -36,7 +36,7 @@ struct Row {
 
 pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
     let config = ctx.config()?;
-    let tracked: Vec<_> = setup::commands(&config)
+    let tracked: Vec<_> = post_create::commands(&config)
         .into_iter()
         .filter(|c| c.tracked)
         .collect();

@@ -1,7 +1,7 @@
 //! `git session checkpoint`: snapshot the session's working tree (uncommitted and untracked
 //! work included) without touching its index, HEAD or files, and print the commit id.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::Session;

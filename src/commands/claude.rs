@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::agent::claude::{self, HookInput};
 use crate::agent::settings;
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::canonical;

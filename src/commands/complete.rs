@@ -3,9 +3,7 @@
 //! argument it prints the session names, one a line; otherwise nothing. The position logic
 //! lives here, read from the clap definitions, so bash, zsh and fish agree with the parser.
 
-use clap::CommandFactory;
-
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::output::Output;
 
@@ -100,8 +98,8 @@ fn takes_value(cmd: &clap::Command, w: &str) -> bool {
     false
 }
 
-pub fn run(out: Output, args: &CompleteArgs) -> CommandResult {
-    let mut cli = crate::cli::Cli::command();
+pub fn run(out: Output, args: &CompleteArgs, cli: super::CliDefinition) -> CommandResult {
+    let mut cli = cli();
     cli.build();
     if !wants_session(&cli, &args.words) {
         return Ok(());

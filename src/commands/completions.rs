@@ -5,7 +5,7 @@
 //! `git session <TAB>`; zsh's and fish's git completions find `_git-session` and the
 //! `git-session` completions by themselves.
 
-use clap::{CommandFactory, ValueHint};
+use clap::ValueHint;
 use clap_complete::Shell;
 
 use crate::error::CommandResult;
@@ -27,8 +27,8 @@ const BASH_NAME: &str = "gitsession";
 /// The command line as completion sees it: hidden subcommands left out (clap_complete would
 /// offer them), and session-name arguments marked with [`ValueHint::Other`], which zsh's
 /// script renders as an empty action for [`zsh`] to fill in.
-fn completion_command() -> clap::Command {
-    let cli = crate::cli::Cli::command();
+fn completion_command(cli: super::CliDefinition) -> clap::Command {
+    let cli = cli();
     let mut command = clap::Command::new("git-session")
         .version(env!("CARGO_PKG_VERSION"))
         .args(cli.get_arguments().cloned())
@@ -48,8 +48,8 @@ fn completion_command() -> clap::Command {
     command
 }
 
-fn generate(shell: Shell, name: &str) -> String {
-    let mut command = completion_command().bin_name(name);
+fn generate(cli: super::CliDefinition, shell: Shell, name: &str) -> String {
+    let mut command = completion_command(cli).bin_name(name);
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, name, &mut script);
     String::from_utf8_lossy(&script).into_owned()
@@ -98,8 +98,8 @@ _git_session_names() {
 /// clap_complete's bash script mixes up the names of a hyphenated program's subcommand cases
 /// (clap-rs/clap#6421), so options after a subcommand never complete: generate for a name
 /// without a hyphen and register our wrapper for git-session.
-fn bash() -> String {
-    let script = generate(Shell::Bash, BASH_NAME);
+fn bash(cli: super::CliDefinition) -> String {
+    let script = generate(cli, Shell::Bash, BASH_NAME);
     let register = format!("-F _{BASH_NAME} ");
     let tail = format!(" {BASH_NAME}\n");
     script
@@ -111,8 +111,8 @@ fn bash() -> String {
 /// The session-name positionals end in an empty action (`…:' \`); they get
 /// `_git_session_names <subcommand> <first>`: the words from `first` on are the ones before
 /// the cursor after the subcommand (a `*::` spec narrows `words` to the positionals).
-fn zsh() -> String {
-    let script = generate(Shell::Zsh, "git-session");
+fn zsh(cli: super::CliDefinition) -> String {
+    let script = generate(cli, Shell::Zsh, "git-session");
     let mut out = String::with_capacity(script.len() + ZSH_NAMES.len());
     let mut arm = "";
     for line in script.lines() {
@@ -141,8 +141,8 @@ fn zsh() -> String {
 
 /// fish: the subcommands that take a session (and their aliases) complete names, and no
 /// files, wherever `__complete` says a name goes.
-fn fish() -> String {
-    let cli = completion_command();
+fn fish(definition: super::CliDefinition) -> String {
+    let cli = completion_command(definition);
     let subcommands: Vec<&str> = SESSION_ARGS
         .iter()
         .filter_map(|(sub, _)| cli.find_subcommand(sub))
@@ -152,17 +152,17 @@ fn fish() -> String {
         "{}\n# Session names where a command takes one: git-session decides from the words before.\n\
          complete -c git-session -n '__fish_git_session_using_subcommand {}' -f \
          -a '(command git-session __complete -- (commandline -opc)[2..] 2>/dev/null)'\n",
-        generate(Shell::Fish, "git-session"),
+        generate(definition, Shell::Fish, "git-session"),
         subcommands.join(" ")
     )
 }
 
-pub fn run(out: &Output, args: &CompletionsArgs) -> CommandResult {
+pub fn run(out: &Output, args: &CompletionsArgs, cli: super::CliDefinition) -> CommandResult {
     let text = match args.shell {
-        Shell::Bash => bash(),
-        Shell::Zsh => zsh(),
-        Shell::Fish => fish(),
-        shell => generate(shell, "git-session"),
+        Shell::Bash => bash(cli),
+        Shell::Zsh => zsh(cli),
+        Shell::Fish => fish(cli),
+        shell => generate(cli, shell, "git-session"),
     };
     out.answer(&text)?;
     Ok(())
@@ -170,10 +170,13 @@ pub fn run(out: &Output, args: &CompletionsArgs) -> CommandResult {
 
 #[cfg(test)]
 mod tests {
+    const CLI: super::super::CliDefinition =
+        || <crate::cli::Cli as clap::CommandFactory>::command();
+
     #[test]
     fn zsh_completes_each_session_argument_with_names() {
-        let script = super::zsh();
-        let cli = super::completion_command();
+        let script = super::zsh(CLI);
+        let cli = super::completion_command(CLI);
         let expected: usize = super::SESSION_ARGS
             .iter()
             .map(|(sub, _)| {
@@ -199,6 +202,6 @@ mod tests {
 
     #[test]
     fn bash_offers_no_hidden_command() {
-        assert!(!super::bash().contains("__complete)"));
+        assert!(!super::bash(CLI).contains("__complete)"));
     }
 }

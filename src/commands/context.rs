@@ -4,7 +4,7 @@
 
 use std::io::{IsTerminal, Read};
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::session::{Event, EventKind, store::MAX_BLOB_BYTES};
 

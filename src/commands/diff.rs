@@ -2,7 +2,7 @@
 //! default) and the working tree now, untracked files included. The diff itself is git's.
 
 use crate::checkpoint;
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::git;
 

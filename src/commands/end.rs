@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::lifecycle::{self, Retirement};
 use crate::session::{Event, EventKind, Status};

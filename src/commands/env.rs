@@ -1,7 +1,7 @@
 //! `git session env`: a session's environment as `export` lines, for
 //! `eval "$(git session env)"` in a shell, a Makefile or an agent's setup.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::lifecycle;
 

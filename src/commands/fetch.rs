@@ -2,8 +2,8 @@
 //! (never over a local session), its branches, and its provenance notes merged into the
 //! local ones; then judge every fetched log, one warning per session that is refused.
 
+use crate::command_context::Context;
 use crate::config;
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::remote;
 use crate::session::sync;

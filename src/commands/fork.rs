@@ -2,7 +2,7 @@
 //! untracked work included), independent from then on. The source is only read.
 
 use crate::checkpoint;
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;

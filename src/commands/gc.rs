@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::command_context::Context;
 use crate::config;
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::time::{self, human};

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::{ObjectId, Repo};
 use crate::lifecycle;

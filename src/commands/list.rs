@@ -1,6 +1,6 @@
 //! `git session list`: one row per session — what is running, dirty, ahead, stale.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::session::sync;
 

@@ -1,6 +1,6 @@
 //! `git session log`: a session's events, newest first.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::text::escape;
 

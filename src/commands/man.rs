@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use clap::CommandFactory;
-
 use crate::error::{CommandError, CommandResult};
 use crate::output::Output;
 
@@ -18,10 +16,8 @@ pub struct ManArgs {
 }
 
 /// The man page as roff.
-pub fn render() -> Vec<u8> {
-    let mut command = crate::cli::Cli::command()
-        .name("git-session")
-        .bin_name("git-session");
+pub fn render(cli: super::CliDefinition) -> Vec<u8> {
+    let mut command = cli().name("git-session").bin_name("git-session");
     command.build();
     let mut out = Vec::new();
     let man = clap_mangen::Man::new(command.clone())
@@ -134,8 +130,8 @@ fn roff_escape(text: &str) -> String {
         .join("\n")
 }
 
-pub fn run(out: &Output, args: &ManArgs) -> CommandResult {
-    let page = render();
+pub fn run(out: &Output, args: &ManArgs, cli: super::CliDefinition) -> CommandResult {
+    let page = render(cli);
     let Some(prefix) = &args.install else {
         out.answer(&String::from_utf8_lossy(&page))?;
         return Ok(());

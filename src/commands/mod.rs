@@ -14,7 +14,7 @@ pub mod fetch;
 pub mod fork;
 pub mod gc;
 pub mod handoff;
-pub mod hook;
+pub mod hook_event;
 pub mod hooks;
 pub mod list;
 pub mod log;
@@ -33,21 +33,66 @@ pub mod show;
 pub mod status;
 pub mod view;
 
-use crate::cli::{Cli, Command};
-use crate::context::Context;
-use crate::error::CommandResult;
-use crate::output::Output;
+use clap::Subcommand;
 
-pub fn run(cli: Cli) -> CommandResult {
-    let out = Output::new(cli.color);
+use crate::command_context::Context;
+use crate::error::CommandResult;
+use crate::output::{ColorChoice, Output};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    New(new::NewArgs),
+    #[command(visible_alias = "ls")]
+    List(list::ListArgs),
+    #[command(visible_alias = "st")]
+    Status(status::StatusArgs),
+    Show(show::ShowArgs),
+    Path(path::PathArgs),
+    #[command(visible_alias = "switch")]
+    Resume(resume::ResumeArgs),
+    Rename(rename::RenameArgs),
+    End(end::EndArgs),
+    #[command(visible_alias = "delete")]
+    Rm(rm::RmArgs),
+    Gc(gc::GcArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
+    Log(log::LogArgs),
+    Diff(diff::DiffArgs),
+    Rewind(rewind::RewindArgs),
+    Fork(fork::ForkArgs),
+    Hooks(hooks::HooksArgs),
+    #[command(hide = true)]
+    Hook(hook_event::HookArgs),
+    Push(push::PushArgs),
+    Fetch(fetch::FetchArgs),
+    Remote(remote::RemoteArgs),
+    Context(context::ContextArgs),
+    Handoff(handoff::HandoffArgs),
+    Man(man::ManArgs),
+    Completions(completions::CompletionsArgs),
+    ShellInit(shell_init::ShellInitArgs),
+    Env(env::EnvArgs),
+    Setup(setup::SetupArgs),
+    Approve(approve::ApproveArgs),
+    Claude(claude::ClaudeArgs),
+    #[command(name = "__complete", hide = true)]
+    Complete(complete::CompleteArgs),
+}
+
+/// The whole command line's definition, for the commands that describe it (`man`,
+/// `completions`, the completer): `main` passes it in, so nothing here depends on `cli`.
+pub type CliDefinition = fn() -> clap::Command;
+
+pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> CommandResult {
+    let out = Output::new(color);
     // Commands that need no repository.
-    let command = match cli.command {
-        Some(Command::Man(args)) => return man::run(&out, &args),
-        Some(Command::Completions(args)) => return completions::run(&out, &args),
+    let command = match command {
+        Some(Command::Man(args)) => return man::run(&out, &args, cli),
+        Some(Command::Completions(args)) => return completions::run(&out, &args, cli),
         Some(Command::ShellInit(args)) => return shell_init::run(&out, &args),
-        Some(Command::Complete(args)) => return complete::run(out, &args),
+        Some(Command::Complete(args)) => return complete::run(out, &args, cli),
         // Never fails a git operation: opens the repository itself and reports quietly.
-        Some(Command::Hook(args)) => return hook::run(out, args),
+        Some(Command::Hook(args)) => return hook_event::run(out, args),
         // Claude Code's hooks find the repository from the directory Claude names.
         Some(Command::Claude(args)) => return claude::run(out, args),
         command => command,

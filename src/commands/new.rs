@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::command_context::Context;
 use crate::config::{self, Config};
-use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::{ObjectId, remote};
@@ -165,7 +165,7 @@ pub fn start(
         report_includes(ctx, report);
     }
     if let Some(path) = &created.worktree {
-        super::hook::install_into_new_worktree(ctx, path);
+        super::hook_event::install_into_new_worktree(ctx, path);
     }
     Ok(created)
 }

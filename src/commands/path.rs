@@ -1,6 +1,6 @@
 //! `git session path`: the worktree path of a session, for `cd "$(git session path x)"`.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use crate::command_context::Context;
 use crate::config::{self, Config, Origin};
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::remote;
 use crate::lifecycle;

@@ -1,8 +1,8 @@
 //! `git session remote setup`: add the refspecs that make a plain `git fetch` bring a
 //! remote's sessions and provenance notes too (idempotent).
 
+use crate::command_context::Context;
 use crate::config;
-use crate::context::Context;
 use crate::error::CommandResult;
 use crate::git::remote;
 use crate::session::sync;

@@ -1,7 +1,7 @@
 //! `git session rename`: a new name for the same session (same id). The ref, a default-named
 //! branch and a default-placed worktree directory move with it.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::worktree;

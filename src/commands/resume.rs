@@ -7,8 +7,8 @@
 //! repeated on stderr.
 
 use crate::checkpoint;
+use crate::command_context::Context;
 use crate::config;
-use crate::context::Context;
 use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::Expect;
@@ -729,7 +729,7 @@ fn recreate(
     if let Some(report) = &includes {
         super::new::report_includes(ctx, report);
     }
-    super::hook::install_into_new_worktree(ctx, &path);
+    super::hook_event::install_into_new_worktree(ctx, &path);
     let wt = ctx.repo.open_worktree(&path)?;
     if let Some(snapshot) = restore {
         let head = snapshot.head.expect("a restorable checkpoint has a HEAD");

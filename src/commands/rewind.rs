@@ -2,7 +2,7 @@
 //! checkpointed first, so a rewind is undone by rewinding to the id it prints.
 
 use crate::checkpoint;
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::session::{Event, EventKind, SessionLock};

@@ -10,13 +10,13 @@ use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
+use crate::command_context::Context;
 use crate::config::{Config, SHARED_FILE};
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::port;
+use crate::post_create::{self, Approvals, SessionEnv, SetupCommand};
 use crate::session::Session;
-use crate::setup::{self, Approvals, SessionEnv, SetupCommand};
 use crate::text::escape;
 
 /// Run the session's setup commands (session.postCreate) in its worktree again.
@@ -80,7 +80,7 @@ fn run_commands(
     session: &Session,
     path: &Path,
 ) -> CommandResult<usize> {
-    let commands = setup::commands(config);
+    let commands = post_create::commands(config);
     if commands.is_empty() {
         return Ok(0);
     }
@@ -98,7 +98,7 @@ fn run_commands(
         }
         ctx.out
             .status(&format!("Running setup command `{}`", command.command));
-        if let Err(e) = setup::run(&command.command, path, &env) {
+        if let Err(e) = post_create::run(&command.command, path, &env) {
             ctx.out.warn(&crate::text::one_line(&e));
             failed += 1;
         }

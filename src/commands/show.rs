@@ -1,6 +1,6 @@
 //! `git session show`: one session in detail, with its recent events.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::text::{escape, escape_multiline};
 

@@ -1,7 +1,7 @@
 //! `git session status` (`st`): the session you are standing in, as `show` prints it; outside
 //! one, a one-line refusal pointing at `list`. Also what `git session` alone shows inside one.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 
 use super::show::{self, ShowArgs};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::git::ObjectId;
 use crate::lifecycle;

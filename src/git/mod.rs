@@ -3,6 +3,7 @@
 //! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes).
 
 pub mod config_env;
+pub mod error;
 pub mod exclude;
 pub mod notes;
 pub mod remote;

@@ -27,7 +27,7 @@ use gix::index::entry::{Flags, Mode, Stat};
 use rustix::fs::Dir;
 use rustix::fs::{AtFlags, FileType, OFlags};
 
-use super::repo::{GixContext, RepoError};
+use super::error::{GixContext, RepoError};
 
 /// What differs between a worktree and its index, as paths relative to the worktree.
 #[derive(Debug, Default)]

@@ -1,6 +1,9 @@
 #[test]
 fn the_committed_man_page_is_current() {
-    let page = String::from_utf8(git_session::commands::man::render()).unwrap();
+    let page = String::from_utf8(git_session::commands::man::render(|| {
+        <git_session::cli::Cli as clap::CommandFactory>::command()
+    }))
+    .unwrap();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/git-session.1");
     if std::env::var_os("UPDATE_MAN").is_some() {
         std::fs::write(&path, &page).unwrap();

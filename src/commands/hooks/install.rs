@@ -1,8 +1,8 @@
 //! `git session hooks install`: the shims into every hooks directory git uses here.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
-use crate::hooks::{self, InstallOptions};
+use crate::git_hooks::{self, InstallOptions};
 
 /// Install git-session's shims into the hook files git runs.
 ///
@@ -24,7 +24,7 @@ pub struct InstallArgs {
 }
 
 pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
-    let reports = hooks::install(
+    let reports = git_hooks::install(
         &ctx.repo,
         InstallOptions {
             force: args.force,

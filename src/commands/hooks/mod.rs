@@ -1,15 +1,15 @@
 //! `git session hooks install|uninstall|status`: put git-session's shims into the hook files
 //! git runs (warnings about forgotten work, automatic checkpoints, commit provenance), take
-//! them out again, and say where they are. The work is in the domain module `crate::hooks`;
+//! them out again, and say where they are. The work is in the domain module `crate::git_hooks`;
 //! these files narrate it.
 
 pub mod install;
 pub mod status;
 pub mod uninstall;
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
-use crate::hooks::FileReport;
+use crate::git_hooks::FileReport;
 
 /// Manage git-session's git hooks.
 ///

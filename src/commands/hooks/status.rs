@@ -1,7 +1,7 @@
 //! `git session hooks status`: where each shim is, whether git will run it, and which hook
 //! manager is in charge.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 
 /// Show where git-session's hooks are and whether git runs them.
@@ -13,7 +13,7 @@ pub struct StatusArgs {
 }
 
 pub fn run(ctx: &Context, args: StatusArgs) -> CommandResult {
-    let reports = crate::hooks::status(&ctx.repo)?;
+    let reports = crate::git_hooks::status(&ctx.repo)?;
     if args.json {
         return ctx.out.json(&reports);
     }

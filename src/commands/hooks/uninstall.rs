@@ -1,6 +1,6 @@
 //! `git session hooks uninstall`: take out exactly what install put in.
 
-use crate::context::Context;
+use crate::command_context::Context;
 use crate::error::CommandResult;
 
 /// Remove git-session's shims and the config values install added.
@@ -14,7 +14,7 @@ pub struct UninstallArgs {
 }
 
 pub fn run(ctx: &Context, args: UninstallArgs) -> CommandResult {
-    let files = crate::hooks::uninstall(&ctx.repo)?;
+    let files = crate::git_hooks::uninstall(&ctx.repo)?;
     if args.json {
         return ctx.out.json(&files);
     }

@@ -11,8 +11,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::command_context::Context;
 use crate::config::{self, Config};
-use crate::context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
 use crate::output::Output;
@@ -348,7 +348,7 @@ fn pre_push(ctx: &Context) -> CommandResult {
 /// Installs the shims into a new worktree's own hooks directory (a relative
 /// `core.hooksPath`) while the hooks are installed; narrates problems as a warning.
 pub fn install_into_new_worktree(ctx: &Context, worktree: &Path) {
-    match crate::hooks::install_for_new_worktree(&ctx.repo, worktree) {
+    match crate::git_hooks::install_for_new_worktree(&ctx.repo, worktree) {
         Ok(Some(report)) => {
             let created = report
                 .files

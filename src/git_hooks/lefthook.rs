@@ -8,7 +8,7 @@
 //! Only events lefthook already runs are chained (its hook file is in place, or its main
 //! config names the event): adding a new event to lefthook's config would make lefthook take
 //! that hook file over and move the user's own hook aside to `<hook>.old`, which it never runs.
-//! Pure text work; the caller in `crate::hooks` reads and writes the files.
+//! Pure text work; the caller in `crate::git_hooks` reads and writes the files.
 
 use std::path::{Path, PathBuf};
 
