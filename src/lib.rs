@@ -30,6 +30,7 @@ pub mod provenance;
 pub mod repair;
 pub mod secrets;
 pub mod session;
+pub mod session_view;
 pub mod text;
 pub mod watch;
 pub mod worktree;

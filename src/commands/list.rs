@@ -4,7 +4,7 @@ use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::session::sync;
 
-use super::view::{self, SessionView, ViewInputs};
+use crate::session_view::{self as view, SessionView, ViewInputs};
 
 /// List sessions: status, changes, commits ahead, last activity, worktree.
 ///
@@ -36,10 +36,11 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
     } else {
         Vec::new()
     };
-    let inputs = ViewInputs::read(ctx, &sessions)?;
+    let local = ctx.local();
+    let inputs = ViewInputs::read(&ctx.repo, &local, &sessions)?;
     let mut views = Vec::new();
     for session in &sessions {
-        let view = view::build(ctx, &inputs, session)?;
+        let view = view::build(&ctx.repo, &local, &inputs, session)?;
         // Ended sessions are hidden, unless `end` kept their worktree because it holds work.
         if args.all || session.meta.status.is_open() || view.worktree.is_some() {
             views.push(view);
@@ -185,7 +186,7 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
                 v.branch.clone(),
                 v.changes.map_or_else(|| "?".into(), |n| n.to_string()),
                 v.ahead.to_string(),
-                view::ago(now, &v.last_active),
+                crate::session::time::ago(now, &v.last_active),
                 v.parent.clone().unwrap_or_else(|| "-".into()),
                 v.worktree
                     .as_ref()

@@ -31,7 +31,6 @@ pub mod setup;
 pub mod shell_init;
 pub mod show;
 pub mod status;
-pub mod view;
 
 use clap::Subcommand;
 

@@ -10,6 +10,7 @@ use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::{ObjectId, remote};
 use crate::session::{Event, EventKind, SessionLock, name};
+use crate::session_view::{self, ViewInputs};
 
 /// Start a new session and print its worktree path.
 ///
@@ -256,8 +257,10 @@ fn print_result(
     json: bool,
 ) -> CommandResult {
     if json {
-        let inputs = super::view::ViewInputs::read(ctx, std::slice::from_ref(session))?;
-        ctx.out.json(&super::view::build(ctx, &inputs, session)?)?;
+        let local = ctx.local();
+        let inputs = ViewInputs::read(&ctx.repo, &local, std::slice::from_ref(session))?;
+        ctx.out
+            .json(&session_view::build(&ctx.repo, &local, &inputs, session)?)?;
     } else {
         match path {
             Some(path) => ctx.out.answer(&path.to_string_lossy())?,

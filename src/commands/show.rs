@@ -4,7 +4,7 @@ use crate::command_context::Context;
 use crate::error::CommandResult;
 use crate::text::{escape, escape_multiline};
 
-use super::view::{self, ViewInputs};
+use crate::session_view::{self as view, ViewInputs};
 
 const RECENT_EVENTS: usize = 10;
 
@@ -23,8 +23,9 @@ pub struct ShowArgs {
 
 pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
-    let inputs = ViewInputs::read(ctx, std::slice::from_ref(&session))?;
-    let mut v = view::build(ctx, &inputs, &session)?;
+    let local = ctx.local();
+    let inputs = ViewInputs::read(&ctx.repo, &local, std::slice::from_ref(&session))?;
+    let mut v = view::build(&ctx.repo, &local, &inputs, &session)?;
     if let Some(why) = &v.error {
         ctx.out.warn(&view::cannot_judge(&v, why));
     }

@@ -111,6 +111,20 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// "3m ago", "2h ago", "5d ago" for an RFC 3339 time, seen at `now` (seconds).
+pub fn ago(now: i64, then: &str) -> String {
+    let Some(then) = parse_rfc3339(then) else {
+        return "?".into();
+    };
+    let secs = (now - then).max(0);
+    match secs {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86_400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,16 @@
-//! The view of a session that `list`, `show` and `new --json` print: one struct, rendered as
-//! a table row or serialized as JSON, so both always agree. Field names are stable.
+//! The one view of a session that `list`, `show` and `new --json` print (and the live screen
+//! reads): the facts about each session, gathered in one place from the store, the
+//! machine-local state and its worktree, as data. Commands render it as a table row, a
+//! detail page or JSON, so all of them always agree. Field names are stable. Never prints.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::command_context::Context;
-use crate::error::CommandResult;
-use crate::git::ObjectId;
-use crate::lifecycle;
-use crate::session::{EventRecord, Session, time};
+use crate::git::{ObjectId, Repo};
+use crate::lifecycle::{self, LifecycleError};
+use crate::session::{EventRecord, LocalStore, Session, Store, time};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionView {
@@ -65,7 +65,11 @@ struct WorktreeStatus {
 }
 
 impl ViewInputs {
-    pub fn read(ctx: &Context, sessions: &[Session]) -> CommandResult<ViewInputs> {
+    pub fn read(
+        repo: &Repo,
+        local: &LocalStore,
+        sessions: &[Session],
+    ) -> Result<ViewInputs, LifecycleError> {
         let mut names_by_id: HashMap<String, String> = sessions
             .iter()
             .map(|s| (s.meta.id.clone(), s.meta.name.clone()))
@@ -76,23 +80,22 @@ impl ViewInputs {
                 .as_ref()
                 .is_some_and(|p| !names_by_id.contains_key(p))
         }) {
-            for s in ctx.store().list()?.into_iter().flatten() {
+            for s in Store::new(repo).list()?.into_iter().flatten() {
                 names_by_id
                     .entry(s.meta.id.clone())
                     .or_insert(s.meta.name.clone());
             }
         }
-        let linked = ctx.repo.linked_worktrees()?;
-        let local = ctx.local();
+        let linked = repo.linked_worktrees()?;
         let located: Vec<(String, PathBuf)> = sessions
             .iter()
             .filter_map(|s| {
-                lifecycle::find_worktree_in(&linked, &local, s).map(|p| (s.meta.name.clone(), p))
+                lifecycle::find_worktree_in(&linked, local, s).map(|p| (s.meta.name.clone(), p))
             })
             .collect();
         // A worktree being made (or half-made by a killed command) is nobody's work yet:
         // not scanned, and said so.
-        let common = ctx.repo.common_dir();
+        let common = repo.common_dir();
         let mut half_made: HashMap<PathBuf, WorktreeStatus> = HashMap::new();
         for session in sessions {
             let state = local.get(&session.meta.id);
@@ -123,7 +126,7 @@ impl ViewInputs {
             .map(|(_, p)| p.clone())
             .filter(|p| !half_made.contains_key(p))
             .collect();
-        let mut statuses = worktree_statuses(ctx, &paths);
+        let mut statuses = worktree_statuses(repo, &paths);
         statuses.extend(half_made);
         let worktrees = located
             .into_iter()
@@ -140,7 +143,13 @@ impl ViewInputs {
     }
 }
 
-pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandResult<SessionView> {
+pub fn build(
+    repo: &Repo,
+    local: &LocalStore,
+    inputs: &ViewInputs,
+    session: &Session,
+) -> Result<SessionView, LifecycleError> {
+    let store = Store::new(repo);
     let meta = &session.meta;
     let located = inputs.worktrees.get(&meta.name);
     let worktree = located.map(|(path, _)| path.clone());
@@ -152,19 +161,17 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
     let head = match head {
         Some(head) => Some(head),
         None if changes.is_ok() && located.is_some() => None, // an unborn branch
-        None => ctx.repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
+        None => repo.read_ref(&format!("refs/heads/{}", meta.branch))?,
     };
     let (changes, error) = match changes {
         Ok(n) => (Some(n), None),
         Err(why) => (None, Some(why)),
     };
     let ahead = match head {
-        Some(head) => ctx
-            .repo
-            .count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
+        Some(head) => repo.count_ahead(head, &base.into_iter().collect::<Vec<_>>())?,
         None => 0,
     };
-    let local_state = ctx.local().get(&meta.id);
+    let local_state = local.get(&meta.id);
     let updated = time::parse_rfc3339(&meta.updated).unwrap_or(0);
     let last_active = local_state.last_active.map_or(updated, |t| t.max(updated));
     Ok(SessionView {
@@ -185,14 +192,14 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
         parent: meta.parent.as_ref().map(|id| {
             inputs.names_by_id.get(id).cloned().unwrap_or_else(|| {
                 // Deleted: its name from the trash, when the trash still has it.
-                match ctx.store().trashed_name(id) {
+                match store.trashed_name(id) {
                     Some(name) => format!("{name} (deleted)"),
                     None => "deleted".to_owned(),
                 }
             })
         }),
         parent_id: meta.parent.clone(),
-        checkpoints: ctx.store().checkpoint_count(session)?,
+        checkpoints: store.checkpoint_count(session)?,
         last_checkpoint: meta.last_checkpoint.clone(),
         goal: meta.goal.clone(),
         agent: meta.agent.clone(),
@@ -202,8 +209,8 @@ pub fn build(ctx: &Context, inputs: &ViewInputs, session: &Session) -> CommandRe
 
 /// The status of many worktrees, several at a time (each on its own repository handle). One
 /// that cannot be read says why in its entry; the others are still read.
-fn worktree_statuses(ctx: &Context, paths: &[PathBuf]) -> HashMap<PathBuf, WorktreeStatus> {
-    let shared = ctx.repo.thread_safe();
+fn worktree_statuses(repo: &Repo, paths: &[PathBuf]) -> HashMap<PathBuf, WorktreeStatus> {
+    let shared = repo.thread_safe();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(paths.len())
@@ -255,18 +262,4 @@ pub fn cannot_judge(view: &SessionView, why: &str) -> String {
         "cannot judge session '{}': its worktree{path} cannot be read: {why}",
         view.name
     ))
-}
-
-/// "3m ago", "2h ago", "5d ago".
-pub fn ago(now: i64, then: &str) -> String {
-    let Some(then) = time::parse_rfc3339(then) else {
-        return "?".into();
-    };
-    let secs = (now - then).max(0);
-    match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{}m ago", secs / 60),
-        3600..86_400 => format!("{}h ago", secs / 3600),
-        _ => format!("{}d ago", secs / 86_400),
-    }
 }
