@@ -142,6 +142,23 @@ impl Context {
         Ok(None)
     }
 
+    /// The transaction a state-changing command runs in (one per command).
+    pub fn transaction(&self) -> crate::transaction::Transaction<'_> {
+        crate::transaction::Transaction::start(
+            &self.repo,
+            &crate::transaction::command_line(),
+            false,
+        )
+    }
+
+    /// Where session worktrees go here, with the settings that say so checked.
+    pub fn site_paths(&self) -> CommandResult<(PathBuf, PathBuf)> {
+        let main_root = self.main_root()?;
+        let config = self.config()?;
+        let worktree_dir = self.worktree_dir(&config, &main_root)?;
+        Ok((main_root, worktree_dir))
+    }
+
     /// Records that the session was used now (for `list` and `gc`).
     pub fn touch(&self, session: &Session) {
         if let Ok(now) = self.repo.now() {

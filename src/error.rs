@@ -202,20 +202,22 @@ impl From<LifecycleError> for CommandError {
             }
             LifecycleError::Busy(_) => CommandError::user(one_line(&err))
                 .hint("wait for it to finish, then run the command again"),
+            LifecycleError::Tx(e) => e.into(),
             other => CommandError::user(one_line(&other)),
         }
     }
 }
 
-impl From<crate::create::CreateError> for CommandError {
-    fn from(err: crate::create::CreateError) -> Self {
-        use crate::create::CreateError;
+impl From<crate::ops::create::CreateError> for CommandError {
+    fn from(err: crate::ops::create::CreateError) -> Self {
+        use crate::ops::create::CreateError;
         let message = one_line(&err);
         match err {
             CreateError::Store(e) => e.into(),
             CreateError::Lifecycle(e) => e.into(),
             CreateError::Worktree(e) => e.into(),
             CreateError::Repo(e) => e.into(),
+            CreateError::Tx(e) => e.into(),
             CreateError::Local { .. } => CommandError::internal(message),
             CreateError::BranchExists { .. }
             | CreateError::PathTaken { .. }
@@ -328,5 +330,86 @@ impl From<crate::agent::claude::PayloadError> for CommandError {
     fn from(err: crate::agent::claude::PayloadError) -> Self {
         // Claude Code sent something this version cannot use: it shows the line and aborts.
         CommandError::user(one_line(&err))
+    }
+}
+
+impl From<crate::transaction::TxError> for CommandError {
+    fn from(err: crate::transaction::TxError) -> Self {
+        use crate::transaction::TxError;
+        match err {
+            TxError::Store(e) => e.into(),
+            TxError::Repo(e) => e.into(),
+            TxError::OpLog(e) => e.into(),
+            TxError::Local { .. } => CommandError::internal(one_line(&err)),
+        }
+    }
+}
+
+impl From<crate::oplog::OpLogError> for CommandError {
+    fn from(err: crate::oplog::OpLogError) -> Self {
+        use crate::oplog::OpLogError;
+        let message = one_line(&err);
+        match err {
+            OpLogError::Repo(e) => e.into(),
+            OpLogError::Io { .. } => CommandError::internal(message),
+            OpLogError::NotFound(_) | OpLogError::Ambiguous(_) => CommandError::user(message),
+        }
+    }
+}
+
+impl From<crate::ops::rewind::RewindError> for CommandError {
+    fn from(err: crate::ops::rewind::RewindError) -> Self {
+        use crate::ops::rewind::RewindError;
+        match err {
+            RewindError::Refused { source, path } => CommandError::from(source)
+                .hint(format!("nothing was changed in {}", path.display())),
+            RewindError::PartWay {
+                ref pre, ref name, ..
+            } => {
+                let undo = format!(
+                    "git session rewind {} {}",
+                    crate::git::short_id(*pre),
+                    crate::text::escape(name)
+                );
+                CommandError::user(one_line(&err)).hint(format!("`{undo}` restores it"))
+            }
+            RewindError::Lifecycle(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::ops::OpError> for CommandError {
+    fn from(err: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match err {
+            OpError::Refused { message, hints } => CommandError {
+                kind: ErrorKind::User,
+                message: crate::text::escape(&message),
+                hints,
+            },
+            OpError::Lifecycle(e) => e.into(),
+            OpError::Create(e) => e.into(),
+            OpError::Rewind(e) => e.into(),
+            OpError::Sync(e) => e.into(),
+            OpError::Checkpoint(e) => e.into(),
+            OpError::Store(e) => e.into(),
+            OpError::Repo(e) => e.into(),
+            OpError::Tx(e) => e.into(),
+            OpError::Worktree(e) => e.into(),
+            OpError::Remote(e) => e.into(),
+            OpError::Saved(e) => CommandError::user(one_line(&e)),
+        }
+    }
+}
+
+impl From<crate::post_create::RunError> for CommandError {
+    fn from(err: crate::post_create::RunError) -> Self {
+        use crate::post_create::RunError;
+        match err {
+            RunError::Setup(e) => e.into(),
+            RunError::Config(e) => e.into(),
+            RunError::Port(e) => e.into(),
+            RunError::Store(e) => e.into(),
+        }
     }
 }

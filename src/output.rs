@@ -77,6 +77,11 @@ impl Output {
         self
     }
 
+    /// Whether stdout is a terminal (text that came from elsewhere is escaped there).
+    pub fn stdout_is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+
     /// Whether narration is off (git hooks).
     pub fn is_quiet(&self) -> bool {
         self.quiet

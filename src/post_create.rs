@@ -186,6 +186,139 @@ pub fn run(command: &str, dir: &Path, env: &SessionEnv) -> Result<(), SetupError
     }
 }
 
+/// Asks the person whether a command from the tracked file may run (and so be approved):
+/// the command layer answers, with a y/N prompt on a terminal, false elsewhere.
+pub trait Approver {
+    fn ask(&self, command: &SetupCommand) -> bool;
+}
+
+/// Never approves (no terminal to ask on).
+pub struct NoApprover;
+
+impl Approver for NoApprover {
+    fn ask(&self, _command: &SetupCommand) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Port(#[from] crate::port::PortError),
+    #[error(transparent)]
+    Store(#[from] crate::session::StoreError),
+}
+
+/// The session's environment; assigns its port on first use.
+pub fn session_env(
+    repo: &crate::git::Repo,
+    local: &crate::session::LocalStore,
+    config: &Config,
+    main_root: &Path,
+    session: &crate::session::Session,
+    worktree: Option<&Path>,
+) -> Result<SessionEnv, RunError> {
+    let range = config.port_range()?;
+    let live: std::collections::HashSet<String> = crate::session::Store::new(repo)
+        .list()?
+        .into_iter()
+        .flatten()
+        .filter(|s| s.meta.status.is_open())
+        .map(|s| s.meta.id)
+        .collect();
+    let port = crate::port::ensure(local, &live, &session.meta.id, session.name(), range)?;
+    Ok(SessionEnv {
+        name: session.meta.name.clone(),
+        id: session.meta.id.clone(),
+        port,
+        main: main_root.to_owned(),
+        branch: session.meta.branch.clone(),
+        worktree: worktree.map(Path::to_owned),
+    })
+}
+
+/// Runs each setup command in `path` (those from the tracked file only once approved);
+/// returns how many failed. Their output goes to stderr.
+#[allow(clippy::too_many_arguments)]
+pub fn run_commands(
+    repo: &crate::git::Repo,
+    local: &crate::session::LocalStore,
+    config: &Config,
+    main_root: &Path,
+    session: &crate::session::Session,
+    path: &Path,
+    approver: &dyn Approver,
+    reporter: &dyn crate::report::Reporter,
+) -> Result<usize, RunError> {
+    let commands = commands(config);
+    if commands.is_empty() {
+        return Ok(0);
+    }
+    let env = session_env(repo, local, config, main_root, session, Some(path))?;
+    let mut approvals = Approvals::load(&repo.common_dir());
+    let mut failed = 0;
+    for command in &commands {
+        if !approvals.allows(command) {
+            if approver.ask(command) {
+                approvals.approve([command.command.as_str()])?;
+                reporter.status("Approved");
+            } else {
+                reporter.warn(&format!(
+                    "skipped setup command `{}` from {}: not approved on this machine; read it, approve it with `git session approve -- '<the command>'`, then run `git session setup {}`",
+                    command.command,
+                    config::SHARED_FILE,
+                    session.name()
+                ));
+                continue;
+            }
+        }
+        reporter.status(&format!("Running setup command `{}`", command.command));
+        if let Err(e) = run(&command.command, path, &env) {
+            reporter.warn(&crate::text::one_line(&e));
+            failed += 1;
+        }
+    }
+    Ok(failed)
+}
+
+/// Runs the setup commands in a newly made worktree. A failure is a warning (the session
+/// exists), with the command that runs them again.
+#[allow(clippy::too_many_arguments)]
+pub fn after_create(
+    repo: &crate::git::Repo,
+    local: &crate::session::LocalStore,
+    config: &Config,
+    main_root: &Path,
+    session: &crate::session::Session,
+    path: &Path,
+    approver: &dyn Approver,
+    reporter: &dyn crate::report::Reporter,
+) {
+    match run_commands(
+        repo, local, config, main_root, session, path, approver, reporter,
+    ) {
+        Ok(0) => {}
+        Ok(_) => reporter.hint(&format!(
+            "fix it, then run the setup commands again with `git session setup {}`",
+            session.name()
+        )),
+        Err(e) => {
+            reporter.warn(&format!(
+                "setup commands not run: {}",
+                crate::text::one_line(&e)
+            ));
+            reporter.hint(&format!(
+                "run them with `git session setup {}`",
+                session.name()
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

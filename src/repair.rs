@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::git::{ObjectId, Repo, canonical, git};
 use crate::lifecycle::LifecycleError;
-use crate::session::{Event, EventKind, LocalStore, Session, SessionLock, Store};
+use crate::session::{Event, EventKind, LocalStore, Session, SessionLock};
+use crate::transaction::Transaction;
 
 /// What undoing an interrupted command did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -46,11 +47,11 @@ pub fn interrupted(
 /// None when nothing was interrupted.
 pub fn undo_interrupted(
     lock: &SessionLock,
-    repo: &Repo,
-    store: &Store<'_>,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     session: &Session,
 ) -> Result<Option<Undone>, LifecycleError> {
+    let repo = tx.repo();
     let Some(what) = interrupted(lock, local, session) else {
         return Ok(None);
     };
@@ -70,28 +71,21 @@ pub fn undo_interrupted(
         wait_for_index_locks(&admin_dirs_for(repo, &path));
         if path.is_dir() {
             refuse_repositories(&path)?;
-            out.salvaged = salvage(repo, store, session, &path)?.map(|id| id.to_string());
+            out.salvaged = salvage(tx, session, &path)?.map(|id| id.to_string());
         }
+        // What was salvaged stays in the log before the directory goes.
+        tx.persist()?;
         if remove_half_made(repo, &path)? {
             out.removed = Some(path);
         }
     }
-    local
-        .update(&session.meta.id, |s| {
-            s.worktree = None;
-            s.checkout_pending = false;
-            s.includes_pending = false;
-            s.restore_pending = None;
-        })
-        .map_err(|e| LifecycleError::Repo(local_error(local, e)))?;
+    tx.local_update(local, &session.meta.id, |s| {
+        s.worktree = None;
+        s.checkout_pending = false;
+        s.includes_pending = false;
+        s.restore_pending = None;
+    })?;
     Ok(Some(out))
-}
-
-fn local_error(local: &LocalStore, e: std::io::Error) -> crate::git::RepoError {
-    crate::git::RepoError::Gix {
-        context: format!("writing machine-local state in {}", local.dir().display()),
-        source: Box::new(e),
-    }
 }
 
 /// The commit the checkout was writing: the session's branch, else its base.
@@ -107,11 +101,11 @@ fn start_commit(repo: &Repo, session: &Session) -> Option<ObjectId> {
 /// written) and keeps it when it holds a file that the start commit lacks or has otherwise:
 /// files the checkout had not written yet are no work.
 fn salvage(
-    repo: &Repo,
-    store: &Store<'_>,
+    tx: &mut Transaction<'_>,
     session: &Session,
     path: &Path,
 ) -> Result<Option<ObjectId>, LifecycleError> {
+    let repo = tx.repo();
     let scratch = tempfile::Builder::new()
         .prefix("git-session-salvage-")
         .tempdir_in(repo.common_dir())
@@ -149,7 +143,7 @@ fn salvage(
     let message = "what an interrupted command left in the worktree";
     let parents: Vec<ObjectId> = start.into_iter().collect();
     let id = repo.write_commit(tree, &parents, message)?;
-    store.record(
+    tx.record(
         session.name(),
         Event::linking(EventKind::Salvaged, id, message),
         |_, _| {},

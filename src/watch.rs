@@ -13,7 +13,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::git::Repo;
 use crate::lifecycle::{self, LifecycleError};
 use crate::session::{LocalStore, SessionLock, Store};
 
@@ -126,11 +125,12 @@ pub fn warning_lines(entries: &[&Entry], now: i64) -> Vec<String> {
 /// for `interval` seconds (unless `checkpoint` is off), and writes the cache. One session
 /// that cannot be read is left out; the others are still scanned.
 pub fn refresh(
-    repo: &Repo,
+    tx: &mut crate::transaction::Transaction<'_>,
     local: &LocalStore,
     interval: i64,
     checkpoint: bool,
 ) -> Result<Cache, LifecycleError> {
+    let repo = tx.repo();
     let store = Store::new(repo);
     let worktrees = repo.linked_worktrees()?;
     let mut sessions = Vec::new();
@@ -183,10 +183,10 @@ pub fn refresh(
         if checkpoint && !changes.is_empty() && forgotten {
             // One session that cannot be checkpointed (an unreadable file) is still warned
             // about, as holding work no checkpoint has; the others are scanned on.
-            let take =
-                lifecycle::Take::new("forgotten work, saved by the git hooks").in_background();
+            let take = crate::ops::checkpoint::Take::new("forgotten work, saved by the git hooks")
+                .in_background();
             if let Ok(Some(recorded)) =
-                lifecycle::checkpoint_locked(&lock, repo, &store, local, &session, &path, take)
+                crate::ops::checkpoint::checkpoint_locked(&lock, tx, local, &session, &path, take)
             {
                 entry.checkpoint = Some(recorded.id.to_string());
                 entry.checkpoint_time = repo.read_commit(recorded.id).ok().map(|c| c.time);

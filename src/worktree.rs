@@ -209,15 +209,6 @@ pub fn rename_branch(repo: &Repo, old: &str, new: &str) -> Result<(), WorktreeEr
     Ok(())
 }
 
-/// Deletes a local branch if it still points at `expected` (what the caller judged safe).
-pub fn delete_branch(repo: &Repo, branch: &str, expected: ObjectId) -> Result<bool, WorktreeError> {
-    match repo.delete_ref(&format!("refs/heads/{branch}"), expected) {
-        Ok(()) => Ok(true),
-        Err(RepoError::RefConflict { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub fn branch_exists(repo: &Repo, branch: &str) -> Result<bool, WorktreeError> {
     Ok(repo.read_ref(&format!("refs/heads/{branch}"))?.is_some())
 }

@@ -56,7 +56,12 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
                 .hint("read them with `git session approve --list`, then approve each by its exact text: `git session approve -- '<command>'`"));
             }
             for command in &pending {
-                if super::setup::ask_approval(ctx, &mut approvals, command)? {
+                use crate::post_create::Approver;
+                if crate::render::TerminalApprover.ask(command) {
+                    approvals
+                        .approve([command.command.as_str()])
+                        .map_err(|e| CommandError::internal(crate::text::one_line(&e)))?;
+                    ctx.out.status("Approved");
                     approved += 1;
                 }
             }

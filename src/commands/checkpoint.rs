@@ -4,6 +4,7 @@
 use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
+use crate::ops;
 use crate::session::Session;
 
 /// Snapshot the working tree and print the checkpoint id.
@@ -23,14 +24,10 @@ pub struct CheckpointArgs {
 pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let path = worktree_of(ctx, &session)?;
-    let recorded = lifecycle::record_checkpoint(
-        &ctx.repo,
-        &ctx.store(),
-        &ctx.local(),
-        &session,
-        &path,
-        &args.message,
-    )?;
+    let mut tx = ctx.transaction();
+    let recorded =
+        ops::checkpoint::record_checkpoint(&mut tx, &ctx.local(), &session, &path, &args.message)?;
+    tx.finish()?;
     if !recorded.new {
         ctx.out.status("nothing changed since the last checkpoint");
     }

@@ -17,13 +17,13 @@ use std::path::Path;
 use crate::agent::claude::{self, HookInput};
 use crate::agent::settings;
 use crate::command_context::Context;
-use crate::create;
 use crate::error::{CommandError, CommandResult};
 use crate::git::canonical;
-use crate::lifecycle;
+use crate::ops::{self, Site};
 use crate::output::{ColorChoice, Output};
-use crate::session::{Agent, Event, EventKind, Session, Status, store};
+use crate::session::{Session, store};
 use crate::text::{escape, escape_multiline};
+use crate::transaction::Transaction;
 
 /// Claude Code integration: install its hooks, and the hooks themselves.
 ///
@@ -296,106 +296,31 @@ fn never_block(out: Output, hook: fn(&Context, &HookInput) -> CommandResult) -> 
     Ok(())
 }
 
-fn agent(input: &HookInput) -> Agent {
-    Agent {
-        tool: claude::TOOL.to_owned(),
-        session_id: input.session_id().map(str::to_owned),
-        extra: Default::default(),
-    }
-}
-
-/// Keeps Claude Code's transcript path in machine-local state (it is a path on this machine).
-fn remember_transcript(ctx: &Context, session: &Session, input: &HookInput) {
-    if let Some(transcript) = &input.transcript_path {
-        let _ = ctx.local().update(&session.meta.id, |s| {
-            s.agent_transcript = Some(transcript.clone());
-        });
-    }
-}
-
 // ---- worktree-create -----------------------------------------------------------------------
 
 fn worktree_create(ctx: &Context, input: &HookInput) -> CommandResult {
-    let name = input.worktree_name()?.to_owned();
-    // The naming rule it breaks, not a ref error.
-    crate::session::name::validate(&name)?;
-    if ctx.store().exists(&name)? {
-        return reopen(ctx, input, &name);
-    }
-    let main_root = ctx.main_root()?;
+    let (main_root, worktree_dir) = ctx.site_paths()?;
     let config = ctx.config()?;
-    let placement = super::new::placement(ctx, &config, &main_root, &name, true)?;
-    let args = super::new::NewArgs {
-        name: Some(name.clone()),
-        base: None,
-        head: false,
-        pr: None,
-        no_worktree: false,
-        no_include: false,
-        goal: None,
-        json: false,
-    };
-    let base = super::new::resolve_base(ctx, &config, &main_root, &args)?;
-    let by = match input.session_id() {
-        Some(id) => format!(" by claude session {id}"),
-        None => " by claude".to_owned(),
-    };
-    let spec = create::NewSession {
-        name: name.clone(),
-        placement,
-        at: base.commit,
-        base_ref: base.base_ref.clone(),
-        parent: None,
-        goal: None,
-        context: None,
-        agent: Some(agent(input)),
-        event: Event::new(
-            EventKind::Created,
-            format!("{name} from {}{by}", base.base_ref),
-        ),
-        // Claude Code does not apply .worktreeinclude when a hook makes the worktree.
-        include_source: Some(main_root.clone()),
-    };
-    let created = super::new::start(ctx, &config, &main_root, spec)?;
-    let path = created
-        .worktree
-        .clone()
-        .expect("a session made with a worktree has one");
-    remember_transcript(ctx, &created.session, input);
-    super::setup::after_create(ctx, &config, &created.session, &path);
-    ctx.touch(&created.session);
-    ctx.out.answer(&path.to_string_lossy())
-}
-
-/// A session of this name exists: record the agent and open it as `resume` does.
-fn reopen(ctx: &Context, input: &HookInput, name: &str) -> CommandResult {
-    let session = ctx.store().load(name)?;
-    let wanted = agent(input);
-    if session.meta.agent.as_ref() != Some(&wanted) || session.meta.status != Status::Active {
-        let detail = match input.session_id() {
-            Some(id) => format!("by claude session {id}"),
-            None => "by claude".to_owned(),
-        };
-        ctx.store()
-            .record(name, Event::new(EventKind::Resumed, detail), |meta, _| {
-                meta.agent = Some(wanted.clone());
-                meta.status = Status::Active;
-            })?;
-    }
-    ctx.out.status(&format!(
-        "Reopening session '{}' for Claude Code",
-        escape(name)
-    ));
-    remember_transcript(ctx, &session, input);
-    super::resume::run(
-        ctx,
-        super::resume::ResumeArgs {
-            name: name.to_owned(),
-            no_include: false,
-            local: false,
-            as_name: None,
+    let local = ctx.local();
+    let mut tx = ctx.transaction();
+    let opened = ops::claude::worktree_create(
+        &mut tx,
+        &local,
+        Site {
+            worktree_dir: &worktree_dir,
+            main_root: &main_root,
         },
-    )
+        &ctx.here,
+        &config,
+        input,
+        &ctx.out,
+    )?;
+    tx.finish()?;
+    if opened.made {
+        crate::render::run_setup(ctx, &opened.session, &opened.path)?;
+    }
+    ctx.touch(&opened.session);
+    ctx.out.answer(&opened.path.to_string_lossy())
 }
 
 // ---- worktree-remove -----------------------------------------------------------------------
@@ -405,65 +330,19 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
         .worktree_path
         .as_deref()
         .ok_or(claude::PayloadError::Missing("worktree_path"))?;
-    let exists = given.exists();
-    let path = if exists {
-        canonical(given)
-    } else {
-        crate::git::normalize(given)
+    let mut tx = ctx.transaction();
+    let removed = ops::claude::worktree_remove(&mut tx, &ctx.local(), given)?;
+    tx.finish()?;
+    let (name, retirement) = match removed {
+        ops::claude::Removed::Nothing => {
+            ctx.out.status(&format!(
+                "{} does not exist; nothing to remove",
+                given.display()
+            ));
+            return Ok(());
+        }
+        ops::claude::Removed::Ended { name, retirement } => (name, retirement),
     };
-    let local = ctx.local();
-    let worktrees = ctx.repo.linked_worktrees()?;
-    // A worktree already deleted by hand is found by the path recorded for it: the session
-    // is still ended and its branch deleted, as Claude Code expects.
-    let found = ctx.store().list()?.into_iter().flatten().find(|s| {
-        lifecycle::find_worktree_in(&worktrees, &local, s).as_deref() == Some(&path)
-            || (!exists
-                && local
-                    .get(&s.meta.id)
-                    .worktree_of(s.name())
-                    .map(crate::git::normalize)
-                    == Some(path.clone()))
-    });
-    if found.is_none() && !exists {
-        ctx.out.status(&format!(
-            "{} does not exist; nothing to remove",
-            given.display()
-        ));
-        return Ok(());
-    }
-    let session = found.ok_or_else(|| {
-        CommandError::user(format!(
-            "{} is not the worktree of a git-session session here; it was left alone",
-            path.display()
-        ))
-        .hint("remove it with `git worktree remove` if it is no longer needed")
-    })?;
-    let name = session.name().to_owned();
-    let store = ctx.store();
-    let plan = lifecycle::plan(&ctx.repo, &local, &session, None)?;
-    // Asked for a path that is gone, while the session's worktree lives elsewhere (moved
-    // with `git worktree move`): that one was kept on purpose and is not the one asked for.
-    if let Some((elsewhere, _)) = &plan.worktree
-        && canonical(elsewhere) != path
-    {
-        return Err(CommandError::user(format!(
-            "{} is gone, but session '{}' now has its worktree at {}; both were left alone",
-            path.display(),
-            escape(&name),
-            elsewhere.display()
-        ))
-        .hint(format!("`git session end {name} --remove` removes it")));
-    }
-    // Claude Code treats exit 0 as "removed": work is checkpointed and the worktree goes.
-    let retirement = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, true)?;
-    let detail = match (&retirement.kept_because, retirement.removed) {
-        (Some(why), _) => format!("worktree kept: {why}"),
-        (None, true) => "worktree removed by claude".to_owned(),
-        (None, false) => "no worktree".to_owned(),
-    };
-    store.record(&name, Event::new(EventKind::Ended, detail), |meta, _| {
-        meta.status = Status::Complete
-    })?;
     if let Some(ckpt) = &retirement.checkpoint {
         ctx.out.status(&format!(
             "The work in '{}' is kept in checkpoint {ckpt}, reachable from {} (`git session resume {}` brings it back)",
@@ -484,6 +363,11 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
             escape(&name)
         )));
     }
+    let path = if given.exists() {
+        canonical(given)
+    } else {
+        crate::git::normalize(given)
+    };
     if path.exists() {
         return Err(CommandError::user(format!(
             "{} is still there after removing it",
@@ -508,24 +392,11 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
     let Some((session, path)) = ctx.current_session_and_worktree()? else {
         return Ok(());
     };
-    let message = match input.session_id() {
-        Some(id) => format!("after a claude turn (claude session {id})"),
-        None => "after a claude turn".to_owned(),
-    };
-    // One scan: a clean worktree records nothing, nor does one the last checkpoint holds.
-    match lifecycle::checkpoint_if_dirty(
-        &ctx.repo,
-        &ctx.store(),
-        &ctx.local(),
-        &session,
-        &path,
-        &message,
-    ) {
-        Ok(Some(_)) => ctx.touch(&session),
-        Ok(None) => {}
-        // Removed while this turn ended (the removal checkpointed it first): nothing to keep.
-        Err(lifecycle::LifecycleError::NoWorktree { .. }) => {}
-        Err(e) => return Err(e.into()),
+    let mut tx = Transaction::start(&ctx.repo, "claude stop", true);
+    let recorded = ops::claude::stop(&mut tx, &ctx.local(), &session, &path, input)?;
+    tx.finish()?;
+    if recorded {
+        ctx.touch(&session);
     }
     Ok(())
 }
@@ -536,8 +407,12 @@ fn session_start(ctx: &Context, input: &HookInput) -> CommandResult {
     let Some((session, path)) = ctx.current_session_and_worktree()? else {
         return Ok(());
     };
-    if input.session_id().is_some() {
-        remember_transcript(ctx, &session, input);
+    if let Some(transcript) = input.transcript_path.clone()
+        && input.session_id().is_some()
+    {
+        let _ = ctx
+            .local()
+            .update(&session.meta.id, |s| s.agent_transcript = Some(transcript));
     }
     let meta = &session.meta;
     let mut text = format!(

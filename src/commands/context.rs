@@ -30,7 +30,7 @@ pub struct ContextArgs {
 pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let current = session.context.clone().unwrap_or_default();
-    let appended = |before: &str, text: &str| {
+    fn appended(before: &str, text: &str) -> String {
         let mut new = before.to_owned();
         if !new.is_empty() && !new.ends_with("\n\n") {
             new.push_str(if new.ends_with('\n') { "\n" } else { "\n\n" });
@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         new.push_str(text.trim_end());
         new.push('\n');
         new
-    };
+    }
     let (new, detail) = if let Some(file) = &args.set {
         (read_input(file)?, "replaced")
     } else if let Some(text) = &args.append {
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         if !current.is_empty() {
             // context.md may come from a fetched session: raw bytes only into a pipe or file.
             let text = current.trim_end_matches('\n');
-            if std::io::stdout().is_terminal() {
+            if ctx.out.stdout_is_terminal() {
                 ctx.out.answer(&crate::text::escape_multiline(text))?;
             } else {
                 ctx.out.answer(text)?;
@@ -89,18 +89,21 @@ pub fn run(ctx: &Context, args: ContextArgs) -> CommandResult {
         ))
         .hint("`git session context --edit` again starts from the new text"));
     }
-    ctx.store().record(
+    let mut tx = ctx.transaction();
+    let append = args.append.clone();
+    tx.record(
         session.name(),
         Event::new(EventKind::Context, detail),
         // An append goes onto the context as it is when recorded, so a change made
         // meanwhile (another append, a fast-forward) is kept.
-        |_, context| {
-            *context = Some(match &args.append {
+        move |_, context| {
+            *context = Some(match &append {
                 Some(text) => appended(context.as_deref().unwrap_or(""), text),
                 None => new.clone(),
             })
         },
     )?;
+    tx.finish()?;
     ctx.out.status(&format!(
         "Updated the context of session '{}'",
         session.name()

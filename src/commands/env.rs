@@ -24,7 +24,14 @@ pub fn run(ctx: &Context, args: EnvArgs) -> CommandResult {
     let session = ctx.session(args.name.as_deref())?;
     let config = ctx.config()?;
     let worktree = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?;
-    let env = super::setup::session_env(ctx, &config, &session, worktree.as_deref())?;
+    let env = crate::post_create::session_env(
+        &ctx.repo,
+        &ctx.local(),
+        &config,
+        &ctx.main_root()?,
+        &session,
+        worktree.as_deref(),
+    )?;
     if args.json {
         ctx.out.json(&env)
     } else {

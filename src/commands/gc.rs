@@ -58,6 +58,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
     ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let store = ctx.store();
     let local = ctx.local();
+    let mut tx = ctx.transaction();
     let worktrees = ctx.repo.linked_worktrees()?;
     let mut decisions = Vec::new();
     for entry in store.list()? {
@@ -114,9 +115,8 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             if !args.dry_run
                 && let Some(path) = &worktree
             {
-                let ckpt = lifecycle::record_checkpoint(
-                    &ctx.repo,
-                    &store,
+                let ckpt = crate::ops::checkpoint::record_checkpoint(
+                    &mut tx,
                     &local,
                     &session,
                     path,
@@ -133,7 +133,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             reason: format!("inactive {}, clean", human(idle)),
             checkpoint: None,
         };
-        let plan = match lifecycle::plan(
+        let plan = match crate::ops::retire::plan(
             &ctx.repo,
             &local,
             &session,
@@ -151,7 +151,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
                 decision.reason = why;
             }
         } else {
-            let retired = lifecycle::execute(&ctx.repo, &store, &local, &session, &plan, false)?;
+            let retired = crate::ops::retire::execute(&mut tx, &local, &session, &plan, false)?;
             if retired.removed
                 && let Some(path) = &retired.worktree
                 && ctx.cwd.starts_with(path)
@@ -166,7 +166,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
                 decision.action = "keep";
                 decision.reason = why;
             } else {
-                store.record(
+                tx.record(
                     &name,
                     Event::new(EventKind::Archived, format!("inactive {}", human(idle))),
                     |meta, _| meta.status = Status::Archived,
@@ -192,7 +192,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             continue;
         }
         if !args.dry_run {
-            store.purge_trash(&trash_ref, tip)?;
+            tx.delete_ref(&trash_ref, tip, "session: trash purged")?;
         }
         decisions.push(Decision {
             name: trash_ref,
@@ -204,6 +204,7 @@ pub fn run(ctx: &Context, args: GcArgs) -> CommandResult {
             checkpoint: None,
         });
     }
+    tx.finish()?;
     if args.json {
         ctx.out.json(&decisions)?;
         return Ok(());

@@ -60,12 +60,11 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
             ));
         }
     };
-    let store = ctx.store();
+    let mut tx = ctx.transaction();
     // One scan: nothing is recorded for a clean worktree.
     if let Some(path) = lifecycle::find_worktree(&ctx.repo, &ctx.local(), &session)?
-        && let Some(recorded) = lifecycle::checkpoint_if_dirty(
-            &ctx.repo,
-            &store,
+        && let Some(recorded) = crate::ops::checkpoint::checkpoint_if_dirty(
+            &mut tx,
             &ctx.local(),
             &session,
             &path,
@@ -78,7 +77,7 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
                 &crate::git::short_id(recorded.id)
             ));
         }
-        session = store.load(session.name())?;
+        session = tx.load(session.name())?;
     }
     let text = compose(&ctx.repo, &session, &notes, args.to.as_deref())?;
     if text.len() as u64 > MAX_BLOB_BYTES {
@@ -88,11 +87,12 @@ pub fn run(ctx: &Context, args: HandoffArgs) -> CommandResult {
         Some(who) => format!("to {who}"),
         None => "written".into(),
     };
-    store.record(
+    tx.record(
         session.name(),
         Event::new(EventKind::Handoff, detail).with_file(HANDOFF_FILE, text),
         |_, _| {},
     )?;
+    tx.finish()?;
     ctx.out.status(&format!(
         "Wrote the handoff of session '{}' (`git session show` prints it; push to share it)",
         session.name()

@@ -15,9 +15,11 @@ use crate::command_context::Context;
 use crate::config::{self, Config};
 use crate::error::{CommandError, CommandResult};
 use crate::lifecycle;
+use crate::ops;
 use crate::output::Output;
 use crate::provenance;
 use crate::session::Session;
+use crate::transaction::Transaction;
 use crate::watch;
 
 /// Run git-session's part of a git hook (called by the installed shims).
@@ -135,19 +137,34 @@ fn post_merge(ctx: &Context, squash: Option<&str>) -> CommandResult {
     };
     let commit = ctx.repo.read_commit(head)?;
     let before = ctx.here.read_ref("ORIG_HEAD")?;
-    let merged_now = commit.parents.len() > 1 && commit.parents.first() == before.as_ref();
+    // A fast-forward onto someone's merge commit whose first parent was HEAD looks the
+    // same: HEAD's reflog says which it was.
+    let made_here = last_reflog_message(ctx).is_some_and(|m| !m.contains("Fast-forward"));
+    let merged_now =
+        commit.parents.len() > 1 && commit.parents.first() == before.as_ref() && made_here;
     if !merged_now {
         return Ok(());
     }
     let text = provenance::note_text(&session.meta);
-    ctx.repo.update_note(
+    let mut tx = Transaction::start(&ctx.repo, "hook post-merge", true);
+    tx.touch(&session);
+    tx.update_note(
         provenance::NOTES_REF,
         head,
         &format!("session: provenance note for {}", session.meta.name),
-        |current| provenance::appended(current, &text),
+        move |current| provenance::appended(current, &text),
     )?;
+    tx.finish()?;
     ctx.touch(&session);
     Ok(())
+}
+
+/// The message of HEAD's newest reflog entry in this worktree (`merge x: Fast-forward`,
+/// `merge x: Merge made by the 'ort' strategy.`).
+fn last_reflog_message(ctx: &Context) -> Option<String> {
+    let log = std::fs::read_to_string(ctx.here.git_dir().join("logs").join("HEAD")).ok()?;
+    let line = log.lines().next_back()?;
+    Some(line.split_once('\t')?.1.to_owned())
 }
 
 /// In a session's worktree: provenance note, last activity, and — when the last checkpoint
@@ -160,12 +177,15 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
         return Ok(());
     };
     let text = provenance::note_text(&session.meta);
-    ctx.repo.update_note(
+    let mut tx = Transaction::start(&ctx.repo, "hook post-commit", true);
+    tx.touch(session);
+    tx.update_note(
         provenance::NOTES_REF,
         head,
         &format!("session: provenance note for {}", session.meta.name),
-        |current| provenance::appended(current, &text),
+        move |current| provenance::appended(current, &text),
     )?;
+    tx.finish()?;
     ctx.touch(session);
     let config = ctx.config()?;
     let Some(interval) = interval_secs(&config)? else {
@@ -191,7 +211,8 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
 }
 
 /// The detached half of [`record_commit`]: checkpoints the session's worktree when it is
-/// dirty. Skipped while another process holds the session (a removal, a rewind).
+/// dirty. It can afford to wait for another process holding the session (the background
+/// refresh scanning it, a removal): up to half a minute.
 fn auto_checkpoint(ctx: &Context, id: &str) -> CommandResult {
     let Some(session) = ctx
         .store()
@@ -206,18 +227,29 @@ fn auto_checkpoint(ctx: &Context, id: &str) -> CommandResult {
     let Some(path) = lifecycle::find_worktree(&ctx.repo, &local, &session)? else {
         return Ok(());
     };
-    let Some(lock) = crate::session::SessionLock::try_acquire(&ctx.repo.common_dir(), id) else {
+    let Ok(lock) = crate::session::SessionLock::acquire_within(
+        &ctx.repo.common_dir(),
+        id,
+        session.name(),
+        std::time::Duration::from_secs(30),
+    ) else {
         return Ok(());
     };
-    lifecycle::checkpoint_locked(
+    let mut tx = Transaction::start(&ctx.repo, "hook auto-checkpoint", true);
+    match ops::checkpoint::checkpoint_locked(
         &lock,
-        &ctx.repo,
-        &ctx.store(),
+        &mut tx,
         &local,
         &session,
         &path,
-        lifecycle::Take::new("automatic, after a commit").if_dirty(),
-    )?;
+        ops::checkpoint::Take::new("automatic, after a commit").if_dirty(),
+    ) {
+        Ok(_) => {}
+        // Removed meanwhile: nothing to keep.
+        Err(lifecycle::LifecycleError::NoWorktree { .. }) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    tx.finish()?;
     Ok(())
 }
 
@@ -282,12 +314,14 @@ fn refresh(ctx: &Context) -> CommandResult {
     }
     let config = ctx.config()?;
     let interval = interval_secs(&config)?;
+    let mut tx = Transaction::start(&ctx.repo, "hook refresh", true);
     watch::refresh(
-        &ctx.repo,
+        &mut tx,
         &ctx.local(),
         interval.unwrap_or(DEFAULT_INTERVAL_SECS),
         interval.is_some(),
     )?;
+    tx.finish()?;
     Ok(())
 }
 
@@ -296,17 +330,19 @@ fn refresh(ctx: &Context) -> CommandResult {
 fn post_rewrite(ctx: &Context) -> CommandResult {
     let mut input = String::new();
     let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
+    let mut tx = Transaction::start(&ctx.repo, "hook post-rewrite", true);
     for new in input.lines().filter_map(|l| l.split_whitespace().nth(1)) {
         let Ok(new) = crate::git::ObjectId::from_hex(new.as_bytes()) else {
             continue;
         };
-        ctx.repo.update_note(
+        tx.update_note(
             provenance::NOTES_REF,
             new,
             "session: provenance note tidied after a rewrite",
             |current| current.and_then(provenance::deduplicated),
         )?;
     }
+    tx.finish()?;
     Ok(())
 }
 

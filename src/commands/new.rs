@@ -1,15 +1,13 @@
 //! `git session new`: create a session, its branch and its worktree (with `.worktreeinclude`
 //! files copied), and print the worktree's absolute path, so `cd "$(git session new x)"` works.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use crate::command_context::Context;
-use crate::config::{self, Config};
-use crate::create;
 use crate::error::{CommandError, CommandResult};
-use crate::git::{ObjectId, remote};
-use crate::session::{Event, EventKind, SessionLock, name};
+use crate::ops::base::{self, BaseSpec};
+use crate::ops::{self, Site, create};
+use crate::session::{Event, EventKind, SessionLock};
 use crate::session_view::{self, ViewInputs};
 
 /// Start a new session and print its worktree path.
@@ -47,11 +45,6 @@ pub struct NewArgs {
     pub json: bool,
 }
 
-pub struct Base {
-    pub commit: ObjectId,
-    pub base_ref: String,
-}
-
 pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     if let Some(pr) = args.name.as_deref().and_then(|n| n.strip_prefix('#')) {
         let number = pr
@@ -63,21 +56,26 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     let name = match (&args.name, args.pr) {
         (Some(name), _) => name.clone(),
         (None, Some(pr)) => format!("pr-{pr}"),
-        (None, None) => generate_free_name(ctx)?,
+        (None, None) => base::generate_free_name(&ctx.repo)?,
     };
-    let main_root = ctx.main_root()?;
+    let (main_root, worktree_dir) = ctx.site_paths()?;
+    let site = Site {
+        worktree_dir: &worktree_dir,
+        main_root: &main_root,
+    };
     let config = ctx.config()?;
-    if let Some(path) = finish_interrupted(ctx, &name)? {
-        return print_result(
-            ctx,
-            &ctx.store().load(&name)?,
-            &name,
-            Some(&path),
-            args.json,
-        );
+    let branch_prefix = config.branch_prefix()?;
+    if let Some((session, path)) = finish_interrupted(ctx, &site, &branch_prefix, &name)? {
+        crate::render::run_setup(ctx, &session, &path)?;
+        return print_result(ctx, &session, &name, Some(&path), args.json);
     }
-    let placement = placement(ctx, &config, &main_root, &name, !args.no_worktree)?;
-    let base = resolve_base(ctx, &config, &main_root, &args)?;
+    let placement = create::placement(&ctx.repo, &site, &branch_prefix, &name, !args.no_worktree)?;
+    let spec = BaseSpec {
+        rev: args.base.clone(),
+        head: args.head,
+        pr: args.pr,
+    };
+    let base = base::resolve(&ctx.repo, &ctx.here, &config, &main_root, &spec, &ctx.out)?;
     let spec = create::NewSession {
         name: name.clone(),
         placement,
@@ -90,9 +88,17 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         event: Event::new(EventKind::Created, format!("{name} from {}", base.base_ref)),
         include_source: (!args.no_include).then(|| main_root.clone()),
     };
-    let created = start(ctx, &config, &main_root, spec)?;
+    let from = from_text(ctx, &spec.base_ref);
+    let mut tx = ctx.transaction();
+    let created =
+        create::start(&mut tx, &ctx.local(), &site, spec, &from, &ctx.out).map_err(|e| {
+            CommandError::from(ops::OpError::from(e)).hint("the session was not created")
+        })?;
+    tx.finish()?;
+    // Setup commands may run git-session themselves.
+    drop(created.lock);
     if let Some(path) = &created.worktree {
-        super::setup::after_create(ctx, &config, &created.session, path);
+        crate::render::run_setup(ctx, &created.session, path)?;
     }
     print_result(
         ctx,
@@ -103,81 +109,30 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
     )
 }
 
-/// The branch and worktree path a new session `name` gets, refused when taken.
-pub fn placement(
-    ctx: &Context,
-    config: &Config,
-    main_root: &Path,
-    name: &str,
-    with_worktree: bool,
-) -> CommandResult<create::Placement> {
-    let worktree_dir = ctx.worktree_dir(config, main_root)?;
-    create::check(
-        &ctx.repo,
-        name,
-        &config.branch_prefix()?,
-        &worktree_dir,
-        with_worktree,
-    )
-    .map_err(|e| match e {
-        create::CreateError::BranchExists { branch } => {
-            CommandError::user(format!("branch '{branch}' already exists")).hint(format!(
-                "pick another session name, or delete the branch with `git branch -d {branch}`"
-            ))
-        }
-        other => other.into(),
-    })
+/// How the base is named in narration: HEAD alone says little inside another session's
+/// worktree, so its branch is named too.
+fn from_text(ctx: &Context, base_ref: &str) -> String {
+    match ctx.here.head_ref_name().ok().flatten() {
+        Some(head) if base_ref == "HEAD" => format!(
+            "HEAD ({})",
+            crate::text::escape(head.strip_prefix("refs/heads/").unwrap_or(&head))
+        ),
+        _ => crate::text::escape(base_ref),
+    }
 }
 
-/// Creates the session (for `new` and `fork`) and narrates it.
-pub fn start(
-    ctx: &Context,
-    config: &Config,
-    main_root: &Path,
-    spec: create::NewSession,
-) -> CommandResult<create::Created> {
-    let worktree_dir = ctx.worktree_dir(config, main_root)?;
-    let site = create::Site {
-        worktree_dir: &worktree_dir,
-        main_root,
-    };
-    let (name, branch) = (spec.name.clone(), spec.placement.branch.clone());
-    if spec.placement.worktree.is_some() {
-        // HEAD alone says little inside another session's worktree: name its branch.
-        let from = match ctx.here.head_ref_name().ok().flatten() {
-            Some(head) if spec.base_ref == "HEAD" => format!(
-                "HEAD ({})",
-                crate::text::escape(head.strip_prefix("refs/heads/").unwrap_or(&head))
-            ),
-            _ => crate::text::escape(&spec.base_ref),
-        };
-        ctx.out.status(&format!(
-            "Creating worktree for session '{name}' on branch {branch} from {from}"
-        ));
-    }
-    let created = create::create(&ctx.repo, &ctx.local(), &site, spec, &ctx.copy_progress())
-        .map_err(|e| CommandError::from(e).hint("the session was not created"))?;
-    if created.worktree.is_none() {
-        ctx.out.status(&format!(
-            "Created session '{name}' on branch {branch} (no worktree)"
-        ));
-    }
-    if let Some(report) = &created.includes {
-        report_includes(ctx, report);
-    }
-    if let Some(path) = &created.worktree {
-        super::hook_event::install_into_new_worktree(ctx, path);
-    }
-    Ok(created)
-}
-
-/// A session of this name whose include copy a killed `new` left unfinished: finish it
-/// and return its worktree.
+/// A session of this name whose worktree a killed `new` left unfinished (half checked out,
+/// or its include copy not done): it is finished (or salvaged and made again) and returned.
 ///
 /// Only when nobody holds the session: a pending marker under a held lock is another
 /// process making it right now, and this `new` of the same name refuses (`new` never takes
 /// over a session someone else is making).
-fn finish_interrupted(ctx: &Context, name: &str) -> CommandResult<Option<PathBuf>> {
+fn finish_interrupted(
+    ctx: &Context,
+    site: &Site<'_>,
+    branch_prefix: &str,
+    name: &str,
+) -> CommandResult<Option<(crate::session::Session, PathBuf)>> {
     let Ok(session) = ctx.store().load(name) else {
         return Ok(None);
     };
@@ -185,75 +140,44 @@ fn finish_interrupted(ctx: &Context, name: &str) -> CommandResult<Option<PathBuf
     let Some(what) = local.get(&session.meta.id).pending() else {
         return Ok(None);
     };
-    let Some(lock) = SessionLock::try_acquire(&ctx.repo.common_dir(), &session.meta.id) else {
-        return Err(CommandError::user(format!(
+    // A moment's wait: `list` may be looking (it takes the lock briefly to tell).
+    let lock = SessionLock::acquire_within(
+        &ctx.repo.common_dir(),
+        &session.meta.id,
+        name,
+        std::time::Duration::from_secs(2),
+    )
+    .map_err(|_| {
+        CommandError::user(format!(
             "session '{name}' is being made by another git-session process ({what})"
         ))
-        .hint("wait for it to finish, or pick another name"));
-    };
+        .hint("wait for it to finish, or pick another name")
+    })?;
     // Judged again under the lock: the other process may have finished meanwhile.
     if local.get(&session.meta.id).pending().is_none() {
         return Ok(None);
     }
-    let (path, _) = super::resume::ensure_worktree(ctx, &lock, &session, false, None)?;
-    Ok(Some(path))
-}
-
-/// Finishes an include copy a killed process left undone, saying so.
-pub fn finish_includes(
-    ctx: &Context,
-    lock: &SessionLock,
-    config: &Config,
-    main_root: &Path,
-    session: &crate::session::Session,
-    path: &Path,
-) -> CommandResult {
-    let worktree_dir = ctx.worktree_dir(config, main_root)?;
-    let site = create::Site {
-        worktree_dir: &worktree_dir,
-        main_root,
+    let config = ctx.config()?;
+    let remote = config.string(&crate::config::REMOTE);
+    let mut tx = ctx.transaction();
+    let mut env = ops::resume::Env {
+        tx: &mut tx,
+        local: &local,
+        site: *site,
+        branch_prefix,
+        default_remote: &remote,
+        reporter: &ctx.out,
     };
-    let local = ctx.local();
-    if let Some(report) = create::finish_includes(
-        lock,
-        &ctx.repo,
-        &local,
-        &site,
-        session,
-        path,
-        &ctx.copy_progress(),
-    )? {
-        ctx.out.status(&format!(
-            "Finished the .worktreeinclude copy into '{}' that an interrupted command left undone",
-            session.name()
-        ));
-        report_includes(ctx, &report);
-    }
-    Ok(())
-}
-
-/// Narrates a `.worktreeinclude` copy.
-pub fn report_includes(ctx: &Context, report: &crate::include::CopyReport) {
-    if report.files + report.symlinks > 0 {
-        ctx.out.status(&format!(
-            "Copied {} file(s) and {} symlink(s) named by .worktreeinclude ({} KiB)",
-            report.files,
-            report.symlinks,
-            report.bytes / 1024
-        ));
-    }
-    for skipped in &report.skipped {
-        ctx.out.warn(&format!(
-            "not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"
-        ));
-    }
+    let (path, _) = ops::resume::ensure_worktree(&mut env, &lock, &session, false, None)?;
+    tx.finish()?;
+    Ok(Some((ctx.store().load(name)?, path)))
 }
 
 fn print_result(
     ctx: &Context,
     session: &crate::session::Session,
     name: &str,
-    path: Option<&Path>,
+    path: Option<&std::path::Path>,
     json: bool,
 ) -> CommandResult {
     if json {
@@ -268,118 +192,4 @@ fn print_result(
         }
     }
     Ok(())
-}
-
-pub fn generate_free_name(ctx: &Context) -> CommandResult<String> {
-    let existing = ctx.store().names()?;
-    let mut seed = name::random_seed();
-    for _ in 0..50 {
-        let candidate = name::generated(seed);
-        if !existing.iter().any(|e| name::collides(e, &candidate)) {
-            return Ok(candidate);
-        }
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-    }
-    Err(CommandError::user("could not find a free generated name")
-        .hint("name the session yourself"))
-}
-
-/// The commit a new session starts from and how the user named it (--base, --pr,
-/// session.baseRef).
-pub fn resolve_base(
-    ctx: &Context,
-    config: &Config,
-    main_root: &Path,
-    args: &NewArgs,
-) -> CommandResult<Base> {
-    let remote = config.string(&config::REMOTE);
-    if let Some(rev) = &args.base {
-        let commit = ctx.here.resolve_commit(rev)?;
-        return Ok(Base {
-            commit,
-            base_ref: rev.clone(),
-        });
-    }
-    if let Some(pr) = args.pr {
-        return fetch_pull_request(ctx, main_root, &remote, pr);
-    }
-    let head = || -> CommandResult<Base> {
-        let commit = ctx.here.head_commit()?.ok_or_else(|| {
-            CommandError::user("this repository has no commits yet")
-                .hint("make a first commit, then start a session")
-        })?;
-        Ok(Base {
-            commit,
-            base_ref: "HEAD".into(),
-        })
-    };
-    let mode = config.string(&config::BASE_REF);
-    if args.head || mode == "head" {
-        return head();
-    }
-    if mode != "fresh" {
-        return Err(CommandError::user(format!(
-            "session.baseRef = '{mode}' is invalid: expected 'fresh' or 'head'"
-        )));
-    }
-    if ctx
-        .repo
-        .config_string(&format!("remote.{remote}.url"))
-        .is_none()
-    {
-        ctx.out
-            .status(&format!("note: no remote '{remote}'; starting from HEAD"));
-        return head();
-    }
-    let timeout = Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS, 0..=600)?);
-    // Only remote-tracking branches move (`origin/HEAD` is what this is for).
-    let configured = ctx.repo.config_strings(&format!("remote.{remote}.fetch"));
-    let specs = crate::session::sync::branch_refspecs(&remote, &configured);
-    let fetched = remote::fetch(main_root, &remote, &specs, false, timeout);
-    if let Err(e) = fetched {
-        ctx.out.status(&format!(
-            "note: fetching {remote} failed ({}); starting from HEAD",
-            crate::text::one_line(&e)
-        ));
-        return head();
-    }
-    match ctx.repo.read_ref(&format!("refs/remotes/{remote}/HEAD"))? {
-        Some(commit) => Ok(Base {
-            commit,
-            base_ref: format!("{remote}/HEAD"),
-        }),
-        None => {
-            ctx.out.status(&format!(
-                "note: {remote}/HEAD is not set (`git remote set-head {remote} --auto` sets it); starting from HEAD"
-            ));
-            head()
-        }
-    }
-}
-
-fn fetch_pull_request(
-    ctx: &Context,
-    main_root: &Path,
-    remote_name: &str,
-    pr: u64,
-) -> CommandResult<Base> {
-    if !remote::exists(&ctx.repo, remote_name) {
-        return Err(
-            CommandError::user(format!("no remote '{remote_name}' is configured"))
-                .hint("pull requests are fetched from session.remote (default: origin)"),
-        );
-    }
-    let refspec = remote::pull_request_ref(pr);
-    ctx.out
-        .status(&format!("Fetching {refspec} from {remote_name}"));
-    let commit =
-        remote::fetch_pull_request(&ctx.repo, main_root, remote_name, pr).map_err(|e| {
-            CommandError::from(e).hint(format!("does {remote_name} have pull request {pr}?"))
-        })?;
-    Ok(Base {
-        commit,
-        base_ref: refspec,
-    })
 }

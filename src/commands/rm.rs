@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::command_context::Context;
 use crate::error::CommandResult;
-use crate::lifecycle::{self, Retirement};
+use crate::ops::retire::{self, Retirement};
 use crate::session::StoreError;
 
 /// Delete a session (its log goes to the trash).
@@ -38,7 +38,9 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
         // A session this version cannot read (damaged, or from a newer version) is not
         // garbage: its log goes to the trash as it is; its worktree, if any, is left alone.
         Err(StoreError::Malformed { reason, .. }) => {
-            let trash_ref = ctx.store().trash_unreadable(&args.name)?;
+            let mut tx = ctx.transaction();
+            let trash_ref = tx.trash_unreadable(&args.name)?;
+            tx.finish()?;
             ctx.out.warn(&format!(
                 "session '{}' is unreadable ({reason}); its worktree, if it has one, is left alone",
                 args.name
@@ -51,13 +53,14 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
         Err(e) => return Err(e.into()),
     };
     ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
-    let store = ctx.store();
     let local = ctx.local();
-    let retirement = lifecycle::retire(&ctx.repo, &store, &local, &session, args.force)?;
-    let trash_ref = store.trash(session.name())?;
+    let mut tx = ctx.transaction();
+    let retirement = retire::retire(&mut tx, &local, &session, args.force)?;
+    let trash_ref = tx.trash_session(session.name())?;
     if retirement.worktree.is_none() || retirement.removed {
-        local.remove(&session.meta.id);
+        tx.local_remove(&local, &session.meta.id);
     }
+    tx.finish()?;
     if args.json {
         ctx.out.json(&RmReport {
             name: args.name,
@@ -83,7 +86,7 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
              (`git session rm --force` would have checkpointed the work, then removed it)"
         )
     };
-    super::end::report_retirement(ctx, &args.name, &retirement, &kept_hint, &trash_ref)?;
+    crate::render::report_retirement(ctx, &args.name, &retirement, &kept_hint, &trash_ref)?;
     ctx.out.status(&format!(
         "Deleted session '{}' (its log is kept as {trash_ref} until gc)",
         args.name

@@ -13,8 +13,8 @@ pub mod scan;
 
 pub use remote::RemoteError;
 pub use repo::{
-    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Repo, RepoError,
-    TreeChange, TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize, printable_path,
-    short_id, with_short_paths,
+    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, RefUpdate, Repo,
+    RepoError, TreeChange, TreeEntry, WorktreeInfo, canonical, gitignore_literal, normalize,
+    printable_path, short_id, with_short_paths,
 };
 pub use runner::{GitCommand, GitError, git};

@@ -13,12 +13,37 @@ pub use gix::ObjectId;
 pub use super::error::{GixContext, RepoError};
 
 /// What an update of a reference expects to find (compare-and-swap).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
     /// The reference must not exist yet.
     Absent,
     /// The reference must point at this commit.
     At(ObjectId),
+}
+
+impl Expect {
+    /// What a reference last seen at `value` must still be.
+    pub fn from_value(value: Option<ObjectId>) -> Expect {
+        value.map_or(Expect::Absent, Expect::At)
+    }
+
+    /// The value this expects (None: absent).
+    pub fn value(self) -> Option<ObjectId> {
+        match self {
+            Expect::Absent => None,
+            Expect::At(id) => Some(id),
+        }
+    }
+}
+
+/// One reference change of a batch ([`Repo::apply_ref_edits`]): `name` goes from `expect` to
+/// `new` (None: deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub name: String,
+    pub expect: Expect,
+    pub new: Option<ObjectId>,
+    pub message: String,
 }
 
 /// A decoded commit, the parts git-session reads.
@@ -281,8 +306,10 @@ impl Repo {
     }
 
     /// Points `name` at `new` if it currently is as `expect` says; fails with
-    /// [`RepoError::RefConflict`] when another process got there first.
-    pub fn update_ref(
+    /// [`RepoError::RefConflict`] when another process got there first. Only for the
+    /// transaction (`crate::transaction`), the one writer of refs, and for private scratch
+    /// refs that live within one command (the notes merge's).
+    pub(crate) fn update_ref(
         &self,
         name: &str,
         new: ObjectId,
@@ -307,8 +334,8 @@ impl Repo {
         )
     }
 
-    /// Deletes `name` if it still points at `expected`.
-    pub fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<(), RepoError> {
+    /// Deletes `name` if it still points at `expected` (see [`Repo::update_ref`] for who may).
+    pub(crate) fn delete_ref(&self, name: &str, expected: ObjectId) -> Result<(), RepoError> {
         self.edit_ref(
             name,
             Change::Delete {
@@ -316,6 +343,68 @@ impl Repo {
                 log: RefLog::AndReference,
             },
         )
+    }
+
+    /// Applies `updates` in one reference transaction: all of them or none, each only if
+    /// the reference is still as expected ([`RepoError::RefConflict`] names the first one that
+    /// is not, as far as the files on disk tell).
+    pub fn apply_ref_edits(&self, updates: &[RefUpdate]) -> Result<(), RepoError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut edits = Vec::with_capacity(updates.len());
+        for update in updates {
+            let expected = match update.expect {
+                Expect::Absent => PreviousValue::MustNotExist,
+                Expect::At(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
+            };
+            let change = match update.new {
+                Some(new) => Change::Update {
+                    log: LogChange {
+                        mode: RefLog::AndReference,
+                        force_create_reflog: false,
+                        message: update.message.as_str().into(),
+                    },
+                    expected,
+                    new: Target::Object(new),
+                },
+                None => Change::Delete {
+                    expected,
+                    log: RefLog::AndReference,
+                },
+            };
+            let name: FullName = update
+                .name
+                .as_str()
+                .try_into()
+                .context(|| format!("'{}' is not a valid reference name", update.name))?;
+            edits.push(RefEdit {
+                change,
+                name,
+                deref: false,
+            });
+        }
+        match self.inner.edit_references(edits) {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let chain = crate::text::one_line(&err);
+                if is_conflict(&err, &chain) {
+                    // Which one: the first whose value is not what it expected.
+                    let moved = updates
+                        .iter()
+                        .find(|u| self.read_ref(&u.name).ok().flatten() != u.expect.value())
+                        .unwrap_or(&updates[0]);
+                    Err(RepoError::RefConflict {
+                        ref_name: moved.name.clone(),
+                    })
+                } else {
+                    Err(RepoError::Gix {
+                        context: format!("updating {}", updates[0].name),
+                        source: err.into(),
+                    })
+                }
+            }
+        }
     }
 
     fn edit_ref(&self, name: &str, change: Change) -> Result<(), RepoError> {
@@ -868,6 +957,18 @@ impl Repo {
         out.sort();
         Ok(out)
     }
+}
+
+/// Whether a failed reference transaction failed because a reference was not as expected
+/// (or locked by another process), rather than for an I/O or format reason.
+fn is_conflict(err: &gix::Error, chain: &str) -> bool {
+    err.classify().is_conflict()
+        || chain.contains("out of date")
+        || chain.contains("should not exist")
+        || chain.contains("must not exist")
+        || chain.contains("doesn't match")
+        || chain.contains("did not exist")
+        || chain.contains("lock")
 }
 
 /// A repository path for a one-line message: lossy UTF-8, control characters escaped.

@@ -120,6 +120,21 @@ impl LocalStore {
         self.dir.join(format!("{id}.json"))
     }
 
+    /// A store over the records in `dir` (as [`LocalStore::dir`] names it).
+    pub fn new_at(dir: &Path) -> LocalStore {
+        LocalStore {
+            dir: dir.to_owned(),
+            worktree_dir: None,
+        }
+    }
+
+    /// The record of session `id`, when there is a readable one.
+    pub fn get_existing(&self, id: &str) -> Option<LocalState> {
+        std::fs::read(self.path(id))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
     /// The state of session `id`; empty when there is none or it is unreadable (it is a
     /// cache of facts that can be rediscovered, never the only copy of anything).
     pub fn get(&self, id: &str) -> LocalState {

@@ -1,13 +1,14 @@
 //! The session store: each session is a chain of log commits under `refs/sessions/<name>`
-//! (DESIGN §2). Every write is a compare-and-swap ref update, retried on conflict, so two
-//! processes recording events at once never lose one.
+//! (DESIGN §2). It reads sessions and builds the log commits that record their events; the
+//! refs themselves only ever move through a `Transaction` (compare-and-swap, events rebuilt
+//! on top of another process's when both record at once, so none is ever lost).
 
 use gix::objs::tree::EntryKind;
 
 use super::event::{Event, EventKind};
 use super::model::{MetaError, SessionMeta};
 use super::name;
-use crate::git::{CommitInfo, Expect, ObjectId, Repo, RepoError, TreeEntry};
+use crate::git::{CommitInfo, ObjectId, Repo, RepoError, TreeEntry};
 
 pub const SESSIONS_PREFIX: &str = "refs/sessions/";
 pub const TRASH_PREFIX: &str = "refs/sessions-trash/";
@@ -17,7 +18,8 @@ pub const HANDOFF_FILE: &str = "handoff.md";
 /// The largest `session.yaml` or `context.md` read: a log may come from a remote, and an
 /// oversized blob would be parsed on every `list` and copied into every later event.
 pub const MAX_BLOB_BYTES: u64 = 1024 * 1024;
-const MAX_ATTEMPTS: usize = 20;
+/// How often recording an event is tried again when other processes keep moving the log.
+pub const MAX_ATTEMPTS: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -177,7 +179,12 @@ impl<'r> Store<'r> {
         read_text(self.repo, session.name(), &entries, file)
     }
 
-    fn read_at(&self, name: &str, tip: ObjectId) -> Result<(Session, Vec<TreeEntry>), StoreError> {
+    /// The session as the log commit `tip` describes it, with that commit's tree entries.
+    pub fn read_at(
+        &self,
+        name: &str,
+        tip: ObjectId,
+    ) -> Result<(Session, Vec<TreeEntry>), StoreError> {
         let malformed = |reason: String| StoreError::Malformed {
             name: name.to_owned(),
             reason,
@@ -199,8 +206,10 @@ impl<'r> Store<'r> {
         Ok((Session { meta, tip, context }, entries))
     }
 
-    /// Writes the first log commit of a new session; fails if the name was taken meanwhile.
-    pub fn create(
+    /// The log commits a new session starts with (not yet under any ref: the transaction
+    /// that creates the session points its ref at the returned tip). Refuses a name that is
+    /// taken or collides.
+    pub fn build_create(
         &self,
         meta: SessionMeta,
         event: Event,
@@ -224,81 +233,50 @@ impl<'r> Store<'r> {
                 self.write_log_commit(Some(root), &[], &meta, context, &event)?
             }
         };
-        match self.repo.update_ref(
-            &ref_name(&name),
+        Ok(Session {
+            meta,
             tip,
-            Expect::Absent,
-            &format!("session: {}", event.kind.as_str()),
-        ) {
-            Ok(()) => Ok(Session {
-                meta,
-                tip,
-                context: context.map(str::to_owned),
-            }),
-            Err(RepoError::RefConflict { .. }) => Err(StoreError::AlreadyExists { name }),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Records an event: `change` edits the metadata as of the newest log commit; retried
-    /// from a fresh read when another process updated the session meanwhile.
-    pub fn record(
-        &self,
-        name: &str,
-        event: Event,
-        mut change: impl FnMut(&mut SessionMeta, &mut Option<String>),
-    ) -> Result<Session, StoreError> {
-        let now = super::time::format_rfc3339(self.repo.now()?);
-        for _ in 0..MAX_ATTEMPTS {
-            let (current, previous) = self.load_with_tree(name)?;
-            let mut meta = current.meta.clone();
-            let mut context = current.context.clone();
-            change(&mut meta, &mut context);
-            if !event.background {
-                meta.updated = now.clone();
-            }
-            // Only snapshots: a kept branch tip or staged state is linked, not a checkpoint.
-            if let Some(ckpt) = event.checkpoint
-                && event.kind.links_checkpoint()
-            {
-                meta.last_checkpoint = Some(ckpt.to_string());
-            }
-            let tip = self.write_log_commit(
-                Some(current.tip),
-                &previous,
-                &meta,
-                context.as_deref(),
-                &event,
-            )?;
-            match self.repo.update_ref(
-                &ref_name(name),
-                tip,
-                Expect::At(current.tip),
-                &format!("session: {}", event.kind.as_str()),
-            ) {
-                Ok(()) => return Ok(Session { meta, tip, context }),
-                Err(RepoError::RefConflict { .. }) => {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Contended {
-            name: name.to_owned(),
-            event: event.kind.as_str().to_owned(),
+            context: context.map(str::to_owned),
         })
     }
 
-    /// Moves a session to a new name: a `renamed:` log commit under the new ref, then the old
-    /// ref is deleted (only if nobody changed it meanwhile).
-    pub fn rename(
+    /// The log commit recording `event` on top of the log at `base` (session `name` there):
+    /// `change` edits the metadata as of `base`. Not under any ref yet.
+    pub fn build_event(
         &self,
-        old: &str,
-        new: &str,
-        mut change: impl FnMut(&mut SessionMeta),
+        name: &str,
+        base: ObjectId,
+        event: &Event,
+        change: &mut dyn FnMut(&mut SessionMeta, &mut Option<String>),
     ) -> Result<Session, StoreError> {
-        let (current, previous) = self.load_with_tree(old)?;
+        let now = super::time::format_rfc3339(self.repo.now()?);
+        let (current, previous) = self.read_at(name, base)?;
+        let mut meta = current.meta.clone();
+        let mut context = current.context.clone();
+        change(&mut meta, &mut context);
+        if !event.background {
+            meta.updated = now;
+        }
+        // Only snapshots: a kept branch tip or staged state is linked, not a checkpoint.
+        if let Some(ckpt) = event.checkpoint
+            && event.kind.links_checkpoint()
+        {
+            meta.last_checkpoint = Some(ckpt.to_string());
+        }
+        let tip = self.write_log_commit(Some(base), &previous, &meta, context.as_deref(), event)?;
+        Ok(Session { meta, tip, context })
+    }
+
+    /// The `renamed:` log commit moving session `current` (its log at `current.tip`) to the
+    /// name `new`. Not under any ref yet.
+    pub fn build_rename(
+        &self,
+        current: &Session,
+        new: &str,
+        change: &mut dyn FnMut(&mut SessionMeta),
+    ) -> Result<Session, StoreError> {
+        let old = current.name().to_owned();
+        let (current, previous) = self.read_at(&old, current.tip)?;
         self.check_new_name(new)?;
         let mut meta = current.meta.clone();
         meta.name = new.to_owned();
@@ -312,29 +290,6 @@ impl<'r> Store<'r> {
             current.context.as_deref(),
             &event,
         )?;
-        match self
-            .repo
-            .update_ref(&ref_name(new), tip, Expect::Absent, "session: renamed")
-        {
-            Ok(()) => {}
-            Err(RepoError::RefConflict { .. }) => {
-                return Err(StoreError::AlreadyExists {
-                    name: new.to_owned(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Err(e) = self.repo.delete_ref(&ref_name(old), current.tip) {
-            // Someone recorded an event on the old name meanwhile: undo, keep the old one.
-            let _ = self.repo.delete_ref(&ref_name(new), tip);
-            return Err(match e {
-                RepoError::RefConflict { .. } => StoreError::Contended {
-                    name: old.to_owned(),
-                    event: "renamed".into(),
-                },
-                other => other.into(),
-            });
-        }
         Ok(Session {
             meta,
             tip,
@@ -342,47 +297,19 @@ impl<'r> Store<'r> {
         })
     }
 
-    /// Moves the session's log to `refs/sessions-trash/<id>-<tip>` (after recording a `deleted:`
-    /// event), so a deleted session stays recoverable until gc purges the trash.
-    pub fn trash(&self, name: &str) -> Result<String, StoreError> {
-        let session = self.record(
-            name,
-            Event::new(EventKind::Deleted, name.to_owned()),
-            |_, _| {},
-        )?;
-        // Unique per deletion: a session restored from the trash can be deleted again.
-        let trash_ref = format!(
+    /// Where `rm` keeps a deleted session's log: unique per deletion, so a session restored
+    /// from the trash can be deleted again.
+    pub fn trash_ref_for(session: &Session) -> String {
+        format!(
             "{TRASH_PREFIX}{}-{}",
             session.meta.id,
             &crate::git::short_id(session.tip)
-        );
-        self.repo
-            .update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
-        self.repo.delete_ref(&ref_name(name), session.tip)?;
-        Ok(trash_ref)
+        )
     }
 
-    /// Moves an unreadable session's log to `refs/sessions-trash/unreadable-<tip>` as it is
-    /// (no event can be recorded on a log that cannot be read).
-    pub fn trash_unreadable(&self, name: &str) -> Result<String, StoreError> {
-        name::validate(name)?;
-        let tip = self
-            .repo
-            .read_ref(&ref_name(name))?
-            .ok_or_else(|| StoreError::NotFound {
-                name: name.to_owned(),
-            })?;
-        let trash_ref = format!("{TRASH_PREFIX}unreadable-{}", &crate::git::short_id(tip));
-        if self.repo.read_ref(&trash_ref)? != Some(tip) {
-            self.repo.update_ref(
-                &trash_ref,
-                tip,
-                Expect::Absent,
-                "session: deleted unreadable",
-            )?;
-        }
-        self.repo.delete_ref(&ref_name(name), tip)?;
-        Ok(trash_ref)
+    /// Where an unreadable session's log goes, as it is.
+    pub fn unreadable_trash_ref(tip: ObjectId) -> String {
+        format!("{TRASH_PREFIX}unreadable-{}", &crate::git::short_id(tip))
     }
 
     /// The name a trashed session had, for session `id` (None when no readable trash entry
@@ -423,10 +350,6 @@ impl<'r> Store<'r> {
             out.push((full, tip, time));
         }
         Ok(out)
-    }
-
-    pub fn purge_trash(&self, trash_ref: &str, tip: ObjectId) -> Result<(), StoreError> {
-        Ok(self.repo.delete_ref(trash_ref, tip)?)
     }
 
     /// The log, newest first (following first parents), at most `limit` events.

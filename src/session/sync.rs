@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::git::remote::{self, RemoteError};
 use crate::git::{Expect, ObjectId, Repo, RepoError, TreeEntry};
+use crate::transaction::Transaction;
 
 use super::model::SessionMeta;
 use super::name;
@@ -132,7 +133,12 @@ pub enum NotesMerge {
 
 /// Merges the remote's notes (as last fetched into [`remote_notes_ref`]) into
 /// `refs/notes/sessions`, after checking that every new note is text.
-pub fn merge_remote_notes(repo: &Repo, dir: &Path, remote: &str) -> Result<NotesMerge, SyncError> {
+pub fn merge_remote_notes(
+    tx: &mut Transaction<'_>,
+    dir: &Path,
+    remote: &str,
+) -> Result<NotesMerge, SyncError> {
+    let repo = tx.repo();
     let Some(fetched) = repo.read_ref(&remote_notes_ref(remote))? else {
         return Ok(NotesMerge::Nothing);
     };
@@ -143,16 +149,17 @@ pub fn merge_remote_notes(repo: &Repo, dir: &Path, remote: &str) -> Result<Notes
     check_notes(repo, remote, fetched, local)?;
     match local {
         None => {
-            repo.update_ref(
+            tx.update_ref(
                 NOTES_REF,
                 fetched,
                 Expect::Absent,
                 "session: notes from remote",
             )?;
+            tx.flush().map_err(tx_error)?;
             Ok(NotesMerge::Adopted)
         }
         Some(local) if repo.count_ahead(fetched, &[local])? == 0 => Ok(NotesMerge::Nothing),
-        Some(local) => merge_notes_into(repo, dir, remote, local),
+        Some(local) => merge_notes_into(tx, dir, remote, local),
     }
 }
 
@@ -160,11 +167,12 @@ pub fn merge_remote_notes(repo: &Repo, dir: &Path, remote: &str) -> Result<Notes
 /// post-commit hook wrote meanwhile would be lost: the merge runs on a private copy, and
 /// `refs/notes/sessions` moves only if it still is where the merge started (else again).
 fn merge_notes_into(
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     dir: &Path,
     remote: &str,
     mut local: ObjectId,
 ) -> Result<NotesMerge, SyncError> {
+    let repo = tx.repo();
     let scratch = format!("refs/notes/session-merge-{}", std::process::id());
     for _ in 0..MAX_PUSH_ATTEMPTS {
         if let Some(stale) = repo.read_ref(&scratch)? {
@@ -178,38 +186,41 @@ fn merge_notes_into(
             let _ = repo.delete_ref(&scratch, at);
         }
         let merged = merged?.ok_or_else(|| SyncError::NotesContended)?;
-        match repo.update_ref(
-            NOTES_REF,
-            merged,
-            Expect::At(local),
-            "session: notes merged",
-        ) {
-            Ok(()) => return Ok(NotesMerge::Merged),
-            Err(RepoError::RefConflict { .. }) => match repo.read_ref(NOTES_REF)? {
-                Some(now) => local = now,
+        // Moved only if it still is where the merge started (else merged again).
+        let before = tx.read_ref(NOTES_REF)?;
+        if before != Some(local) {
+            match before {
+                Some(now) => {
+                    local = now;
+                    continue;
+                }
                 None => return Err(SyncError::NotesContended),
-            },
-            Err(e) => return Err(e.into()),
+            }
+        }
+        tx.set_ref(NOTES_REF, merged, "session: notes merged")?;
+        match tx.flush() {
+            Ok(()) => return Ok(NotesMerge::Merged),
+            Err(crate::transaction::TxError::Repo(RepoError::RefConflict { .. })) => {
+                match repo.read_ref(NOTES_REF)? {
+                    Some(now) => local = now,
+                    None => return Err(SyncError::NotesContended),
+                }
+            }
+            Err(e) => return Err(tx_error(e)),
         }
     }
     Err(SyncError::NotesContended)
 }
 
-/// Points `name` at `id` whatever it pointed at (a remote-tracking ref).
-pub fn set_tracking_ref(repo: &Repo, name: &str, id: ObjectId) -> Result<(), SyncError> {
-    for _ in 0..5 {
-        let expect = match repo.read_ref(name)? {
-            Some(old) if old == id => return Ok(()),
-            Some(old) => Expect::At(old),
-            None => Expect::Absent,
-        };
-        match repo.update_ref(name, id, expect, "session: remote-tracking") {
-            Ok(()) => return Ok(()),
-            Err(RepoError::RefConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
+fn tx_error(e: crate::transaction::TxError) -> SyncError {
+    match e {
+        crate::transaction::TxError::Repo(e) => SyncError::Repo(e),
+        crate::transaction::TxError::Store(e) => SyncError::Store(e),
+        other => SyncError::Repo(RepoError::Gix {
+            context: "recording the operation".into(),
+            source: Box::new(other),
+        }),
     }
-    Ok(())
 }
 
 /// What a push did.
@@ -226,12 +237,13 @@ pub struct PushOutcome {
 /// Pushes `sessions` to `remote` in one atomic push with their branches and the merged
 /// provenance notes, retrying (fetch, merge, push) when only the remote's notes moved.
 pub fn push(
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     dir: &Path,
     remote: &str,
     sessions: &[Session],
     dry_run: bool,
 ) -> Result<PushOutcome, SyncError> {
+    let repo = tx.repo();
     let mut specs = Vec::new();
     for session in sessions {
         specs.extend(push_refspecs(repo, session)?);
@@ -266,7 +278,7 @@ pub fn push(
         let mut all = specs.clone();
         outcome.notes_problem = None;
         if !dry_run && has_notes {
-            match merge_remote_notes(repo, dir, remote) {
+            match merge_remote_notes(tx, dir, remote) {
                 Ok(_) => {}
                 Err(e @ SyncError::HostileNotes { .. }) => {
                     outcome.notes_problem = Some(crate::text::one_line(&e));
@@ -283,12 +295,16 @@ pub fn push(
         if report.ok {
             if !dry_run {
                 for session in sessions {
-                    set_tracking_ref(repo, &remote_ref(remote, session.name()), session.tip)?;
+                    tx.set_ref(
+                        &remote_ref(remote, session.name()),
+                        session.tip,
+                        "session: remote-tracking",
+                    )?;
                 }
                 if outcome.notes_pushed
                     && let Some(notes) = repo.read_ref(NOTES_REF)?
                 {
-                    set_tracking_ref(repo, &remote_notes_ref(remote), notes)?;
+                    tx.set_ref(&remote_notes_ref(remote), notes, "session: remote-tracking")?;
                 }
             }
             return Ok(outcome);

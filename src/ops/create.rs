@@ -1,21 +1,24 @@
 //! Creating a session, as one operation for `new`, `fork` and (for a worktree that must be made
 //! again) `resume`: check that the name, branch and path are free, write the log, create the
-//! branch and worktree with its `.worktreeinclude` copy, and undo all of it if a step fails
-//! (nothing in it holds work yet).
+//! branch and worktree with its `.worktreeinclude` copy — all through the command's
+//! transaction, so a step that fails takes back the ones before it (nothing holds work yet).
 //!
-//! It returns a report the commands render and never prints. The include copy is recorded in
-//! machine-local state as pending before it starts and done after, so a copy a `kill -9`
-//! interrupted is noticed and finished by the next `resume` or `new` of that name.
+//! It returns a report the commands render and never prints. The checkout and the include
+//! copy are recorded in machine-local state as pending before they start and done after,
+//! under the session's lock, so what a `kill -9` interrupted is noticed and finished (or
+//! salvaged and made again) by the next `resume` or `new` of that name.
 
 use std::path::{Path, PathBuf};
 
 use crate::git::{Expect, ObjectId, Repo, canonical};
 use crate::include::{CopyReport, Progress};
 use crate::lifecycle::{self, LifecycleError};
+use crate::oplog::{SessionRef, WorktreeChange};
 use crate::session::{
     Event, LocalState, LocalStore, Session, SessionLock, SessionMeta, Status, Store, StoreError,
     model, new_id, time,
 };
+use crate::transaction::{Transaction, TxError};
 use crate::worktree::{self, Start, WorktreeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub enum CreateError {
     Worktree(#[from] WorktreeError),
     #[error(transparent)]
     Repo(#[from] crate::git::RepoError),
+    #[error(transparent)]
+    Tx(#[from] TxError),
 }
 
 /// Where a new session goes, as checked by [`check`].
@@ -103,21 +108,18 @@ pub struct Created {
     pub lock: SessionLock,
 }
 
-/// Where worktrees go and what the include copy must leave out.
-pub struct Site<'a> {
-    pub worktree_dir: &'a Path,
-    pub main_root: &'a Path,
-}
+pub use super::Site;
 
-/// Creates the session's log, its branch and (optionally) its worktree; on failure, removes
-/// what it created.
+/// Creates the session's log, its branch and (optionally) its worktree, through `tx`: when a
+/// step fails, dropping the transaction takes back what the steps before did.
 pub fn create(
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     site: &Site<'_>,
     spec: NewSession,
     progress: &dyn Progress,
 ) -> Result<Created, CreateError> {
+    let repo = tx.repo();
     let now = time::format_rfc3339(repo.now()?);
     let id = new_id();
     // A fresh id: nobody else can hold it.
@@ -143,24 +145,21 @@ pub fn create(
         agent: spec.agent.clone(),
         extra: Default::default(),
     };
-    let store = Store::new(repo);
     // A fork's or a take-up's checkpoint goes into the worktree next.
     let restore = spec.event.checkpoint;
-    let session = store.create(meta, spec.event, spec.context.as_deref())?;
+    let session = tx.create_session(meta, spec.event, spec.context.as_deref())?;
+    // The session exists before its worktree: a killed command leaves a session the next
+    // one can finish.
+    tx.flush()?;
     let branch = spec.placement.branch.clone();
-    let undo = |path: Option<&Path>| discard(repo, local, &session, path, spec.at);
     let Some(path) = spec.placement.worktree else {
-        let created = repo.update_ref(
+        tx.update_ref(
             &format!("refs/heads/{branch}"),
             spec.at,
             Expect::Absent,
             "session: created",
-        );
-        if let Err(e) = created {
-            undo(None);
-            return Err(e.into());
-        }
-        put_local(repo, local, &session, None, true, false, None)?;
+        )?;
+        put_local(tx, local, &session, None, true, false, None)?;
         return Ok(Created {
             session,
             worktree: None,
@@ -172,9 +171,9 @@ pub fn create(
         branch: branch.clone(),
         at: spec.at,
     };
-    match make_worktree(
+    let (path, includes) = make_worktree(
         &lock,
-        repo,
+        tx,
         local,
         site,
         &session,
@@ -184,40 +183,13 @@ pub fn create(
         spec.include_source.as_deref(),
         restore,
         progress,
-    ) {
-        Ok((path, includes)) => Ok(Created {
-            session,
-            worktree: Some(path),
-            includes,
-            lock,
-        }),
-        Err(e) => {
-            undo(Some(&path));
-            Err(e)
-        }
-    }
-}
-
-/// Takes back a session [`create`] just made, when what was to follow failed before anyone
-/// worked in it: its worktree (a fresh checkout and copies of included files), its branch
-/// (only while still at `at`), its log (only while nothing was recorded after creation) and
-/// its machine-local record.
-pub fn discard(
-    repo: &Repo,
-    local: &LocalStore,
-    session: &Session,
-    path: Option<&Path>,
-    at: ObjectId,
-) {
-    if let Some(path) = path {
-        forget_fresh_worktree(repo, path);
-    }
-    let _ = repo.delete_ref(
-        &crate::session::store::ref_name(session.name()),
-        session.tip,
-    );
-    let _ = worktree::delete_branch(repo, &session.meta.branch, at);
-    local.remove(&session.meta.id);
+    )?;
+    Ok(Created {
+        session,
+        worktree: Some(path),
+        includes,
+        lock,
+    })
 }
 
 /// Removes a worktree made moments ago for a session (nothing in it but the checkout and
@@ -237,7 +209,7 @@ pub fn forget_fresh_worktree(repo: &Repo, path: &Path) {
 #[allow(clippy::too_many_arguments)]
 pub fn make_worktree(
     _lock: &SessionLock,
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     site: &Site<'_>,
     session: &Session,
@@ -248,10 +220,12 @@ pub fn make_worktree(
     restore: Option<ObjectId>,
     progress: &dyn Progress,
 ) -> Result<(PathBuf, Option<CopyReport>), CreateError> {
+    let repo = tx.repo();
     worktree::ensure_excluded(&repo.common_dir(), site.main_root, site.worktree_dir)?;
-    // Recorded first: a process killed during the copy leaves a record saying so.
+    // Recorded first: a process killed during the checkout or the copy leaves a record
+    // saying so.
     put_local(
-        repo,
+        tx,
         local,
         session,
         Some(canonical(path)),
@@ -259,35 +233,56 @@ pub fn make_worktree(
         include_source.is_some(),
         restore,
     )?;
-    let includes = lifecycle::create_worktree(
+    let branch_ref = format!("refs/heads/{}", session.meta.branch);
+    let branch_before = repo.read_ref(&branch_ref)?;
+    // Taken back when a later step fails: nobody worked in it yet.
+    let made_at = path.to_owned();
+    tx.on_rollback(move |repo: &Repo| forget_fresh_worktree(repo, &made_at));
+    let made = lifecycle::create_worktree(
         repo,
         path,
         start,
         include_source,
         &[site.worktree_dir.to_owned()],
         progress,
-    )?;
+    );
+    // `git worktree add -b` made the branch, even when a later step failed.
+    tx.record_external(&branch_ref, branch_before)?;
+    let includes = made?;
     let path = canonical(path);
-    local
-        .update(&session.meta.id, |s| {
-            s.worktree = Some(path.clone());
-            s.includes_pending = false;
-            s.checkout_pending = false;
-        })
-        .map_err(|source| local_error(local, source))?;
+    tx.local_update(local, &session.meta.id, |s| {
+        s.worktree = Some(path.clone());
+        s.includes_pending = false;
+        s.checkout_pending = false;
+    })?;
+    tx.worktree(WorktreeChange::Created {
+        session: SessionRef {
+            name: session.name().to_owned(),
+            id: session.meta.id.clone(),
+        },
+        path: path.clone(),
+        branch: session.meta.branch.clone(),
+        head: repo.read_ref(&branch_ref)?.map(|h| h.to_string()),
+        checkpoint: restore.map(|c| c.to_string()),
+    });
     Ok((path, includes))
 }
 
 /// The checkpoint the worktree was made for is in place: nothing is left to finish.
-pub fn restore_done(local: &LocalStore, session: &Session) {
-    let _ = local.update(&session.meta.id, |s| s.restore_pending = None);
+pub fn restore_done(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+) -> Result<(), CreateError> {
+    tx.local_update(local, &session.meta.id, |s| s.restore_pending = None)?;
+    Ok(())
 }
 
 /// Finishes an include copy that was interrupted (the worktree exists; what it already has
 /// wins, so a second copy only adds what is missing). None when nothing was pending.
 pub fn finish_includes(
     _lock: &SessionLock,
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     site: &Site<'_>,
     session: &Session,
@@ -297,6 +292,7 @@ pub fn finish_includes(
     if !local.get(&session.meta.id).includes_pending {
         return Ok(None);
     }
+    let repo = tx.repo();
     let report = lifecycle::copy_includes_into(
         repo,
         site.main_root,
@@ -304,14 +300,12 @@ pub fn finish_includes(
         &[site.worktree_dir.to_owned()],
         progress,
     )?;
-    local
-        .update(&session.meta.id, |s| s.includes_pending = false)
-        .map_err(|source| local_error(local, source))?;
+    tx.local_update(local, &session.meta.id, |s| s.includes_pending = false)?;
     Ok(Some(report))
 }
 
 fn put_local(
-    repo: &Repo,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     session: &Session,
     worktree: Option<PathBuf>,
@@ -326,7 +320,7 @@ fn put_local(
     let checkout_pending = worktree.is_some();
     let state = LocalState {
         worktree,
-        last_active: repo.now().ok(),
+        last_active: tx.repo().now().ok(),
         branch_created,
         name: Some(session.meta.name.clone()),
         branch: Some(session.meta.branch.clone()),
@@ -338,16 +332,8 @@ fn put_local(
         checkout_pending,
         auto_checkpoint_at: None,
     };
-    local
-        .put(&session.meta.id, &state)
-        .map_err(|source| local_error(local, source))
-}
-
-fn local_error(local: &LocalStore, source: std::io::Error) -> CreateError {
-    CreateError::Local {
-        dir: local.dir().to_owned(),
-        source,
-    }
+    tx.local_put(local, &session.meta.id, Some(&state))?;
+    Ok(())
 }
 
 /// Nanoseconds since the epoch (file modification times are compared against it).
@@ -355,4 +341,97 @@ pub fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Creates a session as `new`, `fork`, a take-up `--as` and Claude Code's `WorktreeCreate`
+/// do, narrating it, and installs the git hooks into its worktree when they are installed
+/// and it has a hooks directory of its own.
+pub fn start(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    site: &Site<'_>,
+    spec: NewSession,
+    from: &str,
+    reporter: &dyn crate::report::Reporter,
+) -> Result<Created, CreateError> {
+    let (name, branch) = (spec.name.clone(), spec.placement.branch.clone());
+    if spec.placement.worktree.is_some() {
+        reporter.status(&format!(
+            "Creating worktree for session '{name}' on branch {branch} from {from}"
+        ));
+    }
+    let progress = reporter.copy_progress();
+    let created = create(tx, local, site, spec, progress.as_ref())?;
+    if created.worktree.is_none() {
+        reporter.status(&format!(
+            "Created session '{name}' on branch {branch} (no worktree)"
+        ));
+    }
+    if let Some(report) = &created.includes {
+        report_includes(reporter, report);
+    }
+    if let Some(path) = &created.worktree {
+        install_hooks(tx.repo(), path, reporter);
+    }
+    Ok(created)
+}
+
+/// Narrates a `.worktreeinclude` copy.
+pub fn report_includes(reporter: &dyn crate::report::Reporter, report: &CopyReport) {
+    if report.files + report.symlinks > 0 {
+        reporter.status(&format!(
+            "Copied {} file(s) and {} symlink(s) named by .worktreeinclude ({} KiB)",
+            report.files,
+            report.symlinks,
+            report.bytes / 1024
+        ));
+    }
+    for skipped in &report.skipped {
+        reporter.warn(&format!(
+            "not copied: {skipped} (the new worktree already has it, or a parent of it is a symlink there)"
+        ));
+    }
+}
+
+/// Installs the shims into a new worktree's own hooks directory (a relative
+/// `core.hooksPath`) while the hooks are installed; a problem is a warning.
+pub fn install_hooks(repo: &Repo, worktree: &Path, reporter: &dyn crate::report::Reporter) {
+    match crate::git_hooks::install_for_new_worktree(repo, worktree) {
+        Ok(Some(report)) => {
+            let created = report
+                .files
+                .iter()
+                .filter(|f| f.action == "created")
+                .count();
+            if created > 0 {
+                reporter.status(&format!(
+                    "Installed git-session's hooks in {}",
+                    report.location.dir.display()
+                ));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => reporter.warn(&format!(
+            "could not install git-session's hooks in the new worktree: {}",
+            crate::text::one_line(&e)
+        )),
+    }
+}
+
+/// The branch and worktree path a new session `name` gets, refused when taken.
+pub fn placement(
+    repo: &Repo,
+    site: &Site<'_>,
+    branch_prefix: &str,
+    name: &str,
+    with_worktree: bool,
+) -> super::OpResult<Placement> {
+    check(repo, name, branch_prefix, site.worktree_dir, with_worktree).map_err(|e| match e {
+        CreateError::BranchExists { branch } => {
+            super::OpError::refused(format!("branch '{branch}' already exists")).hint(format!(
+                "pick another session name, or delete the branch with `git branch -d {branch}`"
+            ))
+        }
+        other => other.into(),
+    })
 }

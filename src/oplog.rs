@@ -1,0 +1,476 @@
+//! The operation log: one record per state-changing command (DESIGN §8), what `git session
+//! op log` lists and `undo` reverses. Machine-local (records name paths on this machine):
+//! kept in `$GIT_COMMON_DIR/session/oplog.jsonl`, one JSON line per operation, oldest first.
+//!
+//! Everything a record needs to be undone stays reachable from `refs/sessions-oplog`: a chain
+//! of commits, one per operation, whose message is the record and whose parents after the
+//! first are the commits it names (old ref values, checkpoints), so `git gc` keeps them. The
+//! chain moves in the same reference transaction as the operation's own refs (see
+//! `transaction`), so a record is never lost once its refs changed; the file is the fast
+//! index, rebuilt from the chain when a crash left it behind (`doctor`).
+//!
+//! Reading the newest records reads the file backwards, a block at a time, so `op log -n 20`
+//! costs the same with 10 operations or 10,000. Never prints.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::git::{ObjectId, Repo, RepoError};
+use crate::session::LocalState;
+
+/// The reference that keeps what the records need reachable.
+pub const KEEP_REF: &str = "refs/sessions-oplog";
+const FILE: &str = "oplog.jsonl";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpLogError {
+    #[error("could not {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no operation '{0}' in the operation log (`git session op log` lists them)")]
+    NotFound(String),
+    #[error("'{0}' matches several operations; use more digits")]
+    Ambiguous(String),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// A session an operation touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    pub name: String,
+    pub id: String,
+}
+
+/// A reference an operation changed: from `old` to `new` (None: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl RefChange {
+    pub fn old_id(&self) -> Option<ObjectId> {
+        self.old
+            .as_deref()
+            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+    }
+
+    pub fn new_id(&self) -> Option<ObjectId> {
+        self.new
+            .as_deref()
+            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+    }
+}
+
+/// What an operation did to a worktree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum WorktreeChange {
+    /// A worktree was made at `path` with `branch` checked out at `head`; `checkpoint` is
+    /// the one whose files were put into it (a fork, a recreated worktree), if any.
+    Created {
+        session: SessionRef,
+        path: PathBuf,
+        branch: String,
+        head: Option<String>,
+        checkpoint: Option<String>,
+    },
+    /// The worktree at `path` was removed; `checkpoint` holds its files (uncommitted and
+    /// staged work) as they were, or None when it was clean at `head`; `saved` is where the
+    /// ignored files it changed were kept.
+    Removed {
+        session: SessionRef,
+        path: PathBuf,
+        branch: String,
+        head: Option<String>,
+        checkpoint: Option<String>,
+        saved: Option<PathBuf>,
+    },
+    /// The worktree moved (`git worktree move`).
+    Moved {
+        session: SessionRef,
+        from: PathBuf,
+        to: PathBuf,
+    },
+    /// The worktree's files went from checkpoint `before` to checkpoint `after` (rewind,
+    /// catching up with a fetched log).
+    Restored {
+        session: SessionRef,
+        path: PathBuf,
+        before: String,
+        after: String,
+    },
+}
+
+/// A machine-local record an operation changed (None: there was none / it was removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalChange {
+    pub id: String,
+    pub before: Option<LocalState>,
+    pub after: Option<LocalState>,
+}
+
+/// A file outside git's objects an operation rewrote (hook files, Claude Code's settings,
+/// `info/exclude`, `.git/config`): its bytes before and after (hex; None: absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What a push published: no undo can take it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub remote: String,
+    pub refs: Vec<String>,
+}
+
+/// One operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpRecord {
+    pub id: String,
+    /// Seconds since the epoch (git's committer clock, so `GIT_COMMITTER_DATE` pins it).
+    pub time: i64,
+    /// The command line, without the program name.
+    pub command: String,
+    /// Taken by a hook or a background process, not by someone's command: `undo` without
+    /// an id passes over it.
+    #[serde(default)]
+    pub automatic: bool,
+    #[serde(default)]
+    pub sessions: Vec<SessionRef>,
+    #[serde(default)]
+    pub refs: Vec<RefChange>,
+    #[serde(default)]
+    pub worktrees: Vec<WorktreeChange>,
+    #[serde(default)]
+    pub local: Vec<LocalChange>,
+    #[serde(default)]
+    pub files: Vec<FileChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+    /// The operation this one undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+}
+
+impl OpRecord {
+    /// Whether it changed anything (a command that found nothing to do records nothing).
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+            && self.worktrees.is_empty()
+            && self.local.is_empty()
+            && self.files.is_empty()
+            && self.published.is_none()
+    }
+
+    pub fn touches(&self, session: &str) -> bool {
+        self.sessions
+            .iter()
+            .any(|s| s.name == session || s.id == session)
+    }
+
+    /// The commits it names that must stay reachable for it to be undone (and redone).
+    pub fn commits(&self) -> Vec<ObjectId> {
+        let hex = |h: &Option<String>| {
+            h.as_deref()
+                .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        };
+        let mut out: Vec<ObjectId> = Vec::new();
+        for change in &self.refs {
+            out.extend(hex(&change.old));
+            out.extend(hex(&change.new));
+        }
+        for change in &self.worktrees {
+            match change {
+                WorktreeChange::Created {
+                    head, checkpoint, ..
+                }
+                | WorktreeChange::Removed {
+                    head, checkpoint, ..
+                } => {
+                    out.extend(hex(head));
+                    out.extend(hex(checkpoint));
+                }
+                WorktreeChange::Moved { .. } => {}
+                WorktreeChange::Restored { before, after, .. } => {
+                    out.extend(hex(&Some(before.clone())));
+                    out.extend(hex(&Some(after.clone())));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Hex of bytes (file contents in [`FileChange`]).
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The log's file and lock.
+pub struct OpLog {
+    dir: PathBuf,
+}
+
+impl OpLog {
+    pub fn new(common_dir: &Path) -> OpLog {
+        OpLog {
+            dir: common_dir.join("session"),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE)
+    }
+
+    fn io<'p>(
+        action: &'static str,
+        path: &'p Path,
+    ) -> impl FnOnce(std::io::Error) -> OpLogError + 'p {
+        move |source| OpLogError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Appends records (under a lock, one write each, so concurrent writers never interleave).
+    pub fn append(&self, records: &[OpRecord]) -> Result<(), OpLogError> {
+        let path = self.path();
+        std::fs::create_dir_all(&self.dir).map_err(Self::io("create", &self.dir))?;
+        let lock_path = self.dir.join("oplog.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(Self::io("open", &lock_path))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| Self::io("lock", &lock_path)(e.into()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(Self::io("open", &path))?;
+        for record in records {
+            let mut line = serde_json::to_vec(record).expect("records serialize");
+            line.push(b'\n');
+            file.write_all(&line).map_err(Self::io("write", &path))?;
+        }
+        Ok(())
+    }
+
+    /// Records newest first, read lazily from the end of the file; an unreadable line is
+    /// skipped (a crash mid-write leaves at most the last one cut).
+    pub fn newest_first(&self) -> Result<NewestFirst, OpLogError> {
+        let path = self.path();
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Self::io("read", &path)(e)),
+        };
+        let end = match &file {
+            Some(f) => f.metadata().map_err(Self::io("read", &path))?.len(),
+            None => 0,
+        };
+        Ok(NewestFirst {
+            file,
+            pos: end,
+            tail: Vec::new(),
+            lines: Vec::new(),
+        })
+    }
+
+    /// The record whose id is `spec` or starts with it (4 or more digits).
+    pub fn find(&self, spec: &str) -> Result<OpRecord, OpLogError> {
+        let spec = spec.trim().to_ascii_lowercase();
+        if spec.len() < 4 {
+            return Err(OpLogError::NotFound(spec));
+        }
+        let mut found: Option<OpRecord> = None;
+        for record in self.newest_first()? {
+            if record.id.starts_with(&spec) {
+                if found.as_ref().is_some_and(|f| f.id != record.id) {
+                    return Err(OpLogError::Ambiguous(spec));
+                }
+                found = Some(record);
+            }
+        }
+        found.ok_or(OpLogError::NotFound(spec))
+    }
+
+    /// Every record, oldest first.
+    pub fn all(&self) -> Result<Vec<OpRecord>, OpLogError> {
+        let mut out: Vec<OpRecord> = self.newest_first()?.collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Replaces the whole log with `records` (oldest first): `gc` drops old ones.
+    pub fn rewrite(&self, records: &[OpRecord]) -> Result<(), OpLogError> {
+        let mut text = Vec::new();
+        for record in records {
+            text.extend(serde_json::to_vec(record).expect("records serialize"));
+            text.push(b'\n');
+        }
+        let path = self.path();
+        crate::fsutil::write_atomic(&path, &text, None).map_err(Self::io("write", &path))
+    }
+}
+
+/// Iterator over records, newest first.
+pub struct NewestFirst {
+    file: Option<std::fs::File>,
+    /// Where the unread part of the file ends.
+    pos: u64,
+    /// Bytes read that precede the lines already split off (a partial line).
+    tail: Vec<u8>,
+    /// Complete lines not returned yet, oldest first (popped from the end).
+    lines: Vec<Vec<u8>>,
+}
+
+const BLOCK: u64 = 64 * 1024;
+
+impl Iterator for NewestFirst {
+    type Item = OpRecord;
+
+    fn next(&mut self) -> Option<OpRecord> {
+        loop {
+            while let Some(line) = self.lines.pop() {
+                if let Ok(record) = serde_json::from_slice::<OpRecord>(&line) {
+                    return Some(record);
+                }
+            }
+            let file = self.file.as_mut()?;
+            if self.pos == 0 {
+                if self.tail.is_empty() {
+                    return None;
+                }
+                self.lines.push(std::mem::take(&mut self.tail));
+                continue;
+            }
+            let start = self.pos.saturating_sub(BLOCK);
+            let mut block = vec![0; (self.pos - start) as usize];
+            file.seek(SeekFrom::Start(start)).ok()?;
+            file.read_exact(&mut block).ok()?;
+            self.pos = start;
+            block.extend_from_slice(&self.tail);
+            let mut parts: Vec<Vec<u8>> =
+                block.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            // The first part may continue in the block before this one.
+            self.tail = if self.pos > 0 {
+                parts.remove(0)
+            } else {
+                Vec::new()
+            };
+            self.lines = parts.into_iter().filter(|l| !l.is_empty()).collect();
+        }
+    }
+}
+
+/// A new operation id: 12 hex digits.
+pub fn new_id() -> String {
+    format!(
+        "{:012x}",
+        crate::session::name::random_seed() & 0xffff_ffff_ffff
+    )
+}
+
+/// The commit that keeps `record`'s commits reachable, on top of the chain at `previous`:
+/// its message is the record itself.
+pub fn keep_commit(
+    repo: &Repo,
+    previous: Option<ObjectId>,
+    record: &OpRecord,
+) -> Result<ObjectId, RepoError> {
+    let mut parents: Vec<ObjectId> = previous.into_iter().collect();
+    parents.extend(record.commits().into_iter().filter(|c| repo.has_object(*c)));
+    let tree = repo.write_tree(&[])?;
+    let message = format!(
+        "op {}\n\n{}\n",
+        record.id,
+        serde_json::to_string(record).expect("records serialize")
+    );
+    repo.write_commit(tree, &parents, &message)
+}
+
+/// The record a keep commit holds (None for another commit).
+pub fn record_of(commit: &crate::git::CommitInfo) -> Option<OpRecord> {
+    let (_, body) = commit.message.split_once("\n\n")?;
+    serde_json::from_str(body.trim()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> OpRecord {
+        OpRecord {
+            id: id.into(),
+            time: 1,
+            command: format!("checkpoint {id}"),
+            automatic: false,
+            sessions: vec![],
+            refs: vec![],
+            worktrees: vec![],
+            local: vec![],
+            files: vec![],
+            published: None,
+            undoes: None,
+        }
+    }
+
+    #[test]
+    fn newest_first_across_blocks_and_a_cut_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = OpLog::new(dir.path());
+        let records: Vec<OpRecord> = (0..3000).map(|i| record(&format!("{i:012x}"))).collect();
+        log.append(&records).unwrap();
+        // A crash mid-write leaves a cut line at the end.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(log.path())
+            .unwrap()
+            .write_all(b"{\"id\":\"cut")
+            .unwrap();
+        let read: Vec<String> = log.newest_first().unwrap().map(|r| r.id).collect();
+        assert_eq!(read.len(), 3000);
+        assert_eq!(read[0], format!("{:012x}", 2999));
+        assert_eq!(read[2999], format!("{:012x}", 0));
+        assert_eq!(
+            log.find(&format!("{:012x}", 1500)).unwrap().id,
+            format!("{:012x}", 1500)
+        );
+        assert!(matches!(
+            log.find("00000000"),
+            Err(OpLogError::Ambiguous(_))
+        ));
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(from_hex(&to_hex(b"\x00\xffab")).unwrap(), b"\x00\xffab");
+        assert!(from_hex("abc").is_none());
+    }
+}

@@ -1,0 +1,248 @@
+//! Taking checkpoints: the one writer of checkpoints, under the session's lock, recording
+//! each in the session's log through the command's transaction. Never prints.
+
+use std::path::Path;
+
+use crate::checkpoint;
+use crate::git::{ObjectId, Repo, canonical};
+use crate::lifecycle::{LifecycleError, find_worktree, restorable_checkpoint};
+use crate::session::{Event, EventKind, LocalStore, Session, SessionLock, Store};
+use crate::transaction::Transaction;
+
+/// A checkpoint as recorded in a session's log.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    pub id: ObjectId,
+    /// The HEAD it was taken on (its first parent).
+    pub head: Option<ObjectId>,
+    /// False when nothing changed since the last checkpoint, which was reused.
+    pub new: bool,
+}
+
+/// How a checkpoint is taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Take<'m> {
+    pub message: &'m str,
+    /// Recorded by a background process: the session's last activity stays as it was.
+    pub background: bool,
+    /// Record nothing when the worktree is clean (its files and index are HEAD's).
+    pub only_if_dirty: bool,
+    /// What to do when a command that was putting a checkpoint into the worktree was
+    /// interrupted (a half-restored tree).
+    pub when_pending: WhenPending,
+}
+
+/// What a checkpoint of a half-restored worktree does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenPending {
+    /// Refuse: `resume` finishes the restore first.
+    Refuse,
+    /// Take it as a checkpoint (a rewind that finishes the restore records it first).
+    Checkpoint,
+    /// Keep it as a `salvaged:` event, never the latest checkpoint (the checkpoint being put
+    /// in stays the latest, so `resume` brings it whole): a forced removal.
+    Salvage,
+}
+
+impl<'m> Take<'m> {
+    pub fn new(message: &'m str) -> Take<'m> {
+        Take {
+            message,
+            background: false,
+            only_if_dirty: false,
+            when_pending: WhenPending::Refuse,
+        }
+    }
+
+    #[must_use]
+    pub fn when_pending(self, when_pending: WhenPending) -> Self {
+        Take {
+            when_pending,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn in_background(self) -> Self {
+        Take {
+            background: true,
+            ..self
+        }
+    }
+
+    #[must_use]
+    pub fn if_dirty(self) -> Self {
+        Take {
+            only_if_dirty: true,
+            ..self
+        }
+    }
+}
+
+/// Takes a checkpoint of the session's worktree and links it into the session's log, unless
+/// nothing changed since the last one (same tree, same HEAD), which is then returned. Waits
+/// for the session's lock: a worktree being removed, made or rewound is never snapshotted
+/// half-way (after the wait it is judged again, see [`checkpoint_locked`]).
+pub fn record_checkpoint(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<Recorded, LifecycleError> {
+    let common = tx.repo().common_dir();
+    let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
+    let take = Take::new(message);
+    let recorded = checkpoint_locked(&lock, tx, local, session, worktree_path, take)?;
+    Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
+}
+
+/// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
+/// from the last checkpoint; None when it is clean. Waits for the session's lock.
+pub fn checkpoint_if_dirty(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    worktree_path: &Path,
+    message: &str,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let common = tx.repo().common_dir();
+    let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
+    let take = Take::new(message).if_dirty();
+    checkpoint_locked(&lock, tx, local, session, worktree_path, take)
+}
+
+/// The one writer of checkpoints, under the session's lock. The session and its worktree are
+/// judged as they are now, not as the caller saw them before it got the lock: the session
+/// must still have this worktree (a removal that just finished leaves none), and no checkout
+/// or restore may be pending in it (a half-made tree is nobody's work).
+pub fn checkpoint_locked(
+    lock: &SessionLock,
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    worktree_path: &Path,
+    take: Take<'_>,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let repo = tx.repo();
+    let fresh = tx.load(session.name())?;
+    if fresh.meta.id != lock.id() {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    }
+    let wanted = canonical(worktree_path);
+    if find_worktree(repo, local, &fresh)?.as_deref() != Some(wanted.as_path()) {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    }
+    let state = local.get(&fresh.meta.id);
+    let half_made = state.checkout_pending || state.restore_pending.is_some();
+    if half_made
+        && (state.checkout_pending || take.when_pending == WhenPending::Refuse)
+        && let Some(what) = state.pending()
+    {
+        return Err(LifecycleError::Interrupted {
+            name: session.name().to_owned(),
+            what,
+        });
+    }
+    let wt = repo.open_worktree(&wanted)?;
+    let capture = checkpoint::capture(&wt)?;
+    if half_made && take.when_pending == WhenPending::Salvage {
+        let id = checkpoint::commit(&wt, &capture, take.message)?;
+        tx.record(
+            session.name(),
+            Event::linking(EventKind::Salvaged, id, take.message),
+            |_, _| {},
+        )?;
+        return Ok(Some(Recorded {
+            id,
+            head: capture.head,
+            new: true,
+        }));
+    }
+    if take.only_if_dirty {
+        let clean = match capture.head {
+            Some(head) => capture.staged.is_none() && repo.read_commit(head)?.tree == capture.tree,
+            None => false,
+        };
+        if clean {
+            return Ok(None);
+        }
+    }
+    Ok(Some(record_captured(
+        tx,
+        &fresh,
+        &wt,
+        capture,
+        take.message,
+        take.background,
+    )?))
+}
+
+/// Links `capture` into the log as a checkpoint event (`background`: see
+/// [`Event::in_background`]).
+fn record_captured(
+    tx: &mut Transaction<'_>,
+    session: &Session,
+    wt: &Repo,
+    capture: checkpoint::Capture,
+    message: &str,
+    background: bool,
+) -> Result<Recorded, LifecycleError> {
+    let repo = tx.repo();
+    if let Some(last) = session.meta.last_checkpoint_id()
+        && let Ok(last) = checkpoint::Snapshot::read(repo, last)
+        && last.tree == capture.tree
+        && last.head == capture.head
+        && last.staged == capture.staged
+    {
+        let last = last.id;
+        return Ok(Recorded {
+            id: last,
+            head: capture.head,
+            new: false,
+        });
+    }
+    let id = checkpoint::commit(wt, &capture, message)?;
+    let event = Event::linking(EventKind::Checkpoint, id, message);
+    let event = if background {
+        event.in_background()
+    } else {
+        event
+    };
+    tx.record(session.name(), event, |_, _| {})?;
+    Ok(Recorded {
+        id,
+        head: capture.head,
+        new: true,
+    })
+}
+
+/// A clean worktree about to be removed whose latest checkpoint holds uncommitted work (since
+/// deleted or committed): a checkpoint of the clean state is recorded (no scan: it is HEAD's
+/// tree), so a later `resume` does not bring back what the user had thrown away.
+pub fn record_clean_state(
+    tx: &mut Transaction<'_>,
+    session: &Session,
+    wt: &Repo,
+) -> Result<(), LifecycleError> {
+    let repo = tx.repo();
+    let store = Store::new(repo);
+    if restorable_checkpoint(repo, &store, session, wt.head_commit()?)?.is_none() {
+        return Ok(());
+    }
+    let Some(head) = wt.head_commit()? else {
+        return Ok(());
+    };
+    let message = "clean when its worktree was removed";
+    let id = repo.write_commit(repo.read_commit(head)?.tree, &[head], message)?;
+    tx.record(
+        session.name(),
+        Event::linking(EventKind::Checkpoint, id, message),
+        |_, _| {},
+    )?;
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! Retiring a session's worktree and branch without ever losing work (`end`, `rm`, `gc`,
+//! Claude Code's `WorktreeRemove`): judged first ([`plan`], which `gc --dry-run` prints),
+//! then carried out ([`execute`]) under the session's lock, through the command's
+//! transaction, each removed worktree recorded with what holds its files so `undo` can bring
+//! it back. Never prints.
+
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint;
+use crate::git::{ObjectId, Repo};
+use crate::lifecycle::{LifecycleError, WorkState, find_worktree, safe_tips, work_state};
+use crate::oplog::{SessionRef, WorktreeChange};
+use crate::ops::checkpoint::{Take, WhenPending, checkpoint_locked, record_clean_state};
+use crate::session::{Event, EventKind, LocalStore, Session, SessionLock, Store, saved};
+use crate::transaction::Transaction;
+use crate::worktree;
+
+/// git's record of this session's worktree when its directory is gone (deleted, or moved by
+/// hand without `git worktree move`), so its branch can be checked out or deleted again.
+/// Only this session's: another worktree's directory may be on a disk not mounted now. What
+/// was staged there is linked into the log first (its commits are on the branch; its files,
+/// if it was moved, stay wherever they are).
+pub fn forget_missing_worktrees(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    expected: Option<&Path>,
+) -> Result<Vec<PathBuf>, LifecycleError> {
+    let repo = tx.repo();
+    let store = Store::new(repo);
+    let branch = &session.meta.branch;
+    let mut paths: Vec<PathBuf> = local.get(&session.meta.id).worktree.into_iter().collect();
+    paths.extend(expected.map(Path::to_path_buf));
+    let tip = repo.read_ref(&format!("refs/heads/{branch}"))?;
+    let mut forgotten = Vec::new();
+    for missing in worktree::missing_of(repo, branch, &paths)? {
+        if let Some(head) = worktree::missing_head(repo, &missing) {
+            let staged = worktree::staged_tree(repo, &missing);
+            let head_tree = repo.read_commit(head)?.tree;
+            // A detached HEAD with commits of its own is kept reachable too.
+            let own_commits = tip.is_none_or(|tip| repo.count_ahead(head, &[tip]).unwrap_or(1) > 0);
+            let staged_work = staged.is_some_and(|t| t != head_tree);
+            // The latest checkpoint may hold it already (taken on that HEAD, same staged state).
+            let covered = store
+                .latest_checkpoint(&tx.load(session.name())?)?
+                .is_some_and(|c| {
+                    checkpoint::Snapshot::read(repo, c)
+                        .is_ok_and(|s| s.head == Some(head) && (!staged_work || s.staged == staged))
+                });
+            if (staged_work || own_commits) && !covered {
+                let message = format!(
+                    "what the missing worktree at {} had staged",
+                    missing.path.display()
+                );
+                let kept = repo.write_commit(staged.unwrap_or(head_tree), &[head], &message)?;
+                tx.record(
+                    session.name(),
+                    Event::linking(EventKind::KeptStaged, kept, &message),
+                    |_, _| {},
+                )?;
+            }
+        }
+        worktree::forget(&missing)?;
+        forgotten.push(missing.path);
+    }
+    Ok(forgotten)
+}
+
+/// What happened to a worktree being retired.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Retirement {
+    pub worktree: Option<PathBuf>,
+    pub removed: bool,
+    pub branch_deleted: bool,
+    /// The safety checkpoint taken before removing work, if any.
+    pub checkpoint: Option<String>,
+    /// Where the ignored files the session changed were saved before a forced removal.
+    pub saved_files: Option<PathBuf>,
+    /// Why the worktree was kept, when it was.
+    pub kept_because: Option<String>,
+    /// Kept because it holds repositories of its own (forcing does not help).
+    pub holds_repositories: bool,
+    /// Kept only because of commits that are not on the base or upstream (push them).
+    pub only_commits: bool,
+    /// Worktrees of the session whose directories were gone (deleted, or moved without
+    /// `git worktree move`): git's record of them was dropped.
+    pub missing: Vec<PathBuf>,
+    /// A half-made worktree (a killed `new`, `fork` or `resume`) was removed: what was
+    /// interrupted, and the commit keeping what looked like work in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<crate::repair::Undone>,
+}
+
+/// What retiring a session would do, judged without changing anything: `gc --dry-run`
+/// prints it, `end`, `rm` and `gc` carry it out with [`execute`].
+#[derive(Debug, Clone)]
+pub struct RetirePlan {
+    /// The session's worktree here and what it holds.
+    pub worktree: Option<(PathBuf, WorkState)>,
+    /// Why it can never be removed: repositories of its own.
+    pub repositories: Option<String>,
+    /// The branch tip retiring may delete (created here, checked out nowhere else).
+    pub branch_tip: Option<ObjectId>,
+    /// That tip has commits on neither the base nor the upstream.
+    pub branch_unmerged: bool,
+    pub branch: String,
+}
+
+impl RetirePlan {
+    /// Why retiring (with `force` or not) would keep the worktree or the branch.
+    pub fn kept_because(&self, force: bool) -> Option<String> {
+        if let Some((_, work)) = &self.worktree
+            && work.has_work()
+            && !force
+        {
+            return Some(work.reason());
+        }
+        if let Some(why) = &self.repositories {
+            return Some(why.clone());
+        }
+        (self.branch_unmerged && !force).then(|| unmerged_branch_text(&self.branch))
+    }
+}
+
+/// Judges what retiring `session` would do. `located` is its worktree and work, when the
+/// caller found them already; otherwise they are looked up here.
+pub fn plan(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    located: Option<Option<(PathBuf, WorkState)>>,
+) -> Result<RetirePlan, LifecycleError> {
+    let worktree = match located {
+        Some(located) => located,
+        None => match find_worktree(repo, local, session)? {
+            Some(path) => {
+                let work = work_state(repo, local, session, &path)?;
+                Some((path, work))
+            }
+            None => None,
+        },
+    };
+    let repositories = match &worktree {
+        Some((_, work)) if work.interrupted.is_some() => None,
+        Some((path, _)) => holds_repositories(&repo.open_worktree(path)?)?,
+        None => None,
+    };
+    let except = worktree.as_ref().map(|(path, _)| path.as_path());
+    let branch_tip = deletable_branch_tip(repo, local, session, except)?;
+    let branch_unmerged = match branch_tip {
+        Some(tip) => repo.count_ahead(tip, &safe_tips(repo, session))? > 0,
+        None => false,
+    };
+    Ok(RetirePlan {
+        worktree,
+        repositories,
+        branch_tip,
+        branch_unmerged,
+        branch: session.meta.branch.clone(),
+    })
+}
+
+/// Removes a session's worktree and branch. With work in it, keeps it unless `force`, and
+/// when forced, checkpoints first so the work stays reachable from the session's log.
+pub fn retire(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    force: bool,
+) -> Result<Retirement, LifecycleError> {
+    let plan = plan(tx.repo(), local, session, None)?;
+    execute(tx, local, session, &plan, force)
+}
+
+/// Carries out a [`RetirePlan`]: checkpoint and save first when forced over work, then remove
+/// the worktree and the branch, keeping what the plan says must stay.
+pub fn execute(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    plan: &RetirePlan,
+    force: bool,
+) -> Result<Retirement, LifecycleError> {
+    let repo = tx.repo();
+    let lock = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())?;
+    // Judged again under the lock: the caller's plan may be a minute old (a busy session),
+    // and work done since must count.
+    let session = &tx.load(session.name())?;
+    let fresh;
+    let plan = if plan.worktree.is_some() {
+        fresh = self::plan(repo, local, session, None)?;
+        &fresh
+    } else {
+        plan
+    };
+    tx.touch(session);
+    let mut out = Retirement {
+        worktree: plan.worktree.as_ref().map(|(path, _)| path.clone()),
+        removed: false,
+        branch_deleted: false,
+        checkpoint: None,
+        saved_files: None,
+        kept_because: None,
+        holds_repositories: false,
+        only_commits: false,
+        missing: Vec::new(),
+        interrupted: None,
+    };
+    // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
+    let mut covered_head = None;
+    if let Some((_, work)) = &plan.worktree
+        && work.interrupted.is_some()
+    {
+        // Half-made: what looks like work is salvaged into the log, then it goes.
+        match crate::repair::undo_interrupted(&lock, tx, local, session)? {
+            Some(undone) => {
+                out.removed = undone.removed.is_some();
+                out.checkpoint = undone.salvaged.clone();
+                out.interrupted = Some(undone);
+            }
+            None => {
+                out.kept_because = Some(format!(
+                    "{} finished while this command looked at it; run the command again",
+                    work.interrupted.as_deref().unwrap_or("making it")
+                ));
+                return Ok(out);
+            }
+        }
+    } else if let Some((path, work)) = &plan.worktree {
+        if work.has_work() && !force {
+            out.kept_because = Some(work.reason());
+            out.only_commits = work.only_commits();
+            return Ok(out);
+        }
+        let wt = repo.open_worktree(path)?;
+        let head = wt.head_commit()?;
+        let before_removal =
+            Take::new("before removing the worktree").when_pending(WhenPending::Salvage);
+        if work.has_work() {
+            let ckpt = checkpoint_locked(&lock, tx, local, session, path, before_removal)?
+                .expect("recorded");
+            out.checkpoint = Some(ckpt.id.to_string());
+            covered_head = ckpt.head;
+        }
+        if !work.ignored_work.is_empty() {
+            let stamp = repo.now()?;
+            let saved = saved::save(
+                &repo.common_dir(),
+                &session.meta.id,
+                session.name(),
+                stamp,
+                path,
+                &work.ignored_work,
+            )?;
+            out.saved_files = Some(saved);
+        }
+        if let Some(why) = &plan.repositories {
+            out.kept_because = Some(why.clone());
+            out.holds_repositories = true;
+            return Ok(out);
+        }
+        if let Some(reason) = worktree::lock_reason(repo, path)? {
+            out.kept_because = Some(format!(
+                "git has it locked ({reason}); `git worktree unlock {}` unlocks it",
+                crate::post_create::shell_quote(&path.to_string_lossy())
+            ));
+            return Ok(out);
+        }
+        if !work.has_work() {
+            record_clean_state(tx, session, &wt)?;
+        }
+        // The events so far are real before the files go, and stay.
+        tx.persist()?;
+        // Judged clean under the lock: git judges again (no --force), and what appeared
+        // meanwhile (an agent writing without the lock) is checkpointed before a forced
+        // removal.
+        let mut removed = worktree::remove(repo, path, force && work.has_work());
+        if removed.is_err() && force && !work.has_work() {
+            let ckpt = checkpoint_locked(&lock, tx, local, session, path, before_removal)?
+                .expect("recorded");
+            out.checkpoint = Some(ckpt.id.to_string());
+            covered_head = ckpt.head;
+            tx.persist()?;
+            removed = worktree::remove(repo, path, true);
+        }
+        if let Err(e) = removed {
+            if force {
+                return Err(e.into());
+            }
+            out.kept_because = Some(format!(
+                "git refused to remove it: {}",
+                crate::text::one_line(&e)
+            ));
+            return Ok(out);
+        }
+        out.removed = true;
+        tx.worktree(WorktreeChange::Removed {
+            session: SessionRef {
+                name: session.name().to_owned(),
+                id: session.meta.id.clone(),
+            },
+            path: path.clone(),
+            branch: session.meta.branch.clone(),
+            head: head.map(|h| h.to_string()),
+            checkpoint: out.checkpoint.clone(),
+            saved: out.saved_files.clone(),
+        });
+    } else {
+        out.missing = forget_missing_worktrees(tx, local, session, None)?;
+    }
+    drop(lock);
+    let branch = &session.meta.branch;
+    if let Some(tip) = plan.branch_tip {
+        let covered = covered_head == Some(tip);
+        let unmerged = !covered && plan.branch_unmerged;
+        if unmerged && !force {
+            out.kept_because = Some(unmerged_branch_text(branch));
+            out.only_commits = true;
+        } else {
+            // Keep the branch's commits reachable from the log before deleting it. Even when
+            // they look safe: that judgement trusts `base` from session.yaml, which may come
+            // from a remote, so no other ref holding them means they are kept.
+            if unmerged || (!covered && !held_by_other_refs(repo, branch, tip)?) {
+                let message = format!("tip of branch {branch} before deleting it");
+                tx.record(
+                    session.name(),
+                    Event::linking(EventKind::KeptBranchTip, tip, &message),
+                    |_, _| {},
+                )?;
+            }
+            let refname = format!("refs/heads/{branch}");
+            if tx.read_ref(&refname)? == Some(tip) {
+                tx.delete_ref(&refname, tip, "session: branch deleted")?;
+                out.branch_deleted = true;
+            }
+        }
+    }
+    let id = session.meta.id.clone();
+    if local
+        .get_existing(&id)
+        .is_some_and(|s| s.worktree.is_some())
+    {
+        tx.local_update(local, &id, |s| s.worktree = None)?;
+    }
+    Ok(out)
+}
+
+fn has_submodule_repositories(wt: &Repo) -> bool {
+    std::fs::read_dir(wt.git_dir().join("modules")).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Why a worktree holding repositories of its own is never removed, clean or forced:
+/// submodules keep their commits in its git directory, nested repositories (even ignored
+/// ones, which `git worktree remove` deletes without asking) in themselves, and no
+/// checkpoint can hold either.
+fn holds_repositories(wt: &Repo) -> Result<Option<String>, LifecycleError> {
+    let mut repositories: Vec<String> = wt
+        .nested_repositories()?
+        .iter()
+        .map(|p| crate::git::printable_path(p))
+        .collect();
+    if repositories.is_empty() && has_submodule_repositories(wt) {
+        repositories.push("submodules".to_owned());
+    }
+    Ok((!repositories.is_empty()).then(|| {
+        format!(
+            "it holds repositories whose history no checkpoint can hold: {}",
+            repositories.join(", ")
+        )
+    }))
+}
+
+fn unmerged_branch_text(branch: &str) -> String {
+    format!("branch '{branch}' has commits not on its base or upstream")
+}
+
+/// The tip of the session's branch when retiring may delete it: git-session created it on
+/// this machine and no worktree (other than `except`, about to go) has it checked out.
+fn deletable_branch_tip(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    except: Option<&Path>,
+) -> Result<Option<ObjectId>, LifecycleError> {
+    let branch = &session.meta.branch;
+    if !local.get(&session.meta.id).created_branch(branch)
+        || branch_checked_out_elsewhere(repo, branch, except)?
+    {
+        return Ok(None);
+    }
+    Ok(repo.read_ref(&format!("refs/heads/{branch}"))?)
+}
+
+/// Whether another local branch or a remote-tracking ref holds every commit of `tip`.
+fn held_by_other_refs(repo: &Repo, branch: &str, tip: ObjectId) -> Result<bool, LifecycleError> {
+    let own = format!("refs/heads/{branch}");
+    let mut others = Vec::new();
+    for prefix in ["refs/heads/", "refs/remotes/"] {
+        others.extend(
+            repo.list_refs(prefix)?
+                .into_iter()
+                .filter(|(name, _)| *name != own)
+                .map(|(_, id)| id),
+        );
+    }
+    Ok(repo.count_ahead(tip, &others)? == 0)
+}
+
+/// Whether `branch` is checked out in the main worktree or a linked one other than `except`.
+pub fn branch_checked_out_elsewhere(
+    repo: &Repo,
+    branch: &str,
+    except: Option<&Path>,
+) -> Result<bool, LifecycleError> {
+    let linked = repo.linked_worktrees()?;
+    if linked.iter().any(|w| {
+        // A worktree deleted by hand is pruned before a branch is judged: it holds nothing.
+        w.exists
+            && Some(w.path.as_path()) != except
+            && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+    }) {
+        return Ok(true);
+    }
+    let main_head = repo.main()?.head_ref_name()?;
+    Ok(main_head.is_some_and(|n| n == format!("refs/heads/{branch}")))
+}

@@ -1,0 +1,816 @@
+//! One transaction per state-changing command (jj's `start_transaction` / `tx.finish`).
+//!
+//! A transaction is the only writer of refs. It collects the command's ref edits with the
+//! values they expect, its log events, its machine-local changes and its effects on
+//! worktrees and files; `finish` applies the ref edits in one reference transaction together
+//! with the operation log's keep-alive ref, and appends the operation's record to the log
+//! (`oplog`). Reads through the transaction see its own staged edits (`read_ref`, `load`).
+//!
+//! Log events are recorded as *appends*: when another process recorded an event on the same
+//! session meanwhile (a hook's checkpoint), the appends are built again on top of it and the
+//! transaction retried, so no event is ever lost (the compare-and-swap retry `Store` had).
+//! Any other ref that moved meanwhile fails the transaction.
+//!
+//! Some steps need refs to be real before the command ends (git must see a branch before
+//! `git worktree add` checks it out; a crash must leave a session the next command can
+//! finish): `flush` applies what is staged so far. Dropped without `finish` (an error, a
+//! panic), the transaction runs the compensations registered so far, newest first: flushed
+//! refs go back when nobody moved them since, machine-local records are restored, and the
+//! operations' own compensations (a worktree made moments ago is removed) run.
+
+use std::path::{Path, PathBuf};
+
+use crate::git::{Expect, ObjectId, RefUpdate, Repo, RepoError};
+use crate::oplog::{
+    self, FileChange, LocalChange, OpLog, OpLogError, OpRecord, Published, RefChange, SessionRef,
+    WorktreeChange,
+};
+use crate::session::store::{MAX_ATTEMPTS, ref_name};
+use crate::session::{Event, LocalState, LocalStore, Session, SessionMeta, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    OpLog(#[from] OpLogError),
+    #[error("could not update machine-local state in {}", dir.display())]
+    Local {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// How an event changes a session's metadata and context (run again when it is rebuilt).
+type MetaChange = Box<dyn FnMut(&mut SessionMeta, &mut Option<String>)>;
+
+/// A log event staged for a session: rebuilt on top of another process's events when the log
+/// moved meanwhile.
+struct Append {
+    event: Event,
+    change: MetaChange,
+}
+
+/// A ref change not applied yet.
+struct Staged {
+    name: String,
+    /// The value it had when the transaction first touched it (what it must still be).
+    expect: Expect,
+    /// The value the transaction gives it (None: deleted).
+    new: Option<ObjectId>,
+    message: String,
+    /// When it is a session's log: the session name and the events to rebuild on conflict.
+    /// An empty list means it cannot be rebuilt (a creation, a rename, a deletion).
+    log: Option<(String, Vec<Append>)>,
+}
+
+type Compensation = Box<dyn FnOnce(&Repo)>;
+
+pub struct Transaction<'r> {
+    repo: &'r Repo,
+    record: OpRecord,
+    staged: Vec<Staged>,
+    /// File contents before the transaction first touched them, for the record.
+    files_before: Vec<(PathBuf, Option<Vec<u8>>)>,
+    compensations: Vec<Compensation>,
+    finished: bool,
+    /// What was flushed so far must stay, whatever happens next (see [`Transaction::persist`]).
+    persisted: bool,
+}
+
+impl<'r> Transaction<'r> {
+    /// Starts a transaction for `command` (the command line, for the log). `automatic`:
+    /// taken by a hook or a background process.
+    pub fn start(repo: &'r Repo, command: &str, automatic: bool) -> Transaction<'r> {
+        Transaction {
+            repo,
+            record: OpRecord {
+                id: oplog::new_id(),
+                time: repo.now().unwrap_or(0),
+                command: command.to_owned(),
+                automatic,
+                sessions: Vec::new(),
+                refs: Vec::new(),
+                worktrees: Vec::new(),
+                local: Vec::new(),
+                files: Vec::new(),
+                published: None,
+                undoes: None,
+            },
+            staged: Vec::new(),
+            files_before: Vec::new(),
+            compensations: Vec::new(),
+            finished: false,
+            persisted: false,
+        }
+    }
+
+    /// Applies what is staged and makes everything done so far permanent: the step that
+    /// follows destroys something (files overwritten, a worktree removed), and what was just
+    /// recorded (the checkpoint holding them) must stay reachable even if that step fails.
+    /// Dropped unfinished after this, the transaction runs no compensation and records what
+    /// it did as an operation that failed part-way.
+    pub fn persist(&mut self) -> Result<(), TxError> {
+        self.flush()?;
+        self.compensations.clear();
+        self.persisted = true;
+        Ok(())
+    }
+
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+
+    /// The operation's id (its record in the log once finished).
+    pub fn id(&self) -> &str {
+        &self.record.id
+    }
+
+    /// Marks this operation as undoing `op`.
+    pub fn set_undoes(&mut self, op: &str) {
+        self.record.undoes = Some(op.to_owned());
+    }
+
+    /// Notes that the operation concerns `session` (for `op log --session` and `undo`).
+    pub fn touch(&mut self, session: &Session) {
+        self.touch_named(session.name(), &session.meta.id);
+    }
+
+    pub fn touch_named(&mut self, name: &str, id: &str) {
+        if !self
+            .record
+            .sessions
+            .iter()
+            .any(|s| s.id == id && s.name == name)
+        {
+            self.record.sessions.push(SessionRef {
+                name: name.to_owned(),
+                id: id.to_owned(),
+            });
+        }
+    }
+
+    // ---- reading through the transaction -------------------------------------------------
+
+    /// The value of `name` as this transaction sees it (its staged edit, else the ref).
+    pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>, RepoError> {
+        match self.staged.iter().find(|s| s.name == name) {
+            Some(staged) => Ok(staged.new),
+            None => self.repo.read_ref(name),
+        }
+    }
+
+    /// Session `name` as this transaction sees it.
+    pub fn load(&self, name: &str) -> Result<Session, StoreError> {
+        crate::session::name::validate(name)?;
+        match self.read_ref(&ref_name(name))? {
+            Some(tip) => Ok(Store::new(self.repo).read_at(name, tip)?.0),
+            None => Err(StoreError::NotFound {
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    // ---- staging ---------------------------------------------------------------------------
+
+    fn stage(
+        &mut self,
+        name: &str,
+        new: Option<ObjectId>,
+        message: &str,
+        log: Option<(String, Option<Append>)>,
+    ) -> Result<(), RepoError> {
+        if let Some(staged) = self.staged.iter_mut().find(|s| s.name == name) {
+            staged.new = new;
+            staged.message = message.to_owned();
+            match (&mut staged.log, log) {
+                (Some((_, appends)), Some((_, Some(append)))) if !appends.is_empty() => {
+                    appends.push(append)
+                }
+                (_, Some((session, append))) => {
+                    // Anything but another append makes the log unrebuildable.
+                    staged.log = Some((session, Vec::new()));
+                    let _ = append;
+                }
+                (_, None) => {}
+            }
+            return Ok(());
+        }
+        let current = self.repo.read_ref(name)?;
+        self.staged.push(Staged {
+            name: name.to_owned(),
+            expect: Expect::from_value(current),
+            new,
+            message: message.to_owned(),
+            log: log.map(|(session, append)| (session, append.into_iter().collect())),
+        });
+        Ok(())
+    }
+
+    /// Stages `name` → `new`, expecting it as it is now (or as this transaction left it).
+    pub fn set_ref(&mut self, name: &str, new: ObjectId, message: &str) -> Result<(), RepoError> {
+        self.stage(name, Some(new), message, None)
+    }
+
+    /// Stages `name` → `new` when it is now `expect`; a ref that is not is a conflict now,
+    /// before anything is applied.
+    pub fn update_ref(
+        &mut self,
+        name: &str,
+        new: ObjectId,
+        expect: Expect,
+        message: &str,
+    ) -> Result<(), RepoError> {
+        if self.read_ref(name)? != expect.value() {
+            return Err(RepoError::RefConflict {
+                ref_name: name.to_owned(),
+            });
+        }
+        self.stage(name, Some(new), message, None)
+    }
+
+    /// Stages deleting `name` when it is now `expect`.
+    pub fn delete_ref(
+        &mut self,
+        name: &str,
+        expect: ObjectId,
+        message: &str,
+    ) -> Result<(), RepoError> {
+        if self.read_ref(name)? != Some(expect) {
+            return Err(RepoError::RefConflict {
+                ref_name: name.to_owned(),
+            });
+        }
+        self.stage(name, None, message, None)
+    }
+
+    /// Records that git itself moved `name` from `before` (a command it ran: `git worktree
+    /// add -b`, `git reset`, `git branch -m`, a fetch): it goes in the record, and back when
+    /// the transaction is dropped unfinished and nobody moved it since.
+    pub fn record_external(
+        &mut self,
+        name: &str,
+        before: Option<ObjectId>,
+    ) -> Result<(), RepoError> {
+        let after = self.repo.read_ref(name)?;
+        if after == before {
+            return Ok(());
+        }
+        self.push_ref_change(name, before, after);
+        let name = name.to_owned();
+        self.compensations.push(Box::new(move |repo: &Repo| {
+            revert_ref(repo, &name, after, before);
+        }));
+        Ok(())
+    }
+
+    /// Sets the note on `commit` in `notes_ref` to what `update` makes of the current one
+    /// (gix writes the notes ref, retrying on conflict); the ref's move goes in the record.
+    pub fn update_note(
+        &mut self,
+        notes_ref: &str,
+        commit: ObjectId,
+        message: &str,
+        update: impl FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+    ) -> Result<bool, RepoError> {
+        let before = self.repo.read_ref(notes_ref)?;
+        let changed = self.repo.update_note(notes_ref, commit, message, update)?;
+        self.record_external(notes_ref, before)?;
+        Ok(changed)
+    }
+
+    /// Records git's changes to every ref under `prefix` since `before` (a snapshot taken with
+    /// [`Transaction::snapshot_refs`]).
+    pub fn record_external_prefix(
+        &mut self,
+        before: &[(String, ObjectId)],
+        prefix: &str,
+    ) -> Result<(), RepoError> {
+        let after = self.repo.list_refs(prefix)?;
+        let mut names: Vec<&String> = before.iter().chain(after.iter()).map(|(n, _)| n).collect();
+        names.sort();
+        names.dedup();
+        let find = |list: &[(String, ObjectId)], name: &str| {
+            list.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+        };
+        let changes: Vec<(String, Option<ObjectId>, Option<ObjectId>)> = names
+            .into_iter()
+            .map(|n| (n.clone(), find(before, n), find(&after, n)))
+            .filter(|(_, b, a)| b != a)
+            .collect();
+        for (name, before, after) in changes {
+            self.push_ref_change(&name, before, after);
+        }
+        Ok(())
+    }
+
+    /// The refs under `prefix`, for [`Transaction::record_external_prefix`].
+    pub fn snapshot_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, RepoError> {
+        self.repo.list_refs(prefix)
+    }
+
+    fn push_ref_change(&mut self, name: &str, old: Option<ObjectId>, new: Option<ObjectId>) {
+        let hex = |id: Option<ObjectId>| id.map(|i| i.to_string());
+        match self.record.refs.iter_mut().find(|c| c.name == name) {
+            Some(change) => change.new = hex(new),
+            None => self.record.refs.push(RefChange {
+                name: name.to_owned(),
+                old: hex(old),
+                new: hex(new),
+            }),
+        }
+        self.record
+            .refs
+            .retain(|c| c.old != c.new || c.name != name);
+    }
+
+    // ---- sessions ----------------------------------------------------------------------------
+
+    /// Creates session `meta.name` with its first event. Refused when the name is taken, now
+    /// or (at `finish`) by then.
+    pub fn create_session(
+        &mut self,
+        meta: SessionMeta,
+        event: Event,
+        context: Option<&str>,
+    ) -> Result<Session, TxError> {
+        let session = Store::new(self.repo).build_create(meta, event, context)?;
+        let name = ref_name(session.name());
+        if self.read_ref(&name)?.is_some() {
+            return Err(StoreError::AlreadyExists {
+                name: session.name().to_owned(),
+            }
+            .into());
+        }
+        self.stage(
+            &name,
+            Some(session.tip),
+            "session: created",
+            Some((session.name().to_owned(), None)),
+        )?;
+        self.touch(&session);
+        Ok(session)
+    }
+
+    /// Records `event` on session `name`: `change` edits its metadata as the transaction sees
+    /// it now, and again on top of whatever another process records meanwhile.
+    pub fn record(
+        &mut self,
+        name: &str,
+        event: Event,
+        change: impl FnMut(&mut SessionMeta, &mut Option<String>) + 'static,
+    ) -> Result<Session, TxError> {
+        let mut change: MetaChange = Box::new(change);
+        let refname = ref_name(name);
+        let base = self
+            .read_ref(&refname)?
+            .ok_or_else(|| StoreError::NotFound {
+                name: name.to_owned(),
+            })?;
+        crate::session::name::validate(name).map_err(StoreError::from)?;
+        let session = Store::new(self.repo).build_event(name, base, &event, &mut change)?;
+        let message = format!("session: {}", event.kind.as_str());
+        self.stage(
+            &refname,
+            Some(session.tip),
+            &message,
+            Some((name.to_owned(), Some(Append { event, change }))),
+        )?;
+        self.touch(&session);
+        Ok(session)
+    }
+
+    /// Moves session `old` to the name `new` (a `renamed:` event under the new ref, the old
+    /// ref deleted).
+    pub fn rename_session(
+        &mut self,
+        old: &str,
+        new: &str,
+        mut change: impl FnMut(&mut SessionMeta),
+    ) -> Result<Session, TxError> {
+        let current = self.load(old)?;
+        let renamed = Store::new(self.repo).build_rename(&current, new, &mut change)?;
+        let new_ref = ref_name(new);
+        if self.read_ref(&new_ref)?.is_some() {
+            return Err(StoreError::AlreadyExists {
+                name: new.to_owned(),
+            }
+            .into());
+        }
+        self.stage(
+            &new_ref,
+            Some(renamed.tip),
+            "session: renamed",
+            Some((new.to_owned(), None)),
+        )?;
+        self.stage(
+            &ref_name(old),
+            None,
+            "session: renamed",
+            Some((old.to_owned(), None)),
+        )?;
+        self.touch(&current);
+        self.touch(&renamed);
+        Ok(renamed)
+    }
+
+    /// Deletes session `name`: a `deleted:` event, then its log moves to the trash
+    /// (`refs/sessions-trash/<id>-<tip>`). Returns the trash ref.
+    pub fn trash_session(&mut self, name: &str) -> Result<String, TxError> {
+        self.record(
+            name,
+            Event::new(crate::session::EventKind::Deleted, name.to_owned()),
+            |_, _| {},
+        )?;
+        // The trash ref is named after the final tip.
+        self.flush()?;
+        let session = self.load(name)?;
+        let trash_ref = Store::trash_ref_for(&session);
+        self.update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
+        self.stage(
+            &ref_name(name),
+            None,
+            "session: deleted",
+            Some((name.to_owned(), None)),
+        )?;
+        Ok(trash_ref)
+    }
+
+    /// Moves an unreadable session's log to the trash as it is.
+    pub fn trash_unreadable(&mut self, name: &str) -> Result<String, TxError> {
+        crate::session::name::validate(name).map_err(StoreError::from)?;
+        let refname = ref_name(name);
+        let tip = self
+            .read_ref(&refname)?
+            .ok_or_else(|| StoreError::NotFound {
+                name: name.to_owned(),
+            })?;
+        let trash_ref = Store::unreadable_trash_ref(tip);
+        if self.read_ref(&trash_ref)? != Some(tip) {
+            self.update_ref(
+                &trash_ref,
+                tip,
+                Expect::Absent,
+                "session: deleted unreadable",
+            )?;
+        }
+        self.delete_ref(&refname, tip, "session: deleted unreadable")?;
+        Ok(trash_ref)
+    }
+
+    // ---- machine-local state, files, worktrees ----------------------------------------------
+
+    /// Changes the machine-local record of session `id` now (pending markers must be on disk
+    /// before the work they guard), recording it; restored when the transaction is dropped
+    /// unfinished and nobody changed it since.
+    pub fn local_update(
+        &mut self,
+        local: &LocalStore,
+        id: &str,
+        change: impl FnOnce(&mut LocalState),
+    ) -> Result<LocalState, TxError> {
+        let before = local.get_existing(id);
+        let after = local.update(id, change).map_err(|source| TxError::Local {
+            dir: local.dir().to_owned(),
+            source,
+        })?;
+        self.push_local(local, id, before, Some(after.clone()));
+        Ok(after)
+    }
+
+    /// Removes the machine-local record of session `id`.
+    pub fn local_remove(&mut self, local: &LocalStore, id: &str) {
+        let before = local.get_existing(id);
+        if before.is_none() {
+            return;
+        }
+        local.remove(id);
+        self.push_local(local, id, before, None);
+    }
+
+    /// Replaces the machine-local record of session `id` (None: removes it).
+    pub fn local_put(
+        &mut self,
+        local: &LocalStore,
+        id: &str,
+        state: Option<&LocalState>,
+    ) -> Result<(), TxError> {
+        let before = local.get_existing(id);
+        match state {
+            Some(state) => local.put(id, state).map_err(|source| TxError::Local {
+                dir: local.dir().to_owned(),
+                source,
+            })?,
+            None => local.remove(id),
+        }
+        self.push_local(local, id, before, state.cloned());
+        Ok(())
+    }
+
+    fn push_local(
+        &mut self,
+        local: &LocalStore,
+        id: &str,
+        before: Option<LocalState>,
+        after: Option<LocalState>,
+    ) {
+        match self.record.local.iter_mut().find(|c| c.id == id) {
+            Some(change) => change.after = after.clone(),
+            None => {
+                self.record.local.push(LocalChange {
+                    id: id.to_owned(),
+                    before: before.clone(),
+                    after: after.clone(),
+                });
+                let dir = local.dir().to_owned();
+                let id = id.to_owned();
+                self.compensations.push(Box::new(move |_repo: &Repo| {
+                    let store = LocalStore::new_at(&dir);
+                    let now = store.get_existing(&id);
+                    // Only when nobody changed it meanwhile.
+                    if now.is_some() || after.is_none() {
+                        match before {
+                            Some(state) => {
+                                let _ = store.put(&id, &state);
+                            }
+                            None => store.remove(&id),
+                        }
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Notes that the operation is about to rewrite `path` (a hook file, a settings file,
+    /// `.git/config`): its bytes now go in the record, its bytes at `finish` too.
+    pub fn watch_file(&mut self, path: &Path) {
+        if self.files_before.iter().any(|(p, _)| p == path) {
+            return;
+        }
+        let before = std::fs::read(path).ok();
+        self.files_before.push((path.to_owned(), before.clone()));
+        let path = path.to_owned();
+        self.compensations.push(Box::new(move |_repo: &Repo| {
+            let _ = match &before {
+                Some(bytes) => crate::fsutil::write_atomic(&path, bytes, None),
+                None => std::fs::remove_file(&path).or(Ok(())),
+            };
+        }));
+    }
+
+    pub fn worktree(&mut self, change: WorktreeChange) {
+        self.record.worktrees.push(change);
+    }
+
+    pub fn published(&mut self, published: Published) {
+        self.record.published = Some(published);
+    }
+
+    /// Registers what to do when the transaction is dropped unfinished (run newest first).
+    pub fn on_rollback(&mut self, compensation: impl FnOnce(&Repo) + 'static) {
+        self.compensations.push(Box::new(compensation));
+    }
+
+    // ---- applying ------------------------------------------------------------------------------
+
+    fn updates(&self, extra: Option<&RefUpdate>) -> Vec<RefUpdate> {
+        self.staged
+            .iter()
+            .filter(|s| s.new != s.expect.value())
+            .map(|s| RefUpdate {
+                name: s.name.clone(),
+                expect: s.expect,
+                new: s.new,
+                message: s.message.clone(),
+            })
+            .chain(extra.cloned())
+            .collect()
+    }
+
+    /// After a conflict: every staged log whose ref moved is built again on top of it; any
+    /// other ref that moved is an error.
+    fn rebuild_moved(&mut self) -> Result<(), TxError> {
+        let store = Store::new(self.repo);
+        for staged in &mut self.staged {
+            let actual = self.repo.read_ref(&staged.name)?;
+            if actual == staged.expect.value() {
+                continue;
+            }
+            match &mut staged.log {
+                Some((name, appends)) if !appends.is_empty() && actual.is_some() => {
+                    let mut base = actual.expect("checked above");
+                    for append in appends.iter_mut() {
+                        base = store
+                            .build_event(name, base, &append.event, &mut append.change)?
+                            .tip;
+                    }
+                    staged.expect = Expect::from_value(actual);
+                    staged.new = Some(base);
+                }
+                Some((name, _)) if actual.is_none() => {
+                    return Err(StoreError::NotFound { name: name.clone() }.into());
+                }
+                Some((name, _)) => {
+                    return Err(StoreError::Contended {
+                        name: name.clone(),
+                        event: "this command's events".into(),
+                    }
+                    .into());
+                }
+                None => {
+                    return Err(RepoError::RefConflict {
+                        ref_name: staged.name.clone(),
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies everything staged so far in one reference transaction (retried with logs
+    /// rebuilt when another process recorded on them meanwhile).
+    pub fn flush(&mut self) -> Result<(), TxError> {
+        self.apply(false)
+    }
+
+    fn apply(&mut self, with_record: bool) -> Result<(), TxError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let keep = if with_record {
+                self.fill_record_files();
+                let mut record = self.record.clone();
+                for staged in &self.staged {
+                    let hex = |id: Option<ObjectId>| id.map(|i| i.to_string());
+                    if staged.new != staged.expect.value() {
+                        merge_change(
+                            &mut record.refs,
+                            &staged.name,
+                            hex(staged.expect.value()),
+                            hex(staged.new),
+                        );
+                    }
+                }
+                if record.is_empty() {
+                    None
+                } else {
+                    let previous = self.repo.read_ref(oplog::KEEP_REF)?;
+                    let commit = oplog::keep_commit(self.repo, previous, &record)?;
+                    Some((
+                        record,
+                        RefUpdate {
+                            name: oplog::KEEP_REF.to_owned(),
+                            expect: Expect::from_value(previous),
+                            new: Some(commit),
+                            message: "session: operation".into(),
+                        },
+                    ))
+                }
+            } else {
+                None
+            };
+            let updates = self.updates(keep.as_ref().map(|(_, u)| u));
+            match self.repo.apply_ref_edits(&updates) {
+                Ok(()) => {
+                    for staged in std::mem::take(&mut self.staged) {
+                        if staged.new == staged.expect.value() {
+                            continue;
+                        }
+                        let (old, new) = (staged.expect.value(), staged.new);
+                        self.push_ref_change(&staged.name, old, new);
+                        let name = staged.name;
+                        self.compensations.push(Box::new(move |repo: &Repo| {
+                            revert_ref(repo, &name, new, old);
+                        }));
+                    }
+                    if let Some((record, _)) = keep {
+                        self.record = record;
+                    }
+                    return Ok(());
+                }
+                Err(RepoError::RefConflict { ref_name }) => {
+                    if ref_name != oplog::KEEP_REF {
+                        self.rebuild_moved()?;
+                    }
+                    // Backs off a little: another process is committing its own.
+                    std::thread::sleep(std::time::Duration::from_millis(2 << attempt.min(6)));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Contended {
+            name: self
+                .record
+                .sessions
+                .first()
+                .map_or_else(String::new, |s| s.name.clone()),
+            event: "this command's events".into(),
+        }
+        .into())
+    }
+
+    fn fill_record_files(&mut self) {
+        self.record.files = self
+            .files_before
+            .iter()
+            .filter_map(|(path, before)| {
+                let after = std::fs::read(path).ok();
+                (after != *before).then(|| FileChange {
+                    path: path.clone(),
+                    before: before.as_deref().map(oplog::to_hex),
+                    after: after.as_deref().map(oplog::to_hex),
+                })
+            })
+            .collect();
+    }
+
+    /// Applies what is staged together with the operation's record (one reference
+    /// transaction), then appends the record to the log. Returns the record.
+    pub fn finish(mut self) -> Result<OpRecord, TxError> {
+        self.apply(true)?;
+        self.finished = true;
+        if !self.record.is_empty() {
+            // The keep-alive chain holds it already; a failure here is repaired by `doctor`.
+            let _ = OpLog::new(&self.repo.common_dir()).append(std::slice::from_ref(&self.record));
+        }
+        Ok(std::mem::replace(
+            &mut self.record,
+            OpRecord {
+                id: String::new(),
+                time: 0,
+                command: String::new(),
+                automatic: false,
+                sessions: Vec::new(),
+                refs: Vec::new(),
+                worktrees: Vec::new(),
+                local: Vec::new(),
+                files: Vec::new(),
+                published: None,
+                undoes: None,
+            },
+        ))
+    }
+}
+
+fn merge_change(refs: &mut Vec<RefChange>, name: &str, old: Option<String>, new: Option<String>) {
+    match refs.iter_mut().find(|c| c.name == name) {
+        Some(change) => change.new = new,
+        None => refs.push(RefChange {
+            name: name.to_owned(),
+            old,
+            new,
+        }),
+    }
+    refs.retain(|c| c.old != c.new);
+}
+
+/// Puts `name` back from `from` to `to`, only if it is still at `from`.
+fn revert_ref(repo: &Repo, name: &str, from: Option<ObjectId>, to: Option<ObjectId>) {
+    let _ = repo.apply_ref_edits(&[RefUpdate {
+        name: name.to_owned(),
+        expect: Expect::from_value(from),
+        new: to,
+        message: "session: taken back (the command failed)".into(),
+    }]);
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if self.persisted {
+            // What happened stays, and is recorded (the staged rest is not applied).
+            self.staged.clear();
+            self.record.command.push_str(" (failed part-way)");
+            if self.apply(true).is_ok() && !self.record.is_empty() {
+                let _ =
+                    OpLog::new(&self.repo.common_dir()).append(std::slice::from_ref(&self.record));
+            }
+            return;
+        }
+        for compensation in std::mem::take(&mut self.compensations).into_iter().rev() {
+            compensation(self.repo);
+        }
+    }
+}
+
+/// The text of a command line for the log: the arguments after the program, each quoted
+/// for the shell when it needs it.
+pub fn command_line() -> String {
+    std::env::args()
+        .skip(1)
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%^~#".contains(c))
+            {
+                a
+            } else {
+                crate::post_create::shell_quote(&a)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
