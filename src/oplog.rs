@@ -99,6 +99,13 @@ pub enum WorktreeChange {
         from: PathBuf,
         to: PathBuf,
     },
+    /// The session's branch was renamed (`git branch -m`, which also repoints the HEAD of
+    /// the worktree that has it checked out).
+    BranchRenamed {
+        session: SessionRef,
+        from: String,
+        to: String,
+    },
     /// The worktree's files went from checkpoint `before` to checkpoint `after` (rewind,
     /// catching up with a fetched log).
     Restored {
@@ -200,7 +207,7 @@ impl OpRecord {
                     out.extend(hex(head));
                     out.extend(hex(checkpoint));
                 }
-                WorktreeChange::Moved { .. } => {}
+                WorktreeChange::Moved { .. } | WorktreeChange::BranchRenamed { .. } => {}
                 WorktreeChange::Restored { before, after, .. } => {
                     out.extend(hex(&Some(before.clone())));
                     out.extend(hex(&Some(after.clone())));

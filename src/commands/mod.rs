@@ -20,6 +20,7 @@ pub mod list;
 pub mod log;
 pub mod man;
 pub mod new;
+pub mod op;
 pub mod path;
 pub mod push;
 pub mod remote;
@@ -31,6 +32,7 @@ pub mod setup;
 pub mod shell_init;
 pub mod show;
 pub mod status;
+pub mod undo;
 
 use clap::Subcommand;
 
@@ -66,6 +68,10 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     Remote(remote::RemoteArgs),
     Context(context::ContextArgs),
+    /// The operation log (`op log`, `op show`).
+    Op(op::OpArgs),
+    Undo(undo::UndoArgs),
+    Redo(undo::RedoArgs),
     Handoff(handoff::HandoffArgs),
     Man(man::ManArgs),
     Completions(completions::CompletionsArgs),
@@ -124,6 +130,9 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Remote(args) => remote::run(&ctx, args),
         Command::Context(args) => context::run(&ctx, args),
+        Command::Op(args) => op::run(&ctx, args),
+        Command::Undo(args) => undo::run(&ctx, args),
+        Command::Redo(args) => undo::run_redo(&ctx, args),
         Command::Handoff(args) => handoff::run(&ctx, args),
         Command::Man(_)
         | Command::Completions(_)

@@ -14,6 +14,7 @@ pub mod resume;
 pub mod retire;
 pub mod rewind;
 pub mod share;
+pub mod undo;
 
 /// Where session worktrees go on this machine.
 #[derive(Debug, Clone, Copy)]

@@ -75,6 +75,11 @@ pub fn rename(
         });
         tx.record_external(&old_ref, before)?;
         tx.record_external(&new_ref, None)?;
+        tx.worktree(WorktreeChange::BranchRenamed {
+            session: who.clone(),
+            from: old_branch.clone(),
+            to: new_branch.clone(),
+        });
     }
     let branch = new_branch.clone();
     tx.rename_session(old, new, move |meta| meta.branch = branch.clone())?;
