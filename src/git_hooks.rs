@@ -460,6 +460,34 @@ fn worktrees(repo: &Repo) -> Result<Vec<PathBuf>, HooksError> {
     Ok(out)
 }
 
+/// Every file install or uninstall may write in this repository (hook files and the files
+/// hook managers chain to, lefthook's local configs, `info/exclude`, the git config, the
+/// machine-local record of what install did), so the operation log can record them.
+pub fn files_touched(repo: &Repo) -> Result<Vec<PathBuf>, HooksError> {
+    let common = repo.common_dir();
+    let mut out = vec![
+        state_path(&common),
+        crate::git::exclude::path(&common),
+        common.join("config"),
+    ];
+    for worktree in worktrees(repo)? {
+        let location = hooks_dir(&repo.open_worktree(&worktree)?);
+        out.push(lefthook::local_config(&worktree).0);
+        if location.shared {
+            out.push(location.dir.join(USERS_FILE));
+        }
+        for event in EVENTS {
+            out.push(location.dir.join(event));
+            out.push(location.dir.join(format!("{event}.legacy")));
+            out.push(location.dir.join(format!("{event}.old")));
+            out.push(worktree.join(".husky").join(event));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Installs the shims into every hooks directory git uses for this repository.
 pub fn install(repo: &Repo, options: InstallOptions) -> Result<Vec<DirReport>, HooksError> {
     let common = repo.common_dir();

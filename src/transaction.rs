@@ -68,12 +68,15 @@ struct Staged {
 
 type Compensation = Box<dyn FnOnce(&Repo)>;
 
+/// A file's bytes and permission bits.
+type FileState = (Vec<u8>, u32);
+
 pub struct Transaction<'r> {
     repo: &'r Repo,
     record: OpRecord,
     staged: Vec<Staged>,
-    /// File contents before the transaction first touched them, for the record.
-    files_before: Vec<(PathBuf, Option<Vec<u8>>)>,
+    /// File contents (and permission bits) before the transaction first touched them.
+    files_before: Vec<(PathBuf, Option<FileState>)>,
     compensations: Vec<Compensation>,
     finished: bool,
     /// What was flushed so far must stay, whatever happens next (see [`Transaction::persist`]).
@@ -549,12 +552,12 @@ impl<'r> Transaction<'r> {
         if self.files_before.iter().any(|(p, _)| p == path) {
             return;
         }
-        let before = std::fs::read(path).ok();
+        let before = read_with_mode(path);
         self.files_before.push((path.to_owned(), before.clone()));
         let path = path.to_owned();
         self.compensations.push(Box::new(move |_repo: &Repo| {
             let _ = match &before {
-                Some(bytes) => crate::fsutil::write_atomic(&path, bytes, None),
+                Some((bytes, mode)) => crate::fsutil::write_atomic(&path, bytes, Some(*mode)),
                 None => std::fs::remove_file(&path).or(Ok(())),
             };
         }));
@@ -715,11 +718,13 @@ impl<'r> Transaction<'r> {
             .files_before
             .iter()
             .filter_map(|(path, before)| {
-                let after = std::fs::read(path).ok();
+                let after = read_with_mode(path);
                 (after != *before).then(|| FileChange {
                     path: path.clone(),
-                    before: before.as_deref().map(oplog::to_hex),
-                    after: after.as_deref().map(oplog::to_hex),
+                    before: before.as_ref().map(|(b, _)| oplog::to_hex(b)),
+                    after: after.as_ref().map(|(b, _)| oplog::to_hex(b)),
+                    before_mode: before.as_ref().map(|(_, m)| *m),
+                    after_mode: after.as_ref().map(|(_, m)| *m),
                 })
             })
             .collect();
@@ -751,6 +756,14 @@ impl<'r> Transaction<'r> {
             },
         ))
     }
+}
+
+/// A file's bytes and permission bits, None when it is not there.
+fn read_with_mode(path: &Path) -> Option<FileState> {
+    use std::os::unix::fs::PermissionsExt;
+    let bytes = std::fs::read(path).ok()?;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    Some((bytes, mode))
 }
 
 fn merge_change(refs: &mut Vec<RefChange>, name: &str, old: Option<String>, new: Option<String>) {

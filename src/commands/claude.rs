@@ -115,6 +115,10 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
         }
     }
     .map_err(|e| CommandError::user(format!("{} {e}", path.display())))?;
+    // An operation of its own (undo puts the files back as they were).
+    let mut tx = ctx.transaction();
+    tx.watch_file(&path);
+    tx.watch_file(&crate::git::exclude::path(&ctx.repo.common_dir()));
     // The local file holds nothing else once our hooks are out: it goes, as it came.
     let drop_file = !add && !args.shared && merged.changed && merged.empty && {
         let (_, tracked) = ctx
@@ -145,6 +149,7 @@ fn install(ctx: &Context, args: &InstallArgs, add: bool) -> CommandResult {
     if add && !args.shared {
         ignore_local_settings(ctx, &root)?;
     }
+    tx.finish()?;
     let verb = if add { "Installed" } else { "Removed" };
     if merged.events.is_empty() {
         let state = if add {

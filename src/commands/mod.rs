@@ -25,6 +25,7 @@ pub mod path;
 pub mod push;
 pub mod remote;
 pub mod rename;
+pub mod restore;
 pub mod resume;
 pub mod rewind;
 pub mod rm;
@@ -32,6 +33,7 @@ pub mod setup;
 pub mod shell_init;
 pub mod show;
 pub mod status;
+pub mod trash;
 pub mod undo;
 
 use clap::Subcommand;
@@ -71,6 +73,9 @@ pub enum Command {
     /// The operation log (`op log`, `op show`).
     Op(op::OpArgs),
     Undo(undo::UndoArgs),
+    /// List deleted sessions.
+    Trash(trash::TrashArgs),
+    Restore(restore::RestoreArgs),
     Redo(undo::RedoArgs),
     Handoff(handoff::HandoffArgs),
     Man(man::ManArgs),
@@ -132,6 +137,8 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Context(args) => context::run(&ctx, args),
         Command::Op(args) => op::run(&ctx, args),
         Command::Undo(args) => undo::run(&ctx, args),
+        Command::Trash(args) => trash::run(&ctx, args),
+        Command::Restore(args) => restore::run(&ctx, args),
         Command::Redo(args) => undo::run_redo(&ctx, args),
         Command::Handoff(args) => handoff::run(&ctx, args),
         Command::Man(_)

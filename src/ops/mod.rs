@@ -10,6 +10,7 @@ pub mod claude;
 pub mod create;
 pub mod fork;
 pub mod rename;
+pub mod restore;
 pub mod resume;
 pub mod retire;
 pub mod rewind;

@@ -355,7 +355,7 @@ pub fn undo(
     for file in &record.files {
         tx.watch_file(&file.path);
         let result = match file.before.as_deref().and_then(oplog::from_hex) {
-            Some(bytes) => crate::fsutil::write_atomic(&file.path, &bytes, None),
+            Some(bytes) => crate::fsutil::write_atomic(&file.path, &bytes, file.before_mode),
             None => std::fs::remove_file(&file.path),
         };
         result.map_err(|e| {

@@ -16,6 +16,8 @@ pub enum EventKind {
     Ended,
     Archived,
     Deleted,
+    /// Brought back from the trash.
+    Restored,
     /// A branch tip kept reachable from the log before the branch was deleted.
     KeptBranchTip,
     /// What a worktree whose directory went missing had staged (a commit of its index on
@@ -33,7 +35,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -43,6 +45,7 @@ impl EventKind {
         EventKind::Ended,
         EventKind::Archived,
         EventKind::Deleted,
+        EventKind::Restored,
         EventKind::KeptBranchTip,
         EventKind::KeptStaged,
         EventKind::Salvaged,
@@ -61,6 +64,7 @@ impl EventKind {
             EventKind::Ended => "ended",
             EventKind::Archived => "archived",
             EventKind::Deleted => "deleted",
+            EventKind::Restored => "restored",
             EventKind::KeptBranchTip => "kept-branch-tip",
             EventKind::KeptStaged => "kept-staged",
             EventKind::Salvaged => "salvaged",

@@ -24,6 +24,10 @@ pub struct InstallArgs {
 }
 
 pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
+    let mut tx = ctx.transaction();
+    for path in git_hooks::files_touched(&ctx.repo)? {
+        tx.watch_file(&path);
+    }
     let reports = git_hooks::install(
         &ctx.repo,
         InstallOptions {
@@ -31,6 +35,7 @@ pub fn run(ctx: &Context, args: InstallArgs) -> CommandResult {
             tracked: args.tracked,
         },
     )?;
+    tx.finish()?;
     if args.json {
         return ctx.out.json(&reports);
     }

@@ -14,7 +14,12 @@ pub struct UninstallArgs {
 }
 
 pub fn run(ctx: &Context, args: UninstallArgs) -> CommandResult {
+    let mut tx = ctx.transaction();
+    for path in crate::git_hooks::files_touched(&ctx.repo)? {
+        tx.watch_file(&path);
+    }
     let files = crate::git_hooks::uninstall(&ctx.repo)?;
+    tx.finish()?;
     if args.json {
         return ctx.out.json(&files);
     }
