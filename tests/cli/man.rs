@@ -47,7 +47,7 @@ fn completions_define_the_function_gits_bash_completion_calls() {
     };
     assert_eq!(
         complete("git session re").trim(),
-        "remote redo restore resume rename rewind"
+        "remote restore redo resume rename rewind"
     );
     assert!(complete("git session new --").contains("--no-worktree"));
     assert!(complete("git session rewind --").contains("--help"));
