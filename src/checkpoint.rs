@@ -539,6 +539,7 @@ pub fn apply_to_fresh_checkout(
         }
     }
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
+    crate::fault::point("applying-checkpoint");
     // A two-tree merge: like switching branches from `head` to `tree`.
     git(&root)
         .args(["read-tree", "-m", "-u", "-v", &head_hex, &tree_hex])

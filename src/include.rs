@@ -278,8 +278,17 @@ const STAGING_LOCK: &str = ".lock";
 /// A directory without a lock file is removed once it is a minute old (its creator is
 /// between `mkdir` and locking only for an instant). They hold only copies.
 fn remove_abandoned_staging(parent: &Path) {
+    for dir in abandoned_staging(parent) {
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// The staging directories in `parent` whose owner is gone (see
+/// [`remove_abandoned_staging`]).
+pub fn abandoned_staging(parent: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let Ok(entries) = fs::read_dir(parent) else {
-        return;
+        return out;
     };
     for entry in entries.flatten() {
         if !entry
@@ -301,9 +310,10 @@ fn remove_abandoned_staging(parent: &Path) {
                 .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60)),
         };
         if abandoned {
-            let _ = fs::remove_dir_all(&dir);
+            out.push(dir);
         }
     }
+    out
 }
 
 /// A scratch directory next to the new worktree (same file system, so its contents can be

@@ -16,6 +16,7 @@ pub mod command_context;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod fault;
 pub mod fsutil;
 pub mod git;
 pub mod git_hooks;

@@ -79,11 +79,12 @@ pub fn undo_interrupted(
             out.removed = Some(path);
         }
     }
+    // A checkpoint that was to be put into it stays pending: the worktree made again gets
+    // it (not the log's latest, which may be another).
     tx.local_update(local, &session.meta.id, |s| {
         s.worktree = None;
         s.checkout_pending = false;
         s.includes_pending = false;
-        s.restore_pending = None;
     })?;
     Ok(Some(out))
 }

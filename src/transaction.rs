@@ -119,6 +119,7 @@ impl<'r> Transaction<'r> {
         self.flush()?;
         self.compensations.clear();
         self.persisted = true;
+        crate::fault::point("persisted");
         Ok(())
     }
 
@@ -674,6 +675,7 @@ impl<'r> Transaction<'r> {
                 None
             };
             let updates = self.updates(keep.as_ref().map(|(_, u)| u));
+            crate::fault::point(if with_record { "finish" } else { "flush" });
             match self.repo.apply_ref_edits(&updates) {
                 Ok(()) => {
                     for staged in std::mem::take(&mut self.staged) {
@@ -735,6 +737,7 @@ impl<'r> Transaction<'r> {
     pub fn finish(mut self) -> Result<OpRecord, TxError> {
         self.apply(true)?;
         self.finished = true;
+        crate::fault::point("record");
         if !self.record.is_empty() {
             // The keep-alive chain holds it already; a failure here is repaired by `doctor`.
             let _ = OpLog::new(&self.repo.common_dir()).append(std::slice::from_ref(&self.record));

@@ -8,6 +8,7 @@ pub mod complete;
 pub mod completions;
 pub mod context;
 pub mod diff;
+pub mod doctor;
 pub mod end;
 pub mod env;
 pub mod fetch;
@@ -75,6 +76,7 @@ pub enum Command {
     Undo(undo::UndoArgs),
     /// List deleted sessions.
     Trash(trash::TrashArgs),
+    Doctor(doctor::DoctorArgs),
     Restore(restore::RestoreArgs),
     Redo(undo::RedoArgs),
     Handoff(handoff::HandoffArgs),
@@ -138,6 +140,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Op(args) => op::run(&ctx, args),
         Command::Undo(args) => undo::run(&ctx, args),
         Command::Trash(args) => trash::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Restore(args) => restore::run(&ctx, args),
         Command::Redo(args) => undo::run_redo(&ctx, args),
         Command::Handoff(args) => handoff::run(&ctx, args),

@@ -246,6 +246,7 @@ pub fn make_worktree(
         &[site.worktree_dir.to_owned()],
         progress,
     );
+    crate::fault::point("worktree-added");
     // `git worktree add -b` made the branch, even when a later step failed.
     tx.record_external(&branch_ref, branch_before)?;
     let includes = made?;

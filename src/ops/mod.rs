@@ -8,6 +8,7 @@ pub mod base;
 pub mod checkpoint;
 pub mod claude;
 pub mod create;
+pub mod doctor;
 pub mod fork;
 pub mod rename;
 pub mod restore;

@@ -52,6 +52,7 @@ pub fn rename(
     };
     if let (Some(from), Some(to)) = (&old_path, &new_path) {
         worktree::move_to(repo, from, to)?;
+        crate::fault::point("worktree-moved");
         let (from, to) = (from.clone(), to.clone());
         tx.on_rollback(move |repo| {
             let _ = worktree::move_to(repo, &to, &from);
@@ -69,6 +70,7 @@ pub fn rename(
         );
         let before = repo.read_ref(&old_ref)?;
         worktree::rename_branch(repo, &old_branch, &new_branch)?;
+        crate::fault::point("branch-renamed");
         let (ob, nb) = (old_branch.clone(), new_branch.clone());
         tx.on_rollback(move |repo| {
             let _ = worktree::rename_branch(repo, &nb, &ob);

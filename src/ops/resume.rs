@@ -754,7 +754,18 @@ fn recreate(
         Start::ExistingBranch { branch } => repo.read_ref(&format!("refs/heads/{branch}"))?,
         Start::NewBranch { at, .. } => Some(*at),
     };
-    let restore = lifecycle::restorable_checkpoint(repo, &store, session, head)?;
+    // A checkpoint an interrupted command was putting in wins over the log's latest.
+    let pending = env
+        .local
+        .get(&session.meta.id)
+        .restore_pending
+        .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        .and_then(|id| checkpoint::Snapshot::read(repo, id).ok())
+        .filter(|s| s.head == head);
+    let restore = match pending {
+        Some(snapshot) => Some(snapshot),
+        None => lifecycle::restorable_checkpoint(repo, &store, session, head)?,
+    };
     let progress = env.reporter.copy_progress();
     let (path, includes) = create::make_worktree(
         lock,

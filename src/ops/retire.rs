@@ -293,6 +293,7 @@ pub fn execute(
             ));
             return Ok(out);
         }
+        crate::fault::point("worktree-removed");
         out.removed = true;
         tx.worktree(WorktreeChange::Removed {
             session: SessionRef {

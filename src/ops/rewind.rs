@@ -77,7 +77,9 @@ pub fn restore(
         Some(name) => repo.read_ref(name).map_err(LifecycleError::from)?,
         None => None,
     };
+    crate::fault::point("restoring");
     let applied = prepared.apply();
+    crate::fault::point("restored");
     // `git reset` moved HEAD's branch (also when a later step failed).
     if let Some(name) = &head_ref {
         tx.record_external(name, head_before)

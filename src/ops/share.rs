@@ -524,6 +524,7 @@ pub fn fetch(
         prune,
         remote::TRANSFER_TIMEOUT,
     );
+    crate::fault::point("fetched");
     for (prefix, before) in prefixes.iter().zip(&snapshots) {
         tx.record_external_prefix(before, prefix)?;
     }

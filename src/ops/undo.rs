@@ -200,7 +200,8 @@ pub fn undo(
             continue;
         }
         let now = tx.read_ref(&change.name)?;
-        if now != change.new_id() {
+        // Already back (an undo that was interrupted and is run again) is fine too.
+        if now != change.new_id() && now != change.old_id() {
             return Err(OpError::refused(format!(
                 "{}; nothing was changed",
                 moved_since(&change.name)
@@ -324,6 +325,7 @@ pub fn undo(
     }
     // Branches must be back before worktrees are made on them.
     tx.flush()?;
+    crate::fault::point("undo-refs");
     for change in &record.local {
         tx.local_put(local, &change.id, change.before.as_ref())?;
     }

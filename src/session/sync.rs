@@ -292,6 +292,7 @@ pub fn push(
             all.push(format!("{NOTES_REF}:{NOTES_REF}"));
         }
         let report = remote::push_atomic(dir, remote, &all, dry_run)?;
+        crate::fault::point("pushed");
         if report.ok {
             if !dry_run {
                 for session in sessions {

@@ -5,6 +5,7 @@ mod support;
 mod agents;
 mod checkpoint;
 mod config;
+mod crash;
 mod differential;
 mod hardening;
 mod hooks;

@@ -1,0 +1,364 @@
+//! `doctor`: what a killed or crashed command can leave, found (and, asked to, repaired)
+//! without ever losing work: whatever a repair would remove is salvaged into a session's log
+//! or moved to the trash first, and each finding says what the repair does before it is run.
+//! Never prints.
+
+use std::path::PathBuf;
+
+use crate::git::{Repo, RepoError};
+use crate::lifecycle;
+use crate::oplog::{self, OpLog};
+use crate::ops::OpResult;
+use crate::ops::resume::{self, Env};
+use crate::session::{SessionLock, Store, StoreError};
+
+/// One thing found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    /// What kind of thing (`include-staging`, `interrupted`, `missing-worktree`,
+    /// `lost-worktree`, `orphan-worktree`, `local-record`, `stale-lock`, `index-lock`,
+    /// `unreadable-session`, `oplog`).
+    pub kind: &'static str,
+    /// What it is about: a session, a path, a ref.
+    pub subject: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What `--fix` does about it ("nothing" for what only a person may decide).
+    pub fix: String,
+    /// Whether `--fix` ran and repaired it.
+    pub fixed: bool,
+}
+
+impl Finding {
+    fn new(kind: &'static str, subject: impl Into<String>, problem: String, fix: &str) -> Finding {
+        Finding {
+            kind,
+            subject: subject.into(),
+            problem,
+            fix: fix.to_owned(),
+            fixed: false,
+        }
+    }
+}
+
+/// How old a ref's `.lock` file must be before doctor calls it stale (git holds one for the
+/// milliseconds an update takes).
+const STALE_REF_LOCK_SECS: u64 = 10 * 60;
+
+/// Looks for everything; with `fix`, repairs what it can (through `env.tx`).
+pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
+    let repo = env.tx.repo();
+    let mut out = Vec::new();
+    let store = Store::new(repo);
+    let mut sessions = Vec::new();
+    for (name, entry) in store.names()?.into_iter().zip(store.list()?) {
+        match entry {
+            Ok(session) => sessions.push(session),
+            Err(StoreError::Malformed { reason, .. }) => out.push(Finding::new(
+                "unreadable-session",
+                name.clone(),
+                reason,
+                "nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash",
+            )),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Include copies a killed process left half-done, next to the worktrees.
+    for dir in crate::include::abandoned_staging(env.site.worktree_dir) {
+        let mut finding = Finding::new(
+            "include-staging",
+            dir.display().to_string(),
+            "a .worktreeinclude copy a killed command left (copies only)".into(),
+            "remove it",
+        );
+        if fix && std::fs::remove_dir_all(&dir).is_ok() {
+            finding.fixed = true;
+        }
+        out.push(finding);
+    }
+    // Sessions with an interrupted checkout, copy or restore, or a worktree gone.
+    let worktrees = repo.linked_worktrees()?;
+    for session in &sessions {
+        let state = env.local.get(&session.meta.id);
+        if let Some(what) = state.pending()
+            && let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &session.meta.id)
+        {
+            let mut finding = Finding::new(
+                "interrupted",
+                session.name(),
+                format!("{what} was interrupted (the process doing it is gone)"),
+                "finish it (a half-made worktree: what looks like work in it is salvaged into the log, then it is made again)",
+            );
+            if fix {
+                resume::ensure_worktree(env, &lock, session, false, None)?;
+                finding.fixed = true;
+            }
+            out.push(finding);
+            continue;
+        }
+        let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
+        // Moved (`git worktree move`, or a rename that was interrupted): where its branch is.
+        let moved_to = worktrees.iter().find(|w| {
+            w.exists
+                && w.path.starts_with(env.site.worktree_dir)
+                && crate::worktree::checked_out_branch(&w.git_dir).as_deref()
+                    == Some(session.meta.branch.as_str())
+        });
+        if let (Some(path), Some(moved)) = (&recorded, moved_to)
+            && !path.exists()
+        {
+            let mut finding = Finding::new(
+                "moved-worktree",
+                session.name(),
+                format!(
+                    "its worktree moved from {} to {}",
+                    path.display(),
+                    moved.path.display()
+                ),
+                "record where it is now",
+            );
+            if fix {
+                let (id, to) = (session.meta.id.clone(), moved.path.clone());
+                env.tx
+                    .local_update(env.local, &id, move |s| s.worktree = Some(to))?;
+                finding.fixed = true;
+            }
+            out.push(finding);
+            continue;
+        }
+        if let Some(path) = &recorded
+            && !path.exists()
+        {
+            let listed = worktrees.iter().any(|w| w.path == *path);
+            let mut finding = Finding::new(
+                "missing-worktree",
+                session.name(),
+                format!(
+                    "its worktree {} is gone{}",
+                    path.display(),
+                    if listed { " (git still lists it)" } else { "" }
+                ),
+                "forget it (what it had staged is kept in the log); `git session resume` makes it again",
+            );
+            if fix {
+                crate::ops::retire::forget_missing_worktrees(env.tx, env.local, session, None)?;
+                let id = session.meta.id.clone();
+                env.tx.local_update(env.local, &id, |s| s.worktree = None)?;
+                finding.fixed = true;
+            }
+            out.push(finding);
+        }
+    }
+    // Worktree directories git lost (their `.git` file names a gone administrative dir).
+    if let Ok(entries) = std::fs::read_dir(env.site.worktree_dir) {
+        for entry in entries.flatten() {
+            let path = crate::git::canonical(&entry.path());
+            let dot_git = path.join(".git");
+            let Ok(text) = std::fs::read_to_string(&dot_git) else {
+                continue;
+            };
+            let Some(admin) = text.trim().strip_prefix("gitdir: ") else {
+                continue;
+            };
+            if std::path::Path::new(admin).exists() || worktrees.iter().any(|w| w.path == path) {
+                continue;
+            }
+            let owner = sessions.iter().find(|s| {
+                env.local
+                    .get(&s.meta.id)
+                    .worktree_of(s.name())
+                    .map(crate::git::canonical)
+                    == Some(path.clone())
+                    || env.site.worktree_dir.join(s.name()) == path
+            });
+            let mut finding = Finding::new(
+                "lost-worktree",
+                path.display().to_string(),
+                "git lost its record of this worktree (its administrative directory is gone)"
+                    .into(),
+                match owner {
+                    Some(_) => {
+                        "salvage what it holds into its session's log, remove it; `git session resume` makes it again"
+                    }
+                    None => {
+                        "nothing: it belongs to no session (move its files away, then delete it)"
+                    }
+                },
+            );
+            if fix && let Some(session) = owner {
+                let lock =
+                    SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())
+                        .map_err(lifecycle::LifecycleError::from)?;
+                let id = session.meta.id.clone();
+                let recorded = path.clone();
+                // Marked half-made, so the repair salvages and removes it as it does one a
+                // killed `new` left.
+                env.tx.local_update(env.local, &id, move |s| {
+                    s.worktree = Some(recorded);
+                    s.checkout_pending = true;
+                })?;
+                crate::repair::undo_interrupted(&lock, env.tx, env.local, session)?;
+                finding.fixed = true;
+            }
+            out.push(finding);
+        }
+    }
+    // Worktrees in the sessions' directory that no session has.
+    for w in worktrees.iter().filter(|w| w.exists) {
+        if !w.path.starts_with(env.site.worktree_dir) {
+            continue;
+        }
+        let owned = sessions.iter().any(|s| {
+            lifecycle::find_worktree_in(&worktrees, env.local, s).as_deref() == Some(&w.path)
+        });
+        if !owned {
+            out.push(Finding::new(
+                "orphan-worktree",
+                w.path.display().to_string(),
+                "a worktree in the sessions' directory that belongs to no session".into(),
+                "nothing: `git worktree remove` it once its work is safe (or `git session restore` its session)",
+            ));
+        }
+    }
+    // Machine-local records of sessions that are gone, pointing at missing paths.
+    for (id, state) in env.local.all() {
+        if sessions.iter().any(|s| s.meta.id == id) {
+            continue;
+        }
+        if let Some(path) = &state.worktree
+            && !path.exists()
+        {
+            let mut finding = Finding::new(
+                "local-record",
+                id.clone(),
+                format!(
+                    "a machine-local record of a session that is gone, naming {}",
+                    path.display()
+                ),
+                "remove the record",
+            );
+            if fix {
+                env.tx.local_remove(env.local, &id);
+                finding.fixed = true;
+            }
+            out.push(finding);
+        }
+    }
+    // Ref locks a killed process left (git-session's own refs).
+    for lock in stale_ref_locks(repo)? {
+        let mut finding = Finding::new(
+            "stale-lock",
+            lock.display().to_string(),
+            format!(
+                "a ref lock older than {} minutes (a process holding it was killed)",
+                STALE_REF_LOCK_SECS / 60
+            ),
+            "remove it",
+        );
+        if fix && std::fs::remove_file(&lock).is_ok() {
+            finding.fixed = true;
+        }
+        out.push(finding);
+    }
+    // git's index locks in session worktrees: reported, never removed (git records no owner).
+    for w in worktrees.iter().filter(|w| w.exists) {
+        let lock = w.git_dir.join("index.lock");
+        if lock.exists() {
+            out.push(Finding::new(
+                "index-lock",
+                lock.display().to_string(),
+                "git's index lock: another git process is at work there, or one was killed".into(),
+                "nothing: when no git is running there, delete the file",
+            ));
+        }
+    }
+    // Records the operation log's file lacks (a crash between the refs and the file).
+    let missing = missing_records(repo)?;
+    if !missing.is_empty() {
+        let mut finding = Finding::new(
+            "oplog",
+            OpLog::new(&repo.common_dir()).path().display().to_string(),
+            format!(
+                "{} operation(s) are in {} but not in the log's file",
+                missing.len(),
+                oplog::KEEP_REF
+            ),
+            "append them",
+        );
+        if fix {
+            OpLog::new(&repo.common_dir())
+                .append(&missing)
+                .map_err(crate::transaction::TxError::from)?;
+            finding.fixed = true;
+        }
+        out.push(finding);
+    }
+    Ok(out)
+}
+
+/// `.lock` files of git-session's refs older than [`STALE_REF_LOCK_SECS`].
+fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
+    let common = repo.common_dir();
+    let mut out = Vec::new();
+    let mut pending = vec![
+        common.join("refs/sessions"),
+        common.join("refs/sessions-trash"),
+        common.join("refs/notes"),
+        common.join("refs"),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(dir) = pending.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let top = dir == common.join("refs");
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                if !top {
+                    pending.push(path);
+                }
+                continue;
+            }
+            let ours = !top || name.starts_with("sessions-oplog");
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|a| a.as_secs() > STALE_REF_LOCK_SECS));
+            if ours && name.ends_with(".lock") && old {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Records on the keep-alive chain newer than the newest one the file has.
+fn missing_records(repo: &Repo) -> Result<Vec<oplog::OpRecord>, RepoError> {
+    let log = OpLog::new(&repo.common_dir());
+    let known: std::collections::HashSet<String> = log
+        .newest_first()
+        .map(|records| records.map(|r| r.id).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut next = repo.read_ref(oplog::KEEP_REF)?;
+    while let Some(id) = next {
+        let commit = repo.read_commit(id)?;
+        match oplog::record_of(&commit) {
+            Some(record) if known.contains(&record.id) => break,
+            Some(record) => out.push(record),
+            None => break,
+        }
+        if out.len() > 10_000 {
+            break;
+        }
+        next = commit.parents.first().copied();
+    }
+    out.reverse();
+    Ok(out)
+}

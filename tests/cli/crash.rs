@@ -1,0 +1,363 @@
+//! Crash safety, proven by fault injection: for every step of each command (the steps a
+//! debug build reports through `GIT_SESSION_FAULT_TRACE`), the process is aborted there (as
+//! `kill -9` would), `doctor --fix` runs, and then every byte of work that existed before is
+//! still reachable (from a ref, or on disk where it was), `list` works, and running the
+//! command again completes it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::support::{BIN, TestRepo, write_file};
+
+/// A command to crash, on a repository set up for it.
+struct Scenario {
+    name: &'static str,
+    /// Builds the repository (and a remote, when the command needs one).
+    setup: fn() -> Setup,
+    args: &'static [&'static str],
+    /// Whether the command's work is done (after a rerun if it was needed).
+    done: fn(&Setup) -> bool,
+}
+
+struct Setup {
+    repo: TestRepo,
+    /// Another clone, for take-up and fetch.
+    other: Option<TestRepo>,
+    /// Where the command runs.
+    dir: PathBuf,
+    _bare: Option<PathBuf>,
+    /// What `{ckpt}` in the arguments stands for.
+    ckpt: String,
+}
+
+impl Setup {
+    fn at(&self) -> &TestRepo {
+        self.other.as_ref().unwrap_or(&self.repo)
+    }
+}
+
+fn dirty(repo: &TestRepo, name: &str) -> PathBuf {
+    let wt = repo.new_session(name);
+    write_file(&wt.join("README.md"), "hello\nchanged\n");
+    write_file(&wt.join("new dir/new.txt"), "new file\n");
+    write_file(&wt.join("staged.txt"), "staged\n");
+    repo.git_in(&wt, &["add", "staged.txt"]);
+    wt
+}
+
+fn plain() -> Setup {
+    let repo = TestRepo::new();
+    let dir = repo.root.clone();
+    Setup {
+        repo,
+        other: None,
+        dir,
+        _bare: None,
+        ckpt: String::new(),
+    }
+}
+
+fn with_dirty_s() -> Setup {
+    let setup = plain();
+    dirty(&setup.repo, "s");
+    setup
+}
+
+fn dirty_and_clean() -> Setup {
+    let setup = with_dirty_s();
+    setup.repo.new_session("c");
+    setup
+}
+
+fn with_ended_s() -> Setup {
+    let setup = with_dirty_s();
+    setup.repo.session(&["end", "s", "--remove"]).ok();
+    setup
+}
+
+fn with_checkpoints() -> Setup {
+    let mut setup = with_dirty_s();
+    setup.ckpt = setup
+        .repo
+        .session(&["checkpoint", "s"])
+        .ok()
+        .line()
+        .to_owned();
+    write_file(&setup.repo.root.join(".worktrees/s/later.txt"), "later\n");
+    setup
+}
+
+fn with_remote() -> Setup {
+    let repo = TestRepo::new();
+    let bare = repo.home.join("remote.git");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    dirty(&repo, "s");
+    let dir = repo.root.clone();
+    Setup {
+        repo,
+        other: None,
+        dir,
+        _bare: Some(bare),
+        ckpt: String::new(),
+    }
+}
+
+fn pushed_elsewhere() -> Setup {
+    let mut setup = with_remote();
+    setup.repo.session(&["push", "origin", "s"]).ok();
+    let other = TestRepo::empty();
+    let bare = setup._bare.clone().unwrap();
+    other.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    other.git(&["fetch", "-q", "origin"]);
+    other.git(&["checkout", "-q", "-B", "main", "origin/main"]);
+    setup.dir = other.root.clone();
+    setup.other = Some(other);
+    setup
+}
+
+fn fetched_elsewhere() -> Setup {
+    let setup = pushed_elsewhere();
+    setup.at().session(&["fetch"]).ok();
+    setup
+}
+
+fn status(repo: &TestRepo, wt: &Path) -> Option<String> {
+    if !wt.is_dir() {
+        return None;
+    }
+    let out = repo.cmd_in(
+        wt,
+        "git",
+        &["status", "--porcelain=v1", "--untracked-files=all"],
+    );
+    (out.code == 0).then_some(out.stdout)
+}
+
+fn has_session(repo: &TestRepo, name: &str) -> bool {
+    repo.has_ref(&repo.root, &format!("refs/sessions/{name}"))
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "new",
+        setup: plain,
+        args: &["new", "--head", "x"],
+        done: |s| {
+            has_session(&s.repo, "x")
+                && status(&s.repo, &s.repo.root.join(".worktrees/x")).as_deref() == Some("")
+        },
+    },
+    Scenario {
+        name: "fork",
+        setup: with_dirty_s,
+        args: &["fork", "s", "f"],
+        done: |s| {
+            let a = status(&s.repo, &s.repo.root.join(".worktrees/s"));
+            has_session(&s.repo, "f") && status(&s.repo, &s.repo.root.join(".worktrees/f")) == a
+        },
+    },
+    Scenario {
+        name: "resume",
+        setup: with_ended_s,
+        args: &["resume", "s"],
+        done: |s| {
+            status(&s.repo, &s.repo.root.join(".worktrees/s"))
+                .is_some_and(|st| st.contains("new dir/new.txt") && st.contains("A  staged.txt"))
+        },
+    },
+    Scenario {
+        name: "take-up",
+        setup: fetched_elsewhere,
+        args: &["resume", "s"],
+        done: |s| {
+            status(s.at(), &s.at().root.join(".worktrees/s"))
+                .is_some_and(|st| st.contains("new dir/new.txt"))
+        },
+    },
+    Scenario {
+        name: "end --remove",
+        setup: with_dirty_s,
+        args: &["end", "s", "--remove"],
+        done: |s| !s.repo.root.join(".worktrees/s").exists(),
+    },
+    Scenario {
+        name: "rm --force",
+        setup: with_dirty_s,
+        args: &["rm", "--force", "s"],
+        done: |s| !has_session(&s.repo, "s") && !s.repo.root.join(".worktrees/s").exists(),
+    },
+    Scenario {
+        name: "gc",
+        setup: dirty_and_clean,
+        args: &["gc", "--older-than", "0s"],
+        done: |s| {
+            s.repo
+                .session(&["gc", "--older-than", "0s", "--dry-run"])
+                .code
+                == 0
+        },
+    },
+    Scenario {
+        name: "rewind",
+        setup: with_checkpoints,
+        args: &["rewind", "{ckpt}", "s"],
+        done: |s| !s.repo.root.join(".worktrees/s/later.txt").exists(),
+    },
+    Scenario {
+        name: "rename",
+        setup: with_dirty_s,
+        args: &["rename", "s", "t"],
+        done: |s| {
+            has_session(&s.repo, "t")
+                && !has_session(&s.repo, "s")
+                && status(&s.repo, &s.repo.root.join(".worktrees/t"))
+                    .is_some_and(|st| st.contains("new dir/new.txt"))
+        },
+    },
+    Scenario {
+        name: "push",
+        setup: with_remote,
+        args: &["push", "origin", "s"],
+        done: |s| s.repo.has_ref(s._bare.as_ref().unwrap(), "refs/sessions/s"),
+    },
+    Scenario {
+        name: "fetch",
+        setup: pushed_elsewhere,
+        args: &["fetch"],
+        done: |s| {
+            s.at()
+                .has_ref(&s.at().root, "refs/remote-sessions/origin/s")
+        },
+    },
+    Scenario {
+        name: "undo",
+        setup: with_ended_s,
+        args: &["undo"],
+        done: |s| {
+            status(&s.repo, &s.repo.root.join(".worktrees/s"))
+                .is_some_and(|st| st.contains("new dir/new.txt"))
+        },
+    },
+];
+
+/// Every uncommitted file in the session worktrees: (where, its blob id).
+fn work(repo: &TestRepo) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(repo.root.join(".worktrees")) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let wt = entry.path();
+        let Some(st) = status(repo, &wt) else {
+            continue;
+        };
+        for line in st.lines() {
+            let path = line[3..].trim_matches('"');
+            let file = wt.join(path);
+            if file.is_file() {
+                let blob = repo.git(&["hash-object", file.to_str().unwrap()]);
+                out.push((file, blob));
+            }
+        }
+    }
+    out
+}
+
+fn reachable_blobs(repo: &TestRepo) -> BTreeSet<String> {
+    repo.git(&["rev-list", "--objects", "--all"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn run(setup: &Setup, args: &[&str], env: &[(&str, &str)]) -> crate::support::Out {
+    let mut script = String::new();
+    for (k, v) in env {
+        script.push_str(&format!("{k}='{v}' "));
+    }
+    script.push_str(&format!("'{BIN}'"));
+    for a in args {
+        script.push_str(&format!(" '{}'", a.replace("{ckpt}", &setup.ckpt)));
+    }
+    setup.at().cmd_in(&setup.dir, "sh", &["-c", &script])
+}
+
+fn crash_everywhere(scenario: &Scenario) {
+    // The steps this command passes.
+    let learn = (scenario.setup)();
+    let trace = learn.repo.home.join("trace");
+    let out = run(
+        &learn,
+        scenario.args,
+        &[("GIT_SESSION_FAULT_TRACE", trace.to_str().unwrap())],
+    );
+    assert_eq!(out.code, 0, "{}: {}", scenario.name, out.stderr);
+    let steps: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(!steps.is_empty(), "{}: no steps traced", scenario.name);
+    for step in steps {
+        let setup = (scenario.setup)();
+        let before = work(setup.at());
+        let out = run(&setup, scenario.args, &[("GIT_SESSION_FAULT", &step)]);
+        let context = format!("{} killed at {step}", scenario.name);
+        assert_ne!(out.code, 0, "{context}: it was not killed");
+        let doctor = setup.at().session(&["doctor", "--fix"]);
+        assert!(
+            doctor.code == 0 || doctor.code == 1,
+            "{context}: doctor: {}",
+            doctor.stderr
+        );
+        assert!(
+            !doctor.stderr.contains("panicked"),
+            "{context}: {}",
+            doctor.stderr
+        );
+        let reachable = reachable_blobs(setup.at());
+        for (file, blob) in &before {
+            // Where it was, or in a worktree moved since (a rename).
+            let worktrees = setup.at().root.join(".worktrees");
+            let rel: PathBuf = file
+                .strip_prefix(&worktrees)
+                .map(|r| r.components().skip(1).collect())
+                .unwrap_or_default();
+            let candidates = std::fs::read_dir(&worktrees)
+                .map(|d| d.flatten().map(|e| e.path().join(&rel)).collect::<Vec<_>>())
+                .unwrap_or_default();
+            let on_disk = candidates.iter().any(|f| {
+                f.is_file() && setup.at().git(&["hash-object", f.to_str().unwrap()]) == *blob
+            });
+            assert!(
+                on_disk || reachable.contains(blob),
+                "{context}: the work in {} is lost",
+                file.display()
+            );
+        }
+        let list = setup.at().session(&["list", "--all"]);
+        assert_eq!(list.code, 0, "{context}: list: {}", list.stderr);
+        if !(scenario.done)(&setup) {
+            let again = run(&setup, scenario.args, &[]);
+            assert_eq!(again.code, 0, "{context}: run again: {}", again.stderr);
+            assert!(
+                (scenario.done)(&setup),
+                "{context}: run again did not complete it"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_step_of_every_command_survives_a_crash() {
+    let only = std::env::var("CRASH_SCENARIO").ok();
+    for scenario in SCENARIOS {
+        if only.as_deref().is_some_and(|o| o != scenario.name) {
+            continue;
+        }
+        crash_everywhere(scenario);
+    }
+}
