@@ -23,3 +23,4 @@ mod setup;
 mod sharing;
 mod shell;
 mod terminal;
+mod undo;

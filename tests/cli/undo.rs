@@ -1,0 +1,272 @@
+//! Undo round trips: for each operation, `undo` gives back exactly the state before (refs,
+//! worktrees, every file's bytes, `git status`), and undoing the undo gives the state after.
+//! And what undo refuses: a push, a session that changed since, a path taken.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::{TestRepo, tree_state, write_file};
+
+/// Everything an undo must give back: the refs (but the operation log's own), and each
+/// session worktree's files and status.
+#[derive(Debug, PartialEq)]
+struct State {
+    refs: String,
+    worktrees: BTreeMap<String, (BTreeMap<String, String>, String)>,
+    main: BTreeMap<String, String>,
+    /// The hook files, the git config and info/exclude (hooks install writes them).
+    git_files: BTreeMap<String, String>,
+}
+
+fn state(repo: &TestRepo) -> State {
+    let refs = repo
+        .git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+        .lines()
+        .filter(|l| !l.starts_with("refs/sessions-oplog"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut worktrees = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(repo.root.join(".worktrees")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.join(".git").exists() {
+                continue;
+            }
+            let status = repo.git_in(
+                &path,
+                &["status", "--porcelain=v1", "--untracked-files=all"],
+            );
+            worktrees.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                (tree_state(&path), status),
+            );
+        }
+    }
+    let mut main = tree_state(&repo.root);
+    main.retain(|k, _| !k.starts_with(".worktrees/"));
+    let git = repo.root.join(".git");
+    let mut git_files = tree_state(&git.join("hooks"));
+    git_files.retain(|k, _| !k.ends_with(".sample"));
+    for file in ["config", "info/exclude"] {
+        // The line keeping `.worktrees/` out of `git status` stays once written (see
+        // docs/decisions.md): it is the repository's setting, not a session's.
+        let text = std::fs::read_to_string(git.join(file)).unwrap_or_default();
+        let text = text.replace("# session worktrees (git-session)\n/.worktrees/\n", "");
+        git_files.insert(file.to_owned(), text);
+    }
+    State {
+        refs,
+        worktrees,
+        main,
+        git_files,
+    }
+}
+
+fn dirty(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    let wt = repo.new_session(name);
+    write_file(&wt.join("README.md"), "hello\nchanged\n");
+    write_file(&wt.join("dir/new.txt"), "new file\n");
+    write_file(&wt.join("staged.txt"), "staged\n");
+    repo.git_in(&wt, &["add", "staged.txt"]);
+    wt
+}
+
+/// Fails with only what differs: whole states are too long to read.
+#[track_caller]
+fn same(got: &State, want: &State, what: &str) {
+    if got == want {
+        return;
+    }
+    let mut diff = Vec::new();
+    if got.refs != want.refs {
+        diff.push(format!("refs:\n got {}\nwant {}", got.refs, want.refs));
+    }
+    let maps = [
+        ("main", &got.main, &want.main),
+        ("git", &got.git_files, &want.git_files),
+    ];
+    for (label, g, w) in maps {
+        for key in g.keys().chain(w.keys()) {
+            if g.get(key) != w.get(key) {
+                diff.push(format!(
+                    "{label} {key}: got {:?} want {:?}",
+                    g.get(key),
+                    w.get(key)
+                ));
+            }
+        }
+    }
+    for key in got.worktrees.keys().chain(want.worktrees.keys()) {
+        if got.worktrees.get(key) != want.worktrees.get(key) {
+            diff.push(format!(
+                "worktree {key}: got {:?} want {:?}",
+                got.worktrees.get(key),
+                want.worktrees.get(key)
+            ));
+        }
+    }
+    diff.dedup();
+    panic!("{what}:\n{}", diff.join("\n"));
+}
+
+/// Runs `args`, then checks undo gives the state before and redo the state after.
+#[track_caller]
+fn round_trip(repo: &TestRepo, dir: &Path, args: &[&str]) {
+    let before = state(repo);
+    repo.session_in(dir, args).ok();
+    let after = state(repo);
+    assert_ne!(before, after, "{args:?} changed nothing");
+    repo.session(&["undo"]).ok();
+    same(&state(repo), &before, &format!("undo of {args:?}"));
+    repo.session(&["redo"]).ok();
+    same(&state(repo), &after, &format!("redo of {args:?}"));
+    repo.session(&["undo"]).ok();
+    same(&state(repo), &before, &format!("undo again of {args:?}"));
+}
+
+#[test]
+fn every_operation_round_trips() {
+    let repo = TestRepo::new();
+    let root = repo.root.clone();
+    round_trip(&repo, &root, &["new", "--head", "a"]);
+    let wt = dirty(&repo, "s");
+    round_trip(&repo, &wt, &["checkpoint"]);
+    round_trip(&repo, &root, &["fork", "s", "f"]);
+    round_trip(&repo, &root, &["rename", "s", "t"]);
+    round_trip(&repo, &root, &["context", "s", "--append", "next: tests"]);
+    round_trip(&repo, &root, &["handoff", "s", "-m", "over to you"]);
+    let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
+    write_file(&wt.join("later.txt"), "after the checkpoint\n");
+    round_trip(&repo, &wt, &["rewind", &ckpt]);
+    round_trip(&repo, &root, &["end", "s", "--remove"]);
+    round_trip(&repo, &root, &["rm", "--force", "s"]);
+    round_trip(&repo, &root, &["hooks", "install"]);
+    round_trip(&repo, &root, &["claude", "install"]);
+    repo.new_session("clean");
+    round_trip(&repo, &root, &["end", "clean"]);
+    repo.advance(30 * 86_400);
+    round_trip(&repo, &root, &["gc"]);
+}
+
+#[test]
+fn a_resume_that_made_the_worktree_again_round_trips() {
+    let repo = TestRepo::new();
+    dirty(&repo, "s");
+    repo.session(&["end", "s", "--remove"]).ok();
+    round_trip(&repo, &repo.root.clone(), &["resume", "s"]);
+}
+
+#[test]
+fn undo_refuses_what_changed_since_and_a_push() {
+    let repo = TestRepo::new();
+    let wt = dirty(&repo, "s");
+    repo.session(&["end", "s", "--remove"]).ok();
+    // The path is taken: nothing changes.
+    std::fs::create_dir_all(&wt).unwrap();
+    let before = state(&repo);
+    let out = repo.session(&["undo"]).fails();
+    assert!(out.stderr.contains("is taken"), "{}", out.stderr);
+    assert_eq!(state(&repo), before);
+    std::fs::remove_dir(&wt).unwrap();
+    // A session that gained an event since: refused by name.
+    repo.session(&["undo"]).ok();
+    repo.session(&["checkpoint", "s", "-m", "one more"]).ok();
+    let op = repo
+        .session(&["op", "log", "--json", "-n", "3"])
+        .ok()
+        .json()[1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = repo.session(&["undo", &op]).fails();
+    assert!(
+        out.stderr.contains("session 's' changed since"),
+        "{}",
+        out.stderr
+    );
+    // A push cannot be unpublished; the line names what would delete it.
+    let bare = repo.home.join("remote.git");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    repo.session(&["push", "origin", "s"]).ok();
+    let before = state(&repo);
+    let out = repo.session(&["undo"]).fails();
+    assert!(
+        out.stderr.contains("cannot be unpublished"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("git push origin --delete"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(state(&repo), before);
+}
+
+/// Inside a session's worktree, `undo` takes back that session's latest operation, not
+/// another agent's newer one.
+#[test]
+fn undo_in_a_worktree_is_scoped_to_its_session() {
+    let repo = TestRepo::new();
+    let a = dirty(&repo, "a");
+    let b = dirty(&repo, "b");
+    repo.session_in(&a, &["checkpoint"]).ok();
+    let b_before = state(&repo);
+    repo.session_in(&b, &["checkpoint"]).ok();
+    let a_log = repo.git(&["rev-parse", "refs/sessions/a"]);
+    let out = repo.session_in(&a, &["undo"]).ok();
+    assert!(out.stderr.contains("Undid"), "{}", out.stderr);
+    assert_ne!(repo.git(&["rev-parse", "refs/sessions/a"]), a_log);
+    // b's checkpoint is still there.
+    assert_ne!(
+        repo.git(&["rev-parse", "refs/sessions/b"]),
+        b_before
+            .refs
+            .lines()
+            .find(|l| l.starts_with("refs/sessions/b "))
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+    );
+    // Automatic operations (a hook's checkpoint) are passed over by a plain undo.
+    let list = repo
+        .session(&["op", "log", "--session", "b", "--json"])
+        .ok()
+        .json();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["automatic"] == false)
+    );
+}
+
+/// `trash` lists what `rm` deleted; `restore` brings it back with its id, its log and its
+/// worktree with the files; a taken name is refused with `--as` offered.
+#[test]
+fn trash_and_restore() {
+    let repo = TestRepo::new();
+    let wt = dirty(&repo, "s");
+    let id = repo.meta("s")["id"].as_str().unwrap().to_owned();
+    let files = tree_state(&wt);
+    repo.session(&["rm", "--force", "s"]).ok();
+    let trash = repo.session(&["trash", "--json"]).ok().json();
+    assert_eq!(trash[0]["name"], "s");
+    assert_eq!(trash[0]["id"], id.as_str());
+    repo.new_session("s");
+    let out = repo.session(&["restore", "s"]).fails();
+    assert!(out.stderr.contains("--as"), "{}", out.stderr);
+    let out = repo.session(&["restore", &id[..8], "--as", "s2"]).ok();
+    let path = std::path::PathBuf::from(out.line());
+    assert_eq!(repo.meta("s2")["id"], id.as_str());
+    assert_eq!(tree_state(&path), files);
+    assert_eq!(
+        repo.git_in(
+            &path,
+            &["status", "--porcelain=v1", "--untracked-files=all"]
+        ),
+        " M README.md\nA  staged.txt\n?? dir/new.txt"
+    );
+}
