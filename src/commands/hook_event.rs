@@ -71,12 +71,11 @@ fn start_watchdog(ctx: &Context) {
         .unwrap_or(2000);
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(timeout));
-        // Lock files gix holds for a ref or notes update in flight are removed, so no
-        // `<ref>.lock` outlives the process (the update then simply did not happen).
-        gix::tempfile::registry::cleanup_tempfiles();
         // A line being written to stderr is finished first, never cut to a bare `warning:`.
         let _stderr = std::io::stderr().lock();
-        std::process::exit(0);
+        // A ref or notes update in flight is finished first, so no `<ref>.lock` outlives
+        // the process.
+        crate::git::writes::exit_between_writes(0);
     });
 }
 

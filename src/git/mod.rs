@@ -10,6 +10,7 @@ pub mod remote;
 pub mod repo;
 pub mod runner;
 pub mod scan;
+pub mod writes;
 
 pub use remote::RemoteError;
 pub use repo::{

@@ -39,7 +39,7 @@ impl Repo {
                 .notes()
                 .context(|| "writing notes".into())?
                 .with_commit_message(message);
-            match notes.replace(notes_ref, commit, new) {
+            match super::writes::guarded(|| notes.replace(notes_ref, commit, new)) {
                 Ok(_) => return Ok(true),
                 Err(e) => {
                     last_error = Some(e);

@@ -384,7 +384,7 @@ impl Repo {
                 deref: false,
             });
         }
-        match self.inner.edit_references(edits) {
+        match super::writes::guarded(|| self.inner.edit_references(edits)) {
             Ok(_) => Ok(()),
             Err(err) => {
                 let chain = crate::text::one_line(&err);
@@ -416,7 +416,7 @@ impl Repo {
             name: full,
             deref: false,
         };
-        match self.inner.edit_reference(edit) {
+        match super::writes::guarded(|| self.inner.edit_reference(edit)) {
             Ok(_) => Ok(()),
             Err(err) => {
                 let chain = crate::text::one_line(&err);

@@ -112,6 +112,23 @@ pub fn undo(
     for session in &record.sessions {
         tx.touch_named(&session.name, &session.id);
     }
+    // Held from the judging to the end: a hook's or another command's checkpoint cannot
+    // come between what is judged and what is changed. In id order, so two undos never
+    // wait on each other.
+    let mut ids: Vec<(&str, &str)> = record
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s.name.as_str()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup_by_key(|(id, _)| *id);
+    let mut locks = Vec::with_capacity(ids.len());
+    for (id, name) in ids {
+        let lock = SessionLock::acquire(&repo.common_dir(), id, name)
+            .map_err(lifecycle::LifecycleError::from)?;
+        locks.push((id.to_owned(), lock));
+    }
+    let lock_of = |id: &str| locks.iter().find(|(held, _)| held == id).map(|(_, l)| l);
     // ---- judge everything first ----
     let mut keep_branches: Vec<String> = Vec::new();
     let mut remove_made: Vec<&WorktreeChange> = Vec::new();
@@ -230,6 +247,16 @@ pub fn undo(
         else {
             continue;
         };
+        // Judged again just before: an agent may have written a file or committed since
+        // (git itself takes no session lock). A commit after this is still safe: the
+        // branch goes back by compare-and-swap, so the undo fails and the commit stays.
+        if !holds_only(repo, path, head.as_deref(), checkpoint.as_deref())? {
+            return Err(OpError::refused(format!(
+                "{} gained work while the undo ran; it was kept",
+                path.display()
+            ))
+            .hint("`git session undo` again judges it anew"));
+        }
         worktree::remove(repo, path, true)?;
         // It held exactly what it was made with: that is what a redo brings back.
         tx.worktree(WorktreeChange::Removed {
@@ -277,8 +304,6 @@ pub fn undo(
             after,
         } = change
         {
-            let lock = SessionLock::acquire(&repo.common_dir(), &session.id, &session.name)
-                .map_err(lifecycle::LifecycleError::from)?;
             let wt = repo.open_worktree(path)?;
             let snapshot = Snapshot::read(repo, parse(before)?)?;
             let prepared = checkpoint::prepare_restore(&wt, &snapshot)?;
@@ -292,7 +317,6 @@ pub fn undo(
             if let Some(name) = &head_ref {
                 tx.record_external(name, head_before)?;
             }
-            drop(lock);
             tx.worktree(WorktreeChange::Restored {
                 session: session.clone(),
                 path: path.clone(),
@@ -341,6 +365,7 @@ pub fn undo(
         {
             bring_back(
                 tx,
+                lock_of(&session.id),
                 local,
                 site,
                 session,
@@ -440,6 +465,7 @@ fn moved_since(name: &str) -> String {
 #[allow(clippy::too_many_arguments)]
 fn bring_back(
     tx: &mut Transaction<'_>,
+    held: Option<&SessionLock>,
     local: &LocalStore,
     site: &Site<'_>,
     who: &SessionRef,
@@ -452,8 +478,15 @@ fn bring_back(
 ) -> OpResult {
     let repo = tx.repo();
     let session = tx.load(&who.name)?;
-    let lock = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())
-        .map_err(lifecycle::LifecycleError::from)?;
+    let acquired;
+    let lock = match held {
+        Some(lock) => lock,
+        None => {
+            acquired = SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())
+                .map_err(lifecycle::LifecycleError::from)?;
+            &acquired
+        }
+    };
     let head = head.map(parse).transpose()?;
     let start = if !branch.is_empty() && worktree::branch_exists(repo, branch)? {
         Start::ExistingBranch {
@@ -478,7 +511,7 @@ fn bring_back(
         .transpose()?;
     let progress = reporter.copy_progress();
     let (made, includes) = create::make_worktree(
-        &lock,
+        lock,
         tx,
         local,
         site,

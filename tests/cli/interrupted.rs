@@ -230,8 +230,9 @@ fn checkpoints_racing_a_removal_never_record_a_half_removed_tree() {
     let path = repo.new_session("race");
     write_file(&path.join("work.txt"), "uncommitted\n");
     let looper = format!(
-        "while [ -d '{p}/src' ]; do '{BIN}' checkpoint race >/dev/null 2>&1; '{BIN}' claude stop </dev/null >/dev/null 2>&1; done",
-        p = path.display()
+        "while [ -d '{p}/src' ]; do '{BIN}' checkpoint race >/dev/null 2>&1; '{BIN}' claude stop </dev/null >/dev/null 2>&1; echo >> '{h}/rounds'; done",
+        p = path.display(),
+        h = repo.home.display()
     );
     let mut cmd = std::process::Command::new("sh");
     cmd.args(["-c", &looper]).current_dir(&path);
@@ -244,6 +245,9 @@ fn checkpoints_racing_a_removal_never_record_a_half_removed_tree() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     repo.session(&["end", "race", "--remove"]).ok();
     looping.wait().unwrap();
+    // The race ran: the loop went round before the end.
+    let rounds = std::fs::read_to_string(repo.home.join("rounds")).unwrap_or_default();
+    assert!(rounds.lines().count() >= 1, "the checkpoints never ran");
     let events = repo.events("race");
     let ended = events.iter().position(|e| e.starts_with("ended:")).unwrap();
     assert!(

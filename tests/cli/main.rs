@@ -4,6 +4,7 @@ mod support;
 
 mod agents;
 mod checkpoint;
+mod concurrency;
 mod config;
 mod crash;
 mod differential;

@@ -142,9 +142,18 @@ impl TestRepo {
         let mut cmd = Command::new(program);
         cmd.args(args).current_dir(dir);
         self.env(&mut cmd);
-        let output = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        // A directory gone (a racing removal) is a failed command, not a panic.
+        let output = match cmd.output() {
+            Ok(output) => output,
+            Err(e) if !dir.exists() => {
+                return Out {
+                    code: -1,
+                    stdout: String::new(),
+                    stderr: format!("running {program} in {}: {e}", dir.display()),
+                };
+            }
+            Err(e) => panic!("running {program}: {e}"),
+        };
         Out {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
