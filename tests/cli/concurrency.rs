@@ -1,8 +1,6 @@
 //! Racing processes, with the transaction in place: whoever loses exits 1 and changes
 //! nothing, and nothing anyone recorded or committed goes missing.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use crate::support::{TestRepo, write_file};
 
 fn op_commands(repo: &TestRepo) -> Vec<String> {
