@@ -18,64 +18,84 @@ pub struct Key {
     /// The git config name, e.g. `session.worktreeDir`.
     pub name: &'static str,
     pub default: &'static str,
+    /// For a whole number: the values allowed, checked wherever it is read.
+    pub range: Option<std::ops::RangeInclusive<u64>>,
 }
 
 pub const WORKTREE_DIR: Key = Key {
     name: "session.worktreeDir",
     default: ".worktrees",
+    range: None,
 };
 pub const BRANCH_PREFIX: Key = Key {
     name: "session.branchPrefix",
     default: "session/",
+    range: None,
 };
 pub const BASE_REF: Key = Key {
     name: "session.baseRef",
     default: "fresh",
+    range: None,
 };
 pub const REMOTE: Key = Key {
     name: "session.remote",
     default: "origin",
+    range: None,
 };
 pub const FETCH_TIMEOUT_SECS: Key = Key {
     name: "session.fetchTimeout",
     default: "5",
+    range: Some(0..=600),
 };
 /// How long a deleted session's log stays in `refs/sessions-trash/` (like git's reflog
 /// expiry), independent of the inactivity that makes `gc` archive a session.
 pub const TRASH_DAYS: Key = Key {
     name: "session.trashDays",
     default: "90",
+    range: Some(0..=36_500),
+};
+/// How long the operation log keeps a record (and what undoing it needs) before `gc` drops it.
+pub const OPLOG_DAYS: Key = Key {
+    name: "session.opLogDays",
+    default: "90",
+    range: Some(1..=36_500),
 };
 /// How long a git hook may take before it gives up quietly (`2s`, `500ms`).
 pub const HOOK_TIMEOUT: Key = Key {
     name: "session.hookTimeout",
     default: "2s",
+    range: None,
 };
 /// How old the last checkpoint must be before a commit in a dirty session takes one
 /// (`30m`; `0` after every commit; `off` never).
 pub const CHECKPOINT_INTERVAL: Key = Key {
     name: "session.checkpointInterval",
     default: "30m",
+    range: None,
 };
 /// Whether `push` may publish files that look like secrets. Only the user's own git config
 /// counts: a tracked `.git-session.yaml` must not be able to switch the check off.
 pub const PUSH_SECRETS: Key = Key {
     name: "session.pushSecrets",
     default: "false",
+    range: None,
 };
 pub const RETENTION_DAYS: Key = Key {
     name: "session.retentionDays",
     default: "7",
+    range: Some(1..=36_500),
 };
 /// Setup commands run in every new worktree (multi-valued; read with [`Config::post_create`]).
 pub const POST_CREATE: Key = Key {
     name: "session.postCreate",
     default: "",
+    range: None,
 };
 /// The ports `git session env` hands out, `<low>-<high>`.
 pub const PORT_RANGE: Key = Key {
     name: "session.portRange",
     default: "10000-19999",
+    range: None,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +155,7 @@ const ALL_KEYS: &[&Key] = &[
     &FETCH_TIMEOUT_SECS,
     &RETENTION_DAYS,
     &TRASH_DAYS,
+    &OPLOG_DAYS,
     &HOOK_TIMEOUT,
     &CHECKPOINT_INTERVAL,
     &POST_CREATE,
@@ -203,9 +224,7 @@ impl Config {
                 warnings: Vec::new(),
             };
             let checked: Result<(), ConfigError> = match name {
-                n if n == FETCH_TIMEOUT_SECS.name => alone.number(key, 0..=600).map(drop),
-                n if n == RETENTION_DAYS.name => alone.number(key, 1..=36_500).map(drop),
-                n if n == TRASH_DAYS.name => alone.number(key, 0..=36_500).map(drop),
+                _ if key.range.is_some() => alone.number(key).map(drop),
                 n if n == HOOK_TIMEOUT.name => alone.duration_ms(key, false).map(drop),
                 n if n == CHECKPOINT_INTERVAL.name => alone.duration_ms(key, true).map(drop),
                 n if n == PORT_RANGE.name => alone.port_range().map(drop),
@@ -311,11 +330,8 @@ impl Config {
 
     /// A whole number within `range`: a tracked file must not be able to make git-session
     /// misbehave (a retention of 10^15 days overflowing into "everything is stale").
-    pub fn number(
-        &self,
-        key: &'static Key,
-        range: std::ops::RangeInclusive<u64>,
-    ) -> Result<u64, ConfigError> {
+    pub fn number(&self, key: &'static Key) -> Result<u64, ConfigError> {
+        let range = key.range.clone().unwrap_or(0..=u64::MAX);
         let value = self.string(key);
         match value.trim().parse::<u64>() {
             Ok(n) if range.contains(&n) => Ok(n),
@@ -636,7 +652,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

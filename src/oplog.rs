@@ -267,19 +267,26 @@ impl OpLog {
         }
     }
 
-    /// Appends records (under a lock, one write each, so concurrent writers never interleave).
-    pub fn append(&self, records: &[OpRecord]) -> Result<(), OpLogError> {
-        let path = self.path();
+    /// Takes the log's lock: held by a transaction from moving the keep-alive chain until
+    /// its record is in the file, so the file follows the chain in order and `gc` can
+    /// rewrite both without losing a record another process is adding.
+    pub fn lock(&self) -> Result<LogLock, OpLogError> {
         std::fs::create_dir_all(&self.dir).map_err(Self::io("create", &self.dir))?;
         let lock_path = self.dir.join("oplog.lock");
-        let lock = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
             .map_err(Self::io("open", &lock_path))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| Self::io("lock", &lock_path)(e.into()))?;
+        Ok(LogLock { _file: file })
+    }
+
+    /// Appends records (one write each, so readers never see two interleaved).
+    pub fn append(&self, _lock: &LogLock, records: &[OpRecord]) -> Result<(), OpLogError> {
+        let path = self.path();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -291,6 +298,21 @@ impl OpLog {
             file.write_all(&line).map_err(Self::io("write", &path))?;
         }
         Ok(())
+    }
+
+    /// The number of records older than `before` (seconds), counted from the oldest.
+    pub fn count_older(&self, before: i64) -> Result<usize, OpLogError> {
+        let path = self.path();
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Self::io("read", &path)(e)),
+        };
+        Ok(text
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice::<OpRecord>(line).ok())
+            .take_while(|r| r.time < before)
+            .count())
     }
 
     /// Records newest first, read lazily from the end of the file; an unreadable line is
@@ -340,7 +362,7 @@ impl OpLog {
     }
 
     /// Replaces the whole log with `records` (oldest first): `gc` drops old ones.
-    pub fn rewrite(&self, records: &[OpRecord]) -> Result<(), OpLogError> {
+    pub fn rewrite(&self, _lock: &LogLock, records: &[OpRecord]) -> Result<(), OpLogError> {
         let mut text = Vec::new();
         for record in records {
             text.extend(serde_json::to_vec(record).expect("records serialize"));
@@ -349,6 +371,11 @@ impl OpLog {
         let path = self.path();
         crate::fsutil::write_atomic(&path, &text, None).map_err(Self::io("write", &path))
     }
+}
+
+/// The held lock of the operation log; released when dropped.
+pub struct LogLock {
+    _file: std::fs::File,
 }
 
 /// Iterator over records, newest first.
@@ -427,6 +454,34 @@ pub fn keep_commit(
     repo.write_commit(tree, &parents, &message)
 }
 
+/// The records the keep-alive chain from `tip` holds, oldest first.
+pub fn chain_records(repo: &Repo, tip: Option<ObjectId>) -> Result<Vec<OpRecord>, RepoError> {
+    let mut records = Vec::new();
+    let mut next = tip;
+    while let Some(id) = next {
+        let commit = repo.read_commit(id)?;
+        // The oldest keep commit has no chain below it: its first parent, if any, is a
+        // commit its record names.
+        let Some(record) = record_of(&commit) else {
+            break;
+        };
+        records.push(record);
+        next = commit.parents.first().copied();
+    }
+    records.reverse();
+    Ok(records)
+}
+
+/// A keep-alive chain holding only `records` (oldest first): what `gc` leaves when it drops
+/// old records, so the commits only they kept can go.
+pub fn build_chain(repo: &Repo, records: &[OpRecord]) -> Result<Option<ObjectId>, RepoError> {
+    let mut tip = None;
+    for record in records {
+        tip = Some(keep_commit(repo, tip, record)?);
+    }
+    Ok(tip)
+}
+
 /// The record a keep commit holds (None for another commit).
 pub fn record_of(commit: &crate::git::CommitInfo) -> Option<OpRecord> {
     let (_, body) = commit.message.split_once("\n\n")?;
@@ -458,7 +513,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = OpLog::new(dir.path());
         let records: Vec<OpRecord> = (0..3000).map(|i| record(&format!("{i:012x}"))).collect();
-        log.append(&records).unwrap();
+        log.append(&log.lock().unwrap(), &records).unwrap();
         // A crash mid-write leaves a cut line at the end.
         std::fs::OpenOptions::new()
             .append(true)

@@ -81,6 +81,15 @@ pub struct Transaction<'r> {
     finished: bool,
     /// What was flushed so far must stay, whatever happens next (see [`Transaction::persist`]).
     persisted: bool,
+    /// Records older than this (seconds) leave the log and the keep-alive chain (`gc`).
+    prune_before: Option<i64>,
+    /// The records kept when the chain was rebuilt without the old ones.
+    pruned: Option<Pruned>,
+}
+
+/// What pruning the operation log left.
+struct Pruned {
+    kept: Vec<OpRecord>,
 }
 
 impl<'r> Transaction<'r> {
@@ -107,6 +116,8 @@ impl<'r> Transaction<'r> {
             compensations: Vec::new(),
             finished: false,
             persisted: false,
+            prune_before: None,
+            pruned: None,
         }
     }
 
@@ -656,11 +667,16 @@ impl<'r> Transaction<'r> {
                         );
                     }
                 }
-                if record.is_empty() {
+                // A prune is recorded even alone: the chain it rebuilt must be set.
+                if record.is_empty() && self.prune_before.is_none() {
                     None
                 } else {
                     let previous = self.repo.read_ref(oplog::KEEP_REF)?;
-                    let commit = oplog::keep_commit(self.repo, previous, &record)?;
+                    let base = match self.prune_before {
+                        Some(before) => self.rebuilt_chain(previous, before)?,
+                        None => previous,
+                    };
+                    let commit = oplog::keep_commit(self.repo, base, &record)?;
                     Some((
                         record,
                         RefUpdate {
@@ -732,15 +748,53 @@ impl<'r> Transaction<'r> {
             .collect();
     }
 
+    /// Drops from the log (and from the keep-alive chain, so `git gc` may collect what only
+    /// they kept) the records older than `before` (seconds), when the transaction finishes.
+    pub fn prune_log(&mut self, before: i64) {
+        self.prune_before = Some(before);
+    }
+
+    /// The chain at `tip` without the records older than `before`: `tip` itself when none
+    /// is, else a new chain of the others.
+    fn rebuilt_chain(
+        &mut self,
+        tip: Option<ObjectId>,
+        before: i64,
+    ) -> Result<Option<ObjectId>, TxError> {
+        let all = oplog::chain_records(self.repo, tip)?;
+        let dropped = all.iter().take_while(|r| r.time < before).count();
+        if dropped == 0 {
+            self.pruned = None;
+            return Ok(tip);
+        }
+        let kept = all[dropped..].to_vec();
+        let base = oplog::build_chain(self.repo, &kept)?;
+        self.pruned = Some(Pruned { kept });
+        Ok(base)
+    }
+
     /// Applies what is staged together with the operation's record (one reference
     /// transaction), then appends the record to the log. Returns the record.
     pub fn finish(mut self) -> Result<OpRecord, TxError> {
+        // Held from moving the chain to writing the file: records reach the file in chain
+        // order, and a rewrite by `gc` loses none.
+        let log = OpLog::new(&self.repo.common_dir());
+        let lock = log.lock().ok();
         self.apply(true)?;
         self.finished = true;
         crate::fault::point("record");
-        if !self.record.is_empty() {
+        if (!self.record.is_empty() || self.prune_before.is_some())
+            && let Some(lock) = &lock
+        {
             // The keep-alive chain holds it already; a failure here is repaired by `doctor`.
-            let _ = OpLog::new(&self.repo.common_dir()).append(std::slice::from_ref(&self.record));
+            let _ = match &mut self.pruned {
+                Some(pruned) => {
+                    let mut records = std::mem::take(&mut pruned.kept);
+                    records.push(self.record.clone());
+                    log.rewrite(lock, &records)
+                }
+                None => log.append(lock, std::slice::from_ref(&self.record)),
+            };
         }
         Ok(std::mem::replace(
             &mut self.record,
@@ -800,9 +854,14 @@ impl Drop for Transaction<'_> {
             // What happened stays, and is recorded (the staged rest is not applied).
             self.staged.clear();
             self.record.command.push_str(" (failed part-way)");
-            if self.apply(true).is_ok() && !self.record.is_empty() {
-                let _ =
-                    OpLog::new(&self.repo.common_dir()).append(std::slice::from_ref(&self.record));
+            self.prune_before = None;
+            let log = OpLog::new(&self.repo.common_dir());
+            let lock = log.lock().ok();
+            if self.apply(true).is_ok()
+                && !self.record.is_empty()
+                && let Some(lock) = &lock
+            {
+                let _ = log.append(lock, std::slice::from_ref(&self.record));
             }
             return;
         }

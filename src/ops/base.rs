@@ -93,7 +93,7 @@ pub fn resolve(
     }
     let timeout = Duration::from_secs(
         config
-            .number(&config::FETCH_TIMEOUT_SECS, 0..=600)
+            .number(&config::FETCH_TIMEOUT_SECS)
             .map_err(|e| OpError::refused(crate::text::one_line(&e)))?,
     );
     // Only remote-tracking branches move (`origin/HEAD` is what this is for).

@@ -273,11 +273,14 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
     }
     // Records the operation log's file lacks (a crash between the refs and the file).
+    // Judged under the log's lock: a command finishing now is not a crash.
+    let log = OpLog::new(&repo.common_dir());
+    let log_lock = log.lock().map_err(crate::transaction::TxError::from)?;
     let missing = missing_records(repo)?;
     if !missing.is_empty() {
         let mut finding = Finding::new(
             "oplog",
-            OpLog::new(&repo.common_dir()).path().display().to_string(),
+            log.path().display().to_string(),
             format!(
                 "{} operation(s) are in {} but not in the log's file",
                 missing.len(),
@@ -286,8 +289,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             "append them",
         );
         if fix {
-            OpLog::new(&repo.common_dir())
-                .append(&missing)
+            log.append(&log_lock, &missing)
                 .map_err(crate::transaction::TxError::from)?;
             finding.fixed = true;
         }

@@ -10,6 +10,7 @@ pub mod claude;
 pub mod create;
 pub mod doctor;
 pub mod fork;
+pub mod gc;
 pub mod rename;
 pub mod restore;
 pub mod resume;

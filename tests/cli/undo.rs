@@ -270,3 +270,52 @@ fn trash_and_restore() {
         " M README.md\nA  staged.txt\n?? dir/new.txt"
     );
 }
+
+/// `gc` drops records older than `session.opLogDays` from the log and from the chain that
+/// keeps their commits; the newer ones stay undoable.
+#[test]
+fn gc_prunes_the_operation_log() {
+    let repo = TestRepo::new();
+    repo.new_session("old");
+    repo.session(&["context", "old", "--append", "early"]).ok();
+    repo.advance(100 * 86_400);
+    repo.session(&["context", "old", "--append", "later"]).ok();
+    let ops = |repo: &TestRepo| -> Vec<String> {
+        let log = repo.session(&["op", "log", "--json"]).ok().json();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["command"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let chain = |repo: &TestRepo| {
+        repo.git(&[
+            "rev-list",
+            "--count",
+            "--first-parent",
+            "--grep=^op ",
+            "refs/sessions-oplog",
+        ])
+    };
+    assert_eq!(chain(&repo), "3");
+    repo.git(&["config", "session.opLogDays", "200"]);
+    let out = repo.session(&["gc", "--dry-run"]).ok();
+    assert!(!out.stdout.contains("operation log"), "{}", out.stdout);
+    repo.git(&["config", "session.opLogDays", "90"]);
+    let out = repo.session(&["gc", "--dry-run"]).ok();
+    assert!(
+        out.stdout
+            .contains("would prune      operation log                  2 operation(s) older than session.opLogDays (90d)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(ops(&repo).len(), 3);
+    repo.session(&["gc"]).ok();
+    assert_eq!(ops(&repo), ["gc", "context old --append later"]);
+    assert_eq!(chain(&repo), "2");
+    // What stays can still be undone.
+    repo.session(&["undo"]).ok();
+    let text = repo.session(&["context", "old"]).ok().stdout;
+    assert!(text.contains("early") && !text.contains("later"), "{text}");
+    repo.git(&["fsck", "--no-progress"]);
+}
