@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
 # Environment: BENCH_DIR (default /tmp/git-session-bench), BENCH_TRACKED, BENCH_IGNORED,
-# BENCH_RUNS (default 3; the median is reported).
+# BENCH_RUNS (default 3; the median is reported), BENCH_BEFORE_REV (oplog: the build to compare
+# with, default the last one without the transaction).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -246,6 +247,69 @@ bench_resume() {
     awk '{s += log($2 / $1); n++} END {r = exp(s / n); printf "%-44s pairs %d   ratio %.2f   budget 1.20   %s\n", "  (paired, geometric mean)", n, r, (r <= 1.2 ? "ok" : "OVER")}'
 }
 
+# The transaction and the operation log: what they add to `checkpoint` and `new
+# --no-worktree`, against the last build without them (BENCH_BEFORE_REV, built once into
+# $work), and `op log -n 20` with 10,000 operations in the log.
+before_bin() {
+  local sha dir
+  sha=$(git -C "$root" rev-parse --short "${BENCH_BEFORE_REV:-dffeba1^}")
+  dir="$work/before-$sha"
+  if [ ! -x "$dir/bin/git-session" ]; then
+    echo "building git-session $sha to compare with (once, a few minutes)…" >&2
+    rm -rf "$dir" && mkdir -p "$dir/src" "$dir/bin"
+    git -C "$root" archive "$sha" | tar -x -C "$dir/src"
+    CARGO_TARGET_DIR="$dir/target" cargo build --release --quiet --locked --manifest-path "$dir/src/Cargo.toml"
+    cp "$dir/target/release/git-session" "$dir/bin/"
+  fi
+  echo "$dir/bin/git-session"
+}
+report_added() { # name before_ms after_ms budget_ms
+  awk -v n="$1" -v b="$2" -v a="$3" -v m="$4" \
+    'BEGIN {d = a - b; printf "%-44s before %5d ms   now %5d ms   added %+4d ms   budget %d ms   %s\n", n, b, a, d, m, (d <= m ? "ok" : "OVER")}'
+}
+bench_oplog() {
+  local old wt=.worktrees/bench-ckpt
+  old=$(before_bin)
+  [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
+  git -C "$wt" status --porcelain >/dev/null
+  local before_c=() now_c=() before_n=() now_n=()
+  for i in $(seq "$runs"); do
+    # Each side checkpoints a new state, so neither reuses a result.
+    echo "before $i" >> "$wt/oplog-bench.txt"
+    before_c+=("$(ms "$old" checkpoint bench-ckpt)")
+    echo "now $i" >> "$wt/oplog-bench.txt"
+    now_c+=("$(ms git-session checkpoint bench-ckpt)")
+    before_n+=("$(ms "$old" new --no-worktree "bench-tx-before-$i")")
+    now_n+=("$(ms git-session new --no-worktree "bench-tx-now-$i")")
+  done
+  for i in $(seq "$runs"); do
+    git session rm --force "bench-tx-before-$i" >/dev/null 2>&1 || true
+    git session rm --force "bench-tx-now-$i" >/dev/null 2>&1 || true
+  done
+  git for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git update-ref -d
+  report_added "checkpoint (transaction and log added)" \
+    "$(printf '%s\n' "${before_c[@]}" | median)" "$(printf '%s\n' "${now_c[@]}" | median)" 10
+  report_added "new --no-worktree (transaction and log added)" \
+    "$(printf '%s\n' "${before_n[@]}" | median)" "$(printf '%s\n' "${now_n[@]}" | median)" 10
+  # 10,000 operations: real records (a checkpoint's, with its refs), each with its own id.
+  local small="$work/oplog-10000"
+  if [ ! -f "$small/.git/session/oplog.jsonl" ] || [ "$(wc -l < "$small/.git/session/oplog.jsonl")" -lt 10000 ]; then
+    rm -rf "$small" && git init -q "$small"
+    (cd "$small" && git commit -q --allow-empty -m base && git session new --head --no-include s >/dev/null 2>&1 &&
+      echo work > .worktrees/s/work.txt && git session checkpoint s >/dev/null)
+    local line
+    line=$(tail -n 1 "$small/.git/session/oplog.jsonl")
+    awk -v l="$line" 'BEGIN {for (i = 0; i < 10000; i++) {r = l; sub(/"id":"[0-9a-f]*"/, sprintf("\"id\":\"%012x\"", i), r); print r}}' \
+      > "$small/.git/session/oplog.jsonl"
+  fi
+  local log_times=()
+  for _ in $(seq "$runs"); do
+    log_times+=("$(ms git -C "$small" session op log -n 20)")
+  done
+  awk -v n="op log -n 20, 10,000 operations" -v t="$(printf '%s\n' "${log_times[@]}" | median)" \
+    'BEGIN {printf "%-44s %7d ms   budget 50 ms   %s\n", n, t, (t <= 50 ? "ok" : "OVER")}'
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
@@ -254,6 +318,7 @@ case "$what" in
   hooks) bench_hooks ;;
   push) bench_push ;;
   resume) bench_resume ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|all]" >&2; exit 2 ;;
+  oplog) bench_oplog ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|all]" >&2; exit 2 ;;
 esac

@@ -315,9 +315,27 @@ fn shared_record(dir: &Path) -> SharedRecord {
         .unwrap_or_default()
 }
 
+/// Holds the shared directory's record still while one repository changes it, so two
+/// installs at once both end up in it (the lock is a file of its own: the record is replaced
+/// by rename, and a lock on a replaced file locks nothing).
+fn lock_shared_record(dir: &Path) -> Result<fs::File, HooksError> {
+    let path = dir.join(".git-session.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("open", &path))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io_err("lock", &path)(e.into()))?;
+    Ok(file)
+}
+
 fn write_shared_record(dir: &Path, record: &SharedRecord) -> Result<(), HooksError> {
     let path = dir.join(USERS_FILE);
     if record.repositories.is_empty() {
+        // The last one out leaves nothing of git-session's behind, the lock file included.
+        let _ = fs::remove_file(dir.join(".git-session.lock"));
         return match fs::remove_file(&path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("delete", &path)(e)),
             _ => Ok(()),
@@ -330,6 +348,7 @@ fn write_shared_record(dir: &Path, record: &SharedRecord) -> Result<(), HooksErr
 /// Records that the repository at `common_dir` installed our shims in the shared `dir`,
 /// creating the files `created` there.
 fn register_user(dir: &Path, common_dir: &Path, created: &[PathBuf]) -> Result<(), HooksError> {
+    let _lock = lock_shared_record(dir)?;
     let mut record = shared_record(dir);
     if !record.repositories.iter().any(|u| u == common_dir) {
         record.repositories.push(common_dir.to_owned());
@@ -922,29 +941,50 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         .chain(state.edited.iter().map(|p| (p.clone(), false)))
         .collect();
     // Shared directories other repositories still run our shims from: left as they are.
-    let mut kept_for: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    // (directory, why its shims stay)
+    let mut kept_for: Vec<(PathBuf, String)> = Vec::new();
     let mut shared_seen: Vec<PathBuf> = Vec::new();
     // Blocks in files install does not remember (a state file lost) are removed too.
     for worktree in worktrees(repo)? {
         let location = hooks_dir(&repo.open_worktree(&worktree)?);
         if location.shared && !shared_seen.contains(&location.dir) {
             shared_seen.push(location.dir.clone());
-            let mut record = shared_record(&location.dir);
-            record.repositories.retain(|u| *u != common);
-            let others = other_users(&location.dir, &common);
-            if others.is_empty() {
-                // The last one out: files any install created there go as created.
-                for file in std::mem::take(&mut record.created) {
-                    match paths.iter_mut().find(|(p, _)| *p == file) {
-                        Some(entry) => entry.1 = true,
-                        None => paths.push((file, true)),
-                    }
-                }
-                record.repositories.clear();
+            let _lock = lock_shared_record(&location.dir)?;
+            if !location.dir.join(USERS_FILE).exists() {
+                // Shims with no record of who installed them (an older git-session): other
+                // repositories may run them, so they stay.
+                kept_for.push((
+                    location.dir.clone(),
+                    "the directory is shared and nothing records which repositories use these hooks: \
+                     remove the git-session block from them by hand once none does"
+                        .into(),
+                ));
             } else {
-                kept_for.push((location.dir.clone(), others));
+                let mut record = shared_record(&location.dir);
+                record.repositories.retain(|u| *u != common);
+                let others = other_users(&location.dir, &common);
+                if others.is_empty() {
+                    // The last one out: files any install created there go as created.
+                    for file in std::mem::take(&mut record.created) {
+                        match paths.iter_mut().find(|(p, _)| *p == file) {
+                            Some(entry) => entry.1 = true,
+                            None => paths.push((file, true)),
+                        }
+                    }
+                    record.repositories.clear();
+                } else {
+                    let names: Vec<String> =
+                        others.iter().map(|o| o.display().to_string()).collect();
+                    kept_for.push((
+                        location.dir.clone(),
+                        format!(
+                            "the directory is shared: {} still run these hooks (uninstall there too)",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                write_shared_record(&location.dir, &record)?;
             }
-            write_shared_record(&location.dir, &record)?;
         }
         let local = lefthook::local_config(&worktree).0;
         if !paths.iter().any(|(p, _)| *p == local) {
@@ -971,8 +1011,7 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
         let Some(restored) = without_block(&content) else {
             continue;
         };
-        if let Some((_, others)) = kept_for.iter().find(|(dir, _)| path.starts_with(dir)) {
-            let names: Vec<String> = others.iter().map(|o| o.display().to_string()).collect();
+        if let Some((_, why)) = kept_for.iter().find(|(dir, _)| path.starts_with(dir)) {
             reports.push(FileReport {
                 event: path
                     .file_name()
@@ -980,10 +1019,7 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
                     .unwrap_or_default(),
                 path,
                 action: "kept",
-                note: Some(format!(
-                    "the directory is shared: {} still run these hooks (uninstall there too)",
-                    names.join(", ")
-                )),
+                note: Some(why.clone()),
                 runs: true,
             });
             continue;

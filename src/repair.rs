@@ -201,11 +201,18 @@ pub fn admin_dirs_for(repo: &Repo, path: &Path) -> Vec<PathBuf> {
                     let named = PathBuf::from(text.trim());
                     named == dot_git || crate::git::normalize(&named) == dot_git
                 }
-                Err(_) => admin.file_name().is_some_and(|n| {
-                    let n = n.to_string_lossy();
-                    n.strip_prefix(name.as_str())
-                        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
-                }),
+                // No `gitdir` yet: a `git worktree add` that stopped right after it began
+                // (git writes the `initializing` lock first). Its name is the worktree's,
+                // perhaps with a number git added; the caller holds the worktrees lock, so
+                // it is no add of git-session's still running.
+                Err(_) => {
+                    admin.file_name().is_some_and(|n| {
+                        let n = n.to_string_lossy();
+                        n.strip_prefix(name.as_str())
+                            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+                    }) && (admin.join("locked").exists()
+                        || std::fs::read_dir(admin).is_ok_and(|mut d| d.next().is_none()))
+                }
             },
         )
         .collect()
@@ -241,7 +248,7 @@ fn remove_tree(path: &Path) -> Result<(), LifecycleError> {
 /// Removes a half-made worktree at `path` and git's record of it (its `initializing` lock
 /// included). Whether anything was there.
 fn remove_half_made(repo: &Repo, path: &Path) -> Result<bool, LifecycleError> {
-    let admins = admin_dirs_for(repo, path);
+    let admins = crate::worktree::serialized(repo, || admin_dirs_for(repo, path));
     let existed = path.exists() || !admins.is_empty();
     for admin in &admins {
         let _ = std::fs::remove_file(admin.join("locked"));

@@ -67,7 +67,7 @@ fn git_dir_of(repo: &Repo) -> Result<PathBuf, WorktreeError> {
 /// Runs `f` while holding `$GIT_COMMON_DIR/session/worktrees.lock`. Concurrent
 /// `git worktree add`s race in git itself (one reads the other's half-written
 /// `.git/worktrees/<id>/`), so git-session never runs two at once in one repository.
-fn serialized<T>(repo: &Repo, f: impl FnOnce() -> T) -> T {
+pub(crate) fn serialized<T>(repo: &Repo, f: impl FnOnce() -> T) -> T {
     let common_dir = repo.common_dir();
     let lock = fs::create_dir_all(common_dir.join("session")).and_then(|_| {
         fs::OpenOptions::new()

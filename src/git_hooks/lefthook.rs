@@ -40,8 +40,6 @@ pub fn main_config(root: &Path) -> Option<PathBuf> {
     first_existing(root, &MAIN_NAMES)
 }
 
-/// The local config lefthook reads in `root`: the existing one, else where install creates
-/// it. The flag says whether it is YAML (our block can only go into YAML).
 /// Whether `path` is named as lefthook's local config is.
 pub fn is_local_config_name(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
@@ -53,6 +51,8 @@ pub fn is_local_config_name(path: &Path) -> bool {
     })
 }
 
+/// The local config lefthook reads in `root`: the existing one, else where install creates
+/// it. The flag says whether it is YAML (our block can only go into YAML).
 pub fn local_config(root: &Path) -> (PathBuf, bool) {
     let path = first_existing(root, &LOCAL_NAMES).unwrap_or_else(|| root.join(DEFAULT_LOCAL));
     let yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");

@@ -15,9 +15,10 @@ use crate::session::{SessionLock, Store, StoreError};
 /// One thing found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Finding {
-    /// What kind of thing (`include-staging`, `interrupted`, `missing-worktree`,
-    /// `lost-worktree`, `orphan-worktree`, `local-record`, `stale-lock`, `index-lock`,
-    /// `unreadable-session`, `oplog`).
+    /// What kind of thing (`include-staging`, `interrupted`, `moved-worktree`,
+    /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
+    /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
+    /// `oplog`).
     pub kind: &'static str,
     /// What it is about: a session, a path, a ref.
     pub subject: String,
@@ -217,6 +218,83 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                 w.path.display().to_string(),
                 "a worktree in the sessions' directory that belongs to no session".into(),
                 "nothing: `git worktree remove` it once its work is safe (or `git session restore` its session)",
+            ));
+        }
+    }
+    // Session branches no session names (a `new` killed between making the branch and
+    // recording the session), and active sessions whose branch is gone.
+    let checked_out: Vec<String> = worktrees
+        .iter()
+        .filter(|w| w.exists)
+        .filter_map(|w| crate::worktree::checked_out_branch(&w.git_dir))
+        .collect();
+    let heads = repo.list_refs("refs/heads/")?;
+    let prefix = format!("refs/heads/{}", env.branch_prefix);
+    for (name, tip) in &heads {
+        let Some(branch) = name.strip_prefix("refs/heads/") else {
+            continue;
+        };
+        if !name.starts_with(&prefix)
+            || sessions.iter().any(|s| s.meta.branch == branch)
+            || checked_out.iter().any(|b| b == branch)
+        {
+            continue;
+        }
+        let mut others: Vec<_> = heads
+            .iter()
+            .filter(|(n, _)| n != name)
+            .map(|(_, id)| *id)
+            .collect();
+        for prefix in ["refs/remotes/", "refs/tags/"] {
+            others.extend(repo.list_refs(prefix)?.into_iter().map(|(_, id)| id));
+        }
+        others.extend(repo.head_commit()?);
+        let own = repo.count_ahead(*tip, &others)?;
+        let mut finding = Finding::new(
+            "orphan-branch",
+            branch,
+            if own == 0 {
+                "a session branch no session names; every commit on it is on another branch".into()
+            } else {
+                format!(
+                    "a session branch no session names, with {own} commit(s) no other branch has"
+                )
+            },
+            if own == 0 {
+                "delete it (nothing is lost; `git session undo` brings it back)"
+            } else {
+                "nothing: merge or delete it yourself (`git branch -D`)"
+            },
+        );
+        if fix && own == 0 {
+            env.tx.delete_ref(name, *tip, "session: doctor")?;
+            finding.fixed = true;
+        }
+        out.push(finding);
+    }
+    for session in &sessions {
+        let live = matches!(
+            session.meta.status,
+            crate::session::Status::Active | crate::session::Status::Paused
+        );
+        if live
+            && env
+                .local
+                .get(&session.meta.id)
+                .worktree_of(session.name())
+                .is_none()
+            && !heads
+                .iter()
+                .any(|(n, _)| n.strip_prefix("refs/heads/") == Some(session.meta.branch.as_str()))
+        {
+            out.push(Finding::new(
+                "missing-branch",
+                session.name(),
+                format!(
+                    "its branch '{}' is gone",
+                    crate::text::escape(&session.meta.branch)
+                ),
+                "nothing: `git session resume` makes it again from the session's log",
             ));
         }
     }

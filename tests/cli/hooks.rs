@@ -720,6 +720,23 @@ fn a_shared_hooks_path_keeps_the_shims_while_another_repository_uses_them() {
     );
     b.session(&["hooks", "uninstall"]).ok();
     assert!(!shared.join("post-commit").exists());
+    let left: Vec<_> = std::fs::read_dir(&shared).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Shims nothing records the users of (an older install): kept, and said why.
+    a.session(&["hooks", "install"]).ok();
+    std::fs::remove_file(shared.join(".git-session.json")).unwrap();
+    let out = a.session(&["hooks", "uninstall"]).ok();
+    assert!(
+        out.stdout
+            .contains("nothing records which repositories use these hooks"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        std::fs::read_to_string(shared.join("post-commit"))
+            .unwrap()
+            .contains("git-session hook post-commit")
+    );
 }
 
 /// A hook that runs out of time (`session.hookTimeout`) ends quietly, mid-update or not: the

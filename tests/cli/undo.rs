@@ -319,3 +319,76 @@ fn gc_prunes_the_operation_log() {
     assert!(text.contains("early") && !text.contains("later"), "{text}");
     repo.git(&["fsck", "--no-progress"]);
 }
+
+/// `doctor` names each problem with what `--fix` will do; `--fix` repairs what can be
+/// repaired without losing anything (as an operation `undo` takes back) and leaves the rest.
+#[test]
+fn doctor_finds_and_fixes() {
+    let repo = TestRepo::new();
+    // A session branch no session names, all of it on main; one with a commit of its own.
+    repo.git(&["branch", "session/ghost"]);
+    repo.git(&["checkout", "-q", "-b", "session/own"]);
+    repo.commit_files(&[("own.txt", "own\n")], "own work");
+    repo.git(&["checkout", "-q", "main"]);
+    // A live session whose branch someone deleted.
+    repo.session(&["new", "--head", "--no-worktree", "light"])
+        .ok();
+    repo.git(&["branch", "-D", "session/light"]);
+    // A worktree deleted behind git's back.
+    let gone = repo.new_session("gone");
+    std::fs::remove_dir_all(&gone).unwrap();
+    // git's index lock in a session worktree: reported, never removed.
+    let busy = repo.new_session("busy");
+    let index_lock = repo.root.join(".git/worktrees/busy/index.lock");
+    std::fs::write(&index_lock, "").unwrap();
+    // An unreadable session.
+    repo.forge_log("broken", "version: [1\n", false);
+    // Findings left unrepaired make doctor exit 1.
+    let kinds = |repo: &TestRepo, args: &[&str]| -> String {
+        let found = repo.session(args).fails().json();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} -> {}{}",
+                    f["kind"].as_str().unwrap(),
+                    f["subject"]
+                        .as_str()
+                        .unwrap()
+                        .replace(&*repo.root.to_string_lossy(), "<repo>"),
+                    f["fix"].as_str().unwrap(),
+                    if f["fixed"] == true { " [fixed]" } else { "" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(kinds(&repo, &["doctor", "--json"]), @r"
+    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash
+    missing-worktree gone -> forget it (what it had staged is kept in the log); `git session resume` makes it again
+    orphan-branch session/ghost -> delete it (nothing is lost; `git session undo` brings it back)
+    orphan-branch session/own -> nothing: merge or delete it yourself (`git branch -D`)
+    missing-branch light -> nothing: `git session resume` makes it again from the session's log
+    index-lock <repo>/.git/worktrees/busy/index.lock -> nothing: when no git is running there, delete the file
+    ");
+    insta::assert_snapshot!(kinds(&repo, &["doctor", "--fix", "--json"]), @r"
+    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash
+    missing-worktree gone -> forget it (what it had staged is kept in the log); `git session resume` makes it again [fixed]
+    orphan-branch session/ghost -> delete it (nothing is lost; `git session undo` brings it back) [fixed]
+    orphan-branch session/own -> nothing: merge or delete it yourself (`git branch -D`)
+    missing-branch light -> nothing: `git session resume` makes it again from the session's log
+    index-lock <repo>/.git/worktrees/busy/index.lock -> nothing: when no git is running there, delete the file
+    ");
+    assert!(!repo.has_ref(&repo.root, "refs/heads/session/ghost"));
+    assert!(repo.has_ref(&repo.root, "refs/heads/session/own"));
+    assert!(index_lock.exists() && busy.exists());
+    assert!(repo.has_ref(&repo.root, "refs/sessions/broken"));
+    // The repair is an operation: undo brings the branch back.
+    repo.session(&["undo"]).ok();
+    assert!(repo.has_ref(&repo.root, "refs/heads/session/ghost"));
+    // The worktree it forgot is made again by resume.
+    let back = std::path::PathBuf::from(repo.session(&["resume", "gone"]).ok().line());
+    assert!(back.join("README.md").exists());
+}
