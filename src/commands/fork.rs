@@ -22,9 +22,14 @@ pub struct ForkArgs {
     /// Do not copy the files .worktreeinclude names.
     #[arg(long)]
     pub no_include: bool,
+    /// Claim the files this pathspec names (repeatable) instead of what the source claims.
+    #[arg(long = "owns", value_name = "PATHSPEC")]
+    pub owns: Vec<String>,
 }
 
 pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
+    crate::git::pathspec::Owns::new(&args.owns)
+        .map_err(|why| crate::error::CommandError::user(format!("--owns: {why}")))?;
     let source = ctx.session(Some(&args.source))?;
     let name = match &args.new {
         Some(name) => name.clone(),
@@ -46,6 +51,7 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
         &name,
         !args.no_worktree,
         args.no_include,
+        (!args.owns.is_empty()).then(|| args.owns.clone()),
         &ctx.out,
     )?;
     tx.finish()?;

@@ -22,6 +22,7 @@ pub mod log;
 pub mod man;
 pub mod new;
 pub mod op;
+pub mod own;
 pub mod path;
 pub mod push;
 pub mod remote;
@@ -64,6 +65,7 @@ pub enum Command {
     Diff(diff::DiffArgs),
     Rewind(rewind::RewindArgs),
     Fork(fork::ForkArgs),
+    Own(own::OwnArgs),
     Hooks(hooks::HooksArgs),
     #[command(hide = true)]
     Hook(hook_event::HookArgs),
@@ -129,6 +131,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Diff(args) => diff::run(&ctx, args),
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
+        Command::Own(args) => own::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),

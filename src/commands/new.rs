@@ -40,6 +40,10 @@ pub struct NewArgs {
     /// The session's goal, kept in session.yaml.
     #[arg(short = 'm', long = "goal", value_name = "GOAL")]
     pub goal: Option<String>,
+    /// Claim the files this pathspec names (repeatable; git pathspec syntax: `src/auth`,
+    /// `:(glob)**/*.rs`, `:!src/auth/generated`).
+    #[arg(long = "owns", value_name = "PATHSPEC")]
+    pub owns: Vec<String>,
     /// Print the new session as JSON instead of the path.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +57,9 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         args.pr = Some(number);
         args.name = None;
     }
+    // Pathspecs `owns` cannot hold are refused before anything is made.
+    crate::git::pathspec::Owns::new(&args.owns)
+        .map_err(|why| CommandError::user(format!("--owns: {why}")))?;
     let name = match (&args.name, args.pr) {
         (Some(name), _) => name.clone(),
         (None, Some(pr)) => format!("pr-{pr}"),
@@ -85,6 +92,7 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         goal: args.goal.clone(),
         context: None,
         agent: None,
+        owns: args.owns.clone(),
         event: Event::new(EventKind::Created, format!("{name} from {}", base.base_ref)),
         include_source: (!args.no_include).then(|| main_root.clone()),
     };

@@ -5,7 +5,9 @@
 pub mod config_env;
 pub mod error;
 pub mod exclude;
+pub mod merge;
 pub mod notes;
+pub mod pathspec;
 pub mod remote;
 pub mod repo;
 pub mod runner;

@@ -108,6 +108,7 @@ pub fn worktree_create(
         goal: None,
         context: None,
         agent: Some(agent(input)),
+        owns: Vec::new(),
         event: Event::new(
             EventKind::Created,
             format!("{name} from {}{by}", base.base_ref),

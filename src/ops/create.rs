@@ -89,6 +89,8 @@ pub struct NewSession {
     pub goal: Option<String>,
     pub context: Option<String>,
     pub agent: Option<crate::session::Agent>,
+    /// The pathspecs it claims (checked by the caller).
+    pub owns: Vec<String>,
     /// The first event (`created`, or `forked` linking the checkpoint it starts from).
     pub event: Event,
     /// Where `.worktreeinclude` files are copied from (None: no copy).
@@ -143,6 +145,7 @@ pub fn create(
         last_checkpoint: spec.event.checkpoint.map(|c| c.to_string()),
         goal: spec.goal.clone(),
         agent: spec.agent.clone(),
+        owns: spec.owns.clone(),
         extra: Default::default(),
     };
     // A fork's or a take-up's checkpoint goes into the worktree next.

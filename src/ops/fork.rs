@@ -31,6 +31,7 @@ pub fn fork(
     name: &str,
     with_worktree: bool,
     no_include: bool,
+    owns: Option<Vec<String>>,
     reporter: &dyn Reporter,
 ) -> OpResult<Forked> {
     let repo = tx.repo();
@@ -78,6 +79,7 @@ pub fn fork(
         goal: source.meta.goal.clone(),
         context: source.context.clone(),
         agent: None,
+        owns: owns.unwrap_or_else(|| source.meta.owns.clone()),
         event: Event::new(
             EventKind::Forked,
             format!(

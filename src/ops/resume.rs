@@ -458,6 +458,7 @@ pub fn take_up_as(
         goal: copy.meta.goal.clone(),
         context: copy.context.clone(),
         agent: None,
+        owns: copy.meta.owns.clone(),
         event,
         include_source: (!no_include).then(|| env.site.main_root.to_owned()),
     };

@@ -32,10 +32,12 @@ pub enum EventKind {
     Context,
     /// A `handoff.md` was written.
     Handoff,
+    /// The paths it claims (`owns`) changed.
+    Owns,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -51,6 +53,7 @@ impl EventKind {
         EventKind::Salvaged,
         EventKind::Context,
         EventKind::Handoff,
+        EventKind::Owns,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +73,7 @@ impl EventKind {
             EventKind::Salvaged => "salvaged",
             EventKind::Context => "context",
             EventKind::Handoff => "handoff",
+            EventKind::Owns => "owns",
         }
     }
 

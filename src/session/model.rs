@@ -63,6 +63,9 @@ pub struct SessionMeta {
     pub goal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<Agent>,
+    /// Pathspecs of the files the session claims (`owns`); empty: it claims nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owns: Vec<String>,
     /// Keys this version does not know, preserved on rewrite.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -78,6 +81,11 @@ impl SessionMeta {
         self.last_checkpoint
             .as_deref()
             .and_then(|h| crate::git::ObjectId::from_hex(h.as_bytes()).ok())
+    }
+
+    /// The commit the session started from, when session.yaml names a well-formed one.
+    pub fn base_id(&self) -> Option<crate::git::ObjectId> {
+        crate::git::ObjectId::from_hex(self.base.as_bytes()).ok()
     }
 
     /// Parses and checks session.yaml. `expected_name` is the name from the ref.
@@ -154,6 +162,16 @@ impl SessionMeta {
             )));
         }
         check_branch(&self.branch)?;
+        if self.owns.len() > crate::git::pathspec::MAX_SPECS {
+            return Err(MetaError(format!(
+                "session.yaml claims more than {} pathspecs in owns",
+                crate::git::pathspec::MAX_SPECS
+            )));
+        }
+        for spec in &self.owns {
+            crate::git::pathspec::check(spec)
+                .map_err(|why| MetaError(format!("session.yaml has an invalid owns: {why}")))?;
+        }
         for (key, value) in [
             ("base", Some(&self.base)),
             ("last_checkpoint", self.last_checkpoint.as_ref()),
@@ -218,6 +236,7 @@ mod tests {
             last_checkpoint: None,
             goal: Some("make it: work\nsecond line".into()),
             agent: None,
+            owns: vec!["src".into(), ":(glob)docs/**/*.md".into()],
             extra: Default::default(),
         }
     }
@@ -271,6 +290,9 @@ mod tests {
             &good.replace("active", "running"),
             &good.replace("version: 1", "version: 2"),
             &good.replace("2026-01-01T00:00:00Z", "yesterday"),
+            &good.replace("- src", "- /etc"),
+            &good.replace("- src", "- ../../x"),
+            &good.replace("- src", "- ':(attr:x)y'"),
         ];
         for text in cases {
             assert!(

@@ -1,0 +1,321 @@
+//! What each live session's work is, as git objects: the commit it sits on, the tree of its
+//! work (its latest checkpoint's when that was taken on the same commit, so uncommitted work
+//! counts; else the commit's), what it claims (`owns`), and the tip of its base ref now. Read
+//! from refs, logs and checkpoints — never a worktree scan unless asked (`--now`) — for the
+//! sessions here and, when asked, the ones fetched from remotes. `overlap` judges them;
+//! `list`, `show`, `overlaps`, the hooks and the live view share this one gathering.
+//!
+//! Tree diffs are kept in `session/cache/changes.json` by the two trees they compare (a diff
+//! of two trees never changes), so the hooks that run on every commit or every agent edit pay
+//! for a diff once per new tip. Never prints.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::{self, Snapshot};
+use crate::git::merge::ChangedFile;
+use crate::git::{ObjectId, Repo, RepoError};
+use crate::session::{LocalStore, Session, Store, sync};
+
+/// One session's work, as far as overlaps are concerned.
+#[derive(Debug, Clone)]
+pub struct Footprint {
+    /// The name to show: the session's, or `<remote>/<name>` for a fetched one.
+    pub name: String,
+    pub id: String,
+    /// The remote a fetched session came from (None: a session here).
+    pub remote: Option<String>,
+    pub owns: Vec<String>,
+    /// The commit its work sits on.
+    pub head: ObjectId,
+    /// The tree of its work (uncommitted work included when a checkpoint or a scan says).
+    pub tree: ObjectId,
+    /// The commit it started from (session.yaml's `base`).
+    pub base: Option<ObjectId>,
+    /// Its base ref's tip now (None when it cannot be resolved here).
+    pub base_tip: Option<ObjectId>,
+    /// How its base ref is named (`main`, `origin/HEAD`), for messages.
+    pub base_ref: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FootprintError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Store(#[from] crate::session::StoreError),
+    #[error(transparent)]
+    Sync(#[from] crate::session::sync::SyncError),
+}
+
+/// Which sessions to gather.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    /// Also the sessions fetched from remotes.
+    pub remote: bool,
+    /// Scan each worktree here first (its files now, not its latest checkpoint).
+    pub now: bool,
+}
+
+/// The footprints of the live sessions (active or paused) among `sessions`, and with
+/// `scope.remote` of the live fetched ones, with the reason each one left out was left out
+/// (its worktree or its objects could not be read).
+pub fn gather(
+    repo: &Repo,
+    local: &LocalStore,
+    sessions: &[Session],
+    scope: Scope,
+) -> Result<(Vec<Footprint>, Vec<String>), FootprintError> {
+    let main_repo = repo.main().ok();
+    let main = main_repo.as_ref().unwrap_or(repo);
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let linked = if scope.now {
+        repo.linked_worktrees()?
+    } else {
+        Vec::new()
+    };
+    let mut base_tips: HashMap<String, Option<ObjectId>> = HashMap::new();
+    for session in sessions.iter().filter(|s| s.meta.status.is_open()) {
+        let worktree = if scope.now {
+            crate::lifecycle::find_worktree_in(&linked, local, session)
+        } else {
+            None
+        };
+        match local_footprint(
+            repo,
+            main,
+            local,
+            session,
+            worktree.as_deref(),
+            &mut base_tips,
+        ) {
+            Ok(Some(f)) => out.push(f),
+            Ok(None) => {}
+            Err(e) => skipped.push(format!(
+                "session '{}': {}",
+                crate::text::escape(session.name()),
+                crate::text::one_line(&e)
+            )),
+        }
+    }
+    if scope.remote {
+        let store = Store::new(repo);
+        for entry in sync::remote_entries(repo, &[])? {
+            // Fetched data is untrusted: read only through the checks a fetch applies.
+            let copy = match crate::session::name::validate(&entry.name)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    store
+                        .read_tip(&entry.name, entry.tip)
+                        .map_err(|e| crate::text::one_line(&e))
+                })
+                .and_then(|s| sync::check_portable(&s.meta).map(|()| s))
+            {
+                Ok(copy) => copy,
+                Err(reason) => {
+                    skipped.push(format!(
+                        "{}: {reason}",
+                        crate::text::escape(&entry.display())
+                    ));
+                    continue;
+                }
+            };
+            if !copy.meta.status.is_open() {
+                continue;
+            }
+            let branch = repo.read_ref(&format!(
+                "refs/remotes/{}/{}",
+                entry.remote, copy.meta.branch
+            ))?;
+            match work_of(repo, &copy, branch) {
+                Ok(Some((head, tree))) => out.push(Footprint {
+                    name: entry.display(),
+                    id: copy.meta.id.clone(),
+                    remote: Some(entry.remote.clone()),
+                    owns: copy.meta.owns.clone(),
+                    head,
+                    tree,
+                    base: copy.meta.base_id(),
+                    base_tip: base_tip(main, &copy, &mut base_tips),
+                    base_ref: copy.meta.base_ref.clone(),
+                }),
+                Ok(None) => {}
+                Err(e) => skipped.push(format!(
+                    "{}: {}",
+                    crate::text::escape(&entry.display()),
+                    crate::text::one_line(&e)
+                )),
+            }
+        }
+    }
+    Ok((out, skipped))
+}
+
+fn local_footprint(
+    repo: &Repo,
+    main: &Repo,
+    local: &LocalStore,
+    session: &Session,
+    scan: Option<&Path>,
+    base_tips: &mut HashMap<String, Option<ObjectId>>,
+) -> Result<Option<Footprint>, FootprintError> {
+    let branch = repo.read_ref(&format!("refs/heads/{}", session.meta.branch))?;
+    // The HEAD of its worktree here, when it has one: the work may be on a detached HEAD.
+    let worktree_head = match local.get(&session.meta.id).worktree_of(session.name()) {
+        Some(path) if path.exists() => repo
+            .open_worktree(path)
+            .ok()
+            .and_then(|wt| wt.head_commit().ok().flatten()),
+        _ => None,
+    };
+    let captured = match scan {
+        Some(path) => {
+            let wt = repo.open_worktree(path)?;
+            let capture = checkpoint::capture(&wt)?;
+            capture.head.map(|head| (head, capture.tree))
+        }
+        None => None,
+    };
+    let work = match captured {
+        Some(work) => Some(work),
+        None => work_of(repo, session, worktree_head.or(branch))?,
+    };
+    let Some((head, tree)) = work else {
+        return Ok(None);
+    };
+    Ok(Some(Footprint {
+        name: session.name().to_owned(),
+        id: session.meta.id.clone(),
+        remote: None,
+        owns: session.meta.owns.clone(),
+        head,
+        tree,
+        base: session.meta.base_id(),
+        base_tip: base_tip(main, session, base_tips),
+        base_ref: session.meta.base_ref.clone(),
+    }))
+}
+
+/// The commit a session's work sits on and the tree of its work: its latest checkpoint when
+/// that was taken on `tip` (or there is no tip), else `tip`'s own tree.
+fn work_of(
+    repo: &Repo,
+    session: &Session,
+    tip: Option<ObjectId>,
+) -> Result<Option<(ObjectId, ObjectId)>, FootprintError> {
+    let snapshot = match session.meta.last_checkpoint_id() {
+        Some(id) if repo.has_object(id) => Some(Snapshot::read(repo, id)?),
+        _ => None,
+    };
+    match (tip, snapshot) {
+        (Some(tip), Some(s)) if s.head == Some(tip) => Ok(Some((tip, s.tree))),
+        (Some(tip), _) => Ok(Some((tip, repo.read_commit(tip)?.tree))),
+        (None, Some(s)) => Ok(s.head.map(|head| (head, s.tree))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The tip of the session's base ref now, resolved in the main worktree (`HEAD` there is
+/// the branch sessions start from); None when it does not resolve here.
+fn base_tip(
+    main: &Repo,
+    session: &Session,
+    cache: &mut HashMap<String, Option<ObjectId>>,
+) -> Option<ObjectId> {
+    let spec = session.meta.base_ref.clone();
+    *cache
+        .entry(spec.clone())
+        .or_insert_with(|| main.resolve_commit(&spec).ok())
+}
+
+/// Tree diffs, kept between runs by the trees they compare.
+pub struct Changes<'r> {
+    repo: &'r Repo,
+    path: Option<PathBuf>,
+    known: HashMap<String, Vec<ChangedFile>>,
+    used: std::collections::HashSet<String>,
+    dirty: bool,
+}
+
+/// At most this many diffs are kept.
+const CACHE_ENTRIES: usize = 400;
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct CacheFile {
+    /// `<old tree>..<new tree>` → the files that differ.
+    diffs: HashMap<String, Vec<ChangedFile>>,
+}
+
+impl<'r> Changes<'r> {
+    /// The diffs kept in `$GIT_COMMON_DIR/session/cache/changes.json`.
+    pub fn open(repo: &'r Repo) -> Changes<'r> {
+        let path = repo.common_dir().join("session/cache/changes.json");
+        let known = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+            .map(|c| c.diffs)
+            .unwrap_or_default();
+        Changes {
+            repo,
+            path: Some(path),
+            known,
+            used: Default::default(),
+            dirty: false,
+        }
+    }
+
+    pub fn repo(&self) -> &'r Repo {
+        self.repo
+    }
+
+    /// The files that differ from tree `old` to tree `new`.
+    pub fn between(&mut self, old: ObjectId, new: ObjectId) -> Result<&[ChangedFile], RepoError> {
+        let key = format!("{old}..{new}");
+        if !self.known.contains_key(&key) {
+            let files = self.repo.changed_files(Some(old), new)?;
+            self.known.insert(key.clone(), files);
+            self.dirty = true;
+        }
+        self.used.insert(key.clone());
+        Ok(&self.known[&key])
+    }
+
+    /// The tree of commit `id`.
+    pub fn tree_of(&self, id: ObjectId) -> Result<ObjectId, RepoError> {
+        Ok(self.repo.read_commit(id)?.tree)
+    }
+
+    /// Writes what was learnt (best effort: a cache that cannot be written is only slower).
+    pub fn save(&mut self) {
+        let Some(path) = &self.path else { return };
+        if !self.dirty {
+            return;
+        }
+        if self.known.len() > CACHE_ENTRIES {
+            let used = &self.used;
+            self.known.retain(|k, _| used.contains(k));
+        }
+        let file = CacheFile {
+            diffs: std::mem::take(&mut self.known),
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = crate::fsutil::write_atomic(
+            path,
+            &serde_json::to_vec(&file).expect("serializes"),
+            None,
+        );
+        self.known = file.diffs;
+        self.dirty = false;
+    }
+}
+
+impl Drop for Changes<'_> {
+    fn drop(&mut self) {
+        self.save();
+    }
+}
