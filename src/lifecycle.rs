@@ -179,6 +179,37 @@ pub fn work_state(
     })
 }
 
+/// The ignored files `.worktreeinclude` names that were changed or created in the
+/// worktree at `path` (of session `id`) since it was made.
+pub fn ignored_work_since_made(
+    repo: &Repo,
+    local: &LocalStore,
+    id: &str,
+    path: &Path,
+) -> Result<Vec<String>, LifecycleError> {
+    let since = local
+        .get(id)
+        .worktree_created_ns
+        .or_else(|| git_file_mtime(path));
+    match (repo.main()?.workdir(), since) {
+        (Some(main_root), Some(since)) => ignored_work(repo, &main_root, path, since),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The ignored files `.worktreeinclude` names in the worktree at `path` whose content is
+/// not the main worktree's (a new worktree would not get them back by copying).
+pub fn ignored_unlike_main(repo: &Repo, path: &Path) -> Result<Vec<String>, LifecycleError> {
+    let Some(main_root) = repo.main()?.workdir() else {
+        return Ok(Vec::new());
+    };
+    let root = canonical(path);
+    Ok(ignored_work(repo, &main_root, &root, 0)?
+        .into_iter()
+        .filter(|rel| std::fs::read(root.join(rel)).ok() != std::fs::read(main_root.join(rel)).ok())
+        .collect())
+}
+
 /// When `git worktree add` wrote the worktree's `.git` file: the creation time of worktrees
 /// made before it was recorded.
 fn git_file_mtime(worktree: &Path) -> Option<u64> {

@@ -174,7 +174,45 @@ pub struct OpRecord {
     pub undoes: Option<String>,
 }
 
+/// Whether `h` is an object id in hex.
+fn is_object_hex(h: &str) -> bool {
+    matches!(h.len(), 40 | 64) && h.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl OpRecord {
+    /// Whether every id in it is well-formed (a record that is not is read as unreadable:
+    /// the file is machine-local, but a hand-edited line must not steer an undo).
+    pub fn is_well_formed(&self) -> bool {
+        let id_ok = |h: &Option<String>| h.as_deref().is_none_or(is_object_hex);
+        self.id.len() == 12
+            && self.id.bytes().all(|b| b.is_ascii_hexdigit())
+            && self
+                .refs
+                .iter()
+                .all(|c| id_ok(&c.old) && id_ok(&c.new) && (c.old.is_some() || c.new.is_some()))
+            && self.worktrees.iter().all(|w| match w {
+                WorktreeChange::Created {
+                    head, checkpoint, ..
+                }
+                | WorktreeChange::Removed {
+                    head, checkpoint, ..
+                } => id_ok(head) && id_ok(checkpoint),
+                WorktreeChange::Restored { before, after, .. } => {
+                    is_object_hex(before) && is_object_hex(after)
+                }
+                WorktreeChange::Moved { .. } | WorktreeChange::BranchRenamed { .. } => true,
+            })
+            && self.files.iter().all(|f| {
+                [&f.before, &f.after]
+                    .into_iter()
+                    .all(|h| h.as_deref().is_none_or(|h| from_hex(h).is_some()))
+            })
+            && self
+                .undoes
+                .as_deref()
+                .is_none_or(|u| u.len() == 12 && u.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
     /// Whether it changed anything (a command that found nothing to do records nothing).
     pub fn is_empty(&self) -> bool {
         self.refs.is_empty()
@@ -182,6 +220,11 @@ impl OpRecord {
             && self.local.is_empty()
             && self.files.is_empty()
             && self.published.is_none()
+    }
+
+    /// Whether it touched the session with this id.
+    pub fn touches_id(&self, id: &str) -> bool {
+        self.sessions.iter().any(|s| s.id == id)
     }
 
     pub fn touches(&self, session: &str) -> bool {
@@ -267,6 +310,22 @@ impl OpLog {
         }
     }
 
+    /// Takes the lock that makes undos one at a time: held from picking the operation to
+    /// recording the undo, so two `undo`s at once never both take back the same one.
+    pub fn undo_lock(&self) -> Result<LogLock, OpLogError> {
+        std::fs::create_dir_all(&self.dir).map_err(Self::io("create", &self.dir))?;
+        let lock_path = self.dir.join("undo.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(Self::io("open", &lock_path))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| Self::io("lock", &lock_path)(e.into()))?;
+        Ok(LogLock { _file: file })
+    }
+
     /// Takes the log's lock: held by a transaction from moving the keep-alive chain until
     /// its record is in the file, so the file follows the chain in order and `gc` can
     /// rewrite both without losing a record another process is adding.
@@ -290,14 +349,72 @@ impl OpLog {
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&path)
             .map_err(Self::io("open", &path))?;
+        // A line a crash cut short is ended first, so it cannot swallow the next record.
+        let len = file.metadata().map_err(Self::io("read", &path))?.len();
+        if len > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map_err(Self::io("read", &path))?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n").map_err(Self::io("write", &path))?;
+            }
+        }
         for record in records {
             let mut line = serde_json::to_vec(record).expect("records serialize");
             line.push(b'\n');
             file.write_all(&line).map_err(Self::io("write", &path))?;
         }
         Ok(())
+    }
+
+    /// Brings the file level with the keep-alive chain, which moves first: a command killed
+    /// between the two, or a line cut short, leaves the file behind, and `undo` must never
+    /// pick from a log that misses the newest operations. Cheap when they agree (the chain's
+    /// newest record is the file's); otherwise the file is written again from the chain.
+    /// Returns how many records the file lacked.
+    pub fn catch_up(&self, repo: &Repo) -> Result<usize, OpLogError> {
+        let Some(tip) = repo.read_ref(KEEP_REF)? else {
+            return Ok(0);
+        };
+        let newest_in_chain = record_of(&repo.read_commit(tip)?).map(|r| r.id);
+        if newest_in_chain.is_none() || self.newest_first()?.next().map(|r| r.id) == newest_in_chain
+        {
+            return Ok(0);
+        }
+        let lock = self.lock()?;
+        let chain = chain_records(repo, Some(tip))?;
+        let known: std::collections::HashSet<String> = self.newest_first()?.map(|r| r.id).collect();
+        let missing = chain.iter().filter(|r| !known.contains(&r.id)).count();
+        if missing > 0
+            || self.newest_first()?.next().map(|r| r.id) != chain.last().map(|r| r.id.clone())
+        {
+            self.rewrite(&lock, &chain)?;
+        }
+        Ok(missing)
+    }
+
+    /// The operation that undid `id` (and was not itself undone since), if one did.
+    pub fn undone_by(&self, id: &str) -> Result<Option<String>, OpLogError> {
+        let mut undone = std::collections::HashSet::new();
+        for record in self.newest_first()? {
+            if record.id == id {
+                break;
+            }
+            if undone.contains(&record.id) {
+                continue;
+            }
+            if let Some(target) = record.undoes {
+                if target == id {
+                    return Ok(Some(record.id));
+                }
+                undone.insert(target);
+            }
+        }
+        Ok(None)
     }
 
     /// The number of records older than `before` (seconds), counted from the oldest.
@@ -333,6 +450,7 @@ impl OpLog {
             pos: end,
             tail: Vec::new(),
             lines: Vec::new(),
+            overlong: false,
         })
     }
 
@@ -387,9 +505,13 @@ pub struct NewestFirst {
     tail: Vec<u8>,
     /// Complete lines not returned yet, oldest first (popped from the end).
     lines: Vec<Vec<u8>>,
+    /// Inside a line over [`MAX_LINE`], being skipped.
+    overlong: bool,
 }
 
 const BLOCK: u64 = 64 * 1024;
+/// No record is longer (the files an operation rewrites are small).
+const MAX_LINE: usize = 16 * 1024 * 1024;
 
 impl Iterator for NewestFirst {
     type Item = OpRecord;
@@ -397,7 +519,9 @@ impl Iterator for NewestFirst {
     fn next(&mut self) -> Option<OpRecord> {
         loop {
             while let Some(line) = self.lines.pop() {
-                if let Ok(record) = serde_json::from_slice::<OpRecord>(&line) {
+                if let Ok(record) = serde_json::from_slice::<OpRecord>(&line)
+                    && record.is_well_formed()
+                {
                     return Some(record);
                 }
             }
@@ -414,6 +538,21 @@ impl Iterator for NewestFirst {
             file.seek(SeekFrom::Start(start)).ok()?;
             file.read_exact(&mut block).ok()?;
             self.pos = start;
+            // A line longer than any record is dropped whole (no record is that long; copying
+            // it again for every block would be quadratic).
+            if self.tail.len() > MAX_LINE {
+                self.tail.clear();
+                self.overlong = true;
+            }
+            if self.overlong {
+                match block.iter().rposition(|b| *b == b'\n') {
+                    Some(end) => {
+                        block.truncate(end + 1);
+                        self.overlong = false;
+                    }
+                    None => continue,
+                }
+            }
             block.extend_from_slice(&self.tail);
             let mut parts: Vec<Vec<u8>> =
                 block.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
@@ -443,7 +582,14 @@ pub fn keep_commit(
     previous: Option<ObjectId>,
     record: &OpRecord,
 ) -> Result<ObjectId, RepoError> {
-    let mut parents: Vec<ObjectId> = previous.into_iter().collect();
+    // The first parent is always the chain: the previous keep commit, or a root that holds
+    // no record, never a commit the record names (which anyone could have written to look
+    // like a record).
+    let previous = match previous {
+        Some(previous) => previous,
+        None => repo.write_commit(repo.write_tree(&[])?, &[], ROOT_MESSAGE)?,
+    };
+    let mut parents: Vec<ObjectId> = vec![previous];
     parents.extend(record.commits().into_iter().filter(|c| repo.has_object(*c)));
     let tree = repo.write_tree(&[])?;
     let message = format!(
@@ -482,10 +628,22 @@ pub fn build_chain(repo: &Repo, records: &[OpRecord]) -> Result<Option<ObjectId>
     Ok(tip)
 }
 
-/// The record a keep commit holds (None for another commit).
+/// The message of the commit a chain starts from.
+const ROOT_MESSAGE: &str = "sessions-oplog root\n";
+
+/// The record a keep commit holds (None for another commit: the chain's root, or anything
+/// that is not a keep commit — an empty tree, `op <id>` and a well-formed record).
 pub fn record_of(commit: &crate::git::CommitInfo) -> Option<OpRecord> {
-    let (_, body) = commit.message.split_once("\n\n")?;
-    serde_json::from_str(body.trim()).ok()
+    const EMPTY_TREES: [&str; 2] = [
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+        "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+    ];
+    if !EMPTY_TREES.contains(&commit.tree.to_string().as_str()) {
+        return None;
+    }
+    let (subject, body) = commit.message.split_once("\n\n")?;
+    let record: OpRecord = serde_json::from_str(body.trim()).ok()?;
+    (subject == format!("op {}", record.id) && record.is_well_formed()).then_some(record)
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct SessionView {
     pub goal: Option<String>,
     /// The agent working in it (Claude Code, with its session id), as session.yaml says.
     pub agent: Option<crate::session::Agent>,
+    /// The pathspecs it claims (empty: nothing).
+    pub owns: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventRecord>>,
 }
@@ -203,6 +205,7 @@ pub fn build(
         last_checkpoint: meta.last_checkpoint.clone(),
         goal: meta.goal.clone(),
         agent: meta.agent.clone(),
+        owns: meta.owns.clone(),
         events: None,
     })
 }

@@ -190,9 +190,13 @@ impl<'r> Transaction<'r> {
 
     // ---- staging ---------------------------------------------------------------------------
 
+    /// Stages `name` → `new`. `seen`: the value the caller judged (and built on), which the
+    /// update then expects; read again here only when the caller judged nothing, never in
+    /// between (a value read twice could hide another process's change).
     fn stage(
         &mut self,
         name: &str,
+        seen: Option<Expect>,
         new: Option<ObjectId>,
         message: &str,
         log: Option<(String, Option<Append>)>,
@@ -213,10 +217,13 @@ impl<'r> Transaction<'r> {
             }
             return Ok(());
         }
-        let current = self.repo.read_ref(name)?;
+        let expect = match seen {
+            Some(expect) => expect,
+            None => Expect::from_value(self.repo.read_ref(name)?),
+        };
         self.staged.push(Staged {
             name: name.to_owned(),
-            expect: Expect::from_value(current),
+            expect,
             new,
             message: message.to_owned(),
             log: log.map(|(session, append)| (session, append.into_iter().collect())),
@@ -226,7 +233,7 @@ impl<'r> Transaction<'r> {
 
     /// Stages `name` → `new`, expecting it as it is now (or as this transaction left it).
     pub fn set_ref(&mut self, name: &str, new: ObjectId, message: &str) -> Result<(), RepoError> {
-        self.stage(name, Some(new), message, None)
+        self.stage(name, None, Some(new), message, None)
     }
 
     /// Stages `name` → `new` when it is now `expect`; a ref that is not is a conflict now,
@@ -243,7 +250,7 @@ impl<'r> Transaction<'r> {
                 ref_name: name.to_owned(),
             });
         }
-        self.stage(name, Some(new), message, None)
+        self.stage(name, Some(expect), Some(new), message, None)
     }
 
     /// Stages deleting `name` when it is now `expect`.
@@ -258,7 +265,7 @@ impl<'r> Transaction<'r> {
                 ref_name: name.to_owned(),
             });
         }
-        self.stage(name, None, message, None)
+        self.stage(name, Some(Expect::At(expect)), None, message, None)
     }
 
     /// Records that git itself moved `name` from `before` (a command it ran: `git worktree
@@ -361,6 +368,7 @@ impl<'r> Transaction<'r> {
         }
         self.stage(
             &name,
+            Some(Expect::Absent),
             Some(session.tip),
             "session: created",
             Some((session.name().to_owned(), None)),
@@ -389,6 +397,7 @@ impl<'r> Transaction<'r> {
         let message = format!("session: {}", event.kind.as_str());
         self.stage(
             &refname,
+            Some(Expect::At(base)),
             Some(session.tip),
             &message,
             Some((name.to_owned(), Some(Append { event, change }))),
@@ -416,12 +425,14 @@ impl<'r> Transaction<'r> {
         }
         self.stage(
             &new_ref,
+            Some(Expect::Absent),
             Some(renamed.tip),
             "session: renamed",
             Some((new.to_owned(), None)),
         )?;
         self.stage(
             &ref_name(old),
+            Some(Expect::At(current.tip)),
             None,
             "session: renamed",
             Some((old.to_owned(), None)),
@@ -446,6 +457,7 @@ impl<'r> Transaction<'r> {
         self.update_ref(&trash_ref, session.tip, Expect::Absent, "session: deleted")?;
         self.stage(
             &ref_name(name),
+            Some(Expect::At(session.tip)),
             None,
             "session: deleted",
             Some((name.to_owned(), None)),
@@ -486,23 +498,21 @@ impl<'r> Transaction<'r> {
         id: &str,
         change: impl FnOnce(&mut LocalState),
     ) -> Result<LocalState, TxError> {
-        let before = local.get_existing(id);
-        let after = local.update(id, change).map_err(|source| TxError::Local {
-            dir: local.dir().to_owned(),
-            source,
-        })?;
+        let (before, after) = local
+            .update_from(id, change)
+            .map_err(|source| TxError::Local {
+                dir: local.dir().to_owned(),
+                source,
+            })?;
         self.push_local(local, id, before, Some(after.clone()));
         Ok(after)
     }
 
     /// Removes the machine-local record of session `id`.
     pub fn local_remove(&mut self, local: &LocalStore, id: &str) {
-        let before = local.get_existing(id);
-        if before.is_none() {
-            return;
+        if let Ok(before @ Some(_)) = local.replace(id, None) {
+            self.push_local(local, id, before, None);
         }
-        local.remove(id);
-        self.push_local(local, id, before, None);
     }
 
     /// Replaces the machine-local record of session `id` (None: removes it).
@@ -512,14 +522,10 @@ impl<'r> Transaction<'r> {
         id: &str,
         state: Option<&LocalState>,
     ) -> Result<(), TxError> {
-        let before = local.get_existing(id);
-        match state {
-            Some(state) => local.put(id, state).map_err(|source| TxError::Local {
-                dir: local.dir().to_owned(),
-                source,
-            })?,
-            None => local.remove(id),
-        }
+        let before = local.replace(id, state).map_err(|source| TxError::Local {
+            dir: local.dir().to_owned(),
+            source,
+        })?;
         self.push_local(local, id, before, state.cloned());
         Ok(())
     }

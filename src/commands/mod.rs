@@ -162,13 +162,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
 /// (as jj shows its log).
 fn current_or_list(ctx: &Context) -> CommandResult {
     match ctx.current_session()? {
-        Some(session) => show::run(
-            ctx,
-            show::ShowArgs {
-                name: Some(session.meta.name),
-                json: false,
-            },
-        ),
+        Some(session) => crate::render::session_detail(ctx, &session, false),
         None => list::run(
             ctx,
             list::ListArgs {

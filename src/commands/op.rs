@@ -46,6 +46,7 @@ pub struct ShowArgs {
 
 pub fn run(ctx: &Context, args: OpArgs) -> CommandResult {
     let log = OpLog::new(&ctx.repo.common_dir());
+    log.catch_up(&ctx.repo)?;
     match args.command {
         OpCommand::Log(args) => {
             let records: Vec<OpRecord> = log
@@ -107,7 +108,7 @@ fn detail(record: &OpRecord) -> String {
     for change in &record.refs {
         let short = |v: &Option<String>| {
             v.as_deref()
-                .map_or("(none)".to_owned(), |h| h[..12.min(h.len())].to_owned())
+                .map_or("(none)".to_owned(), |h| h.get(..12).unwrap_or(h).to_owned())
         };
         text.push_str(&format!(
             "  ref {}: {} -> {}\n",
@@ -128,7 +129,7 @@ fn detail(record: &OpRecord) -> String {
                 path.display(),
                 checkpoint
                     .as_deref()
-                    .map(|c| format!(" (its files: checkpoint {})", &c[..12.min(c.len())]))
+                    .map(|c| format!(" (its files: checkpoint {})", c.get(..12).unwrap_or(c)))
                     .unwrap_or_default()
             ),
             WorktreeChange::Moved { from, to, .. } => {
@@ -145,8 +146,8 @@ fn detail(record: &OpRecord) -> String {
             } => format!(
                 "  files of {}: checkpoint {} -> {}\n",
                 path.display(),
-                &before[..12.min(before.len())],
-                &after[..12.min(after.len())]
+                before.get(..12).unwrap_or(before),
+                after.get(..12).unwrap_or(after)
             ),
         });
     }

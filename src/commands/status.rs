@@ -4,8 +4,6 @@
 use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 
-use super::show::{self, ShowArgs};
-
 /// Show the session whose worktree holds the current directory.
 ///
 /// The same view as `show` with no name; outside a session's worktree it says so and
@@ -22,11 +20,5 @@ pub fn run(ctx: &Context, args: StatusArgs) -> CommandResult {
         return Err(CommandError::user("not inside a session's worktree")
             .hint("run `git session list` to see sessions"));
     };
-    show::run(
-        ctx,
-        ShowArgs {
-            name: Some(session.meta.name),
-            json: args.json,
-        },
-    )
+    crate::render::session_detail(ctx, &session, args.json)
 }

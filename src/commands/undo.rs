@@ -30,22 +30,27 @@ pub struct RedoArgs {
 }
 
 pub fn run(ctx: &Context, args: UndoArgs) -> CommandResult {
-    let session = ctx.current_session()?.map(|s| s.meta.name);
+    // Matched by id: a session named like another's id must not match it.
+    let session = ctx
+        .current_session()?
+        .map(|s| (s.meta.id.clone(), s.meta.name.clone()));
     let pick = match &args.op {
         Some(op) => Pick::Id(op),
         None => Pick::Latest {
-            session: session.as_deref(),
+            session: session.as_ref().map(|(i, n)| (i.as_str(), n.as_str())),
         },
     };
     undo_and_report(ctx, pick, args.json)
 }
 
 pub fn run_redo(ctx: &Context, args: RedoArgs) -> CommandResult {
-    let session = ctx.current_session()?.map(|s| s.meta.name);
+    let session = ctx
+        .current_session()?
+        .map(|s| (s.meta.id.clone(), s.meta.name.clone()));
     undo_and_report(
         ctx,
         Pick::Redo {
-            session: session.as_deref(),
+            session: session.as_ref().map(|(i, n)| (i.as_str(), n.as_str())),
         },
         args.json,
     )
@@ -53,6 +58,17 @@ pub fn run_redo(ctx: &Context, args: RedoArgs) -> CommandResult {
 
 fn undo_and_report(ctx: &Context, pick: Pick<'_>, json: bool) -> CommandResult {
     let log = OpLog::new(&ctx.repo.common_dir());
+    // One undo at a time, from picking to recording: a second one picks after the first
+    // is recorded (and is refused when it would take back the same operation).
+    let _one_at_a_time = log.undo_lock()?;
+    // The chain moves before the file: a command killed between the two must not make
+    // `undo` take back the operation before it.
+    let caught_up = log.catch_up(&ctx.repo)?;
+    if caught_up > 0 {
+        ctx.out.status(&format!(
+            "The operation log lacked {caught_up} operation(s) a killed command left out; put them back"
+        ));
+    }
     let record = undo::pick(&log, pick)?;
     let (main_root, worktree_dir) = ctx.site_paths()?;
     let site = Site {

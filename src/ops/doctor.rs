@@ -97,6 +97,10 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             out.push(finding);
             continue;
         }
+        if state.pending().is_some() {
+            // Another process is making or changing it right now: nothing to judge.
+            continue;
+        }
         let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
         // Moved (`git worktree move`, or a rename that was interrupted): where its branch is.
         let moved_to = worktrees.iter().find(|w| {
@@ -223,11 +227,13 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     }
     // Session branches no session names (a `new` killed between making the branch and
     // recording the session), and active sessions whose branch is gone.
-    let checked_out: Vec<String> = worktrees
+    let mut checked_out: Vec<String> = worktrees
         .iter()
         .filter(|w| w.exists)
         .filter_map(|w| crate::worktree::checked_out_branch(&w.git_dir))
         .collect();
+    // The main worktree's branch too (git lists it apart from the linked ones).
+    checked_out.extend(crate::worktree::checked_out_branch(&repo.common_dir()));
     let heads = repo.list_refs("refs/heads/")?;
     let prefix = format!("refs/heads/{}", env.branch_prefix);
     for (name, tip) in &heads {
@@ -354,20 +360,25 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     // Judged under the log's lock: a command finishing now is not a crash.
     let log = OpLog::new(&repo.common_dir());
     let log_lock = log.lock().map_err(crate::transaction::TxError::from)?;
-    let missing = missing_records(repo)?;
-    if !missing.is_empty() {
+    let chain = oplog::chain_records(repo, repo.read_ref(oplog::KEEP_REF)?)?;
+    let known: std::collections::HashSet<String> = log
+        .newest_first()
+        .map_err(crate::transaction::TxError::from)?
+        .map(|r| r.id)
+        .collect();
+    let missing = chain.iter().filter(|r| !known.contains(&r.id)).count();
+    if missing > 0 {
         let mut finding = Finding::new(
             "oplog",
             log.path().display().to_string(),
             format!(
-                "{} operation(s) are in {} but not in the log's file",
-                missing.len(),
+                "{missing} operation(s) are in {} but not in the log's file",
                 oplog::KEEP_REF
             ),
-            "append them",
+            "write the file again from the chain",
         );
         if fix {
-            log.append(&log_lock, &missing)
+            log.rewrite(&log_lock, &chain)
                 .map_err(crate::transaction::TxError::from)?;
             finding.fixed = true;
         }
@@ -380,9 +391,13 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
 fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
     let common = repo.common_dir();
     let mut out = Vec::new();
+    // git-session's refs only: its sessions, trash, fetched sessions, notes (not git's
+    // own `refs/notes/commits`) and the operation log's chain.
     let mut pending = vec![
         common.join("refs/sessions"),
         common.join("refs/sessions-trash"),
+        common.join("refs/remote-sessions"),
+        common.join("refs/notes/remotes"),
         common.join("refs/notes"),
         common.join("refs"),
     ];
@@ -395,16 +410,21 @@ fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
             continue;
         };
         let top = dir == common.join("refs");
+        let notes = dir == common.join("refs/notes");
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                if !top {
+                if !top && !notes {
                     pending.push(path);
                 }
                 continue;
             }
-            let ours = !top || name.starts_with("sessions-oplog");
+            let ours = match () {
+                _ if top => name.starts_with("sessions-oplog"),
+                _ if notes => name.starts_with("sessions"),
+                _ => true,
+            };
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -415,30 +435,5 @@ fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
         }
     }
     out.sort();
-    Ok(out)
-}
-
-/// Records on the keep-alive chain newer than the newest one the file has.
-fn missing_records(repo: &Repo) -> Result<Vec<oplog::OpRecord>, RepoError> {
-    let log = OpLog::new(&repo.common_dir());
-    let known: std::collections::HashSet<String> = log
-        .newest_first()
-        .map(|records| records.map(|r| r.id).collect())
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    let mut next = repo.read_ref(oplog::KEEP_REF)?;
-    while let Some(id) = next {
-        let commit = repo.read_commit(id)?;
-        match oplog::record_of(&commit) {
-            Some(record) if known.contains(&record.id) => break,
-            Some(record) => out.push(record),
-            None => break,
-        }
-        if out.len() > 10_000 {
-            break;
-        }
-        next = commit.parents.first().copied();
-    }
-    out.reverse();
     Ok(out)
 }

@@ -80,7 +80,20 @@ pub fn restore(
     as_name: Option<&str>,
 ) -> OpResult<(String, Option<PathBuf>)> {
     let repo = env.tx.repo();
-    let found = trashed(repo)?
+    let all = trashed(repo)?;
+    // By name: the latest deleted of that name. By id prefix: it must name one session.
+    let by_id: Vec<_> = all
+        .iter()
+        .filter(|t| spec.len() >= 4 && t.id.starts_with(spec))
+        .collect();
+    if !all.iter().any(|t| t.name == spec) && by_id.iter().any(|t| t.id != by_id[0].id) {
+        return Err(OpError::refused(format!(
+            "'{}' is the start of more than one deleted session's id",
+            crate::text::escape(spec)
+        ))
+        .hint("`git session trash` lists them; give more of the id"));
+    }
+    let found = all
         .into_iter()
         .find(|t| t.name == spec || (spec.len() >= 4 && t.id.starts_with(spec)))
         .ok_or_else(|| {

@@ -22,11 +22,11 @@ use crate::worktree::{self, Start};
 
 /// Which operation `undo` takes back by default.
 pub enum Pick<'a> {
-    /// The latest operation a person ran (automatic ones passed over), of this session when
-    /// given (the one whose worktree the command runs in).
-    Latest { session: Option<&'a str> },
+    /// The latest operation a person ran (automatic ones passed over), of this session (by
+    /// id) when given (the one whose worktree the command runs in).
+    Latest { session: Option<(&'a str, &'a str)> },
     /// The latest one, when it is an undo (`redo`).
-    Redo { session: Option<&'a str> },
+    Redo { session: Option<(&'a str, &'a str)> },
     /// The operation with this id (or unique prefix).
     Id(&'a str),
 }
@@ -41,9 +41,9 @@ pub fn pick(log: &OpLog, pick: Pick<'_>) -> OpResult<OpRecord> {
                 .newest_first()
                 .map_err(|e| OpError::refused(e.to_string()))?
                 .filter(|r| !r.automatic && !r.is_empty())
-                .find(|r| session.is_none_or(|s| r.touches(s)));
+                .find(|r| session.is_none_or(|(id, _)| r.touches_id(id)));
             let what = match session {
-                Some(s) => format!(" of session '{}'", crate::text::escape(s)),
+                Some((_, name)) => format!(" of session '{}'", crate::text::escape(name)),
                 None => String::new(),
             };
             match latest {
@@ -129,6 +129,17 @@ pub fn undo(
         locks.push((id.to_owned(), lock));
     }
     let lock_of = |id: &str| locks.iter().find(|(held, _)| held == id).map(|(_, l)| l);
+    // Judged under the locks: another undo of the same operation may have just finished.
+    if let Some(by) = OpLog::new(&repo.common_dir())
+        .undone_by(&record.id)
+        .map_err(crate::transaction::TxError::from)?
+    {
+        return Err(OpError::refused(format!(
+            "operation {} was already undone by {by}; nothing was changed",
+            record.id
+        ))
+        .hint(format!("`git session undo {by}` redoes it")));
+    }
     // ---- judge everything first ----
     let mut keep_branches: Vec<String> = Vec::new();
     let mut remove_made: Vec<&WorktreeChange> = Vec::new();
@@ -145,7 +156,14 @@ pub fn undo(
                     continue;
                 }
                 let _ = session;
-                if holds_only(repo, path, head.as_deref(), checkpoint.as_deref())? {
+                if holds_only(
+                    repo,
+                    local,
+                    &session.id,
+                    path,
+                    head.as_deref(),
+                    checkpoint.as_deref(),
+                )? {
                     remove_made.push(change);
                 } else {
                     keep_branches.push(format!("refs/heads/{branch}"));
@@ -236,66 +254,39 @@ pub fn undo(
         }
     }
     // ---- then change ----
-    for change in &remove_made {
-        let WorktreeChange::Created {
-            session,
-            path,
-            branch,
-            head,
-            checkpoint,
-        } = change
-        else {
-            continue;
-        };
-        // Judged again just before: an agent may have written a file or committed since
-        // (git itself takes no session lock). A commit after this is still safe: the
-        // branch goes back by compare-and-swap, so the undo fails and the commit stays.
-        if !holds_only(repo, path, head.as_deref(), checkpoint.as_deref())? {
-            return Err(OpError::refused(format!(
-                "{} gained work while the undo ran; it was kept",
-                path.display()
-            ))
-            .hint("`git session undo` again judges it anew"));
-        }
-        worktree::remove(repo, path, true)?;
-        // It held exactly what it was made with: that is what a redo brings back.
-        tx.worktree(WorktreeChange::Removed {
-            session: session.clone(),
-            path: path.clone(),
-            branch: branch.clone(),
-            head: head.clone(),
-            checkpoint: checkpoint.clone(),
-            saved: None,
-        });
-        out.removed.push(path.clone());
-    }
-    for change in record.worktrees.iter().rev() {
-        match change {
-            WorktreeChange::Moved { session, from, to } => {
-                worktree::move_to(repo, to, from)?;
-                tx.worktree(WorktreeChange::Moved {
-                    session: session.clone(),
-                    from: to.clone(),
-                    to: from.clone(),
-                });
+    // Refs first, in one compare-and-swap: when another process moved one since the judging,
+    // nothing has changed yet. Left for later: the branches of worktrees still to be
+    // removed (gone with their worktree), the ones a restore or `git branch -m` moves.
+    let made_branches: Vec<String> = remove_made
+        .iter()
+        .filter_map(|c| match c {
+            WorktreeChange::Created { branch, .. } if !branch.is_empty() => {
+                Some(format!("refs/heads/{branch}"))
             }
-            WorktreeChange::BranchRenamed { session, from, to } => {
-                // git moves the worktree's HEAD with the branch; a ref alone would not.
-                let (old_ref, new_ref) = (format!("refs/heads/{to}"), format!("refs/heads/{from}"));
-                let before = repo.read_ref(&old_ref)?;
-                worktree::rename_branch(repo, to, from)?;
-                tx.record_external(&old_ref, before)?;
-                tx.record_external(&new_ref, None)?;
-                tx.worktree(WorktreeChange::BranchRenamed {
-                    session: session.clone(),
-                    from: to.clone(),
-                    to: from.clone(),
-                });
+            _ => None,
+        })
+        .collect();
+    let renamed: Vec<String> = record
+        .worktrees
+        .iter()
+        .flat_map(|c| match c {
+            WorktreeChange::BranchRenamed { from, to, .. } => {
+                vec![format!("refs/heads/{from}"), format!("refs/heads/{to}")]
             }
-            _ => {}
-        }
-    }
-    // Files first back, then refs: a restore resets HEAD's branch itself.
+            _ => Vec::new(),
+        })
+        .collect();
+    let later = |name: &String| made_branches.contains(name) || renamed.contains(name);
+    stage_refs(
+        tx,
+        record,
+        &keep_branches,
+        &restored_branches,
+        |n| !later(n),
+        &mut out,
+    )?;
+    tx.flush().map_err(changed_meanwhile)?;
+    // Files back where a checkpoint went in (the restore resets HEAD's branch itself).
     for change in &record.worktrees {
         if let WorktreeChange::Restored {
             session,
@@ -326,29 +317,105 @@ pub fn undo(
             out.reverted.push(path.clone());
         }
     }
-    for change in record.refs.iter().rev() {
-        if keep_branches.contains(&change.name) {
+    for change in &remove_made {
+        let WorktreeChange::Created {
+            session,
+            path,
+            branch,
+            head,
+            checkpoint,
+        } = change
+        else {
             continue;
+        };
+        // Judged again just before: an agent may have written a file or committed since
+        // (git itself takes no session lock). Refused now, the refs go back as they were.
+        if !holds_only(
+            repo,
+            local,
+            &session.id,
+            path,
+            head.as_deref(),
+            checkpoint.as_deref(),
+        )? {
+            return Err(OpError::refused(format!(
+                "{} gained work while the undo ran; nothing was changed",
+                path.display()
+            ))
+            .hint("`git session undo` again judges it anew"));
         }
-        let (new, old) = (change.new_id(), change.old_id());
-        let now = tx.read_ref(&change.name)?;
-        if now == old || (restored_branches.contains(&change.name) && now != new) {
-            continue;
-        }
-        match old {
-            Some(old) => {
-                tx.update_ref(&change.name, old, Expect::from_value(new), "session: undo")?
-            }
-            None => tx.delete_ref(
-                &change.name,
-                new.expect("a change has a new or an old value"),
-                "session: undo",
-            )?,
-        }
-        out.refs += 1;
+        // Ignored files it was made with that a copy from the main worktree would not give
+        // back (a forced removal's saved `.env`, put back by an undo): saved again, so a
+        // redo puts them back once more.
+        let keep = lifecycle::ignored_unlike_main(repo, path)?;
+        let saved = if keep.is_empty() {
+            None
+        } else {
+            Some(saved::save(
+                &repo.common_dir(),
+                &session.id,
+                &session.name,
+                repo.now()?,
+                path,
+                &keep,
+            )?)
+        };
+        worktree::remove(repo, path, true)?;
+        // It held exactly what it was made with: that is what a redo brings back.
+        tx.worktree(WorktreeChange::Removed {
+            session: session.clone(),
+            path: path.clone(),
+            branch: branch.clone(),
+            head: head.clone(),
+            checkpoint: checkpoint.clone(),
+            saved,
+        });
+        out.removed.push(path.clone());
     }
-    // Branches must be back before worktrees are made on them.
-    tx.flush()?;
+    for change in record.worktrees.iter().rev() {
+        match change {
+            WorktreeChange::Moved { session, from, to } => {
+                worktree::move_to(repo, to, from)?;
+                let (back_from, back_to) = (from.clone(), to.clone());
+                tx.on_rollback(move |repo| {
+                    let _ = worktree::move_to(repo, &back_from, &back_to);
+                });
+                tx.worktree(WorktreeChange::Moved {
+                    session: session.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                });
+            }
+            WorktreeChange::BranchRenamed { session, from, to } => {
+                // git moves the worktree's HEAD with the branch; a ref alone would not.
+                let (old_ref, new_ref) = (format!("refs/heads/{to}"), format!("refs/heads/{from}"));
+                let before = repo.read_ref(&old_ref)?;
+                worktree::rename_branch(repo, to, from)?;
+                let (back_from, back_to) = (from.clone(), to.clone());
+                tx.on_rollback(move |repo| {
+                    let _ = worktree::rename_branch(repo, &back_from, &back_to);
+                });
+                tx.record_external(&old_ref, before)?;
+                tx.record_external(&new_ref, None)?;
+                tx.worktree(WorktreeChange::BranchRenamed {
+                    session: session.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    // The branches of the worktrees removed, now nothing has them checked out.
+    stage_refs(
+        tx,
+        record,
+        &keep_branches,
+        &restored_branches,
+        |n| made_branches.contains(n),
+        &mut out,
+    )?;
+    tx.flush().map_err(changed_meanwhile)?;
     crate::fault::point("undo-refs");
     for change in &record.local {
         tx.local_put(local, &change.id, change.before.as_ref())?;
@@ -393,6 +460,54 @@ pub fn undo(
     Ok(out)
 }
 
+/// Stages the compare-and-swap that puts back each ref of `record` that `wanted` names
+/// (those kept or moved by git itself left out).
+fn stage_refs(
+    tx: &mut Transaction<'_>,
+    record: &OpRecord,
+    keep: &[String],
+    restored: &[String],
+    wanted: impl Fn(&String) -> bool,
+    out: &mut Undone,
+) -> OpResult {
+    for change in record.refs.iter().rev() {
+        if keep.contains(&change.name) || !wanted(&change.name) {
+            continue;
+        }
+        let (new, old) = (change.new_id(), change.old_id());
+        let now = tx.read_ref(&change.name)?;
+        if now == old || (restored.contains(&change.name) && now != new) {
+            continue;
+        }
+        match old {
+            Some(old) => {
+                tx.update_ref(&change.name, old, Expect::from_value(new), "session: undo")?
+            }
+            None => tx.delete_ref(
+                &change.name,
+                new.expect("a change has a new or an old value"),
+                "session: undo",
+            )?,
+        }
+        out.refs += 1;
+    }
+    Ok(())
+}
+
+/// A ref moved by another process between the judging and the change.
+fn changed_meanwhile(e: crate::transaction::TxError) -> OpError {
+    match e {
+        crate::transaction::TxError::Repo(crate::git::RepoError::RefConflict { ref_name }) => {
+            OpError::refused(format!(
+                "{} while the undo ran; nothing was changed",
+                moved_since(&ref_name)
+            ))
+            .hint("`git session undo` again judges it anew")
+        }
+        e => e.into(),
+    }
+}
+
 fn parse(hex: &str) -> OpResult<ObjectId> {
     ObjectId::from_hex(hex.as_bytes()).map_err(|_| {
         OpError::refused(format!(
@@ -421,13 +536,19 @@ fn holds_checkpoint(repo: &Repo, path: &Path, id: ObjectId) -> OpResult<bool> {
 }
 
 /// Whether a worktree an operation made still holds only what it was made with: checkpoint
-/// `checkpoint` put in, or a clean checkout of `head`.
+/// `checkpoint` put in, or a clean checkout of `head` — and no ignored file
+/// `.worktreeinclude` names changed since (a `.env` edited there is work too).
 fn holds_only(
     repo: &Repo,
+    local: &LocalStore,
+    session_id: &str,
     path: &Path,
     head: Option<&str>,
     checkpoint: Option<&str>,
 ) -> OpResult<bool> {
+    if !lifecycle::ignored_work_since_made(repo, local, session_id, path)?.is_empty() {
+        return Ok(false);
+    }
     if let Some(id) = checkpoint {
         return holds_checkpoint(repo, path, parse(id)?);
     }
@@ -542,6 +663,11 @@ fn bring_back(
         if from.exists() {
             saved::restore(&from, &made)?;
         }
+        // What was put back is what it is made with: only later changes are work.
+        let made_ns = create::now_ns();
+        tx.local_update(local, &session.meta.id, move |s| {
+            s.worktree_created_ns = Some(made_ns)
+        })?;
     }
     reporter.status(&format!(
         "Brought back the worktree of '{}' at {}",

@@ -144,10 +144,28 @@ impl LocalStore {
             .unwrap_or_default()
     }
 
-    /// Replaces the state atomically (write to a temporary file, then rename).
+    /// Replaces the state atomically (write to a temporary file, then rename), under the
+    /// lock.
     pub fn put(&self, id: &str, state: &LocalState) -> std::io::Result<()> {
+        let _lock = self.lock()?;
+        self.write(id, state)
+    }
+
+    fn write(&self, id: &str, state: &LocalState) -> std::io::Result<()> {
         let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
         crate::fsutil::write_atomic(&self.path(id), &bytes, None)
+    }
+
+    /// The lock every writer holds (one per repository: records are small and writes rare).
+    fn lock(&self) -> std::io::Result<std::fs::File> {
+        std::fs::create_dir_all(&self.dir)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.with_extension("lock"))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
+        Ok(lock)
     }
 
     /// Changes the state of session `id` under a lock, so two processes changing different
@@ -157,17 +175,40 @@ impl LocalStore {
         id: &str,
         change: impl FnOnce(&mut LocalState),
     ) -> std::io::Result<LocalState> {
-        std::fs::create_dir_all(&self.dir)?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.with_extension("lock"))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
-        let mut state = self.get(id);
+        self.update_from(id, change).map(|(_, after)| after)
+    }
+
+    /// As [`LocalStore::update`], returning the record before (None: there was none) too.
+    pub fn update_from(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut LocalState),
+    ) -> std::io::Result<(Option<LocalState>, LocalState)> {
+        let _lock = self.lock()?;
+        let before = self.get_existing(id);
+        let mut state = before.clone().unwrap_or_default();
         change(&mut state);
-        self.put(id, &state)?;
-        Ok(state)
+        self.write(id, &state)?;
+        Ok((before, state))
+    }
+
+    /// Replaces (None: removes) the record of session `id` under the lock; returns the one
+    /// before.
+    pub fn replace(
+        &self,
+        id: &str,
+        state: Option<&LocalState>,
+    ) -> std::io::Result<Option<LocalState>> {
+        let _lock = self.lock()?;
+        let before = self.get_existing(id);
+        match state {
+            Some(state) => self.write(id, state)?,
+            None => match std::fs::remove_file(self.path(id)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            },
+        }
+        Ok(before)
     }
 
     /// Every record, by session id (unreadable ones left out).
@@ -187,6 +228,6 @@ impl LocalStore {
     }
 
     pub fn remove(&self, id: &str) {
-        let _ = std::fs::remove_file(self.path(id));
+        let _ = self.replace(id, None);
     }
 }

@@ -197,7 +197,24 @@ fn merge_notes_into(
                 None => return Err(SyncError::NotesContended),
             }
         }
-        tx.set_ref(NOTES_REF, merged, "session: notes merged")?;
+        // Expecting the value the merge started from: a note added meanwhile (a commit's
+        // hook) makes it a conflict, merged again, never lost.
+        match tx.update_ref(
+            NOTES_REF,
+            merged,
+            Expect::At(local),
+            "session: notes merged",
+        ) {
+            Ok(()) => {}
+            Err(RepoError::RefConflict { .. }) => {
+                match repo.read_ref(NOTES_REF)? {
+                    Some(now) => local = now,
+                    None => return Err(SyncError::NotesContended),
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         match tx.flush() {
             Ok(()) => return Ok(NotesMerge::Merged),
             Err(crate::transaction::TxError::Repo(RepoError::RefConflict { .. })) => {

@@ -167,3 +167,57 @@ fn undo_racing_a_commit() {
     }
     repo.git(&["fsck", "--no-progress"]);
 }
+
+/// `undo` of a rename while another command records events on the session: the undo either
+/// happens whole (name, branch and worktree back) or changes nothing; never half.
+#[test]
+fn undo_racing_events_is_whole_or_nothing() {
+    let repo = TestRepo::new();
+    for round in 0..6u64 {
+        let (old, new) = (format!("s{round}"), format!("t{round}"));
+        repo.new_session(&old);
+        repo.session(&["rename", &old, &new]).ok();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let undo = std::thread::scope(|s| {
+            let (repo, stop, new) = (&repo, &stop, &new);
+            s.spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(round * 4));
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    repo.session(&["context", new, "--append", "note"]);
+                }
+            });
+            let undo = repo.session(&["undo", "--json"]);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            undo
+        });
+        let listed = repo.session(&["list", "--json"]).ok().json();
+        let row = |name: &str| {
+            listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == name)
+                .cloned()
+        };
+        let (name, gone) = if undo.code == 0 {
+            (&old, &new)
+        } else {
+            assert!(
+                undo.stderr.contains("nothing was changed"),
+                "{}",
+                undo.stderr
+            );
+            (&new, &old)
+        };
+        let row = row(name).unwrap_or_else(|| panic!("{name} missing: {listed}"));
+        assert!(row_is_whole(&repo, &row, name), "{row}");
+        assert!(!repo.has_ref(&repo.root, &format!("refs/sessions/{gone}")));
+    }
+}
+
+/// A session row whose worktree is where its name says, on its branch.
+fn row_is_whole(repo: &TestRepo, row: &serde_json::Value, name: &str) -> bool {
+    let path = repo.root.join(".worktrees").join(name);
+    row["worktree"].as_str() == Some(path.to_str().unwrap())
+        && repo.git_in(&path, &["rev-parse", "--abbrev-ref", "HEAD"]) == format!("session/{name}")
+}

@@ -230,17 +230,35 @@ fn undo_in_a_worktree_is_scoped_to_its_session() {
             .nth(1)
             .unwrap()
     );
-    // Automatic operations (a hook's checkpoint) are passed over by a plain undo.
-    let list = repo
+    // An automatic operation (Claude Code's Stop hook checkpointing b) is passed over by a
+    // plain undo in b: it picks b's own checkpoint, which the automatic one came after, so
+    // it refuses; the automatic one is undone by naming it.
+    write_file(&b.join("turn.txt"), "an agent's turn\n");
+    let stop = repo.cmd_in(
+        &b,
+        "sh",
+        &[
+            "-c",
+            "printf '{}' | \"$1\" claude stop",
+            "sh",
+            crate::support::BIN,
+        ],
+    );
+    assert_eq!(stop.code, 0, "{}", stop.stderr);
+    let log = repo
         .session(&["op", "log", "--session", "b", "--json"])
         .ok()
         .json();
+    assert_eq!(log[0]["automatic"], true, "{log}");
+    let out = repo.session_in(&b, &["undo"]).fails();
     assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["automatic"] == false)
+        out.stderr.contains("session 'b' changed since"),
+        "{}",
+        out.stderr
     );
+    let auto = log[0]["id"].as_str().unwrap();
+    let out = repo.session_in(&b, &["undo", auto, "--json"]).ok().json();
+    assert_eq!(out["op"], auto);
 }
 
 /// `trash` lists what `rm` deleted; `restore` brings it back with its id, its log and its
@@ -391,4 +409,147 @@ fn doctor_finds_and_fixes() {
     // The worktree it forgot is made again by resume.
     let back = std::path::PathBuf::from(repo.session(&["resume", "gone"]).ok().line());
     assert!(back.join("README.md").exists());
+}
+
+/// A command killed after its refs moved but before its record reached the file: `undo`
+/// takes back that operation, not the one before it; a line cut short swallows nothing.
+#[test]
+fn undo_after_a_crash_takes_back_the_newest_operation() {
+    let repo = TestRepo::new();
+    repo.new_session("a");
+    let crashed = repo.cmd_in(
+        &repo.root,
+        "sh",
+        &[
+            "-c",
+            "GIT_SESSION_FAULT=record \"$1\" new --head b",
+            "sh",
+            crate::support::BIN,
+        ],
+    );
+    assert_ne!(crashed.code, 0);
+    let out = repo.session(&["undo", "--json"]).ok().json();
+    assert_eq!(out["command"], "new --head b");
+    assert!(repo.root.join(".worktrees/a").exists());
+    assert!(!repo.has_ref(&repo.root, "refs/sessions/b"));
+    // A cut line: the next record still reads, and undo takes it back.
+    let log = repo.root.join(".git/session/oplog.jsonl");
+    let mut text = std::fs::read(&log).unwrap();
+    text.extend_from_slice(b"{\"id\":\"cut");
+    std::fs::write(&log, text).unwrap();
+    repo.new_session("c");
+    let out = repo.session(&["undo", "--json"]).ok().json();
+    assert_eq!(out["command"], "new --head c");
+    // The chain starts at a root of its own: no commit a record names is taken for one.
+    let roots = repo.git(&[
+        "log",
+        "--max-parents=0",
+        "--first-parent",
+        "--format=%s",
+        "refs/sessions-oplog",
+    ]);
+    assert_eq!(roots, "sessions-oplog root");
+    // The file gone: doctor writes it again from the chain, every record in order.
+    let before = repo.session(&["op", "log", "--json"]).ok().json();
+    std::fs::remove_file(&log).unwrap();
+    let found = repo.session(&["doctor", "--json"]).fails().json();
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "oplog")
+    );
+    repo.session(&["doctor", "--fix"]).ok();
+    assert_eq!(repo.session(&["op", "log", "--json"]).ok().json(), before);
+}
+
+/// Undoing an operation twice (two terminals at once, or by id again) is refused the
+/// second time; a hand-edited record with a bad id is unreadable, never a panic.
+#[test]
+fn an_operation_is_undone_once() {
+    let repo = TestRepo::new();
+    repo.new_session("s");
+    repo.session(&["context", "s", "--append", "note"]).ok();
+    let op = repo
+        .session(&["op", "log", "--json", "-n", "1"])
+        .ok()
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let outcomes: Vec<i32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (repo, op) = (&repo, &op);
+                s.spawn(move || repo.session(&["undo", op]).code)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        outcomes.iter().filter(|c| **c == 0).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let out = repo.session(&["undo", &op]).fails();
+    assert!(out.stderr.contains("already undone"), "{}", out.stderr);
+    let log = repo.root.join(".git/session/oplog.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&format!(
+        "{{\"id\":\"abcdefabcdef\",\"time\":1,\"command\":\"x\",\"refs\":[{{\"name\":\"refs/heads/main\",\"old\":\"{}\",\"new\":null}}]}}\n",
+        "é".repeat(20)
+    ));
+    std::fs::write(&log, text).unwrap();
+    let out = repo.session(&["op", "show", "abcdefabcdef"]).fails();
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1
+    );
+    assert!(repo.has_ref(&repo.root, "refs/heads/main"));
+}
+
+/// An ignored file `.worktreeinclude` names that the session changed is work: undo of the
+/// `new` keeps the worktree; a forced removal's saved copy survives undo, redo and undo.
+#[test]
+fn changed_ignored_include_files_are_work_to_undo() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        &[(".gitignore", ".env\n"), (".worktreeinclude", ".env\n")],
+        "include",
+    );
+    repo.write(".env", "KEY=main\n");
+    let wt = repo.new_session("s");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_file(&wt.join(".env"), "KEY=session\n");
+    let out = repo.session(&["undo"]).ok();
+    assert!(out.stderr.contains("kept the worktree"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(wt.join(".env")).unwrap(),
+        "KEY=session\n"
+    );
+    let wt = repo.new_session("t");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_file(&wt.join(".env"), "KEY=t\n");
+    repo.session(&["rm", "--force", "t"]).ok();
+    for step in ["undo", "redo", "undo"] {
+        repo.session(&[step]).ok();
+    }
+    assert_eq!(std::fs::read_to_string(wt.join(".env")).unwrap(), "KEY=t\n");
+}
+
+/// `doctor --fix` never deletes the branch the main worktree has checked out.
+#[test]
+fn doctor_keeps_the_branch_checked_out_here() {
+    let repo = TestRepo::new();
+    repo.git(&["checkout", "-q", "-b", "session/zzz"]);
+    repo.session(&["doctor", "--fix"]).ok();
+    assert!(repo.has_ref(&repo.root, "refs/heads/session/zzz"));
+    assert_eq!(
+        repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]),
+        "session/zzz"
+    );
 }
