@@ -319,3 +319,136 @@ impl Drop for Changes<'_> {
         self.save();
     }
 }
+
+/// What git knows about the footprints, for [`crate::overlap::analyze`]: diffs (cached by
+/// tree pair), merge bases and trial merges.
+pub struct GitOracle<'a, 'r> {
+    changes: Changes<'r>,
+    prints: &'a [Footprint],
+    forks: HashMap<usize, Option<ObjectId>>,
+    bases: HashMap<(usize, usize), Option<ObjectId>>,
+}
+
+impl<'a, 'r> GitOracle<'a, 'r> {
+    pub fn new(repo: &'r Repo, prints: &'a [Footprint]) -> GitOracle<'a, 'r> {
+        GitOracle {
+            changes: Changes::open(repo),
+            prints,
+            forks: HashMap::new(),
+            bases: HashMap::new(),
+        }
+    }
+
+    /// Where session `i` left its base: the merge base of its work with its base ref's tip,
+    /// else the commit it started from.
+    fn fork(&mut self, i: usize) -> Result<Option<ObjectId>, RepoError> {
+        if let Some(known) = self.forks.get(&i) {
+            return Ok(*known);
+        }
+        let repo = self.changes.repo();
+        let p = &self.prints[i];
+        let mut fork = match p.base_tip {
+            Some(tip) => repo.merge_base(p.head, tip)?,
+            None => None,
+        };
+        if fork.is_none() {
+            fork = p.base.filter(|b| repo.has_object(*b));
+        }
+        self.forks.insert(i, fork);
+        Ok(fork)
+    }
+
+    fn pair_base(&mut self, i: usize, j: usize) -> Result<Option<ObjectId>, RepoError> {
+        if let Some(known) = self.bases.get(&(i, j)) {
+            return Ok(*known);
+        }
+        let base = self
+            .changes
+            .repo()
+            .merge_base(self.prints[i].head, self.prints[j].head)?;
+        self.bases.insert((i, j), base);
+        Ok(base)
+    }
+}
+
+impl crate::overlap::Oracle for GitOracle<'_, '_> {
+    type Error = RepoError;
+
+    fn own_changes(&mut self, i: usize) -> Result<Vec<ChangedFile>, RepoError> {
+        let Some(fork) = self.fork(i)? else {
+            return Ok(Vec::new());
+        };
+        let from = self.changes.tree_of(fork)?;
+        Ok(self.changes.between(from, self.prints[i].tree)?.to_vec())
+    }
+
+    fn pair_changes(
+        &mut self,
+        i: usize,
+        j: usize,
+    ) -> Result<Option<(Vec<ChangedFile>, Vec<ChangedFile>)>, RepoError> {
+        let Some(base) = self.pair_base(i, j)? else {
+            return Ok(None);
+        };
+        let from = self.changes.tree_of(base)?;
+        let a = self.changes.between(from, self.prints[i].tree)?.to_vec();
+        let b = self.changes.between(from, self.prints[j].tree)?.to_vec();
+        Ok(Some((a, b)))
+    }
+
+    fn pair_conflicts(&mut self, i: usize, j: usize) -> Result<Vec<String>, RepoError> {
+        let Some(base) = self.pair_base(i, j)? else {
+            return Ok(Vec::new());
+        };
+        let from = self.changes.tree_of(base)?;
+        self.changes
+            .repo()
+            .conflicting_files(from, self.prints[i].tree, self.prints[j].tree)
+    }
+
+    fn base_changes(&mut self, i: usize) -> Result<Option<Vec<ChangedFile>>, RepoError> {
+        let (Some(tip), Some(fork)) = (self.prints[i].base_tip, self.fork(i)?) else {
+            return Ok(None);
+        };
+        if tip == fork {
+            return Ok(None);
+        }
+        let (from, to) = (self.changes.tree_of(fork)?, self.changes.tree_of(tip)?);
+        Ok(Some(self.changes.between(from, to)?.to_vec()))
+    }
+
+    fn base_conflicts(&mut self, i: usize) -> Result<Vec<String>, RepoError> {
+        let (Some(tip), Some(fork)) = (self.prints[i].base_tip, self.fork(i)?) else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = (self.changes.tree_of(fork)?, self.changes.tree_of(tip)?);
+        self.changes
+            .repo()
+            .conflicting_files(from, self.prints[i].tree, to)
+    }
+}
+
+/// The sessions' overlaps (with `focus`, only that session's): the footprints gathered,
+/// judged, with the reasons any session was left out.
+pub fn overlaps(
+    repo: &Repo,
+    local: &LocalStore,
+    sessions: &[Session],
+    scope: Scope,
+    focus: Option<&str>,
+    depth: crate::overlap::Depth,
+) -> Result<(crate::overlap::Report, Vec<String>), FootprintError> {
+    let (prints, skipped) = gather(repo, local, sessions, scope)?;
+    let claims: Vec<crate::overlap::Claim> = prints
+        .iter()
+        .map(|p| crate::overlap::Claim {
+            name: p.name.clone(),
+            id: p.id.clone(),
+            owns: p.owns.clone(),
+            base_ref: p.base_ref.clone(),
+        })
+        .collect();
+    let mut oracle = GitOracle::new(repo, &prints);
+    let report = crate::overlap::analyze(&claims, focus, depth, &mut oracle)?;
+    Ok((report, skipped))
+}

@@ -100,10 +100,20 @@ impl Report {
     }
 }
 
+/// How far to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Shared files and claims only (what `list` shows).
+    Files,
+    /// Trial merges too: which shared files would conflict, with each other and the base.
+    Conflicts,
+}
+
 /// Judges `claims` (with `focus`, only the pairs and the entry of that session).
 pub fn analyze<O: Oracle>(
     claims: &[Claim],
     focus: Option<&str>,
+    depth: Depth,
     oracle: &mut O,
 ) -> Result<Report, O::Error> {
     let mut owns: Vec<Owns> = claims
@@ -125,7 +135,10 @@ pub fn analyze<O: Oracle>(
             if files.is_empty() {
                 continue;
             }
-            let conflicts = oracle.pair_conflicts(i, j)?;
+            let conflicts = match depth {
+                Depth::Conflicts => oracle.pair_conflicts(i, j)?,
+                Depth::Files => Vec::new(),
+            };
             report.pairs.push(Pair {
                 sessions: [claims[i].name.clone(), claims[j].name.clone()],
                 files,
@@ -163,9 +176,12 @@ pub fn analyze<O: Oracle>(
                 in_owned_by.insert(claims[j].name.clone(), files);
             }
         }
-        let conflicts_with_base = match oracle.base_changes(i)? {
-            Some(base) if !shared(&changes, &base).is_empty() => oracle.base_conflicts(i)?,
-            _ => Vec::new(),
+        let conflicts_with_base = match depth {
+            Depth::Files => Vec::new(),
+            Depth::Conflicts => match oracle.base_changes(i)? {
+                Some(base) if !shared(&changes, &base).is_empty() => oracle.base_conflicts(i)?,
+                _ => Vec::new(),
+            },
         };
         report.sessions.push(SessionOverlap {
             name: claims[i].name.clone(),
@@ -329,7 +345,7 @@ mod tests {
             base: vec![change("shared.rs", "3")],
             merges: 0,
         };
-        let report = analyze(&claims, None, &mut fake).unwrap();
+        let report = analyze(&claims, None, Depth::Conflicts, &mut fake).unwrap();
         // a–c both changed src/a/x.rs to the same content: no collision, no trial merge.
         assert_eq!(
             report.pairs,
@@ -358,7 +374,12 @@ mod tests {
         assert!(c.conflicts_with_base.is_empty());
         assert_eq!(report.partners("a"), ["b"]);
         // Focused on c: only c's pairs and entry.
-        let only_c = analyze(&claims, Some("c"), &mut fake).unwrap();
+        let only_c = analyze(&claims, Some("c"), Depth::Conflicts, &mut fake).unwrap();
+        // Files only: no trial merge.
+        let merges = fake.merges;
+        let files = analyze(&claims, None, Depth::Files, &mut fake).unwrap();
+        assert_eq!(fake.merges, merges);
+        assert!(files.pairs[0].conflicts.is_empty());
         assert!(only_c.pairs.is_empty());
         assert_eq!(only_c.sessions.len(), 1);
     }

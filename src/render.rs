@@ -124,6 +124,13 @@ pub fn session_detail(ctx: &Context, session: &Session, json: bool) -> CommandRe
         ctx.out.warn(&view::cannot_judge(&v, why));
     }
     v.events = Some(ctx.store().events(session, Some(RECENT_EVENTS))?);
+    if session.meta.status.is_open() {
+        let all: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
+        match view::overlap_report(&ctx.repo, &local, &all, false, Some(session.name())) {
+            Ok(report) => v.overlaps = report.partners(session.name()),
+            Err(why) => ctx.out.warn(&why),
+        }
+    }
     if json {
         ctx.out.json(&v)?;
         return Ok(());
@@ -155,6 +162,9 @@ pub fn session_detail(ctx: &Context, session: &Session, json: bool) -> CommandRe
     }
     if !v.owns.is_empty() {
         field("owns", &v.owns.join(" "));
+    }
+    if !v.overlaps.is_empty() {
+        field("overlaps", &v.overlaps.join(", "));
     }
     if let Some(agent) = &v.agent {
         match &agent.session_id {

@@ -44,6 +44,8 @@ pub struct SessionView {
     pub agent: Option<crate::session::Agent>,
     /// The pathspecs it claims (empty: nothing).
     pub owns: Vec<String>,
+    /// The live sessions that changed some of the same files (see `overlaps`).
+    pub overlaps: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventRecord>>,
 }
@@ -206,6 +208,7 @@ pub fn build(
         goal: meta.goal.clone(),
         agent: meta.agent.clone(),
         owns: meta.owns.clone(),
+        overlaps: Vec::new(),
         events: None,
     })
 }
@@ -253,6 +256,28 @@ fn worktree_statuses(repo: &Repo, paths: &[PathBuf]) -> HashMap<PathBuf, Worktre
         .expect("threads are done")
         .into_iter()
         .collect()
+}
+
+/// Which sessions share changed files (judged on files only, as `list` and `show` print
+/// it); a failure is returned in words for the caller to warn about.
+pub fn overlap_report(
+    repo: &Repo,
+    local: &LocalStore,
+    sessions: &[Session],
+    remote: bool,
+    focus: Option<&str>,
+) -> Result<crate::overlap::Report, String> {
+    let scope = crate::footprint::Scope { remote, now: false };
+    crate::footprint::overlaps(
+        repo,
+        local,
+        sessions,
+        scope,
+        focus,
+        crate::overlap::Depth::Files,
+    )
+    .map(|(report, _)| report)
+    .map_err(|e| format!("overlaps not judged: {}", crate::text::one_line(&e)))
 }
 
 /// The warning for a session whose worktree could not be read.

@@ -46,6 +46,18 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
             views.push(view);
         }
     }
+    let mut remote_views = remote_views;
+    match view::overlap_report(&ctx.repo, &local, &sessions, args.all, None) {
+        Ok(report) => {
+            for v in &mut views {
+                v.overlaps = report.partners(&v.name);
+            }
+            for v in &mut remote_views {
+                v.overlaps = report.partners(&v.name);
+            }
+        }
+        Err(why) => ctx.out.warn(&why),
+    }
     if args.json {
         let mut all: Vec<serde_json::Value> = Vec::new();
         for v in &views {
@@ -105,6 +117,8 @@ pub struct RemoteView {
     /// How the local session of the same name relates to this copy: null when there is
     /// none, else "in sync", "ahead", "behind", "diverged" or "unrelated" (another id).
     pub local: Option<String>,
+    /// The live sessions that changed some of the same files.
+    pub overlaps: Vec<String>,
 }
 
 /// Fetched sessions, judged by their newest log commit (a fetched copy that cannot be read is
@@ -148,14 +162,22 @@ fn remote_views(
             branch: copy.meta.branch.clone(),
             updated: copy.meta.updated.clone(),
             local: local.map(|r| r.as_str().to_owned()),
+            overlaps: Vec::new(),
         });
     }
     Ok(out)
 }
 
 fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
-    let headers = ["FETCHED", "STATUS", "BRANCH", "UPDATED", "LOCAL COPY"];
-    let rows: Vec<[String; 5]> = views
+    let headers = [
+        "FETCHED",
+        "STATUS",
+        "BRANCH",
+        "UPDATED",
+        "LOCAL COPY",
+        "OVERLAPS",
+    ];
+    let rows: Vec<[String; 6]> = views
         .iter()
         .map(|v| {
             [
@@ -164,6 +186,7 @@ fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
                 v.branch.clone(),
                 v.updated.clone(),
                 v.local.clone().unwrap_or_else(|| "none".into()),
+                overlaps_cell(&v.overlaps),
             ]
             .map(|cell| crate::text::escape(&cell))
         })
@@ -174,9 +197,9 @@ fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
 fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     let now = ctx.repo.now()?;
     let headers = [
-        "NAME", "STATUS", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "WORKTREE",
+        "NAME", "STATUS", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "OVERLAPS", "WORKTREE",
     ];
-    let rows: Vec<[String; 8]> = views
+    let rows: Vec<[String; 9]> = views
         .iter()
         .map(|v| {
             // Names, branches and paths may come from a fetched session.yaml.
@@ -188,6 +211,7 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
                 v.ahead.to_string(),
                 crate::session::time::ago(now, &v.last_active),
                 v.parent.clone().unwrap_or_else(|| "-".into()),
+                overlaps_cell(&v.overlaps),
                 v.worktree
                     .as_ref()
                     .map_or_else(|| "-".into(), |p| p.display().to_string()),
@@ -196,6 +220,14 @@ fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
         })
         .collect();
     Ok(table(ctx, &headers, &rows))
+}
+
+fn overlaps_cell(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".into()
+    } else {
+        names.join(",")
+    }
 }
 
 /// Left-aligned columns two spaces apart, the header dimmed; cells are already escaped.

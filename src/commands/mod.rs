@@ -22,6 +22,7 @@ pub mod log;
 pub mod man;
 pub mod new;
 pub mod op;
+pub mod overlaps;
 pub mod own;
 pub mod path;
 pub mod push;
@@ -66,6 +67,7 @@ pub enum Command {
     Rewind(rewind::RewindArgs),
     Fork(fork::ForkArgs),
     Own(own::OwnArgs),
+    Overlaps(overlaps::OverlapsArgs),
     Hooks(hooks::HooksArgs),
     #[command(hide = true)]
     Hook(hook_event::HookArgs),
@@ -132,6 +134,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Rewind(args) => rewind::run(&ctx, args),
         Command::Fork(args) => fork::run(&ctx, args),
         Command::Own(args) => own::run(&ctx, args),
+        Command::Overlaps(args) => overlaps::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),
