@@ -13,6 +13,14 @@ use crate::git::Repo;
 
 pub const SHARED_FILE: &str = ".git-session.yaml";
 
+/// What an agent is told when an edit strays (`session.ownsPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnsPolicy {
+    Warn,
+    Ask,
+    Deny,
+}
+
 /// A configuration key and its built-in default.
 pub struct Key {
     /// The git config name, e.g. `session.worktreeDir`.
@@ -59,6 +67,14 @@ pub const OPLOG_DAYS: Key = Key {
     name: "session.opLogDays",
     default: "90",
     range: Some(1..=36_500),
+};
+/// What Claude Code's `PreToolUse` hook answers when an edit strays into another session's
+/// files or out of its own `owns`: `warn` (the agent is told), `ask` (the person decides) or
+/// `deny` (the edit is refused, the agent told why).
+pub const OWNS_POLICY: Key = Key {
+    name: "session.ownsPolicy",
+    default: "warn",
+    range: None,
 };
 /// How long a git hook may take before it gives up quietly (`2s`, `500ms`).
 pub const HOOK_TIMEOUT: Key = Key {
@@ -156,6 +172,7 @@ const ALL_KEYS: &[&Key] = &[
     &RETENTION_DAYS,
     &TRASH_DAYS,
     &OPLOG_DAYS,
+    &OWNS_POLICY,
     &HOOK_TIMEOUT,
     &CHECKPOINT_INTERVAL,
     &POST_CREATE,
@@ -230,6 +247,7 @@ impl Config {
                 n if n == PORT_RANGE.name => alone.port_range().map(drop),
                 n if n == BRANCH_PREFIX.name => alone.branch_prefix().map(drop),
                 n if n == PUSH_SECRETS.name => alone.flag(key, &[]).map(drop),
+                n if n == OWNS_POLICY.name => alone.owns_policy().map(drop),
                 n if n == BASE_REF.name => match value.as_str() {
                     "fresh" | "head" => Ok(()),
                     _ => Err(ConfigError::Invalid {
@@ -330,6 +348,21 @@ impl Config {
 
     /// A whole number within `range`: a tracked file must not be able to make git-session
     /// misbehave (a retention of 10^15 days overflowing into "everything is stale").
+    /// `session.ownsPolicy`.
+    pub fn owns_policy(&self) -> Result<OwnsPolicy, ConfigError> {
+        let value = self.string(&OWNS_POLICY);
+        match value.trim() {
+            "warn" => Ok(OwnsPolicy::Warn),
+            "ask" => Ok(OwnsPolicy::Ask),
+            "deny" => Ok(OwnsPolicy::Deny),
+            _ => Err(ConfigError::Invalid {
+                key: OWNS_POLICY.name,
+                value,
+                reason: "expected 'warn', 'ask' or 'deny'".into(),
+            }),
+        }
+    }
+
     pub fn number(&self, key: &'static Key) -> Result<u64, ConfigError> {
         let range = key.range.clone().unwrap_or(0..=u64::MAX);
         let value = self.string(key);
@@ -652,7 +685,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, ownsPolicy, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

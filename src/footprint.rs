@@ -452,3 +452,41 @@ pub fn overlaps(
     let report = crate::overlap::analyze(&claims, focus, depth, &mut oracle)?;
     Ok((report, skipped))
 }
+
+/// What touching `touched` (files a commit changed, a file an agent is about to edit) runs
+/// into, as [`crate::overlap::warnings`] words it: files another live session here changed
+/// or claims, files outside `me`'s claim. At most `limit` lines.
+pub fn touch_warnings(
+    repo: &Repo,
+    local: &LocalStore,
+    sessions: &[Session],
+    me: &Session,
+    touched: &[String],
+    limit: usize,
+) -> Result<Vec<String>, FootprintError> {
+    let claim_of = |name: &str, id: &str, owns: &[String], base_ref: &str| crate::overlap::Claim {
+        name: name.to_owned(),
+        id: id.to_owned(),
+        owns: owns.to_vec(),
+        base_ref: base_ref.to_owned(),
+    };
+    let mine = claim_of(me.name(), &me.meta.id, &me.meta.owns, &me.meta.base_ref);
+    let others: Vec<&Session> = sessions
+        .iter()
+        .filter(|s| s.meta.id != me.meta.id && s.meta.status.is_open())
+        .collect();
+    if others.is_empty() && me.meta.owns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let owned: Vec<Session> = others.iter().map(|s| (*s).clone()).collect();
+    let (prints, _) = gather(repo, local, &owned, Scope::default())?;
+    let mut oracle = GitOracle::new(repo, &prints);
+    let mut judged = Vec::with_capacity(prints.len());
+    for (i, p) in prints.iter().enumerate() {
+        use crate::overlap::Oracle;
+        let mut changed: Vec<String> = oracle.own_changes(i)?.into_iter().map(|c| c.path).collect();
+        changed.sort();
+        judged.push((claim_of(&p.name, &p.id, &p.owns, &p.base_ref), changed));
+    }
+    Ok(crate::overlap::warnings(&mine, touched, &judged, limit))
+}

@@ -17,13 +17,54 @@ pub const TOOL: &str = "claude";
 /// The largest payload read (the JSON is a few hundred bytes).
 pub const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024;
 
-/// The hooks git-session installs: event name, our subcommand, timeout in seconds.
-pub const HOOKS: &[(&str, &str, u64)] = &[
+/// One hook git-session installs.
+pub struct Hook {
+    pub event: &'static str,
+    /// Our subcommand (`git session claude <sub>`).
+    pub sub: &'static str,
+    /// Seconds Claude Code waits for it.
+    pub timeout: u64,
+    /// The tools it runs for (a `matcher`), for tool events.
+    pub matcher: Option<&'static str>,
+}
+
+/// The tools that edit files, which `PreToolUse` looks at.
+pub const EDIT_TOOLS: &str = "Edit|Write|MultiEdit|NotebookEdit";
+
+/// The hooks git-session installs.
+pub const HOOKS: &[Hook] = &[
     // Creating a worktree may copy a large node_modules/ and run setup commands.
-    ("WorktreeCreate", "worktree-create", 600),
-    ("WorktreeRemove", "worktree-remove", 120),
-    ("Stop", "stop", 30),
-    ("SessionStart", "session-start", 10),
+    Hook {
+        event: "WorktreeCreate",
+        sub: "worktree-create",
+        timeout: 600,
+        matcher: None,
+    },
+    Hook {
+        event: "WorktreeRemove",
+        sub: "worktree-remove",
+        timeout: 120,
+        matcher: None,
+    },
+    Hook {
+        event: "Stop",
+        sub: "stop",
+        timeout: 30,
+        matcher: None,
+    },
+    Hook {
+        event: "SessionStart",
+        sub: "session-start",
+        timeout: 10,
+        matcher: None,
+    },
+    // Before every edit: it must answer fast, and never hold an agent up for long.
+    Hook {
+        event: "PreToolUse",
+        sub: "pre-tool-use",
+        timeout: 10,
+        matcher: Some(EDIT_TOOLS),
+    },
 ];
 
 /// The command line that runs our handler for `subcommand`.
@@ -75,6 +116,11 @@ pub struct HookInput {
     /// `SessionStart`: startup, resume, clear or compact.
     #[serde(default)]
     pub source: Option<String>,
+    /// `PreToolUse`: the tool about to run (`Edit`, `Write`, …) and its input.
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    #[serde(default)]
+    pub tool_input: Option<serde_json::Value>,
 }
 
 impl HookInput {
@@ -99,6 +145,18 @@ impl HookInput {
             .or(self.worktree_name.as_deref())
             .filter(|n| !n.is_empty())
             .ok_or(PayloadError::Missing("name"))
+    }
+
+    /// `PreToolUse`: the file an editing tool is about to write (`file_path`, or a notebook's
+    /// `notebook_path`), when it names an absolute one.
+    pub fn edited_path(&self) -> Option<PathBuf> {
+        let input = self.tool_input.as_ref()?;
+        let path = input
+            .get("file_path")
+            .or_else(|| input.get("notebook_path"))?
+            .as_str()?;
+        let path = PathBuf::from(path);
+        (path.is_absolute() && !path.as_os_str().is_empty()).then_some(path)
     }
 
     /// Claude's own session id, when it sent one.
@@ -180,8 +238,8 @@ mod tests {
         assert!(is_our_command(" git-session claude worktree-create"));
         assert!(!is_our_command("git session list"));
         assert!(!is_our_command("echo git session claude stop"));
-        for (_, sub, _) in HOOKS {
-            assert!(is_our_command(&hook_command(sub)));
+        for hook in HOOKS {
+            assert!(is_our_command(&hook_command(hook.sub)));
         }
     }
 }

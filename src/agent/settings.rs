@@ -43,11 +43,12 @@ pub fn install(existing: Option<&str>) -> Result<Merged, SettingsError> {
         _ => return Err(shape("'hooks' is not an object")),
     };
     let mut events = Vec::new();
-    for (event, sub, timeout) in HOOKS {
+    for hook in HOOKS {
+        let event = &hook.event;
         let wanted = serde_json::json!({
             "type": "command",
-            "command": hook_command(sub),
-            "timeout": timeout,
+            "command": hook_command(hook.sub),
+            "timeout": hook.timeout,
         });
         let groups = match hooks
             .entry(*event)
@@ -62,11 +63,22 @@ pub fn install(existing: Option<&str>) -> Result<Merged, SettingsError> {
             .flatten()
             .filter(|h| is_ours(h))
             .collect();
-        if ours.len() == 1 && *ours[0] == wanted {
+        let matcher_of = |g: &Value| g.get("matcher").and_then(Value::as_str).map(str::to_owned);
+        let our_matchers: Vec<Option<String>> = groups
+            .iter()
+            .filter(|g| group_hooks(g).is_some_and(|h| h.iter().any(is_ours)))
+            .map(matcher_of)
+            .collect();
+        let same_matcher = our_matchers.len() == 1
+            && our_matchers[0].as_deref().filter(|m| !m.is_empty()) == hook.matcher;
+        if ours.len() == 1 && *ours[0] == wanted && same_matcher {
             continue;
         }
         remove_ours(groups);
-        groups.push(serde_json::json!({ "hooks": [wanted] }));
+        groups.push(match hook.matcher {
+            Some(matcher) => serde_json::json!({ "matcher": matcher, "hooks": [wanted] }),
+            None => serde_json::json!({ "hooks": [wanted] }),
+        });
         events.push(*event);
     }
     let changed = !events.is_empty() || existing.is_none();
@@ -87,14 +99,15 @@ pub fn uninstall(existing: &str) -> Result<Merged, SettingsError> {
         let Value::Object(hooks) = hooks else {
             return Err(shape("'hooks' is not an object"));
         };
-        for (event, _, _) in HOOKS {
-            let Some(Value::Array(groups)) = hooks.get_mut(*event) else {
+        for hook in HOOKS {
+            let event = hook.event;
+            let Some(Value::Array(groups)) = hooks.get_mut(event) else {
                 continue;
             };
             if remove_ours(groups) {
-                events.push(*event);
+                events.push(event);
                 if groups.is_empty() {
-                    hooks.shift_remove(*event);
+                    hooks.shift_remove(event);
                 }
             }
         }
@@ -248,7 +261,14 @@ mod tests {
         let value: Value = serde_json::from_str(&installed.text).unwrap();
         let before: Value = serde_json::from_str(THEIRS).unwrap();
         assert_eq!(value["permissions"], before["permissions"]);
-        assert_eq!(value["hooks"]["PreToolUse"], before["hooks"]["PreToolUse"]);
+        assert_eq!(
+            value["hooks"]["PreToolUse"][0],
+            before["hooks"]["PreToolUse"][0]
+        );
+        assert_eq!(
+            value["hooks"]["PreToolUse"][1]["matcher"],
+            "Edit|Write|MultiEdit|NotebookEdit"
+        );
         assert_eq!(value["hooks"]["Stop"][0], before["hooks"]["Stop"][0]);
         assert_eq!(
             value["hooks"]["Stop"][1]["hooks"][0]["command"],

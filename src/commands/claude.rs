@@ -54,6 +54,10 @@ pub enum ClaudeCommand {
     /// Claude Code's SessionStart hook: print the current session's name, goal, context,
     /// latest handoff and uncommitted changes for the agent.
     SessionStart,
+    /// Claude Code's PreToolUse hook for the editing tools: when the file about to be edited
+    /// lies outside the session's owns, inside another live session's owns, or is changed by
+    /// another live session, answer as session.ownsPolicy says (warn, ask or deny).
+    PreToolUse,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +81,7 @@ pub fn run(out: Output, args: ClaudeArgs) -> CommandResult {
         }
         ClaudeCommand::Stop => never_block(out, stop),
         ClaudeCommand::SessionStart => never_block(out, session_start),
+        ClaudeCommand::PreToolUse => never_block(out, pre_tool_use),
     }
 }
 
@@ -406,6 +411,70 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
     Ok(())
 }
 
+// ---- pre-tool-use --------------------------------------------------------------------------
+
+/// At most this many reasons in one answer.
+const MAX_EDIT_REASONS: usize = 5;
+
+fn pre_tool_use(ctx: &Context, input: &HookInput) -> CommandResult {
+    let Some(path) = input.edited_path() else {
+        return Ok(());
+    };
+    let path = crate::git::normalize(&path);
+    let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
+    let local = ctx.local();
+    // The session whose worktree holds the file (the agent may edit another worktree).
+    let Some((session, rel)) = sessions.iter().find_map(|s| {
+        let root = canonical(&local.get(&s.meta.id).worktree_of(s.name())?);
+        let rel = path.strip_prefix(&root).ok()?;
+        let rel: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        (!rel.is_empty()).then(|| (s, rel.join("/")))
+    }) else {
+        return Ok(());
+    };
+    let lines = crate::footprint::touch_warnings(
+        &ctx.repo,
+        &local,
+        &sessions,
+        session,
+        &[rel],
+        MAX_EDIT_REASONS,
+    )
+    .map_err(|e| CommandError::user(crate::text::one_line(&e)))?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let reason = format!(
+        "git-session: {}",
+        lines
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let decision = |d: &str| {
+        serde_json::json!({"hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": d,
+            "permissionDecisionReason": reason,
+        }})
+    };
+    let answer = match ctx.config()?.owns_policy()? {
+        // The agent is told, and the edit goes on as the person's own settings decide
+        // (an explicit "allow" would skip the permission prompt they configured).
+        crate::config::OwnsPolicy::Warn => serde_json::json!({"hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "additionalContext": reason,
+        }}),
+        crate::config::OwnsPolicy::Ask => decision("ask"),
+        crate::config::OwnsPolicy::Deny => decision("deny"),
+    };
+    ctx.out.answer(&answer.to_string())
+}
+
 // ---- session-start -------------------------------------------------------------------------
 
 fn session_start(ctx: &Context, input: &HookInput) -> CommandResult {
@@ -440,6 +509,61 @@ fn session_start(ctx: &Context, input: &HookInput) -> CommandResult {
             "\nLatest handoff (handoff.md):\n{}\n",
             escape_multiline(handoff.trim_end())
         ));
+    }
+    if !meta.owns.is_empty() {
+        text.push_str(&format!(
+            "\nThis session claims (owns): {}. Keep your edits inside these paths.\n",
+            meta.owns
+                .iter()
+                .map(|s| escape(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let all: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
+    if let Ok(report) = crate::session_view::overlap_report(
+        &ctx.repo,
+        &ctx.local(),
+        &all,
+        false,
+        Some(meta.name.as_str()),
+    ) {
+        for pair in &report.pairs {
+            let other = if pair.sessions[0] == meta.name {
+                &pair.sessions[1]
+            } else {
+                &pair.sessions[0]
+            };
+            let mut shown: Vec<String> = pair.files.iter().take(5).map(|p| escape(p)).collect();
+            if pair.files.len() > 5 {
+                shown.push(format!("and {} more", pair.files.len() - 5));
+            }
+            text.push_str(&format!(
+                "Session '{}' also changed: {}. Coordinate before editing these files.\n",
+                escape(other),
+                shown.join(", ")
+            ));
+        }
+        let claimed: Vec<&str> = all
+            .iter()
+            .filter(|s| s.meta.id != meta.id && s.meta.status.is_open() && !s.meta.owns.is_empty())
+            .map(|s| s.name())
+            .collect();
+        for name in claimed {
+            if let Some(other) = all.iter().find(|s| s.name() == name) {
+                text.push_str(&format!(
+                    "Session '{}' claims: {}.\n",
+                    escape(name),
+                    other
+                        .meta
+                        .owns
+                        .iter()
+                        .map(|s| escape(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
     }
     let changes = ctx.repo.open_worktree(&path)?.changed_paths()?;
     let line = if changes.is_empty() {

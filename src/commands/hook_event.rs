@@ -117,9 +117,53 @@ fn post_commit(ctx: &Context) -> CommandResult {
     }
     if let Some(session) = ctx.current_session()? {
         record_commit(ctx, &session)?;
+        if let Some(head) = ctx.here.head_commit()? {
+            let commit = ctx.repo.read_commit(head)?;
+            let before = match commit.parents.first() {
+                Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
+                None => None,
+            };
+            warn_overlaps(ctx, &session, before, commit.tree)?;
+        }
     }
     warn_forgotten(ctx)
 }
+
+/// Files a commit (or a push) carries that another live session changed or claims, or that
+/// lie outside this session's own claim: one line each, at most five. Never blocks.
+fn warn_overlaps(
+    ctx: &Context,
+    session: &Session,
+    before: Option<crate::git::ObjectId>,
+    after: crate::git::ObjectId,
+) -> CommandResult {
+    let touched: Vec<String> = ctx
+        .repo
+        .changed_files(before, after)?
+        .into_iter()
+        .map(|c| c.path)
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
+    let lines = crate::footprint::touch_warnings(
+        &ctx.repo,
+        &ctx.local(),
+        &sessions,
+        session,
+        &touched,
+        MAX_OVERLAP_LINES,
+    )
+    .map_err(|e| CommandError::user(crate::text::one_line(&e)))?;
+    for line in lines {
+        ctx.out.warn(&crate::text::escape(&line));
+    }
+    Ok(())
+}
+
+/// At most this many overlap warnings per commit or push.
+const MAX_OVERLAP_LINES: usize = 5;
 
 /// After `git merge` (or a pull that merged): git runs post-merge, not post-commit, for the
 /// merge commit a clean merge makes. In a session's worktree it gets its provenance note;
@@ -363,6 +407,30 @@ fn pre_push(ctx: &Context) -> CommandResult {
     for session in ctx.store().list()?.into_iter().flatten() {
         if !branches.contains(&session.meta.branch.as_str()) {
             continue;
+        }
+        // What the push carries: from what the remote has of the branch (or where the
+        // session started) to what is pushed.
+        let line = input.lines().find(|l| {
+            l.split_whitespace().next() == Some(&format!("refs/heads/{}", session.meta.branch))
+        });
+        let ids: Vec<crate::git::ObjectId> = line
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|w| crate::git::ObjectId::from_hex(w.as_bytes()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let [pushed, remote, ..] = ids[..]
+            && ctx.repo.has_object(pushed)
+        {
+            let from = Some(remote)
+                .filter(|r| !r.is_null() && ctx.repo.has_object(*r))
+                .or_else(|| session.meta.base_id());
+            let before = match from {
+                Some(c) => Some(ctx.repo.read_commit(c)?.tree),
+                None => None,
+            };
+            warn_overlaps(ctx, &session, before, ctx.repo.read_commit(pushed)?.tree)?;
         }
         let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
             continue;

@@ -68,7 +68,10 @@ pub fn run(ctx: &Context, args: OverlapsArgs) -> CommandResult {
     if rows.is_empty() {
         ctx.out.status(&format!(
             "no overlaps among {} live session(s)",
-            report.sessions.len().max(if args.name.is_some() { 1 } else { 0 })
+            report
+                .sessions
+                .len()
+                .max(if args.name.is_some() { 1 } else { 0 })
         ));
         return Ok(());
     }
@@ -93,7 +96,11 @@ fn rows(report: &Report) -> Vec<Row> {
                 rank: 2,
                 kind: "overlap",
                 who,
-                what: format!("{} changed by both: {}", files(pair.files.len()), list(&pair.files)),
+                what: format!(
+                    "{} changed by both: {}",
+                    files(pair.files.len()),
+                    list(&pair.files)
+                ),
             });
         } else {
             rows.push(Row {
@@ -131,7 +138,11 @@ fn rows(report: &Report) -> Vec<Row> {
                 rank: 1,
                 kind: "owned",
                 who: s.name.clone(),
-                what: format!("{} that '{owner}' claims: {}", files(owned.len()), list(owned)),
+                what: format!(
+                    "{} that '{owner}' claims: {}",
+                    files(owned.len()),
+                    list(owned)
+                ),
             });
         }
         if !s.outside_owned.is_empty() {
