@@ -425,7 +425,7 @@ fn pre_tool_use(ctx: &Context, input: &HookInput) -> CommandResult {
     let local = ctx.local();
     // The session whose worktree holds the file (the agent may edit another worktree).
     let Some((session, rel)) = sessions.iter().find_map(|s| {
-        let root = canonical(&local.get(&s.meta.id).worktree_of(s.name())?);
+        let root = canonical(local.get(&s.meta.id).worktree_of(s.name())?);
         let rel = path.strip_prefix(&root).ok()?;
         let rel: Vec<String> = rel
             .components()
