@@ -95,13 +95,21 @@ fn install_and_uninstall_keep_every_other_key_and_hook() {
     for key in ["model", "permissions", "env"] {
         assert_eq!(value[key], before[key]);
     }
-    assert_eq!(value["hooks"]["PreToolUse"], before["hooks"]["PreToolUse"]);
+    assert_eq!(
+        value["hooks"]["PreToolUse"][0],
+        before["hooks"]["PreToolUse"][0]
+    );
+    assert_eq!(
+        value["hooks"]["PreToolUse"][1]["matcher"],
+        "Edit|Write|MultiEdit|NotebookEdit"
+    );
     assert_eq!(value["hooks"]["Stop"][0], before["hooks"]["Stop"][0]);
     for (event, command) in [
         ("WorktreeCreate", "git session claude worktree-create"),
         ("WorktreeRemove", "git session claude worktree-remove"),
         ("Stop", "git session claude stop"),
         ("SessionStart", "git session claude session-start"),
+        ("PreToolUse", "git session claude pre-tool-use"),
     ] {
         let groups = value["hooks"][event].as_array().unwrap();
         assert_eq!(groups.last().unwrap()["hooks"][0]["command"], command);

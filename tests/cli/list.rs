@@ -46,9 +46,9 @@ fn list_and_show_report_changes_ahead_and_activity() {
 
     let table = repo.session(&["list"]).ok().stdout;
     insta::assert_snapshot!(table.replace(&*repo.root.to_string_lossy(), "<repo>"), @r"
-    NAME  STATUS  BRANCH        CHANGES  AHEAD  ACTIVE    FROM  WORKTREE
-    busy  active  session/busy  2        1      just now  -     <repo>/.worktrees/busy
-    idle  active  session/idle  0        0      just now  -     <repo>/.worktrees/idle
+    NAME  STATUS  BRANCH        CHANGES  AHEAD  ACTIVE    FROM  OVERLAPS  WORKTREE
+    busy  active  session/busy  2        1      just now  -     -         <repo>/.worktrees/busy
+    idle  active  session/idle  0        0      just now  -     -         <repo>/.worktrees/idle
     ");
 
     let shown = repo.session_in(&path, &["show", "--json"]).ok().json();

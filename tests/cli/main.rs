@@ -18,6 +18,7 @@ mod list;
 mod man;
 mod names;
 mod new;
+mod overlaps;
 mod realistic;
 mod safety;
 mod setup;

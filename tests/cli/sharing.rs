@@ -657,57 +657,13 @@ fn context_and_handoff_are_logged_events() {
 }
 
 /// A free TCP port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Daemon(std::process::Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn sharing_over_git_daemon_on_loopback() {
     let (a, _b, bare) = pair();
-    let port = free_port();
-    let base = bare.parent().unwrap();
-    std::fs::write(bare.join("git-daemon-export-ok"), "").unwrap();
-    // `git-daemon` itself, not `git daemon`: git runs it as a child it waits for, and killing
-    // git would leave the daemon running after the test.
-    let exec_path = a.git(&["--exec-path"]);
-    let daemon = std::process::Command::new(Path::new(&exec_path).join("git-daemon"))
-        .args([
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            "--enable=receive-pack",
-            &format!("--base-path={}", base.display()),
-            base.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    let Ok(child) = daemon else {
+    let Some((_daemon, url)) = crate::support::git_daemon(&a, &bare) else {
         eprintln!("skipped: git daemon is not available");
         return;
     };
-    let _daemon = Daemon(child);
-    let url = format!("git://127.0.0.1:{port}/remote.git");
-    // Wait until it accepts connections (it binds asynchronously).
-    for _ in 0..100 {
-        if a.cmd_in(&a.root, "git", &["ls-remote", &url]).code == 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     a.git(&["remote", "add", "net", &url]);
     let wt = a.new_session("net");
     make_work(&a, &wt);

@@ -334,3 +334,54 @@ pub fn tree_state(root: &Path) -> BTreeMap<String, String> {
     }
     out
 }
+
+/// A `git daemon` on loopback serving the bare repository `bare` (push enabled), and its
+/// URL; None when git has no daemon here. Killed when dropped.
+pub fn git_daemon(repo: &TestRepo, bare: &Path) -> Option<(Daemon, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let base = bare.parent()?;
+    std::fs::write(bare.join("git-daemon-export-ok"), "").ok()?;
+    // `git-daemon` itself, not `git daemon`: git runs it as a child it waits for, and killing
+    // git would leave the daemon running after the test.
+    let exec_path = repo.git(&["--exec-path"]);
+    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
+        .args([
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            "--enable=receive-pack",
+            &format!("--base-path={}", base.display()),
+            base.to_str()?,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let daemon = Daemon(child);
+    let url = format!(
+        "git://127.0.0.1:{port}/{}",
+        bare.file_name()?.to_string_lossy()
+    );
+    // Wait until it accepts connections (it binds asynchronously).
+    for _ in 0..100 {
+        if repo.cmd_in(&repo.root, "git", &["ls-remote", &url]).code == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Some((daemon, url))
+}
+
+/// A running `git daemon`, killed when dropped.
+pub struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
