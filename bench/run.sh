@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -310,6 +310,61 @@ bench_oplog() {
     'BEGIN {printf "%-44s %7d ms   budget 50 ms   %s\n", n, t, (t <= 50 ? "ok" : "OVER")}'
 }
 
+# 20 live sessions, each with 200 changed files (100 committed, 100 only in a checkpoint),
+# neighbours sharing 20 of them: `overlaps` (cold: no diff kept yet; warm), and Claude
+# Code's PreToolUse hook for a file nothing claims and for one another session changed.
+report_abs() { # name ms budget_ms
+  awk -v n="$1" -v t="$2" -v b="$3" \
+    'BEGIN {printf "%-44s %7d ms   budget %d ms   %s\n", n, t, b, (t <= b ? "ok" : "OVER")}'
+}
+bench_overlaps() {
+  local files
+  files=$(git ls-files src | awk 'NR % 23 == 0' | head -n 3700)
+  for i in $(seq 20); do
+    local wt=".worktrees/bench-ov-$i"
+    [ -d "$wt" ] || git session new --no-include "bench-ov-$i" >/dev/null 2>&1
+    if [ ! -f "$wt/.bench-ov-done" ]; then
+      # Session i changes files [180 (i-1), 180 (i-1) + 200): 20 shared with the next one.
+      echo "$files" | sed -n "$((180 * (i - 1) + 1)),$((180 * (i - 1) + 200))p" > "$wt/.bench-ov-files"
+      head -n 100 "$wt/.bench-ov-files" | while read -r f; do echo "// session $i" >> "$wt/$f"; done
+      [ "$(wc -l < "$wt/.bench-ov-files")" -eq 200 ] || { echo "bench: too few files for session $i" >&2; return 1; }
+      git -C "$wt" commit -qam "bench overlaps $i"
+      tail -n 100 "$wt/.bench-ov-files" | while read -r f; do echo "// session $i, uncommitted" >> "$wt/$f"; done
+      git session checkpoint "bench-ov-$i" >/dev/null
+      touch "$wt/.bench-ov-done"
+    fi
+  done
+  grep -qx '/.bench-ov-\*' .git/info/exclude 2>/dev/null || printf '/.bench-ov-*\n' >> .git/info/exclude
+  local cold=() warm=()
+  for _ in $(seq "$runs"); do
+    rm -f .git/session/cache/changes.json
+    cold+=("$(ms git session overlaps)")
+    warm+=("$(ms git session overlaps)")
+  done
+  local n
+  n=$(git session list --json | grep -c '"name"')
+  report_abs "overlaps over $n sessions, first run" "$(printf '%s\n' "${cold[@]}" | median)" 500
+  report_abs "overlaps over $n sessions, diffs kept" "$(printf '%s\n' "${warm[@]}" | median)" 500
+  # PreToolUse from session 1: a file nobody changed, and one session 2 changed too.
+  local wt1 free shared
+  wt1="$PWD/.worktrees/bench-ov-1"
+  free="$wt1/$(git ls-files src | awk 'NR % 23 == 7' | head -n 1)"
+  shared="$wt1/$(sed -n 190p "$wt1/.bench-ov-files")"
+  payload() { printf '{"session_id":"b","cwd":"%s","hook_event_name":"PreToolUse","tool_name":"Edit","tool_input":{"file_path":"%s"}}' "$wt1" "$1"; }
+  local free_t=() shared_t=() first_t=()
+  for _ in $(seq "$runs"); do
+    rm -f .git/session/cache/changes.json
+    first_t+=("$(ms bash -c "$(declare -f payload); payload '$free' | git session claude pre-tool-use")")
+    free_t+=("$(ms bash -c "$(declare -f payload); payload '$free' | git session claude pre-tool-use")")
+    shared_t+=("$(ms bash -c "$(declare -f payload); payload '$shared' | git session claude pre-tool-use")")
+  done
+  payload "$shared" | git session claude pre-tool-use | grep -q "also changed by session 'bench-ov-2'" ||
+    { echo "bench: PreToolUse did not see the shared file" >&2; return 1; }
+  report_abs "PreToolUse, a file nothing claims" "$(printf '%s\n' "${free_t[@]}" | median)" 50
+  report_abs "PreToolUse, a file another session changed" "$(printf '%s\n' "${shared_t[@]}" | median)" 150
+  report_abs "PreToolUse, first after the tips moved" "$(printf '%s\n' "${first_t[@]}" | median)" 150
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
@@ -319,6 +374,7 @@ case "$what" in
   push) bench_push ;;
   resume) bench_resume ;;
   oplog) bench_oplog ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|all]" >&2; exit 2 ;;
+  overlaps) bench_overlaps ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog; bench_overlaps ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|all]" >&2; exit 2 ;;
 esac
