@@ -319,22 +319,21 @@ report_abs() { # name ms budget_ms
 }
 bench_overlaps() {
   local files
-  files=$(git ls-files src | awk 'NR % 23 == 0' | head -n 3700)
+  files=$(git ls-files src | awk 'NR % 23 == 0 && ++n <= 3700')
   for i in $(seq 20); do
-    local wt=".worktrees/bench-ov-$i"
+    local wt=".worktrees/bench-ov-$i" list=".git/bench-ov-files-$i"
     [ -d "$wt" ] || git session new --no-include "bench-ov-$i" >/dev/null 2>&1
-    if [ ! -f "$wt/.bench-ov-done" ]; then
+    if [ ! -f ".git/bench-ov-done-$i" ]; then
       # Session i changes files [180 (i-1), 180 (i-1) + 200): 20 shared with the next one.
-      echo "$files" | sed -n "$((180 * (i - 1) + 1)),$((180 * (i - 1) + 200))p" > "$wt/.bench-ov-files"
-      head -n 100 "$wt/.bench-ov-files" | while read -r f; do echo "// session $i" >> "$wt/$f"; done
-      [ "$(wc -l < "$wt/.bench-ov-files")" -eq 200 ] || { echo "bench: too few files for session $i" >&2; return 1; }
+      echo "$files" | sed -n "$((180 * (i - 1) + 1)),$((180 * (i - 1) + 200))p" > "$list"
+      [ "$(wc -l < "$list")" -eq 200 ] || { echo "bench: too few files for session $i" >&2; return 1; }
+      head -n 100 "$list" | while read -r f; do echo "// session $i" >> "$wt/$f"; done
       git -C "$wt" commit -qam "bench overlaps $i"
-      tail -n 100 "$wt/.bench-ov-files" | while read -r f; do echo "// session $i, uncommitted" >> "$wt/$f"; done
+      tail -n 100 "$list" | while read -r f; do echo "// session $i, uncommitted" >> "$wt/$f"; done
       git session checkpoint "bench-ov-$i" >/dev/null
-      touch "$wt/.bench-ov-done"
+      touch ".git/bench-ov-done-$i"
     fi
   done
-  grep -qx '/.bench-ov-\*' .git/info/exclude 2>/dev/null || printf '/.bench-ov-*\n' >> .git/info/exclude
   local cold=() warm=()
   for _ in $(seq "$runs"); do
     rm -f .git/session/cache/changes.json
@@ -348,8 +347,8 @@ bench_overlaps() {
   # PreToolUse from session 1: a file nobody changed, and one session 2 changed too.
   local wt1 free shared
   wt1="$PWD/.worktrees/bench-ov-1"
-  free="$wt1/$(git ls-files src | awk 'NR % 23 == 7' | head -n 1)"
-  shared="$wt1/$(sed -n 190p "$wt1/.bench-ov-files")"
+  free="$wt1/$(git ls-files src | awk 'NR % 23 == 7 && ++n == 1')"
+  shared="$wt1/$(sed -n 190p .git/bench-ov-files-1)"
   payload() { printf '{"session_id":"b","cwd":"%s","hook_event_name":"PreToolUse","tool_name":"Edit","tool_input":{"file_path":"%s"}}' "$wt1" "$1"; }
   local free_t=() shared_t=() first_t=()
   for _ in $(seq "$runs"); do

@@ -76,6 +76,38 @@ pub const OWNS_POLICY: Key = Key {
     default: "warn",
     range: None,
 };
+/// The branch `land` lands into when `--into` is not given (default: the branch the
+/// session's base ref names).
+pub const LAND_INTO: Key = Key {
+    name: "session.landInto",
+    default: "",
+    range: None,
+};
+/// How `land` brings a session in: `squash`, `rebase` or `merge`.
+pub const LAND_STRATEGY: Key = Key {
+    name: "session.landStrategy",
+    default: "squash",
+    range: None,
+};
+/// Commands (tests, linters) `land` runs on the exact tree that would land (multi-valued).
+pub const PRE_LAND: Key = Key {
+    name: "session.preLand",
+    default: "",
+    range: None,
+};
+/// How `sync` brings a session onto its base's new tip: `rebase` or `merge`.
+pub const SYNC_STRATEGY: Key = Key {
+    name: "session.syncStrategy",
+    default: "rebase",
+    range: None,
+};
+/// `true`: a commit on a base branch starts a background `sync` of the sessions that would
+/// sync cleanly.
+pub const AUTO_SYNC: Key = Key {
+    name: "session.autoSync",
+    default: "false",
+    range: None,
+};
 /// How long a git hook may take before it gives up quietly (`2s`, `500ms`).
 pub const HOOK_TIMEOUT: Key = Key {
     name: "session.hookTimeout",
@@ -173,6 +205,11 @@ const ALL_KEYS: &[&Key] = &[
     &TRASH_DAYS,
     &OPLOG_DAYS,
     &OWNS_POLICY,
+    &LAND_INTO,
+    &LAND_STRATEGY,
+    &PRE_LAND,
+    &SYNC_STRATEGY,
+    &AUTO_SYNC,
     &HOOK_TIMEOUT,
     &CHECKPOINT_INTERVAL,
     &POST_CREATE,
@@ -181,7 +218,7 @@ const ALL_KEYS: &[&Key] = &[
 ];
 
 /// Keys that take several values: every `git config --add` value, or a list in the file.
-const MULTI_KEYS: &[&Key] = &[&POST_CREATE];
+const MULTI_KEYS: &[&Key] = &[&POST_CREATE, &PRE_LAND];
 
 fn is_multi(key: &Key) -> bool {
     MULTI_KEYS.iter().any(|k| k.name == key.name)
@@ -248,6 +285,14 @@ impl Config {
                 n if n == BRANCH_PREFIX.name => alone.branch_prefix().map(drop),
                 n if n == PUSH_SECRETS.name => alone.flag(key, &[]).map(drop),
                 n if n == OWNS_POLICY.name => alone.owns_policy().map(drop),
+                n if n == LAND_STRATEGY.name => alone
+                    .one_of(&LAND_STRATEGY, &["squash", "rebase", "merge"])
+                    .map(drop),
+                n if n == SYNC_STRATEGY.name => {
+                    alone.one_of(&SYNC_STRATEGY, &["rebase", "merge"]).map(drop)
+                }
+                n if n == AUTO_SYNC.name => alone.flag(key, &[]).map(drop),
+                n if n == LAND_INTO.name => alone.land_into().map(drop),
                 n if n == BASE_REF.name => match value.as_str() {
                     "fresh" | "head" => Ok(()),
                     _ => Err(ConfigError::Invalid {
@@ -348,6 +393,41 @@ impl Config {
 
     /// A whole number within `range`: a tracked file must not be able to make git-session
     /// misbehave (a retention of 10^15 days overflowing into "everything is stale").
+    /// The value of `key`, which must be one of `allowed`.
+    pub fn one_of(&self, key: &'static Key, allowed: &[&str]) -> Result<String, ConfigError> {
+        let value = self.string(key);
+        if allowed.contains(&value.trim()) {
+            return Ok(value.trim().to_owned());
+        }
+        Err(ConfigError::Invalid {
+            key: key.name,
+            value,
+            reason: format!(
+                "expected {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
+    /// `session.landInto`: a branch name, or None when unset.
+    pub fn land_into(&self) -> Result<Option<String>, ConfigError> {
+        let value = self.string(&LAND_INTO);
+        let value = value.trim().trim_start_matches("refs/heads/");
+        if value.is_empty() {
+            return Ok(None);
+        }
+        crate::session::name::validate(value).map_err(|e| ConfigError::Invalid {
+            key: LAND_INTO.name,
+            value: value.to_owned(),
+            reason: e.rule.to_string(),
+        })?;
+        Ok(Some(value.to_owned()))
+    }
+
     /// `session.ownsPolicy`.
     pub fn owns_policy(&self) -> Result<OwnsPolicy, ConfigError> {
         let value = self.string(&OWNS_POLICY);
@@ -685,7 +765,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, ownsPolicy, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, ownsPolicy, landInto, landStrategy, preLand, syncStrategy, autoSync, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

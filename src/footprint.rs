@@ -72,11 +72,9 @@ pub fn gather(
     let main = main_repo.as_ref().unwrap_or(repo);
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    let linked = if scope.now {
-        repo.linked_worktrees()?
-    } else {
-        Vec::new()
-    };
+    // Read once: every session's worktree HEAD comes from its administrative directory,
+    // without opening a repository per worktree.
+    let linked = repo.linked_worktrees()?;
     let mut base_tips: HashMap<String, Option<ObjectId>> = HashMap::new();
     for session in sessions.iter().filter(|s| s.meta.status.is_open()) {
         let worktree = if scope.now {
@@ -84,11 +82,14 @@ pub fn gather(
         } else {
             None
         };
+        let head_here = crate::lifecycle::find_worktree_in(&linked, local, session)
+            .and_then(|path| linked.iter().find(|w| w.path == path))
+            .and_then(|w| head_of(repo, &w.git_dir));
         match local_footprint(
             repo,
             main,
-            local,
             session,
+            head_here,
             worktree.as_deref(),
             &mut base_tips,
         ) {
@@ -154,23 +155,26 @@ pub fn gather(
     Ok((out, skipped))
 }
 
+/// The commit a worktree's HEAD (in its administrative directory) names.
+fn head_of(repo: &Repo, git_dir: &Path) -> Option<ObjectId> {
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    match head.strip_prefix("ref: ") {
+        Some(name) => repo.read_ref(name).ok().flatten(),
+        None => ObjectId::from_hex(head.as_bytes()).ok(),
+    }
+}
+
 fn local_footprint(
     repo: &Repo,
     main: &Repo,
-    local: &LocalStore,
     session: &Session,
+    // The HEAD of its worktree here, when it has one: the work may be on a detached HEAD.
+    worktree_head: Option<ObjectId>,
     scan: Option<&Path>,
     base_tips: &mut HashMap<String, Option<ObjectId>>,
 ) -> Result<Option<Footprint>, FootprintError> {
     let branch = repo.read_ref(&format!("refs/heads/{}", session.meta.branch))?;
-    // The HEAD of its worktree here, when it has one: the work may be on a detached HEAD.
-    let worktree_head = match local.get(&session.meta.id).worktree_of(session.name()) {
-        Some(path) if path.exists() => repo
-            .open_worktree(path)
-            .ok()
-            .and_then(|wt| wt.head_commit().ok().flatten()),
-        _ => None,
-    };
     let captured = match scan {
         Some(path) => {
             let wt = repo.open_worktree(path)?;
@@ -438,6 +442,9 @@ pub fn overlaps(
     focus: Option<&str>,
     depth: crate::overlap::Depth,
 ) -> Result<(crate::overlap::Report, Vec<String>), FootprintError> {
+    // The same base trees are read for every pair: kept decoded once read.
+    let cached = repo.with_object_cache(64 << 20);
+    let repo = &cached;
     let (prints, skipped) = gather(repo, local, sessions, scope)?;
     let claims: Vec<crate::overlap::Claim> = prints
         .iter()
@@ -479,6 +486,8 @@ pub fn touch_warnings(
         return Ok(Vec::new());
     }
     let owned: Vec<Session> = others.iter().map(|s| (*s).clone()).collect();
+    let cached = repo.with_object_cache(64 << 20);
+    let repo = &cached;
     let (prints, _) = gather(repo, local, &owned, Scope::default())?;
     let mut oracle = GitOracle::new(repo, &prints);
     let mut judged = Vec::with_capacity(prints.len());

@@ -106,6 +106,14 @@ pub enum WorktreeChange {
         from: String,
         to: String,
     },
+    /// The branch checked out in the worktree at `path` moved from `from` to `to` with its
+    /// files, local changes elsewhere kept (`land` fast-forwarding its target there).
+    Advanced {
+        path: PathBuf,
+        branch: String,
+        from: String,
+        to: String,
+    },
     /// The worktree's files went from checkpoint `before` to checkpoint `after` (rewind,
     /// catching up with a fetched log).
     Restored {
@@ -200,6 +208,9 @@ impl OpRecord {
                 WorktreeChange::Restored { before, after, .. } => {
                     is_object_hex(before) && is_object_hex(after)
                 }
+                WorktreeChange::Advanced { from, to, .. } => {
+                    is_object_hex(from) && is_object_hex(to)
+                }
                 WorktreeChange::Moved { .. } | WorktreeChange::BranchRenamed { .. } => true,
             })
             && self.files.iter().all(|f| {
@@ -256,6 +267,10 @@ impl OpRecord {
                     out.extend(hex(checkpoint));
                 }
                 WorktreeChange::Moved { .. } | WorktreeChange::BranchRenamed { .. } => {}
+                WorktreeChange::Advanced { from, to, .. } => {
+                    out.extend(hex(&Some(from.clone())));
+                    out.extend(hex(&Some(to.clone())));
+                }
                 WorktreeChange::Restored { before, after, .. } => {
                     out.extend(hex(&Some(before.clone())));
                     out.extend(hex(&Some(after.clone())));

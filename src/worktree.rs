@@ -246,3 +246,78 @@ pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
         .strip_prefix("ref: refs/heads/")
         .map(str::to_owned)
 }
+
+// ---- bringing work together (land, sync), in one worktree ----------------------------------
+
+/// `git merge --ff-only <to>` in the worktree at `path`: its branch and files move as git
+/// moves them, local changes in other files kept; refused by git when it would overwrite one
+/// or `to` does not descend from its HEAD. git's hooks run.
+pub fn fast_forward(path: &Path, to: ObjectId) -> Result<(), WorktreeError> {
+    git(path)
+        .args(["merge", "--ff-only", "--quiet"])
+        .arg(to.to_string())
+        .run()?;
+    Ok(())
+}
+
+/// `git reset --keep <to>` in the worktree at `path`: its branch and files go to `to`, local
+/// changes in other files kept (git refuses when one would be lost).
+pub fn reset_keep(path: &Path, to: ObjectId) -> Result<(), WorktreeError> {
+    git(path)
+        .args(["reset", "--keep", "--quiet"])
+        .arg(to.to_string())
+        .run()?;
+    Ok(())
+}
+
+/// Commits every change in the worktree at `path` (`git add -A`, `git commit`), as the user
+/// would: their hooks run. Returns the new HEAD.
+pub fn commit_all(repo: &Repo, path: &Path, message: &str) -> Result<ObjectId, WorktreeError> {
+    git(path).args(["add", "-A"]).run()?;
+    git(path).args(["commit", "--quiet", "-m", message]).run()?;
+    repo.open_worktree(path)?.head_commit()?.ok_or_else(|| {
+        WorktreeError::Repo(RepoError::BadRevision {
+            spec: "HEAD".into(),
+        })
+    })
+}
+
+/// How a session's branch is brought onto a new base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Integration {
+    Rebase,
+    Merge,
+}
+
+/// Makes the worktree at `path` a clean checkout of its HEAD (tracked files back, untracked
+/// ones gone, ignored ones kept): the caller checkpointed it first.
+pub fn clean_to_head(path: &Path) -> Result<(), WorktreeError> {
+    git(path)
+        .args(["reset", "--hard", "--quiet", "HEAD"])
+        .run()?;
+    git(path).args(["clean", "-fdq"]).run()?;
+    Ok(())
+}
+
+/// `git rebase <onto>` (or `git merge --no-edit <onto>`) in the clean worktree at `path`, as
+/// the user would run it (their hooks and merge drivers apply). When git stops part-way it is
+/// aborted, so nothing is left mid-rebase, and the error says what git said.
+pub fn integrate(path: &Path, onto: ObjectId, how: Integration) -> Result<(), WorktreeError> {
+    let onto = onto.to_string();
+    let (run, abort) = match how {
+        Integration::Rebase => (
+            git(path).args(["rebase", "--quiet", &onto]),
+            git(path).args(["rebase", "--abort"]),
+        ),
+        Integration::Merge => (
+            git(path).args(["merge", "--quiet", "--no-edit", &onto]),
+            git(path).args(["merge", "--abort"]),
+        ),
+    };
+    if let Err(e) = run.run() {
+        let _ = abort.run();
+        return Err(e.into());
+    }
+    Ok(())
+}

@@ -138,6 +138,17 @@ fn detail(record: &OpRecord) -> String {
             WorktreeChange::BranchRenamed { from, to, .. } => {
                 format!("  branch renamed: {from} -> {to}\n")
             }
+            WorktreeChange::Advanced {
+                path,
+                branch,
+                from,
+                to,
+            } => format!(
+                "  {branch} moved in {}: {} -> {}\n",
+                path.display(),
+                from.get(..12).unwrap_or(from),
+                to.get(..12).unwrap_or(to)
+            ),
             WorktreeChange::Restored {
                 path,
                 before,

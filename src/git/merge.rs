@@ -16,6 +16,14 @@ pub struct ChangedFile {
     pub blob: Option<String>,
 }
 
+/// What a tree merge gave: the merged tree (written, when asked and clean), or the files
+/// left conflicted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeMerge {
+    pub tree: Option<ObjectId>,
+    pub conflicts: Vec<String>,
+}
+
 impl Repo {
     /// The best common ancestor of two commits (None when their histories are unrelated).
     pub fn merge_base(&self, one: ObjectId, two: ObjectId) -> Result<Option<ObjectId>, RepoError> {
@@ -107,7 +115,36 @@ impl Repo {
         theirs: ObjectId,
     ) -> Result<Vec<String>, RepoError> {
         // Merged blobs are written somewhere: into memory, not the object database.
-        let repo = self.gix().clone().with_object_memory();
+        Ok(self.merge_trees(base, ours, theirs, false)?.conflicts)
+    }
+
+    /// Merges trees `ours` and `theirs` from `base`: the merged tree written to the object
+    /// database when `write` and the merge is clean, else only the conflicts (a trial merge
+    /// writes nothing at all).
+    pub fn merge_trees(
+        &self,
+        base: ObjectId,
+        ours: ObjectId,
+        theirs: ObjectId,
+        write: bool,
+    ) -> Result<TreeMerge, RepoError> {
+        if ours == theirs || theirs == base {
+            return Ok(TreeMerge {
+                tree: Some(ours),
+                conflicts: Vec::new(),
+            });
+        }
+        if ours == base {
+            return Ok(TreeMerge {
+                tree: Some(theirs),
+                conflicts: Vec::new(),
+            });
+        }
+        let repo = if write {
+            self.gix().clone()
+        } else {
+            self.gix().clone().with_object_memory()
+        };
         let context = || format!("merging tree {ours} with {theirs}");
         let options = repo.tree_merge_options().context(context)?;
         let labels = gix::merge::blob::builtin_driver::text::Labels {
@@ -115,7 +152,7 @@ impl Repo {
             current: None,
             other: None,
         };
-        let outcome = repo
+        let mut outcome = repo
             .merge_trees(base, ours, theirs, labels, options)
             .context(context)?;
         let how = gix::merge::tree::TreatAsUnresolved::git();
@@ -131,6 +168,114 @@ impl Repo {
             .collect();
         files.sort();
         files.dedup();
-        Ok(files)
+        let tree = if files.is_empty() && write {
+            Some(outcome.tree.write().context(context)?.detach())
+        } else {
+            None
+        };
+        Ok(TreeMerge {
+            tree,
+            conflicts: files,
+        })
+    }
+
+    /// Writes commit `original` again with `tree` on `parent` (a rebase's copy): its author
+    /// and message kept, the committer now.
+    pub fn replay_commit(
+        &self,
+        original: ObjectId,
+        parent: ObjectId,
+        tree: ObjectId,
+    ) -> Result<ObjectId, RepoError> {
+        let context = || format!("copying commit {original}");
+        let commit = self.gix().find_commit(original).context(context)?;
+        let decoded = commit.decode().context(context)?;
+        let author: gix::actor::Signature = decoded.author().context(context)?.into();
+        let replayed = gix::objs::Commit {
+            tree,
+            parents: [parent].into_iter().collect(),
+            author,
+            committer: self.signature()?,
+            encoding: None,
+            message: decoded.message.to_owned(),
+            extra_headers: Vec::new(),
+        };
+        Ok(self
+            .gix()
+            .write_object(&replayed)
+            .context(context)?
+            .detach())
+    }
+
+    /// The subject (first line) of commit `id`.
+    pub fn subject(&self, id: ObjectId) -> Result<String, RepoError> {
+        Ok(self
+            .read_commit(id)?
+            .message
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned())
+    }
+
+    /// The commits reachable from `tip` and from none of `hidden`, oldest first (parents
+    /// before children).
+    pub fn commits_between(
+        &self,
+        tip: ObjectId,
+        hidden: &[ObjectId],
+    ) -> Result<Vec<ObjectId>, RepoError> {
+        let hidden: Vec<ObjectId> = hidden
+            .iter()
+            .copied()
+            .filter(|h| self.has_object(*h))
+            .collect();
+        let walk = self
+            .gix()
+            .rev_walk([tip])
+            .with_hidden(hidden)
+            .sorting(gix::revision::walk::Sorting::BreadthFirst)
+            .all()
+            .context(|| format!("walking history from {tip}"))?;
+        let mut out = Vec::new();
+        for info in walk {
+            out.push(info.context(|| format!("walking history from {tip}"))?.id);
+        }
+        // Children come before parents in the walk; a topological order for replaying.
+        let parents: std::collections::HashMap<ObjectId, Vec<ObjectId>> = out
+            .iter()
+            .map(|id| Ok((*id, self.read_commit(*id)?.parents)))
+            .collect::<Result<_, RepoError>>()?;
+        let mut ordered = Vec::with_capacity(out.len());
+        let mut done = std::collections::HashSet::new();
+        fn visit(
+            id: ObjectId,
+            parents: &std::collections::HashMap<ObjectId, Vec<ObjectId>>,
+            done: &mut std::collections::HashSet<ObjectId>,
+            ordered: &mut Vec<ObjectId>,
+        ) {
+            let mut stack = vec![(id, false)];
+            while let Some((id, expanded)) = stack.pop() {
+                if done.contains(&id) {
+                    continue;
+                }
+                let Some(ps) = parents.get(&id) else { continue };
+                if expanded {
+                    done.insert(id);
+                    ordered.push(id);
+                    continue;
+                }
+                stack.push((id, true));
+                for p in ps.iter().rev() {
+                    if parents.contains_key(p) && !done.contains(p) {
+                        stack.push((*p, false));
+                    }
+                }
+            }
+        }
+        for id in out.iter().rev() {
+            visit(*id, &parents, &mut done, &mut ordered);
+        }
+        Ok(ordered)
     }
 }

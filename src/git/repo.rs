@@ -153,6 +153,14 @@ impl Repo {
         Repo { inner }
     }
 
+    /// The same repository with an object cache of `bytes`, for work that reads the same
+    /// trees over and over (comparing many sessions' trees against one base).
+    pub fn with_object_cache(&self, bytes: usize) -> Repo {
+        let mut inner = self.inner.clone();
+        inner.object_cache_size(bytes);
+        Repo { inner }
+    }
+
     /// The same repository as seen from its main worktree (itself when bare).
     pub fn main(&self) -> Result<Repo, RepoError> {
         let inner = self

@@ -142,6 +142,8 @@ pub fn undo(
     }
     // ---- judge everything first ----
     let mut keep_branches: Vec<String> = Vec::new();
+    // Branches a landing fast-forwarded in a worktree that still has them checked out.
+    let mut advanced_here: Vec<String> = Vec::new();
     let mut remove_made: Vec<&WorktreeChange> = Vec::new();
     for change in &record.worktrees {
         match change {
@@ -216,6 +218,21 @@ pub fn undo(
                     )));
                 }
             }
+            WorktreeChange::Advanced { path, branch, .. } => {
+                // Put back with its worktree's files when the branch is still checked out
+                // there; else the ref alone goes back (judged with the other refs).
+                let here = path.exists()
+                    && crate::git::canonical(path).join(".git").exists()
+                    && repo
+                        .open_worktree(path)
+                        .ok()
+                        .and_then(|wt| wt.head_ref_name().ok().flatten())
+                        .as_deref()
+                        == Some(format!("refs/heads/{branch}").as_str());
+                if here {
+                    advanced_here.push(format!("refs/heads/{branch}"));
+                }
+            }
         }
     }
     // Refs that a worktree restore sets itself (HEAD's branch, reset by the restore).
@@ -276,7 +293,9 @@ pub fn undo(
             _ => Vec::new(),
         })
         .collect();
-    let later = |name: &String| made_branches.contains(name) || renamed.contains(name);
+    let later = |name: &String| {
+        made_branches.contains(name) || renamed.contains(name) || advanced_here.contains(name)
+    };
     stage_refs(
         tx,
         record,
@@ -404,6 +423,53 @@ pub fn undo(
                 });
             }
             _ => {}
+        }
+    }
+    // Branches a landing moved in their worktree: back with the files (the ref first judged:
+    // it must still be where the landing left it).
+    for change in &record.worktrees {
+        if let WorktreeChange::Advanced {
+            path,
+            branch,
+            from,
+            to,
+        } = change
+        {
+            let name = format!("refs/heads/{branch}");
+            if !advanced_here.contains(&name) {
+                continue;
+            }
+            let (from_id, to_id) = (parse(from)?, parse(to)?);
+            let now = tx.read_ref(&name)?;
+            if now == Some(from_id) {
+                continue;
+            }
+            if now != Some(to_id) {
+                return Err(OpError::refused(format!(
+                    "{}; nothing was changed",
+                    moved_since(&name)
+                )));
+            }
+            worktree::reset_keep(path, from_id).map_err(|e| {
+                OpError::refused(format!(
+                    "the worktree at {} cannot go back: {}",
+                    path.display(),
+                    crate::text::one_line(&e)
+                ))
+                .hint("commit or stash the changes there that the landing touched, then undo again")
+            })?;
+            let back = path.clone();
+            tx.on_rollback(move |_| {
+                let _ = worktree::reset_keep(&back, to_id);
+            });
+            tx.record_external(&name, Some(to_id))?;
+            tx.worktree(WorktreeChange::Advanced {
+                path: path.clone(),
+                branch: branch.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            });
+            out.refs += 1;
         }
     }
     // The branches of the worktrees removed, now nothing has them checked out.

@@ -34,10 +34,15 @@ pub enum EventKind {
     Handoff,
     /// The paths it claims (`owns`) changed.
     Owns,
+    /// Its work landed in a target branch (`land`).
+    Landed,
+    /// Its branch was brought onto its base's new tip (`sync`); the checkpoint linked is its
+    /// worktree afterwards.
+    Synced,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::Created,
         EventKind::Checkpoint,
         EventKind::Forked,
@@ -54,6 +59,8 @@ impl EventKind {
         EventKind::Context,
         EventKind::Handoff,
         EventKind::Owns,
+        EventKind::Landed,
+        EventKind::Synced,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +81,8 @@ impl EventKind {
             EventKind::Context => "context",
             EventKind::Handoff => "handoff",
             EventKind::Owns => "owns",
+            EventKind::Landed => "landed",
+            EventKind::Synced => "synced",
         }
     }
 
