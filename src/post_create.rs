@@ -43,8 +43,14 @@ pub struct SetupCommand {
 
 /// The setup commands to run in a new worktree, in order (blank ones left out).
 pub fn commands(config: &Config) -> Vec<SetupCommand> {
+    commands_of(config, &config::POST_CREATE)
+}
+
+/// The commands a multi-valued key lists (`session.postCreate`, `session.preLand`), in
+/// order, blank ones left out; those from the tracked file need approval.
+pub fn commands_of(config: &Config, key: &config::Key) -> Vec<SetupCommand> {
     config
-        .list(&config::POST_CREATE)
+        .list(key)
         .into_iter()
         .filter(|item| !item.value.trim().is_empty())
         .map(|item| SetupCommand {

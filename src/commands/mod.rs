@@ -17,6 +17,7 @@ pub mod gc;
 pub mod handoff;
 pub mod hook_event;
 pub mod hooks;
+pub mod land;
 pub mod list;
 pub mod log;
 pub mod man;
@@ -68,6 +69,7 @@ pub enum Command {
     Fork(fork::ForkArgs),
     Own(own::OwnArgs),
     Overlaps(overlaps::OverlapsArgs),
+    Land(land::LandArgs),
     Hooks(hooks::HooksArgs),
     #[command(hide = true)]
     Hook(hook_event::HookArgs),
@@ -135,6 +137,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Fork(args) => fork::run(&ctx, args),
         Command::Own(args) => own::run(&ctx, args),
         Command::Overlaps(args) => overlaps::run(&ctx, args),
+        Command::Land(args) => land::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),

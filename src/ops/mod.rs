@@ -11,6 +11,7 @@ pub mod create;
 pub mod doctor;
 pub mod fork;
 pub mod gc;
+pub mod land;
 pub mod rename;
 pub mod restore;
 pub mod resume;
