@@ -37,6 +37,7 @@ pub mod setup;
 pub mod shell_init;
 pub mod show;
 pub mod status;
+pub mod sync;
 pub mod trash;
 pub mod undo;
 
@@ -70,6 +71,7 @@ pub enum Command {
     Own(own::OwnArgs),
     Overlaps(overlaps::OverlapsArgs),
     Land(land::LandArgs),
+    Sync(sync::SyncArgs),
     Hooks(hooks::HooksArgs),
     #[command(hide = true)]
     Hook(hook_event::HookArgs),
@@ -138,6 +140,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Own(args) => own::run(&ctx, args),
         Command::Overlaps(args) => overlaps::run(&ctx, args),
         Command::Land(args) => land::run(&ctx, args),
+        Command::Sync(args) => sync::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),

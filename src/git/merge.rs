@@ -115,18 +115,23 @@ impl Repo {
         theirs: ObjectId,
     ) -> Result<Vec<String>, RepoError> {
         // Merged blobs are written somewhere: into memory, not the object database.
-        Ok(self.merge_trees(base, ours, theirs, false)?.conflicts)
+        Ok(self.scratch().merge_trees(base, ours, theirs)?.conflicts)
     }
 
-    /// Merges trees `ours` and `theirs` from `base`: the merged tree written to the object
-    /// database when `write` and the merge is clean, else only the conflicts (a trial merge
-    /// writes nothing at all).
+    /// A handle whose writes stay in memory (for trial merges: their trees can be merged
+    /// again through the same handle, and nothing reaches the object database).
+    pub fn scratch(&self) -> Repo {
+        Repo::from_gix_handle(self.gix().clone().with_object_memory())
+    }
+
+    /// Merges trees `ours` and `theirs` from `base`: the merged tree, written (through this
+    /// handle: into memory for a [`Repo::scratch`] one) when the merge is clean, else the
+    /// files left conflicted.
     pub fn merge_trees(
         &self,
         base: ObjectId,
         ours: ObjectId,
         theirs: ObjectId,
-        write: bool,
     ) -> Result<TreeMerge, RepoError> {
         if ours == theirs || theirs == base {
             return Ok(TreeMerge {
@@ -140,11 +145,7 @@ impl Repo {
                 conflicts: Vec::new(),
             });
         }
-        let repo = if write {
-            self.gix().clone()
-        } else {
-            self.gix().clone().with_object_memory()
-        };
+        let repo = self.gix();
         let context = || format!("merging tree {ours} with {theirs}");
         let options = repo.tree_merge_options().context(context)?;
         let labels = gix::merge::blob::builtin_driver::text::Labels {
@@ -168,7 +169,7 @@ impl Repo {
             .collect();
         files.sort();
         files.dedup();
-        let tree = if files.is_empty() && write {
+        let tree = if files.is_empty() {
             Some(outcome.tree.write().context(context)?.detach())
         } else {
             None

@@ -153,6 +153,11 @@ impl Repo {
         Repo { inner }
     }
 
+    /// Wraps a handle made from this repository's (a clone with other settings).
+    pub(crate) fn from_gix_handle(inner: gix::Repository) -> Repo {
+        Repo { inner }
+    }
+
     /// The same repository with an object cache of `bytes`, for work that reads the same
     /// trees over and over (comparing many sessions' trees against one base).
     pub fn with_object_cache(&self, bytes: usize) -> Repo {

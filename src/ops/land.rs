@@ -352,6 +352,8 @@ pub fn plan(
 /// The files replaying `commits` onto `onto` one by one would conflict in (the first commit
 /// that conflicts).
 fn replay_conflicts(repo: &Repo, commits: &[ObjectId], onto: ObjectId) -> OpResult<Vec<String>> {
+    // Trial trees stay in memory, merged again through the same handle.
+    let repo = &repo.scratch();
     let mut tree = repo.read_commit(onto)?.tree;
     for id in commits {
         let commit = repo.read_commit(*id)?;
@@ -362,12 +364,11 @@ fn replay_conflicts(repo: &Repo, commits: &[ObjectId], onto: ObjectId) -> OpResu
             Some(p) => repo.read_commit(*p)?.tree,
             None => continue,
         };
-        let merged = repo.merge_trees(parent_tree, tree, commit.tree, false)?;
-        if !merged.conflicts.is_empty() {
-            return Ok(merged.conflicts);
+        let merged = repo.merge_trees(parent_tree, tree, commit.tree)?;
+        match merged.tree {
+            Some(next) => tree = next,
+            None => return Ok(merged.conflicts),
         }
-        // The trial tree is in memory only: judged against the commit's own tree from here.
-        tree = merged.tree.unwrap_or(commit.tree);
     }
     Ok(Vec::new())
 }
@@ -553,7 +554,7 @@ fn build(repo: &Repo, session: &Session, plan: &Plan) -> OpResult<ObjectId> {
         repo.read_commit(ids.head)?.tree,
     );
     let merged = |ours, theirs| -> OpResult<ObjectId> {
-        let merge = repo.merge_trees(base_tree, ours, theirs, true)?;
+        let merge = repo.merge_trees(base_tree, ours, theirs)?;
         merge.tree.ok_or_else(|| {
             OpError::refused(format!(
                 "the landing now conflicts in {}; nothing was changed",
@@ -588,7 +589,7 @@ fn build(repo: &Repo, session: &Session, plan: &Plan) -> OpResult<ObjectId> {
                     continue;
                 };
                 let parent_tree = repo.read_commit(*parent)?.tree;
-                let merge = repo.merge_trees(parent_tree, tree, commit.tree, true)?;
+                let merge = repo.merge_trees(parent_tree, tree, commit.tree)?;
                 let Some(next) = merge.tree else {
                     return Err(OpError::refused(format!(
                         "replaying {} now conflicts in {}; nothing was changed",

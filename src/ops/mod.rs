@@ -18,6 +18,7 @@ pub mod resume;
 pub mod retire;
 pub mod rewind;
 pub mod share;
+pub mod sync;
 pub mod undo;
 
 /// Where session worktrees go on this machine.

@@ -301,7 +301,8 @@ pub fn undo(
         record,
         &keep_branches,
         &restored_branches,
-        |n| !later(n),
+        // A restore below moves its worktree's branch itself, with the files.
+        |n| !later(n) && !restored_branches.contains(n),
         &mut out,
     )?;
     tx.flush().map_err(changed_meanwhile)?;

@@ -1,0 +1,144 @@
+//! `git session sync`: sessions brought onto their base's new tip (`ops::sync`), one row each.
+
+use crate::command_context::Context;
+use crate::config;
+use crate::error::{CommandError, CommandResult};
+use crate::ops::sync::{self, Outcome, Request, Row};
+use crate::worktree::Integration;
+
+/// Bring sessions up to date with their base (rebase by default), uncommitted work carried.
+///
+/// Each session's branch goes onto its base ref's current tip (fetched first when it is a
+/// remote's branch) or --onto, in its own worktree, its uncommitted and staged work carried
+/// across. A session whose sync would conflict is not touched; one where git stops part-way
+/// is put back exactly as it was. Exit 1 when any session could not be synced. One operation:
+/// `git session undo` puts every synced session back.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The sessions (default: the one whose worktree holds the current directory).
+    pub names: Vec<String>,
+    /// Every live session with a worktree here.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// Sync onto this revision instead of each session's base ref.
+    #[arg(long, value_name = "REV")]
+    pub onto: Option<String>,
+    /// Rebase the session's commits (the default; session.syncStrategy).
+    #[arg(long, conflicts_with = "merge")]
+    pub rebase: bool,
+    /// Merge the new base into the session's branch.
+    #[arg(long)]
+    pub merge: bool,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
+    let config = ctx.config()?;
+    let how = match (args.rebase, args.merge) {
+        (true, _) => Integration::Rebase,
+        (_, true) => Integration::Merge,
+        _ => match config
+            .one_of(&config::SYNC_STRATEGY, &["rebase", "merge"])?
+            .as_str()
+        {
+            "merge" => Integration::Merge,
+            _ => Integration::Rebase,
+        },
+    };
+    let sessions = if args.all {
+        ctx.store()
+            .list()?
+            .into_iter()
+            .flatten()
+            .filter(|s| s.meta.status.is_open())
+            .filter(|s| {
+                crate::lifecycle::find_worktree(&ctx.repo, &ctx.local(), s)
+                    .ok()
+                    .flatten()
+                    .is_some()
+            })
+            .collect()
+    } else if args.names.is_empty() {
+        vec![ctx.session(None)?]
+    } else {
+        args.names
+            .iter()
+            .map(|n| ctx.session(Some(n)))
+            .collect::<CommandResult<Vec<_>>>()?
+    };
+    let req = Request {
+        onto: args.onto.clone(),
+        how,
+        fetch_timeout: std::time::Duration::from_secs(config.number(&config::FETCH_TIMEOUT_SECS)?),
+        automatic: false,
+    };
+    let main_root = ctx.main_root()?;
+    let mut tx = ctx.transaction();
+    let rows = sync::sync(&mut tx, &ctx.local(), &main_root, &sessions, &req, &ctx.out)?;
+    tx.finish()?;
+    if args.json {
+        ctx.out.json(&rows)?;
+    } else if rows.is_empty() {
+        ctx.out
+            .status("no live session with a worktree here to sync");
+    } else {
+        ctx.out.answer(&render(&rows))?;
+    }
+    match rows.iter().filter(|r| !r.ok()).count() {
+        0 => Ok(()),
+        n => Err(CommandError::user(format!(
+            "{n} session(s) could not be synced"
+        ))
+        .hint("`git session overlaps <name>` shows the conflicting files; resolve them in the session with git, or land it first")),
+    }
+}
+
+fn render(rows: &[Row]) -> String {
+    let short = |h: &Option<String>| {
+        h.as_deref()
+            .map(|h| h.get(..12).unwrap_or(h).to_owned())
+            .unwrap_or_default()
+    };
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for r in rows {
+        let what = match r.outcome {
+            Outcome::Synced => format!(
+                "synced            {} -> {} (onto {})",
+                short(&r.from),
+                short(&r.to),
+                crate::text::escape(r.onto.as_deref().unwrap_or(""))
+            ),
+            Outcome::AlreadyCurrent => "already current".to_owned(),
+            Outcome::WouldConflict => format!(
+                "would conflict    {}",
+                r.files
+                    .iter()
+                    .take(5)
+                    .map(|f| crate::text::escape(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Outcome::Skipped => format!(
+                "skipped           {}",
+                crate::text::escape(r.why.as_deref().unwrap_or(""))
+            ),
+            Outcome::Stopped => format!(
+                "stopped           {}",
+                crate::text::escape(r.why.as_deref().unwrap_or(""))
+            ),
+        };
+        text.push_str(&format!(
+            "{:<width$}  {}\n",
+            crate::text::escape(&r.name),
+            what
+        ));
+    }
+    text
+}

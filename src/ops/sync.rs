@@ -1,0 +1,341 @@
+//! `sync`: sessions brought onto their base ref's new tip (or any revision), rebased or merged
+//! by the user's own git in their own worktrees, their uncommitted and staged work carried
+//! across as `git stash` + `git stash pop` would (without the user's stash). Each session is
+//! judged on trees first: one whose sync would conflict is not touched at all, and one git
+//! still stops on part-way is put back exactly as it was from the checkpoint taken first, so
+//! nothing is ever left mid-rebase. Each synced session is recorded so `undo` puts it back.
+//! Never prints.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::checkpoint::{self, Capture, Snapshot};
+use crate::git::{ObjectId, Repo};
+use crate::oplog::{SessionRef, WorktreeChange};
+use crate::ops::OpResult;
+use crate::report::Reporter;
+use crate::session::{Event, EventKind, LocalStore, Session, SessionLock};
+use crate::transaction::Transaction;
+use crate::worktree::{self, Integration};
+
+/// What to sync onto, and how.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// A revision to sync onto instead of each session's base ref.
+    pub onto: Option<String>,
+    pub how: Integration,
+    /// How long fetching a remote base may take.
+    pub fetch_timeout: Duration,
+    /// Taken by a hook (`session.autoSync`): sessions whose sync would conflict are only
+    /// reported.
+    pub automatic: bool,
+}
+
+/// What happened to one session.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Synced,
+    AlreadyCurrent,
+    WouldConflict,
+    Skipped,
+    /// git stopped part-way; the session was put back as it was.
+    Stopped,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub outcome: Outcome,
+    /// The session's commit before, and after (synced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// What it was synced onto.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onto: Option<String>,
+    /// Files that would conflict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Why it was skipped or stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl Row {
+    fn new(name: &str, outcome: Outcome) -> Row {
+        Row {
+            name: name.to_owned(),
+            outcome,
+            from: None,
+            to: None,
+            onto: None,
+            files: Vec::new(),
+            why: None,
+        }
+    }
+
+    fn because(mut self, why: impl Into<String>) -> Row {
+        self.why = Some(why.into());
+        self
+    }
+
+    /// Whether the session is where the sync wanted it.
+    pub fn ok(&self) -> bool {
+        matches!(self.outcome, Outcome::Synced | Outcome::AlreadyCurrent)
+    }
+}
+
+/// Syncs each of `sessions`, through `tx` (one operation for all of them).
+pub fn sync(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    main_root: &Path,
+    sessions: &[Session],
+    req: &Request,
+    reporter: &dyn Reporter,
+) -> OpResult<Vec<Row>> {
+    let repo = tx.repo();
+    let main = repo.main()?;
+    let mut fetched: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for session in sessions {
+        let name = session.name();
+        // What to sync onto: fetched first when it is a remote's branch.
+        let spec = req
+            .onto
+            .clone()
+            .unwrap_or_else(|| session.meta.base_ref.clone());
+        if req.onto.is_none()
+            && let Some((remote, _)) = spec.trim_start_matches("refs/remotes/").split_once('/')
+            && crate::git::remote::exists(repo, remote)
+            && !fetched.iter().any(|r| r == remote)
+        {
+            fetched.push(remote.to_owned());
+            let configured = repo.config_strings(&format!("remote.{remote}.fetch"));
+            let specs = crate::session::sync::branch_refspecs(remote, &configured);
+            if let Err(e) =
+                crate::git::remote::fetch(main_root, remote, &specs, false, req.fetch_timeout)
+            {
+                reporter.warn(&format!(
+                    "fetching {remote} failed ({}); syncing onto what was fetched before",
+                    crate::text::one_line(&e)
+                ));
+            }
+        }
+        let onto = match main.resolve_commit(&spec) {
+            Ok(onto) => onto,
+            Err(_) => {
+                rows.push(Row::new(name, Outcome::Skipped).because(format!(
+                    "'{}' does not name a commit here",
+                    crate::text::escape(&spec)
+                )));
+                continue;
+            }
+        };
+        let row = match sync_one(tx, local, session, onto, &spec, req) {
+            Ok(row) => row,
+            Err(e) => Row::new(name, Outcome::Skipped).because(crate::text::one_line(&e)),
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn sync_one(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    onto: ObjectId,
+    spec: &str,
+    req: &Request,
+) -> OpResult<Row> {
+    let repo = tx.repo();
+    let name = session.name();
+    let Some(path) = crate::lifecycle::find_worktree(repo, local, session)? else {
+        return Ok(Row::new(name, Outcome::Skipped).because("it has no worktree here"));
+    };
+    let Ok(lock) = SessionLock::acquire_within(
+        &repo.common_dir(),
+        &session.meta.id,
+        name,
+        Duration::from_secs(2),
+    ) else {
+        return Ok(Row::new(name, Outcome::Skipped)
+            .because("another git-session process is at work there"));
+    };
+    let wt = repo.open_worktree(&path)?;
+    if let Some(op) = wt.operation_in_progress() {
+        return Ok(Row::new(name, Outcome::Skipped).because(format!("{op} in progress there")));
+    }
+    if wt.git_dir().join("index.lock").exists() {
+        return Ok(Row::new(name, Outcome::Skipped).because("git holds its index.lock"));
+    }
+    let Some(head) = wt.head_commit()? else {
+        return Ok(Row::new(name, Outcome::Skipped).because("it has no commit yet"));
+    };
+    if wt.head_ref_name()?.as_deref() != Some(&format!("refs/heads/{}", session.meta.branch)) {
+        return Ok(Row::new(name, Outcome::Skipped).because(format!(
+            "its worktree is not on branch '{}'",
+            session.meta.branch
+        )));
+    }
+    let mut row = Row::new(name, Outcome::AlreadyCurrent);
+    row.from = Some(head.to_string());
+    row.onto = Some(spec.to_owned());
+    let Some(base) = repo.merge_base(head, onto)? else {
+        return Ok(Row::new(name, Outcome::Skipped).because(format!(
+            "it shares no history with '{}'",
+            crate::text::escape(spec)
+        )));
+    };
+    if base == onto {
+        return Ok(row);
+    }
+    // Judged on trees first: its commits onto the new tip, then its uncommitted and staged
+    // work onto the result.
+    let capture = checkpoint::capture(&wt)?;
+    let head_tree = repo.read_commit(head)?.tree;
+    let onto_tree = repo.read_commit(onto)?.tree;
+    // Trial trees stay in memory, merged again through the same handle.
+    let trial = repo.scratch();
+    let predicted = match req.how {
+        Integration::Merge => {
+            let merge = trial.merge_trees(repo.read_commit(base)?.tree, head_tree, onto_tree)?;
+            merge.tree.ok_or(merge.conflicts)
+        }
+        Integration::Rebase => replay(&trial, &repo.commits_between(head, &[onto])?, onto_tree)?,
+    };
+    let new_tree = match predicted {
+        Ok(tree) => tree,
+        Err(files) => {
+            row.outcome = Outcome::WouldConflict;
+            row.files = files;
+            return Ok(row);
+        }
+    };
+    for work in [Some(capture.tree), capture.staged].into_iter().flatten() {
+        let merge = trial.merge_trees(head_tree, new_tree, work)?;
+        if !merge.conflicts.is_empty() {
+            row.outcome = Outcome::WouldConflict;
+            row.files = merge.conflicts;
+            return Ok(row);
+        }
+    }
+    // Checkpointed, so whatever git does next, the session can be put back exactly.
+    let message = format!("before sync onto {spec}");
+    let take = crate::ops::checkpoint::Take::new(&message);
+    let before = crate::ops::checkpoint::checkpoint_locked(&lock, tx, local, session, &path, take)?
+        .expect("a checkpoint is recorded unless only_if_dirty")
+        .id;
+    let before_snapshot = Snapshot::read(repo, before)?;
+    tx.persist()?;
+    crate::fault::point("sync-checkpointed");
+    let dirty = capture.tree != head_tree || capture.staged.is_some();
+    let done = (|| -> Result<(), String> {
+        if dirty {
+            worktree::clean_to_head(&path).map_err(|e| crate::text::one_line(&e))?;
+        }
+        worktree::integrate(&path, onto, req.how).map_err(|e| crate::text::one_line(&e))
+    })();
+    if let Err(why) = done {
+        // Put back exactly as it was (the integration was aborted; HEAD is where it was).
+        let wt = repo.open_worktree(&path)?;
+        checkpoint::restore(&wt, &before_snapshot)?;
+        row.outcome = Outcome::Stopped;
+        row.why = Some(format!("git stopped ({why}); put back as it was"));
+        return Ok(row);
+    }
+    crate::fault::point("sync-integrated");
+    let wt = repo.open_worktree(&path)?;
+    let new_head = wt.head_commit()?.unwrap_or(onto);
+    let new_head_tree = repo.read_commit(new_head)?.tree;
+    // The uncommitted and staged work carried onto the new HEAD.
+    let carried = |work: Option<ObjectId>| -> OpResult<Option<ObjectId>> {
+        match work {
+            None => Ok(None),
+            Some(work) => {
+                let merge = repo.merge_trees(head_tree, new_head_tree, work)?;
+                Ok(Some(merge.tree.ok_or_else(|| {
+                    crate::ops::OpError::refused(format!(
+                        "carrying the uncommitted work conflicts in {}",
+                        merge.conflicts.join(", ")
+                    ))
+                })?))
+            }
+        }
+    };
+    let after_capture = Capture {
+        tree: if dirty {
+            carried(Some(capture.tree))?.unwrap_or(new_head_tree)
+        } else {
+            new_head_tree
+        },
+        head: Some(new_head),
+        staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
+    };
+    let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))?;
+    if dirty {
+        let snapshot = Snapshot::read(repo, after)?;
+        checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head)?;
+    }
+    let branch_ref = format!("refs/heads/{}", session.meta.branch);
+    tx.record_external(&branch_ref, Some(head))?;
+    tx.worktree(WorktreeChange::Restored {
+        session: SessionRef {
+            name: session.name().to_owned(),
+            id: session.meta.id.clone(),
+        },
+        path: path.clone(),
+        before: before.to_string(),
+        after: after.to_string(),
+    });
+    let onto_hex = onto.to_string();
+    tx.record(
+        session.name(),
+        Event::new(
+            EventKind::Synced,
+            format!(
+                "onto {spec} at {} ({})",
+                crate::git::short_id(onto),
+                match req.how {
+                    Integration::Rebase => "rebase",
+                    Integration::Merge => "merge",
+                }
+            ),
+        )
+        .with_checkpoint(after),
+        move |meta, _| meta.base = onto_hex.clone(),
+    )?;
+    drop(lock);
+    row.outcome = Outcome::Synced;
+    row.to = Some(new_head.to_string());
+    Ok(row)
+}
+
+/// The tree replaying `commits` onto `onto_tree` gives, or the files the first conflicting
+/// commit conflicts in. Merge commits are flattened away, as git rebase does.
+fn replay(
+    repo: &Repo,
+    commits: &[ObjectId],
+    onto_tree: ObjectId,
+) -> OpResult<Result<ObjectId, Vec<String>>> {
+    let mut tree = onto_tree;
+    for id in commits {
+        let commit = repo.read_commit(*id)?;
+        if commit.parents.len() != 1 {
+            continue;
+        }
+        let parent_tree = repo.read_commit(commit.parents[0])?.tree;
+        let merge = repo.merge_trees(parent_tree, tree, commit.tree)?;
+        match merge.tree {
+            Some(next) => tree = next,
+            None => return Ok(Err(merge.conflicts)),
+        }
+    }
+    Ok(Ok(tree))
+}
