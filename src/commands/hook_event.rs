@@ -46,6 +46,8 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
     };
     let result = if event == "refresh" {
         refresh(&ctx)
+    } else if event == "auto-sync" {
+        auto_sync(&ctx)
     } else if event == "auto-checkpoint" {
         match args.args.first() {
             Some(id) => auto_checkpoint(&ctx, id),
@@ -125,8 +127,94 @@ fn post_commit(ctx: &Context) -> CommandResult {
             };
             warn_overlaps(ctx, &session, before, commit.tree)?;
         }
+    } else {
+        start_auto_sync(ctx)?;
     }
     warn_forgotten(ctx)
+}
+
+/// With `session.autoSync = true` (git config only: a tracked file must not start rebases in
+/// everyone's worktrees), a commit on a branch sessions start from starts a background
+/// `sync` of those sessions; the commit never waits for it.
+fn start_auto_sync(ctx: &Context) -> CommandResult {
+    let config = ctx.config()?;
+    if !config
+        .flag(&config::AUTO_SYNC, &[config::Origin::GitConfig])
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
+    let Some(branch) = ctx
+        .here
+        .head_ref_name()?
+        .and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned))
+    else {
+        return Ok(());
+    };
+    let in_main = ctx.here.git_dir() == ctx.repo.common_dir();
+    let based_here = ctx.store().list()?.into_iter().flatten().any(|s| {
+        s.meta.status.is_open()
+            && (s.meta.base_ref == branch
+                || s.meta.base_ref == format!("refs/heads/{branch}")
+                || (s.meta.base_ref == "HEAD" && in_main))
+    });
+    if based_here && let Ok(root) = ctx.main_root() {
+        spawn_detached(&root, &["hook", "auto-sync"]);
+    }
+    Ok(())
+}
+
+/// The background sync a commit on a base branch started: every live session whose base
+/// moved and that syncs cleanly is synced (an automatic operation); the others are left as
+/// they are and listed in `session/cache/auto-sync.json`.
+fn auto_sync(ctx: &Context) -> CommandResult {
+    let config = ctx.config()?;
+    let how = match config
+        .one_of(&config::SYNC_STRATEGY, &["rebase", "merge"])?
+        .as_str()
+    {
+        "merge" => crate::worktree::Integration::Merge,
+        _ => crate::worktree::Integration::Rebase,
+    };
+    let local = ctx.local();
+    let sessions: Vec<Session> = ctx
+        .store()
+        .list()?
+        .into_iter()
+        .flatten()
+        .filter(|s| s.meta.status.is_open())
+        .filter(|s| {
+            lifecycle::find_worktree(&ctx.repo, &local, s)
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .collect();
+    let req = crate::ops::sync::Request {
+        onto: None,
+        how,
+        fetch_timeout: Duration::from_secs(0),
+        automatic: true,
+    };
+    let main_root = ctx.main_root()?;
+    let mut tx = Transaction::start(&ctx.repo, "hook auto-sync", true);
+    let rows = crate::ops::sync::sync(&mut tx, &local, &main_root, &sessions, &req, &ctx.out)?;
+    tx.finish()?;
+    let left: Vec<&crate::ops::sync::Row> = rows.iter().filter(|r| !r.ok()).collect();
+    let path = ctx.repo.common_dir().join("session/cache/auto-sync.json");
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = crate::fsutil::write_atomic(
+        &path,
+        &serde_json::to_vec_pretty(&serde_json::json!({
+            "time": ctx.repo.now().unwrap_or(0),
+            "not_synced": left,
+        }))
+        .expect("serializes"),
+        None,
+    );
+    Ok(())
 }
 
 /// Files a commit (or a push) carries that another live session changed or claims, or that
@@ -173,7 +261,8 @@ fn post_merge(ctx: &Context, squash: Option<&str>) -> CommandResult {
         return Ok(());
     }
     let Some(session) = ctx.current_session()? else {
-        return Ok(());
+        // A merge or pull on a branch sessions start from.
+        return start_auto_sync(ctx);
     };
     let Some(head) = ctx.here.head_commit()? else {
         return Ok(());
