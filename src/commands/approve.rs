@@ -36,10 +36,13 @@ struct Row {
 
 pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
     let config = ctx.config()?;
-    let tracked: Vec<_> = post_create::commands(&config)
+    // Setup commands and landing checks alike.
+    let mut tracked: Vec<_> = post_create::commands(&config)
         .into_iter()
+        .chain(post_create::commands_of(&config, &crate::config::PRE_LAND))
         .filter(|c| c.tracked)
         .collect();
+    tracked.dedup_by(|a, b| a.command == b.command);
     let mut approvals = Approvals::load(&ctx.repo.common_dir());
     if !args.list {
         let pending: Vec<_> = tracked.iter().filter(|c| !approvals.allows(c)).collect();

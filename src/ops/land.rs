@@ -204,6 +204,19 @@ pub fn plan(
     session: &Session,
     req: &Request,
 ) -> OpResult<Plan> {
+    plan_from(repo, local, config, session, req, None)
+}
+
+/// [`plan`], landing commit `head` instead of the session's HEAD when given (its uncommitted
+/// work made a commit).
+fn plan_from(
+    repo: &Repo,
+    local: &LocalStore,
+    config: &Config,
+    session: &Session,
+    req: &Request,
+    head_override: Option<ObjectId>,
+) -> OpResult<Plan> {
     let name = crate::text::escape(session.name());
     let into = target_branch(repo, session, req.into.as_deref())?;
     crate::session::name::validate(&into).map_err(|e| {
@@ -228,9 +241,10 @@ pub fn plan(
         .hint("name the target: `--into <branch>`")
     })?;
     let session_worktree = crate::lifecycle::find_worktree(repo, local, session)?;
-    let head = match &session_worktree {
-        Some(path) => repo.open_worktree(path)?.head_commit()?,
-        None => repo.read_ref(&format!("refs/heads/{}", session.meta.branch))?,
+    let head = match (head_override, &session_worktree) {
+        (Some(head), _) => Some(head),
+        (None, Some(path)) => repo.open_worktree(path)?.head_commit()?,
+        (None, None) => repo.read_ref(&format!("refs/heads/{}", session.meta.branch))?,
     }
     .ok_or_else(|| OpError::refused(format!("session '{name}' has no commit to land")))?;
     let uncommitted = match &session_worktree {
@@ -262,8 +276,8 @@ pub fn plan(
     }
     // The landing, tried on trees: what it changes on the target, and whether it conflicts.
     let (base_tree, target_tree) = (repo.read_commit(base)?.tree, repo.read_commit(target)?.tree);
-    let head_tree = match (&session_worktree, uncommitted.is_empty()) {
-        (Some(path), false) => crate::checkpoint::capture(&repo.open_worktree(path)?)?.tree,
+    let head_tree = match (&session_worktree, uncommitted.is_empty(), head_override) {
+        (Some(path), false, None) => crate::checkpoint::capture(&repo.open_worktree(path)?)?.tree,
         _ => repo.read_commit(head)?.tree,
     };
     let mut conflicts = repo.conflicting_files(base_tree, target_tree, head_tree)?;
@@ -425,34 +439,28 @@ pub fn land(
         check.approved = true;
     }
     let session_path = plan.session_worktree.clone();
-    // Uncommitted work, asked for: checkpointed (it must survive), then committed as one
-    // commit by the user's git, then judged again.
+    // Uncommitted work, asked for: one commit of the worktree's files on its HEAD, made as
+    // an object only (the worktree stays as it is, so ending the session checkpoints it
+    // exactly and `undo` gives it back exactly).
     if !plan.uncommitted.is_empty()
         && let Some(path) = &session_path
     {
-        crate::ops::checkpoint::record_checkpoint(tx, local, session, path, "before landing")?;
-        tx.persist()?;
-        let branch_ref = format!("refs/heads/{}", session.meta.branch);
-        let before = repo.read_ref(&branch_ref)?;
-        let old_head = plan.ids.head;
-        worktree::commit_all(
-            repo,
-            path,
-            &format!("Uncommitted work of session '{}'", session.name()),
+        let wt = repo.open_worktree(path)?;
+        let capture = crate::checkpoint::capture(&wt)?;
+        let commit = repo.write_commit(
+            capture.tree,
+            &[plan.ids.head],
+            &format!(
+                "Uncommitted work of session '{}'\n\nSession-Id: {}\n",
+                session.name(),
+                session.meta.id
+            ),
         )?;
-        let back = path.clone();
-        tx.on_rollback(move |_| {
-            // The commit taken back, its files left as they were (the checkpoint holds them).
-            let _ = crate::git::git(&back)
-                .args(["reset", "--quiet", "--mixed"])
-                .arg(old_head.to_string())
-                .run();
-        });
-        tx.record_external(&branch_ref, before)?;
-        let session = tx.load(session.name())?;
         let keep_checks = plan.checks.clone();
-        plan = self::plan(repo, local, config, &session, req)?;
+        let uncommitted = std::mem::take(&mut plan.uncommitted);
+        plan = plan_from(repo, local, config, session, req, Some(commit))?;
         plan.checks = keep_checks;
+        plan.uncommitted = uncommitted;
     }
     crate::fault::point("land-planned");
     let landed = build(repo, session, &plan)?;
@@ -514,11 +522,21 @@ pub fn land(
         if let Some(path) = &session_path {
             let branch_ref = format!("refs/heads/{}", session.meta.branch);
             let before = repo.read_ref(&branch_ref)?;
-            let from = repo
-                .open_worktree(path)?
-                .head_commit()?
-                .unwrap_or(plan.ids.head);
-            worktree::reset_keep(path, landed)?;
+            let wt = repo.open_worktree(path)?;
+            let from = wt.head_commit()?.unwrap_or(plan.ids.head);
+            if plan.uncommitted.is_empty() {
+                worktree::reset_keep(path, landed)?;
+            } else {
+                // Its uncommitted work landed: checkpointed first, then the worktree is what
+                // landed.
+                crate::ops::checkpoint::record_checkpoint(tx, local, session, path, "landed")?;
+                tx.persist()?;
+                crate::git::git(path)
+                    .args(["reset", "--hard", "--quiet"])
+                    .arg(landed.to_string())
+                    .run()
+                    .map_err(crate::worktree::WorktreeError::from)?;
+            }
             tx.record_external(&branch_ref, before)?;
             tx.worktree(WorktreeChange::Advanced {
                 path: path.clone(),

@@ -204,27 +204,30 @@ fn sync_one(
     // Trial trees stay in memory, merged again through the same handle.
     let trial = repo.scratch();
     let predicted = match req.how {
-        Integration::Merge => {
-            let merge = trial.merge_trees(repo.read_commit(base)?.tree, head_tree, onto_tree)?;
-            merge.tree.ok_or(merge.conflicts)
-        }
-        Integration::Rebase => replay(&trial, &repo.commits_between(head, &[onto])?, onto_tree)?,
+        Integration::Merge => trial
+            .merge_trees(repo.read_commit(base)?.tree, head_tree, onto_tree)
+            .map(|merge| merge.tree.ok_or(merge.conflicts)),
+        Integration::Rebase => replay(&trial, &repo.commits_between(head, &[onto])?, onto_tree),
     };
-    let new_tree = match predicted {
-        Ok(tree) => tree,
-        Err(files) => {
+    // A merge driver of the user's that cannot run in-process: git, which runs it, decides.
+    match unless_driver(predicted)? {
+        Some(Err(files)) => {
             row.outcome = Outcome::WouldConflict;
             row.files = files;
             return Ok(row);
         }
-    };
-    for work in [Some(capture.tree), capture.staged].into_iter().flatten() {
-        let merge = trial.merge_trees(head_tree, new_tree, work)?;
-        if !merge.conflicts.is_empty() {
-            row.outcome = Outcome::WouldConflict;
-            row.files = merge.conflicts;
-            return Ok(row);
+        Some(Ok(new_tree)) => {
+            for work in [Some(capture.tree), capture.staged].into_iter().flatten() {
+                if let Some(merge) = unless_driver(trial.merge_trees(head_tree, new_tree, work))?
+                    && !merge.conflicts.is_empty()
+                {
+                    row.outcome = Outcome::WouldConflict;
+                    row.files = merge.conflicts;
+                    return Ok(row);
+                }
+            }
         }
+        None => {}
     }
     // Checkpointed, so whatever git does next, the session can be put back exactly.
     let message = format!("before sync onto {spec}");
@@ -236,53 +239,70 @@ fn sync_one(
     tx.persist()?;
     crate::fault::point("sync-checkpointed");
     let dirty = capture.tree != head_tree || capture.staged.is_some();
-    let done = (|| -> Result<(), String> {
+    let done = (|| -> Result<(ObjectId, ObjectId), String> {
+        let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
         if dirty {
-            worktree::clean_to_head(&path).map_err(|e| crate::text::one_line(&e))?;
+            worktree::clean_to_head(&path).map_err(|e| text(&e))?;
         }
-        worktree::integrate(&path, onto, req.how).map_err(|e| crate::text::one_line(&e))
-    })();
-    if let Err(why) = done {
-        // Put back exactly as it was (the integration was aborted; HEAD is where it was).
-        let wt = repo.open_worktree(&path)?;
-        checkpoint::restore(&wt, &before_snapshot)?;
-        row.outcome = Outcome::Stopped;
-        row.why = Some(format!("git stopped ({why}); put back as it was"));
-        return Ok(row);
-    }
-    crate::fault::point("sync-integrated");
-    let wt = repo.open_worktree(&path)?;
-    let new_head = wt.head_commit()?.unwrap_or(onto);
-    let new_head_tree = repo.read_commit(new_head)?.tree;
-    // The uncommitted and staged work carried onto the new HEAD.
-    let carried = |work: Option<ObjectId>| -> OpResult<Option<ObjectId>> {
-        match work {
-            None => Ok(None),
-            Some(work) => {
-                let merge = repo.merge_trees(head_tree, new_head_tree, work)?;
-                Ok(Some(merge.tree.ok_or_else(|| {
-                    crate::ops::OpError::refused(format!(
-                        "carrying the uncommitted work conflicts in {}",
-                        merge.conflicts.join(", ")
-                    ))
-                })?))
+        worktree::integrate(&path, onto, req.how).map_err(|e| text(&e))?;
+        crate::fault::point("sync-integrated");
+        let wt = repo.open_worktree(&path).map_err(|e| text(&e))?;
+        let new_head = wt.head_commit().map_err(|e| text(&e))?.unwrap_or(onto);
+        let new_head_tree = repo.read_commit(new_head).map_err(|e| text(&e))?.tree;
+        // The uncommitted and staged work carried onto the new HEAD.
+        let carried = |work: Option<ObjectId>| -> Result<Option<ObjectId>, String> {
+            match work {
+                None => Ok(None),
+                Some(work) => {
+                    let merge = repo
+                        .merge_trees(head_tree, new_head_tree, work)
+                        .map_err(|e| text(&e))?;
+                    merge.tree.map(Some).ok_or_else(|| {
+                        format!(
+                            "carrying the uncommitted work conflicts in {}",
+                            merge.conflicts.join(", ")
+                        )
+                    })
+                }
             }
+        };
+        let after_capture = Capture {
+            tree: if dirty {
+                carried(Some(capture.tree))?.unwrap_or(new_head_tree)
+            } else {
+                new_head_tree
+            },
+            head: Some(new_head),
+            staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
+        };
+        let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
+            .map_err(|e| text(&e))?;
+        if dirty {
+            let snapshot = Snapshot::read(repo, after).map_err(|e| text(&e))?;
+            checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head).map_err(|e| text(&e))?;
+        }
+        Ok((new_head, after))
+    })();
+    let (new_head, after) = match done {
+        Ok(done) => done,
+        Err(why) => {
+            // Put back exactly as it was: HEAD, branch, files and index from the checkpoint.
+            let wt = repo.open_worktree(&path)?;
+            checkpoint::restore(&wt, &before_snapshot)?;
+            let branch_ref = format!("refs/heads/{}", session.meta.branch);
+            if repo.read_ref(&branch_ref)? != Some(head) {
+                tx.update_ref(
+                    &branch_ref,
+                    head,
+                    crate::git::Expect::from_value(repo.read_ref(&branch_ref)?),
+                    "session: sync put back",
+                )?;
+            }
+            row.outcome = Outcome::Stopped;
+            row.why = Some(format!("git stopped ({why}); put back as it was"));
+            return Ok(row);
         }
     };
-    let after_capture = Capture {
-        tree: if dirty {
-            carried(Some(capture.tree))?.unwrap_or(new_head_tree)
-        } else {
-            new_head_tree
-        },
-        head: Some(new_head),
-        staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
-    };
-    let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))?;
-    if dirty {
-        let snapshot = Snapshot::read(repo, after)?;
-        checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head)?;
-    }
     let branch_ref = format!("refs/heads/{}", session.meta.branch);
     tx.record_external(&branch_ref, Some(head))?;
     tx.worktree(WorktreeChange::Restored {
@@ -317,13 +337,22 @@ fn sync_one(
     Ok(row)
 }
 
+/// The prediction, or None when a merge driver of the user's could not run in-process.
+fn unless_driver<T>(result: Result<T, crate::git::RepoError>) -> OpResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if crate::text::one_line(&e).contains("merge driver failed") => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The tree replaying `commits` onto `onto_tree` gives, or the files the first conflicting
 /// commit conflicts in. Merge commits are flattened away, as git rebase does.
 fn replay(
     repo: &Repo,
     commits: &[ObjectId],
     onto_tree: ObjectId,
-) -> OpResult<Result<ObjectId, Vec<String>>> {
+) -> Result<Result<ObjectId, Vec<String>>, crate::git::RepoError> {
     let mut tree = onto_tree;
     for id in commits {
         let commit = repo.read_commit(*id)?;

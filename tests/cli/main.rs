@@ -13,6 +13,7 @@ mod hooks;
 mod include;
 mod interrupted;
 mod judging;
+mod land;
 mod lifecycle;
 mod list;
 mod man;

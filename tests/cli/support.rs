@@ -385,3 +385,106 @@ impl Drop for Daemon {
         let _ = self.0.wait();
     }
 }
+
+/// Everything an undo must give back: the refs (but the operation log's own), and each
+/// session worktree's files and status.
+#[derive(Debug, PartialEq)]
+pub struct State {
+    pub refs: String,
+    pub worktrees: BTreeMap<String, (BTreeMap<String, String>, String)>,
+    pub main: BTreeMap<String, String>,
+    /// `git status` of the main worktree.
+    pub main_status: String,
+    /// The hook files, the git config and info/exclude (hooks install writes them).
+    pub git_files: BTreeMap<String, String>,
+}
+
+pub fn state(repo: &TestRepo) -> State {
+    let refs = repo
+        .git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+        .lines()
+        .filter(|l| !l.starts_with("refs/sessions-oplog"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut worktrees = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(repo.root.join(".worktrees")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.join(".git").exists() {
+                continue;
+            }
+            let status = repo.git_in(
+                &path,
+                &["status", "--porcelain=v1", "--untracked-files=all"],
+            );
+            worktrees.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                (tree_state(&path), status),
+            );
+        }
+    }
+    let mut main = tree_state(&repo.root);
+    main.retain(|k, _| !k.starts_with(".worktrees/"));
+    let git = repo.root.join(".git");
+    let mut git_files = tree_state(&git.join("hooks"));
+    git_files.retain(|k, _| !k.ends_with(".sample"));
+    for file in ["config", "info/exclude"] {
+        // The line keeping `.worktrees/` out of `git status` stays once written (see
+        // docs/decisions.md): it is the repository's setting, not a session's.
+        let text = std::fs::read_to_string(git.join(file)).unwrap_or_default();
+        let text = text.replace("# session worktrees (git-session)\n/.worktrees/\n", "");
+        git_files.insert(file.to_owned(), text);
+    }
+    let main_status = repo.git(&["status", "--porcelain=v1", "--untracked-files=all"]);
+    State {
+        refs,
+        worktrees,
+        main,
+        main_status,
+        git_files,
+    }
+}
+
+/// Fails with only what differs: whole states are too long to read.
+#[track_caller]
+pub fn same(got: &State, want: &State, what: &str) {
+    if got == want {
+        return;
+    }
+    let mut diff = Vec::new();
+    if got.main_status != want.main_status {
+        diff.push(format!(
+            "main status:\n got {}\nwant {}",
+            got.main_status, want.main_status
+        ));
+    }
+    if got.refs != want.refs {
+        diff.push(format!("refs:\n got {}\nwant {}", got.refs, want.refs));
+    }
+    let maps = [
+        ("main", &got.main, &want.main),
+        ("git", &got.git_files, &want.git_files),
+    ];
+    for (label, g, w) in maps {
+        for key in g.keys().chain(w.keys()) {
+            if g.get(key) != w.get(key) {
+                diff.push(format!(
+                    "{label} {key}: got {:?} want {:?}",
+                    g.get(key),
+                    w.get(key)
+                ));
+            }
+        }
+    }
+    for key in got.worktrees.keys().chain(want.worktrees.keys()) {
+        if got.worktrees.get(key) != want.worktrees.get(key) {
+            diff.push(format!(
+                "worktree {key}: got {:?} want {:?}",
+                got.worktrees.get(key),
+                want.worktrees.get(key)
+            ));
+        }
+    }
+    diff.dedup();
+    panic!("{what}:\n{}", diff.join("\n"));
+}

@@ -2,65 +2,9 @@
 //! worktrees, every file's bytes, `git status`), and undoing the undo gives the state after.
 //! And what undo refuses: a push, a session that changed since, a path taken.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{TestRepo, tree_state, write_file};
-
-/// Everything an undo must give back: the refs (but the operation log's own), and each
-/// session worktree's files and status.
-#[derive(Debug, PartialEq)]
-struct State {
-    refs: String,
-    worktrees: BTreeMap<String, (BTreeMap<String, String>, String)>,
-    main: BTreeMap<String, String>,
-    /// The hook files, the git config and info/exclude (hooks install writes them).
-    git_files: BTreeMap<String, String>,
-}
-
-fn state(repo: &TestRepo) -> State {
-    let refs = repo
-        .git(&["for-each-ref", "--format=%(refname) %(objectname)"])
-        .lines()
-        .filter(|l| !l.starts_with("refs/sessions-oplog"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut worktrees = BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir(repo.root.join(".worktrees")) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.join(".git").exists() {
-                continue;
-            }
-            let status = repo.git_in(
-                &path,
-                &["status", "--porcelain=v1", "--untracked-files=all"],
-            );
-            worktrees.insert(
-                entry.file_name().to_string_lossy().into_owned(),
-                (tree_state(&path), status),
-            );
-        }
-    }
-    let mut main = tree_state(&repo.root);
-    main.retain(|k, _| !k.starts_with(".worktrees/"));
-    let git = repo.root.join(".git");
-    let mut git_files = tree_state(&git.join("hooks"));
-    git_files.retain(|k, _| !k.ends_with(".sample"));
-    for file in ["config", "info/exclude"] {
-        // The line keeping `.worktrees/` out of `git status` stays once written (see
-        // docs/decisions.md): it is the repository's setting, not a session's.
-        let text = std::fs::read_to_string(git.join(file)).unwrap_or_default();
-        let text = text.replace("# session worktrees (git-session)\n/.worktrees/\n", "");
-        git_files.insert(file.to_owned(), text);
-    }
-    State {
-        refs,
-        worktrees,
-        main,
-        git_files,
-    }
-}
+use crate::support::{TestRepo, same, state, tree_state, write_file};
 
 fn dirty(repo: &TestRepo, name: &str) -> std::path::PathBuf {
     let wt = repo.new_session(name);
@@ -69,44 +13,6 @@ fn dirty(repo: &TestRepo, name: &str) -> std::path::PathBuf {
     write_file(&wt.join("staged.txt"), "staged\n");
     repo.git_in(&wt, &["add", "staged.txt"]);
     wt
-}
-
-/// Fails with only what differs: whole states are too long to read.
-#[track_caller]
-fn same(got: &State, want: &State, what: &str) {
-    if got == want {
-        return;
-    }
-    let mut diff = Vec::new();
-    if got.refs != want.refs {
-        diff.push(format!("refs:\n got {}\nwant {}", got.refs, want.refs));
-    }
-    let maps = [
-        ("main", &got.main, &want.main),
-        ("git", &got.git_files, &want.git_files),
-    ];
-    for (label, g, w) in maps {
-        for key in g.keys().chain(w.keys()) {
-            if g.get(key) != w.get(key) {
-                diff.push(format!(
-                    "{label} {key}: got {:?} want {:?}",
-                    g.get(key),
-                    w.get(key)
-                ));
-            }
-        }
-    }
-    for key in got.worktrees.keys().chain(want.worktrees.keys()) {
-        if got.worktrees.get(key) != want.worktrees.get(key) {
-            diff.push(format!(
-                "worktree {key}: got {:?} want {:?}",
-                got.worktrees.get(key),
-                want.worktrees.get(key)
-            ));
-        }
-    }
-    diff.dedup();
-    panic!("{what}:\n{}", diff.join("\n"));
 }
 
 /// Runs `args`, then checks undo gives the state before and redo the state after.

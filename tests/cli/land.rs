@@ -1,0 +1,427 @@
+//! From parallel to merged (issue 18): `land` with each strategy gives the history git would,
+//! updates the target's worktree keeping its unrelated changes, refuses without changing
+//! anything, and is undone exactly; `sync` of clean, dirty, conflicting and git-stopped
+//! sessions, its rows, and its undo.
+
+use std::path::PathBuf;
+
+use crate::support::{TestRepo, same, state, write_file};
+
+fn base_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.git(&["config", "session.baseRef", "head"]);
+    repo.commit_files(
+        &[
+            ("lib.txt", "one\ntwo\nthree\nfour\nfive\nsix\nseven\n"),
+            ("other.txt", "other\n"),
+        ],
+        "base",
+    );
+    repo
+}
+
+/// A session with two commits on lib.txt's first line and a new file.
+fn session_with_commits(repo: &TestRepo, name: &str) -> PathBuf {
+    let wt = repo.new_session(name);
+    write_file(
+        &wt.join("lib.txt"),
+        "ONE\ntwo\nthree\nfour\nfive\nsix\nseven\n",
+    );
+    repo.git_in(&wt, &["commit", "-qam", "first line"]);
+    write_file(&wt.join("feature.txt"), "feature\n");
+    repo.git_in(&wt, &["add", "feature.txt"]);
+    repo.git_in(&wt, &["commit", "-qm", "a feature"]);
+    wt
+}
+
+fn tree_of(repo: &TestRepo, rev: &str) -> String {
+    repo.git(&["rev-parse", &format!("{rev}^{{tree}}")])
+}
+
+/// What git itself produces for a strategy, in a throwaway clone: the tree of the result.
+fn by_hand(repo: &TestRepo, strategy: &str, branch: &str) -> String {
+    let dir = repo.home.join(format!("by-hand-{strategy}"));
+    repo.git(&[
+        "clone",
+        "-q",
+        repo.root.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    repo.git_in(
+        &dir,
+        &["fetch", "-q", "origin", &format!("{branch}:{branch}")],
+    );
+    match strategy {
+        "squash" => {
+            repo.git_in(&dir, &["merge", "-q", "--squash", branch]);
+            repo.git_in(&dir, &["commit", "-qm", "squash"]);
+        }
+        "merge" => {
+            repo.git_in(&dir, &["merge", "-q", "--no-ff", "--no-edit", branch]);
+        }
+        _ => {
+            repo.git_in(&dir, &["checkout", "-q", branch]);
+            repo.git_in(&dir, &["rebase", "-q", "main"]);
+        }
+    }
+    repo.git_in(&dir, &["rev-parse", "HEAD^{tree}"])
+}
+
+#[test]
+fn each_strategy_lands_what_git_would() {
+    for strategy in ["squash", "rebase", "merge"] {
+        let repo = base_repo();
+        session_with_commits(&repo, "s");
+        // main moves on elsewhere in the file: the landing merges with it.
+        repo.commit_files(
+            &[("lib.txt", "one\ntwo\nthree\nfour\nfive\nsix\nSEVEN\n")],
+            "main moves",
+        );
+        let before_main = repo.git(&["rev-parse", "main"]);
+        let want = by_hand(&repo, strategy, "session/s");
+        let landed = repo
+            .session(&["land", "s", &format!("--{strategy}")])
+            .ok()
+            .line()
+            .to_owned();
+        assert_eq!(repo.git(&["rev-parse", "main"]), landed);
+        assert_eq!(tree_of(&repo, "main"), want, "{strategy}");
+        let parents = repo.git(&["log", "-1", "--format=%P", "main"]);
+        match strategy {
+            "squash" => {
+                assert_eq!(parents, before_main);
+                let message = repo.git(&["log", "-1", "--format=%B", "main"]);
+                assert!(
+                    message.contains("- ") && message.contains("first line"),
+                    "{message}"
+                );
+                let note = repo.git(&["notes", "--ref=sessions", "show", "main"]);
+                assert!(
+                    note.contains("session: s") && note.contains("landed: squash of"),
+                    "{note}"
+                );
+            }
+            "merge" => assert_eq!(parents.split(' ').count(), 2),
+            _ => {
+                assert_eq!(
+                    repo.git(&["rev-list", "--count", &format!("{before_main}..main")]),
+                    "2"
+                );
+                assert_eq!(repo.git(&["log", "-1", "--format=%s", "main"]), "a feature");
+            }
+        }
+        // The main worktree (which has main checked out) moved with it.
+        assert_eq!(repo.git(&["status", "--porcelain"]), "", "{strategy}");
+        assert_eq!(
+            std::fs::read_to_string(repo.root.join("feature.txt")).unwrap(),
+            "feature\n"
+        );
+        // The session ended: worktree and branch gone.
+        assert_eq!(repo.meta("s")["status"], "complete");
+        assert!(!repo.root.join(".worktrees/s").exists());
+        assert!(!repo.has_ref(&repo.root, "refs/heads/session/s"));
+    }
+}
+
+/// The target's worktree keeps its own changes in other files; undo gives back refs, files and
+/// `git status` exactly, the session and its worktree included.
+#[test]
+fn land_keeps_local_changes_and_undo_restores_everything() {
+    let repo = base_repo();
+    let wt = session_with_commits(&repo, "s");
+    write_file(&wt.join("notes.txt"), "untracked in the session\n");
+    repo.session(&["land", "s", "--include-uncommitted", "--dry-run"])
+        .ok();
+    write_file(&repo.root.join("other.txt"), "a local change on main\n");
+    write_file(&repo.root.join("scratch.txt"), "untracked on main\n");
+    let before = state(&repo);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(
+        out.stderr.contains("uncommitted work: notes.txt"),
+        "{}",
+        out.stderr
+    );
+    same(&state(&repo), &before, "a refused landing");
+    repo.session(&["land", "s", "--include-uncommitted"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join("other.txt")).unwrap(),
+        "a local change on main\n"
+    );
+    assert!(repo.root.join("notes.txt").exists());
+    repo.session(&["undo"]).ok();
+    same(&state(&repo), &before, "undo of land");
+    repo.session(&["redo"]).ok();
+    assert!(repo.root.join("notes.txt").exists());
+}
+
+/// Refusals change nothing: nothing to land, a conflict, a failing check, a check from the
+/// tracked file not approved, the target's worktree dirty where the landing writes.
+#[test]
+fn refused_landings_change_nothing() {
+    let repo = base_repo();
+    repo.new_session("empty");
+    let before = state(&repo);
+    let out = repo.session(&["land", "empty"]).fails();
+    assert!(out.stderr.contains("nothing to land"), "{}", out.stderr);
+    same(&state(&repo), &before, "nothing to land");
+
+    session_with_commits(&repo, "s");
+    repo.commit_files(
+        &[("lib.txt", "uno\ntwo\nthree\nfour\nfive\nsix\nseven\n")],
+        "main changes the first line too",
+    );
+    let before = state(&repo);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(
+        out.stderr.contains("would conflict in lib.txt"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("git session sync s"), "{}", out.stderr);
+    same(&state(&repo), &before, "a conflict");
+
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    repo.git(&["config", "session.preLand", "test ! -f feature.txt"]);
+    let before = state(&repo);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(
+        out.stderr.contains("test ! -f feature.txt"),
+        "{}",
+        out.stderr
+    );
+    same(&state(&repo), &before, "a failing check");
+    repo.git(&["config", "--unset", "session.preLand"]);
+    repo.commit_files(
+        &[(".git-session.yaml", "preLand: test -f feature.txt\n")],
+        "checks",
+    );
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(out.stderr.contains("not approved"), "{}", out.stderr);
+    repo.session(&["approve", "--", "test -f feature.txt"]).ok();
+    write_file(&repo.root.join("feature.txt"), "in the way on main\n");
+    let before = state(&repo);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(
+        out.stderr
+            .contains("has changes in files the landing writes: feature.txt"),
+        "{}",
+        out.stderr
+    );
+    same(&state(&repo), &before, "a dirty target worktree");
+    std::fs::remove_file(repo.root.join("feature.txt")).unwrap();
+    // Approved, the check runs on the landing tree, and passes.
+    let out = repo.session(&["land", "s", "--keep"]).ok();
+    assert!(out.stderr.contains("Running check"), "{}", out.stderr);
+    // --keep: the session goes on from what landed.
+    assert_eq!(repo.meta("s")["status"], "active");
+    assert_eq!(
+        repo.git(&["rev-parse", "session/s"]),
+        repo.git(&["rev-parse", "main"])
+    );
+}
+
+fn three_sessions(repo: &TestRepo) -> (PathBuf, PathBuf, PathBuf) {
+    let clean = repo.new_session("clean");
+    write_file(&clean.join("clean.txt"), "clean\n");
+    repo.git_in(&clean, &["add", "clean.txt"]);
+    repo.git_in(&clean, &["commit", "-qm", "clean work"]);
+    let dirty = repo.new_session("dirty");
+    write_file(
+        &dirty.join("lib.txt"),
+        "ONE\ntwo\nthree\nfour\nfive\nsix\nseven\n",
+    );
+    repo.git_in(&dirty, &["commit", "-qam", "dirty: first line"]);
+    write_file(
+        &dirty.join("lib.txt"),
+        "ONE\ntwo\nthree\nFOUR (uncommitted)\nfive\nsix\nseven\n",
+    );
+    write_file(&dirty.join("staged.txt"), "staged\n");
+    repo.git_in(&dirty, &["add", "staged.txt"]);
+    write_file(&dirty.join("untracked.txt"), "untracked\n");
+    let clash = repo.new_session("clash");
+    write_file(
+        &clash.join("lib.txt"),
+        "one\ntwo\nthree\nfour\nfive\nsix\nSEVEN (clash)\n",
+    );
+    repo.git_in(&clash, &["commit", "-qam", "clash: last line"]);
+    (clean, dirty, clash)
+}
+
+/// `sync --all`: a clean session rebased, a dirty one rebased with its uncommitted, staged
+/// and untracked work carried, a conflicting one left untouched and reported; rows, JSON,
+/// exit 1; undo puts every synced one back exactly.
+#[test]
+fn sync_all_carries_work_and_leaves_conflicts_untouched() {
+    let repo = base_repo();
+    let (clean, dirty, clash) = three_sessions(&repo);
+    repo.commit_files(
+        &[(
+            "lib.txt",
+            "one\ntwo\nthree\nfour\nfive\nsix\nseven (main)\n",
+        )],
+        "main moves",
+    );
+    let main = repo.git(&["rev-parse", "main"]);
+    let clash_before = crate::support::tree_state(&clash);
+    let clash_head = repo.git_in(&clash, &["rev-parse", "HEAD"]);
+    let before = state(&repo);
+    let out = repo.session(&["sync", "--all", "--json"]).fails();
+    let rows = out.json();
+    let outcome = |name: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(outcome("clean")["outcome"], "synced");
+    assert_eq!(outcome("dirty")["outcome"], "synced");
+    assert_eq!(outcome("clash")["outcome"], "would-conflict");
+    assert_eq!(outcome("clash")["files"], serde_json::json!(["lib.txt"]));
+    for wt in [&clean, &dirty] {
+        assert_eq!(repo.git_in(wt, &["merge-base", "HEAD", "main"]), main);
+        assert_eq!(repo.git_in(wt, &["rev-list", "--count", "main..HEAD"]), "1");
+    }
+    assert_eq!(
+        repo.git_in(
+            &dirty,
+            &["status", "--porcelain=v1", "--untracked-files=all"]
+        ),
+        " M lib.txt\nA  staged.txt\n?? untracked.txt"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dirty.join("lib.txt")).unwrap(),
+        "ONE\ntwo\nthree\nFOUR (uncommitted)\nfive\nsix\nseven (main)\n"
+    );
+    assert_eq!(crate::support::tree_state(&clash), clash_before);
+    assert_eq!(repo.git_in(&clash, &["rev-parse", "HEAD"]), clash_head);
+    // The table.
+    let again = repo.session(&["sync", "--all"]).fails();
+    assert!(again.stdout.contains("already current"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("would conflict    lib.txt"),
+        "{}",
+        again.stdout
+    );
+    // Undo of the first sync (the second changed nothing).
+    let op = repo.session(&["op", "log", "--json"]).ok().json();
+    let first = op
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["command"] == "sync --all --json")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    repo.session(&["undo", &first]).ok();
+    let mut now = state(&repo);
+    // Only the sessions' logs may differ (undo records on them); refs of branches must not.
+    now.refs = now
+        .refs
+        .lines()
+        .filter(|l| !l.starts_with("refs/sessions/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut want = before;
+    want.refs = want
+        .refs
+        .lines()
+        .filter(|l| !l.starts_with("refs/sessions/"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    same(&now, &want, "undo of sync");
+}
+
+/// git stops part-way where the prediction on trees saw no conflict (a merge driver that
+/// fails only in the session's worktree, where an ignored marker file sits): the session is
+/// put back exactly, nothing is left mid-rebase.
+#[test]
+fn a_sync_git_stops_is_put_back() {
+    let repo = base_repo();
+    repo.commit_files(
+        &[
+            (".gitattributes", "lib.txt merge=picky\n"),
+            (".gitignore", ".stop-here\n"),
+        ],
+        "driver",
+    );
+    repo.git(&[
+        "config",
+        "merge.picky.driver",
+        "test ! -e .stop-here && git merge-file %A %O %B",
+    ]);
+    let wt = repo.new_session("s");
+    write_file(&wt.join(".stop-here"), "");
+    write_file(
+        &wt.join("lib.txt"),
+        "ONE\ntwo\nthree\nfour\nfive\nsix\nseven\n",
+    );
+    repo.git_in(&wt, &["commit", "-qam", "first line"]);
+    write_file(&wt.join("wip.txt"), "uncommitted\n");
+    repo.commit_files(
+        &[(
+            "lib.txt",
+            "one\ntwo\nthree\nfour\nfive\nsix\nseven (main)\n",
+        )],
+        "main moves",
+    );
+    let files = crate::support::tree_state(&wt);
+    let status = repo.git_in(&wt, &["status", "--porcelain=v1", "--untracked-files=all"]);
+    let head = repo.git_in(&wt, &["rev-parse", "HEAD"]);
+    let out = repo.session(&["sync", "s", "--json"]).fails();
+    let row = &out.json()[0];
+    assert_eq!(row["outcome"], "stopped", "{row}");
+    assert_eq!(crate::support::tree_state(&wt), files);
+    assert_eq!(
+        repo.git_in(&wt, &["status", "--porcelain=v1", "--untracked-files=all"]),
+        status
+    );
+    assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]), head);
+    let git_dir = PathBuf::from(repo.git_in(&wt, &["rev-parse", "--absolute-git-dir"]));
+    for leftover in ["rebase-merge", "rebase-apply", "MERGE_HEAD"] {
+        assert!(!git_dir.join(leftover).exists(), "{leftover} left behind");
+    }
+}
+
+/// A checkpoint racing a sync or a landing: every checkpoint printed stays in the log, and the
+/// session ends in one piece.
+#[test]
+fn land_and_sync_racing_checkpoints() {
+    let repo = base_repo();
+    let wt = session_with_commits(&repo, "s");
+    repo.commit_files(&[("other.txt", "main moved\n")], "main moves");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let printed: Vec<String> = std::thread::scope(|s| {
+        let (repo, stop, wt) = (&repo, &stop, &wt);
+        let checkpoints = s.spawn(move || {
+            let mut ids = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                let _ = std::fs::write(wt.join("wip.txt"), format!("{i}\n"));
+                let out = repo.session(&["checkpoint", "s"]);
+                if out.code == 0 {
+                    ids.push(out.stdout.trim().to_owned());
+                }
+            }
+            ids
+        });
+        let _ = repo.session(&["sync", "s"]);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        checkpoints.join().unwrap()
+    });
+    let logged = repo.git(&["log", "--format=%P", "refs/sessions/s"]);
+    for id in &printed {
+        assert!(
+            logged.contains(id.as_str()),
+            "checkpoint {id} is not in the log"
+        );
+    }
+    assert_eq!(
+        repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+}
