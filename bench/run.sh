@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -364,6 +364,57 @@ bench_overlaps() {
   report_abs "PreToolUse, first after the tips moved" "$(printf '%s\n' "${first_t[@]}" | median)" 150
 }
 
+# land --squash of a 20-commit session into a branch checked out in a worktree, against
+# `git merge --squash` + `git commit` there by hand; sync --all with nothing to do.
+bench_land() {
+  local target=.bench/land-target start
+  if [ ! -d "$target" ]; then
+    git worktree add -q -b bench-land-target "$target" HEAD
+  fi
+  start=$(git -C "$target" rev-parse HEAD)
+  local files
+  files=$(git ls-files src | awk 'NR % 997 == 3 && ++n <= 20')
+  local git_times=() our_times=() full_times=()
+  for i in $(seq "$runs"); do
+    local name="bench-land-$i" wt=".worktrees/bench-land-$i"
+    [ -d "$wt" ] || git session new --no-include --base "$start" "$name" >/dev/null 2>&1
+    if [ "$(git -C "$wt" rev-list --count "$start..HEAD")" -lt 20 ]; then
+      local n=0
+      for f in $files; do
+        n=$((n + 1))
+        echo "// landing $i, commit $n" >> "$wt/$f"
+        git -C "$wt" commit -qam "bench land $i: commit $n"
+      done
+    fi
+    git_times+=("$(ms bash -c "git -C $target merge -q --squash session/$name && git -C $target commit -qm 'squash by hand'")")
+    git -C "$target" reset -q --hard "$start"
+    our_times+=("$(ms git session land "$name" --into bench-land-target --squash --keep)")
+    git session undo >/dev/null 2>&1
+    full_times+=("$(ms git session land "$name" --into bench-land-target --squash)")
+    git session undo >/dev/null 2>&1
+  done
+  report "land --squash --keep, 20 commits" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 1.5
+  report "  land --squash (then ends: removes a worktree)" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${full_times[@]}" | median)" 99
+  # sync --all, everyone current first.
+  git session sync --all >/dev/null 2>&1 || true
+  local n sync_times=()
+  n=$(git session list --json | grep -c '"worktree": "/')
+  for _ in $(seq "$runs"); do
+    sync_times+=("$(ms_any git session sync --all)")
+  done
+  report_abs "sync --all over $n sessions, nothing to do" "$(printf '%s\n' "${sync_times[@]}" | median)" 300
+}
+ms_any() { # as ms, whatever the exit status (sessions that cannot sync exit 1)
+  local start end
+  sync
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1 || true
+  end=$(date +%s%N)
+  echo $(((end - start) / 1000000))
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
@@ -374,6 +425,7 @@ case "$what" in
   resume) bench_resume ;;
   oplog) bench_oplog ;;
   overlaps) bench_overlaps ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog; bench_overlaps ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|all]" >&2; exit 2 ;;
+  land) bench_land ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog; bench_overlaps; bench_land ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|all]" >&2; exit 2 ;;
 esac
