@@ -230,6 +230,12 @@ fn base_tip(
     cache: &mut HashMap<String, Option<ObjectId>>,
 ) -> Option<ObjectId> {
     let spec = session.meta.base_ref.clone();
+    // A ref name only (session.yaml may be fetched): never `:/text` or `@{-1}`.
+    let is_ref =
+        spec == "HEAD" || crate::session::name::validate(spec.trim_start_matches("refs/")).is_ok();
+    if !is_ref {
+        return None;
+    }
     *cache
         .entry(spec.clone())
         .or_insert_with(|| main.resolve_commit(&spec).ok())
@@ -391,13 +397,12 @@ impl crate::overlap::Oracle for GitOracle<'_, '_> {
         i: usize,
         j: usize,
     ) -> Result<Option<(Vec<ChangedFile>, Vec<ChangedFile>)>, RepoError> {
-        let Some(base) = self.pair_base(i, j)? else {
+        if self.pair_base(i, j)?.is_none() {
             return Ok(None);
-        };
-        let from = self.changes.tree_of(base)?;
-        let a = self.changes.between(from, self.prints[i].tree)?.to_vec();
-        let b = self.changes.between(from, self.prints[j].tree)?.to_vec();
-        Ok(Some((a, b)))
+        }
+        // Each session's own changes, from where it left its base: a file the base changed
+        // between the two forks is neither session's work.
+        Ok(Some((self.own_changes(i)?, self.own_changes(j)?)))
     }
 
     fn pair_conflicts(&mut self, i: usize, j: usize) -> Result<Vec<String>, RepoError> {
@@ -462,12 +467,13 @@ pub fn overlaps(
 
 /// What touching `touched` (files a commit changed, a file an agent is about to edit) runs
 /// into, as [`crate::overlap::warnings`] words it: files another live session here changed
-/// or claims, files outside `me`'s claim. At most `limit` lines.
+/// or claims, files outside `me`'s claim (None: the touch is no session's, so only the others
+/// count). At most `limit` lines.
 pub fn touch_warnings(
     repo: &Repo,
     local: &LocalStore,
     sessions: &[Session],
-    me: &Session,
+    me: Option<&Session>,
     touched: &[String],
     limit: usize,
 ) -> Result<Vec<String>, FootprintError> {
@@ -477,12 +483,15 @@ pub fn touch_warnings(
         owns: owns.to_vec(),
         base_ref: base_ref.to_owned(),
     };
-    let mine = claim_of(me.name(), &me.meta.id, &me.meta.owns, &me.meta.base_ref);
+    let mine = match me {
+        Some(me) => claim_of(me.name(), &me.meta.id, &me.meta.owns, &me.meta.base_ref),
+        None => claim_of("", "", &[], ""),
+    };
     let others: Vec<&Session> = sessions
         .iter()
-        .filter(|s| s.meta.id != me.meta.id && s.meta.status.is_open())
+        .filter(|s| s.meta.id != mine.id && s.meta.status.is_open())
         .collect();
-    if others.is_empty() && me.meta.owns.is_empty() {
+    if others.is_empty() && mine.owns.is_empty() {
         return Ok(Vec::new());
     }
     let owned: Vec<Session> = others.iter().map(|s| (*s).clone()).collect();

@@ -249,22 +249,14 @@ pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
 
 // ---- bringing work together (land, sync), in one worktree ----------------------------------
 
-/// `git merge --ff-only <to>` in the worktree at `path`: its branch and files move as git
-/// moves them, local changes in other files kept; refused by git when it would overwrite one
-/// or `to` does not descend from its HEAD. git's hooks run.
-pub fn fast_forward(path: &Path, to: ObjectId) -> Result<(), WorktreeError> {
+/// `git read-tree -m -u <from> <to>` in the worktree at `path`: its index and files go from
+/// `from`'s tree to `to`'s as a fast-forward moves them, every other change kept (staged ones
+/// too). git refuses, changing nothing, when a local change or an untracked file (an ignored
+/// one included: no checkpoint holds those) is in the way. The caller moves the branch.
+pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), WorktreeError> {
     git(path)
-        .args(["merge", "--ff-only", "--quiet"])
-        .arg(to.to_string())
-        .run()?;
-    Ok(())
-}
-
-/// `git reset --keep <to>` in the worktree at `path`: its branch and files go to `to`, local
-/// changes in other files kept (git refuses when one would be lost).
-pub fn reset_keep(path: &Path, to: ObjectId) -> Result<(), WorktreeError> {
-    git(path)
-        .args(["reset", "--keep", "--quiet"])
+        .args(["read-tree", "-m", "-u"])
+        .arg(from.to_string())
         .arg(to.to_string())
         .run()?;
     Ok(())

@@ -148,15 +148,23 @@ impl HookInput {
     }
 
     /// `PreToolUse`: the file an editing tool is about to write (`file_path`, or a notebook's
-    /// `notebook_path`), when it names an absolute one.
+    /// `notebook_path`), a relative one taken from `cwd`.
     pub fn edited_path(&self) -> Option<PathBuf> {
         let input = self.tool_input.as_ref()?;
         let path = input
             .get("file_path")
             .or_else(|| input.get("notebook_path"))?
             .as_str()?;
+        if path.is_empty() || path.contains('\0') {
+            return None;
+        }
         let path = PathBuf::from(path);
-        (path.is_absolute() && !path.as_os_str().is_empty()).then_some(path)
+        // A relative path is the agent's, from where it runs.
+        match (path.is_absolute(), &self.cwd) {
+            (true, _) => Some(path),
+            (false, Some(cwd)) if cwd.is_absolute() => Some(cwd.join(path)),
+            _ => None,
+        }
     }
 
     /// Claude's own session id, when it sent one.

@@ -420,30 +420,63 @@ fn pre_tool_use(ctx: &Context, input: &HookInput) -> CommandResult {
     let Some(path) = input.edited_path() else {
         return Ok(());
     };
-    let path = crate::git::normalize(&path);
+    let path = crate::git::clean_path(&crate::git::normalize(&path));
     let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
     let local = ctx.local();
-    // The session whose worktree holds the file (the agent may edit another worktree).
-    let Some((session, rel)) = sessions.iter().find_map(|s| {
-        let root = canonical(local.get(&s.meta.id).worktree_of(s.name())?);
-        let rel = path.strip_prefix(&root).ok()?;
-        let rel: Vec<String> = rel
+    // The agent's own session: the one whose worktree it runs in.
+    let me = ctx.current_session()?;
+    // Where the file is: a session's worktree, or the main one.
+    let mut roots: Vec<(Option<&Session>, std::path::PathBuf)> = sessions
+        .iter()
+        .filter_map(|s| {
+            Some((
+                Some(s),
+                canonical(local.get(&s.meta.id).worktree_of(s.name())?),
+            ))
+        })
+        .collect();
+    if let Ok(main) = ctx.main_root() {
+        roots.push((None, canonical(&main)));
+    }
+    // The deepest root that holds it (session worktrees sit inside the main one).
+    roots.sort_by_key(|(_, root)| std::cmp::Reverse(root.components().count()));
+    let Some((holder, rel)) = roots.iter().find_map(|(s, root)| {
+        let rel: Vec<String> = path
+            .strip_prefix(root)
+            .ok()?
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        (!rel.is_empty()).then(|| (s, rel.join("/")))
+        (!rel.is_empty()).then(|| (*s, rel.join("/")))
     }) else {
         return Ok(());
     };
-    let lines = crate::footprint::touch_warnings(
-        &ctx.repo,
-        &local,
-        &sessions,
-        session,
-        &[rel],
-        MAX_EDIT_REASONS,
-    )
-    .map_err(|e| CommandError::user(crate::text::one_line(&e)))?;
+    let mut lines = Vec::new();
+    if let Some(me) = &me
+        && holder.is_none_or(|h| h.meta.id != me.meta.id)
+    {
+        lines.push(format!(
+            "{rel} is in {}, not in the worktree of session '{}'",
+            match holder {
+                Some(h) => format!("the worktree of session '{}'", h.name()),
+                None => "the main worktree".to_owned(),
+            },
+            me.name()
+        ));
+    }
+    let judged_as = me.as_ref().or(holder);
+    lines.extend(
+        crate::footprint::touch_warnings(
+            &ctx.repo,
+            &local,
+            &sessions,
+            judged_as,
+            &[rel],
+            MAX_EDIT_REASONS,
+        )
+        .map_err(|e| CommandError::user(crate::text::one_line(&e)))?,
+    );
+    lines.truncate(MAX_EDIT_REASONS);
     if lines.is_empty() {
         return Ok(());
     }

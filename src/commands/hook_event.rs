@@ -239,7 +239,7 @@ fn warn_overlaps(
         &ctx.repo,
         &ctx.local(),
         &sessions,
-        session,
+        Some(session),
         &touched,
         MAX_OVERLAP_LINES,
     )

@@ -115,7 +115,13 @@ pub fn run(ctx: &Context, args: OwnArgs) -> CommandResult {
         Event::new(EventKind::Owns, detail),
         // Applied to the session as it is when recorded, so an `own --add` racing another
         // keeps both.
-        move |meta, _| meta.owns = next(&meta.owns),
+        move |meta, _| {
+            let owns = next(&meta.owns);
+            // Two additions at once never make a claim that could not be read back.
+            if crate::git::pathspec::Owns::new(&owns).is_ok() {
+                meta.owns = owns;
+            }
+        },
     )?;
     tx.finish()?;
     let owns = recorded.meta.owns.clone();

@@ -45,6 +45,25 @@ impl Repo {
         old: Option<ObjectId>,
         new: ObjectId,
     ) -> Result<Vec<ChangedFile>, RepoError> {
+        self.diff_files(old, new, true)
+    }
+
+    /// As [`Repo::changed_files`], with no rename tracking: a renamed file is two paths (the
+    /// one it left, the one it now has).
+    pub fn changed_files_plain(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+    ) -> Result<Vec<ChangedFile>, RepoError> {
+        self.diff_files(old, new, false)
+    }
+
+    fn diff_files(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        renames: bool,
+    ) -> Result<Vec<ChangedFile>, RepoError> {
         if old == Some(new) {
             return Ok(Vec::new());
         }
@@ -55,7 +74,7 @@ impl Repo {
             Some(id) => repo.find_tree(id).context(context)?,
             None => repo.empty_tree(),
         };
-        let options = gix::diff::Options::default().with_rewrites(Some(Default::default()));
+        let options = gix::diff::Options::default().with_rewrites(renames.then(Default::default));
         let changes = repo
             .diff_tree_to_tree(&old_tree, &new_tree, options)
             .context(context)?;

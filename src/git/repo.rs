@@ -1037,6 +1037,22 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` with `.` and `..` components resolved lexically (what [`normalize`] leaves of a
+/// path whose tail does not exist).
+pub fn clean_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Runs `f` on a handle of `repo` whose worktree is `.`, with the process inside the
 /// worktree: status does one lstat per tracked file, and resolving short relative paths
 /// instead of long absolute ones is a good part of its cost. The directory is restored after.

@@ -70,10 +70,13 @@ pub fn resolve(
             OpError::refused("this repository has no commits yet")
                 .hint("make a first commit, then start a session")
         })?;
-        Ok(Base {
-            commit,
-            base_ref: "HEAD".into(),
-        })
+        // The branch HEAD is on, by name: what the session lands into and syncs with stays
+        // that branch when the worktree later switches to another one.
+        let base_ref = here
+            .head_ref_name()?
+            .and_then(|r| r.strip_prefix("refs/heads/").map(str::to_owned))
+            .unwrap_or_else(|| "HEAD".into());
+        Ok(Base { commit, base_ref })
     };
     let mode = config.string(&config::BASE_REF);
     if spec.head || mode == "head" {

@@ -247,6 +247,16 @@ fn plan_from(
         (None, None) => repo.read_ref(&format!("refs/heads/{}", session.meta.branch))?,
     }
     .ok_or_else(|| OpError::refused(format!("session '{name}' has no commit to land")))?;
+    if let Some(path) = &session_worktree {
+        let wt = repo.open_worktree(path)?;
+        if wt.head_ref_name()?.as_deref() != Some(&format!("refs/heads/{}", session.meta.branch)) {
+            return Err(OpError::refused(format!(
+                "the worktree of session '{name}' is not on its branch '{}'; nothing was changed",
+                crate::text::escape(&session.meta.branch)
+            ))
+            .hint(format!("`git switch {}` there first", session.meta.branch)));
+        }
+    }
     let uncommitted = match &session_worktree {
         Some(path) => repo.open_worktree(path)?.changed_paths()?,
         None => Vec::new(),
@@ -296,8 +306,9 @@ fn plan_from(
             into
         )));
     }
+    // Every path the landing writes: renamed files under both names.
     let files: Vec<String> = repo
-        .changed_files(Some(base_tree), head_tree)?
+        .changed_files_plain(Some(base_tree), head_tree)?
         .into_iter()
         .map(|c| c.path)
         .collect();
@@ -467,40 +478,64 @@ pub fn land(
     run_checks(
         repo, local, config, main_root, session, &plan, landed, reporter,
     )?;
-    // The target moves: in its worktree as `git merge --ff-only` moves it, else by CAS.
-    let target_ref = format!("refs/heads/{}", plan.into);
-    match &plan.target_worktree {
-        Some(path) => {
-            worktree::fast_forward(path, landed).map_err(|e| {
-                OpError::refused(format!(
-                    "'{}' could not move in {}: {}; nothing was landed",
-                    crate::text::escape(&plan.into),
-                    path.display(),
-                    crate::text::one_line(&e)
-                ))
-            })?;
-            let (back, from) = (path.clone(), plan.ids.target);
-            tx.on_rollback(move |_| {
-                let _ = worktree::reset_keep(&back, from);
-            });
-            tx.record_external(&target_ref, Some(plan.ids.target))?;
-            tx.worktree(WorktreeChange::Advanced {
-                path: path.clone(),
-                branch: plan.into.clone(),
-                from: plan.ids.target.to_string(),
-                to: landed.to_string(),
-            });
-        }
-        None => {
-            tx.update_ref(
-                &target_ref,
-                landed,
-                Expect::At(plan.ids.target),
-                "session: land",
-            )?;
-            tx.flush()?;
+    // Nothing moved while the checks ran: the session's work is still what was planned, and
+    // the target's worktree still has the target checked out.
+    let session_lock =
+        crate::session::SessionLock::acquire(&repo.common_dir(), &session.meta.id, session.name())
+            .map_err(crate::lifecycle::LifecycleError::from)?;
+    if let Some(path) = &session_path {
+        let now = repo.open_worktree(path)?.head_commit()?;
+        let planned = if plan.uncommitted.is_empty() {
+            Some(plan.ids.head)
+        } else {
+            repo.read_commit(plan.ids.head)?.parents.first().copied()
+        };
+        if now != planned {
+            return Err(OpError::refused(format!(
+                "session '{}' gained a commit while landing; nothing was landed",
+                crate::text::escape(session.name())
+            ))
+            .hint("land it again: the new commit goes with it"));
         }
     }
+    // The target moves by compare-and-swap; in the worktree that has it checked out, its
+    // files move with it as a fast-forward moves them.
+    let target_ref = format!("refs/heads/{}", plan.into);
+    if let Some(path) = &plan.target_worktree {
+        let git_dir = repo.open_worktree(path)?.git_dir();
+        if worktree::checked_out_branch(&git_dir).as_deref() != Some(plan.into.as_str()) {
+            return Err(OpError::refused(format!(
+                "{} no longer has '{}' checked out; nothing was landed",
+                path.display(),
+                crate::text::escape(&plan.into)
+            )));
+        }
+        worktree::move_files(path, plan.ids.target, landed).map_err(|e| {
+            OpError::refused(format!(
+                "the worktree of '{}' at {} cannot take the landing: {}; nothing was landed",
+                crate::text::escape(&plan.into),
+                path.display(),
+                crate::text::one_line(&e)
+            ))
+        })?;
+        let (back, from) = (path.clone(), plan.ids.target);
+        tx.on_rollback(move |_| {
+            let _ = worktree::move_files(&back, landed, from);
+        });
+        tx.worktree(WorktreeChange::Advanced {
+            path: path.clone(),
+            branch: plan.into.clone(),
+            from: plan.ids.target.to_string(),
+            to: landed.to_string(),
+        });
+    }
+    tx.update_ref(
+        &target_ref,
+        landed,
+        Expect::At(plan.ids.target),
+        "session: land",
+    )?;
+    tx.flush()?;
     crate::fault::point("land-moved");
     notes(tx, session, &plan, landed)?;
     tx.record(
@@ -521,31 +556,65 @@ pub fn land(
         // It continues from what landed.
         if let Some(path) = &session_path {
             let branch_ref = format!("refs/heads/{}", session.meta.branch);
-            let before = repo.read_ref(&branch_ref)?;
             let wt = repo.open_worktree(path)?;
             let from = wt.head_commit()?.unwrap_or(plan.ids.head);
             if plan.uncommitted.is_empty() {
-                worktree::reset_keep(path, landed)?;
+                worktree::move_files(path, from, landed)?;
+                let back = path.clone();
+                tx.on_rollback(move |_| {
+                    let _ = worktree::move_files(&back, landed, from);
+                });
+                tx.update_ref(
+                    &branch_ref,
+                    landed,
+                    Expect::At(from),
+                    "session: land --keep",
+                )?;
+                tx.worktree(WorktreeChange::Advanced {
+                    path: path.clone(),
+                    branch: session.meta.branch.clone(),
+                    from: from.to_string(),
+                    to: landed.to_string(),
+                });
             } else {
-                // Its uncommitted work landed: checkpointed first, then the worktree is what
-                // landed.
-                crate::ops::checkpoint::record_checkpoint(tx, local, session, path, "landed")?;
+                // Its uncommitted work landed: checkpointed first (what undo puts back), then
+                // the worktree is a clean checkout of what landed.
+                let before = crate::ops::checkpoint::checkpoint_locked(
+                    &session_lock,
+                    tx,
+                    local,
+                    session,
+                    path,
+                    crate::ops::checkpoint::Take::new("before continuing from what landed"),
+                )?
+                .expect("a checkpoint is recorded unless only_if_dirty")
+                .id;
                 tx.persist()?;
-                crate::git::git(path)
-                    .args(["reset", "--hard", "--quiet"])
-                    .arg(landed.to_string())
-                    .run()
-                    .map_err(crate::worktree::WorktreeError::from)?;
+                let capture = crate::checkpoint::Capture {
+                    tree: repo.read_commit(landed)?.tree,
+                    head: Some(landed),
+                    staged: None,
+                };
+                let after =
+                    crate::checkpoint::commit(&wt, &capture, "continuing from what landed")?;
+                let snapshot = crate::checkpoint::Snapshot::read(repo, after)?;
+                let branch_before = repo.read_ref(&branch_ref)?;
+                crate::checkpoint::restore(&wt, &snapshot)?;
+                tx.record_external(&branch_ref, branch_before)?;
+                tx.worktree(WorktreeChange::Restored {
+                    session: crate::oplog::SessionRef {
+                        name: session.name().to_owned(),
+                        id: session.meta.id.clone(),
+                    },
+                    path: path.clone(),
+                    before: before.to_string(),
+                    after: after.to_string(),
+                });
             }
-            tx.record_external(&branch_ref, before)?;
-            tx.worktree(WorktreeChange::Advanced {
-                path: path.clone(),
-                branch: session.meta.branch.clone(),
-                from: from.to_string(),
-                to: landed.to_string(),
-            });
         }
+        drop(session_lock);
     } else {
+        drop(session_lock);
         let retired = crate::ops::retire::retire(tx, local, session, true)?;
         if retired.removed {
             removed_worktree = retired.worktree.clone();
@@ -596,6 +665,10 @@ fn build(repo: &Repo, session: &Session, plan: &Plan) -> OpResult<ObjectId> {
             Ok(repo.write_commit(tree, &[ids.target, ids.head], &message)?)
         }
         Strategy::Rebase => {
+            // The target has not moved: the session's own commits, as they are.
+            if ids.base == ids.target {
+                return Ok(ids.head);
+            }
             let mut tip = ids.target;
             let mut tree = target_tree;
             for id in &ids.commits {
@@ -615,6 +688,9 @@ fn build(repo: &Repo, session: &Session, plan: &Plan) -> OpResult<ObjectId> {
                         list(&merge.conflicts)
                     )));
                 };
+                if next == tree {
+                    continue; // already there: git rebase drops it too
+                }
                 tip = repo.replay_commit(*id, tip, next)?;
                 tree = next;
             }

@@ -226,8 +226,45 @@ fn sync_one(
                     return Ok(row);
                 }
             }
+            // git replaces an ignored file that the new base tracks without a word, and no
+            // checkpoint holds ignored files: such a sync is refused.
+            let mut in_the_way = Vec::new();
+            for change in trial.changed_files(Some(head_tree), new_tree)? {
+                if change.blob.is_some()
+                    && std::fs::symlink_metadata(path.join(&change.path)).is_ok()
+                    && !wt.file_ignore_state(&change.path)?.1
+                {
+                    in_the_way.push(change.path);
+                }
+            }
+            if !in_the_way.is_empty() {
+                row.outcome = Outcome::Skipped;
+                row.why = Some(format!(
+                    "the new base tracks {}, which is there untracked or ignored; nothing was changed",
+                    in_the_way
+                        .iter()
+                        .take(5)
+                        .map(|p| crate::text::escape(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                return Ok(row);
+            }
         }
         None => {}
+    }
+    // Auto-sync never pulls the ground from under someone at work: a session with uncommitted
+    // work, or active in the last two minutes, is left for a sync by hand.
+    if req.automatic {
+        let now = repo.now().unwrap_or(0);
+        let recent = local
+            .get(&session.meta.id)
+            .last_active
+            .is_some_and(|t| now - t < 120);
+        if recent || capture.tree != head_tree || capture.staged.is_some() {
+            return Ok(Row::new(name, Outcome::Skipped)
+                .because("in use (uncommitted work or recent activity); sync it by hand"));
+        }
     }
     // Checkpointed, so whatever git does next, the session can be put back exactly.
     let message = format!("before sync onto {spec}");
@@ -238,7 +275,21 @@ fn sync_one(
     let before_snapshot = Snapshot::read(repo, before)?;
     tx.persist()?;
     crate::fault::point("sync-checkpointed");
+    // What is carried is what the checkpoint holds; the worktree must still be exactly that
+    // when it is cleaned (an edit since would be in no checkpoint).
+    let capture = Capture {
+        tree: before_snapshot.tree,
+        head: before_snapshot.head,
+        staged: before_snapshot.staged,
+    };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
+    if dirty {
+        let now = checkpoint::capture(&repo.open_worktree(&path)?)?;
+        if now.tree != capture.tree || now.staged != capture.staged || now.head != Some(head) {
+            return Ok(Row::new(name, Outcome::Skipped)
+                .because("its worktree changed while it was being synced; nothing was changed"));
+        }
+    }
     let done = (|| -> Result<(ObjectId, ObjectId), String> {
         let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
         if dirty {

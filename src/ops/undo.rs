@@ -451,7 +451,7 @@ pub fn undo(
                     moved_since(&name)
                 )));
             }
-            worktree::reset_keep(path, from_id).map_err(|e| {
+            worktree::move_files(path, to_id, from_id).map_err(|e| {
                 OpError::refused(format!(
                     "the worktree at {} cannot go back: {}",
                     path.display(),
@@ -461,9 +461,14 @@ pub fn undo(
             })?;
             let back = path.clone();
             tx.on_rollback(move |_| {
-                let _ = worktree::reset_keep(&back, to_id);
+                let _ = worktree::move_files(&back, from_id, to_id);
             });
-            tx.record_external(&name, Some(to_id))?;
+            tx.update_ref(
+                &name,
+                from_id,
+                crate::git::Expect::At(to_id),
+                "session: undo",
+            )?;
             tx.worktree(WorktreeChange::Advanced {
                 path: path.clone(),
                 branch: branch.clone(),

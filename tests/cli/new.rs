@@ -38,7 +38,7 @@ fn new_prints_only_the_path_and_creates_session_branch_and_worktree() {
     assert_eq!(meta["status"], "active");
     assert_eq!(meta["branch"], "session/auth-refactor");
     assert_eq!(meta["base"], repo.git(&["rev-parse", "HEAD"]));
-    assert_eq!(meta["base_ref"], "HEAD");
+    assert_eq!(meta["base_ref"], "main");
     assert_eq!(meta["parent"], serde_json::Value::Null);
     assert_eq!(meta["goal"], "split the auth module");
     assert_eq!(meta["created"], "2026-01-01T00:00:00Z");
@@ -48,7 +48,7 @@ fn new_prints_only_the_path_and_creates_session_branch_and_worktree() {
     );
     let message = repo.git(&["log", "-1", "--format=%B", "refs/sessions/auth-refactor"]);
     assert!(
-        message.starts_with("created: auth-refactor from HEAD"),
+        message.starts_with("created: auth-refactor from main"),
         "{message}"
     );
     assert!(
@@ -135,7 +135,8 @@ fn fresh_base_uses_origin_head_and_falls_back_to_head() {
     // No remote: HEAD, with a note on stderr.
     let out = repo.session(&["new", "no-remote"]).ok();
     assert!(out.stderr.contains("no remote 'origin'"), "{}", out.stderr);
-    assert_eq!(repo.meta("no-remote")["base_ref"], "HEAD");
+    // The branch HEAD was on, by name.
+    assert_eq!(repo.meta("no-remote")["base_ref"], "main");
 
     // A remote that is ahead: origin/HEAD after the fetch.
     let upstream = repo.home.join("upstream.git");
@@ -208,7 +209,7 @@ fn fresh_base_uses_origin_head_and_falls_back_to_head() {
         "{}",
         out.stderr
     );
-    assert_eq!(repo.meta("offline")["base_ref"], "HEAD");
+    assert_eq!(repo.meta("offline")["base_ref"], "main");
 }
 
 #[test]
@@ -319,10 +320,6 @@ fn new_inside_a_session_names_the_branch_it_starts_from() {
     let repo = TestRepo::new();
     let outer = repo.new_session("outer");
     let out = repo.session_in(&outer, &["new", "inner"]).ok();
-    assert!(
-        out.stderr.contains("from HEAD (session/outer)"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(repo.meta("inner")["base_ref"], "HEAD");
+    assert!(out.stderr.contains("from session/outer"), "{}", out.stderr);
+    assert_eq!(repo.meta("inner")["base_ref"], "session/outer");
 }

@@ -208,7 +208,7 @@ fn conflicts_with_the_base_tip() {
         serde_json::json!(["shared.txt"])
     );
     let table = repo.session(&["overlaps"]).ok().stdout;
-    assert!(table.contains("s ↔ HEAD"), "{table}");
+    assert!(table.contains("s ↔ main"), "{table}");
 }
 
 /// Ownership by pathspec: directories, globs and exclusions, edits inside and outside; `own`

@@ -423,7 +423,7 @@ fn hostile_fetched_sessions_are_refused_one_by_one() {
         forge(&a, &bare, &[("session.yaml", bomb.as_bytes())], None, &msg),
     ));
     // Absolute and `..` paths.
-    let abs = yaml_for("abs").replace("base_ref: HEAD", "base_ref: /etc/passwd");
+    let abs = yaml_for("abs").replace("base_ref: main", "base_ref: /etc/passwd");
     cases.push((
         "abs",
         forge(&a, &bare, &[("session.yaml", abs.as_bytes())], None, &msg),
