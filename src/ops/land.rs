@@ -316,7 +316,26 @@ fn plan_from(
     // be in the files the landing writes.
     let target_worktree = worktree_with_branch(repo, &into)?;
     if let Some(path) = &target_worktree {
-        let dirty = repo.open_worktree(path)?.changed_paths()?;
+        // git would replace an untracked or ignored file there without a word (no
+        // checkpoint holds those).
+        let wt = repo.open_worktree(path)?;
+        let mut in_the_way = Vec::new();
+        for file in &files {
+            if std::fs::symlink_metadata(path.join(file)).is_ok() && !wt.file_ignore_state(file)?.1
+            {
+                in_the_way.push(file.clone());
+            }
+        }
+        if !in_the_way.is_empty() {
+            return Err(OpError::refused(format!(
+                "the worktree of '{}' at {} has untracked or ignored files where the landing writes: {}; nothing was changed",
+                crate::text::escape(&into),
+                path.display(),
+                list(&in_the_way)
+            ))
+            .hint("move them away first"));
+        }
+        let dirty = wt.changed_paths()?;
         let touched: Vec<String> = dirty
             .into_iter()
             .filter(|d| {

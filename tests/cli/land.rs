@@ -204,12 +204,26 @@ fn refused_landings_change_nothing() {
     let out = repo.session(&["land", "s"]).fails();
     assert!(
         out.stderr
-            .contains("has changes in files the landing writes: feature.txt"),
+            .contains("has untracked or ignored files where the landing writes: feature.txt"),
+        "{}",
+        out.stderr
+    );
+    same(&state(&repo), &before, "an untracked file in the way");
+    std::fs::remove_file(repo.root.join("feature.txt")).unwrap();
+    write_file(
+        &repo.root.join("lib.txt"),
+        "one\ntwo\nthree\nfour\nfive\nsix\nseven, edited on main\n",
+    );
+    let before = state(&repo);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(
+        out.stderr
+            .contains("has changes in files the landing writes: lib.txt"),
         "{}",
         out.stderr
     );
     same(&state(&repo), &before, "a dirty target worktree");
-    std::fs::remove_file(repo.root.join("feature.txt")).unwrap();
+    repo.git(&["checkout", "--", "lib.txt"]);
     // Approved, the check runs on the landing tree, and passes.
     let out = repo.session(&["land", "s", "--keep"]).ok();
     assert!(out.stderr.contains("Running check"), "{}", out.stderr);
@@ -386,42 +400,151 @@ fn a_sync_git_stops_is_put_back() {
     }
 }
 
-/// A checkpoint racing a sync or a landing: every checkpoint printed stays in the log, and the
-/// session ends in one piece.
+/// Checkpoints racing a sync, then a landing: every checkpoint printed stays in the log, the
+/// loop really ran, and the last thing written is never lost.
 #[test]
 fn land_and_sync_racing_checkpoints() {
-    let repo = base_repo();
-    let wt = session_with_commits(&repo, "s");
-    repo.commit_files(&[("other.txt", "main moved\n")], "main moves");
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let printed: Vec<String> = std::thread::scope(|s| {
-        let (repo, stop, wt) = (&repo, &stop, &wt);
-        let checkpoints = s.spawn(move || {
-            let mut ids = Vec::new();
-            let mut i = 0;
-            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                i += 1;
-                let _ = std::fs::write(wt.join("wip.txt"), format!("{i}\n"));
-                let out = repo.session(&["checkpoint", "s"]);
-                if out.code == 0 {
-                    ids.push(out.stdout.trim().to_owned());
+    for command in ["sync", "land"] {
+        let repo = base_repo();
+        let wt = session_with_commits(&repo, "s");
+        repo.commit_files(&[("other.txt", "main moved\n")], "main moves");
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (printed, last) = std::thread::scope(|s| {
+            let (repo, stop, wt) = (&repo, &stop, &wt);
+            let checkpoints = s.spawn(move || {
+                let mut ids = Vec::new();
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) || i < 2 {
+                    // Counted once written: a write into a removed worktree is no write.
+                    if std::fs::write(wt.join("wip.txt"), format!("{}\n", i + 1)).is_err() {
+                        break;
+                    }
+                    i += 1;
+                    let out = repo.session(&["checkpoint", "s"]);
+                    if out.code == 0 {
+                        ids.push(out.stdout.trim().to_owned());
+                    }
                 }
-            }
-            ids
+                (ids, i)
+            });
+            let args: &[&str] = if command == "sync" {
+                &["sync", "s"]
+            } else {
+                &["land", "s", "--include-uncommitted"]
+            };
+            let _ = repo.session(args);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            checkpoints.join().unwrap()
         });
-        let _ = repo.session(&["sync", "s"]);
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        checkpoints.join().unwrap()
-    });
-    let logged = repo.git(&["log", "--format=%P", "refs/sessions/s"]);
-    for id in &printed {
         assert!(
-            logged.contains(id.as_str()),
-            "checkpoint {id} is not in the log"
+            !printed.is_empty(),
+            "{command}: the checkpoint loop never ran"
+        );
+        let logged = repo.git(&["log", "--format=%P", "refs/sessions/s"]);
+        for id in &printed {
+            assert!(
+                logged.contains(id.as_str()),
+                "{command}: checkpoint {id} is not in the log"
+            );
+        }
+        // The last write is in the worktree, or in a checkpoint of the session's log.
+        let want = format!("{last}\n");
+        let in_worktree = std::fs::read_to_string(wt.join("wip.txt")).ok() == Some(want.clone());
+        let in_log = repo
+            .git(&["log", "--format=%P", "refs/sessions/s"])
+            .lines()
+            .filter_map(|p| p.split(' ').nth(1).map(str::to_owned))
+            .any(|c| {
+                repo.cmd_in(&repo.root, "git", &["show", &format!("{c}:wip.txt")])
+                    .stdout
+                    == want
+            });
+        assert!(
+            in_worktree || in_log,
+            "{command}: the last write ({last}) is lost"
         );
     }
+}
+
+/// `land --keep --include-uncommitted`, then undo: the uncommitted, staged and untracked work
+/// is back as it was. A staged change in the target's worktree survives a landing and its
+/// undo.
+#[test]
+fn keep_with_uncommitted_work_and_staged_changes_in_the_target_undo_exactly() {
+    let repo = base_repo();
+    let wt = session_with_commits(&repo, "s");
+    write_file(
+        &wt.join("lib.txt"),
+        "ONE\ntwo\nthree\nfour\nfive\nsix\nseven (dirty)\n",
+    );
+    write_file(&wt.join("untracked.txt"), "untracked\n");
+    write_file(&wt.join("staged.txt"), "staged\n");
+    repo.git_in(&wt, &["add", "staged.txt"]);
+    write_file(&repo.root.join("main-staged.txt"), "staged on main\n");
+    repo.git(&["add", "main-staged.txt"]);
+    let before = state(&repo);
+    repo.session(&["land", "s", "--keep", "--include-uncommitted", "--rebase"])
+        .ok();
     assert_eq!(
-        repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=no"]),
-        ""
+        repo.git(&["status", "--porcelain=v1"]),
+        "A  main-staged.txt"
+    );
+    assert_eq!(repo.git_in(&wt, &["status", "--porcelain=v1"]), "");
+    repo.session(&["undo"]).ok();
+    same(
+        &state(&repo),
+        &before,
+        "undo of land --keep --include-uncommitted",
+    );
+}
+
+/// A session made from the main worktree's branch lands into and syncs with that branch,
+/// not with whatever the main worktree has checked out later.
+#[test]
+fn the_base_branch_is_remembered_by_name() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.commit_files(&[("feature-only.txt", "x\n")], "feature work");
+    let plan = repo
+        .session(&["land", "s", "--dry-run", "--json"])
+        .ok()
+        .json();
+    assert_eq!(plan["into"], "main");
+    repo.session(&["sync", "s"]).ok();
+    assert!(!repo.root.join(".worktrees/s/feature-only.txt").exists());
+}
+
+/// git replaces an ignored file the new base tracks without a word: a sync that would do so
+/// is refused, and a landing leaves the target's ignored file alone (refused too).
+#[test]
+fn ignored_files_are_never_overwritten() {
+    let repo = base_repo();
+    repo.commit_files(&[(".gitignore", "app.log\n")], "ignore logs");
+    let wt = session_with_commits(&repo, "s");
+    write_file(&wt.join("app.log"), "precious local log\n");
+    write_file(&repo.root.join("app.log"), "from main\n");
+    repo.git(&["add", "-f", "app.log"]);
+    repo.git(&["commit", "-qm", "main tracks app.log"]);
+    let out = repo.session(&["sync", "s", "--json"]).fails();
+    assert_eq!(out.json()[0]["outcome"], "skipped", "{}", out.stdout);
+    assert_eq!(
+        std::fs::read_to_string(wt.join("app.log")).unwrap(),
+        "precious local log\n"
+    );
+    // The other way round: the session tracks it, main has it ignored and untracked.
+    let repo = base_repo();
+    repo.commit_files(&[(".gitignore", "app.log\n")], "ignore logs");
+    let wt = session_with_commits(&repo, "t");
+    write_file(&wt.join("app.log"), "from the session\n");
+    repo.git_in(&wt, &["add", "-f", "app.log"]);
+    repo.git_in(&wt, &["commit", "-qm", "track app.log"]);
+    write_file(&repo.root.join("app.log"), "precious main log\n");
+    let before = state(&repo);
+    repo.session(&["land", "t"]).fails();
+    same(&state(&repo), &before, "a landing over an ignored file");
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join("app.log")).unwrap(),
+        "precious main log\n"
     );
 }

@@ -512,6 +512,15 @@ fn pre_tool_use_answers_by_policy() {
             .unwrap()
             .contains("claimed by session 'b'")
     );
+    // Through `..` inside a missing directory: judged where it lands (b's claim).
+    let through = ask(&a.join("src/zz/../b/new.rs"), "Write");
+    assert!(through.contains("claimed by session 'b'"), "{through}");
+    // An edit in another session's worktree is named as such.
+    let elsewhere = ask(&b.join("README.md"), "Edit");
+    assert!(
+        elsewhere.contains("is in the worktree of session 'b', not in the worktree of session 'a'"),
+        "{elsewhere}"
+    );
     // Outside every worktree, through `..`, not JSON, no path: silent and exit 0.
     assert_eq!(ask(Path::new("/etc/passwd"), "Edit"), "");
     assert_eq!(ask(&a.join("../b/../../../../etc/hosts"), "Edit"), "");
