@@ -808,6 +808,65 @@ impl Repo {
         Ok(out)
     }
 
+    /// Those of `paths` that differ from HEAD in this worktree (staged, modified, deleted, or
+    /// there untracked), judged path by path: no walk of the worktree.
+    pub fn changed_among(&self, paths: &[String]) -> Result<Vec<String>, RepoError> {
+        let what = || "reading the status of the worktree".to_owned();
+        let repo = &self.inner;
+        let index = super::scan::read_index(repo)?;
+        let root = self.workdir().ok_or_else(|| RepoError::Gix {
+            context: what(),
+            source: "the repository has no worktree".into(),
+        })?;
+        let head_tree = match self.head_commit()? {
+            Some(head) => Some(repo.find_commit(head).context(what)?.tree().context(what)?),
+            None => None,
+        };
+        let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
+        let mut pipeline = None;
+        let mut out = Vec::new();
+        for path in paths {
+            let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
+            let entry = index.entry_by_path(bpath).filter(|e| e.stage_raw() == 0);
+            let in_head = match &head_tree {
+                Some(tree) => tree
+                    .lookup_entry_by_path(path.as_str())
+                    .context(what)?
+                    .map(|e| e.object_id()),
+                None => None,
+            };
+            let on_disk = std::fs::symlink_metadata(root.join(path)).is_ok();
+            let changed = match entry {
+                None => on_disk || in_head.is_some(),
+                Some(entry) if Some(entry.id) != in_head => true,
+                Some(_) if !on_disk => true,
+                Some(entry) => {
+                    if pipeline.is_none() {
+                        pipeline = Some(super::scan::filter_pipeline(repo, &index)?);
+                    }
+                    let pipeline = pipeline.as_mut().expect("created above");
+                    match (
+                        super::scan::worktree_blob(repo, pipeline, &index, bpath)?,
+                        entry.mode.to_tree_entry_mode(),
+                    ) {
+                        (Some((mode, id)), Some(index_mode)) => {
+                            id != entry.id
+                                || !(mode == index_mode
+                                    || (!trust_executable_bit
+                                        && mode.is_blob()
+                                        && index_mode.is_blob()))
+                        }
+                        _ => true,
+                    }
+                }
+            };
+            if changed {
+                out.push(path.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked
     /// (not ignored) files, and submodules whose HEAD moved or that hold changes; each once.
     pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {

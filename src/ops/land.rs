@@ -335,7 +335,8 @@ fn plan_from(
             ))
             .hint("move them away first"));
         }
-        let dirty = wt.changed_paths()?;
+        // Only the paths the landing writes are looked at.
+        let dirty = wt.changed_among(&files)?;
         let touched: Vec<String> = dirty
             .into_iter()
             .filter(|d| {
@@ -578,11 +579,14 @@ pub fn land(
             let wt = repo.open_worktree(path)?;
             let from = wt.head_commit()?.unwrap_or(plan.ids.head);
             if plan.uncommitted.is_empty() {
-                worktree::move_files(path, from, landed)?;
-                let back = path.clone();
-                tx.on_rollback(move |_| {
-                    let _ = worktree::move_files(&back, landed, from);
-                });
+                // Files and index only change when what landed differs from what it has.
+                if repo.read_commit(from)?.tree != repo.read_commit(landed)?.tree {
+                    worktree::move_files(path, from, landed)?;
+                    let back = path.clone();
+                    tx.on_rollback(move |_| {
+                        let _ = worktree::move_files(&back, landed, from);
+                    });
+                }
                 tx.update_ref(
                     &branch_ref,
                     landed,
