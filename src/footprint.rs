@@ -245,9 +245,17 @@ fn base_tip(
 pub struct Changes<'r> {
     repo: &'r Repo,
     path: Option<PathBuf>,
+    /// Read on first use (a caller that finds everything in `own` never parses it).
+    loaded: bool,
     known: HashMap<String, Vec<ChangedFile>>,
     used: std::collections::HashSet<String>,
     dirty: bool,
+    /// Each session's own changes, by session id: the footprint they were judged for (its
+    /// commit, tree, base tip and base) and the files. The hooks and `PreToolUse`, which run
+    /// on every commit and edit, read this small file and nothing else when no tip moved.
+    own: HashMap<String, (String, Vec<ChangedFile>)>,
+    own_path: Option<PathBuf>,
+    own_dirty: bool,
 }
 
 /// At most this many diffs are kept.
@@ -263,18 +271,49 @@ impl<'r> Changes<'r> {
     /// The diffs kept in `$GIT_COMMON_DIR/session/cache/changes.json`.
     pub fn open(repo: &'r Repo) -> Changes<'r> {
         let path = repo.common_dir().join("session/cache/changes.json");
-        let known = std::fs::read(&path)
+        let own_path = repo.common_dir().join("session/cache/own-changes.json");
+        let own = std::fs::read(&own_path)
             .ok()
-            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
-            .map(|c| c.diffs)
+            .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Changes {
             repo,
             path: Some(path),
-            known,
+            loaded: false,
+            known: HashMap::new(),
             used: Default::default(),
             dirty: false,
+            own,
+            own_path: Some(own_path),
+            own_dirty: false,
         }
+    }
+
+    fn load(&mut self) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        if let Some(path) = &self.path {
+            self.known = std::fs::read(path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+                .map(|c| c.diffs)
+                .unwrap_or_default();
+        }
+    }
+
+    /// Session `id`'s own changes as last judged for `key`, when that is what it still is.
+    pub fn own(&self, id: &str, key: &str) -> Option<&[ChangedFile]> {
+        self.own
+            .get(id)
+            .filter(|(k, _)| k == key)
+            .map(|(_, files)| files.as_slice())
+    }
+
+    pub fn remember_own(&mut self, id: &str, key: String, files: Vec<ChangedFile>) {
+        self.own.insert(id.to_owned(), (key, files));
+        self.own_dirty = true;
     }
 
     pub fn repo(&self) -> &'r Repo {
@@ -283,6 +322,7 @@ impl<'r> Changes<'r> {
 
     /// The files that differ from tree `old` to tree `new`.
     pub fn between(&mut self, old: ObjectId, new: ObjectId) -> Result<&[ChangedFile], RepoError> {
+        self.load();
         let key = format!("{old}..{new}");
         if !self.known.contains_key(&key) {
             let files = self.repo.changed_files(Some(old), new)?;
@@ -300,6 +340,19 @@ impl<'r> Changes<'r> {
 
     /// Writes what was learnt (best effort: a cache that cannot be written is only slower).
     pub fn save(&mut self) {
+        if self.own_dirty
+            && let Some(path) = &self.own_path
+        {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = crate::fsutil::write_atomic(
+                path,
+                &serde_json::to_vec(&self.own).expect("serializes"),
+                None,
+            );
+            self.own_dirty = false;
+        }
         let Some(path) = &self.path else { return };
         if !self.dirty {
             return;
@@ -385,11 +438,21 @@ impl crate::overlap::Oracle for GitOracle<'_, '_> {
     type Error = RepoError;
 
     fn own_changes(&mut self, i: usize) -> Result<Vec<ChangedFile>, RepoError> {
-        let Some(fork) = self.fork(i)? else {
-            return Ok(Vec::new());
+        let p = &self.prints[i];
+        let key = format!("{}:{}:{:?}:{:?}", p.head, p.tree, p.base_tip, p.base);
+        if let Some(files) = self.changes.own(&p.id, &key) {
+            return Ok(files.to_vec());
+        }
+        let id = p.id.clone();
+        let files = match self.fork(i)? {
+            Some(fork) => {
+                let from = self.changes.tree_of(fork)?;
+                self.changes.between(from, self.prints[i].tree)?.to_vec()
+            }
+            None => Vec::new(),
         };
-        let from = self.changes.tree_of(fork)?;
-        Ok(self.changes.between(from, self.prints[i].tree)?.to_vec())
+        self.changes.remember_own(&id, key, files.clone());
+        Ok(files)
     }
 
     fn pair_changes(
