@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
+# bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|fsmonitor|cold|ui|all] — DESIGN §7 budgets, as ratios against stock git in the same run,
 # on the repository bench/make-repo.sh builds (100,000 tracked files, 30,000 ignored in
 # node_modules/). Prints one line per operation: stock git ms, git-session ms, ratio, budget.
 #
@@ -17,6 +17,9 @@ what=${1:-all}
 
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 export PATH="$root/target/release:$PATH"
+# No watchman unless a case starts its own (bench_fsmonitor): the other cases measure the
+# scans without a monitor, as on a machine without watchman.
+export WATCHMAN_SOCK="$work/no-watchman.sock"
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 
@@ -415,6 +418,243 @@ ms_any() { # as ms, whatever the exit status (sessions that cannot sync exit 1)
   echo $(((end - start) / 1000000))
 }
 
+# With a watchman of the benchmark's own: the issue-19 budgets. Each case is measured warm
+# (the monitor has answered before) and, for the record, cold (the first scan after watchman
+# restarted, or after git rewrote the index: a full scan that takes the clock).
+watchman_start() {
+  wm="$work/watchman"
+  mkdir -p "$wm"
+  watchman --sockname="$wm/sock" --statefile="$wm/state" --logfile="$wm/log" \
+    --pidfile="$wm/pid" --no-save-state get-sockname >/dev/null
+  export WATCHMAN_SOCK="$wm/sock"
+}
+watchman_stop() {
+  local pid
+  pid=$(cat "$wm/pid" 2>/dev/null || :)
+  watchman --sockname="$wm/sock" shutdown-server >/dev/null 2>&1 || :
+  while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$wm/sock"
+  export WATCHMAN_SOCK="$work/no-watchman.sock"
+}
+bench_fsmonitor() {
+  command -v watchman >/dev/null || { echo "bench: fsmonitor needs watchman" >&2; return 1; }
+  watchman_start
+  git session fsmonitor enable >/dev/null
+  local wt=.worktrees/bench-ckpt hook="$work/fsmonitor-watchman"
+  [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
+  # git's own watchman hook, as git ships it
+  cp /usr/share/git-core/templates/hooks/fsmonitor-watchman.sample "$hook"
+  chmod +x "$hook"
+  local gitfsm=(git -C "$wt" -c core.fsmonitor="$hook" -c core.untrackedCache=true status --porcelain)
+  "${gitfsm[@]}" >/dev/null; "${gitfsm[@]}" >/dev/null # the untracked cache and the token, once
+  # Checkpoint with nothing changed, against plain `git status` and git's own monitor, each
+  # side warm. git rewrites the index as it goes (plain status drops the monitor's token),
+  # so each side's first run after the other's is untimed: for git-session that first run is
+  # the full scan a changed index needs, reported as the cold case.
+  local plain=() gitmon=() same=() cold
+  git -C "$wt" status --porcelain >/dev/null
+  for _ in $(seq "$runs"); do plain+=("$(ms git -C "$wt" status --porcelain)"); done
+  "${gitfsm[@]}" >/dev/null; "${gitfsm[@]}" >/dev/null
+  for _ in $(seq "$runs"); do gitmon+=("$(ms "${gitfsm[@]}")"); done
+  git -C "$wt" status --porcelain >/dev/null
+  cold=$(ms git session checkpoint bench-ckpt)
+  for _ in $(seq "$runs"); do same+=("$(ms git session checkpoint bench-ckpt)"); done
+  report "[watchman] checkpoint, nothing changed" \
+    "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${same[@]}" | median)" 0.15
+  report "  (vs git status with its watchman hook)" \
+    "$(printf '%s\n' "${gitmon[@]}" | median)" "$(printf '%s\n' "${same[@]}" | median)" 0.5
+  report "  (first after git rewrote the index)" \
+    "$(printf '%s\n' "${plain[@]}" | median)" "$cold" 1.0
+  # After a watchman restart: the first scan is a full one.
+  watchman_stop
+  watchman_start
+  echo restart >> "$wt/restart.txt"
+  local restart
+  restart=$(ms git session checkpoint bench-ckpt)
+  report "  (first after watchman restarted)" "$(printf '%s\n' "${plain[@]}" | median)" "$restart" 1.0
+  # The restarted server crawls every worktree again (all sessions' files): wait for it.
+  git session fsmonitor enable >/dev/null
+  # 100 changed + 100 new files, against stock git's way (as bench_checkpoint).
+  git -C "$wt" ls-files src | awk 'NR % 997 == 5' | head -n 100 | while read -r f; do echo "// fsmonitor" >> "$wt/$f"; done
+  for i in $(seq 0 99); do
+    mkdir -p "$wt/newfsm/n$((i % 10))"
+    echo "new file $i" > "$wt/newfsm/n$((i % 10))/file$i.rs"
+  done
+  git session checkpoint bench-ckpt >/dev/null # the monitor has answered once
+  local gitdir index git_times=() our_times=()
+  gitdir=$(git -C "$wt" rev-parse --absolute-git-dir)
+  index=$(mktemp)
+  for i in $(seq "$runs"); do
+    echo "$i" >> "$wt/newfsm/n0/file0.rs"
+    git_times+=("$(ms bash -c "cd $wt && cp '$gitdir/index' '$index' && tree=\$(GIT_INDEX_FILE='$index' git add -A && GIT_INDEX_FILE='$index' git write-tree) && git commit-tree \$tree -p HEAD -m bench")")
+    echo "$i" >> "$wt/newfsm/n0/file1.rs"
+    our_times+=("$(ms git session checkpoint bench-ckpt)")
+  done
+  rm -f "$index"
+  report "[watchman] checkpoint, 100 changed + 100 new" \
+    "$(printf '%s\n' "${git_times[@]}" | median)" "$(printf '%s\n' "${our_times[@]}" | median)" 0.1
+  # list over 20 sessions, against serial plain `git status` in each.
+  local n=20 worktrees
+  for i in $(seq "$n"); do
+    [ -d ".worktrees/bench-list-$i" ] || git session new --no-include "bench-list-$i" >/dev/null 2>&1
+  done
+  worktrees=$(git session list --json | sed -n 's/.*"worktree": "\(.*\)".*/\1/p')
+  n=$(echo "$worktrees" | wc -l)
+  git session list >/dev/null # every worktree answered once
+  local lgit=() lours=()
+  for _ in $(seq "$runs"); do
+    lgit+=("$(ms bash -c "for wt in $(echo $worktrees); do git -C \$wt status --porcelain; done")")
+    git session list >/dev/null # git may have rewritten indexes: not what is measured
+    lours+=("$(ms git session list)")
+  done
+  report "[watchman] list over $n sessions" \
+    "$(printf '%s\n' "${lgit[@]}" | median)" "$(printf '%s\n' "${lours[@]}" | median)" 0.1
+  # push with its checkpoint, against `git push --atomic` of the same refs alone.
+  sharing_setup
+  local pgit=() pours=()
+  for i in $(seq "$runs"); do
+    local name="bench-fsm-push-$i"
+    sharing_session "$name"
+    git session checkpoint "$name" >/dev/null 2>&1 # worked in before: the monitor has answered
+    local refs=("refs/sessions/$name" "refs/heads/session/$name")
+    git rev-parse -q --verify refs/notes/sessions >/dev/null && refs+=(refs/notes/sessions)
+    pgit+=("$(ms git push -q --atomic bench "${refs[@]}")")
+    sharing_session "$name"
+    pours+=("$(ms git session push bench "$name")")
+  done
+  report "[watchman] push, 100 changed + 100 new files" \
+    "$(printf '%s\n' "${pgit[@]}" | median)" "$(printf '%s\n' "${pours[@]}" | median)" 1.3
+  # git commit with the hooks, 5 sessions (2 dirty), warnings brought up to date at the commit.
+  for i in 1 2 3 4 5; do
+    [ -d ".worktrees/bench-hook-$i" ] || git session new --no-include "bench-hook-$i" >/dev/null 2>&1
+  done
+  for i in 1 2; do echo wip >> ".worktrees/bench-hook-$i/wip.txt"; done
+  git session hooks install >/dev/null
+  git session hook refresh
+  local empty hgit=() hours=()
+  empty=$(mktemp -d)
+  for i in $(seq "$runs"); do
+    echo "$i" >> bench-commit.txt && git add bench-commit.txt
+    hgit+=("$(ms git -c core.hooksPath="$empty" commit -q -m "bench without hooks $i")")
+    echo "$i" >> bench-commit.txt && git add bench-commit.txt
+    hours+=("$(ms git commit -q -m "bench with hooks $i")")
+  done
+  rmdir "$empty"
+  git session hooks uninstall >/dev/null
+  report "[watchman] git commit with hooks, 5 sessions" \
+    "$(printf '%s\n' "${hgit[@]}" | median)" "$(printf '%s\n' "${hours[@]}" | median)" 1.10
+  git session fsmonitor disable >/dev/null
+  watchman_stop
+}
+
+# The live view (issue 20), with watchman: first paint, an edit showing in its row, idle CPU
+# over 60 s, and Claude Code's per-prompt and per-tool hooks.
+bench_ui() {
+  command -v tmux >/dev/null || { echo "bench: ui needs tmux" >&2; return 1; }
+  watchman_start
+  git session fsmonitor enable >/dev/null
+  [ -d .worktrees/bench-ui-probe ] || git session new --no-include bench-ui-probe >/dev/null 2>&1
+  rm -f .worktrees/bench-ui-probe/probe.txt
+  local n
+  n=$(git session list --json | grep -c '"name"')
+  export TMUX_TMPDIR="$work/tmux"
+  mkdir -p "$TMUX_TMPDIR"
+  tmux kill-server 2>/dev/null || :
+  local start painted
+  start=$(date +%s%N)
+  tmux new-session -d -x 120 -y 80 -s ui "cd '$PWD' && git session ui"
+  until tmux capture-pane -p -t ui | grep -q "bench-ui-probe"; do sleep 0.01; done
+  painted=$(date +%s%N)
+  report_abs "ui first paint, $n sessions" $(((painted - start) / 1000000)) 200
+  sleep 3
+  start=$(date +%s%N)
+  echo probe > .worktrees/bench-ui-probe/probe.txt
+  local waited=0
+  until tmux capture-pane -p -t ui | grep -Eq "bench-ui-probe.* 1 +\+[0-9]+ "; do sleep 0.02; waited=$((waited + 1)); [ "$waited" -lt 1500 ] || { echo "bench: the edit never showed" >&2; return 1; }; done
+  report_abs "ui: an edit shows in its row" $((($(date +%s%N) - start) / 1000000)) 2000
+  local pid before after
+  pid=$(pgrep -f "git-session ui" | head -n 1)
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep 60
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  awk -v n="ui idle CPU over 60 s" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {p = 100 * t / hz / 60; printf "%-44s %6.2f %% of a core   budget 1 %%   %s\n", n, p, (p <= 1 ? "ok" : "OVER")}'
+  tmux kill-server
+  rm -f .worktrees/bench-ui-probe/probe.txt
+  # Claude Code's hooks that fire on every prompt and tool call.
+  local wt="$PWD/.worktrees/bench-ui-probe" sub event extra
+  for hook in "user-prompt-submit UserPromptSubmit" "pre-tool-use PreToolUse" "notification Notification"; do
+    set -- $hook
+    local times=()
+    for _ in $(seq "$runs"); do
+      times+=("$(ms bash -c "printf '%s' '{\"session_id\":\"b\",\"cwd\":\"$wt\",\"hook_event_name\":\"$2\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"ls\"}}' | git session claude $1")")
+    done
+    report_abs "Claude Code $2 hook" "$(printf '%s\n' "${times[@]}" | median)" 30
+  done
+  git session fsmonitor disable >/dev/null
+  watchman_stop
+}
+
+# The cold and unlucky cases with watchman, in sessions of a repository that has a submodule
+# (2,000 files, added once to the benchmark repository): a session with no checkpoint yet
+# (its first scan is a full one that takes the clock), the warm one after it, and one taken
+# while another process checkpoints the same session in a loop.
+bench_cold() {
+  command -v watchman >/dev/null || { echo "bench: cold needs watchman" >&2; return 1; }
+  local sub="$work/submodule-2000"
+  if [ ! -f .git/bench-submodule ]; then
+    rm -rf "$sub" && git init -q "$sub"
+    for i in $(seq 0 1999); do
+      mkdir -p "$sub/d$((i % 40))" && echo "sub $i" > "$sub/d$((i % 40))/f$i.txt"
+    done
+    git -C "$sub" add -A && git -C "$sub" commit -qm "submodule files"
+    git -c protocol.file.allow=always submodule add -q "$sub" vendor/sub
+    git commit -qm "bench: a submodule"
+    touch .git/bench-submodule
+  fi
+  watchman_start
+  git session fsmonitor enable >/dev/null
+  local first=() warm=() plain=() racing=()
+  for i in $(seq "$runs"); do
+    local name="bench-cold-$i" wt=".worktrees/bench-cold-$i"
+    git session rm --force "$name" >/dev/null 2>&1 || :
+    # rm keeps a worktree holding a submodule (its history is in no checkpoint): this one is
+    # the benchmark's own, so it goes here, with its branch.
+    [ ! -d "$wt" ] || git worktree remove --force --force "$wt" >/dev/null 2>&1 || :
+    git branch -D "session/$name" >/dev/null 2>&1 || :
+    git session new --head --no-include "$name" >/dev/null 2>&1
+    git -C "$wt" -c protocol.file.allow=always submodule update -q --init
+    echo "cold $i" > "$wt/cold.txt"
+    first+=("$(ms git session checkpoint "$name")")
+    plain+=("$(ms git -C "$wt" status --porcelain)")
+    git session checkpoint "$name" >/dev/null 2>&1 # git's status may have rewritten the index
+    echo "warm $i" >> "$wt/cold.txt"
+    warm+=("$(ms git session checkpoint "$name")")
+    # Another process checkpointing the same session all along.
+    ( while [ -f "$wt/cold.txt" ]; do echo x >> "$wt/racer.txt"; git session checkpoint "$name" >/dev/null 2>&1 || :; done ) &
+    local racer=$!
+    sleep 0.3
+    echo "racing $i" >> "$wt/cold.txt"
+    racing+=("$(ms git session checkpoint "$name")")
+    rm -f "$wt/cold.txt"; wait "$racer" 2>/dev/null || :
+    git session fsmonitor verify "$name" >/dev/null || { echo "bench: verify failed after racing" >&2; return 1; }
+  done
+  report "[watchman] first checkpoint of a new session" \
+    "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${first[@]}" | median)" 1.0
+  report "[watchman] the next one (one file changed)" \
+    "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${warm[@]}" | median)" 0.15
+  report "[watchman] one while another checkpoints it" \
+    "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${racing[@]}" | median)" 1.0
+  for i in $(seq "$runs"); do
+    git session rm --force "bench-cold-$i" >/dev/null 2>&1 || :
+    git worktree remove --force --force ".worktrees/bench-cold-$i" >/dev/null 2>&1 || :
+    git branch -D "session/bench-cold-$i" >/dev/null 2>&1 || :
+  done
+  git for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git update-ref -d
+  git session fsmonitor disable >/dev/null
+  watchman_stop
+}
+
 case "$what" in
   new) bench_new ;;
   list) bench_list ;;
@@ -426,6 +666,9 @@ case "$what" in
   oplog) bench_oplog ;;
   overlaps) bench_overlaps ;;
   land) bench_land ;;
-  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog; bench_overlaps; bench_land ;;
-  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|all]" >&2; exit 2 ;;
+  fsmonitor) bench_fsmonitor ;;
+  ui) bench_ui ;;
+  cold) bench_cold ;;
+  all) bench_new; bench_list; bench_checkpoint; bench_fork; bench_hooks; bench_push; bench_resume; bench_oplog; bench_overlaps; bench_land; bench_fsmonitor; bench_cold; bench_ui ;;
+  *) echo "usage: bench/run.sh [new|list|checkpoint|fork|hooks|push|resume|oplog|overlaps|land|fsmonitor|cold|ui|all]" >&2; exit 2 ;;
 esac

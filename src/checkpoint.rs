@@ -42,7 +42,7 @@ pub enum CheckpointError {
 }
 
 /// The state of a worktree, captured as a tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
     pub tree: ObjectId,
     /// The worktree's HEAD commit (None on an unborn branch).
@@ -50,6 +50,9 @@ pub struct Capture {
     /// The index's tree, when it differs from HEAD's (something is staged). Recorded as the
     /// checkpoint's second parent, as `git stash` does, so a restore can stage it again.
     pub staged: Option<ObjectId>,
+    /// What the capture is as of, when the file-system monitor can later tell whether the
+    /// worktree changed since.
+    pub seen: Option<crate::git::fsmonitor::Seen>,
 }
 
 /// A checkpoint as read back from its commit.
@@ -88,16 +91,36 @@ impl Snapshot {
 
 /// Captures the working tree of `worktree` as a tree object.
 pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
+    capture_with(worktree, |repo, index| {
+        let (changes, answer) = crate::git::fsmonitor::worktree_changes_explained(repo, index)?;
+        Ok((changes, answer.seen))
+    })
+}
+
+/// [`capture`] with the scan given (`fsmonitor verify` captures with both kinds).
+pub fn capture_with(
+    worktree: &Repo,
+    scan: impl FnOnce(
+        &gix::Repository,
+        &gix::index::File,
+    ) -> Result<
+        (
+            crate::git::scan::WorktreeChanges,
+            Option<crate::git::fsmonitor::Seen>,
+        ),
+        crate::git::RepoError,
+    >,
+) -> Result<Capture, CheckpointError> {
     let repo = worktree.gix();
     if repo.workdir().is_none() {
         return Err(CheckpointError::Bare);
     }
     let index = crate::git::scan::read_index(repo)?;
-    let (changes, hashed) =
+    let (changes, hashed, seen) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
-            let changes = crate::git::scan::worktree_changes(repo, &index)?;
+            let (changes, seen) = scan(repo, &index)?;
             let hashed = hash_files(repo, &index, &changes.to_hash)?;
-            Ok((changes, hashed))
+            Ok((changes, hashed, seen))
         })?;
 
     let mut dirty_dirs: HashSet<BString> = HashSet::new();
@@ -139,7 +162,12 @@ pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     };
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;
-    Ok(Capture { tree, head, staged })
+    Ok(Capture {
+        tree,
+        head,
+        staged,
+        seen,
+    })
 }
 
 /// Whether `path` is a gitlink in the index whose directory is there: git keeps the gitlink

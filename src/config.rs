@@ -139,6 +139,26 @@ pub const POST_CREATE: Key = Key {
     default: "",
     range: None,
 };
+/// How long a `working` agent may stay silent before it is shown as `stale` (`10m`).
+pub const AGENT_STALE_AFTER: Key = Key {
+    name: "session.agentStaleAfter",
+    default: "10m",
+    range: None,
+};
+/// Commands run when a session's agent starts needing input or its turn ends
+/// (multi-valued; from the tracked file only once approved), with `GIT_SESSION_NAME` and
+/// `GIT_SESSION_STATE` in their environment.
+pub const NOTIFY: Key = Key {
+    name: "session.notify",
+    default: "",
+    range: None,
+};
+/// The command `open` runs in a session's new tmux window (`claude`); none: a shell.
+pub const AGENT_COMMAND: Key = Key {
+    name: "session.agentCommand",
+    default: "",
+    range: None,
+};
 /// The ports `git session env` hands out, `<low>-<high>`.
 pub const PORT_RANGE: Key = Key {
     name: "session.portRange",
@@ -215,10 +235,13 @@ const ALL_KEYS: &[&Key] = &[
     &POST_CREATE,
     &PORT_RANGE,
     &PUSH_SECRETS,
+    &AGENT_STALE_AFTER,
+    &NOTIFY,
+    &AGENT_COMMAND,
 ];
 
 /// Keys that take several values: every `git config --add` value, or a list in the file.
-const MULTI_KEYS: &[&Key] = &[&POST_CREATE, &PRE_LAND];
+const MULTI_KEYS: &[&Key] = &[&POST_CREATE, &PRE_LAND, &NOTIFY];
 
 fn is_multi(key: &Key) -> bool {
     MULTI_KEYS.iter().any(|k| k.name == key.name)
@@ -458,6 +481,19 @@ impl Config {
                 ),
             }),
         }
+    }
+
+    /// `session.checkpointInterval` in seconds; None when `off`.
+    pub fn checkpoint_interval_secs(&self) -> Result<Option<i64>, ConfigError> {
+        Ok(self
+            .duration_ms(&CHECKPOINT_INTERVAL, true)?
+            .map(|ms| (ms / 1000) as i64))
+    }
+
+    /// `session.agentStaleAfter` in seconds (at least one).
+    pub fn agent_stale_after(&self) -> Result<i64, ConfigError> {
+        let ms = self.duration_ms(&AGENT_STALE_AFTER, false)?.unwrap_or(0);
+        Ok(((ms / 1000) as i64).max(1))
     }
 
     /// A duration in milliseconds: `500ms`, `2s`, `15m`, `1h` or a number of seconds; None
@@ -765,7 +801,7 @@ mod tests {
         assert_eq!(
             warnings,
             [
-                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, ownsPolicy, landInto, landStrategy, preLand, syncStrategy, autoSync, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets)",
+                ".git-session.yaml: unknown key 'setup' is ignored (known keys: worktreeDir, branchPrefix, baseRef, remote, fetchTimeout, retentionDays, trashDays, opLogDays, ownsPolicy, landInto, landStrategy, preLand, syncStrategy, autoSync, hookTimeout, checkpointInterval, postCreate, portRange, pushSecrets, agentStaleAfter, notify, agentCommand)",
                 ".git-session.yaml: unknown key 'worktreDir' is ignored (did you mean 'worktreeDir'?)",
             ]
         );

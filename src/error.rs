@@ -341,6 +341,9 @@ impl From<crate::transaction::TxError> for CommandError {
             TxError::Repo(e) => e.into(),
             TxError::OpLog(e) => e.into(),
             TxError::Local { .. } => CommandError::internal(one_line(&err)),
+            TxError::Locked { .. } => CommandError::user(one_line(&err)).hint(
+                "if no git is running, remove the file (`git session doctor --fix` removes it once it is a minute old)",
+            ),
         }
     }
 }

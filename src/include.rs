@@ -304,10 +304,9 @@ pub fn abandoned_staging(parent: &Path) -> Vec<PathBuf> {
                 rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
                     .is_ok()
             }
-            Err(_) => entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60)),
+            Err(_) => {
+                crate::fsutil::untouched_for(&entry.path(), std::time::Duration::from_secs(60))
+            }
         };
         if abandoned {
             out.push(dir);

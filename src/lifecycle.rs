@@ -26,6 +26,17 @@ pub enum LifecycleError {
     Repo(#[from] crate::git::RepoError),
     #[error(transparent)]
     Saved(#[from] saved::SavedError),
+    #[error(
+        "{error}; the worktree is left at {} (moving it back to {} failed: {back})",
+        aside.display(),
+        path.display()
+    )]
+    LeftAside {
+        error: String,
+        aside: PathBuf,
+        path: PathBuf,
+        back: String,
+    },
     #[error("session '{name}' has no worktree on this machine")]
     NoWorktree { name: String },
     #[error("session '{name}': {what} was interrupted (the process doing it is gone)")]
@@ -300,6 +311,7 @@ pub fn create_worktree(
     };
     let Some((source, plan)) = plan.filter(|(_, p)| !p.is_empty()) else {
         worktree::add(repo, path, start)?;
+        crate::git::fsmonitor::watch_new(repo.gix(), path);
         return Ok(include_source.map(|_| CopyReport::default()));
     };
     let staging = include::Staging::new_in(parent)?;
@@ -313,6 +325,7 @@ pub fn create_worktree(
         )
     });
     added?;
+    crate::git::fsmonitor::watch_new(repo.gix(), path);
     let mut report = copied?;
     include::move_into_worktree(&plan, staging.path(), path, &mut report);
     Ok(Some(report))

@@ -78,6 +78,11 @@ impl Output {
     }
 
     /// Whether stdout is a terminal (text that came from elsewhere is escaped there).
+    /// Whether the answer on stdout is colored (`--color`, `color.ui`, `NO_COLOR`, a terminal).
+    pub fn stdout_colored(&self) -> bool {
+        self.color_out
+    }
+
     pub fn stdout_is_terminal(&self) -> bool {
         std::io::stdout().is_terminal()
     }

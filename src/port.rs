@@ -23,11 +23,7 @@ pub enum PortError {
 
 /// The port a session id maps to in `low..=high`, before collisions are looked at.
 pub fn derive(id: &str, (low, high): (u16, u16)) -> u16 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in id.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let hash = crate::fsutil::fnv1a(id.as_bytes());
     let span = u64::from(high - low) + 1;
     low + (hash % span) as u16
 }

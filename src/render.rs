@@ -47,6 +47,12 @@ pub fn report_retirement(
         (Some(why), _) => ctx.out.warn(&format!("kept {why}")),
         (None, _) => {}
     }
+    if let Some(path) = &r.written_meanwhile {
+        ctx.out.warn(&format!(
+            "something wrote to {} while the worktree of '{name}' was being removed: those files are left there, in no checkpoint",
+            path.display()
+        ));
+    }
     if r.removed {
         ctx.out.status(&format!("Removed the worktree of '{name}'"));
         if let (Some(path), Ok(root)) = (&r.worktree, ctx.main_root())
@@ -114,12 +120,12 @@ pub fn run_setup(
 /// One session in detail (`show`, `status`, `git session` inside a worktree): the fields of
 /// `list --json`, its recent events, context and latest handoff.
 pub fn session_detail(ctx: &Context, session: &Session, json: bool) -> CommandResult {
-    use crate::session_view::{self as view, ViewInputs};
+    use crate::session_view as view;
     use crate::text::{escape, escape_multiline};
     const RECENT_EVENTS: usize = 10;
     let local = ctx.local();
-    let inputs = ViewInputs::read(&ctx.repo, &local, std::slice::from_ref(session))?;
-    let mut v = view::build(&ctx.repo, &local, &inputs, session)?;
+    let stale_after = ctx.config()?.agent_stale_after()?;
+    let mut v = view::view_of(&ctx.repo, &local, session, stale_after)?;
     if let Some(why) = &v.error {
         ctx.out.warn(&view::cannot_judge(&v, why));
     }
@@ -167,10 +173,18 @@ pub fn session_detail(ctx: &Context, session: &Session, json: bool) -> CommandRe
         field("overlaps", &v.overlaps.join(", "));
     }
     if let Some(agent) = &v.agent {
-        match &agent.session_id {
-            Some(id) => field("agent", &format!("{} (session {id})", agent.tool)),
-            None => field("agent", &agent.tool),
+        let mut line = agent.tool.clone();
+        if let Some(id) = &agent.session_id {
+            line.push_str(&format!(" (session {id})"));
         }
+        if let (Some(state), Some(since)) = (&agent.state, &agent.since) {
+            let now = crate::session::time::now_secs();
+            line.push_str(&format!(
+                ", {state} since {}",
+                crate::session::time::ago(now, since)
+            ));
+        }
+        field("agent", &line);
     }
     text.push_str("\nrecent events:\n");
     for e in v.events.as_deref().unwrap_or_default() {
@@ -193,5 +207,76 @@ pub fn session_detail(ctx: &Context, session: &Session, json: bool) -> CommandRe
         text.push_str(&escape_multiline(&handoff));
     }
     ctx.out.answer(&text)?;
+    Ok(())
+}
+
+/// Opens `session`'s window (for `open`, `new --open` and `fork --open`).
+pub fn open_window(
+    ctx: &Context,
+    session: &crate::session::Session,
+    command_args: &[String],
+) -> crate::error::CommandResult {
+    let command = command_args;
+    let name = session.name();
+    let Some(worktree) = crate::lifecycle::find_worktree(&ctx.repo, &ctx.local(), session)? else {
+        return Err(crate::error::CommandError::user(format!(
+            "session '{}' has no worktree on this machine",
+            crate::text::escape(name)
+        ))
+        .hint(format!(
+            "`git session resume {}` recreates it",
+            crate::text::escape(name)
+        )));
+    };
+    if !crate::tmux::available() {
+        ctx.out.answer(&worktree.to_string_lossy())?;
+        ctx.out
+            .hint("tmux is not installed: this is the session's worktree (`cd` there)");
+        return Ok(());
+    }
+    let config = ctx.config()?;
+    let command = if command.is_empty() {
+        Some(config.string(&crate::config::AGENT_COMMAND)).filter(|c| !c.trim().is_empty())
+    } else {
+        Some(
+            command
+                .iter()
+                .map(|a| crate::post_create::shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    };
+    let main_root = ctx.main_root()?;
+    let opened = crate::tmux::open(
+        &main_root,
+        &session.meta.id,
+        name,
+        &worktree,
+        command.as_deref(),
+    )?;
+    ctx.out.status(&format!(
+        "{} tmux window {} for '{}' in tmux session '{}'",
+        if opened.created { "made" } else { "selected" },
+        opened.window,
+        crate::text::escape(name),
+        crate::text::escape(&opened.tmux_session)
+    ));
+    if !opened.created && !command_args.is_empty() {
+        ctx.out.warn(
+            "the window was there already, so the command was not run (close the window to start it anew)",
+        );
+    }
+    if !crate::tmux::inside() {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        {
+            crate::tmux::attach(&opened.tmux_session)?;
+        } else {
+            ctx.out.hint(&format!(
+                "`tmux attach -t {}` shows it",
+                crate::text::escape(&opened.tmux_session)
+            ));
+        }
+    }
     Ok(())
 }

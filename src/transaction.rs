@@ -41,6 +41,35 @@ pub enum TxError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} exists: another git is updating that ref, or one was killed and left it behind; nothing was recorded",
+        lock.display()
+    )]
+    Locked { lock: PathBuf },
+}
+
+/// How old the lock of the operation log's ref must be to be left behind by a killed
+/// process: git-session holds it for the milliseconds a reference transaction takes.
+const STALE_OPLOG_LOCK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Removes `lock` when it is older than [`STALE_OPLOG_LOCK`]. Moved to a name of this
+/// process's first and looked at again there: a fresh lock another process took meanwhile
+/// (after another one removed the stale one) is put back, never deleted.
+fn take_back_stale_lock(lock: &std::path::Path) {
+    let old = |path: &std::path::Path| crate::fsutil::untouched_for(path, STALE_OPLOG_LOCK);
+    if !old(lock) {
+        return;
+    }
+    let mine = lock.with_extension(format!("lock.stale-{}", std::process::id()));
+    if std::fs::rename(lock, &mine).is_err() {
+        return;
+    }
+    if old(&mine) {
+        let _ = std::fs::remove_file(&mine);
+    } else if std::fs::hard_link(&mine, lock).is_ok() {
+        // Someone's live lock: back where it was (unless a new one is there already).
+        let _ = std::fs::remove_file(&mine);
+    }
 }
 
 /// How an event changes a session's metadata and context (run again when it is rebuilt).
@@ -720,11 +749,33 @@ impl<'r> Transaction<'r> {
                     if ref_name != oplog::KEEP_REF {
                         self.rebuild_moved()?;
                     }
+                    // Every command records in the operation log: its lock left by a killed
+                    // process would stop them all. git-session (and git's gc, briefly) hold
+                    // it for milliseconds, so one this old is nobody's.
+                    take_back_stale_lock(
+                        &self
+                            .repo
+                            .common_dir()
+                            .join(format!("{}.lock", oplog::KEEP_REF)),
+                    );
                     // Backs off a little: another process is committing its own.
                     std::thread::sleep(std::time::Duration::from_millis(2 << attempt.min(6)));
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+        // A lock file in the way (a killed process's) is said as such, not as contention.
+        let common = self.repo.common_dir();
+        let locked = self
+            .staged
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(with_record.then_some(oplog::KEEP_REF))
+            .map(|name| common.join(format!("{name}.lock")))
+            .chain(std::iter::once(common.join("packed-refs.lock")))
+            .find(|lock| lock.exists());
+        if let Some(lock) = locked {
+            return Err(TxError::Locked { lock });
         }
         Err(StoreError::Contended {
             name: self

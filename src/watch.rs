@@ -4,14 +4,18 @@
 //! than a commit. It comes from a cache written by the last scan (with its age), which a
 //! background process refreshes, checkpointing each forgotten session as it goes.
 //!
-//! What the cache can miss: work done since the last scan (until the next refresh, started
-//! by the next hook once the cache is a minute old), and a scan that failed. A worktree
-//! deleted since is dropped when its path is gone. Destructive decisions (end, rm, gc,
-//! rewind) never read this cache: they keep their full scan. This module never prints.
+//! With a file-system monitor answering, the hooks first bring the cache up to date
+//! ([`bring_up_to_date`]): a worktree nothing changed in since its scan keeps its entry, one
+//! touched lately is not forgotten, one touched long ago is scanned again (O(changes)). What
+//! the cache can still miss: work in a worktree whose index changed since its scan, or
+//! anything without a monitor (until the next refresh, started by the next hook once the
+//! cache is a minute old), and a scan that failed. A worktree deleted since is dropped when
+//! its path is gone. Destructive decisions (end, rm, gc, rewind) never read this cache: they
+//! keep their full scan. This module never prints.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use crate::lifecycle::{self, LifecycleError};
 use crate::session::{LocalStore, SessionLock, Store};
@@ -42,6 +46,10 @@ pub struct Entry {
     /// The checkpoint holding this state, and when it was taken.
     pub checkpoint: Option<String>,
     pub checkpoint_time: Option<i64>,
+    /// What the scan is as of, when the file-system monitor can tell whether the worktree
+    /// changed since ([`bring_up_to_date`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<crate::git::fsmonitor::Seen>,
 }
 
 fn path(common_dir: &Path) -> PathBuf {
@@ -49,9 +57,7 @@ fn path(common_dir: &Path) -> PathBuf {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::session::time::now_secs()
 }
 
 /// The cache, when there is a readable one.
@@ -59,7 +65,8 @@ pub fn load(common_dir: &Path) -> Option<Cache> {
     serde_json::from_slice(&fs::read(path(common_dir)).ok()?).ok()
 }
 
-fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
+/// Writes the cache (atomically).
+pub fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
     let bytes = serde_json::to_vec(cache).expect("serializes");
     crate::fsutil::write_atomic(&path(common_dir), &bytes, None)
 }
@@ -161,24 +168,11 @@ pub fn refresh(
         let Ok(wt) = repo.open_worktree(&path) else {
             continue;
         };
-        let Ok(changes) = wt.changed_paths() else {
+        let Ok((mut entry, changes)) = scan_entry(&wt, &session.meta.id, &session.meta.name, &path)
+        else {
             continue;
         };
-        let newest_change = changes
-            .iter()
-            .filter_map(|rel| fs::symlink_metadata(path.join(rel)).ok()?.modified().ok())
-            .filter_map(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .max();
-        let mut entry = Entry {
-            id: session.meta.id.clone(),
-            name: session.meta.name.clone(),
-            worktree: path.clone(),
-            changed: changes.len(),
-            newest_change,
-            checkpoint: None,
-            checkpoint_time: None,
-        };
+        let newest_change = entry.newest_change;
         let forgotten = newest_change.is_none_or(|t| now() - t >= interval);
         if checkpoint && !changes.is_empty() && forgotten {
             // One session that cannot be checkpointed (an unreadable file) is still warned
@@ -207,6 +201,92 @@ pub fn refresh(
     Ok(cache)
 }
 
+/// One worktree scanned now (no checkpoint taken).
+fn scan_entry(
+    wt: &crate::git::Repo,
+    id: &str,
+    name: &str,
+    path: &Path,
+) -> Result<(Entry, Vec<String>), crate::git::RepoError> {
+    let (changes, seen) = wt.changed_paths_seen()?;
+    let newest_change = changes
+        .iter()
+        .filter_map(|rel| fs::symlink_metadata(path.join(rel)).ok()?.modified().ok())
+        .filter_map(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .max();
+    let entry = Entry {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        worktree: path.to_owned(),
+        changed: changes.len(),
+        newest_change,
+        checkpoint: None,
+        checkpoint_time: None,
+        seen,
+    };
+    Ok((entry, changes))
+}
+
+/// Brings the cache's entries up to date where the file-system monitor can tell cheaply,
+/// so the hooks warn about the worktrees as they are now: an entry whose worktree has not
+/// changed since its scan stands; one touched within `interval` is not forgotten (its newest
+/// change is now); one touched only before that is scanned again (the monitor makes it
+/// O(changes)). Entries it cannot judge (no monitor, another index) stay as the last
+/// background scan left them. Returns whether any entry was scanned again.
+pub fn bring_up_to_date(
+    repo: &crate::git::Repo,
+    cache: &mut Cache,
+    interval: i64,
+    here: Option<&Path>,
+) -> bool {
+    // Made when the first entry needs a look (a connection, the settings read).
+    let mut looker: Option<Option<crate::git::fsmonitor::Looker>> = None;
+    let now = now();
+    let mut rescanned = false;
+    for entry in &mut cache.sessions {
+        if here.is_some_and(|h| h.starts_with(&entry.worktree)) || !entry.worktree.is_dir() {
+            continue;
+        }
+        // Clean at a scan younger than `interval`: whatever was done since is younger too,
+        // so it cannot be forgotten yet.
+        if entry.changed == 0 && now - cache.scanned_at < interval {
+            continue;
+        }
+        let Some(seen) = &entry.seen else {
+            continue;
+        };
+        use crate::git::fsmonitor::Look;
+        let Some(looker) = looker
+            .get_or_insert_with(|| crate::git::fsmonitor::Looker::new(repo.gix()))
+            .as_mut()
+        else {
+            return rescanned;
+        };
+        match looker.look(&entry.worktree, seen) {
+            Look::Unchanged | Look::Unknown => {}
+            Look::Touched { newest } => {
+                let newest = newest.unwrap_or(now);
+                if now - newest < interval {
+                    // Worked on lately: not forgotten, whatever it holds.
+                    entry.newest_change = Some(newest.max(entry.newest_change.unwrap_or(0)));
+                    entry.seen = None;
+                    continue;
+                }
+                let Ok(wt) = repo.open_worktree(&entry.worktree) else {
+                    continue;
+                };
+                if let Ok((fresh, _)) = scan_entry(&wt, &entry.id, &entry.name, &entry.worktree) {
+                    // The work changed since any checkpoint the last scan took.
+                    *entry = fresh;
+                    rescanned = true;
+                }
+            }
+        }
+    }
+    rescanned
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +300,7 @@ mod tests {
             newest_change: Some(newest),
             checkpoint: None,
             checkpoint_time: None,
+            seen: None,
         }
     }
 

@@ -88,6 +88,7 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
     let cmd = git(git_dir_of(repo)?).args(["worktree", "remove"]);
     let cmd = if force { cmd.arg("--force") } else { cmd };
     let cmd = cmd.arg("--").arg(path);
+    crate::git::fsmonitor::forget(&repo.common_dir(), path);
     serialized(repo, || cmd.run())?;
     Ok(())
 }
@@ -129,8 +130,28 @@ pub fn move_to(repo: &Repo, from: &Path, to: &Path) -> Result<(), WorktreeError>
         .args(["worktree", "move", "--"])
         .arg(from)
         .arg(to);
+    crate::git::fsmonitor::forget(&repo.common_dir(), from);
     serialized(repo, || cmd.run())?;
+    crate::git::fsmonitor::watch_new(repo.gix(), to);
     Ok(())
+}
+
+/// Moves a linked worktree about to be removed aside, beside where it is (the same file
+/// system: one rename), with `git worktree move`; None when git cannot (it is then removed
+/// where it is). Nothing watches the new place.
+pub fn move_aside(repo: &Repo, path: &Path) -> Option<PathBuf> {
+    let parent = path.parent()?;
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let aside = (0..100)
+        .map(|n| parent.join(format!(".{name}.removing-{}-{n}", std::process::id())))
+        .find(|p| fs::symlink_metadata(p).is_err())?;
+    let cmd = git(git_dir_of(repo).ok()?)
+        .args(["worktree", "move", "--"])
+        .arg(path)
+        .arg(&aside);
+    serialized(repo, || cmd.run()).ok()?;
+    crate::git::fsmonitor::forget(&repo.common_dir(), path);
+    Some(aside)
 }
 
 /// git's record of a linked worktree whose directory is gone (deleted, or moved by hand).

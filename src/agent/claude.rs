@@ -58,12 +58,32 @@ pub const HOOKS: &[Hook] = &[
         timeout: 10,
         matcher: None,
     },
-    // Before every edit: it must answer fast, and never hold an agent up for long.
+    // Before every tool call (the agent is working; an edit is checked against what other
+    // sessions own): it must answer fast, and never hold an agent up for long.
     Hook {
         event: "PreToolUse",
         sub: "pre-tool-use",
         timeout: 10,
-        matcher: Some(EDIT_TOOLS),
+        matcher: None,
+    },
+    // The agent's state for `list` and `ui`.
+    Hook {
+        event: "UserPromptSubmit",
+        sub: "user-prompt-submit",
+        timeout: 10,
+        matcher: None,
+    },
+    Hook {
+        event: "Notification",
+        sub: "notification",
+        timeout: 10,
+        matcher: None,
+    },
+    Hook {
+        event: "SessionEnd",
+        sub: "session-end",
+        timeout: 10,
+        matcher: None,
     },
 ];
 
@@ -84,6 +104,10 @@ pub fn is_our_command(command: &str) -> bool {
 pub enum PayloadError {
     #[error("the hook input is not JSON: {0}")]
     NotJson(String),
+    #[error("the hook input is JSON but not an object, which Claude Code sends")]
+    NotAnObject,
+    #[error("the hook input is not what Claude Code sends: {0}")]
+    Shape(String),
     #[error("the hook input has no '{0}'")]
     Missing(&'static str),
     #[error("the hook input's '{key}' is not usable: {reason}")]
@@ -129,9 +153,16 @@ impl HookInput {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(HookInput::default());
         }
-        let input: HookInput = serde_json::from_slice(bytes).map_err(|e| {
-            PayloadError::NotJson(e.to_string().lines().next().unwrap_or("").to_owned())
-        })?;
+        let first_line =
+            |e: serde_json::Error| e.to_string().lines().next().unwrap_or("").to_owned();
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| PayloadError::NotJson(first_line(e)))?;
+        // An object, as Claude Code sends: not an array serde would fill field by field.
+        if !value.is_object() {
+            return Err(PayloadError::NotAnObject);
+        }
+        let input: HookInput =
+            serde_json::from_value(value).map_err(|e| PayloadError::Shape(first_line(e)))?;
         if let Some(id) = &input.session_id {
             check_session_id(id)?;
         }
@@ -150,6 +181,11 @@ impl HookInput {
     /// `PreToolUse`: the file an editing tool is about to write (`file_path`, or a notebook's
     /// `notebook_path`), a relative one taken from `cwd`.
     pub fn edited_path(&self) -> Option<PathBuf> {
+        // Only the editing tools write (Read, Grep and others name files too).
+        let tool = self.tool_name.as_deref()?;
+        if !EDIT_TOOLS.split('|').any(|t| t == tool) {
+            return None;
+        }
         let input = self.tool_input.as_ref()?;
         let path = input
             .get("file_path")
@@ -228,9 +264,15 @@ mod tests {
             HookInput::parse(b"not json"),
             Err(PayloadError::NotJson(_))
         ));
+        for not_an_object in [&b"[1, 2]"[..], b"[]", b"null", b"\"str\""] {
+            assert_eq!(
+                HookInput::parse(not_an_object),
+                Err(PayloadError::NotAnObject)
+            );
+        }
         assert!(matches!(
-            HookInput::parse(b"[1, 2]"),
-            Err(PayloadError::NotJson(_))
+            HookInput::parse(br#"{"hook_event_name":5}"#),
+            Err(PayloadError::Shape(_))
         ));
         assert_eq!(
             HookInput::parse(b"{}").unwrap().worktree_name(),

@@ -1,5 +1,5 @@
-//! `git session approve`: approve the setup commands the tracked `.git-session.yaml` names,
-//! on this machine. A command that arrives with a pull never runs before that (DESIGN §4);
+//! `git session approve`: approve the commands the tracked `.git-session.yaml` names (setup
+//! commands, landing checks, the notify command), on this machine. A command that arrives with a pull never runs before that (DESIGN §4);
 //! the approval is for the exact text, so a changed command needs a new one.
 
 use serde::Serialize;
@@ -10,7 +10,10 @@ use crate::error::{CommandError, CommandResult};
 use crate::post_create::{self, Approvals};
 use crate::text::escape;
 
-/// Approve the setup commands in .git-session.yaml on this machine.
+/// Approve the commands in .git-session.yaml on this machine.
+///
+/// Setup commands, landing checks (session.preLand) and the notify command (session.notify)
+/// alike.
 ///
 /// Prints the commands it approved. Approvals are kept in the repository's git directory,
 /// never pushed, and hold for the exact command text.
@@ -40,6 +43,7 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
     let mut tracked: Vec<_> = post_create::commands(&config)
         .into_iter()
         .chain(post_create::commands_of(&config, &crate::config::PRE_LAND))
+        .chain(post_create::commands_of(&config, &crate::config::NOTIFY))
         .filter(|c| c.tracked)
         .collect();
     tracked.dedup_by(|a, b| a.command == b.command);
@@ -53,7 +57,7 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
             let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
             if !pending.is_empty() && !terminal {
                 return Err(CommandError::user(format!(
-                    "{} setup command(s) from {SHARED_FILE} wait for approval, and there is no terminal to ask on",
+                    "{} command(s) from {SHARED_FILE} wait for approval, and there is no terminal to ask on",
                     pending.len()
                 ))
                 .hint("read them with `git session approve --list`, then approve each by its exact text: `git session approve -- '<command>'`"));
@@ -72,7 +76,7 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
             for text in &args.commands {
                 let Some(command) = tracked.iter().find(|c| &c.command == text) else {
                     return Err(CommandError::user(format!(
-                        "`{}` is not a setup command {SHARED_FILE} names",
+                        "`{}` is not a command {SHARED_FILE} names",
                         escape(text)
                     ))
                     .hint("`git session approve --list` shows them, exactly"));
@@ -86,7 +90,7 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
             }
         }
         ctx.out.status(&format!(
-            "Approved {approved} setup command(s) from {SHARED_FILE} on this machine"
+            "Approved {approved} command(s) from {SHARED_FILE} on this machine"
         ));
     }
     let rows: Vec<Row> = tracked
@@ -101,7 +105,7 @@ pub fn run(ctx: &Context, args: ApproveArgs) -> CommandResult {
     }
     if tracked.is_empty() {
         ctx.out
-            .status(&format!("{SHARED_FILE} names no setup commands"));
+            .status(&format!("{SHARED_FILE} names no commands to approve"));
         return Ok(());
     }
     let text: String = rows

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use crate::agent::claude::{self, HookInput};
 use crate::agent::settings;
+use crate::agent::state::AgentState;
 use crate::command_context::Context;
 use crate::error::{CommandError, CommandResult};
 use crate::git::canonical;
@@ -54,10 +55,17 @@ pub enum ClaudeCommand {
     /// Claude Code's SessionStart hook: print the current session's name, goal, context,
     /// latest handoff and uncommitted changes for the agent.
     SessionStart,
-    /// Claude Code's PreToolUse hook for the editing tools: when the file about to be edited
-    /// lies outside the session's owns, inside another live session's owns, or is changed by
-    /// another live session, answer as session.ownsPolicy says (warn, ask or deny).
+    /// Claude Code's PreToolUse hook: the agent is working; for the editing tools, when the
+    /// file about to be edited lies outside the session's owns, inside another live session's
+    /// owns, or is changed by another live session, answer as session.ownsPolicy says (warn,
+    /// ask or deny).
     PreToolUse,
+    /// Claude Code's UserPromptSubmit hook: the agent is working.
+    UserPromptSubmit,
+    /// Claude Code's Notification hook: the agent needs input.
+    Notification,
+    /// Claude Code's SessionEnd hook: the agent exited.
+    SessionEnd,
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,8 +89,33 @@ pub fn run(out: Output, args: ClaudeArgs) -> CommandResult {
         }
         ClaudeCommand::Stop => never_block(out, stop),
         ClaudeCommand::SessionStart => never_block(out, session_start),
-        ClaudeCommand::PreToolUse => never_block(out, pre_tool_use),
+        ClaudeCommand::PreToolUse => never_block(out, |ctx, input| {
+            // The agent's own session: the one whose worktree it runs in.
+            let me = ctx.current_session()?;
+            if let Some(session) = &me {
+                crate::commands::agent_state::report(ctx, session, "claude", AgentState::Working)?;
+            }
+            pre_tool_use(ctx, input, me)
+        }),
+        ClaudeCommand::UserPromptSubmit => {
+            never_block(out, |ctx, _| report_state(ctx, AgentState::Working))
+        }
+        ClaudeCommand::Notification => {
+            never_block(out, |ctx, _| report_state(ctx, AgentState::NeedsInput))
+        }
+        ClaudeCommand::SessionEnd => {
+            never_block(out, |ctx, _| report_state(ctx, AgentState::Exited))
+        }
     }
+}
+
+/// Records what Claude Code in the current session is doing (and notifies when it starts
+/// needing the person or its turn ends).
+fn report_state(ctx: &Context, state: AgentState) -> CommandResult {
+    let Some(session) = ctx.current_session()? else {
+        return Ok(());
+    };
+    crate::commands::agent_state::report(ctx, &session, "claude", state)
 }
 
 // ---- install -------------------------------------------------------------------------------
@@ -286,7 +319,10 @@ fn open_at(out: Output, input: &HookInput) -> CommandResult<Context> {
 }
 
 /// Runs a hook that must never stop the agent: any problem is one warning line, exit 0.
-fn never_block(out: Output, hook: fn(&Context, &HookInput) -> CommandResult) -> CommandResult {
+fn never_block(
+    out: Output,
+    hook: impl FnOnce(&Context, &HookInput) -> CommandResult,
+) -> CommandResult {
     let result = read_input(false).and_then(|input| {
         let ctx = match open_at(out, &input) {
             Ok(ctx) => ctx,
@@ -402,6 +438,7 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
     let Some((session, path)) = ctx.current_session_and_worktree()? else {
         return Ok(());
     };
+    crate::commands::agent_state::report(ctx, &session, "claude", AgentState::Idle)?;
     let mut tx = Transaction::start(&ctx.repo, "claude stop", true);
     let recorded = ops::claude::stop(&mut tx, &ctx.local(), &session, &path, input)?;
     tx.finish()?;
@@ -416,15 +453,13 @@ fn stop(ctx: &Context, input: &HookInput) -> CommandResult {
 /// At most this many reasons in one answer.
 const MAX_EDIT_REASONS: usize = 5;
 
-fn pre_tool_use(ctx: &Context, input: &HookInput) -> CommandResult {
+fn pre_tool_use(ctx: &Context, input: &HookInput, me: Option<Session>) -> CommandResult {
     let Some(path) = input.edited_path() else {
         return Ok(());
     };
     let path = crate::git::clean_path(&crate::git::normalize(&path));
     let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
     let local = ctx.local();
-    // The agent's own session: the one whose worktree it runs in.
-    let me = ctx.current_session()?;
     // Where the file is: a session's worktree, or the main one.
     let mut roots: Vec<(Option<&Session>, std::path::PathBuf)> = sessions
         .iter()

@@ -21,6 +21,10 @@ pub struct DiffArgs {
     /// Show a diffstat.
     #[arg(long)]
     pub stat: bool,
+    /// Compare the worktree with its HEAD instead: all its uncommitted work (staged,
+    /// unstaged and untracked files).
+    #[arg(long)]
+    pub uncommitted: bool,
 }
 
 pub fn run(ctx: &Context, args: DiffArgs) -> CommandResult {
@@ -38,19 +42,30 @@ pub fn run(ctx: &Context, args: DiffArgs) -> CommandResult {
         ));
     }
     let session = ctx.session(named)?;
-    let from = super::checkpoint::resolve(ctx, &session, rest.first().map_or("@", |s| s.as_str()))?;
-    let (to, run_in) = match rest.get(1) {
-        Some(spec) => (
-            super::checkpoint::resolve(ctx, &session, spec)?.to_string(),
-            ctx.main_root()?,
-        ),
-        None => {
-            let path = super::checkpoint::worktree_of(ctx, &session)?;
-            let now = checkpoint::capture(&ctx.repo.open_worktree(&path)?)?;
-            (now.tree.to_string(), path)
+    let (from, to, run_in) = if args.uncommitted {
+        if !rest.is_empty() {
+            return Err(CommandError::usage(
+                "--uncommitted compares the worktree with its HEAD: no checkpoint goes with it",
+            ));
         }
+        let path = super::checkpoint::worktree_of(ctx, &session)?;
+        let wt = ctx.repo.open_worktree(&path)?;
+        let now = checkpoint::capture(&wt)?;
+        let from = match now.head {
+            Some(head) => head,
+            None => wt.write_tree(&[])?, // an unborn branch: everything is new
+        };
+        (from, now.tree.to_string(), path)
+    } else {
+        let (to, run_in) = to_and_dir(ctx, &session, rest)?;
+        let from =
+            super::checkpoint::resolve(ctx, &session, rest.first().map_or("@", |s| s.as_str()))?;
+        (from, to, run_in)
     };
     let mut cmd = git(&run_in).args(["diff", "--no-ext-diff"]);
+    if ctx.out.stdout_colored() {
+        cmd = cmd.arg("--color=always");
+    }
     if args.name_status {
         cmd = cmd.arg("--name-status");
     }
@@ -62,4 +77,24 @@ pub fn run(ctx: &Context, args: DiffArgs) -> CommandResult {
         ctx.out.answer(&output)?;
     }
     Ok(())
+}
+
+/// The other side of a checkpoint diff (the second checkpoint named, else the worktree now)
+/// and where git runs.
+fn to_and_dir(
+    ctx: &Context,
+    session: &crate::session::Session,
+    rest: &[String],
+) -> CommandResult<(String, std::path::PathBuf)> {
+    Ok(match rest.get(1) {
+        Some(spec) => (
+            super::checkpoint::resolve(ctx, session, spec)?.to_string(),
+            ctx.main_root()?,
+        ),
+        None => {
+            let path = super::checkpoint::worktree_of(ctx, session)?;
+            let now = checkpoint::capture(&ctx.repo.open_worktree(&path)?)?;
+            (now.tree.to_string(), path)
+        }
+    })
 }

@@ -41,6 +41,24 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     ctx.main_root()?; // sessions need a main worktree: refuse bare repositories here
     let mut tx = ctx.transaction();
     let retirement = retire::retire(&mut tx, &ctx.local(), &session, args.remove || args.force)?;
+    // Ended before, and nothing left to tidy: nothing is recorded (an `undo` then takes back
+    // the real ending, not this).
+    if retirement.did_nothing() && session.meta.status == Status::Complete {
+        tx.finish()?;
+        if args.json {
+            ctx.out.json(&EndReport {
+                name: session.name().to_owned(),
+                status: Status::Complete.as_str(),
+                retirement,
+            })?;
+        } else {
+            ctx.out.status(&format!(
+                "Session '{}' was already complete; nothing to do",
+                crate::text::escape(session.name())
+            ));
+        }
+        return Ok(());
+    }
     let detail = match (&retirement.kept_because, retirement.removed) {
         (Some(why), _) => format!("worktree kept: {why}"),
         (None, true) => "worktree removed".to_owned(),

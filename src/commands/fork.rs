@@ -25,6 +25,9 @@ pub struct ForkArgs {
     /// Claim the files this pathspec names (repeatable) instead of what the source claims.
     #[arg(long = "owns", value_name = "PATHSPEC")]
     pub owns: Vec<String>,
+    /// Then open the new session's tmux window (as `git session open`).
+    #[arg(long, conflicts_with = "no_worktree")]
+    pub open: bool,
 }
 
 pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
@@ -64,6 +67,9 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
             ));
             crate::render::run_setup(ctx, &forked.session, path)?;
             ctx.out.answer(&path.to_string_lossy())?;
+            if args.open {
+                crate::render::open_window(ctx, &forked.session, &[])?;
+            }
         }
         None => {
             ctx.out.status(&format!(

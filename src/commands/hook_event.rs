@@ -108,9 +108,7 @@ fn rewriting(ctx: &Context) -> bool {
 }
 
 fn interval_secs(config: &Config) -> Result<Option<i64>, CommandError> {
-    Ok(config
-        .duration_ms(&config::CHECKPOINT_INTERVAL, true)?
-        .map(|ms| (ms / 1000) as i64))
+    Ok(config.checkpoint_interval_secs()?)
 }
 
 fn post_commit(ctx: &Context) -> CommandResult {
@@ -385,16 +383,20 @@ fn auto_checkpoint(ctx: &Context, id: &str) -> CommandResult {
     Ok(())
 }
 
-/// Names other sessions whose work has sat untouched (from the status cache), and starts a
-/// background refresh when the cache is old.
+/// Names other sessions whose work has sat untouched (from the status cache, brought up to
+/// date through the file-system monitor when one answers), and starts a background refresh
+/// when the cache is old.
 fn warn_forgotten(ctx: &Context) -> CommandResult {
     let config = ctx.config()?;
     let interval = interval_secs(&config)?.unwrap_or(DEFAULT_INTERVAL_SECS);
     let common = ctx.repo.common_dir();
-    let cache = watch::load(&common);
+    let mut cache = watch::load(&common);
     let now = watch::now();
-    if let Some(cache) = &cache {
+    if let Some(cache) = &mut cache {
         let here = ctx.here.workdir();
+        if watch::bring_up_to_date(&ctx.repo, cache, interval, here.as_deref()) {
+            let _ = watch::save(&common, cache);
+        }
         let forgotten = watch::forgotten(cache, now, interval, here.as_deref());
         for line in watch::warning_lines(&forgotten, now) {
             ctx.out.warn(&line);
@@ -418,15 +420,8 @@ fn spawn_detached(main_root: &Path, args: &[&str]) {
     };
     let wait = std::env::var_os("GIT_SESSION_HOOKS_SYNC").is_some_and(|v| v == "1");
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(args)
-        .current_dir(main_root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    for var in crate::git::runner::LOCAL_ENV_VARS {
-        cmd.env_remove(var);
-    }
-    if let Ok(mut child) = cmd.spawn()
+    cmd.args(args).current_dir(main_root);
+    if let Ok(mut child) = crate::git::runner::start_detached(cmd)
         && wait
     {
         let _ = child.wait();

@@ -6,12 +6,13 @@ use crate::session::sync;
 
 use crate::session_view::{self as view, SessionView, ViewInputs};
 
-/// List sessions: status, changes, commits ahead, last activity, worktree.
+/// List sessions: status, agent, changes, commits ahead, last activity, overlaps, worktree.
 ///
-/// One row per session: name, status, branch, changed files, commits ahead of base, last
-/// activity, parent, worktree. Complete and archived sessions are hidden unless --all is given.
-/// --all also lists fetched sessions (<remote>/<name>) and how each relates to the local
-/// session of that name (in sync, ahead, behind, diverged).
+/// One row per session: name, status, agent state, branch, changed files, commits ahead of
+/// base, last activity, parent, the sessions it overlaps, worktree. Complete and archived
+/// sessions are hidden unless --all is given. --all also lists fetched sessions
+/// (<remote>/<name>) and how each relates to the local session of that name (in sync, ahead,
+/// behind, diverged, unrelated: another id; none: no local session).
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Include complete and archived sessions, and fetched ones.
@@ -20,6 +21,10 @@ pub struct ListArgs {
     /// Print a JSON array of sessions.
     #[arg(long)]
     pub json: bool,
+    /// Order: `name` (default), or `attention`: sessions whose agent needs input first, then
+    /// those whose agent finished its turn, stale ones, working ones, the rest.
+    #[arg(long, value_parser = ["name", "attention"], default_value = "name")]
+    pub sort: String,
 }
 
 pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
@@ -37,7 +42,8 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
         Vec::new()
     };
     let local = ctx.local();
-    let inputs = ViewInputs::read(&ctx.repo, &local, &sessions)?;
+    let stale_after = ctx.config()?.agent_stale_after()?;
+    let inputs = ViewInputs::read(&ctx.repo, &local, &sessions, stale_after)?;
     let mut views = Vec::new();
     for session in &sessions {
         let view = view::build(&ctx.repo, &local, &inputs, session)?;
@@ -45,6 +51,9 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
         if args.all || session.meta.status.is_open() || view.worktree.is_some() {
             views.push(view);
         }
+    }
+    if args.sort == "attention" {
+        view::sort_by_attention(&mut views);
     }
     let mut remote_views = remote_views;
     match view::overlap_report(&ctx.repo, &local, &sessions, args.all, None) {
@@ -197,15 +206,20 @@ fn render_remote_table(ctx: &Context, views: &[RemoteView]) -> String {
 fn render_table(ctx: &Context, views: &[SessionView]) -> CommandResult<String> {
     let now = ctx.repo.now()?;
     let headers = [
-        "NAME", "STATUS", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "OVERLAPS", "WORKTREE",
+        "NAME", "STATUS", "AGENT", "BRANCH", "CHANGES", "AHEAD", "ACTIVE", "FROM", "OVERLAPS",
+        "WORKTREE",
     ];
-    let rows: Vec<[String; 9]> = views
+    let rows: Vec<[String; 10]> = views
         .iter()
         .map(|v| {
             // Names, branches and paths may come from a fetched session.yaml.
             [
                 v.name.clone(),
                 v.status.clone(),
+                v.agent
+                    .as_ref()
+                    .and_then(|a| a.state.clone())
+                    .unwrap_or_else(|| "-".into()),
                 v.branch.clone(),
                 v.changes.map_or_else(|| "?".into(), |n| n.to_string()),
                 v.ahead.to_string(),

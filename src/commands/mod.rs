@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its clap `Args` and a `run`; this file is the flat
 //! dispatcher. Commands get the repository through [`Context`], opened once.
 
+pub mod agent_state;
 pub mod approve;
 pub mod checkpoint;
 pub mod claude;
@@ -13,6 +14,7 @@ pub mod end;
 pub mod env;
 pub mod fetch;
 pub mod fork;
+pub mod fsmonitor;
 pub mod gc;
 pub mod handoff;
 pub mod hook_event;
@@ -23,6 +25,7 @@ pub mod log;
 pub mod man;
 pub mod new;
 pub mod op;
+pub mod open;
 pub mod overlaps;
 pub mod own;
 pub mod path;
@@ -39,6 +42,7 @@ pub mod show;
 pub mod status;
 pub mod sync;
 pub mod trash;
+pub mod ui;
 pub mod undo;
 
 use clap::Subcommand;
@@ -56,6 +60,7 @@ pub enum Command {
     Status(status::StatusArgs),
     Show(show::ShowArgs),
     Path(path::PathArgs),
+    Open(open::OpenArgs),
     #[command(visible_alias = "switch")]
     Resume(resume::ResumeArgs),
     Rename(rename::RenameArgs),
@@ -70,6 +75,7 @@ pub enum Command {
     Fork(fork::ForkArgs),
     Own(own::OwnArgs),
     Overlaps(overlaps::OverlapsArgs),
+    Ui(ui::UiArgs),
     Land(land::LandArgs),
     Sync(sync::SyncArgs),
     Hooks(hooks::HooksArgs),
@@ -85,6 +91,7 @@ pub enum Command {
     /// List deleted sessions.
     Trash(trash::TrashArgs),
     Doctor(doctor::DoctorArgs),
+    Fsmonitor(fsmonitor::FsmonitorArgs),
     Restore(restore::RestoreArgs),
     Redo(undo::RedoArgs),
     Handoff(handoff::HandoffArgs),
@@ -94,6 +101,7 @@ pub enum Command {
     Env(env::EnvArgs),
     Setup(setup::SetupArgs),
     Approve(approve::ApproveArgs),
+    AgentState(agent_state::AgentStateArgs),
     Claude(claude::ClaudeArgs),
     #[command(name = "__complete", hide = true)]
     Complete(complete::CompleteArgs),
@@ -127,6 +135,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Status(args) => status::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Path(args) => path::run(&ctx, args),
+        Command::Open(args) => open::run(&ctx, args),
         Command::Resume(args) => resume::run(&ctx, args),
         Command::Rename(args) => rename::run(&ctx, args),
         Command::End(args) => end::run(&ctx, args),
@@ -139,12 +148,14 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Fork(args) => fork::run(&ctx, args),
         Command::Own(args) => own::run(&ctx, args),
         Command::Overlaps(args) => overlaps::run(&ctx, args),
+        Command::Ui(args) => ui::run(&ctx, args),
         Command::Land(args) => land::run(&ctx, args),
         Command::Sync(args) => sync::run(&ctx, args),
         Command::Hooks(args) => hooks::run(&ctx, args),
         Command::Env(args) => env::run(&ctx, args),
         Command::Setup(args) => setup::run(&ctx, args),
         Command::Approve(args) => approve::run(&ctx, args),
+        Command::AgentState(args) => agent_state::run(&ctx, args),
         Command::Push(args) => push::run(&ctx, args),
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Remote(args) => remote::run(&ctx, args),
@@ -153,6 +164,7 @@ pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> 
         Command::Undo(args) => undo::run(&ctx, args),
         Command::Trash(args) => trash::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Fsmonitor(args) => fsmonitor::run(&ctx, args),
         Command::Restore(args) => restore::run(&ctx, args),
         Command::Redo(args) => undo::run_redo(&ctx, args),
         Command::Handoff(args) => handoff::run(&ctx, args),
@@ -177,6 +189,7 @@ fn current_or_list(ctx: &Context) -> CommandResult {
             list::ListArgs {
                 all: false,
                 json: false,
+                sort: "name".into(),
             },
         ),
     }

@@ -8,7 +8,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::ops::base::{self, BaseSpec};
 use crate::ops::{self, Site, create};
 use crate::session::{Event, EventKind, SessionLock};
-use crate::session_view::{self, ViewInputs};
+use crate::session_view;
 
 /// Start a new session and print its worktree path.
 ///
@@ -47,6 +47,9 @@ pub struct NewArgs {
     /// Print the new session as JSON instead of the path.
     #[arg(long)]
     pub json: bool,
+    /// Then open its tmux window (as `git session open`).
+    #[arg(long, conflicts_with = "no_worktree")]
+    pub open: bool,
 }
 
 pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
@@ -114,7 +117,11 @@ pub fn run(ctx: &Context, mut args: NewArgs) -> CommandResult {
         &name,
         created.worktree.as_deref(),
         args.json,
-    )
+    )?;
+    if args.open {
+        crate::render::open_window(ctx, &created.session, &[])?;
+    }
+    Ok(())
 }
 
 /// How the base is named in narration: HEAD alone says little inside another session's
@@ -189,10 +196,13 @@ fn print_result(
     json: bool,
 ) -> CommandResult {
     if json {
-        let local = ctx.local();
-        let inputs = ViewInputs::read(&ctx.repo, &local, std::slice::from_ref(session))?;
-        ctx.out
-            .json(&session_view::build(&ctx.repo, &local, &inputs, session)?)?;
+        let stale_after = ctx.config()?.agent_stale_after()?;
+        ctx.out.json(&session_view::view_of(
+            &ctx.repo,
+            &ctx.local(),
+            session,
+            stale_after,
+        )?)?;
     } else {
         match path {
             Some(path) => ctx.out.answer(&path.to_string_lossy())?,

@@ -14,7 +14,8 @@ use crate::text::escape;
 
 /// Run the session's setup commands (session.postCreate) in its worktree again.
 ///
-/// They run with GIT_SESSION_NAME, GIT_SESSION_ID, GIT_SESSION_PORT and GIT_SESSION_MAIN set,
+/// They run with GIT_SESSION_NAME, GIT_SESSION_ID, GIT_SESSION_PORT, GIT_SESSION_MAIN,
+/// GIT_SESSION_BRANCH and GIT_SESSION_WORKTREE set,
 /// their output on stderr. Commands from the tracked .git-session.yaml run only once approved
 /// on this machine (`git session approve`).
 #[derive(Debug, clap::Args)]

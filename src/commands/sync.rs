@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
         n => Err(CommandError::user(format!(
             "{n} session(s) could not be synced"
         ))
-        .hint("`git session overlaps <name>` shows the conflicting files; resolve them in the session with git, or land it first")),
+        .hint("resolve them in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files")),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod config_env;
 pub mod error;
 pub mod exclude;
+pub mod fsmonitor;
 pub mod merge;
 pub mod notes;
 pub mod pathspec;

@@ -717,20 +717,91 @@ impl Repo {
             .collect())
     }
 
-    /// gix's handles on the linked worktrees, with their canonical locations.
+    /// git's `diff --stat` from one commit or tree to another, `width` columns wide, plain
+    /// (no color, no external diff, no pager).
+    pub fn diff_stat(
+        &self,
+        from: ObjectId,
+        to: ObjectId,
+        width: u16,
+    ) -> Result<String, super::GitError> {
+        super::runner::git(self.workdir().unwrap_or_else(|| self.git_dir()))
+            .args(["diff", "--no-color", "--no-ext-diff"])
+            .arg(format!("--stat={width}"))
+            .args([from.to_string(), to.to_string(), "--".to_owned()])
+            .run()
+    }
+
+    /// gix's handles on the linked worktrees, with their canonical locations. A worktree
+    /// another git is adding, moving or removing right now has its `gitdir` file missing or
+    /// half-written for a moment: read again until it settles (a second at most). One whose
+    /// `gitdir` file is gone for good is left out, as git's own listing leaves it out (`git
+    /// worktree prune` drops it); one whose file is there but unreadable is an error naming
+    /// it, never left out: the worktree it stands for may hold a session's work.
     fn worktree_proxies(&self) -> Result<Vec<(gix::worktree::Proxy<'_>, PathBuf)>, RepoError> {
-        let mut out = Vec::new();
-        for proxy in self
-            .inner
-            .worktrees()
-            .context(|| "listing worktrees".into())?
-        {
-            let base = proxy
-                .base()
-                .context(|| "reading a worktree's location".into())?;
-            out.push((proxy, canonical(&base)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let mut out = Vec::new();
+            let mut in_flux = false;
+            let mut damaged = None;
+            for proxy in self
+                .inner
+                .worktrees()
+                .context(|| "listing worktrees".into())?
+            {
+                let before = gitdir_content(proxy.git_dir());
+                if let Some(base) = remembered_base(proxy.git_dir(), before.as_deref()) {
+                    out.push((proxy, base));
+                    continue;
+                }
+                match proxy.base() {
+                    Ok(base) => {
+                        let base = canonical(&base);
+                        remember_base(proxy.git_dir(), before, &base);
+                        out.push((proxy, base));
+                    }
+                    Err(e) => {
+                        let admin = proxy.git_dir().to_owned();
+                        in_flux |= !untouched_for_a_while(&admin);
+                        if damaged.is_none()
+                            && admin.join("gitdir").exists()
+                            && !self.on_other_branch(&admin)
+                        {
+                            damaged = Some((admin, e));
+                        }
+                    }
+                }
+            }
+            let settled = !in_flux || std::time::Instant::now() >= deadline;
+            if settled && let Some((admin, e)) = damaged {
+                return Err(RepoError::Gix {
+                    context: format!(
+                        "git's record of a worktree in {} is damaged (`git worktree repair <its path>` mends it)",
+                        admin.display()
+                    ),
+                    source: Box::new(e),
+                });
+            }
+            if settled {
+                return Ok(out);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        Ok(out)
+    }
+
+    /// Whether the worktree administered in `admin` has a branch checked out that is not a
+    /// session's (not under `session.branchPrefix`): a damaged record of it is the user's
+    /// business, left out as git's own listing leaves it out, not a reason to stop.
+    fn on_other_branch(&self, admin: &Path) -> bool {
+        let prefix = self
+            .config_string("session.branchPrefix")
+            .unwrap_or_else(|| "session/".to_owned());
+        let prefix = format!("refs/heads/{}", prefix.trim_start_matches("refs/heads/"));
+        std::fs::read_to_string(admin.join("HEAD")).is_ok_and(|head| {
+            head.trim()
+                .strip_prefix("ref: ")
+                .is_some_and(|branch| !branch.starts_with(&prefix))
+        })
     }
 
     /// Whether a merge, rebase, cherry-pick, revert or bisect is in progress in this worktree.
@@ -870,10 +941,18 @@ impl Repo {
     /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked
     /// (not ignored) files, and submodules whose HEAD moved or that hold changes; each once.
     pub fn changed_paths(&self) -> Result<Vec<String>, RepoError> {
+        Ok(self.changed_paths_seen()?.0)
+    }
+
+    /// [`changed_paths`](Self::changed_paths), with the point the answer is as of when the
+    /// file-system monitor can later tell whether anything changed since.
+    pub fn changed_paths_seen(
+        &self,
+    ) -> Result<(Vec<String>, Option<super::fsmonitor::Seen>), RepoError> {
         let what = || "reading the status of the worktree".to_owned();
         let repo = &self.inner;
         let index = super::scan::read_index(repo)?;
-        let changes = super::scan::worktree_changes(repo, &index)?;
+        let (changes, answer) = super::fsmonitor::worktree_changes_explained(repo, &index)?;
         let mut paths = changes.removed;
         let mut pipeline = None;
         let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
@@ -937,7 +1016,7 @@ impl Repo {
             .collect();
         paths.sort();
         paths.dedup();
-        Ok(paths)
+        Ok((paths, answer.seen))
     }
 
     /// Whether the submodule checked out at `path` moved away from `recorded` or holds changes
@@ -1068,8 +1147,88 @@ pub fn gitignore_literal(path: &[u8]) -> Vec<u8> {
 }
 
 /// Canonicalizes when possible (gix paths may hold `..` or a trailing `/.`).
+/// A worktree's `gitdir` file as read (a few dozen bytes: cheaper to read again than to be
+/// fooled by a rewrite in place that keeps its size and time).
+fn gitdir_content(admin: &Path) -> Option<Vec<u8>> {
+    std::fs::read(admin.join("gitdir")).ok()
+}
+
+/// Each worktree's resolved location as last read in this process, by its admin directory,
+/// with the `gitdir` content it was read from: commands list the worktrees several times,
+/// and resolving 50 of them each time was a tenth of a checkpoint.
+type Bases = std::collections::HashMap<PathBuf, (Vec<u8>, PathBuf)>;
+static BASES: std::sync::Mutex<Option<Bases>> = std::sync::Mutex::new(None);
+
+/// The location resolved from `admin`'s `gitdir` before, when the file still says the same
+/// (`content`, as just read).
+fn remembered_base(admin: &Path, content: Option<&[u8]>) -> Option<PathBuf> {
+    let content = content?;
+    let bases = BASES.lock().ok()?;
+    match bases.as_ref()?.get(admin) {
+        Some((seen, base)) if seen.as_slice() == content => Some(base.clone()),
+        _ => None,
+    }
+}
+
+/// Remembers `base`, resolved from `admin`'s `gitdir` when it said `before`, unless the file
+/// changed while it was read.
+fn remember_base(admin: &Path, before: Option<Vec<u8>>, base: &Path) {
+    let Some(content) = before.filter(|b| gitdir_content(admin).as_ref() == Some(b)) else {
+        return;
+    };
+    if let Ok(mut bases) = BASES.lock() {
+        bases
+            .get_or_insert_with(Default::default)
+            .insert(admin.to_owned(), (content, base.to_owned()));
+    }
+}
+
+/// Whether a worktree's admin directory (and its `gitdir` file, when there is one) has not
+/// changed for 5 s: what is wrong with it is not another git at work.
+fn untouched_for_a_while(admin: &Path) -> bool {
+    let old = |path: &Path| crate::fsutil::untouched_for(path, std::time::Duration::from_secs(5));
+    let gitdir = admin.join("gitdir");
+    old(admin) && (!gitdir.exists() || old(&gitdir))
+}
+
 pub fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+    canonical_memo(path)
+        .unwrap_or_else(|| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
+}
+
+/// [`canonical`] for an absolute path whose last component is no symlink, through its
+/// parent's resolution kept for the process: the paths asked for share their parents (each
+/// worktree in the worktree directory, each admin directory in `.git/worktrees`), and a
+/// resolution from the root costs a `readlink` per component. None when it does not apply.
+fn canonical_memo(path: &Path) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static PARENTS: Mutex<Option<HashMap<PathBuf, PathBuf>>> = Mutex::new(None);
+    use std::os::unix::ffi::OsStrExt;
+    let (parent, name) = (path.parent()?, path.file_name()?);
+    // Spelled ending in its name: `…/link/` and `…/link/.` look up the link's target, which
+    // the check below would not see.
+    if !path.is_absolute()
+        || parent.as_os_str().is_empty()
+        || !path.as_os_str().as_bytes().ends_with(name.as_bytes())
+    {
+        return None;
+    }
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        return None;
+    }
+    let mut parents = PARENTS.lock().ok()?;
+    let parents = parents.get_or_insert_with(HashMap::new);
+    let resolved = match parents.get(parent) {
+        Some(resolved) => resolved.clone(),
+        None => {
+            let resolved = std::fs::canonicalize(parent).ok()?;
+            parents.insert(parent.to_owned(), resolved.clone());
+            resolved
+        }
+    };
+    Some(resolved.join(name))
 }
 
 /// Canonicalizes the longest existing ancestor of `path` and appends the rest (for paths not
@@ -1129,4 +1288,25 @@ pub fn with_short_paths<T>(repo: &gix::Repository, f: impl FnOnce(&gix::Reposito
     let out = f(&local);
     let _ = std::env::set_current_dir(previous);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    /// The memo never answers differently from a full resolution: a symlink as the last
+    /// component, spelled with a trailing `/` or `/.`, a plain directory, a missing path.
+    #[test]
+    fn canonical_agrees_with_a_full_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
+        for spelled in ["real", "link", "link/", "link/.", "real/.", "missing"] {
+            let path = root.join(spelled);
+            let full = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            assert_eq!(canonical(&path), full, "{spelled}");
+            assert_eq!(canonical(&path), full, "{spelled}, asked again");
+        }
+    }
 }

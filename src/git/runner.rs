@@ -200,22 +200,12 @@ impl GitCommand {
 
     fn wait_with_timeout(&self, timeout: Duration) -> Result<std::process::Output, GitError> {
         let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
-        let deadline = Instant::now()
-            .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
-        loop {
-            if let Some(output) = handle.try_wait().map_err(|e| self.spawn_error(e))? {
-                return Ok(output.clone());
-            }
-            if Instant::now() >= deadline {
-                let _ = handle.kill();
-                return Err(GitError::TimedOut {
-                    argv: self.argv(),
-                    timeout,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_deadline(&handle, timeout)
+            .map_err(|e| self.spawn_error(e))?
+            .ok_or_else(|| GitError::TimedOut {
+                argv: self.argv(),
+                timeout,
+            })
     }
 
     /// Like [`run`](Self::run), but gives up (and kills git) after `timeout`.
@@ -234,6 +224,39 @@ pub fn editor(dir: &Path) -> Option<String> {
         .ok()
         .map(|out| out.trim().to_owned())
         .filter(|e| !e.is_empty())
+}
+
+/// Waits for a started process for at most `timeout`; None (and the process killed) when it
+/// did not end in time.
+pub fn wait_deadline(
+    handle: &duct::Handle,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::Output>> {
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
+    loop {
+        if let Some(output) = handle.try_wait()? {
+            return Ok(Some(output.clone()));
+        }
+        if Instant::now() >= deadline {
+            let _ = handle.kill();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Starts `cmd` detached from this process's input and output (nobody waits for its pipes),
+/// without the repository variables a git hook runs with.
+pub fn start_detached(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for var in LOCAL_ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.spawn()
 }
 
 #[cfg(test)]

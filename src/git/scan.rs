@@ -14,6 +14,7 @@
 //! stores it, a status compares it with the index), and an unchanged file just hashes to its
 //! old id again.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -30,7 +31,7 @@ use rustix::fs::{AtFlags, FileType, OFlags};
 use super::error::{GixContext, RepoError};
 
 /// What differs between a worktree and its index, as paths relative to the worktree.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct WorktreeChanges {
     /// Tracked paths that are gone from the worktree (or became something git cannot track).
     pub removed: Vec<BString>,
@@ -151,27 +152,148 @@ pub fn worktree_blob(
     Ok(Some((kind.into(), id)))
 }
 
-/// Scans the worktree of `repo` against `index`.
-pub fn worktree_changes(
+/// Scans the whole worktree of `repo` against `index`: every directory read, every tracked
+/// file stat-ed.
+pub fn full_scan(
     repo: &gix::Repository,
     index: &gix::index::State,
 ) -> Result<WorktreeChanges, RepoError> {
     let Some(workdir) = repo.workdir() else {
         return Ok(WorktreeChanges::default()); // a bare repository has nothing to scan
     };
-    let what = || "reading the worktree's configuration".to_owned();
-    let rules = Rules {
-        stat: repo.stat_options().context(what)?,
-        fs: repo.filesystem_options().context(what)?,
+    let root = Job {
+        place: Place::Root(workdir.to_owned()),
+        prefix: BString::default(),
+        entries: 0..index.entries().len(),
     };
+    let rules = Rules::of(repo)?;
+    run_jobs(repo, index, &rules, vec![root], WorktreeChanges::default())
+}
+
+/// Scans only what may have changed: each of `candidates` (paths a file-system monitor
+/// reported, and those the previous answer listed) judged on its own, as the full scan would
+/// judge it where its walk reaches it, and the whole subtree of each directory in `subtrees`
+/// (one whose `.gitignore` changed). Everything else is taken as it was.
+pub fn scan_candidates(
+    repo: &gix::Repository,
+    index: &gix::index::State,
+    candidates: &[BString],
+    subtrees: &[BString],
+) -> Result<WorktreeChanges, RepoError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(WorktreeChanges::default());
+    };
+    let rules = Rules::of(repo)?;
+    let mut worker = Worker {
+        repo,
+        index,
+        rules: &rules,
+        excludes: None,
+        names: Names::default(),
+        out: WorktreeChanges::default(),
+    };
+    let mut jobs = Vec::new();
+    let mut memo = Memo::default();
+    let mut walked: Vec<BString> = Vec::new();
+    for dir in subtrees {
+        let prefix = with_slash(dir);
+        let entries = index
+            .prefixed_entries_range(prefix.as_bstr())
+            .unwrap_or(0..0);
+        let path = workdir.join(std::ffi::OsStr::from_bytes(dir));
+        if is_real_dir_memo(workdir, dir, &mut memo.dirs) {
+            jobs.push(Job {
+                place: Place::Root(path),
+                prefix: prefix.clone(),
+                entries,
+            });
+        } else {
+            worker.removed(entries);
+        }
+        walked.push(prefix);
+    }
+    let mut candidates: Vec<&BString> = candidates
+        .iter()
+        .filter(|c| !walked.iter().any(|w| c.starts_with(w.as_slice())))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    for path in candidates {
+        worker.candidate(workdir, path.as_bstr(), &mut jobs, &mut memo)?;
+    }
+    let mut out = run_jobs(repo, index, &rules, jobs, worker.out)?;
+    out.removed.sort();
+    out.removed.dedup();
+    out.to_hash.sort();
+    out.to_hash.dedup();
+    Ok(out)
+}
+
+fn with_slash(dir: &[u8]) -> BString {
+    let mut prefix = BString::from(dir.to_vec());
+    if !prefix.is_empty() && !prefix.ends_with(b"/") {
+        prefix.push(b'/');
+    }
+    prefix
+}
+
+/// What `scan_candidates` learned about directories, so candidates in one directory look
+/// at it once.
+#[derive(Default)]
+struct Memo {
+    /// Whether each is a real directory (`is_real_dir_memo`).
+    dirs: HashMap<BString, bool>,
+    /// What each means for the candidates below it.
+    above: HashMap<BString, Above>,
+    /// Each opened once.
+    open: HashMap<BString, Arc<OwnedFd>>,
+}
+
+#[derive(Clone, Copy)]
+enum Above {
+    Walk,
+    Stop,
+    Gone,
+}
+
+/// Whether `rel` under `root` is a directory reached through directories only (git never
+/// follows a symlink into the worktree), each directory looked at once (`seen`).
+fn is_real_dir_memo(root: &Path, rel: &[u8], seen: &mut HashMap<BString, bool>) -> bool {
+    let rel = rel.strip_suffix(b"/").unwrap_or(rel);
+    if rel.is_empty() {
+        return true;
+    }
+    if let Some(known) = seen.get(rel.as_bstr()) {
+        return *known;
+    }
+    let parent_ok = match rel.rfind_byte(b'/') {
+        Some(i) => is_real_dir_memo(root, &rel[..i], seen),
+        None => true,
+    };
+    let ok = parent_ok
+        && std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(rel)))
+            .is_ok_and(|m| m.is_dir());
+    seen.insert(BString::from(rel), ok);
+    ok
+}
+
+/// Runs `jobs` (directories to read, each with the index entries under it) on as many
+/// threads as there are cores, adding what they find to `out`.
+fn run_jobs(
+    repo: &gix::Repository,
+    index: &gix::index::State,
+    rules: &Rules,
+    jobs: Vec<Job>,
+    mut out: WorktreeChanges,
+) -> Result<WorktreeChanges, RepoError> {
+    if jobs.is_empty() {
+        return Ok(out);
+    }
+    let pending = jobs.len();
     let queue = Queue {
         state: Mutex::new(QueueState {
-            jobs: vec![Job {
-                place: Place::Root(workdir.to_owned()),
-                prefix: BString::default(),
-                entries: 0..index.entries().len(),
-            }],
-            pending: 1,
+            jobs,
+            pending,
             failed: None,
         }),
         wake: Condvar::new(),
@@ -183,7 +305,7 @@ pub fn worktree_changes(
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let repo = repo.clone();
-                let (queue, rules) = (&queue, &rules);
+                let (queue, rules) = (&queue, rules);
                 scope.spawn(move || {
                     let mut worker = Worker {
                         repo: &repo,
@@ -209,7 +331,6 @@ pub fn worktree_changes(
     if let Some(err) = queue.state.into_inner().expect("no thread panicked").failed {
         return Err(err);
     }
-    let mut out = WorktreeChanges::default();
     for part in parts {
         out.removed.extend(part.removed);
         out.to_hash.extend(part.to_hash);
@@ -221,6 +342,16 @@ pub fn worktree_changes(
 struct Rules {
     stat: gix::index::entry::stat::Options,
     fs: gix::fs::Capabilities,
+}
+
+impl Rules {
+    fn of(repo: &gix::Repository) -> Result<Rules, RepoError> {
+        let what = || "reading the worktree's configuration".to_owned();
+        Ok(Rules {
+            stat: repo.stat_options().context(what)?,
+            fs: repo.filesystem_options().context(what)?,
+        })
+    }
 }
 
 /// A directory to read: where it is, its path with a trailing `/` (empty for the root), and
@@ -570,6 +701,161 @@ impl<'a> Worker<'a> {
             .at_entry(path, Some(mode))
             .context(what)?
             .is_excluded())
+    }
+
+    /// One path that may have changed, judged as the full scan judges it where its walk
+    /// reaches it: its index entries (a file's, or everything under a directory), what is on
+    /// disk, and for an untracked path the ignore rules of every untracked directory above
+    /// it. A directory to walk (new and not ignored) goes to `jobs`.
+    fn candidate(
+        &mut self,
+        workdir: &Path,
+        path: &BStr,
+        jobs: &mut Vec<Job>,
+        memo: &mut Memo,
+    ) -> Result<(), RepoError> {
+        if path.is_empty()
+            || path
+                .split(|b| *b == b'/')
+                .any(|c| c.is_empty() || c == b".git" || c == b"..")
+        {
+            return Ok(());
+        }
+        let file_entries = self.index.entry_range(path);
+        let dir_prefix = with_slash(path);
+        let dir_entries = self.index.prefixed_entries_range(dir_prefix.as_bstr());
+        let gone = |worker: &mut Self| {
+            if let Some(e) = file_entries.clone() {
+                worker.removed(e);
+            }
+            if let Some(e) = dir_entries.clone() {
+                worker.removed(e);
+            }
+        };
+        let (parent, name) = match path.rfind_byte(b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&path[..0], path),
+        };
+        // What stands above it: a directory git does not walk into makes it invisible.
+        let mut above = BString::default();
+        for part in parent.split(|b| *b == b'/').filter(|p| !p.is_empty()) {
+            if !above.is_empty() {
+                above.push(b'/');
+            }
+            above.extend_from_slice(part);
+            let verdict = match memo.above.get(&above) {
+                Some(known) => *known,
+                None => {
+                    let verdict = self.above(workdir, &above, memo)?;
+                    memo.above.insert(above.clone(), verdict);
+                    verdict
+                }
+            };
+            match verdict {
+                Above::Walk => continue,
+                Above::Stop => return Ok(()),
+                Above::Gone => {
+                    gone(self);
+                    return Ok(());
+                }
+            }
+        }
+        if !is_real_dir_memo(workdir, parent, &mut memo.dirs) {
+            gone(self);
+            return Ok(());
+        }
+        let parent_path = workdir.join(std::ffi::OsStr::from_bytes(parent));
+        let dir = match memo.open.get(parent) {
+            Some(dir) => dir.clone(),
+            None => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                match rustix::fs::open(&parent_path, flags, rustix::fs::Mode::empty()) {
+                    Ok(dir) => {
+                        let dir = Arc::new(dir);
+                        memo.open.insert(BString::from(parent), dir.clone());
+                        dir
+                    }
+                    Err(e) if vanished(&e.into()) => {
+                        gone(self);
+                        return Ok(());
+                    }
+                    Err(e) => return Err(io_failure(parent, e.into())),
+                }
+            }
+        };
+        let job = Job {
+            place: Place::Root(parent_path),
+            prefix: with_slash(parent),
+            entries: 0..0,
+        };
+        let c_name = CString::new(name.to_vec()).map_err(|_| {
+            io_failure(
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in a name"),
+            )
+        })?;
+        let mut found = Found {
+            job: &job,
+            dir: &dir,
+            name: name.as_bstr(),
+            c_name: &c_name,
+            kind: FileType::Unknown,
+        };
+        let Some(stat) = found.stat()? else {
+            gone(self);
+            return Ok(());
+        };
+        found.kind = FileType::from_raw_mode(stat.st_mode);
+        match (file_entries, dir_entries) {
+            (Some(entries), _) => self.tracked_file(&found, entries, jobs),
+            // A tracked directory still a directory: what changed in it is listed itself.
+            (None, Some(_)) if found.kind == FileType::Directory => Ok(()),
+            (None, Some(entries)) => {
+                self.removed(entries);
+                self.untracked(&found, jobs)
+            }
+            (None, None) => self.untracked(&found, jobs),
+        }
+    }
+
+    /// What a directory above a candidate means for it: walked into (tracked, or untracked
+    /// and neither ignored nor a repository), a stop (ignored, or a nested repository or
+    /// submodule, which is listed itself), or gone (not a directory any more).
+    fn above(
+        &mut self,
+        workdir: &Path,
+        above: &BString,
+        memo: &mut Memo,
+    ) -> Result<Above, RepoError> {
+        let as_dir = with_slash(above);
+        let tracked_dir = self
+            .index
+            .prefixed_entries_range(as_dir.as_bstr())
+            .is_some();
+        if let Some(range) = self.index.entry_range(above.as_bstr()) {
+            // A file or a submodule of the index stands where a directory is wanted.
+            let entry = &self.index.entries()[range.start];
+            if entry.mode == Mode::COMMIT {
+                if self.is_repository(&as_dir) {
+                    self.out.to_hash.push(above.clone());
+                }
+                return Ok(Above::Stop);
+            }
+        }
+        if tracked_dir {
+            return Ok(Above::Walk);
+        }
+        if !is_real_dir_memo(workdir, above, &mut memo.dirs) {
+            return Ok(Above::Gone);
+        }
+        if self.is_ignored(above.as_bstr(), true)? {
+            return Ok(Above::Stop);
+        }
+        if self.is_repository(&as_dir) {
+            self.out.to_hash.push(above.clone());
+            return Ok(Above::Stop);
+        }
+        Ok(Above::Walk)
     }
 
     /// Index entries whose files are gone (skip-worktree entries are meant to be absent).

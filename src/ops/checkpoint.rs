@@ -125,18 +125,61 @@ pub fn checkpoint_locked(
     take: Take<'_>,
 ) -> Result<Option<Recorded>, LifecycleError> {
     let repo = tx.repo();
-    let fresh = tx.load(session.name())?;
-    if fresh.meta.id != lock.id() {
-        return Err(LifecycleError::NoWorktree {
-            name: session.name().to_owned(),
-        });
-    }
+    let fresh = load_locked(lock, tx, session)?;
     let wanted = canonical(worktree_path);
     if find_worktree(repo, local, &fresh)?.as_deref() != Some(wanted.as_path()) {
         return Err(LifecycleError::NoWorktree {
             name: session.name().to_owned(),
         });
     }
+    take_at(tx, local, &fresh, &wanted, take, true)
+}
+
+/// A checkpoint of a worktree its removal has just moved aside (`git worktree move`, under
+/// the session's lock): the session's records still name where it was, so it is captured
+/// where it is now, by the same rules (a half-restored tree is salvaged, not recorded as
+/// the latest checkpoint).
+pub fn checkpoint_aside(
+    lock: &SessionLock,
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    aside: &Path,
+    take: Take<'_>,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let fresh = load_locked(lock, tx, session)?;
+    take_at(tx, local, &fresh, aside, take, false)
+}
+
+/// The session as it is now, under its lock: still the one the lock is for (a removal and
+/// a new session of the same name in between give none).
+fn load_locked(
+    lock: &SessionLock,
+    tx: &mut Transaction<'_>,
+    session: &Session,
+) -> Result<Session, LifecycleError> {
+    let fresh = tx.load(session.name())?;
+    if fresh.meta.id != lock.id() {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    }
+    Ok(fresh)
+}
+
+/// Takes the checkpoint of the worktree at `wanted` for `fresh` (read under its lock).
+/// `where_recorded`: the worktree is where the session's records say, so the file-system
+/// monitor's word about it may spare the scan, and what was captured is remembered.
+fn take_at(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    fresh: &Session,
+    wanted: &Path,
+    take: Take<'_>,
+    where_recorded: bool,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let repo = tx.repo();
+    let session = fresh;
     let state = local.get(&fresh.meta.id);
     let half_made = state.checkout_pending || state.restore_pending.is_some();
     if half_made
@@ -148,7 +191,20 @@ pub fn checkpoint_locked(
             what,
         });
     }
-    let wt = repo.open_worktree(&wanted)?;
+    let wt = repo.open_worktree(wanted)?;
+    if where_recorded
+        && !half_made
+        && let Some(last) = unchanged_since_captured(repo, &wt, wanted, fresh, &state)?
+    {
+        if take.only_if_dirty && is_clean(repo, last.head, last.staged, last.tree)? {
+            return Ok(None);
+        }
+        return Ok(Some(Recorded {
+            id: last.id,
+            head: last.head,
+            new: false,
+        }));
+    }
     let capture = checkpoint::capture(&wt)?;
     if half_made && take.when_pending == WhenPending::Salvage {
         let id = checkpoint::commit(&wt, &capture, take.message)?;
@@ -163,23 +219,68 @@ pub fn checkpoint_locked(
             new: true,
         }));
     }
-    if take.only_if_dirty {
-        let clean = match capture.head {
-            Some(head) => capture.staged.is_none() && repo.read_commit(head)?.tree == capture.tree,
-            None => false,
-        };
-        if clean {
-            return Ok(None);
-        }
+    if take.only_if_dirty && is_clean(repo, capture.head, capture.staged, capture.tree)? {
+        return Ok(None);
     }
-    Ok(Some(record_captured(
-        tx,
-        &fresh,
-        &wt,
-        capture,
-        take.message,
-        take.background,
-    )?))
+    let seen = capture.seen.clone();
+    let head = capture.head;
+    let recorded = record_captured(tx, fresh, &wt, capture, take.message, take.background)?;
+    if !where_recorded {
+        return Ok(Some(recorded));
+    }
+    let captured = seen.map(|seen| crate::session::CapturedAsOf {
+        checkpoint: recorded.id.to_string(),
+        head: head.map(|h| h.to_string()),
+        seen,
+    });
+    if captured.is_some() || state.captured.is_some() {
+        let _ = local.update(&fresh.meta.id, |s| s.captured = captured);
+    }
+    Ok(Some(recorded))
+}
+
+/// Whether a worktree state (its HEAD, staged tree and files' tree) is just HEAD: nothing to
+/// keep.
+fn is_clean(
+    repo: &Repo,
+    head: Option<ObjectId>,
+    staged: Option<ObjectId>,
+    tree: ObjectId,
+) -> Result<bool, LifecycleError> {
+    Ok(match head {
+        Some(head) => staged.is_none() && repo.read_commit(head)?.tree == tree,
+        None => false,
+    })
+}
+
+/// The last checkpoint, when the file-system monitor says nothing changed in the worktree
+/// since its capture here and HEAD has not moved: taking a checkpoint now would give that
+/// one again, so no scan is needed.
+fn unchanged_since_captured(
+    repo: &Repo,
+    wt: &Repo,
+    path: &Path,
+    session: &Session,
+    state: &crate::session::LocalState,
+) -> Result<Option<checkpoint::Snapshot>, LifecycleError> {
+    let Some(captured) = &state.captured else {
+        return Ok(None);
+    };
+    let Some(last) = session.meta.last_checkpoint_id() else {
+        return Ok(None);
+    };
+    if gix::ObjectId::from_hex(captured.checkpoint.as_bytes()).ok() != Some(last)
+        || captured.head != wt.head_commit()?.map(|h| h.to_string())
+    {
+        return Ok(None);
+    }
+    let Some(mut looker) = crate::git::fsmonitor::Looker::new(wt.gix()) else {
+        return Ok(None);
+    };
+    if looker.look(path, &captured.seen) != crate::git::fsmonitor::Look::Unchanged {
+        return Ok(None);
+    }
+    Ok(checkpoint::Snapshot::read(repo, last).ok())
 }
 
 /// Links `capture` into the log as a checkpoint event (`background`: see

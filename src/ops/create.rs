@@ -64,7 +64,13 @@ pub fn check(
 ) -> Result<Placement, CreateError> {
     Store::new(repo).check_new_name(name)?;
     let branch = format!("{branch_prefix}{name}");
-    model::check_branch(&branch).map_err(|e| CreateError::BadBranch(e.0))?;
+    crate::session::name::validate(&branch).map_err(|e| {
+        CreateError::BadBranch(format!(
+            "its branch would be '{}', which is not a usable branch name: {}",
+            crate::text::escape(&branch),
+            e.rule
+        ))
+    })?;
     if worktree::branch_exists(repo, &branch)? {
         return Err(CreateError::BranchExists { branch });
     }
@@ -335,6 +341,8 @@ fn put_local(
         restore_pending: restore.map(|id| id.to_string()),
         checkout_pending,
         auto_checkpoint_at: None,
+        captured: None,
+        agent_state: None,
     };
     tx.local_put(local, &session.meta.id, Some(&state))?;
     Ok(())

@@ -18,7 +18,7 @@ pub struct Finding {
     /// What kind of thing (`include-staging`, `interrupted`, `moved-worktree`,
     /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
     /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
-    /// `oplog`).
+    /// `oplog`, `fsmonitor`).
     pub kind: &'static str,
     /// What it is about: a session, a path, a ref.
     pub subject: String,
@@ -43,8 +43,10 @@ impl Finding {
 }
 
 /// How old a ref's `.lock` file must be before doctor calls it stale (git holds one for the
-/// milliseconds an update takes).
-const STALE_REF_LOCK_SECS: u64 = 10 * 60;
+/// milliseconds an update takes; a killed process leaves it for good, and every command
+/// that records on that ref fails until it goes).
+const STALE_REF_LOCK_SECS: u64 = 60;
+const STALE_REF_LOCK: std::time::Duration = std::time::Duration::from_secs(STALE_REF_LOCK_SECS);
 
 /// Looks for everything; with `fix`, repairs what it can (through `env.tx`).
 pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
@@ -329,13 +331,13 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
     }
     // Ref locks a killed process left (git-session's own refs).
-    for lock in stale_ref_locks(repo)? {
+    for lock in stale_ref_locks(repo, env.branch_prefix)? {
         let mut finding = Finding::new(
             "stale-lock",
             lock.display().to_string(),
             format!(
-                "a ref lock older than {} minutes (a process holding it was killed)",
-                STALE_REF_LOCK_SECS / 60
+                "a ref lock older than {} seconds (a process holding it was killed)",
+                STALE_REF_LOCK_SECS
             ),
             "remove it",
         );
@@ -384,15 +386,29 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
         out.push(finding);
     }
+    // A monitor turned on that does not answer: every scan walks every file.
+    if crate::git::fsmonitor::mode(repo.gix()) == crate::git::fsmonitor::Mode::Watchman
+        && let Err(e) = crate::git::fsmonitor::server_version(&repo.common_dir())
+    {
+        out.push(Finding::new(
+            "fsmonitor",
+            "session.fsmonitor",
+            format!(
+                "set to watchman, but no watchman answers ({}): every scan looks at every file",
+                crate::text::one_line(&e)
+            ),
+            "nothing: `git session fsmonitor enable` starts watchman, `disable` turns it off",
+        ));
+    }
     Ok(out)
 }
 
 /// `.lock` files of git-session's refs older than [`STALE_REF_LOCK_SECS`].
-fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
+fn stale_ref_locks(repo: &Repo, branch_prefix: &str) -> Result<Vec<PathBuf>, RepoError> {
     let common = repo.common_dir();
     let mut out = Vec::new();
-    // git-session's refs only: its sessions, trash, fetched sessions, notes (not git's
-    // own `refs/notes/commits`) and the operation log's chain.
+    // git-session's refs: its sessions, trash, fetched sessions, notes (not git's own
+    // `refs/notes/commits`) and the operation log's chain.
     let mut pending = vec![
         common.join("refs/sessions"),
         common.join("refs/sessions-trash"),
@@ -401,6 +417,12 @@ fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
         common.join("refs/notes"),
         common.join("refs"),
     ];
+    // Sessions' branches too (those under the branch prefix): one locked by a killed
+    // process stops its session's commands. Not the user's other branches.
+    let prefix = branch_prefix.trim_end_matches('/');
+    if !prefix.is_empty() {
+        pending.push(common.join("refs/heads").join(prefix));
+    }
     let mut seen = std::collections::HashSet::new();
     while let Some(dir) = pending.pop() {
         if !seen.insert(dir.clone()) {
@@ -425,14 +447,16 @@ fn stale_ref_locks(repo: &Repo) -> Result<Vec<PathBuf>, RepoError> {
                 _ if notes => name.starts_with("sessions"),
                 _ => true,
             };
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|a| a.as_secs() > STALE_REF_LOCK_SECS));
+            let old = crate::fsutil::untouched_for(&path, STALE_REF_LOCK);
             if ours && name.ends_with(".lock") && old {
                 out.push(path);
             }
         }
+    }
+    // packed-refs' own lock stops every deletion of a packed ref.
+    let packed = common.join("packed-refs.lock");
+    if crate::fsutil::untouched_for(&packed, STALE_REF_LOCK) {
+        out.push(packed);
     }
     out.sort();
     Ok(out)

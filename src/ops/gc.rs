@@ -51,6 +51,8 @@ pub fn gc(
     policy: &Policy,
     reporter: &dyn Reporter,
 ) -> OpResult<GcReport> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = tx.repo();
     let store = Store::new(repo);
     let worktrees = repo.linked_worktrees()?;

@@ -204,6 +204,8 @@ pub fn plan(
     session: &Session,
     req: &Request,
 ) -> OpResult<Plan> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     plan_from(repo, local, config, session, req, None)
 }
 
@@ -301,9 +303,8 @@ fn plan_from(
             list(&conflicts)
         ))
         .hint(format!(
-            "`git session sync {}` brings it onto '{}' first, where the conflicts can be resolved",
-            session.name(),
-            into
+            "resolve them in the session: `git merge {into}` in its worktree (`git session path {}`), fix the conflicts and commit; then land again",
+            session.name()
         )));
     }
     // Every path the landing writes: renamed files under both names.
@@ -617,6 +618,7 @@ pub fn land(
                     tree: repo.read_commit(landed)?.tree,
                     head: Some(landed),
                     staged: None,
+                    seen: None,
                 };
                 let after =
                     crate::checkpoint::commit(&wt, &capture, "continuing from what landed")?;

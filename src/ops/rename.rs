@@ -35,6 +35,15 @@ pub fn rename(
     } else {
         old_branch.clone()
     };
+    // Checked before anything moves: a branch name git-session cannot record would fail the
+    // rename half-way.
+    if let Err(e) = crate::session::name::validate(&new_branch) {
+        return Err(OpError::refused(format!(
+            "its branch would be '{}', which is not a usable branch name: {}; nothing was changed",
+            crate::text::escape(&new_branch),
+            e.rule
+        )));
+    }
     let branch_moves = new_branch != old_branch && worktree::branch_exists(repo, &old_branch)?;
     if branch_moves && worktree::branch_exists(repo, &new_branch)? {
         return Err(OpError::refused(format!(

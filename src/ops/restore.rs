@@ -79,6 +79,8 @@ pub fn restore(
     spec: &str,
     as_name: Option<&str>,
 ) -> OpResult<(String, Option<PathBuf>)> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = env.tx.repo();
     let all = trashed(repo)?;
     // By name: the latest deleted of that name. By id prefix: it must name one session.

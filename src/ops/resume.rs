@@ -504,6 +504,8 @@ fn catch_up_worktree(
     entry: &RemoteEntry,
     path: &Path,
 ) -> OpResult {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = env.tx.repo();
     let branch = &session.meta.branch;
     let Some(latest) = sync::latest_checkpoint(repo, session.tip)? else {

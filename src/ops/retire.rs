@@ -10,7 +10,9 @@ use crate::checkpoint;
 use crate::git::{ObjectId, Repo};
 use crate::lifecycle::{LifecycleError, WorkState, find_worktree, safe_tips, work_state};
 use crate::oplog::{SessionRef, WorktreeChange};
-use crate::ops::checkpoint::{Take, WhenPending, checkpoint_locked, record_clean_state};
+use crate::ops::checkpoint::{
+    Take, WhenPending, checkpoint_aside, checkpoint_locked, record_clean_state,
+};
 use crate::session::{Event, EventKind, LocalStore, Session, SessionLock, Store, saved};
 use crate::transaction::Transaction;
 use crate::worktree;
@@ -85,10 +87,28 @@ pub struct Retirement {
     /// Worktrees of the session whose directories were gone (deleted, or moved without
     /// `git worktree move`): git's record of them was dropped.
     pub missing: Vec<PathBuf>,
+    /// Files written at the worktree's path while it was being removed (by an agent that
+    /// makes the directories it writes into): left there, in no checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_meanwhile: Option<PathBuf>,
     /// A half-made worktree (a killed `new`, `fork` or `resume`) was removed: what was
     /// interrupted, and the commit keeping what looked like work in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<crate::repair::Undone>,
+}
+
+impl Retirement {
+    /// Nothing was there to retire: no worktree, nothing removed, kept, saved or salvaged.
+    pub fn did_nothing(&self) -> bool {
+        self.worktree.is_none()
+            && !self.removed
+            && !self.branch_deleted
+            && self.checkpoint.is_none()
+            && self.saved_files.is_none()
+            && self.kept_because.is_none()
+            && self.missing.is_empty()
+            && self.interrupted.is_none()
+    }
 }
 
 /// What retiring a session would do, judged without changing anything: `gc --dry-run`
@@ -130,6 +150,8 @@ pub fn plan(
     session: &Session,
     located: Option<Option<(PathBuf, WorkState)>>,
 ) -> Result<RetirePlan, LifecycleError> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let worktree = match located {
         Some(located) => located,
         None => match find_worktree(repo, local, session)? {
@@ -186,6 +208,7 @@ pub fn execute(
     // Judged again under the lock: the caller's plan may be a minute old (a busy session),
     // and work done since must count.
     let session = &tx.load(session.name())?;
+    put_back_interrupted_removal(&lock, repo, local, session)?;
     let fresh;
     let plan = if plan.worktree.is_some() {
         fresh = self::plan(repo, local, session, None)?;
@@ -204,6 +227,7 @@ pub fn execute(
         holds_repositories: false,
         only_commits: false,
         missing: Vec::new(),
+        written_meanwhile: None,
         interrupted: None,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
@@ -236,62 +260,103 @@ pub fn execute(
         let head = wt.head_commit()?;
         let before_removal =
             Take::new("before removing the worktree").when_pending(WhenPending::Salvage);
+        let keep = match &plan.repositories {
+            Some(why) => Some((why.clone(), true)),
+            None => worktree::lock_reason(repo, path)?.map(|reason| {
+                let unlock = crate::post_create::shell_quote(&path.to_string_lossy());
+                let why = format!(
+                    "git has it locked ({reason}); `git worktree unlock {unlock}` unlocks it"
+                );
+                (why, false)
+            }),
+        };
+        if let Some((why, repositories)) = keep {
+            // Kept: its work is checkpointed and its ignored files saved all the same.
+            if work.has_work() {
+                let ckpt = checkpoint_locked(&lock, tx, local, session, path, before_removal)?
+                    .expect("recorded");
+                out.checkpoint = Some(ckpt.id.to_string());
+            }
+            if !work.ignored_work.is_empty() {
+                out.saved_files = Some(save_ignored(repo, session, path, &work.ignored_work)?);
+            }
+            out.kept_because = Some(why);
+            out.holds_repositories = repositories;
+            return Ok(out);
+        }
+        // Moved aside first (one rename, beside it): an agent writing by path after this
+        // fails instead of writing into files about to be deleted, and what is checkpointed
+        // below is everything written before the move. When git cannot move it, it is
+        // checkpointed and removed where it is.
+        let aside = worktree::move_aside(repo, path);
+        let here = aside.as_deref().unwrap_or(path);
+        let checkpoint_here = |tx: &mut Transaction<'_>| {
+            match &aside {
+                Some(aside) => checkpoint_aside(&lock, tx, local, session, aside, before_removal),
+                None => checkpoint_locked(&lock, tx, local, session, path, before_removal),
+            }
+            .map(|c| c.expect("recorded unless only_if_dirty"))
+        };
+        // A step failed: the worktree goes back where it was; when that fails too, the
+        // error says where it is.
+        let put_back = |error: LifecycleError| match &aside {
+            Some(aside) => match worktree::move_to(repo, aside, path) {
+                Ok(()) => error,
+                Err(back) => LifecycleError::LeftAside {
+                    error: crate::text::one_line(&error),
+                    aside: aside.clone(),
+                    path: path.clone(),
+                    back: crate::text::one_line(&back),
+                },
+            },
+            None => error,
+        };
         if work.has_work() {
-            let ckpt = checkpoint_locked(&lock, tx, local, session, path, before_removal)?
-                .expect("recorded");
+            let mut ckpt = checkpoint_here(tx).map_err(put_back)?;
+            // A writer that opened a file before the move (`echo > file` truncates, then
+            // writes) may write into the moved copy after it was captured: it is captured
+            // once more, and checkpointed again only when its files changed since.
+            if aside.is_some() {
+                ckpt = checkpoint_here(tx).map_err(put_back)?;
+            }
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
         if !work.ignored_work.is_empty() {
-            let stamp = repo.now()?;
-            let saved = saved::save(
-                &repo.common_dir(),
-                &session.meta.id,
-                session.name(),
-                stamp,
-                path,
-                &work.ignored_work,
-            )?;
+            let saved = save_ignored(repo, session, here, &work.ignored_work).map_err(put_back)?;
             out.saved_files = Some(saved);
         }
-        if let Some(why) = &plan.repositories {
-            out.kept_because = Some(why.clone());
-            out.holds_repositories = true;
-            return Ok(out);
-        }
-        if let Some(reason) = worktree::lock_reason(repo, path)? {
-            out.kept_because = Some(format!(
-                "git has it locked ({reason}); `git worktree unlock {}` unlocks it",
-                crate::post_create::shell_quote(&path.to_string_lossy())
-            ));
-            return Ok(out);
-        }
         if !work.has_work() {
-            record_clean_state(tx, session, &wt)?;
+            record_clean_state(tx, session, &wt).map_err(put_back)?;
         }
         // The events so far are real before the files go, and stay.
-        tx.persist()?;
+        tx.persist().map_err(|e| put_back(e.into()))?;
         // Judged clean under the lock: git judges again (no --force), and what appeared
         // meanwhile (an agent writing without the lock) is checkpointed before a forced
         // removal.
-        let mut removed = worktree::remove(repo, path, force && work.has_work());
+        let mut removed = worktree::remove(repo, here, force && work.has_work());
         if removed.is_err() && force && !work.has_work() {
-            let ckpt = checkpoint_locked(&lock, tx, local, session, path, before_removal)?
-                .expect("recorded");
+            let ckpt = checkpoint_here(tx).map_err(put_back)?;
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
-            tx.persist()?;
-            removed = worktree::remove(repo, path, true);
+            tx.persist().map_err(|e| put_back(e.into()))?;
+            removed = worktree::remove(repo, here, true);
         }
         if let Err(e) = removed {
+            let e = put_back(e.into());
             if force {
-                return Err(e.into());
+                return Err(e);
             }
             out.kept_because = Some(format!(
                 "git refused to remove it: {}",
                 crate::text::one_line(&e)
             ));
             return Ok(out);
+        }
+        // An agent that creates the directories it writes into may have made the path again
+        // after the move: what it wrote there is in no checkpoint, and stays.
+        if aside.is_some() && std::fs::symlink_metadata(path).is_ok() {
+            out.written_meanwhile = Some(path.clone());
         }
         crate::fault::point("worktree-removed");
         out.removed = true;
@@ -344,6 +409,57 @@ pub fn execute(
         tx.local_update(local, &id, |s| s.worktree = None)?;
     }
     Ok(out)
+}
+
+/// A removal killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
+/// where the session's records say it is) left it there: under the session's lock, nobody
+/// is at it now, and it goes back before anything is judged (so a removal now records, and
+/// an undo brings back, the path it belongs at).
+fn put_back_interrupted_removal(
+    _lock: &SessionLock,
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+) -> Result<(), LifecycleError> {
+    let state = local.get(&session.meta.id);
+    let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
+        return Ok(());
+    };
+    let Some(found) = find_worktree(repo, local, session)? else {
+        return Ok(());
+    };
+    let aside_of_recorded =
+        recorded
+            .file_name()
+            .zip(found.file_name())
+            .is_some_and(|(name, found_name)| {
+                found_name
+                    .to_string_lossy()
+                    .starts_with(&format!(".{}.removing-", name.to_string_lossy()))
+            })
+            && found.parent() == recorded.parent();
+    if aside_of_recorded && std::fs::symlink_metadata(&recorded).is_err() {
+        worktree::move_to(repo, &found, &recorded)?;
+    }
+    Ok(())
+}
+
+/// Copies the ignored files the session changed out of its worktree before it goes.
+fn save_ignored(
+    repo: &Repo,
+    session: &Session,
+    worktree: &Path,
+    files: &[String],
+) -> Result<PathBuf, LifecycleError> {
+    let stamp = repo.now()?;
+    Ok(saved::save(
+        &repo.common_dir(),
+        &session.meta.id,
+        session.name(),
+        stamp,
+        worktree,
+        files,
+    )?)
 }
 
 fn has_submodule_repositories(wt: &Repo) -> bool {

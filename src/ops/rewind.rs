@@ -52,6 +52,8 @@ pub fn restore(
     target: ObjectId,
     reporter: &dyn Reporter,
 ) -> Result<ObjectId, RewindError> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = tx.repo();
     let worktree = repo.open_worktree(path).map_err(LifecycleError::from)?;
     let snapshot = checkpoint::Snapshot::read(repo, target).map_err(LifecycleError::from)?;

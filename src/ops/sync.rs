@@ -99,6 +99,8 @@ pub fn sync(
     req: &Request,
     reporter: &dyn Reporter,
 ) -> OpResult<Vec<Row>> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = tx.repo();
     let main = repo.main()?;
     let mut fetched: Vec<String> = Vec::new();
@@ -281,6 +283,7 @@ fn sync_one(
         tree: before_snapshot.tree,
         head: before_snapshot.head,
         staged: before_snapshot.staged,
+        seen: None,
     };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
     if dirty {
@@ -290,7 +293,7 @@ fn sync_one(
                 .because("its worktree changed while it was being synced; nothing was changed"));
         }
     }
-    let done = (|| -> Result<(ObjectId, ObjectId), String> {
+    let done = (|| -> Result<(ObjectId, ObjectId, Option<ObjectId>), String> {
         let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
         if dirty {
             worktree::clean_to_head(&path).map_err(|e| text(&e))?;
@@ -325,20 +328,52 @@ fn sync_one(
             },
             head: Some(new_head),
             staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
+            seen: None,
         };
         let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
             .map_err(|e| text(&e))?;
+        let mut written = None;
         if dirty {
+            // An agent writing without the session's lock while git integrated: what the
+            // fresh checkout holds besides new HEAD is kept before the carried work goes in.
+            let now = checkpoint::capture(&wt).map_err(|e| text(&e))?;
+            if now.tree != new_head_tree || now.staged.is_some() {
+                written =
+                    Some(checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC).map_err(|e| text(&e))?);
+            }
             let snapshot = Snapshot::read(repo, after).map_err(|e| text(&e))?;
             checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head).map_err(|e| text(&e))?;
         }
-        Ok((new_head, after))
+        Ok((new_head, after, written))
     })();
     let (new_head, after) = match done {
-        Ok(done) => done,
+        Ok((new_head, after, written)) => {
+            if let Some(written) = written {
+                tx.record(
+                    session.name(),
+                    Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
+                    |_, _| {},
+                )?;
+            }
+            (new_head, after)
+        }
         Err(why) => {
             // Put back exactly as it was: HEAD, branch, files and index from the checkpoint.
+            // What an agent wrote meanwhile (a file git then refused to overwrite, say) is
+            // kept first; git's own half-done state is no one's work.
             let wt = repo.open_worktree(&path)?;
+            if wt.operation_in_progress().is_none()
+                && let Ok(now) = checkpoint::capture(&wt)
+                && now.tree != before_snapshot.tree
+                && now.tree != repo.read_commit(now.head.unwrap_or(head))?.tree
+            {
+                let written = checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC)?;
+                tx.record(
+                    session.name(),
+                    Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
+                    |_, _| {},
+                )?;
+            }
             checkpoint::restore(&wt, &before_snapshot)?;
             let branch_ref = format!("refs/heads/{}", session.meta.branch);
             if repo.read_ref(&branch_ref)? != Some(head) {
@@ -387,6 +422,9 @@ fn sync_one(
     row.to = Some(new_head.to_string());
     Ok(row)
 }
+
+/// What a write made while a sync ran (without the session's lock) is kept as.
+const WRITTEN_DURING_SYNC: &str = "written while it was being synced";
 
 /// The prediction, or None when a merge driver of the user's could not run in-process.
 fn unless_driver<T>(result: Result<T, crate::git::RepoError>) -> OpResult<Option<T>> {

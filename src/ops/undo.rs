@@ -87,6 +87,8 @@ pub fn undo(
     record: &OpRecord,
     reporter: &dyn Reporter,
 ) -> OpResult<Undone> {
+    // What this decides to overwrite or remove is judged by a full scan.
+    crate::git::fsmonitor::require_full_scans();
     let repo = tx.repo();
     if let Some(published) = &record.published {
         let refs: Vec<String> = published

@@ -54,6 +54,22 @@ pub struct LocalState {
     /// seconds): commits within `session.checkpointInterval` after it start none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_checkpoint_at: Option<i64>,
+    /// The last checkpoint taken or found equal here, and what its capture was as of: while
+    /// the file-system monitor says the worktree has not changed since (and HEAD has not
+    /// moved), the next checkpoint is that one, without a scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<CapturedAsOf>,
+    /// What the session's agent last reported it is doing (`crate::agent::state`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_state: Option<crate::agent::state::AgentReport>,
+}
+
+/// See [`LocalState::captured`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedAsOf {
+    pub checkpoint: String,
+    pub head: Option<String>,
+    pub seen: crate::git::fsmonitor::Seen,
 }
 
 impl LocalState {
@@ -225,6 +241,21 @@ impl LocalStore {
                 Some((id, state))
             })
             .collect()
+    }
+
+    /// The sessions' worktrees that exist on this machine, by session name, sorted.
+    pub fn worktrees(&self) -> Vec<(String, PathBuf)> {
+        let mut out: Vec<(String, PathBuf)> = self
+            .all()
+            .into_iter()
+            .filter_map(|(_, state)| {
+                let name = state.name?;
+                let path = state.worktree?;
+                path.is_dir().then_some((name, path))
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     pub fn remove(&self, id: &str) {

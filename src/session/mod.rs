@@ -12,7 +12,7 @@ pub mod sync;
 pub mod time;
 
 pub use event::{Event, EventKind};
-pub use local::{LocalState, LocalStore};
+pub use local::{CapturedAsOf, LocalState, LocalStore};
 pub use lock::{Busy, SessionLock};
 pub use model::{Agent, MetaError, SessionMeta, Status};
 pub use name::NameError;

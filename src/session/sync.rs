@@ -271,9 +271,13 @@ pub fn push(
     for attempt in 1..=MAX_PUSH_ATTEMPTS {
         outcome.attempts = attempt;
         // Without local notes nothing goes with the push, so the remote's need not be
-        // fetched (that is `fetch`'s job).
+        // fetched (that is `fetch`'s job). The first attempt merges the remote's notes as
+        // last fetched, when they were: the notes go without `+`, so a remote whose notes
+        // moved since refuses the whole push, and the next attempt fetches them first (one
+        // round trip saved on every push where nobody else pushed notes).
         let has_notes = repo.read_ref(NOTES_REF)?.is_some();
-        if has_notes {
+        let known = repo.read_ref(&remote_notes_ref(remote))?.is_some();
+        if has_notes && (attempt > 1 || !known) {
             remote::fetch(
                 dir,
                 remote,

@@ -111,17 +111,37 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// This machine's clock, in seconds since the epoch.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// "3m ago", "2h ago", "5d ago" for an RFC 3339 time, seen at `now` (seconds).
 pub fn ago(now: i64, then: &str) -> String {
     let Some(then) = parse_rfc3339(then) else {
         return "?".into();
     };
+    ago_secs(now, then)
+}
+
+/// [`ago`] for a time in seconds.
+pub fn ago_secs(now: i64, then: i64) -> String {
+    if now - then < 60 {
+        return "just now".into();
+    }
+    format!("{} ago", age_secs(now, then))
+}
+
+/// How long ago `then` was, in its largest unit: "12s", "5m", "3h", "2d".
+pub fn age_secs(now: i64, then: i64) -> String {
     let secs = (now - then).max(0);
     match secs {
-        0..60 => "just now".into(),
-        60..3600 => format!("{}m ago", secs / 60),
-        3600..86_400 => format!("{}h ago", secs / 3600),
-        _ => format!("{}d ago", secs / 86_400),
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
     }
 }
 

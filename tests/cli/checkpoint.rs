@@ -696,3 +696,25 @@ fn random_edits_round_trip_through_checkpoint_and_rewind() {
         );
     }
 }
+
+/// `diff --uncommitted`: everything not committed (staged, unstaged, untracked), whatever the
+/// checkpoints hold; no checkpoint can go with it.
+#[test]
+fn diff_uncommitted_shows_all_work_against_head() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("s");
+    std::fs::write(wt.join("README.md"), "changed\n").unwrap();
+    std::fs::write(wt.join("staged.txt"), "staged\n").unwrap();
+    repo.git_in(&wt, &["add", "staged.txt"]);
+    std::fs::write(wt.join("untracked.txt"), "untracked\n").unwrap();
+    repo.session(&["checkpoint", "s"]).ok();
+    let out = repo
+        .session(&["diff", "s", "--uncommitted", "--name-status"])
+        .ok();
+    assert_eq!(
+        out.stdout, "M\tREADME.md\nA\tstaged.txt\nA\tuntracked.txt\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(repo.session(&["diff", "s", "@", "--uncommitted"]).code, 2);
+}

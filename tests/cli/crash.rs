@@ -361,3 +361,40 @@ fn every_step_of_every_command_survives_a_crash() {
         crash_everywhere(scenario);
     }
 }
+
+/// A removal killed after it moved the worktree aside: the next `end` puts it back before
+/// judging, removes it from where it belongs, and `undo` brings it back there, work and all.
+#[test]
+fn a_removal_killed_after_moving_the_worktree_aside_is_finished_where_it_belongs() {
+    let setup = with_dirty_s();
+    let repo = &setup.repo;
+    let out = run(
+        &setup,
+        &["end", "s", "--remove"],
+        &[("GIT_SESSION_FAULT", "persisted")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let wt = repo.root.join(".worktrees/s");
+    assert!(!wt.exists(), "moved aside before the crash");
+    repo.session(&["end", "s", "--remove"]).ok();
+    let hidden: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(hidden.is_empty(), "nothing left aside: {hidden:?}");
+    let undo = repo.session(&["undo"]).ok();
+    assert!(
+        undo.stderr.contains(".worktrees/s"),
+        "brought back where it belongs: {}",
+        undo.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("README.md")).unwrap(),
+        "hello\nchanged\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("new dir/new.txt")).unwrap(),
+        "new file\n"
+    );
+}

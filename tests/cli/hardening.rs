@@ -345,3 +345,89 @@ fn fork_applies_the_main_worktrees_untracked_worktreeinclude() {
         "copied from the source's worktree by the main worktree's rules"
     );
 }
+
+/// A ref lock a killed process left: the operation log's own (which every command records
+/// on) is taken back once it is 10 s old; one on a session's branch is named in the error,
+/// and doctor removes it once it is a minute old.
+#[test]
+fn ref_locks_left_by_a_killed_process() {
+    let repo = crate::support::TestRepo::new();
+    repo.new_session("s");
+    let common = repo.root.join(".git");
+    let oplog_lock = common.join("refs/sessions-oplog.lock");
+    std::fs::write(&oplog_lock, "").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let set_old = |path: &std::path::Path| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    };
+    set_old(&oplog_lock);
+    repo.session(&["context", "s", "--append", "still recorded"])
+        .ok();
+    assert!(!oplog_lock.exists());
+    let branch_lock = common.join("refs/heads/session/s.lock");
+    std::fs::write(&branch_lock, "").unwrap();
+    let out = repo.session(&["end", "s"]).fails();
+    assert!(
+        out.stderr.contains("session/s.lock exists") && out.stderr.contains("doctor --fix"),
+        "{}",
+        out.stderr
+    );
+    set_old(&branch_lock);
+    let findings = repo.session(&["doctor", "--fix", "--json"]).json();
+    assert!(findings.to_string().contains("stale-lock"), "{findings}");
+    assert!(!branch_lock.exists());
+    repo.session(&["end", "s"]).ok();
+}
+
+/// git's record of a session's worktree damaged (its `gitdir` file emptied): every command
+/// says so at once and changes nothing (the worktree's work must not look gone); `git
+/// worktree repair` mends it.
+#[test]
+fn a_damaged_worktree_record_is_an_error_not_a_missing_worktree() {
+    let repo = crate::support::TestRepo::new();
+    let wt = repo.new_session("s2");
+    std::fs::write(wt.join("work.txt"), "work\n").unwrap();
+    let admin = repo.root.join(".git/worktrees/s2");
+    std::fs::write(admin.join("gitdir"), "").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for path in [admin.join("gitdir"), admin.clone()] {
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let out = repo.session(&["list"]).fails();
+    assert!(out.stderr.contains("is damaged"), "{}", out.stderr);
+    repo.session(&["end", "s2"]).fails();
+    assert!(repo.has_ref(&repo.root, "refs/heads/session/s2"));
+    assert!(wt.join("work.txt").exists());
+    repo.git(&["worktree", "repair", wt.to_str().unwrap()]);
+    let listed = repo.session(&["list", "--json"]).ok().json();
+    assert_eq!(listed[0]["changes"], 1, "{listed}");
+    // The record of a worktree of the user's own (not a session's branch) damaged: left
+    // out, as git's listing leaves it out; git-session goes on.
+    let other = repo.home.join("other");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "other",
+        other.to_str().unwrap(),
+    ]);
+    let admin = repo.root.join(".git/worktrees/other");
+    std::fs::write(admin.join("gitdir"), "").unwrap();
+    for path in [admin.join("gitdir"), admin.clone()] {
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    repo.session(&["list"]).ok();
+    repo.session(&["doctor"]).ok();
+}

@@ -194,6 +194,7 @@ fn parallel_news_of_one_name_have_one_winner() {
             .env("HOME", &repo.home)
             .env("GIT_CONFIG_GLOBAL", repo.home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("WATCHMAN_SOCK", repo.home.join("no-watchman.sock"))
             .env("LC_ALL", "C");
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -240,7 +241,8 @@ fn checkpoints_racing_a_removal_never_record_a_half_removed_tree() {
         .env("PATH", crate::support::path_with_bin())
         .env("HOME", &repo.home)
         .env("GIT_CONFIG_GLOBAL", repo.home.join(".gitconfig"))
-        .env("GIT_CONFIG_NOSYSTEM", "1");
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("WATCHMAN_SOCK", repo.home.join("no-watchman.sock"));
     let mut looping = cmd.spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     repo.session(&["end", "race", "--remove"]).ok();

@@ -133,8 +133,8 @@ fn a_corrupt_index_is_named_and_the_other_sessions_still_listed() {
             .unwrap_or_else(|| panic!("{name} is listed: {}", out.stdout));
         line.split_whitespace().map(str::to_owned).collect()
     };
-    assert_eq!(cells("good")[3], "1", "{}", out.stdout);
-    assert_eq!(cells("broken")[3], "?", "{}", out.stdout);
+    assert_eq!(cells("good")[4], "1", "{}", out.stdout);
+    assert_eq!(cells("broken")[4], "?", "{}", out.stdout);
     let warning = out
         .stderr
         .lines()

@@ -177,7 +177,7 @@ fn refused_landings_change_nothing() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("git session sync s"), "{}", out.stderr);
+    assert!(out.stderr.contains("git merge main"), "{}", out.stderr);
     same(&state(&repo), &before, "a conflict");
 
     let repo = base_repo();

@@ -410,3 +410,42 @@ fn a_worktree_deleted_by_hand_comes_back_whole() {
     repo.session(&["resume", "d"]).ok();
     assert!(wt.join(".git").is_file());
 }
+
+/// A name whose branch would be too long is refused before anything moves: `new` makes
+/// nothing, `rename` leaves the worktree on its branch, clean.
+#[test]
+fn a_name_whose_branch_would_be_too_long_changes_nothing() {
+    let repo = TestRepo::new();
+    let long = "e".repeat(95);
+    let out = repo.session(&["new", &long]).fails();
+    assert!(out.stderr.contains("its branch would be"), "{}", out.stderr);
+    let wt = repo.new_session("s1");
+    let out = repo.session(&["rename", "s1", &long]).fails();
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert_eq!(
+        repo.git_in(&wt, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        "session/s1"
+    );
+    assert_eq!(repo.git_in(&wt, &["status", "--porcelain"]), "");
+}
+
+/// Ending an ended session again records nothing, so `undo` still takes back the real end.
+#[test]
+fn ending_again_records_nothing_and_undo_takes_back_the_real_end() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("s");
+    std::fs::write(wt.join("work.txt"), "work\n").unwrap();
+    repo.session(&["end", "s", "--remove"]).ok();
+    let again = repo.session(&["end", "s", "--remove"]).ok();
+    assert!(
+        again.stderr.contains("already complete"),
+        "{}",
+        again.stderr
+    );
+    let undo = repo.session(&["undo"]).ok();
+    assert!(undo.stderr.contains("end s --remove"), "{}", undo.stderr);
+    assert_eq!(
+        std::fs::read_to_string(wt.join("work.txt")).unwrap(),
+        "work\n"
+    );
+}

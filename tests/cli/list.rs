@@ -10,6 +10,7 @@ const KEYS: &[&str] = &[
     "dirty",
     "changes",
     "ahead",
+    "behind",
     "created",
     "last_active",
     "parent",
@@ -46,10 +47,17 @@ fn list_and_show_report_changes_ahead_and_activity() {
 
     let table = repo.session(&["list"]).ok().stdout;
     insta::assert_snapshot!(table.replace(&*repo.root.to_string_lossy(), "<repo>"), @r"
-    NAME  STATUS  BRANCH        CHANGES  AHEAD  ACTIVE    FROM  OVERLAPS  WORKTREE
-    busy  active  session/busy  2        1      just now  -     -         <repo>/.worktrees/busy
-    idle  active  session/idle  0        0      just now  -     -         <repo>/.worktrees/idle
+    NAME  STATUS  AGENT  BRANCH        CHANGES  AHEAD  ACTIVE    FROM  OVERLAPS  WORKTREE
+    busy  active  -      session/busy  2        1      just now  -     -         <repo>/.worktrees/busy
+    idle  active  -      session/idle  0        0      just now  -     -         <repo>/.worktrees/idle
     ");
+
+    // The base moves on: both are one behind it.
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "base moves"]);
+    let listed = repo.session(&["list", "--json"]).ok().json();
+    assert_eq!(listed[0]["behind"], 1, "{}", listed[0]);
+    assert_eq!(listed[1]["behind"], 1);
+    assert_eq!(listed[0]["last_checkpoint_at"], serde_json::Value::Null);
 
     let shown = repo.session_in(&path, &["show", "--json"]).ok().json();
     assert_eq!(shown["name"], "busy");
@@ -183,4 +191,151 @@ fn checkpoint_counts_follow_the_log() {
     assert_eq!(count(&repo), 4);
     repo.git(&["update-ref", "refs/sessions/c", &format!("{three}~1")]);
     assert_eq!(count(&repo), 2);
+}
+
+/// What agents report (Claude Code's hooks with the JSON it sends, `agent-state` from a
+/// script) shows in `list`, `show` and their JSON; a silent working agent turns stale;
+/// `--sort attention` puts the sessions that wait for a person first.
+#[test]
+fn agent_state_from_hooks_and_scripts() {
+    let repo = TestRepo::new();
+    let claude = repo.new_session("claude-one");
+    let script = repo.new_session("scripted");
+    repo.new_session("quiet");
+    let hook = |event: &str, sub: &str| {
+        let payload = format!(
+            r#"{{"session_id":"abc","cwd":"{}","hook_event_name":"{event}","prompt":"hi","message":"Claude needs your permission to use Bash","tool_name":"Bash","tool_input":{{"command":"ls"}}}}"#,
+            claude.display()
+        );
+        let out = repo.cmd_in(
+            &repo.root,
+            "sh",
+            &[
+                "-c",
+                &format!("printf '%s' '{payload}' | git session claude {sub}"),
+            ],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stderr.is_empty(), "{}", out.stderr);
+        repo.session(&["show", "claude-one", "--json"]).ok().json()["agent"].clone()
+    };
+    assert_eq!(
+        hook("UserPromptSubmit", "user-prompt-submit")["state"],
+        "working"
+    );
+    assert_eq!(hook("PreToolUse", "pre-tool-use")["state"], "working");
+    assert_eq!(hook("Notification", "notification")["state"], "needs-input");
+    let idle = hook("Stop", "stop");
+    assert_eq!(idle["state"], "idle");
+    assert_eq!(idle["tool"], "claude");
+    assert!(idle["since"].as_str().unwrap().ends_with('Z'), "{idle}");
+    assert_eq!(hook("SessionEnd", "session-end")["state"], "exited");
+    hook("Notification", "notification");
+
+    // Any other agent, from inside its worktree or by name.
+    repo.session_in(&script, &["agent-state", "working", "--tool", "codex"])
+        .ok();
+    let shown = repo.session(&["show", "scripted", "--json"]).ok().json();
+    assert_eq!(shown["agent"]["tool"], "codex");
+    assert_eq!(shown["agent"]["state"], "working");
+    repo.session(&["agent-state", "busy", "scripted"]);
+    repo.session(&["agent-state", "idle"]).fails();
+    repo.session(&["agent-state", "idle", "nobody"]).fails();
+    for (tool, said) in [
+        ("", "--tool needs a name"),
+        ("my tool", "letters, digits"),
+        ("\x1b[31mred", "letters, digits"),
+        (&"x".repeat(65), "at most 64"),
+    ] {
+        let out = repo.session(&["agent-state", "idle", "scripted", "--tool", tool]);
+        assert_eq!(out.code, 2, "{tool:?}: {}", out.stderr);
+        assert!(out.stderr.contains(said), "{tool:?}: {}", out.stderr);
+    }
+
+    let order = |repo: &TestRepo| -> Vec<String> {
+        repo.session(&["list", "--sort", "attention", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(order(&repo), ["claude-one", "scripted", "quiet"]);
+    let table = repo.session(&["list", "--sort", "attention"]).ok().stdout;
+    let agents: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(agents, ["needs-input", "working", "-"], "{table}");
+
+    // Silent for longer than session.agentStaleAfter: stale, after the idle ones.
+    repo.git(&["config", "session.agentStaleAfter", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let shown = repo.session(&["show", "scripted", "--json"]).ok().json();
+    assert_eq!(shown["agent"]["state"], "stale");
+    let text = repo.session(&["show", "scripted"]).ok().stdout;
+    assert!(text.contains("codex, stale since"), "{text}");
+    // No worktree here: no agent can be working in it.
+    repo.session(&["new", "--no-worktree", "bare"]).ok();
+    let out = repo.session(&["agent-state", "working", "bare"]).fails();
+    assert!(
+        out.stderr.contains("has no worktree here"),
+        "{}",
+        out.stderr
+    );
+    // A value that means nothing is an error, not a silent default.
+    repo.git(&["config", "session.agentStaleAfter", "bogus"]);
+    let out = repo.session(&["list"]).fails();
+    assert!(
+        out.stderr.contains("session.agentStaleAfter"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `session.notify` runs when an agent starts needing input or its turn ends, with the
+/// session's name and state; one from the tracked file only once approved.
+#[test]
+fn notify_runs_on_needs_input_and_idle_once_approved() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("n");
+    let log = repo.home.join("notified");
+    let command = format!(
+        "echo \"$GIT_SESSION_NAME $GIT_SESSION_STATE\" >> '{}'",
+        log.display()
+    );
+    let wait_lines = |n: usize| {
+        for _ in 0..50 {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.lines().count() >= n {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::fs::read_to_string(&log).unwrap_or_default()
+    };
+    // From the tracked file: not before it is approved.
+    repo.commit_files(
+        &[(
+            ".git-session.yaml",
+            &format!("notify: ['{}']\n", command.replace('\'', "''")),
+        )],
+        "notify",
+    );
+    repo.session_in(&wt, &["agent-state", "needs-input"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), "");
+    let listed = repo.session(&["approve", "--list"]).ok().stdout;
+    assert!(listed.contains("pending"), "{listed}");
+    repo.session(&["approve", "--", &command]).ok();
+    repo.session_in(&wt, &["agent-state", "working"]).ok();
+    repo.session_in(&wt, &["agent-state", "needs-input"]).ok();
+    assert_eq!(wait_lines(1), "n needs-input\n");
+    // Again the same state: no second notice; the turn's end: one.
+    repo.session_in(&wt, &["agent-state", "needs-input"]).ok();
+    repo.session_in(&wt, &["agent-state", "idle"]).ok();
+    assert_eq!(wait_lines(2), "n needs-input\nn idle\n");
 }

@@ -132,7 +132,10 @@ impl TestRepo {
             .env("GIT_COMMITTER_DATE", &date)
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // No watchman server unless a test starts its own (tests/cli/fsmonitor.rs): the
+            // user's server, if one runs, is not this test's.
+            .env("WATCHMAN_SOCK", self.home.join("no-watchman.sock"));
         for (key, value) in self.extra_env.lock().unwrap().iter() {
             cmd.env(key, value);
         }
@@ -487,4 +490,43 @@ pub fn same(got: &State, want: &State, what: &str) {
     }
     diff.dedup();
     panic!("{what}:\n{}", diff.join("\n"));
+}
+
+/// A tmux server of the test's own (`TMUX_TMPDIR` under its HOME, set for every command the
+/// repository runs), killed when dropped; None without tmux.
+pub struct Tmux {
+    dir: PathBuf,
+}
+
+impl Tmux {
+    pub fn start(repo: &TestRepo) -> Option<Tmux> {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            return None;
+        }
+        let dir = repo.home.join("t");
+        std::fs::create_dir_all(&dir).unwrap();
+        repo.set_env("TMUX_TMPDIR", &dir.to_string_lossy());
+        Some(Tmux { dir })
+    }
+
+    /// Runs tmux against this server (from outside it); its stdout.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(args)
+            .env("TMUX_TMPDIR", &self.dir)
+            .env_remove("TMUX")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
 }

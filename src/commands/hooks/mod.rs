@@ -15,7 +15,8 @@ use crate::git_hooks::FileReport;
 ///
 /// post-commit: provenance notes in refs/notes/sessions, automatic checkpoints, warnings about
 /// forgotten work in other sessions; post-checkout: the same warnings; pre-push: a warning
-/// when a pushed session branch leaves uncommitted work behind.
+/// when a pushed session branch leaves uncommitted work behind; post-rewrite: the notes an
+/// amend or rebase copies tidied; post-merge: provenance notes on a merge commit.
 #[derive(Debug, clap::Args)]
 pub struct HooksArgs {
     #[command(subcommand)]

@@ -1,0 +1,1014 @@
+//! What changed in a worktree since the last look, from watchman, so a status-like scan stats
+//! only those paths (`scan::scan_candidates`) instead of every tracked file.
+//!
+//! watchman is spoken to directly: newline-delimited JSON over its unix socket. The socket is
+//! found without ever starting a process on the hot path: `WATCHMAN_SOCK`, else the socket
+//! `git session fsmonitor enable` recorded, else watchman's usual places; a server that is
+//! not running is no server (`session.fsmonitor = auto` never starts one). Every call has a
+//! deadline, and any failure, a fresh instance, a recrawl, or a changed index or
+//! configuration means a full scan — never an error for the user.
+//!
+//! Per worktree, machine-locally (`$GIT_COMMON_DIR/session/fsmonitor/<key>.json`, written
+//! atomically): the clock of the last answer, the index's identity, a fingerprint of what
+//! decides status besides file contents, and the paths the last answer listed (they are
+//! looked at again next time, whatever the monitor says).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gix::bstr::{BString, ByteSlice};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::error::RepoError;
+use super::scan::{self, WorktreeChanges};
+
+/// How long one call to watchman may take before the scan goes on without it.
+const DEADLINE: Duration = Duration::from_millis(500);
+
+/// How long a scan waits for watchman to watch a worktree and give a clock before it scans
+/// in full without them.
+const SETUP_DEADLINE: Duration = Duration::from_millis(100);
+
+/// How long a look without a scan (the hooks, a checkpoint with nothing changed) waits.
+const LOOK_DEADLINE: Duration = Duration::from_millis(100);
+
+/// How long the live view's ticker waits for each watch and clock it sets up.
+const TICKER_SETUP_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long `enable` waits for watchman to crawl a worktree it starts watching.
+pub const CRAWL_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Whether scans may use the monitor in this process (destructive commands turn it off).
+static FULL_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on this process scans in full: for decisions that destroy something (ending,
+/// removing, rewinding, landing), which keep the full scan.
+pub fn require_full_scans() {
+    FULL_ONLY.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether answers from the monitor may be used in this process for `repo`: the setting
+/// allows it and no destructive command asked for full scans; the reason when not.
+fn refused(repo: &gix::Repository) -> Option<&'static str> {
+    if mode(repo) == Mode::Off {
+        Some("session.fsmonitor is off")
+    } else if FULL_ONLY.load(std::sync::atomic::Ordering::SeqCst) {
+        Some("this command decides what to destroy from a full scan")
+    } else {
+        None
+    }
+}
+
+/// A connection for using the monitor's answers in this process, with `deadline` per call;
+/// None when [`refused`] or no server answers.
+fn usable(repo: &gix::Repository, deadline: Duration) -> Option<Watchman> {
+    if refused(repo).is_some() {
+        return None;
+    }
+    let mut watchman = Watchman::connect(repo.common_dir()).ok()?;
+    watchman.set_deadline(deadline).ok()?;
+    Some(watchman)
+}
+
+/// `session.fsmonitor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Off,
+    Watchman,
+    /// watchman when a server is already running.
+    Auto,
+}
+
+/// `session.fsmonitor` when it is set to something it cannot mean (taken as `auto`).
+pub fn unknown_setting(repo: &gix::Repository) -> Option<String> {
+    let value = repo.config_snapshot().string("session.fsmonitor")?;
+    let text = value.to_str_lossy().trim().to_ascii_lowercase();
+    (!matches!(
+        text.as_str(),
+        "off" | "false" | "no" | "watchman" | "on" | "true" | "auto"
+    ))
+    .then(|| value.to_str_lossy().into_owned())
+}
+
+pub fn mode(repo: &gix::Repository) -> Mode {
+    if let Some(forced) = std::env::var_os("GIT_SESSION_FSMONITOR") {
+        return match forced.to_str() {
+            Some("off") => Mode::Off,
+            Some("watchman") => Mode::Watchman,
+            _ => Mode::Auto,
+        };
+    }
+    match repo
+        .config_snapshot()
+        .string("session.fsmonitor")
+        .map(|v| v.to_str_lossy().trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("off" | "false" | "no") => Mode::Off,
+        Some("watchman" | "on" | "true") => Mode::Watchman,
+        _ => Mode::Auto,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error("no watchman server is running")]
+    NoServer,
+    #[error("no watchman answers at {sock} (WATCHMAN_SOCK): {error}")]
+    NoServerAt { sock: String, error: String },
+    #[error("watchman: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("watchman answered what could not be read: {0}")]
+    Protocol(String),
+    #[error("watchman: {0}")]
+    Server(String),
+}
+
+/// A connection to the watchman server.
+pub struct Watchman {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+/// Where a worktree is in watchman's view: the watched root, and its path below it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Watched {
+    pub root: String,
+    pub relative: Option<String>,
+}
+
+/// What changed since a clock.
+#[derive(Debug)]
+pub struct Since {
+    /// The clock's instance is gone (a restart, a new watch): everything may have changed.
+    pub fresh: bool,
+    pub clock: String,
+    /// Paths relative to the worktree, with whether each is a directory that is new.
+    pub files: Vec<(BString, bool)>,
+    /// watchman had to recrawl (its event queue overflowed).
+    pub recrawled: bool,
+}
+
+impl Watchman {
+    /// Connects to a running server (never starting one).
+    pub fn connect(common_dir: &Path) -> Result<Watchman, MonitorError> {
+        if let Some(sock) = std::env::var_os("WATCHMAN_SOCK")
+            && let Err(e) = UnixStream::connect(&sock)
+        {
+            return Err(MonitorError::NoServerAt {
+                sock: crate::text::escape(&sock.to_string_lossy()),
+                error: e.to_string(),
+            });
+        }
+        for sock in socket_candidates(common_dir) {
+            if let Ok(stream) = UnixStream::connect(&sock) {
+                stream.set_read_timeout(Some(DEADLINE))?;
+                stream.set_write_timeout(Some(DEADLINE))?;
+                let writer = stream.try_clone()?;
+                return Ok(Watchman {
+                    reader: BufReader::new(stream),
+                    writer,
+                });
+            }
+        }
+        Err(MonitorError::NoServer)
+    }
+
+    /// How long each call may take from now on.
+    pub fn set_deadline(&mut self, deadline: Duration) -> Result<(), MonitorError> {
+        self.writer.set_read_timeout(Some(deadline))?;
+        self.writer.set_write_timeout(Some(deadline))?;
+        Ok(())
+    }
+
+    fn call(&mut self, command: Value) -> Result<Value, MonitorError> {
+        let mut line = serde_json::to_vec(&command).expect("serializes");
+        line.push(b'\n');
+        self.writer.write_all(&line)?;
+        loop {
+            let mut answer = Vec::new();
+            self.reader.read_until(b'\n', &mut answer)?;
+            if answer.is_empty() {
+                return Err(MonitorError::Protocol("the connection closed".into()));
+            }
+            let value: Value = serde_json::from_slice(&answer)
+                .map_err(|e| MonitorError::Protocol(e.to_string()))?;
+            // Unilateral messages (subscriptions, logs) are not the answer.
+            if value.get("unilateral").and_then(Value::as_bool) == Some(true)
+                || value.get("log").is_some()
+            {
+                continue;
+            }
+            if let Some(error) = value.get("error").and_then(Value::as_str) {
+                return Err(MonitorError::Server(error.to_owned()));
+            }
+            return Ok(value);
+        }
+    }
+
+    /// Watches `path` (or finds the watch above it that covers it).
+    pub fn watch(&mut self, path: &Path) -> Result<Watched, MonitorError> {
+        let answer = self.call(json!(["watch-project", path]))?;
+        let root = answer
+            .get("watch")
+            .and_then(Value::as_str)
+            .ok_or_else(|| MonitorError::Protocol("watch-project gave no root".into()))?;
+        Ok(Watched {
+            root: root.to_owned(),
+            relative: answer
+                .get("relative_path")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    /// Stops watching `root`.
+    pub fn unwatch(&mut self, root: &str) -> Result<(), MonitorError> {
+        self.call(json!(["watch-del", root]))?;
+        Ok(())
+    }
+
+    /// The roots watchman watches.
+    pub fn watched_roots(&mut self) -> Result<Vec<String>, MonitorError> {
+        let answer = self.call(json!(["watch-list"]))?;
+        Ok(answer
+            .get("roots")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The current clock of `watched` (synced: every change made before this call is
+    /// before the clock).
+    pub fn clock(&mut self, watched: &Watched) -> Result<String, MonitorError> {
+        let answer = self.call(json!(["clock", watched.root, {"sync_timeout": 1000}]))?;
+        answer
+            .get("clock")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| MonitorError::Protocol("no clock".into()))
+    }
+
+    /// What changed under `watched` since `clock`, `.git` and `skip` (directories below it,
+    /// e.g. other worktrees inside it) left out.
+    pub fn since(
+        &mut self,
+        watched: &Watched,
+        clock: &str,
+        skip: &[String],
+    ) -> Result<Since, MonitorError> {
+        Ok(self.query_since(watched, clock, skip, false, true)?.0)
+    }
+
+    /// [`since`](Self::since), with the newest modification time among the files that
+    /// exist. Without `sync`, watchman answers from what it has seen without first making
+    /// sure it has seen everything up to now (for questions asked right after one that did).
+    pub fn since_with_times(
+        &mut self,
+        watched: &Watched,
+        clock: &str,
+        skip: &[String],
+        sync: bool,
+    ) -> Result<(Since, Option<i64>), MonitorError> {
+        self.query_since(watched, clock, skip, true, sync)
+    }
+
+    fn query_since(
+        &mut self,
+        watched: &Watched,
+        clock: &str,
+        skip: &[String],
+        times: bool,
+        sync: bool,
+    ) -> Result<(Since, Option<i64>), MonitorError> {
+        let mut not = vec![json!(["dirname", ".git"]), json!(["name", ".git"])];
+        for dir in skip {
+            not.push(json!(["dirname", dir]));
+            not.push(json!(["name", dir, "wholename"]));
+        }
+        let fields = if times {
+            json!(["name", "type", "new", "exists", "mtime"])
+        } else {
+            json!(["name", "type", "new"])
+        };
+        let mut query = json!({
+            "since": clock,
+            "fields": fields,
+            "empty_on_fresh_instance": true,
+            "expression": ["not", ["anyof"]],
+        });
+        query["expression"][1]
+            .as_array_mut()
+            .expect("built above")
+            .extend(not);
+        if let Some(relative) = &watched.relative {
+            query["relative_root"] = json!(relative);
+        }
+        if !sync {
+            query["sync_timeout"] = json!(0);
+        }
+        let answer = self.call(json!(["query", watched.root, query]))?;
+        let fresh = answer
+            .get("is_fresh_instance")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let clock = answer
+            .get("clock")
+            .and_then(Value::as_str)
+            .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
+            .to_owned();
+        let recrawled = answer.get("warning").is_some();
+        let mut files = Vec::new();
+        let mut newest: Option<i64> = None;
+        for file in answer
+            .get("files")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let name = file
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| MonitorError::Protocol("a file without a name".into()))?;
+            let new_dir = file.get("type").and_then(Value::as_str) == Some("d")
+                && file.get("new").and_then(Value::as_bool) == Some(true);
+            if file.get("exists").and_then(Value::as_bool) == Some(true)
+                && let Some(mtime) = file.get("mtime").and_then(Value::as_i64)
+            {
+                newest = newest.max(Some(mtime));
+            }
+            files.push((BString::from(name), new_dir));
+        }
+        let since = Since {
+            fresh,
+            clock,
+            files,
+            recrawled,
+        };
+        Ok((since, newest))
+    }
+}
+
+/// Where a running server's socket may be, in the order looked at.
+fn socket_candidates(common_dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(sock) = std::env::var_os("WATCHMAN_SOCK") {
+        out.push(PathBuf::from(sock));
+        return out; // set: the only one
+    }
+    if let Ok(recorded) = std::fs::read_to_string(state_dir(common_dir).join("sockname")) {
+        out.push(PathBuf::from(recorded.trim()));
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| user_from_passwd().unwrap_or_default());
+    if !user.is_empty() {
+        let tmp = std::env::var_os("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        for dir in [
+            tmp,
+            PathBuf::from("/tmp"),
+            PathBuf::from("/run/watchman"),
+            PathBuf::from("/usr/local/var/run/watchman"),
+            PathBuf::from("/var/run/watchman"),
+        ] {
+            out.push(dir.join(format!("{user}-state")).join("sock"));
+        }
+    }
+    out
+}
+
+/// The name of the user this process runs as, from `/etc/passwd` (when `USER` is unset).
+fn user_from_passwd() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+fn state_dir(common_dir: &Path) -> PathBuf {
+    common_dir.join("session").join("fsmonitor")
+}
+
+/// Starts watchman unless it runs already (`watchman get-sockname` starts the server), giving
+/// up after `timeout`, and returns its socket.
+pub fn start_server(timeout: Duration) -> Result<String, MonitorError> {
+    let out = tempfile::NamedTempFile::new()?;
+    let handle = duct::cmd!("watchman", "--no-local", "get-sockname")
+        .stdin_null()
+        .stdout_path(out.path())
+        .stderr_null()
+        .unchecked()
+        .start()?;
+    match super::runner::wait_deadline(&handle, timeout)? {
+        Some(done) if done.status.success() => {}
+        Some(_) => {
+            return Err(MonitorError::Server(
+                "`watchman get-sockname` failed".to_owned(),
+            ));
+        }
+        None => {
+            return Err(MonitorError::Server(format!(
+                "`watchman get-sockname` did not answer within {} s",
+                timeout.as_secs()
+            )));
+        }
+    }
+    let answer: Value = serde_json::from_slice(&std::fs::read(out.path())?)
+        .map_err(|e| MonitorError::Protocol(e.to_string()))?;
+    answer
+        .get("sockname")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| MonitorError::Protocol("get-sockname gave no socket".into()))
+}
+
+/// The version of the server that answers, if one does.
+pub fn server_version(common_dir: &Path) -> Result<String, MonitorError> {
+    Ok(server(common_dir)?.0)
+}
+
+/// The version of the server that answers, and the roots it watches.
+pub fn server(common_dir: &Path) -> Result<(String, Vec<String>), MonitorError> {
+    let mut watchman = Watchman::connect(common_dir)?;
+    // Not on a scan's path (status, doctor, enable): a server busy starting may take longer.
+    watchman.set_deadline(Duration::from_secs(5))?;
+    let answer = watchman.call(json!(["version"]))?;
+    let version = answer
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    Ok((version, watchman.watched_roots()?))
+}
+
+/// Watches a worktree just made, when the monitor is enabled (`session.fsmonitor =
+/// watchman`) and its server answers (with `auto`, the first scan watches it). Best effort.
+pub fn watch_new(repo: &gix::Repository, path: &Path) {
+    if mode(repo) != Mode::Watchman {
+        return;
+    }
+    // Inside a watched root this is immediate; a root of its own is crawled first, which
+    // creating the worktree does not wait for (its first scan watches it then).
+    let _ = watch_path(repo.common_dir(), path, SETUP_DEADLINE);
+}
+
+/// Watches `path` now, waiting up to `deadline` for watchman's crawl, and records the watch
+/// (its first scan takes the first clock).
+pub fn watch_path(
+    common_dir: &Path,
+    path: &Path,
+    deadline: Duration,
+) -> Result<Watched, MonitorError> {
+    let mut watchman = Watchman::connect(common_dir)?;
+    watchman.set_deadline(deadline)?;
+    let watched = watchman.watch(&crate::git::normalize(path))?;
+    let mut state = load_state(common_dir, path);
+    if state.watched.as_ref() != Some(&watched) {
+        state = State {
+            watched: Some(watched.clone()),
+            ..State::default()
+        };
+        save_state(common_dir, path, &state);
+    }
+    Ok(watched)
+}
+
+/// Forgets a worktree that is going away: its watch (when it is the worktree's own, not one
+/// above it) and what was kept for it. Best effort; returns whether a watch was removed.
+pub fn forget(common_dir: &Path, path: &Path) -> bool {
+    let state = load_state(common_dir, path);
+    let _ = std::fs::remove_file(state_path(common_dir, path));
+    let Some(watched) = state.watched else {
+        return false;
+    };
+    if watched.relative.is_some() || Path::new(&watched.root) != crate::git::normalize(path) {
+        return false;
+    }
+    Watchman::connect(common_dir)
+        .and_then(|mut w| w.unwatch(&watched.root))
+        .is_ok()
+}
+
+/// Records the socket of the server `enable` found or started.
+pub fn remember_socket(common_dir: &Path, sock: &str) {
+    let dir = state_dir(common_dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = crate::fsutil::write_atomic(&dir.join("sockname"), sock.as_bytes(), None);
+}
+
+/// Forgets the socket `enable` recorded.
+pub fn forget_socket(common_dir: &Path) {
+    let _ = std::fs::remove_file(state_dir(common_dir).join("sockname"));
+}
+
+/// What is kept for one worktree between scans.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub watched: Option<Watched>,
+    pub clock: Option<String>,
+    /// The identity of the index the answer was for (`index_identity`).
+    pub index: Option<String>,
+    pub fingerprint: String,
+    /// Paths (hex) the last answer listed: looked at again next time.
+    pub listed: Vec<String>,
+    /// Why the last full scan was needed, and when (seconds).
+    pub last_full: Option<(String, i64)>,
+    /// Whether the last answer came from the monitor.
+    pub monitored: bool,
+    /// Other worktrees inside this one, as of a time of `$GIT_COMMON_DIR/worktrees`.
+    #[serde(default)]
+    pub inner: Option<(String, Vec<String>)>,
+}
+
+fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
+    let workdir = crate::git::normalize(workdir);
+    let key = crate::oplog::to_hex(&stable_hash(workdir.as_os_str().as_encoded_bytes()));
+    state_dir(common_dir).join(format!("{key}.json"))
+}
+
+fn stable_hash(bytes: &[u8]) -> [u8; 8] {
+    crate::fsutil::fnv1a(bytes).to_be_bytes()
+}
+
+pub fn load_state(common_dir: &Path, workdir: &Path) -> State {
+    std::fs::read(state_path(common_dir, workdir))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(common_dir: &Path, workdir: &Path, state: &State) {
+    let path = state_path(common_dir, workdir);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ =
+        crate::fsutil::write_atomic(&path, &serde_json::to_vec(state).expect("serializes"), None);
+}
+
+/// The index's identity: its checksum (what it holds) and its time (which entries are
+/// racily clean). Read from the index the scan uses, so the two never disagree.
+fn index_identity(index: &gix::index::File) -> String {
+    let time = index.timestamp();
+    format!(
+        "{}:{}.{}",
+        index
+            .checksum()
+            .filter(|c| !c.is_null())
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        time.seconds(),
+        time.nanoseconds()
+    )
+}
+
+/// What decides status besides file contents: the settings, the exclude files, this
+/// version. Any change means a full scan.
+fn fingerprint(repo: &gix::Repository) -> String {
+    let config = repo.config_snapshot();
+    let mut text = format!("git-session {}\n", env!("CARGO_PKG_VERSION"));
+    for key in [
+        "core.fileMode",
+        "core.trustctime",
+        "core.checkStat",
+        "core.symlinks",
+        "core.ignoreCase",
+        "core.excludesFile",
+        "core.precomposeUnicode",
+        "core.autocrlf",
+    ] {
+        text.push_str(&format!(
+            "{key}={}\n",
+            config
+                .string(key)
+                .map(|v| v.to_str_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+    }
+    let mut files = vec![repo.common_dir().join("info").join("exclude")];
+    if let Some(excludes) = config.trusted_path("core.excludesFile").ok().flatten() {
+        files.push(excludes);
+    } else if let Some(home) = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+    {
+        files.push(home.join("git").join("ignore"));
+    }
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        text.push_str(&format!(
+            "{}={}\n",
+            file.display(),
+            crate::oplog::to_hex(&stable_hash(&bytes))
+        ));
+    }
+    text
+}
+
+/// More reported paths than this share of the index means a full scan: judging each on its
+/// own would cost more than the walk.
+const MOST: usize = 4;
+
+/// Where an answer came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// Why a full scan answered; None when the monitor said what changed and only that was
+    /// looked at.
+    pub full_because: Option<String>,
+    /// What the answer is as of, when the monitor can tell later whether anything changed.
+    pub seen: Option<Seen>,
+}
+
+impl Answer {
+    fn full(why: &str) -> Answer {
+        Answer {
+            full_because: Some(why.to_owned()),
+            seen: None,
+        }
+    }
+}
+
+/// The point an answer is as of: nothing reported by watchman since `clock`, the same
+/// index and the same settings mean the answer still stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub watched: Watched,
+    pub clock: String,
+    pub index: String,
+    pub fingerprint: String,
+}
+
+/// The one entry point for "what changed in this worktree": through the monitor when one is
+/// configured and answering, else a full scan; either way the answer is the full scan's, and
+/// it says where it came from.
+pub fn worktree_changes_explained(
+    repo: &gix::Repository,
+    index: &gix::index::File,
+) -> Result<(WorktreeChanges, Answer), RepoError> {
+    let full = |why: &str| -> Result<(WorktreeChanges, Answer), RepoError> {
+        Ok((scan::full_scan(repo, index)?, Answer::full(why)))
+    };
+    // Absolute, as watchman needs it (scans may run with the worktree as `.`).
+    let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
+        return full("a bare repository");
+    };
+    if let Some(why) = refused(repo) {
+        return full(why);
+    }
+    let common = repo.common_dir().to_owned();
+    let mut watchman = match Watchman::connect(&common) {
+        Ok(w) => w,
+        Err(e) => return full(&crate::text::one_line(&e)),
+    };
+    let mut state = load_state(&common, &workdir);
+    let fingerprint = fingerprint(repo);
+    let identity = index_identity(index);
+    let mut clock = None;
+    let mut broken = false;
+    let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
+    let why = match (&watched_root, &last_clock) {
+        (Some(_), Some(_)) if state.index.as_deref() != Some(identity.as_str()) => {
+            "the index changed".to_owned()
+        }
+        (Some(_), Some(_)) if state.fingerprint != fingerprint => {
+            "the settings that decide status changed".to_owned()
+        }
+        (Some(watched), Some(since_clock)) => {
+            let skip = inner_worktrees_kept(repo, &workdir, &mut state);
+            match watchman.since(watched, since_clock, &skip) {
+                Err(MonitorError::Server(text)) if text.contains("is not watched") => {
+                    "watchman lost the watch (it restarted, or the watch was removed)".to_owned()
+                }
+                Err(e) => {
+                    // The connection may still owe the answer: the next call needs another.
+                    broken = true;
+                    crate::text::one_line(&e)
+                }
+                Ok(since) if since.fresh => "watchman restarted or lost the watch".to_owned(),
+                Ok(since) if since.recrawled => {
+                    "watchman recrawled (its queue overflowed)".to_owned()
+                }
+                Ok(since) => match plan(&state, since.files, index.entries().len()) {
+                    Err(why) => {
+                        clock = Some(since.clock);
+                        why
+                    }
+                    Ok((candidates, subtrees)) => {
+                        let changes = scan::scan_candidates(repo, index, &candidates, &subtrees)?;
+                        let seen = Seen {
+                            watched: watched.clone(),
+                            clock: since.clock.clone(),
+                            index: identity,
+                            fingerprint,
+                        };
+                        state.clock = Some(since.clock);
+                        state.listed = listed(&changes);
+                        state.monitored = true;
+                        save_state(&common, &workdir, &state);
+                        let answer = Answer {
+                            full_because: None,
+                            seen: Some(seen),
+                        };
+                        return Ok((changes, answer));
+                    }
+                },
+            }
+        }
+        _ => "no answer from the monitor yet".to_owned(),
+    };
+    // A full scan, with a clock taken before its first stat (a change made while it runs is
+    // reported next time). A root not watched yet makes watchman crawl it before it answers:
+    // the scan does not wait for that (the crawl goes on; a later scan gets the clock).
+    if broken {
+        match Watchman::connect(&common) {
+            Ok(fresh) => watchman = fresh,
+            Err(_) => return full(&why),
+        }
+    }
+    let _ = watchman.set_deadline(SETUP_DEADLINE);
+    // Watched from a directory above before (the main worktree's root for a session inside
+    // it): that root again, so the worktrees keep sharing one watch after a restart.
+    if let Some(Watched {
+        root,
+        relative: Some(_),
+    }) = &state.watched
+        && Path::new(root).is_dir()
+    {
+        let _ = watchman.watch(Path::new(root));
+    }
+    let watched = watchman.watch(&workdir);
+    if clock.is_none() {
+        clock = watched.as_ref().ok().and_then(|w| watchman.clock(w).ok());
+    }
+    let changes = scan::full_scan(repo, index)?;
+    let mut answer = Answer::full(&why);
+    if let (Ok(watched), Some(clock)) = (watched, clock) {
+        answer.seen = Some(Seen {
+            watched: watched.clone(),
+            clock: clock.clone(),
+            index: identity.clone(),
+            fingerprint: fingerprint.clone(),
+        });
+        state.watched = Some(watched);
+        state.clock = Some(clock);
+        state.fingerprint = fingerprint;
+        state.index = Some(identity);
+        state.listed = listed(&changes);
+        state.monitored = false;
+        state.last_full = Some((why, crate::session::time::now_secs()));
+        save_state(&common, &workdir, &state);
+    }
+    Ok((changes, answer))
+}
+
+/// What the monitor says about a worktree since an answer was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Look {
+    /// Nothing changed: the answer still stands.
+    Unchanged,
+    /// Files changed; the newest modification time among those that exist (seconds), None
+    /// when only deletions were reported.
+    Touched { newest: Option<i64> },
+    /// The monitor cannot say (no server, a restart, another index or settings).
+    Unknown,
+}
+
+/// Asks the monitor, without reading any index, whether worktrees changed since answers
+/// were given (`look`): for the hooks, which cannot afford a scan per worktree.
+pub struct Looker {
+    /// None once a question went unanswered (the connection may still owe the answer).
+    watchman: Option<Watchman>,
+    fingerprint: String,
+    hash_len: usize,
+    worktrees: Vec<PathBuf>,
+    /// Roots watchman has been synced with in this looker (once is enough: every question
+    /// after it is about a time after it).
+    synced: Vec<String>,
+}
+
+impl Looker {
+    /// None when the monitor is off or no server answers. `repo` is any worktree of the
+    /// repository (for the settings).
+    pub fn new(repo: &gix::Repository) -> Option<Looker> {
+        // The hooks wait for these answers: a server slower than this is no help there.
+        let watchman = usable(repo, LOOK_DEADLINE)?;
+        let worktrees = worktree_bases(repo);
+        Some(Looker {
+            watchman: Some(watchman),
+            fingerprint: fingerprint(repo),
+            hash_len: repo.object_hash().len_in_bytes(),
+            worktrees,
+            synced: Vec::new(),
+        })
+    }
+
+    /// Whether anything changed in the worktree at `workdir` since `seen`: the index file's
+    /// time and checksum, the settings, and one question to watchman.
+    pub fn look(&mut self, workdir: &Path, seen: &Seen) -> Look {
+        if cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
+            || self.fingerprint != seen.fingerprint
+        {
+            return Look::Unknown;
+        }
+        let skip = below(&self.worktrees, workdir);
+        let Some(watchman) = &mut self.watchman else {
+            return Look::Unknown;
+        };
+        let sync = !self.synced.contains(&seen.watched.root);
+        let answer = watchman.since_with_times(&seen.watched, &seen.clock, &skip, sync);
+        if sync && answer.is_ok() {
+            self.synced.push(seen.watched.root.clone());
+        }
+        match answer {
+            Ok((since, _)) if since.fresh || since.recrawled => Look::Unknown,
+            Ok((since, _)) if since.files.is_empty() => Look::Unchanged,
+            Ok((_, newest)) => Look::Touched { newest },
+            Err(_) => {
+                self.watchman = None;
+                Look::Unknown
+            }
+        }
+    }
+}
+
+/// [`index_identity`] from the file alone: its modification time and its trailing checksum
+/// (the index of a linked worktree is in the directory its `.git` file names).
+fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+    let dot_git = workdir.join(".git");
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+        if dir.is_absolute() {
+            dir
+        } else {
+            workdir.join(dir)
+        }
+    };
+    let mut file = std::fs::File::open(git_dir.join("index")).ok()?;
+    let meta = file.metadata().ok()?;
+    file.seek(SeekFrom::End(-(hash_len as i64))).ok()?;
+    let mut trailer = vec![0; hash_len];
+    file.read_exact(&mut trailer).ok()?;
+    let checksum = if trailer.iter().all(|b| *b == 0) {
+        String::new()
+    } else {
+        crate::oplog::to_hex(&trailer)
+    };
+    Some(format!("{checksum}:{}.{}", meta.mtime(), meta.mtime_nsec()))
+}
+
+/// The paths to judge and the directories to walk for what the monitor reported, or why a
+/// full scan is needed instead.
+#[allow(clippy::type_complexity)]
+fn plan(
+    state: &State,
+    files: Vec<(BString, bool)>,
+    tracked: usize,
+) -> Result<(Vec<BString>, Vec<BString>), String> {
+    if files.len() > 1000 && files.len() > tracked / MOST {
+        return Err(format!("{} paths changed (a walk is cheaper)", files.len()));
+    }
+    let mut candidates: Vec<BString> = state
+        .listed
+        .iter()
+        .filter_map(|h| crate::oplog::from_hex(h).map(BString::from))
+        .collect();
+    let mut subtrees = Vec::new();
+    for (path, new_dir) in files {
+        if path.as_slice() == b".gitignore" {
+            return Err("the top .gitignore changed".to_owned());
+        }
+        if path.contains_str("\u{FFFD}") {
+            // watchman spells a name that is not UTF-8 with replacement characters.
+            return Err("a name watchman cannot spell changed".to_owned());
+        }
+        if let Some(dir) = path.strip_suffix(b"/.gitignore") {
+            // New rules below `dir`: everything in it is judged anew.
+            subtrees.push(BString::from(dir));
+        } else if new_dir {
+            subtrees.push(path.clone());
+        }
+        candidates.push(path);
+    }
+    Ok((candidates, subtrees))
+}
+
+fn listed(changes: &WorktreeChanges) -> Vec<String> {
+    changes
+        .removed
+        .iter()
+        .chain(&changes.to_hash)
+        .map(|p| crate::oplog::to_hex(p))
+        .collect()
+}
+
+/// Directories below this worktree that are other worktrees (sessions' worktrees inside the
+/// main one): their changes are not this worktree's.
+/// [`inner_worktrees`], kept in `state` while the list of worktrees has not changed.
+fn inner_worktrees_kept(repo: &gix::Repository, workdir: &Path, state: &mut State) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let listed = std::fs::metadata(repo.common_dir().join("worktrees"))
+        .map(|m| format!("{}.{}", m.mtime(), m.mtime_nsec()))
+        .unwrap_or_default();
+    if let Some((at, inner)) = &state.inner
+        && *at == listed
+    {
+        return inner.clone();
+    }
+    let inner = inner_worktrees(repo, workdir);
+    state.inner = Some((listed, inner.clone()));
+    inner
+}
+
+fn inner_worktrees(repo: &gix::Repository, workdir: &Path) -> Vec<String> {
+    below(&worktree_bases(repo), workdir)
+}
+
+/// The linked worktrees' directories as git records them.
+fn worktree_bases(repo: &gix::Repository) -> Vec<PathBuf> {
+    repo.worktrees()
+        .map(|all| all.iter().filter_map(|p| p.base().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Those of `bases` below `workdir`, relative to it. git records worktrees by absolute
+/// path: compared as spelled, with `workdir` as given and resolved (resolving each of many
+/// costs more than a scan). One missed only costs time: its changes are judged as the full
+/// scan judges them (an ignored directory, or a nested repository).
+fn below(bases: &[PathBuf], workdir: &Path) -> Vec<String> {
+    let spellings = [workdir.to_owned(), crate::git::canonical(workdir)];
+    bases
+        .iter()
+        .filter_map(|base| {
+            spellings.iter().find_map(|w| {
+                base.strip_prefix(w)
+                    .ok()
+                    .filter(|rel| !rel.as_os_str().is_empty())
+                    .and_then(|rel| rel.to_str().map(str::to_owned))
+            })
+        })
+        .collect()
+}
+
+/// Says whether anything changed in a set of worktrees since it last asked, one question per
+/// watched root: for the live view, which rebuilds its snapshot only then.
+pub struct Ticker {
+    watchman: Watchman,
+    /// Each watched root (a worktree, or a directory above several) and the clock of the
+    /// last question.
+    roots: Vec<(Watched, String)>,
+}
+
+impl Ticker {
+    /// None when the monitor is off, no server answers, or a worktree cannot be watched.
+    pub fn new(repo: &gix::Repository, worktrees: &[PathBuf]) -> Option<Ticker> {
+        // On the live view's loader thread: nothing waits for this but the first look.
+        let mut watchman = usable(repo, TICKER_SETUP_DEADLINE)?;
+        let mut roots: Vec<(Watched, String)> = Vec::new();
+        for path in worktrees {
+            let watched = watchman.watch(&crate::git::normalize(path)).ok()?;
+            let root = Watched {
+                root: watched.root,
+                relative: None,
+            };
+            if roots.iter().any(|(w, _)| *w == root) {
+                continue;
+            }
+            let clock = watchman.clock(&root).ok()?;
+            roots.push((root, clock));
+        }
+        watchman.set_deadline(DEADLINE).ok()?;
+        Some(Ticker { watchman, roots })
+    }
+
+    /// Whether a file changed under any root since the last call (`.git` directories left
+    /// out); None when the monitor could not say (the caller rebuilds then).
+    pub fn changed(&mut self) -> Option<bool> {
+        let mut any = false;
+        for (root, clock) in &mut self.roots {
+            let since = self.watchman.since(root, clock, &[]).ok()?;
+            if since.fresh || since.recrawled {
+                return None;
+            }
+            any |= !since.files.is_empty();
+            *clock = since.clock;
+        }
+        Some(any)
+    }
+}

@@ -1,0 +1,904 @@
+//! The monitor-backed scan against the full scan: a randomized differential run against a
+//! private watchman server (skipped when watchman is not installed), and a fake monitor that
+//! gives wrong, stale and broken answers to prove each fallback.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::support::{TestRepo, write_file};
+
+/// A watchman server of the test's own, on a socket in its directory.
+struct Watchman {
+    dir: PathBuf,
+}
+
+impl Watchman {
+    fn start(dir: &Path) -> Option<Watchman> {
+        std::fs::create_dir_all(dir).ok()?;
+        let server = Watchman {
+            dir: dir.to_owned(),
+        };
+        server.launch().then_some(server)
+    }
+
+    fn sock(&self) -> PathBuf {
+        self.dir.join("sock")
+    }
+
+    fn launch(&self) -> bool {
+        let d = &self.dir;
+        std::process::Command::new("watchman")
+            .arg(format!("--sockname={}", d.join("sock").display()))
+            .arg(format!("--statefile={}", d.join("state").display()))
+            .arg(format!("--logfile={}", d.join("log").display()))
+            .arg(format!("--pidfile={}", d.join("pid").display()))
+            .args(["--no-save-state", "get-sockname"])
+            .env_remove("WATCHMAN_SOCK")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("watchman")
+            .arg(format!("--sockname={}", self.sock().display()))
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn pid(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pid"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    fn restart(&self) {
+        self.cli(&["shutdown-server"]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(self.launch(), "watchman did not start again");
+    }
+}
+
+impl Drop for Watchman {
+    fn drop(&mut self) {
+        // Also dropped when it never started (watchman missing): nothing to stop then.
+        let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) else {
+            return;
+        };
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", pid.trim()])
+            .status();
+        let _ = std::process::Command::new("watchman")
+            .arg(format!("--sockname={}", self.sock().display()))
+            .arg("shutdown-server")
+            .output();
+    }
+}
+
+/// xorshift64*: a reproducible random sequence from the seed printed on failure.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> Option<T> {
+        (!items.is_empty()).then(|| items[self.below(items.len())].clone())
+    }
+}
+
+/// Files (and symlinks) and directories below `root`, `.git` left out, relative.
+fn walk(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(root.join(&rel)) else {
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            if e.file_name() == ".git" {
+                continue;
+            }
+            let path = rel.join(e.file_name());
+            match e.file_type() {
+                Ok(t) if t.is_dir() => {
+                    dirs.push(path.clone());
+                    todo.push(path);
+                }
+                Ok(_) => files.push(path),
+                Err(_) => {}
+            }
+        }
+    }
+    (files, dirs)
+}
+
+/// `fsmonitor verify --json` in `repo`: every worktree's answer must be the full scan's.
+/// Returns how many answers came from the monitor, and session s's checkpoint tree.
+#[track_caller]
+fn verify(repo: &TestRepo, log: &[String]) -> (usize, String) {
+    let out = repo.session(&["fsmonitor", "verify", "--json"]);
+    let found = out.json();
+    let mut monitored = 0;
+    let mut tree = String::new();
+    for v in found.as_array().unwrap() {
+        let agrees = v["only_monitor"].as_array().unwrap().is_empty()
+            && v["only_full"].as_array().unwrap().is_empty()
+            && v["tree"] == v["monitor_tree"];
+        assert!(
+            agrees && out.code == 0,
+            "the monitor disagreed with a full scan after:\n{}\n{v:#}\n{}",
+            log.join("\n"),
+            out.stderr
+        );
+        if v["monitored"] == true {
+            monitored += 1;
+        }
+        if v["session"] == "s" {
+            tree = v["tree"].as_str().unwrap().to_owned();
+        }
+    }
+    (monitored, tree)
+}
+
+fn git_ok(repo: &TestRepo, dir: &Path, args: &[&str]) {
+    // Some steps may fail (nothing to commit, no parent): what matters is the state after.
+    let _ = repo.cmd_in(dir, "git", args);
+}
+
+/// One random change to `wt` (a session's worktree) or to the repository, described.
+fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> String {
+    let (files, dirs) = walk(wt);
+    let file = rng.pick(&files);
+    let dir = rng.pick(&dirs);
+    let at = |p: &Path| wt.join(p);
+    match rng.below(22) {
+        0 | 1 => {
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            let _ = std::fs::OpenOptions::new()
+                .append(true)
+                .open(at(&f))
+                .and_then(|mut h| h.write_all(format!("edit {n}\n").as_bytes()));
+            format!("edit {}", f.display())
+        }
+        2 => {
+            // Same size, twice within the second: only the times tell.
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            let Ok(text) = std::fs::read(at(&f)) else {
+                return "nothing".into();
+            };
+            let flipped: Vec<u8> = text
+                .iter()
+                .map(|b| if *b == b'a' { b'b' } else { b'a' })
+                .collect();
+            let _ = std::fs::write(at(&f), &flipped);
+            verify(
+                repo,
+                &[format!("same-size rewrite (first) of {}", f.display())],
+            );
+            let _ = std::fs::write(at(&f), &text);
+            format!("same-size rewrites of {}", f.display())
+        }
+        3 => {
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            if let Ok(h) = std::fs::File::options().write(true).open(at(&f)) {
+                let _ = h.set_modified(std::time::SystemTime::now());
+            }
+            format!("touch {}", f.display())
+        }
+        4 => {
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            if let Ok(meta) = std::fs::symlink_metadata(at(&f))
+                && meta.is_file()
+            {
+                let mode = meta.permissions().mode() ^ 0o111;
+                let _ = std::fs::set_permissions(at(&f), std::fs::Permissions::from_mode(mode));
+            }
+            format!("chmod {}", f.display())
+        }
+        5 => {
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            let p = at(&f);
+            let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_symlink());
+            let _ = std::fs::remove_file(&p);
+            if is_link {
+                let _ = std::fs::write(&p, format!("was a link {n}\n"));
+                format!("symlink -> file {}", f.display())
+            } else {
+                let _ = std::os::unix::fs::symlink(format!("target-{n}"), &p);
+                format!("file -> symlink {}", f.display())
+            }
+        }
+        6 => {
+            let Some(d) = dir else {
+                return "nothing".into();
+            };
+            let to = d.with_file_name(format!("moved{n}"));
+            let _ = std::fs::rename(at(&d), at(&to));
+            format!("rename {} -> {}", d.display(), to.display())
+        }
+        7 => {
+            let base = dir.unwrap_or_default().join(format!("new{n}"));
+            for i in 0..3 {
+                write_file(&at(&base.join(format!("sub{i}/f{i}.txt"))), "new\n");
+                write_file(&at(&base.join(format!("sub{i}/x.log"))), "log\n");
+            }
+            format!("new tree {}", base.display())
+        }
+        8 => {
+            if rng.below(3) == 0
+                && let Some(d) = dir
+            {
+                let _ = std::fs::remove_dir_all(at(&d));
+                return format!("rm -r {}", d.display());
+            }
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            let _ = std::fs::remove_file(at(&f));
+            format!("rm {}", f.display())
+        }
+        9 | 10 => {
+            // .gitignore edits, at the top or below: ignore more, or un-ignore.
+            let place = if rng.below(2) == 0 {
+                PathBuf::new()
+            } else {
+                dir.unwrap_or_default()
+            };
+            let gi = at(&place.join(".gitignore"));
+            let mut lines: Vec<String> = std::fs::read_to_string(&gi)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            let what = if !lines.is_empty() && rng.below(2) == 0 {
+                lines.pop();
+                "un-ignore"
+            } else {
+                let pattern = match (rng.below(3), &file) {
+                    (0, Some(f)) => f.file_name().unwrap().to_string_lossy().into_owned(),
+                    (1, _) => "*.txt".to_owned(),
+                    _ => format!("sub{}/", rng.below(3)),
+                };
+                lines.push(pattern);
+                "ignore"
+            };
+            let _ = std::fs::write(&gi, lines.join("\n") + "\n");
+            format!("{what} in {}", gi.display())
+        }
+        11 => {
+            let exclude = repo.root.join(".git/info/exclude");
+            let mut text = std::fs::read_to_string(&exclude).unwrap_or_default();
+            if text.contains("*.log") {
+                text = text.replace("*.log\n", "");
+            } else {
+                text.push_str("*.log\n");
+            }
+            std::fs::write(&exclude, text).unwrap();
+            "info/exclude edit".into()
+        }
+        12 => {
+            git_ok(repo, wt, &["add", "-A"]);
+            "git add -A".into()
+        }
+        13 => {
+            git_ok(repo, wt, &["commit", "-qam", &format!("step {n}")]);
+            "git commit -am".into()
+        }
+        14 => {
+            let how = ["--mixed", "--soft", "--hard"][rng.below(3)];
+            git_ok(repo, wt, &["reset", "-q", how, "HEAD~1"]);
+            format!("git reset {how} HEAD~1")
+        }
+        15 => {
+            // HEAD moves, no file and no index entry touched.
+            git_ok(repo, wt, &["update-ref", "HEAD", "HEAD~1"]);
+            "git update-ref HEAD HEAD~1".into()
+        }
+        16 => {
+            let Some(f) = file else {
+                return "nothing".into();
+            };
+            let f = f.to_string_lossy().into_owned();
+            if rng.below(2) == 0 {
+                git_ok(repo, wt, &["rm", "-q", "--cached", "--", &f]);
+                format!("git rm --cached {f}")
+            } else {
+                git_ok(repo, wt, &["checkout", "-q", "HEAD", "--", &f]);
+                format!("git checkout HEAD -- {f}")
+            }
+        }
+        17 => {
+            use std::os::unix::ffi::OsStrExt;
+            let bytes = [b'n', 0xff, b'0' + (n % 10) as u8];
+            let _ = std::fs::write(wt.join(std::ffi::OsStr::from_bytes(&bytes)), "not UTF-8\n");
+            "a file named in bytes that are not UTF-8".into()
+        }
+        18 => {
+            wm.cli(&["watch-del", &wt.to_string_lossy()]);
+            "watch-del".into()
+        }
+        19 => {
+            wm.restart();
+            "watchman restart".into()
+        }
+        20 => {
+            git_ok(repo, wt, &["checkout", "-q", "-B", &format!("b{n}")]);
+            "git checkout -B".into()
+        }
+        _ => {
+            git_ok(repo, wt, &["stash", "-q", "-u"]);
+            "git stash -u".into()
+        }
+    }
+}
+
+/// Every step of a random mix of edits, renames, ignore-rule changes, index and HEAD moves,
+/// watchman restarts, a removed watch and a queue overflow: the monitor's answer is the full
+/// scan's, and most answers do come from the monitor.
+#[test]
+fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
+    let repo = TestRepo::new();
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    let mut files = Vec::new();
+    for d in 0..4 {
+        for f in 0..6 {
+            files.push((
+                format!("d{d}/s{}/f{f}.txt", f % 2),
+                format!("file {d} {f}\n"),
+            ));
+        }
+    }
+    files.push(("d1/.gitignore".into(), "*.log\n".into()));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    repo.commit_files(&files, "files");
+    let wt = repo.new_session("s");
+    repo.session(&["fsmonitor", "enable"]).ok();
+    let seed = std::env::var("FSMONITOR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    let mut rng = Rng(seed);
+    let mut log = vec![format!("seed {seed} (FSMONITOR_SEED={seed} repeats it)")];
+    verify(&repo, &log);
+    let (mut monitored, mut answers) = (0, 0);
+    let steps = 70;
+    for n in 0..steps {
+        let did = if n == steps / 2 {
+            overflow(&wm, &wt, n)
+        } else {
+            step(&repo, &wt, &wm, &mut rng, n)
+        };
+        log.push(format!("{n}: {did}"));
+        // A checkpoint (which skips its scan when the monitor says nothing changed since
+        // the last one) holds what a full scan sees.
+        let taken = repo.session(&["checkpoint", "s"]);
+        let (m, full_tree) = verify(&repo, &log);
+        if taken.code == 0 {
+            let tree = repo.git(&["rev-parse", &format!("{}^{{tree}}", taken.line())]);
+            assert_eq!(
+                tree.trim(),
+                full_tree,
+                "the checkpoint after:\n{}",
+                log.join("\n")
+            );
+        }
+        monitored += m;
+        answers += 2;
+    }
+    eprintln!(
+        "{monitored} of {answers} answers from the monitor; {}",
+        log[0]
+    );
+    // The runs above proved agreement; this proves the monitor was what answered.
+    assert!(
+        monitored * 3 >= answers,
+        "only {monitored} of {answers} answers came from the monitor\n{}",
+        log.join("\n")
+    );
+}
+
+/// The server stopped while 20,000 files change (its event queue overflows), plus a few
+/// changes that matter: the next answer is still the full scan's.
+fn overflow(wm: &Watchman, wt: &Path, n: usize) -> String {
+    let pid = wm.pid();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    let burst = wt.join("burst");
+    std::fs::create_dir_all(&burst).unwrap();
+    for i in 0..20_000 {
+        std::fs::write(burst.join(format!("{i}.log")), "x").unwrap();
+    }
+    write_file(&wt.join(format!("during-overflow-{n}.txt")), "seen?\n");
+    let (files, _) = walk(wt);
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.extension().is_some_and(|e| e == "txt"))
+    {
+        let _ = std::fs::remove_file(wt.join(f));
+    }
+    std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap();
+    std::fs::remove_dir_all(&burst).unwrap();
+    "20,000 files while watchman was stopped (queue overflow)".into()
+}
+
+/// What the fake monitor answers to a query.
+#[derive(Clone)]
+enum Reply {
+    /// These paths changed.
+    Changed(Vec<String>),
+    Fresh,
+    Recrawled,
+    Error,
+    Hang,
+    Garbage,
+    Close,
+}
+
+/// A fake watchman on a unix socket: answers `watch-project`, `clock`, `version`, and
+/// queries as told.
+fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
+    let listener = UnixListener::bind(sock).unwrap();
+    std::thread::spawn(move || {
+        let mut tick = 0u64;
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut writer = stream.try_clone().unwrap();
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let command: serde_json::Value = serde_json::from_str(&line).unwrap();
+                tick += 1;
+                let clock = format!("c:fake:{tick}");
+                let answer = match command[0].as_str().unwrap() {
+                    "watch-project" => serde_json::json!({"watch": command[1]}),
+                    "clock" => serde_json::json!({"clock": clock}),
+                    "query" => match reply.lock().unwrap().clone() {
+                        Reply::Changed(paths) => serde_json::json!({
+                            "clock": clock, "is_fresh_instance": false,
+                            "files": paths.iter().map(|p| serde_json::json!({"name": p, "type": "f", "new": false})).collect::<Vec<_>>()
+                        }),
+                        Reply::Fresh => {
+                            serde_json::json!({"clock": clock, "is_fresh_instance": true, "files": []})
+                        }
+                        Reply::Recrawled => {
+                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": [], "warning": "Recrawled this watch 1 time"})
+                        }
+                        Reply::Error => serde_json::json!({"error": "the fake is broken"}),
+                        Reply::Hang => {
+                            std::thread::sleep(std::time::Duration::from_secs(3));
+                            continue;
+                        }
+                        Reply::Garbage => {
+                            let _ = writer.write_all(b"this is not json\n");
+                            continue;
+                        }
+                        Reply::Close => break,
+                    },
+                    _ => serde_json::json!({"version": "fake"}),
+                };
+                let _ = writer.write_all(format!("{answer}\n").as_bytes());
+            }
+        }
+    });
+}
+
+/// `fsmonitor verify` in the main worktree: (monitored, why not).
+fn verify_main(repo: &TestRepo) -> (bool, String, serde_json::Value) {
+    let out = repo.session(&["fsmonitor", "verify", "--json"]);
+    let v = out.json()[0].clone();
+    (
+        v["monitored"] == true,
+        v["full_because"].as_str().unwrap_or("").to_owned(),
+        v,
+    )
+}
+
+/// Every way the monitor can be wrong that the scan can tell (a restart, a recrawl, an
+/// error, a hang, garbage, a closed connection, an index or settings change it does not
+/// report, names it cannot spell, new top-level ignore rules) ends in a full scan that is
+/// right; an undetectable lie (a hidden edit) is what `verify` reports.
+#[test]
+fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
+    let repo = TestRepo::new();
+    repo.commit_files(
+        &[
+            ("a.txt", "a\n"),
+            ("sub/b.txt", "b\n"),
+            ("sub/.gitignore", "*.tmp\n"),
+            ("sub/keep.tmp", "tracked though ignored\n"),
+        ],
+        "files",
+    );
+    write_file(&repo.root.join("sub/new.tmp"), "ignored for now\n");
+    let sock = repo.home.join("fake.sock");
+    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
+    fake_watchman(&sock, reply.clone());
+    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    let set = |r: Reply| *reply.lock().unwrap() = r;
+
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored);
+    assert_eq!(why, "no answer from the monitor yet");
+    let (monitored, ..) = verify_main(&repo);
+    assert!(monitored, "an answer with a clock is used");
+
+    // What the monitor reports is judged; a changed sub/.gitignore walks its directory.
+    write_file(&repo.root.join("a.txt"), "changed\n");
+    write_file(&repo.root.join("sub/.gitignore"), "\n");
+    set(Reply::Changed(vec![
+        "a.txt".into(),
+        "sub/.gitignore".into(),
+    ]));
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored);
+    assert!(
+        v["only_full"].as_array().unwrap().is_empty()
+            && v["only_monitor"].as_array().unwrap().is_empty(),
+        "{v:#}"
+    );
+    set(Reply::Changed(Vec::new()));
+
+    // Lies the scan catches: it reports nothing, yet the index or the settings changed.
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "git rm --cached",
+            Box::new(|| {
+                repo.git(&["rm", "-q", "--cached", "sub/b.txt"]);
+            }),
+            "the index changed",
+        ),
+        (
+            "git reset",
+            Box::new(|| {
+                repo.git(&["reset", "-q"]);
+            }),
+            "the index changed",
+        ),
+        (
+            "info/exclude",
+            Box::new(|| {
+                std::fs::write(repo.root.join(".git/info/exclude"), "a.txt\n").unwrap();
+            }),
+            "the settings that decide status changed",
+        ),
+        (
+            "core.fileMode",
+            Box::new(|| {
+                repo.git(&["config", "core.fileMode", "false"]);
+            }),
+            "the settings that decide status changed",
+        ),
+    ];
+    for (what, change, expected) in cases {
+        change();
+        let (monitored, why, v) = verify_main(&repo);
+        assert!(!monitored && why == expected, "{what}: {why}\n{v:#}");
+        assert!(verify_main(&repo).0, "{what}: the monitor answers again");
+    }
+
+    // Broken answers.
+    write_file(&repo.root.join("a.txt"), "changed again\n");
+    for (reply, expected) in [
+        (Reply::Fresh, "watchman restarted or lost the watch"),
+        (
+            Reply::Recrawled,
+            "watchman recrawled (its queue overflowed)",
+        ),
+        (Reply::Error, "watchman: the fake is broken"),
+        (Reply::Garbage, "watchman answered what could not be read"),
+        (
+            Reply::Close,
+            "watchman answered what could not be read: the connection closed",
+        ),
+        (Reply::Hang, "watchman: Resource temporarily unavailable"),
+        (
+            Reply::Changed(vec!["bad\u{FFFD}name".into()]),
+            "a name watchman cannot spell changed",
+        ),
+        (
+            Reply::Changed(vec![".gitignore".into()]),
+            "the top .gitignore changed",
+        ),
+    ] {
+        set(reply);
+        let started = std::time::Instant::now();
+        let (monitored, why, v) = verify_main(&repo);
+        assert!(
+            !monitored && why.starts_with(expected),
+            "{expected}: {why}\n{v:#}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{expected}: the deadline holds"
+        );
+    }
+
+    // A lie nothing can catch (an edit it hides) is what verify exists to find: a file
+    // that was clean (not racily: older than the index), changed without a word.
+    set(Reply::Changed(Vec::new()));
+    let old = std::fs::File::options()
+        .write(true)
+        .open(repo.root.join("sub/b.txt"))
+        .unwrap();
+    old.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    repo.git(&["add", "sub/b.txt"]);
+    verify_main(&repo);
+    assert!(verify_main(&repo).0);
+    write_file(&repo.root.join("sub/b.txt"), "hidden edit\n");
+    let out = repo.session(&["fsmonitor", "verify"]).fails();
+    assert!(
+        out.stdout.contains("only the full scan: changed sub/b.txt"),
+        "{}",
+        out.stdout
+    );
+
+    // Commands that destroy decide from a full scan: with the monitor hiding an edit in a
+    // session's worktree (status believes it), rm still sees the work and keeps it.
+    let wt = repo.new_session("s");
+    let old = std::fs::File::options()
+        .write(true)
+        .open(wt.join("a.txt"))
+        .unwrap();
+    old.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    repo.git_in(&wt, &["add", "a.txt"]);
+    repo.session_in(&wt, &["status"]).ok();
+    write_file(&wt.join("a.txt"), "work nobody reported\n");
+    let status = repo.session_in(&wt, &["status", "--json"]).ok().json();
+    assert_eq!(status["changes"], 0, "the monitor's lie is believed here");
+    let out = repo.session(&["rm", "s"]).ok();
+    assert!(
+        out.stderr
+            .contains("kept the worktree of 's': 1 uncommitted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("a.txt")).unwrap(),
+        "work nobody reported\n"
+    );
+
+    // The checkpoint a removal takes first holds the hidden work too, though a checkpoint
+    // taken before let the next one skip its scan while the monitor says nothing changed.
+    let wt = repo.new_session("t");
+    std::fs::write(wt.join("work.txt"), "first\n").unwrap();
+    repo.session_in(&wt, &["checkpoint"]).ok();
+    repo.session_in(&wt, &["checkpoint"]).ok();
+    std::fs::write(wt.join("work.txt"), "second, unreported\n").unwrap();
+    repo.session(&["end", "t", "--remove"]).ok();
+    assert!(!wt.exists());
+    let log = repo.session(&["log", "t", "--json"]).ok().json();
+    let last = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|e| e["checkpoint"].as_str())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        repo.git(&["show", &format!("{last}:work.txt")]).trim(),
+        "second, unreported"
+    );
+
+    // Off means never asked.
+    repo.git(&["config", "session.fsmonitor", "off"]);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored && why == "session.fsmonitor is off", "{why}");
+
+    // Turned on with no server answering: doctor says so, the scans still work.
+    repo.git(&["config", "session.fsmonitor", "watchman"]);
+    repo.set_env(
+        "WATCHMAN_SOCK",
+        &repo.home.join("gone.sock").to_string_lossy(),
+    );
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(
+        !monitored && why.starts_with("no watchman answers at") && why.contains("gone.sock"),
+        "{why}"
+    );
+    let out = repo.session(&["doctor", "--json"]).fails();
+    let findings = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap();
+    // WATCHMAN_SOCK naming something that is no socket: said so, not "install watchman".
+    std::fs::write(repo.home.join("plain-file"), "").unwrap();
+    repo.set_env(
+        "WATCHMAN_SOCK",
+        &repo.home.join("plain-file").to_string_lossy(),
+    );
+    let out = repo.session(&["fsmonitor", "status"]).ok();
+    assert!(out.stdout.contains("(WATCHMAN_SOCK)"), "{}", out.stdout);
+    let out = repo.session(&["fsmonitor", "enable"]).fails();
+    assert!(out.stderr.contains("(WATCHMAN_SOCK)"), "{}", out.stderr);
+    // (Installing watchman is the hint only when it is not installed at all.)
+    let installed = std::process::Command::new("watchman")
+        .arg("--version")
+        .output()
+        .is_ok();
+    assert_eq!(
+        out.stderr.contains("install watchman"),
+        !installed,
+        "{}",
+        out.stderr
+    );
+    repo.git(&["config", "session.fsmonitor", "bogus"]);
+    let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+    assert_eq!(status["setting"], "auto");
+    assert_eq!(status["unknown_setting"], "bogus");
+    repo.git(&["config", "session.fsmonitor", "watchman"]);
+    let kinds: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["orphan-worktree", "fsmonitor"], "{findings:#}");
+}
+
+/// enable watches the worktrees and new sessions; status says where answers came from; a
+/// removed session's watch goes; disable turns it off.
+#[test]
+fn enable_status_and_disable() {
+    let repo = TestRepo::new();
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    let a = repo.new_session("a");
+    let out = repo.session(&["fsmonitor", "enable", "--json"]).ok().json();
+    assert_eq!(out["setting"], "watchman");
+    assert!(out["server"].is_string(), "{out:#}");
+    // Sessions' worktrees inside the main one share its watch (watch-project reuses it).
+    let watched = |status: &serde_json::Value, name: &str| {
+        status["worktrees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["session"] == name)
+            .map(|w| w["watched"].clone())
+    };
+    assert_eq!(
+        watched(&out, "a"),
+        Some(serde_json::json!(repo.root.to_string_lossy())),
+        "{out:#}"
+    );
+    let _ = a;
+    let b = repo.new_session("b");
+    repo.session_in(&b, &["status"]).ok();
+    write_file(&b.join("new.txt"), "new\n");
+    let out = repo.session_in(&b, &["status", "--json"]).ok().json();
+    assert_eq!(out["changes"], 1, "{out:#}");
+    let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+    let b_state = status["worktrees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["session"] == "b")
+        .unwrap()
+        .clone();
+    assert_eq!(b_state["monitored"], true, "{status:#}");
+    assert_eq!(b_state["answering"], true, "{status:#}");
+    // A watch watchman dropped is shown as lost, not with its old clock.
+    wm.cli(&["watch-del", &repo.root.to_string_lossy()]);
+    let text = repo.session(&["fsmonitor", "status"]).ok().stdout;
+    assert!(text.contains("watch lost"), "{text}");
+    repo.session_in(&b, &["status"]).ok();
+    let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+    assert!(
+        status["worktrees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["session"] == "b" && w["answering"] == true),
+        "the next scan watches it again: {status:#}"
+    );
+    repo.session(&["rm", "b", "--force"]).ok();
+    let kept = std::fs::read_dir(repo.root.join(".git/session/fsmonitor"))
+        .unwrap()
+        .count();
+    // Left: what is kept for the main worktree and for a (the server ran before enable, so
+    // no socket was recorded).
+    assert_eq!(kept, 2);
+    let out = repo
+        .session(&["fsmonitor", "disable", "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["setting"], "off");
+    assert!(
+        !wm.cli(&["watch-list"])
+            .contains(&*repo.root.to_string_lossy())
+    );
+}
+
+/// With the monitor answering, the hooks' forgotten-work warning is about the worktrees as
+/// they are at the commit, not as the last background scan saw them.
+#[test]
+fn hook_warnings_are_current_with_the_monitor() {
+    let repo = TestRepo::new();
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    repo.session(&["hooks", "install"]).ok();
+    repo.session(&["fsmonitor", "enable"]).ok();
+    let wt = repo.new_session("left");
+    let old_file = |name: &str| {
+        write_file(&wt.join(name), "work\n");
+        std::fs::File::options()
+            .write(true)
+            .open(wt.join(name))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
+            .unwrap();
+    };
+    old_file("wip.txt");
+    repo.session(&["hook", "refresh"]).ok();
+    let commit = |n: usize| {
+        write_file(&repo.root.join("main.txt"), &format!("{n}\n"));
+        repo.git(&["add", "main.txt"]);
+        repo.cmd_in(&repo.root, "git", &["commit", "-q", "-m", &format!("c{n}")])
+            .ok()
+            .stderr
+    };
+    let said = commit(1);
+    assert!(
+        said.contains("session 'left' has 1 uncommitted file(s)"),
+        "{said}"
+    );
+    // More old work: named at once, counted anew (the background scan has not run).
+    old_file("wip2.txt");
+    let said = commit(2);
+    assert!(
+        said.contains("session 'left' has 2 uncommitted file(s)"),
+        "{said}"
+    );
+    // Worked on just now: not forgotten.
+    write_file(&wt.join("now.txt"), "fresh\n");
+    let said = commit(3);
+    assert!(!said.contains("'left'"), "{said}");
+}
