@@ -19,6 +19,9 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::Flags;
 use gix::objs::tree::{EntryKind, EntryMode};
 
+use crate::git::capture_memo::Memo;
+use crate::git::fsmonitor::Seen;
+use crate::git::scan::WorktreeChanges;
 use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git};
 
 #[derive(Debug, thiserror::Error)]
@@ -89,39 +92,59 @@ impl Snapshot {
     }
 }
 
+/// What a scan hands the capture: what differs from the index, what that answer is as of,
+/// and what the last capture computed that nothing reported since has touched.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub changes: WorktreeChanges,
+    pub seen: Option<Seen>,
+    pub memo: Option<Memo>,
+}
+
 /// Captures the working tree of `worktree` as a tree object.
 pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     capture_with(worktree, |repo, index| {
         let (changes, answer) = crate::git::fsmonitor::worktree_changes_explained(repo, index)?;
-        Ok((changes, answer.seen))
+        Ok(Scanned {
+            changes,
+            seen: answer.seen,
+            memo: answer.memo,
+        })
     })
 }
 
 /// [`capture`] with the scan given (`fsmonitor verify` captures with both kinds).
 pub fn capture_with(
     worktree: &Repo,
-    scan: impl FnOnce(
-        &gix::Repository,
-        &gix::index::File,
-    ) -> Result<
-        (
-            crate::git::scan::WorktreeChanges,
-            Option<crate::git::fsmonitor::Seen>,
-        ),
-        crate::git::RepoError,
-    >,
+    scan: impl FnOnce(&gix::Repository, &gix::index::File) -> Result<Scanned, RepoError>,
 ) -> Result<Capture, CheckpointError> {
     let repo = worktree.gix();
     if repo.workdir().is_none() {
         return Err(CheckpointError::Bare);
     }
     let index = crate::git::scan::read_index(repo)?;
-    let (changes, hashed, seen) =
+    let (scanned, reuse, known, fresh, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
-            let (changes, seen) = scan(repo, &index)?;
-            let hashed = hash_files(repo, &index, &changes.to_hash)?;
-            Ok((changes, hashed, seen))
+            let scanned = scan(repo, &index)?;
+            // Trees the last capture wrote that nothing below changed in since: the files
+            // in them are not looked at.
+            let reuse = reusable_trees(worktree, scanned.memo.as_ref());
+            let (mut known, mut fresh) = (Vec::new(), Vec::new());
+            for path in &scanned.changes.to_hash {
+                if in_any(path.as_ref(), &reuse) {
+                    continue;
+                }
+                match scanned.memo.as_ref().and_then(|m| m.files.get(path)) {
+                    Some(&(mode, id)) if worktree.has_object(id) => {
+                        known.push((path.clone(), Some((mode, id))));
+                    }
+                    _ => fresh.push(path.clone()),
+                }
+            }
+            let hashed = hash_files(repo, &index, &fresh)?;
+            Ok((scanned, reuse, known, fresh, hashed))
         })?;
+    let changes = &scanned.changes;
 
     let mut dirty_dirs: HashSet<BString> = HashSet::new();
     let mut replaced: HashMap<&BStr, Hashed> = HashMap::new();
@@ -129,10 +152,35 @@ pub fn capture_with(
         mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.as_ref(), None);
     }
+    // Left in the reused trees, but listed all the same: their directories differ from the
+    // index, and one nothing in the index has (untracked files only) is found through them.
+    // What they hold is never looked at (the reused tree stands for it).
+    for path in changes
+        .to_hash
+        .iter()
+        .filter(|p| in_any(p.as_ref(), &reuse))
+    {
+        mark_parents(&mut dirty_dirs, path.as_ref());
+        let kept = scanned
+            .memo
+            .as_ref()
+            .and_then(|m| m.files.get(path).copied());
+        replaced.insert(path.as_ref(), kept);
+    }
     let fs = repo
         .filesystem_options()
         .context(|| "reading core.fileMode".to_owned())?;
-    for (path, mut result) in changes.to_hash.iter().zip(hashed) {
+    // Submodules, nested repositories and what could not be hashed: never kept for the next
+    // capture (a HEAD moves without a file in the worktree changing).
+    let mut volatile: Vec<&BStr> = Vec::new();
+    for (path, mut result) in fresh.iter().zip(hashed) {
+        let repository = result.is_none_or(|(mode, _)| mode.kind() == EntryKind::Commit)
+            || index
+                .entry_by_path(path.as_ref())
+                .is_some_and(|e| e.mode == gix::index::entry::Mode::COMMIT);
+        if repository {
+            volatile.push(path.as_ref());
+        }
         // A submodule whose HEAD cannot be read (an unborn branch) keeps its gitlink, as in
         // `git add -A`.
         if result.is_none() && gitlink_stays(&index, path.as_ref(), worktree) {
@@ -147,6 +195,10 @@ pub fn capture_with(
         }
         replaced.insert(path.as_ref(), result);
     }
+    for (path, result) in &known {
+        mark_parents(&mut dirty_dirs, path.as_ref());
+        replaced.insert(path.as_ref(), *result);
+    }
     let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
@@ -154,20 +206,108 @@ pub fn capture_with(
         repo: worktree,
         index: &index,
         dirty: &dirty_dirs,
+        reuse: &reuse,
+        written: std::cell::RefCell::new(Vec::new()),
     };
     let cache = index.tree().filter(|_| !index.is_sparse());
     let tree = match writer.write_dir(index.entries(), &replaced, b"", cache)? {
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
+    if let Some(seen) = &scanned.seen {
+        let memo = next_memo(
+            scanned.memo.as_ref(),
+            &reuse,
+            &replaced,
+            &volatile,
+            writer.written.into_inner(),
+        );
+        crate::git::fsmonitor::remember(repo, seen, &memo);
+    }
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;
     Ok(Capture {
         tree,
         head,
         staged,
-        seen,
+        seen: scanned.seen,
     })
+}
+
+/// The trees of the last capture's memo that this one takes as they are: the topmost ones
+/// whose objects are still there (a tree below one that is gone may still serve).
+fn reusable_trees(worktree: &Repo, memo: Option<&Memo>) -> HashMap<BString, ObjectId> {
+    let mut reuse = HashMap::new();
+    let Some(memo) = memo else { return reuse };
+    let mut dirs: Vec<(&BString, &ObjectId)> = memo.trees.iter().collect();
+    dirs.sort_by_key(|(dir, _)| dir.len());
+    for (dir, id) in dirs {
+        if in_any(dir.as_ref(), &reuse) {
+            continue;
+        }
+        if worktree.has_object(*id) {
+            reuse.insert(dir.clone(), *id);
+        }
+    }
+    reuse
+}
+
+/// Whether `path` is below (or is) one of `dirs` (`""` holds everything).
+fn in_any(path: &BStr, dirs: &HashMap<BString, ObjectId>) -> bool {
+    if dirs.is_empty() {
+        return false;
+    }
+    if dirs.contains_key(path) || dirs.contains_key(BStr::new(b"")) {
+        return true;
+    }
+    path.iter()
+        .enumerate()
+        .any(|(i, byte)| *byte == b'/' && dirs.contains_key(&path[..i]))
+}
+
+/// What this capture computed, for the next: every file it hashed or took from the memo,
+/// every tree written for a directory that differs from the index, and what it left in the
+/// reused trees. Submodules and nested repositories are left out, and so are the
+/// directories above them (their HEAD moves without a file changing).
+fn next_memo(
+    last: Option<&Memo>,
+    reuse: &HashMap<BString, ObjectId>,
+    replaced: &[(&BStr, Hashed)],
+    volatile: &[&BStr],
+    written: Vec<(BString, ObjectId)>,
+) -> Memo {
+    let mut memo = Memo::default();
+    for (path, result) in replaced {
+        if let Some((mode, id)) = result
+            && !volatile.contains(path)
+        {
+            memo.files
+                .insert(BString::from(path.to_vec()), (*mode, *id));
+        }
+    }
+    let above_repository = |dir: &BStr| {
+        volatile.iter().any(|p| {
+            dir.is_empty() || (p.starts_with(dir.as_bytes()) && p.get(dir.len()) == Some(&b'/'))
+        })
+    };
+    for (dir, id) in written {
+        if !above_repository(dir.as_ref()) {
+            memo.trees.insert(dir, id);
+        }
+    }
+    if let Some(last) = last {
+        for (path, hashed) in &last.files {
+            if in_any(path.as_ref(), reuse) {
+                memo.files.insert(path.clone(), *hashed);
+            }
+        }
+        for (dir, id) in &last.trees {
+            if in_any(dir.as_ref(), reuse) {
+                memo.trees.insert(dir.clone(), *id);
+            }
+        }
+    }
+    memo
 }
 
 /// Whether `path` is a gitlink in the index whose directory is there: git keeps the gitlink
@@ -194,11 +334,13 @@ fn staged_tree(
     if index.entries().iter().any(|e| e.stage_raw() != 0) {
         return Ok(None);
     }
-    let clean = HashSet::new();
+    let (clean, none) = (HashSet::new(), HashMap::new());
     let writer = TreeWriter {
         repo: worktree,
         index,
         dirty: &clean,
+        reuse: &none,
+        written: std::cell::RefCell::new(Vec::new()),
     };
     let cache = index.tree().filter(|_| !index.is_sparse());
     let tree = match writer.write_dir(index.entries(), &[], b"", cache)? {
@@ -328,6 +470,10 @@ struct TreeWriter<'a> {
     repo: &'a Repo,
     index: &'a gix::index::State,
     dirty: &'a HashSet<BString>,
+    /// Trees of the last capture taken as they are, by directory.
+    reuse: &'a HashMap<BString, ObjectId>,
+    /// The trees of the directories that differ from the index, as written or reused.
+    written: std::cell::RefCell<Vec<(BString, ObjectId)>>,
 }
 
 impl TreeWriter<'_> {
@@ -347,6 +493,11 @@ impl TreeWriter<'_> {
             && !self.dirty.contains(dir.as_bstr())
         {
             return Ok(Some(cached.id));
+        }
+        let dirty = self.dirty.contains(dir.as_bstr());
+        if dirty && let Some(id) = self.reuse.get(dir.as_bstr()) {
+            self.written.borrow_mut().push((dir.into(), *id));
+            return Ok(Some(*id));
         }
         let (mut i, mut j) = (0, 0);
         let mut tree_entries = Vec::new();
@@ -427,7 +578,11 @@ impl TreeWriter<'_> {
         if tree_entries.is_empty() {
             return Ok(None);
         }
-        Ok(Some(self.repo.write_tree(&tree_entries)?))
+        let id = self.repo.write_tree(&tree_entries)?;
+        if dirty {
+            self.written.borrow_mut().push((dir.into(), id));
+        }
+        Ok(Some(id))
     }
 }
 

@@ -205,15 +205,25 @@ pub fn verify(
         let (mut answer, mut monitor_changes, mut full_changes) = (None, None, None);
         let monitor_tree = crate::checkpoint::capture_with(&wt, |repo, index| {
             let (changes, how) = fsmonitor::worktree_changes_explained(repo, index)?;
+            // Captured as a checkpoint would be: what the last capture computed is used, and
+            // what this one computes is kept for the next.
+            let scanned = crate::checkpoint::Scanned {
+                changes: changes.clone(),
+                seen: how.seen.clone(),
+                memo: how.memo.clone(),
+            };
             answer = Some(how);
-            monitor_changes = Some(changes.clone());
-            Ok((changes, None))
+            monitor_changes = Some(changes);
+            Ok(scanned)
         })?
         .tree;
         let tree = crate::checkpoint::capture_with(&wt, |repo, index| {
             let changes = crate::git::scan::full_scan(repo, index)?;
             full_changes = Some(changes.clone());
-            Ok((changes, None))
+            Ok(crate::checkpoint::Scanned {
+                changes,
+                ..Default::default()
+            })
         })?
         .tree;
         let monitor_changes = monitor_changes.unwrap_or_default();

@@ -22,6 +22,8 @@ use gix::bstr::{BString, ByteSlice};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::capture_memo;
+use super::capture_memo::Memo;
 use super::error::RepoError;
 use super::scan::{self, WorktreeChanges};
 
@@ -530,6 +532,9 @@ pub struct State {
     /// Other worktrees inside this one, as of a time of `$GIT_COMMON_DIR/worktrees`.
     #[serde(default)]
     pub inner: Option<(String, Vec<String>)>,
+    /// What the last capture computed, valid as of `clock` ([`Memo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<capture_memo::Stored>,
 }
 
 fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
@@ -588,6 +593,10 @@ fn fingerprint(repo: &gix::Repository) -> String {
         "core.excludesFile",
         "core.precomposeUnicode",
         "core.autocrlf",
+        // What decides how a file is hashed (the capture memo keeps hashes).
+        "core.eol",
+        "core.attributesFile",
+        "core.bigFileThreshold",
     ] {
         text.push_str(&format!(
             "{key}={}\n",
@@ -597,14 +606,32 @@ fn fingerprint(repo: &gix::Repository) -> String {
                 .unwrap_or_default()
         ));
     }
-    let mut files = vec![repo.common_dir().join("info").join("exclude")];
-    if let Some(excludes) = config.trusted_path("core.excludesFile").ok().flatten() {
-        files.push(excludes);
-    } else if let Some(home) = std::env::var_os("XDG_CONFIG_HOME")
+    // The filter drivers (clean commands, `required`, `process`).
+    for section in config.sections() {
+        if section.header().name() == "filter" {
+            let sub = section.header().subsection_name().unwrap_or_default();
+            for key in section.value_names() {
+                for value in section.values(&key) {
+                    text.push_str(&format!("filter.{sub}.{key}={value}\n"));
+                }
+            }
+        }
+    }
+    let info = repo.common_dir().join("info");
+    let mut files = vec![info.join("exclude"), info.join("attributes")];
+    let user_config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-    {
-        files.push(home.join("git").join("ignore"));
+        .map(|dir| dir.join("git"));
+    for (key, default) in [
+        ("core.excludesFile", "ignore"),
+        ("core.attributesFile", "attributes"),
+    ] {
+        if let Some(path) = config.trusted_path(key).ok().flatten() {
+            files.push(path);
+        } else if let Some(dir) = &user_config {
+            files.push(dir.join(default));
+        }
     }
     for file in files {
         let bytes = std::fs::read(&file).unwrap_or_default();
@@ -629,6 +656,8 @@ pub struct Answer {
     pub full_because: Option<String>,
     /// What the answer is as of, when the monitor can tell later whether anything changed.
     pub seen: Option<Seen>,
+    /// What the last capture computed that nothing reported since has touched.
+    pub memo: Option<Memo>,
 }
 
 impl Answer {
@@ -636,6 +665,7 @@ impl Answer {
         Answer {
             full_because: Some(why.to_owned()),
             seen: None,
+            memo: None,
         }
     }
 }
@@ -700,30 +730,49 @@ pub fn worktree_changes_explained(
                 Ok(since) if since.recrawled => {
                     "watchman recrawled (its queue overflowed)".to_owned()
                 }
-                Ok(since) => match plan(&state, since.files, index.entries().len()) {
-                    Err(why) => {
-                        clock = Some(since.clock);
-                        why
+                Ok(since) => {
+                    let reported: Vec<BString> =
+                        since.files.iter().map(|(path, _)| path.clone()).collect();
+                    match plan(&state, since.files, index.entries().len()) {
+                        Err(why) => {
+                            clock = Some(since.clock);
+                            why
+                        }
+                        Ok((candidates, subtrees)) => {
+                            let changes =
+                                scan::scan_candidates(repo, index, &candidates, &subtrees)?;
+                            let seen = Seen {
+                                watched: watched.clone(),
+                                clock: since.clock.clone(),
+                                index: identity,
+                                fingerprint,
+                            };
+                            // What the last capture computed, less what was reported since: as
+                            // valid as of the new clock as it was as of the old one.
+                            let touched: Vec<&gix::bstr::BStr> = reported
+                                .iter()
+                                .chain(&subtrees)
+                                .map(|p| p.as_ref())
+                                .collect();
+                            let memo = state
+                                .memo
+                                .take()
+                                .and_then(|stored| Memo::from_stored(&stored))
+                                .and_then(|mut memo| memo.forget(&touched).then_some(memo));
+                            state.memo = memo.as_ref().map(Memo::to_stored);
+                            state.clock = Some(since.clock);
+                            state.listed = listed(&changes);
+                            state.monitored = true;
+                            save_state(&common, &workdir, &state);
+                            let answer = Answer {
+                                full_because: None,
+                                seen: Some(seen),
+                                memo,
+                            };
+                            return Ok((changes, answer));
+                        }
                     }
-                    Ok((candidates, subtrees)) => {
-                        let changes = scan::scan_candidates(repo, index, &candidates, &subtrees)?;
-                        let seen = Seen {
-                            watched: watched.clone(),
-                            clock: since.clock.clone(),
-                            index: identity,
-                            fingerprint,
-                        };
-                        state.clock = Some(since.clock);
-                        state.listed = listed(&changes);
-                        state.monitored = true;
-                        save_state(&common, &workdir, &state);
-                        let answer = Answer {
-                            full_because: None,
-                            seen: Some(seen),
-                        };
-                        return Ok((changes, answer));
-                    }
-                },
+                }
             }
         }
         _ => "no answer from the monitor yet".to_owned(),
@@ -766,11 +815,30 @@ pub fn worktree_changes_explained(
         state.fingerprint = fingerprint;
         state.index = Some(identity);
         state.listed = listed(&changes);
+        state.memo = None;
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
         save_state(&common, &workdir, &state);
     }
     Ok((changes, answer))
+}
+
+/// Keeps what a capture computed from the answer `seen` describes, when the state still is
+/// as of that answer (a scan since may have moved it on: then nothing is kept).
+pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo) {
+    let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
+        return;
+    };
+    let common = repo.common_dir();
+    let mut state = load_state(common, &workdir);
+    if state.clock.as_deref() != Some(seen.clock.as_str())
+        || state.index.as_deref() != Some(seen.index.as_str())
+        || state.fingerprint != seen.fingerprint
+    {
+        return;
+    }
+    state.memo = Some(memo.to_stored());
+    save_state(common, &workdir, &state);
 }
 
 /// What the monitor says about a worktree since an answer was given.

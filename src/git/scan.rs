@@ -197,6 +197,12 @@ pub fn scan_candidates(
     let mut walked: Vec<BString> = Vec::new();
     for dir in subtrees {
         let prefix = with_slash(dir);
+        // Judged as the walk would reach it: below an ignored directory or a nested
+        // repository (which is listed itself), or inside a `.git`, there is nothing to walk.
+        if !worker.reaches(workdir, dir.as_bstr(), &mut memo)? {
+            walked.push(prefix);
+            continue;
+        }
         let entries = index
             .prefixed_entries_range(prefix.as_bstr())
             .unwrap_or(0..0);
@@ -816,6 +822,40 @@ impl<'a> Worker<'a> {
             }
             (None, None) => self.untracked(&found, jobs),
         }
+    }
+
+    /// Whether a walk from the root gets into directory `dir` (every directory down to it,
+    /// itself included, judged as [`Self::above`] does); what stands in the way is listed
+    /// as the walk would list it.
+    fn reaches(&mut self, workdir: &Path, dir: &BStr, memo: &mut Memo) -> Result<bool, RepoError> {
+        if dir
+            .split(|b| *b == b'/')
+            .any(|c| c.is_empty() || c == b".git" || c == b"..")
+        {
+            return Ok(false);
+        }
+        let mut above = BString::default();
+        for part in dir.split(|b| *b == b'/') {
+            if !above.is_empty() {
+                above.push(b'/');
+            }
+            above.extend_from_slice(part);
+            let verdict = match memo.above.get(&above) {
+                Some(known) => *known,
+                None => {
+                    let verdict = self.above(workdir, &above, memo)?;
+                    memo.above.insert(above.clone(), verdict);
+                    verdict
+                }
+            };
+            match verdict {
+                Above::Walk => continue,
+                Above::Stop => return Ok(false),
+                // Gone: the walk's own check below says what was there.
+                Above::Gone => return Ok(true),
+            }
+        }
+        Ok(true)
     }
 
     /// What a directory above a candidate means for it: walked into (tracked, or untracked

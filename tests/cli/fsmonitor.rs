@@ -141,7 +141,7 @@ fn verify(repo: &TestRepo, log: &[String]) -> (usize, String) {
             && v["only_full"].as_array().unwrap().is_empty()
             && v["tree"] == v["monitor_tree"];
         assert!(
-            agrees && out.code == 0,
+            agrees,
             "the monitor disagreed with a full scan after:\n{}\n{v:#}\n{}",
             log.join("\n"),
             out.stderr
@@ -153,6 +153,7 @@ fn verify(repo: &TestRepo, log: &[String]) -> (usize, String) {
             tree = v["tree"].as_str().unwrap().to_owned();
         }
     }
+    assert_eq!(out.code, 0, "{}", out.stderr);
     (monitored, tree)
 }
 
@@ -167,7 +168,7 @@ fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> S
     let file = rng.pick(&files);
     let dir = rng.pick(&dirs);
     let at = |p: &Path| wt.join(p);
-    match rng.below(22) {
+    match rng.below(24) {
         0 | 1 => {
             let Some(f) = file else {
                 return "nothing".into();
@@ -351,9 +352,40 @@ fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> S
             git_ok(repo, wt, &["checkout", "-q", "-B", &format!("b{n}")]);
             "git checkout -B".into()
         }
-        _ => {
+        21 => {
             git_ok(repo, wt, &["stash", "-q", "-u"]);
             "git stash -u".into()
+        }
+        22 => {
+            // Attributes decide how every file is hashed: a clean filter on or off for some.
+            let d = dir.unwrap_or_default();
+            let attributes = at(&d.join(".gitattributes"));
+            if attributes.exists() {
+                let _ = std::fs::remove_file(&attributes);
+                format!("rm {}", d.join(".gitattributes").display())
+            } else {
+                write_file(&attributes, "*.txt filter=upper\n");
+                format!("clean filter on in {}", d.join(".gitattributes").display())
+            }
+        }
+        _ => {
+            // A nested repository's HEAD moves: no file of this worktree changes.
+            let nested = at(Path::new("nested"));
+            if !nested.join(".git").exists() {
+                git_ok(repo, wt, &["init", "-q", "nested"]);
+            }
+            git_ok(
+                repo,
+                &nested,
+                &[
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("nested {n}"),
+                ],
+            );
+            "a commit in a nested repository".into()
         }
     }
 }
@@ -384,6 +416,7 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     repo.commit_files(&files, "files");
+    repo.git(&["config", "filter.upper.clean", "tr a-z A-Z"]);
     let wt = repo.new_session("s");
     repo.session(&["fsmonitor", "enable"]).ok();
     let seed = std::env::var("FSMONITOR_SEED")
