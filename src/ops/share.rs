@@ -357,6 +357,13 @@ fn refuse_secrets(
     // Checkpoints recorded before this push that hold a finding: ignoring the file now does
     // not take it out of them.
     let mut older: Vec<String> = Vec::new();
+    // Each new checkpoint is compared with its HEAD and with what was published before:
+    // the trees of the checkpoint are read once.
+    let cached = env.repo.with_object_cache(16 << 20);
+    let env = &Env {
+        repo: &cached,
+        ..*env
+    };
     for session in sessions {
         let remote_tip = env
             .repo
