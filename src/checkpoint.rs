@@ -22,7 +22,7 @@ use gix::objs::tree::{EntryKind, EntryMode};
 use crate::git::capture_memo::Memo;
 use crate::git::fsmonitor::Seen;
 use crate::git::scan::WorktreeChanges;
-use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git};
+use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git_root};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -658,28 +658,30 @@ impl PreparedRestore {
             let pattern = std::ffi::OsString::from_vec(crate::git::gitignore_literal(path));
             [std::ffi::OsString::from("-e"), pattern]
         });
-        git(&root)
+        git_root(&root)
             .args(["clean", "-f", "-d", "-q"])
             .args(excludes)
             .run()?;
         // Index and files become the tree; tracked files that are not in it are removed.
-        git(&root)
+        git_root(&root)
             .args(["read-tree", "--reset", "-u", "-v", &tree.to_string()])
             .with_progress()
             .run()?;
         match head {
             Some(head) => {
                 // Moves HEAD's branch (or a detached HEAD) and resets the index, keeping files.
-                git(&root).args(["reset", "-q", &head.to_string()]).run()?;
+                git_root(&root)
+                    .args(["reset", "-q", &head.to_string()])
+                    .run()?;
                 if let Some(staged) = snapshot.staged {
                     // Staged again (the files stay); entries that match keep their stat data.
-                    git(&root)
+                    git_root(&root)
                         .args(["read-tree", "--reset", &staged.to_string()])
                         .run()?;
                 }
             }
             None => {
-                git(&root).args(["read-tree", "--empty"]).run()?;
+                git_root(&root).args(["read-tree", "--empty"]).run()?;
             }
         }
         Ok(())
@@ -724,14 +726,14 @@ pub fn apply_to_fresh_checkout(
     let (tree_hex, head_hex) = (tree.to_string(), head.to_string());
     crate::fault::point("applying-checkpoint");
     // A two-tree merge: like switching branches from `head` to `tree`.
-    git(&root)
+    git_root(&root)
         .args(["read-tree", "-m", "-u", "-v", &head_hex, &tree_hex])
         .with_progress()
         .run()?;
     // The index back at `head` (or the staged state); entries that match keep their stat data.
     match snapshot.staged {
-        None => git(&root).args(["read-tree", "-m", &head_hex]).run()?,
-        Some(staged) => git(&root)
+        None => git_root(&root).args(["read-tree", "-m", &head_hex]).run()?,
+        Some(staged) => git_root(&root)
             .args(["read-tree", "--reset", &staged.to_string()])
             .run()?,
     };

@@ -132,7 +132,7 @@ pub fn enable(
         fsmonitor::server_version(&common)
             .map_err(|e| MonitorOpError::NoWatchman(crate::text::one_line(&e)))?;
     }
-    crate::git::git(main_root)
+    crate::git::git_root(main_root)
         .args(["config", "session.fsmonitor", "watchman"])
         .run()?;
     for (_, path) in worktrees(main_root, local) {
@@ -149,7 +149,7 @@ pub fn disable(
     main_root: &Path,
     local: &LocalStore,
 ) -> Result<MonitorStatus, MonitorOpError> {
-    crate::git::git(main_root)
+    crate::git::git_root(main_root)
         .args(["config", "session.fsmonitor", "off"])
         .run()?;
     let common = repo.common_dir();

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::git::{GitError, ObjectId, Repo, RepoError, git};
+use crate::git::{GitError, ObjectId, Repo, RepoError, git, git_root};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorktreeError {
@@ -154,6 +154,26 @@ pub fn move_aside(repo: &Repo, path: &Path) -> Option<PathBuf> {
     Some(aside)
 }
 
+/// What removals of the worktree at `path` that were killed after [`move_aside`] left beside
+/// it (`.<name>.removing-<pid>-<n>`): a worktree still whole, or (its `.git` file gone) what
+/// `git worktree remove` had not deleted yet.
+pub fn set_aside(path: &Path) -> Vec<PathBuf> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.removing-", name.to_string_lossy());
+    let mut out: Vec<PathBuf> = fs::read_dir(parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
 /// git's record of a linked worktree whose directory is gone (deleted, or moved by hand).
 #[derive(Debug, Clone)]
 pub struct Missing {
@@ -275,7 +295,13 @@ pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
 /// too). git refuses, changing nothing, when a local change or an untracked file (an ignored
 /// one included: no checkpoint holds those) is in the way. The caller moves the branch.
 pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), WorktreeError> {
-    git(path)
+    // A file only touched (its stat data newer than the index's) is not a change: git's
+    // read-tree would call it "not uptodate" without the refresh `git status` does. What
+    // does differ is left to read-tree to judge, so the exit code says nothing here.
+    let _ = git_root(path)
+        .args(["update-index", "-q", "--refresh"])
+        .run();
+    git_root(path)
         .args(["read-tree", "-m", "-u"])
         .arg(from.to_string())
         .arg(to.to_string())
@@ -286,8 +312,10 @@ pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), Workt
 /// Commits every change in the worktree at `path` (`git add -A`, `git commit`), as the user
 /// would: their hooks run. Returns the new HEAD.
 pub fn commit_all(repo: &Repo, path: &Path, message: &str) -> Result<ObjectId, WorktreeError> {
-    git(path).args(["add", "-A"]).run()?;
-    git(path).args(["commit", "--quiet", "-m", message]).run()?;
+    git_root(path).args(["add", "-A"]).run()?;
+    git_root(path)
+        .args(["commit", "--quiet", "-m", message])
+        .run()?;
     repo.open_worktree(path)?.head_commit()?.ok_or_else(|| {
         WorktreeError::Repo(RepoError::BadRevision {
             spec: "HEAD".into(),
@@ -306,10 +334,10 @@ pub enum Integration {
 /// Makes the worktree at `path` a clean checkout of its HEAD (tracked files back, untracked
 /// ones gone, ignored ones kept): the caller checkpointed it first.
 pub fn clean_to_head(path: &Path) -> Result<(), WorktreeError> {
-    git(path)
+    git_root(path)
         .args(["reset", "--hard", "--quiet", "HEAD"])
         .run()?;
-    git(path).args(["clean", "-fdq"]).run()?;
+    git_root(path).args(["clean", "-fdq"]).run()?;
     Ok(())
 }
 
@@ -320,12 +348,12 @@ pub fn integrate(path: &Path, onto: ObjectId, how: Integration) -> Result<(), Wo
     let onto = onto.to_string();
     let (run, abort) = match how {
         Integration::Rebase => (
-            git(path).args(["rebase", "--quiet", &onto]),
-            git(path).args(["rebase", "--abort"]),
+            git_root(path).args(["rebase", "--quiet", &onto]),
+            git_root(path).args(["rebase", "--abort"]),
         ),
         Integration::Merge => (
-            git(path).args(["merge", "--quiet", "--no-edit", &onto]),
-            git(path).args(["merge", "--abort"]),
+            git_root(path).args(["merge", "--quiet", "--no-edit", &onto]),
+            git_root(path).args(["merge", "--abort"]),
         ),
     };
     if let Err(e) = run.run() {

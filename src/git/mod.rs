@@ -22,4 +22,4 @@ pub use repo::{
     RepoError, TreeChange, TreeEntry, WorktreeInfo, canonical, clean_path, gitignore_literal,
     normalize, printable_path, short_id, with_short_paths,
 };
-pub use runner::{GitCommand, GitError, git};
+pub use runner::{GitCommand, GitError, git, git_root};

@@ -77,7 +77,9 @@ pub struct WorktreeInfo {
     pub path: PathBuf,
     /// Its private git directory (`.git/worktrees/<id>`).
     pub git_dir: PathBuf,
-    /// Whether the directory still exists.
+    /// Whether the directory and its `.git` file still exist (a directory whose `.git` is
+    /// gone, as a removal killed part-way leaves it, is no worktree: git run there would act
+    /// on the repository around it).
     pub exists: bool,
 }
 
@@ -188,6 +190,12 @@ impl Repo {
         }
         for (proxy, base) in self.worktree_proxies()? {
             if base == wanted {
+                if std::fs::symlink_metadata(wanted.join(".git")).is_err() {
+                    return Err(RepoError::Gix {
+                        context: format!("opening the worktree at {}", path.display()),
+                        source: "its .git file is gone (a removal was interrupted?): `git session doctor` looks".into(),
+                    });
+                }
                 let inner = proxy
                     .into_repo()
                     .context(|| format!("opening the worktree at {}", path.display()))?;
@@ -710,7 +718,7 @@ impl Repo {
             .worktree_proxies()?
             .into_iter()
             .map(|(proxy, path)| WorktreeInfo {
-                exists: path.exists(),
+                exists: std::fs::symlink_metadata(path.join(".git")).is_ok(),
                 git_dir: canonical(proxy.git_dir()),
                 path,
             })

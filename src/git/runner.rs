@@ -94,6 +94,19 @@ pub fn git(dir: impl Into<PathBuf>) -> GitCommand {
     }
 }
 
+/// Starts a `git` command that runs in `root`, the top of a worktree, and never acts on a
+/// repository above it: a worktree whose `.git` file is gone (a removal killed part-way)
+/// makes git fail there instead of finding the worktree around it and changing that one.
+pub fn git_root(root: impl Into<PathBuf>) -> GitCommand {
+    let cmd = git(root);
+    match cmd.dir.parent().map(Path::to_path_buf) {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            cmd.env("GIT_CEILING_DIRECTORIES", parent)
+        }
+        _ => cmd,
+    }
+}
+
 impl GitCommand {
     /// Shows git's own progress (for work that can take more than a second): when stderr is
     /// a terminal, git writes to it directly, so a failure's message is on the terminal

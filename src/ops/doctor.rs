@@ -15,7 +15,8 @@ use crate::session::{SessionLock, Store, StoreError};
 /// One thing found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Finding {
-    /// What kind of thing (`include-staging`, `interrupted`, `moved-worktree`,
+    /// What kind of thing (`include-staging`, `interrupted`, `interrupted-removal`,
+    /// `moved-worktree`,
     /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
     /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
     /// `oplog`, `fsmonitor`).
@@ -104,10 +105,65 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             continue;
         }
         let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
+        // A removal killed after it moved the worktree aside: whole, it goes back where it
+        // belongs; half-deleted (its `.git` gone), the rest goes (the removal had judged and
+        // checkpointed its work before it began). Never recorded as the session's worktree.
+        let home = recorded
+            .clone()
+            .or_else(|| env.local.expected_worktree(session.name()));
+        let asides = home
+            .as_deref()
+            .map(crate::worktree::set_aside)
+            .unwrap_or_default();
+        if let Some(home) = &home
+            && !asides.is_empty()
+            && let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &session.meta.id)
+        {
+            let mut whole_put_back = false;
+            for aside in &asides {
+                let whole = std::fs::symlink_metadata(aside.join(".git")).is_ok();
+                let mut finding = Finding::new(
+                    "interrupted-removal",
+                    session.name(),
+                    if whole {
+                        format!(
+                            "a removal was killed after moving its worktree aside to {}",
+                            aside.display()
+                        )
+                    } else {
+                        format!(
+                            "a removal was killed part-way: {} is what is left of its worktree (its work was checkpointed first)",
+                            aside.display()
+                        )
+                    },
+                    if whole {
+                        "put it back where it belongs"
+                    } else {
+                        "delete what is left"
+                    },
+                );
+                if fix {
+                    if whole && !whole_put_back && std::fs::symlink_metadata(home).is_err() {
+                        crate::worktree::move_to(repo, aside, home)
+                            .map_err(lifecycle::LifecycleError::from)?;
+                        whole_put_back = true;
+                        finding.fixed = true;
+                    } else if !whole {
+                        finding.fixed = std::fs::remove_dir_all(aside).is_ok();
+                    }
+                }
+                out.push(finding);
+            }
+            drop(lock);
+            if whole_put_back {
+                continue;
+            }
+        }
         // Moved (`git worktree move`, or a rename that was interrupted): where its branch is.
         let moved_to = worktrees.iter().find(|w| {
             w.exists
                 && w.path.starts_with(env.site.worktree_dir)
+                && !asides.iter().any(|a| crate::git::canonical(a) == w.path)
                 && crate::worktree::checked_out_branch(&w.git_dir).as_deref()
                     == Some(session.meta.branch.as_str())
         });

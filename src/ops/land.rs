@@ -782,7 +782,7 @@ fn run_checks(
                 let _ = worktree::remove(repo, &scratch, true);
                 let _ = std::fs::remove_dir_all(&scratch);
             }
-            crate::git::git(main_root)
+            crate::git::git_root(main_root)
                 .args(["worktree", "add", "--quiet", "--detach"])
                 .arg(&scratch)
                 .arg(landed.to_string())

@@ -414,7 +414,9 @@ pub fn execute(
 /// A removal killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
 /// where the session's records say it is) left it there: under the session's lock, nobody
 /// is at it now, and it goes back before anything is judged (so a removal now records, and
-/// an undo brings back, the path it belongs at).
+/// an undo brings back, the path it belongs at). One killed while git was deleting it left
+/// a directory without its `.git` file: the rest of it goes (that removal had judged and
+/// checkpointed its work before it began).
 fn put_back_interrupted_removal(
     _lock: &SessionLock,
     repo: &Repo,
@@ -425,21 +427,18 @@ fn put_back_interrupted_removal(
     let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
         return Ok(());
     };
-    let Some(found) = find_worktree(repo, local, session)? else {
-        return Ok(());
-    };
-    let aside_of_recorded =
-        recorded
-            .file_name()
-            .zip(found.file_name())
-            .is_some_and(|(name, found_name)| {
-                found_name
-                    .to_string_lossy()
-                    .starts_with(&format!(".{}.removing-", name.to_string_lossy()))
-            })
-            && found.parent() == recorded.parent();
-    if aside_of_recorded && std::fs::symlink_metadata(&recorded).is_err() {
-        worktree::move_to(repo, &found, &recorded)?;
+    let found = find_worktree(repo, local, session)?;
+    for aside in worktree::set_aside(&recorded) {
+        if std::fs::symlink_metadata(aside.join(".git")).is_err() {
+            std::fs::remove_dir_all(&aside).map_err(|source| worktree::WorktreeError::Io {
+                path: aside.clone(),
+                source,
+            })?;
+        } else if found.as_deref() == Some(crate::git::canonical(&aside).as_path())
+            && std::fs::symlink_metadata(&recorded).is_err()
+        {
+            worktree::move_to(repo, &aside, &recorded)?;
+        }
     }
     Ok(())
 }

@@ -398,3 +398,51 @@ fn a_removal_killed_after_moving_the_worktree_aside_is_finished_where_it_belongs
         "new file\n"
     );
 }
+
+/// A removal killed while git was deleting the worktree it had moved aside (its `.git` file
+/// already gone): what is left is never taken for the session's worktree (git run there
+/// would act on the main worktree around it); doctor deletes it, and `end` finishes.
+#[test]
+fn a_removal_killed_while_deleting_never_lets_a_command_act_on_the_main_worktree() {
+    let setup = with_dirty_s();
+    let repo = &setup.repo;
+    write_file(&repo.root.join("main-work.txt"), "main\n");
+    let out = run(
+        &setup,
+        &["end", "s", "--remove"],
+        &[("GIT_SESSION_FAULT", "persisted")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let aside: Vec<PathBuf> = std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    std::fs::remove_file(aside[0].join(".git")).unwrap();
+    let main_status = || repo.git(&["status", "--porcelain"]);
+    let before = main_status();
+    let list = repo.session(&["list", "--json"]).ok();
+    assert!(
+        !list.stdout.contains(".removing-"),
+        "never recorded as its worktree: {}",
+        list.stdout
+    );
+    repo.session(&["checkpoint", "s"]);
+    repo.session(&["rewind", "s"]);
+    assert_eq!(main_status(), before, "the main worktree untouched");
+    let doctor = repo.session(&["doctor"]);
+    assert!(
+        doctor.stdout.contains("interrupted-removal") && !doctor.stdout.contains("moved-worktree"),
+        "{}",
+        doctor.stdout
+    );
+    repo.session(&["doctor", "--fix"]);
+    assert!(!aside[0].exists(), "what was left is deleted");
+    repo.session(&["end", "s", "--remove"]).ok();
+    assert_eq!(main_status(), before, "the main worktree untouched");
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join("main-work.txt")).unwrap(),
+        "main\n"
+    );
+}

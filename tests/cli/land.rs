@@ -142,6 +142,15 @@ fn land_keeps_local_changes_and_undo_restores_everything() {
         out.stderr
     );
     same(&state(&repo), &before, "a refused landing");
+    // lib.txt, which the landing writes, only touched on main: not a change.
+    let touched = std::fs::File::options()
+        .append(true)
+        .open(repo.root.join("lib.txt"))
+        .unwrap();
+    touched
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(touched);
     repo.session(&["land", "s", "--include-uncommitted"]).ok();
     assert_eq!(
         std::fs::read_to_string(repo.root.join("other.txt")).unwrap(),
