@@ -19,7 +19,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::Flags;
 use gix::objs::tree::{EntryKind, EntryMode};
 
-use crate::git::capture_memo::Memo;
+use crate::git::capture_memo::{Kept, Memo, Stamp};
 use crate::git::fsmonitor::Seen;
 use crate::git::scan::WorktreeChanges;
 use crate::git::{GitError, GixContext, ObjectId, Repo, RepoError, TreeEntry, git_root};
@@ -123,25 +123,47 @@ pub fn capture_with(
         return Err(CheckpointError::Bare);
     }
     let index = crate::git::scan::read_index(repo)?;
+    let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
+    let now = std::time::SystemTime::now();
     let (scanned, reuse, known, fresh, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
-            let scanned = scan(repo, &index)?;
+            let mut scanned = scan(repo, &index)?;
+            // An index without a checksum (`index.skipHash`) is told apart by its time alone:
+            // too little to vouch for ids computed against it.
+            if index.checksum().is_none_or(|c| c.is_null()) {
+                scanned.memo = None;
+            }
+            // The listed files the last capture has an id for, with their stat data now: an
+            // id is taken again only for a file whose stat data has not changed since.
+            let current: HashMap<BString, Stamp> = match &scanned.memo {
+                Some(memo) => scanned
+                    .changes
+                    .to_hash
+                    .iter()
+                    .filter(|p| memo.files.contains_key(*p))
+                    .filter_map(|p| Some((p.clone(), Stamp::of(&root.join(p.to_path().ok()?))?)))
+                    .collect(),
+                None => HashMap::new(),
+            };
+            let good = |path: &BStr| -> Option<Kept> {
+                let kept = scanned.memo.as_ref()?.files.get(path)?;
+                (current.get(path) == Some(&kept.stamp)).then_some(*kept)
+            };
             // Trees the last capture wrote that nothing below changed in since: the files
             // in them are not looked at.
-            let reuse = reusable_trees(worktree, scanned.memo.as_ref());
+            let reuse = reusable_trees(worktree, scanned.memo.as_ref(), &scanned.changes, &good);
             let (mut known, mut fresh) = (Vec::new(), Vec::new());
             for path in &scanned.changes.to_hash {
                 if in_any(path.as_ref(), &reuse) {
                     continue;
                 }
-                match scanned.memo.as_ref().and_then(|m| m.files.get(path)) {
-                    Some(&(mode, id)) if worktree.has_object(id) => {
-                        known.push((path.clone(), Some((mode, id))));
-                    }
+                match good(path.as_ref()) {
+                    Some(kept) if worktree.has_object(kept.id) => known.push((path.clone(), kept)),
                     _ => fresh.push(path.clone()),
                 }
             }
-            let hashed = hash_files(repo, &index, &fresh)?;
+            let stamp_root = scanned.seen.is_some().then_some(root.as_path());
+            let hashed = hash_files(repo, &index, &fresh, stamp_root)?;
             Ok((scanned, reuse, known, fresh, hashed))
         })?;
     let changes = &scanned.changes;
@@ -164,7 +186,8 @@ pub fn capture_with(
         let kept = scanned
             .memo
             .as_ref()
-            .and_then(|m| m.files.get(path).copied());
+            .and_then(|m| m.files.get(path))
+            .map(|kept| (kept.mode, kept.id));
         replaced.insert(path.as_ref(), kept);
     }
     let fs = repo
@@ -173,7 +196,14 @@ pub fn capture_with(
     // Submodules, nested repositories and what could not be hashed: never kept for the next
     // capture (a HEAD moves without a file in the worktree changing).
     let mut volatile: Vec<&BStr> = Vec::new();
-    for (path, mut result) in fresh.iter().zip(hashed) {
+    // The stat data of each file whose id may be kept for the next capture.
+    let mut stamps: HashMap<&BStr, Stamp> = HashMap::new();
+    for (path, (mut result, stamp)) in fresh.iter().zip(hashed) {
+        if let Some(stamp) = stamp
+            && !stamp.racy(now)
+        {
+            stamps.insert(path.as_ref(), stamp);
+        }
         let repository = result.is_none_or(|(mode, _)| mode.kind() == EntryKind::Commit)
             || index
                 .entry_by_path(path.as_ref())
@@ -195,9 +225,10 @@ pub fn capture_with(
         }
         replaced.insert(path.as_ref(), result);
     }
-    for (path, result) in &known {
+    for (path, kept) in &known {
         mark_parents(&mut dirty_dirs, path.as_ref());
-        replaced.insert(path.as_ref(), *result);
+        stamps.insert(path.as_ref(), kept.stamp);
+        replaced.insert(path.as_ref(), Some((kept.mode, kept.id)));
     }
     let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -219,6 +250,7 @@ pub fn capture_with(
             scanned.memo.as_ref(),
             &reuse,
             &replaced,
+            &stamps,
             &volatile,
             writer.written.into_inner(),
         );
@@ -235,17 +267,56 @@ pub fn capture_with(
 }
 
 /// The trees of the last capture's memo that this one takes as they are: the topmost ones
-/// whose objects are still there (a tree below one that is gone may still serve).
-fn reusable_trees(worktree: &Repo, memo: Option<&Memo>) -> HashMap<BString, ObjectId> {
+/// with nothing below that the memo cannot vouch for (a listed file it has no id for or
+/// whose stat data changed — a write nobody reported, a repository appearing — or a
+/// deletion), whose objects, and the objects of everything the memo has below them, are
+/// still in the database.
+fn reusable_trees(
+    worktree: &Repo,
+    memo: Option<&Memo>,
+    changes: &WorktreeChanges,
+    good: &dyn Fn(&BStr) -> Option<Kept>,
+) -> HashMap<BString, ObjectId> {
     let mut reuse = HashMap::new();
-    let Some(memo) = memo else { return reuse };
+    let Some(memo) = memo.filter(|m| !m.trees.is_empty()) else {
+        return reuse;
+    };
+    let mut poisoned: HashSet<&[u8]> = HashSet::new();
+    let doubtful = changes
+        .to_hash
+        .iter()
+        .filter(|p| good(p.as_ref()).is_none())
+        .chain(&changes.removed);
+    for path in doubtful {
+        poisoned.insert(b"");
+        poisoned.insert(path.as_slice());
+        for (i, byte) in path.iter().enumerate() {
+            if *byte == b'/' {
+                poisoned.insert(&path[..i]);
+            }
+        }
+    }
+    let below = |path: &BString, dir: &BString| {
+        dir.is_empty() || (path.starts_with(dir.as_slice()) && path.get(dir.len()) == Some(&b'/'))
+    };
     let mut dirs: Vec<(&BString, &ObjectId)> = memo.trees.iter().collect();
     dirs.sort_by_key(|(dir, _)| dir.len());
     for (dir, id) in dirs {
-        if in_any(dir.as_ref(), &reuse) {
+        if poisoned.contains(dir.as_slice()) || in_any(dir.as_ref(), &reuse) {
             continue;
         }
-        if worktree.has_object(*id) {
+        let whole = worktree.is_tree(*id)
+            && memo
+                .files
+                .iter()
+                .filter(|(p, _)| below(p, dir))
+                .all(|(_, kept)| worktree.has_object(kept.id))
+            && memo
+                .trees
+                .iter()
+                .filter(|(p, _)| below(p, dir))
+                .all(|(_, id)| worktree.has_object(*id));
+        if whole {
             reuse.insert(dir.clone(), *id);
         }
     }
@@ -265,7 +336,8 @@ fn in_any(path: &BStr, dirs: &HashMap<BString, ObjectId>) -> bool {
         .any(|(i, byte)| *byte == b'/' && dirs.contains_key(&path[..i]))
 }
 
-/// What this capture computed, for the next: every file it hashed or took from the memo,
+/// What this capture computed, for the next: every file it hashed (unless racily new) or
+/// took from the memo,
 /// every tree written for a directory that differs from the index, and what it left in the
 /// reused trees. Submodules and nested repositories are left out, and so are the
 /// directories above them (their HEAD moves without a file changing).
@@ -273,16 +345,22 @@ fn next_memo(
     last: Option<&Memo>,
     reuse: &HashMap<BString, ObjectId>,
     replaced: &[(&BStr, Hashed)],
+    stamps: &HashMap<&BStr, Stamp>,
     volatile: &[&BStr],
     written: Vec<(BString, ObjectId)>,
 ) -> Memo {
     let mut memo = Memo::default();
     for (path, result) in replaced {
         if let Some((mode, id)) = result
+            && let Some(stamp) = stamps.get(path)
             && !volatile.contains(path)
         {
-            memo.files
-                .insert(BString::from(path.to_vec()), (*mode, *id));
+            let kept = Kept {
+                mode: *mode,
+                id: *id,
+                stamp: *stamp,
+            };
+            memo.files.insert(BString::from(path.to_vec()), kept);
         }
     }
     let above_repository = |dir: &BStr| {
@@ -408,13 +486,19 @@ fn recorded_mode(
 /// A hashed worktree file: its tree mode and object id, or None when it vanished.
 type Hashed = Option<(EntryMode, ObjectId)>;
 
+/// A file's id and, when asked for, its stat data from before it was read.
+type HashedWithStamp = (Hashed, Option<Stamp>);
+
 /// Hashes worktree files into the object database on several threads, with git's filters
 /// applied; None for a path that vanished or cannot be tracked.
+/// Each file's id, and with `stamp_root` its stat data taken before it is read (a write
+/// while it is read changes the stat data, so the id is not taken again).
 fn hash_files(
     repo: &gix::Repository,
     index: &gix::index::State,
     paths: &[BString],
-) -> Result<Vec<Hashed>, CheckpointError> {
+    stamp_root: Option<&std::path::Path>,
+) -> Result<Vec<HashedWithStamp>, CheckpointError> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -424,7 +508,7 @@ fn hash_files(
         .min(paths.len().div_ceil(16))
         .max(1);
     let chunk = paths.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Hashed>, RepoError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<HashedWithStamp>, RepoError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
             .chunks(chunk)
             .map(|slice| {
@@ -433,10 +517,15 @@ fn hash_files(
                     let mut pipeline = crate::git::scan::filter_pipeline(&repo, index)?;
                     let mut out = Vec::with_capacity(slice.len());
                     for path in slice {
+                        let stamp =
+                            stamp_root.and_then(|root| Stamp::of(&root.join(path.to_path().ok()?)));
                         let hashed = pipeline
                             .worktree_file_to_object(path.as_ref(), index)
                             .context(|| format!("hashing {}", path.to_str_lossy()))?;
-                        out.push(hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)));
+                        out.push((
+                            hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)),
+                            stamp,
+                        ));
                     }
                     Ok(out)
                 })

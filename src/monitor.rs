@@ -267,6 +267,9 @@ pub fn verify(
             only_monitor: m.iter().filter(|p| !f_set.contains(p)).cloned().collect(),
             only_full: f.iter().filter(|p| !m_set.contains(p)).cloned().collect(),
         });
+        if out.last().is_some_and(|v| !v.agrees()) {
+            fsmonitor::forget_memo(wt.gix());
+        }
     }
     Ok(out)
 }

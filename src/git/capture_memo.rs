@@ -9,6 +9,7 @@
 //! everything (the filters may hash every file differently).
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::objs::tree::{EntryKind, EntryMode};
@@ -16,32 +17,107 @@ use serde::{Deserialize, Serialize};
 
 use super::ObjectId;
 
+/// A file's stat data when its id was computed: the id is taken again only while the file
+/// still has it (a write the monitor did not report — through a mapping, a hard link, a
+/// network file system — changes its times or size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+    mode: u32,
+}
+
+impl Stamp {
+    /// `lstat` of `path`; None when it cannot be read.
+    pub fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        Some(Stamp {
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+            mode: meta.mode(),
+        })
+    }
+
+    /// Whether the file changed too recently to be told apart from a write in the same
+    /// tick of the file system's clock (git's racy-clean rule): such an id is not kept. A
+    /// tick is taken as 50 ms (Linux file systems stamp times at the kernel's tick, a few
+    /// milliseconds), or 2 s where times carry no nanoseconds (FAT, some network mounts).
+    pub fn racy(&self, now: std::time::SystemTime) -> bool {
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i128::MAX, |d| d.as_nanos() as i128);
+        let coarse = self.mtime.1 == 0 && self.ctime.1 == 0;
+        let tick: i128 = if coarse { 2_000_000_000 } else { 50_000_000 };
+        let ns = |(s, n): (i64, i64)| s as i128 * 1_000_000_000 + n as i128;
+        ns(self.mtime) >= now - tick || ns(self.ctime) >= now - tick
+    }
+
+    fn to_text(self) -> String {
+        format!(
+            "{}:{}.{}:{}.{}:{}:{}",
+            self.size, self.mtime.0, self.mtime.1, self.ctime.0, self.ctime.1, self.ino, self.mode
+        )
+    }
+
+    fn from_text(text: &str) -> Option<Stamp> {
+        let pair = |t: &str| -> Option<(i64, i64)> {
+            let (a, b) = t.split_once('.')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        let mut parts = text.split(':');
+        let stamp = Stamp {
+            size: parts.next()?.parse().ok()?,
+            mtime: pair(parts.next()?)?,
+            ctime: pair(parts.next()?)?,
+            ino: parts.next()?.parse().ok()?,
+            mode: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(stamp)
+    }
+}
+
+/// What a capture computed for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    pub mode: EntryMode,
+    pub id: ObjectId,
+    pub stamp: Stamp,
+}
+
 /// Ids computed by a capture, by path relative to the worktree's root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memo {
-    pub files: HashMap<BString, (EntryMode, ObjectId)>,
+    pub files: HashMap<BString, Kept>,
     /// Directories (no trailing slash; `""` is the root) and the trees written for them.
     pub trees: HashMap<BString, ObjectId>,
 }
 
-/// [`Memo`] as written in the state file: paths in hex (they need not be UTF-8).
+/// [`Memo`] as written in the state file: paths in hex (they need not be UTF-8). A state
+/// written before files had stamps has no `entries` (and nothing is reused).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stored {
-    files: Vec<(String, u8, String)>,
+    #[serde(default)]
+    entries: Vec<(String, u8, String, String)>,
     trees: Vec<(String, String)>,
 }
 
 impl Memo {
     pub fn to_stored(&self) -> Stored {
         Stored {
-            files: self
+            entries: self
                 .files
                 .iter()
-                .map(|(p, (mode, id))| {
+                .map(|(p, kept)| {
                     (
                         crate::oplog::to_hex(p),
-                        kind_code(mode.kind()),
-                        id.to_string(),
+                        kind_code(kept.mode.kind()),
+                        kept.id.to_string(),
+                        kept.stamp.to_text(),
                     )
                 })
                 .collect(),
@@ -53,13 +129,22 @@ impl Memo {
         }
     }
 
-    /// None when anything in it cannot be read back (then nothing is reused).
+    /// None when anything in it cannot be read back (then nothing is reused): a file kept
+    /// as anything but a blob, a link or an executable is not read back either.
     pub fn from_stored(stored: &Stored) -> Option<Memo> {
         let mut memo = Memo::default();
-        for (path, kind, id) in &stored.files {
+        for (path, kind, id, stamp) in &stored.entries {
             let path = BString::from(crate::oplog::from_hex(path)?);
-            let id = ObjectId::from_hex(id.as_bytes()).ok()?;
-            memo.files.insert(path, (kind_from_code(*kind)?.into(), id));
+            let kind = kind_from_code(*kind)?;
+            if matches!(kind, EntryKind::Tree | EntryKind::Commit) {
+                return None;
+            }
+            let kept = Kept {
+                mode: kind.into(),
+                id: ObjectId::from_hex(id.as_bytes()).ok()?,
+                stamp: Stamp::from_text(stamp)?,
+            };
+            memo.files.insert(path, kept);
         }
         for (path, id) in &stored.trees {
             let path = BString::from(crate::oplog::from_hex(path)?);
@@ -139,12 +224,34 @@ mod tests {
             ("e/f.txt", 3),
             ("a/bc.txt", 4),
         ] {
-            m.files.insert(p.into(), (EntryKind::Blob.into(), id(n)));
+            let stamp = Stamp::from_text(&format!("{n}:1.2:3.4:5:33188")).unwrap();
+            let kept = Kept {
+                mode: EntryKind::Blob.into(),
+                id: id(n),
+                stamp,
+            };
+            m.files.insert(p.into(), kept);
         }
         for (p, n) in [("", 5), ("a", 6), ("a/b", 7), ("e", 8)] {
             m.trees.insert(p.into(), id(n));
         }
         m
+    }
+
+    #[test]
+    fn an_id_computed_within_a_tick_of_the_change_is_not_kept() {
+        let at = |secs: i64, nanos: i64| Stamp {
+            size: 1,
+            mtime: (secs, nanos),
+            ctime: (secs, nanos),
+            ino: 1,
+            mode: 0o100644,
+        };
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_millis(100_000_500);
+        assert!(at(100_000, 480_000_000).racy(now), "20 ms before");
+        assert!(!at(100_000, 400_000_000).racy(now), "100 ms before");
+        assert!(at(99_999, 0).racy(now), "no nanoseconds: within 2 s");
+        assert!(!at(99_998, 0).racy(now), "no nanoseconds: 2.5 s before");
     }
 
     #[test]
@@ -163,6 +270,20 @@ mod tests {
     fn a_gitattributes_forgets_everything_and_the_stored_form_round_trips() {
         let m = memo();
         assert_eq!(Memo::from_stored(&m.to_stored()), Some(m.clone()));
+        let mut tree_as_file = m.to_stored();
+        tree_as_file.entries[0].1 = 0;
+        assert_eq!(
+            Memo::from_stored(&tree_as_file),
+            None,
+            "a file kept as a tree"
+        );
+        let mut bad_stamp = m.to_stored();
+        bad_stamp.entries[0].3.push_str(":9");
+        assert_eq!(
+            Memo::from_stored(&bad_stamp),
+            None,
+            "a stamp with a field too many"
+        );
         let mut m = m;
         assert!(!m.forget(&[BStr::new("deep/.GitAttributes")]));
         assert_eq!(m, Memo::default());

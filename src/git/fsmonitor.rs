@@ -564,18 +564,29 @@ fn save_state(common_dir: &Path, workdir: &Path, state: &State) {
 }
 
 /// The index's identity: its checksum (what it holds) and its time (which entries are
-/// racily clean). Read from the index the scan uses, so the two never disagree.
+/// racily clean). Read from the index the scan uses, so the two never disagree. An index
+/// written without a checksum (`index.skipHash`) adds its size and inode.
 fn index_identity(index: &gix::index::File) -> String {
     let time = index.timestamp();
-    format!(
+    let checksum = index.checksum().filter(|c| !c.is_null());
+    let mut identity = format!(
         "{}:{}.{}",
-        index
-            .checksum()
-            .filter(|c| !c.is_null())
-            .map(|c| c.to_string())
-            .unwrap_or_default(),
+        checksum.map(|c| c.to_string()).unwrap_or_default(),
         time.seconds(),
         time.nanoseconds()
+    );
+    if checksum.is_none() {
+        identity.push_str(&without_checksum(index.path()));
+    }
+    identity
+}
+
+/// What tells apart indexes written without a checksum besides their time.
+fn without_checksum(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map_or_else(
+        |_| ":?".to_owned(),
+        |m| format!(":{}:{}", m.size(), m.ino()),
     )
 }
 
@@ -597,6 +608,8 @@ fn fingerprint(repo: &gix::Repository) -> String {
         "core.eol",
         "core.attributesFile",
         "core.bigFileThreshold",
+        "core.safecrlf",
+        "core.checkRoundtripEncoding",
     ] {
         text.push_str(&format!(
             "{key}={}\n",
@@ -619,6 +632,11 @@ fn fingerprint(repo: &gix::Repository) -> String {
     }
     let info = repo.common_dir().join("info");
     let mut files = vec![info.join("exclude"), info.join("attributes")];
+    // The system's attributes, as git reads them (Debian's git: /etc/gitattributes).
+    match std::env::var_os("GIT_ATTR_NOSYSTEM") {
+        Some(value) => text.push_str(&format!("GIT_ATTR_NOSYSTEM={}\n", value.to_string_lossy())),
+        None => files.push(PathBuf::from("/etc/gitattributes")),
+    }
     let user_config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
@@ -841,6 +859,19 @@ pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo) {
     save_state(common, &workdir, &state);
 }
 
+/// Forgets what the last capture of this worktree computed (`fsmonitor verify` found the
+/// monitor's answer wrong: nothing computed from such answers is taken again).
+pub fn forget_memo(repo: &gix::Repository) {
+    let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
+        return;
+    };
+    let common = repo.common_dir();
+    let mut state = load_state(common, &workdir);
+    if state.memo.take().is_some() {
+        save_state(common, &workdir, &state);
+    }
+}
+
 /// What the monitor says about a worktree since an answer was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Look {
@@ -933,12 +964,17 @@ fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
     file.seek(SeekFrom::End(-(hash_len as i64))).ok()?;
     let mut trailer = vec![0; hash_len];
     file.read_exact(&mut trailer).ok()?;
-    let checksum = if trailer.iter().all(|b| *b == 0) {
+    let null = trailer.iter().all(|b| *b == 0);
+    let checksum = if null {
         String::new()
     } else {
         crate::oplog::to_hex(&trailer)
     };
-    Some(format!("{checksum}:{}.{}", meta.mtime(), meta.mtime_nsec()))
+    let mut identity = format!("{checksum}:{}.{}", meta.mtime(), meta.mtime_nsec());
+    if null {
+        identity.push_str(&format!(":{}:{}", meta.size(), meta.ino()));
+    }
+    Some(identity)
 }
 
 /// The paths to judge and the directories to walk for what the monitor reported, or why a

@@ -494,6 +494,13 @@ impl Repo {
         self.inner.has_object(id)
     }
 
+    /// Whether `id` names a tree in the database.
+    pub fn is_tree(&self, id: ObjectId) -> bool {
+        self.inner
+            .find_header(id)
+            .is_ok_and(|h| h.kind() == gix::object::Kind::Tree)
+    }
+
     /// Number of commits reachable from `tip` but from none of `hidden` (hidden commits this
     /// repository does not have are ignored).
     pub fn count_ahead(&self, tip: ObjectId, hidden: &[ObjectId]) -> Result<usize, RepoError> {

@@ -569,6 +569,39 @@ fn verify_main(repo: &TestRepo) -> (bool, String, serde_json::Value) {
     )
 }
 
+/// A write the monitor does not report (through a mapping, a hard link, a network file
+/// system) to a file whose id the last capture kept: the file's stat data gives it away,
+/// and the capture hashes it again instead of taking the kept id (or its directory's tree).
+#[test]
+fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")], "files");
+    let sock = repo.home.join("fake.sock");
+    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
+    fake_watchman(&sock, reply.clone());
+    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    let write_old = |text: &str, secs_ago: u64| {
+        let path = repo.root.join("sub/b.txt");
+        write_file(&path, text);
+        let file = std::fs::File::options().append(true).open(&path).unwrap();
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+        file.set_modified(then).unwrap();
+    };
+    write_old("one\n", 3600);
+    // Its ctime is now: the id is kept once the change is more than a tick old.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    verify_main(&repo);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
+    // Kept now, and taken by the next capture; then the same size rewritten, unreported.
+    verify_main(&repo);
+    write_old("two\n", 1800);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    let _ = reply;
+}
+
 /// Every way the monitor can be wrong that the scan can tell (a restart, a recrawl, an
 /// error, a hang, garbage, a closed connection, an index or settings change it does not
 /// report, names it cannot spell, new top-level ignore rules) ends in a full scan that is
