@@ -99,16 +99,20 @@ pub struct Scanned {
     pub changes: WorktreeChanges,
     pub seen: Option<Seen>,
     pub memo: Option<Memo>,
+    /// The monitor's state as of `seen`, written with what this capture computes.
+    pub unsaved: Option<crate::git::fsmonitor::Unsaved>,
 }
 
 /// Captures the working tree of `worktree` as a tree object.
 pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
     capture_with(worktree, |repo, index| {
-        let (changes, answer) = crate::git::fsmonitor::worktree_changes_explained(repo, index)?;
+        let (changes, answer, unsaved) =
+            crate::git::fsmonitor::worktree_changes_for_capture(repo, index)?;
         Ok(Scanned {
             changes,
             seen: answer.seen,
             memo: answer.memo,
+            unsaved,
         })
     })
 }
@@ -125,7 +129,7 @@ pub fn capture_with(
     let index = crate::git::scan::read_index(repo)?;
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let now = std::time::SystemTime::now();
-    let (scanned, reuse, known, fresh, hashed) =
+    let (mut scanned, reuse, known, fresh, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
             let mut scanned = scan(repo, &index)?;
             // An index without a checksum (`index.skipHash`) is told apart by its time alone:
@@ -254,7 +258,7 @@ pub fn capture_with(
             &volatile,
             writer.written.into_inner(),
         );
-        crate::git::fsmonitor::remember(repo, seen, &memo);
+        crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take());
     }
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;

@@ -211,6 +211,7 @@ pub fn verify(
                 changes: changes.clone(),
                 seen: how.seen.clone(),
                 memo: how.memo.clone(),
+                unsaved: None,
             };
             answer = Some(how);
             monitor_changes = Some(changes);

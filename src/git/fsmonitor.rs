@@ -705,8 +705,37 @@ pub fn worktree_changes_explained(
     repo: &gix::Repository,
     index: &gix::index::File,
 ) -> Result<(WorktreeChanges, Answer), RepoError> {
-    let full = |why: &str| -> Result<(WorktreeChanges, Answer), RepoError> {
-        Ok((scan::full_scan(repo, index)?, Answer::full(why)))
+    let (changes, answer, unsaved) = worktree_changes_for_capture(repo, index)?;
+    if let Some(unsaved) = unsaved {
+        unsaved.save();
+    }
+    Ok((changes, answer))
+}
+
+/// The state an answer from the monitor moved on, not written yet: a capture writes it once,
+/// with what it computed ([`remember`]). Never written (the capture failed), the state stays
+/// as of the answer before, which is still right (an older clock only means more reported).
+#[derive(Debug)]
+pub struct Unsaved {
+    common: PathBuf,
+    workdir: PathBuf,
+    state: State,
+}
+
+impl Unsaved {
+    fn save(&self) {
+        save_state(&self.common, &self.workdir, &self.state);
+    }
+}
+
+/// [`worktree_changes_explained`] for a capture: the state a monitor's answer moved on is
+/// handed back to be written with what the capture computes.
+pub fn worktree_changes_for_capture(
+    repo: &gix::Repository,
+    index: &gix::index::File,
+) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+    let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+        Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
     };
     // Absolute, as watchman needs it (scans may run with the worktree as `.`).
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
@@ -781,13 +810,17 @@ pub fn worktree_changes_explained(
                             state.clock = Some(since.clock);
                             state.listed = listed(&changes);
                             state.monitored = true;
-                            save_state(&common, &workdir, &state);
                             let answer = Answer {
                                 full_because: None,
                                 seen: Some(seen),
                                 memo,
                             };
-                            return Ok((changes, answer));
+                            let unsaved = Unsaved {
+                                common,
+                                workdir,
+                                state,
+                            };
+                            return Ok((changes, answer, Some(unsaved)));
                         }
                     }
                 }
@@ -838,12 +871,18 @@ pub fn worktree_changes_explained(
         state.last_full = Some((why, crate::session::time::now_secs()));
         save_state(&common, &workdir, &state);
     }
-    Ok((changes, answer))
+    Ok((changes, answer, None))
 }
 
-/// Keeps what a capture computed from the answer `seen` describes, when the state still is
-/// as of that answer (a scan since may have moved it on: then nothing is kept).
-pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo) {
+/// Keeps what a capture computed from the answer `seen` describes: with the state that
+/// answer moved on when it is not written yet, else when the state still is as of that
+/// answer (a scan since may have moved it on: then nothing is kept).
+pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo, unsaved: Option<Unsaved>) {
+    if let Some(mut unsaved) = unsaved {
+        unsaved.state.memo = Some(memo.to_stored());
+        unsaved.save();
+        return;
+    }
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
         return;
     };
@@ -942,23 +981,28 @@ impl Looker {
     }
 }
 
+/// The git directory of the worktree at `workdir`, from its `.git` (a directory, or a file
+/// naming one), without opening the repository.
+pub fn git_dir_of_workdir(workdir: &Path) -> Option<PathBuf> {
+    let dot_git = workdir.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git);
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+    Some(if dir.is_absolute() {
+        dir
+    } else {
+        workdir.join(dir)
+    })
+}
+
 /// [`index_identity`] from the file alone: its modification time and its trailing checksum
 /// (the index of a linked worktree is in the directory its `.git` file names).
 fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::MetadataExt;
-    let dot_git = workdir.join(".git");
-    let git_dir = if dot_git.is_dir() {
-        dot_git
-    } else {
-        let text = std::fs::read_to_string(&dot_git).ok()?;
-        let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
-        if dir.is_absolute() {
-            dir
-        } else {
-            workdir.join(dir)
-        }
-    };
+    let git_dir = git_dir_of_workdir(workdir)?;
     let mut file = std::fs::File::open(git_dir.join("index")).ok()?;
     let meta = file.metadata().ok()?;
     file.seek(SeekFrom::End(-(hash_len as i64))).ok()?;
