@@ -590,6 +590,13 @@ impl Config {
                 "worktrees cannot live inside a .git directory".into(),
             ));
         }
+        // Empty or `.`: every session's worktree would sit among the repository's own files.
+        if crate::git::normalize(&dir) == root || crate::git::normalize(&dir) == main_root {
+            return Err(invalid(
+                "that is the repository's root; worktrees need a directory of their own (e.g. .worktrees)"
+                    .into(),
+            ));
+        }
         Ok(dir)
     }
 

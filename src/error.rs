@@ -234,6 +234,7 @@ impl From<crate::git_hooks::HooksError> for CommandError {
             HooksError::Repo(e) => e.into(),
             HooksError::Git(e) => e.into(),
             HooksError::Io { .. } => CommandError::internal(message),
+            HooksError::NoWorktree => CommandError::user(message),
         }
     }
 }

@@ -52,6 +52,10 @@ pub enum HooksError {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    #[error(
+        "this repository has no worktree for hooks to run in (a bare repository with no linked worktree): make one, then install"
+    )]
+    NoWorktree,
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> HooksError + 'a {
@@ -514,7 +518,11 @@ pub fn install(repo: &Repo, options: InstallOptions) -> Result<Vec<DirReport>, H
     state.installed = true;
     state.tracked |= options.tracked;
     let mut reports: Vec<DirReport> = Vec::new();
-    for worktree in worktrees(repo)? {
+    let worktrees = worktrees(repo)?;
+    if worktrees.is_empty() {
+        return Err(HooksError::NoWorktree);
+    }
+    for worktree in worktrees {
         let wt = repo.open_worktree(&worktree)?;
         let location = hooks_dir(&wt);
         // lefthook reads the config of the worktree it runs in: every worktree gets ours.

@@ -100,6 +100,10 @@ impl Output {
     /// Writes the answer to stdout.
     pub fn answer(&self, text: &str) -> CommandResult {
         let mut out = std::io::stdout().lock();
+        // Nothing to say (an empty list): no empty line either.
+        if text.is_empty() {
+            return Ok(());
+        }
         if text.ends_with('\n') {
             out.write_all(text.as_bytes())?;
         } else {

@@ -22,6 +22,10 @@ pub struct CheckpointArgs {
 }
 
 pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
+    if args.message.trim().is_empty() {
+        return Err(CommandError::user("a checkpoint message cannot be empty")
+            .hint("leave out -m for the default message"));
+    }
     let session = ctx.session(args.name.as_deref())?;
     let path = worktree_of(ctx, &session)?;
     // Its index is read while the session is locked and judged again.

@@ -431,3 +431,38 @@ fn a_damaged_worktree_record_is_an_error_not_a_missing_worktree() {
     repo.session(&["list"]).ok();
     repo.session(&["doctor"]).ok();
 }
+
+/// Small refusals from a walk-through: an empty checkpoint message, a worktree directory that
+/// is the repository's root, hooks in a bare repository with no worktree; and an empty
+/// list is no output at all (not an empty line).
+#[test]
+fn empty_and_rootless_inputs_are_refused_in_one_line() {
+    let repo = TestRepo::new();
+    repo.new_session("s");
+    let out = repo.session(&["checkpoint", "s", "-m", " "]).fails();
+    assert_eq!(
+        out.stderr,
+        "error: a checkpoint message cannot be empty\nhint: leave out -m for the default message\n"
+    );
+    assert_eq!(repo.session(&["log", "s", "-n", "0"]).ok().stdout, "");
+    for value in ["", "."] {
+        repo.git(&["config", "session.worktreeDir", value]);
+        let out = repo.session(&["new", "t"]).fails();
+        assert!(
+            out.stderr.contains("that is the repository's root"),
+            "{value:?}: {}",
+            out.stderr
+        );
+        assert!(!repo.root.join("t").exists());
+    }
+    repo.git(&["config", "--unset", "session.worktreeDir"]);
+    let bare = repo.home.join("bare.git");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    let out = repo.session_in(&bare, &["hooks", "install"]).fails();
+    assert!(
+        out.stderr.contains("no worktree for hooks"),
+        "{}",
+        out.stderr
+    );
+    assert!(!bare.join("hooks/post-commit").exists());
+}
