@@ -28,8 +28,6 @@ pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
     }
     let session = ctx.session(args.name.as_deref())?;
     let path = worktree_of(ctx, &session)?;
-    // Its index is read while the session is locked and judged again.
-    crate::git::scan::prefetch_index(&path, ctx.repo.gix().object_hash());
     let mut tx = ctx.transaction();
     let recorded =
         ops::checkpoint::record_checkpoint(&mut tx, &ctx.local(), &session, &path, &args.message)?;

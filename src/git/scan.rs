@@ -42,15 +42,11 @@ pub struct WorktreeChanges {
 
 /// Reads the worktree's index as git does, without verifying its checksum (git leaves that to
 /// `git fsck`): on a 100,000-file index the verification costs about as much as the reading.
-/// An index [`prefetch_index`] read is taken when the file is still the one it read.
 pub fn read_index(repo: &gix::Repository) -> Result<gix::index::File, RepoError> {
     let path = repo.index_path();
     if !path.exists() {
         let empty = gix::index::State::new(repo.object_hash());
         return Ok(gix::index::File::from_state(empty, path));
-    }
-    if let Some(file) = prefetched(&path) {
-        return Ok(file);
     }
     decode_index(&path, repo.object_hash())
 }
@@ -61,77 +57,6 @@ fn decode_index(path: &Path, hash: gix::hash::Kind) -> Result<gix::index::File, 
         path: path.to_owned(),
         source: Box::new(e),
     })
-}
-
-/// What tells one index file from another: replacing it (git writes a new file and renames
-/// it over) changes the inode, and the times and size go with any write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct IndexStamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl IndexStamp {
-    fn of(path: &Path) -> Option<IndexStamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(IndexStamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
-    }
-}
-
-type Prefetch = std::thread::JoinHandle<Option<(IndexStamp, gix::index::File)>>;
-
-/// Index reads under way or done ahead of need, with the file each read.
-static PREFETCHED: std::sync::Mutex<Vec<Prefetch>> = std::sync::Mutex::new(Vec::new());
-
-/// Starts reading the index of the worktree at `workdir` on another thread, for a command
-/// that will scan it after work of its own (taking locks, reading the session): the read,
-/// the longest single step of a scan with the monitor, overlaps that work. What it read is
-/// used only while the file is the same (see [`read_index`]); otherwise it is dropped.
-pub fn prefetch_index(workdir: &Path, hash: gix::hash::Kind) {
-    let Some(git_dir) = super::fsmonitor::git_dir_of_workdir(workdir) else {
-        return;
-    };
-    let path = git_dir.join("index");
-    let handle = std::thread::spawn(move || {
-        let stamp = IndexStamp::of(&path)?;
-        let file = decode_index(&path, hash).ok()?;
-        Some((stamp, file))
-    });
-    if let Ok(mut all) = PREFETCHED.lock() {
-        all.push(handle);
-    }
-}
-
-/// The index at `path` as a prefetch read it, when that is still the file there.
-fn prefetched(path: &Path) -> Option<gix::index::File> {
-    let pending: Vec<Prefetch> = std::mem::take(&mut *PREFETCHED.lock().ok()?);
-    if pending.is_empty() {
-        return None;
-    }
-    let now = IndexStamp::of(path)?;
-    let mut found = None;
-    for handle in pending {
-        if found.is_some() {
-            // Another worktree's, or a stale one: nobody waits for it.
-            PREFETCHED.lock().ok()?.push(handle);
-            continue;
-        }
-        match handle.join() {
-            Ok(Some((stamp, file))) if stamp == now => found = Some(file),
-            _ => {}
-        }
-    }
-    found
 }
 
 /// A filter pipeline (git's clean filters, line endings) for hashing worktree files. Not
@@ -1168,43 +1093,5 @@ fn io_failure(path: &[u8], e: std::io::Error) -> RepoError {
             if path.is_empty() { "." } else { &path }
         ),
         source: Box::new(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{prefetch_index, read_index};
-
-    /// An index read ahead is used only while it is the file there: one `git add` replaced
-    /// after the prefetch is read again.
-    #[test]
-    fn a_prefetched_index_is_used_only_while_it_is_the_file_there() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let git = |args: &[&str]| {
-            let status = std::process::Command::new("git")
-                .current_dir(root)
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .args(args)
-                .status()
-                .unwrap();
-            assert!(status.success(), "git {args:?}");
-        };
-        git(&["init", "-q"]);
-        std::fs::write(root.join("a.txt"), "a\n").unwrap();
-        git(&["add", "a.txt"]);
-        let repo = gix::open(root).unwrap();
-        let entries = || read_index(&repo).unwrap().entries().len();
-        prefetch_index(root, repo.object_hash());
-        assert_eq!(entries(), 1, "the prefetched read");
-        prefetch_index(root, repo.object_hash());
-        std::fs::write(root.join("b.txt"), "b\n").unwrap();
-        git(&["add", "b.txt"]);
-        assert_eq!(
-            entries(),
-            2,
-            "the index replaced since the prefetch is read again"
-        );
     }
 }
