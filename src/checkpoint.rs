@@ -755,6 +755,7 @@ impl PreparedRestore {
             .args(["clean", "-f", "-d", "-q"])
             .args(excludes)
             .run()?;
+        crate::fault::point("restoring-files");
         // Index and files become the tree; tracked files that are not in it are removed.
         git_root(&root)
             .args(["read-tree", "--reset", "-u", "-v", &tree.to_string()])

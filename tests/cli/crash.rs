@@ -429,7 +429,7 @@ fn a_removal_killed_while_deleting_never_lets_a_command_act_on_the_main_worktree
         list.stdout
     );
     repo.session(&["checkpoint", "s"]);
-    repo.session(&["rewind", "s"]);
+    repo.session(&["rewind", "@", "s"]);
     assert_eq!(main_status(), before, "the main worktree untouched");
     let doctor = repo.session(&["doctor"]);
     assert!(
@@ -445,4 +445,36 @@ fn a_removal_killed_while_deleting_never_lets_a_command_act_on_the_main_worktree
         std::fs::read_to_string(repo.root.join("main-work.txt")).unwrap(),
         "main\n"
     );
+}
+
+/// A rewind killed while it writes the files leaves a half-rewound worktree: `doctor` says so,
+/// no checkpoint records the half-made state as the latest, and `doctor --fix` finishes the
+/// rewind (the state before it is still the checkpoint the rewind took first).
+#[test]
+fn a_rewind_killed_while_writing_files_is_reported_and_finished() {
+    let setup = with_checkpoints();
+    let repo = &setup.repo;
+    let wt = repo.root.join(".worktrees/s");
+    write_file(&wt.join("later.txt"), "after the checkpoint\n");
+    let out = run(
+        &setup,
+        &["rewind", "{ckpt}", "s"],
+        &[("GIT_SESSION_FAULT", "restoring-files")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let doctor = repo.session(&["doctor", "--json"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("putting a checkpoint into its worktree was interrupted"),
+        "{}",
+        doctor.stdout
+    );
+    let refused = repo.session(&["checkpoint", "s"]).fails();
+    assert!(refused.stderr.contains("interrupted"), "{}", refused.stderr);
+    repo.session(&["doctor", "--fix"]).ok();
+    assert!(!wt.join("later.txt").exists(), "the rewind finished");
+    let log = repo.session(&["log", "s"]).ok().stdout;
+    assert!(log.contains("pre-rewind"), "{log}");
+    repo.session(&["doctor"]).ok();
 }
