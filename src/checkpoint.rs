@@ -272,8 +272,8 @@ pub fn capture_with(
 
 /// The trees of the last capture's memo that this one takes as they are: the topmost ones
 /// with nothing below that the memo cannot vouch for (a listed file it has no id for or
-/// whose stat data changed — a write nobody reported, a repository appearing — or a
-/// deletion), whose objects, and the objects of everything the memo has below them, are
+/// whose stat data changed — a write nobody reported, a repository appearing —, a kept file
+/// no longer listed, or a deletion), whose objects, and the objects of everything the memo has below them, are
 /// still in the database.
 fn reusable_trees(
     worktree: &Repo,
@@ -286,11 +286,15 @@ fn reusable_trees(
         return reuse;
     };
     let mut poisoned: HashSet<&[u8]> = HashSet::new();
+    // A kept file no longer listed changed in a way nobody reported (deleted, or made equal
+    // to the index): the trees above it are no longer what is there.
+    let listed: HashSet<&BString> = changes.to_hash.iter().collect();
     let doubtful = changes
         .to_hash
         .iter()
         .filter(|p| good(p.as_ref()).is_none())
-        .chain(&changes.removed);
+        .chain(&changes.removed)
+        .chain(memo.files.keys().filter(|p| !listed.contains(p)));
     for path in doubtful {
         poisoned.insert(b"");
         poisoned.insert(path.as_slice());

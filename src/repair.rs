@@ -89,6 +89,26 @@ pub fn undo_interrupted(
     Ok(Some(out))
 }
 
+/// Under the session's lock: what a removal killed while git deleted the worktree left
+/// beside where it belongs (`aside`, as [`crate::worktree::set_aside`] finds it, not whole).
+/// The removal had judged and checkpointed the worktree first; what is left that differs
+/// from the session's branch is salvaged into the log all the same (a write since then is in
+/// no checkpoint), then the rest and git's record of it go. The salvaged commit, if any.
+pub fn clear_interrupted_removal(
+    _lock: &SessionLock,
+    tx: &mut Transaction<'_>,
+    session: &Session,
+    aside: &Path,
+) -> Result<Option<String>, LifecycleError> {
+    let repo = tx.repo();
+    refuse_repositories(aside)?;
+    let salvaged = salvage(tx, session, aside)?.map(|id| id.to_string());
+    // What was salvaged stays in the log before the directory goes.
+    tx.persist()?;
+    remove_half_made(repo, aside)?;
+    Ok(salvaged)
+}
+
 /// The commit the checkout was writing: the session's branch, else its base.
 fn start_commit(repo: &Repo, session: &Session) -> Option<ObjectId> {
     repo.read_ref(&format!("refs/heads/{}", session.meta.branch))

@@ -89,7 +89,23 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
     let cmd = if force { cmd.arg("--force") } else { cmd };
     let cmd = cmd.arg("--").arg(path);
     crate::git::fsmonitor::forget(&repo.common_dir(), path);
-    serialized(repo, || cmd.run())?;
+    let wanted = crate::git::canonical(path);
+    let marker = repo
+        .linked_worktrees()?
+        .into_iter()
+        .find(|w| w.path == wanted)
+        .map(|w| w.git_dir.join(REMOVING_MARKER));
+    if let Some(marker) = &marker {
+        let _ = fs::write(marker, b"");
+    }
+    let removed = serialized(repo, || cmd.run());
+    if removed.is_err()
+        && let Some(marker) = &marker
+    {
+        // git refused before deleting anything: the worktree is whole.
+        let _ = fs::remove_file(marker);
+    }
+    removed?;
     Ok(())
 }
 
@@ -162,16 +178,51 @@ pub fn set_aside(path: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let prefix = format!(".{}.removing-", name.to_string_lossy());
+    // Exactly `<pid>-<n>` after it: another session's name may begin with this one's
+    // (`api` and `api.removing-v1`).
+    let ours = |file: &std::ffi::OsStr| {
+        let file = file.to_string_lossy();
+        file.strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(pid, n)| {
+                [pid, n]
+                    .iter()
+                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
     let mut out: Vec<PathBuf> = fs::read_dir(parent)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| ours(&e.file_name()))
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
         .collect();
     out.sort();
     out
+}
+
+/// Written into a worktree's administrative directory before `git worktree remove` deletes
+/// it: a leftover whose `.git` is still there but that carries it may be half deleted (git
+/// deletes in directory order, the `.git` file perhaps last).
+const REMOVING_MARKER: &str = "git-session-removing";
+
+/// Whether what [`set_aside`] found is a worktree whole: its `.git` is there and no removal
+/// had begun deleting it.
+pub fn aside_is_whole(aside: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(aside.join(".git")) else {
+        return false;
+    };
+    let Some(admin) = text.trim().strip_prefix("gitdir:") else {
+        return false;
+    };
+    let admin = PathBuf::from(admin.trim());
+    let admin = if admin.is_absolute() {
+        admin
+    } else {
+        aside.join(admin)
+    };
+    admin.is_dir() && !admin.join(REMOVING_MARKER).exists()
 }
 
 /// git's record of a linked worktree whose directory is gone (deleted, or moved by hand).
@@ -361,4 +412,28 @@ pub fn integrate(path: &Path, onto: ObjectId, how: Integration) -> Result<(), Wo
         return Err(e.into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Only `.<name>.removing-<pid>-<n>` is a leftover of this session's removal: another
+    /// session's name may begin with this one's and `.removing-`.
+    #[test]
+    fn set_aside_finds_only_this_sessions_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            ".api.removing-123-0",
+            ".api.removing-v1.removing-77-0",
+            ".api.removing-1-2.removing-5-0",
+            ".api.removing-9-",
+            ".apix.removing-1-0",
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let found: Vec<String> = super::set_aside(&dir.path().join("api"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(found, [".api.removing-123-0"]);
+    }
 }

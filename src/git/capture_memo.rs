@@ -102,25 +102,26 @@ pub struct Memo {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Stored {
     #[serde(default)]
-    entries: Vec<(String, u8, String, String)>,
+    entries: Option<Vec<(String, u8, String, String)>>,
     trees: Vec<(String, String)>,
 }
 
 impl Memo {
     pub fn to_stored(&self) -> Stored {
         Stored {
-            entries: self
-                .files
-                .iter()
-                .map(|(p, kept)| {
-                    (
-                        crate::oplog::to_hex(p),
-                        kind_code(kept.mode.kind()),
-                        kept.id.to_string(),
-                        kept.stamp.to_text(),
-                    )
-                })
-                .collect(),
+            entries: Some(
+                self.files
+                    .iter()
+                    .map(|(p, kept)| {
+                        (
+                            crate::oplog::to_hex(p),
+                            kind_code(kept.mode.kind()),
+                            kept.id.to_string(),
+                            kept.stamp.to_text(),
+                        )
+                    })
+                    .collect(),
+            ),
             trees: self
                 .trees
                 .iter()
@@ -133,7 +134,7 @@ impl Memo {
     /// as anything but a blob, a link or an executable is not read back either.
     pub fn from_stored(stored: &Stored) -> Option<Memo> {
         let mut memo = Memo::default();
-        for (path, kind, id, stamp) in &stored.entries {
+        for (path, kind, id, stamp) in stored.entries.as_ref()? {
             let path = BString::from(crate::oplog::from_hex(path)?);
             let kind = kind_from_code(*kind)?;
             if matches!(kind, EntryKind::Tree | EntryKind::Commit) {
@@ -271,14 +272,21 @@ mod tests {
         let m = memo();
         assert_eq!(Memo::from_stored(&m.to_stored()), Some(m.clone()));
         let mut tree_as_file = m.to_stored();
-        tree_as_file.entries[0].1 = 0;
+        tree_as_file.entries.as_mut().unwrap()[0].1 = 0;
         assert_eq!(
             Memo::from_stored(&tree_as_file),
             None,
             "a file kept as a tree"
         );
         let mut bad_stamp = m.to_stored();
-        bad_stamp.entries[0].3.push_str(":9");
+        bad_stamp.entries.as_mut().unwrap()[0].3.push_str(":9");
+        let mut old_format = m.to_stored();
+        old_format.entries = None;
+        assert_eq!(
+            Memo::from_stored(&old_format),
+            None,
+            "a state from before stamps"
+        );
         assert_eq!(
             Memo::from_stored(&bad_stamp),
             None,

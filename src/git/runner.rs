@@ -82,6 +82,8 @@ pub struct GitCommand {
     env: Vec<(OsString, OsString)>,
     /// Let git draw its progress on our stderr when that is a terminal.
     progress: bool,
+    /// `dir` is a worktree's root ([`git_root`]): refused when its `.git` is gone.
+    root: bool,
 }
 
 /// Starts a `git` command that runs in `dir`.
@@ -91,14 +93,19 @@ pub fn git(dir: impl Into<PathBuf>) -> GitCommand {
         args: Vec::new(),
         env: Vec::new(),
         progress: false,
+        root: false,
     }
 }
 
 /// Starts a `git` command that runs in `root`, the top of a worktree, and never acts on a
 /// repository above it: a worktree whose `.git` file is gone (a removal killed part-way)
 /// makes git fail there instead of finding the worktree around it and changing that one.
+///
+/// Two guards: the command is refused when `root/.git` is gone, and git is told never to
+/// look above `root` (`GIT_CEILING_DIRECTORIES`, which a path with a `:` defeats).
 pub fn git_root(root: impl Into<PathBuf>) -> GitCommand {
-    let cmd = git(root);
+    let mut cmd = git(root);
+    cmd.root = true;
     match cmd.dir.parent().map(Path::to_path_buf) {
         Some(parent) if !parent.as_os_str().is_empty() => {
             cmd.env("GIT_CEILING_DIRECTORIES", parent)
@@ -193,8 +200,20 @@ impl GitCommand {
         }
     }
 
+    /// For a command in a worktree's root: that its `.git` is there.
+    fn check_root(&self) -> Result<(), GitError> {
+        if self.root && std::fs::symlink_metadata(self.dir.join(".git")).is_err() {
+            return Err(self.spawn_error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "it is no worktree: its .git is gone (a removal was interrupted? `git session doctor` looks)",
+            )));
+        }
+        Ok(())
+    }
+
     /// Runs the command and returns its stdout; a non-zero exit is an error with git's stderr.
     pub fn run(&self) -> Result<String, GitError> {
+        self.check_root()?;
         let output = self.expression().run().map_err(|e| self.spawn_error(e))?;
         self.finish(output)
     }
@@ -212,6 +231,7 @@ impl GitCommand {
     }
 
     fn wait_with_timeout(&self, timeout: Duration) -> Result<std::process::Output, GitError> {
+        self.check_root()?;
         let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
         wait_deadline(&handle, timeout)
             .map_err(|e| self.spawn_error(e))?
@@ -289,5 +309,33 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("not a git repository"), "{text}");
+    }
+
+    /// A worktree root whose `.git` is gone inside a repository (a removal killed part-way):
+    /// git is never run there, so it cannot act on the repository around it; a root with a
+    /// `:` in its path (where the ceiling does not hold) is refused the same way.
+    #[test]
+    fn a_root_without_its_git_never_reaches_the_repository_around_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let outer = dir.path().join("outer:v2");
+        std::fs::create_dir_all(outer.join("inner")).unwrap();
+        git(&outer).args(["init", "-q"]).run().unwrap();
+        let err = git_root(outer.join("inner"))
+            .args(["rev-parse", "--show-toplevel"])
+            .run()
+            .unwrap_err();
+        let why = std::error::Error::source(&err).map(|s| s.to_string());
+        assert!(
+            why.as_deref().is_some_and(|w| w.contains(".git is gone")),
+            "{err}: {why:?}"
+        );
+        let top = git_root(&outer)
+            .args(["rev-parse", "--show-toplevel"])
+            .run()
+            .unwrap();
+        assert_eq!(
+            std::path::Path::new(top.trim()),
+            outer.canonicalize().unwrap()
+        );
     }
 }

@@ -121,7 +121,17 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         {
             let mut whole_put_back = false;
             for aside in &asides {
-                let whole = std::fs::symlink_metadata(aside.join(".git")).is_ok();
+                let whole = crate::worktree::aside_is_whole(aside);
+                // A whole one is this session's only when its branch is checked out there.
+                let branch_here = worktrees.iter().any(|w| {
+                    w.exists
+                        && w.path == crate::git::canonical(aside)
+                        && crate::worktree::checked_out_branch(&w.git_dir).as_deref()
+                            == Some(session.meta.branch.as_str())
+                });
+                if whole && !branch_here {
+                    continue;
+                }
                 let mut finding = Finding::new(
                     "interrupted-removal",
                     session.name(),
@@ -132,14 +142,14 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                         )
                     } else {
                         format!(
-                            "a removal was killed part-way: {} is what is left of its worktree (its work was checkpointed first)",
+                            "a removal was killed while git deleted its worktree: {} is what is left (the work was checkpointed first)",
                             aside.display()
                         )
                     },
                     if whole {
                         "put it back where it belongs"
                     } else {
-                        "delete what is left"
+                        "salvage what differs from its branch into its log, then delete the rest"
                     },
                 );
                 if fix {
@@ -149,7 +159,8 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                         whole_put_back = true;
                         finding.fixed = true;
                     } else if !whole {
-                        finding.fixed = std::fs::remove_dir_all(aside).is_ok();
+                        crate::repair::clear_interrupted_removal(&lock, env.tx, session, aside)?;
+                        finding.fixed = true;
                     }
                 }
                 out.push(finding);
@@ -268,7 +279,10 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     }
     // Worktrees in the sessions' directory that no session has.
     for w in worktrees.iter().filter(|w| w.exists) {
-        if !w.path.starts_with(env.site.worktree_dir) {
+        // Still there (a repair above may have removed it).
+        if !w.path.starts_with(env.site.worktree_dir)
+            || std::fs::symlink_metadata(w.path.join(".git")).is_err()
+        {
             continue;
         }
         let owned = sessions.iter().any(|s| {

@@ -208,7 +208,7 @@ pub fn execute(
     // Judged again under the lock: the caller's plan may be a minute old (a busy session),
     // and work done since must count.
     let session = &tx.load(session.name())?;
-    put_back_interrupted_removal(&lock, repo, local, session)?;
+    put_back_interrupted_removal(&lock, tx, local, session)?;
     let fresh;
     let plan = if plan.worktree.is_some() {
         fresh = self::plan(repo, local, session, None)?;
@@ -415,25 +415,24 @@ pub fn execute(
 /// where the session's records say it is) left it there: under the session's lock, nobody
 /// is at it now, and it goes back before anything is judged (so a removal now records, and
 /// an undo brings back, the path it belongs at). One killed while git was deleting it left
-/// a directory without its `.git` file: the rest of it goes (that removal had judged and
-/// checkpointed its work before it began).
+/// part of it: what differs from the branch is salvaged into the log, and the rest goes
+/// (that removal had judged and checkpointed the work before it began).
 fn put_back_interrupted_removal(
-    _lock: &SessionLock,
-    repo: &Repo,
+    lock: &SessionLock,
+    tx: &mut Transaction<'_>,
     local: &LocalStore,
     session: &Session,
 ) -> Result<(), LifecycleError> {
+    let repo = tx.repo();
     let state = local.get(&session.meta.id);
     let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
         return Ok(());
     };
     let found = find_worktree(repo, local, session)?;
     for aside in worktree::set_aside(&recorded) {
-        if std::fs::symlink_metadata(aside.join(".git")).is_err() {
-            std::fs::remove_dir_all(&aside).map_err(|source| worktree::WorktreeError::Io {
-                path: aside.clone(),
-                source,
-            })?;
+        if !worktree::aside_is_whole(&aside) {
+            // Left for `doctor` when it cannot go now (it says what is in the way).
+            let _ = crate::repair::clear_interrupted_removal(lock, tx, session, &aside);
         } else if found.as_deref() == Some(crate::git::canonical(&aside).as_path())
             && std::fs::symlink_metadata(&recorded).is_err()
         {

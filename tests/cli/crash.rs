@@ -478,3 +478,58 @@ fn a_rewind_killed_while_writing_files_is_reported_and_finished() {
     assert!(log.contains("pre-rewind"), "{log}");
     repo.session(&["doctor"]).ok();
 }
+
+/// A removal killed while git deleted the worktree, its `.git` file not deleted yet: the
+/// marker written before the deletion tells it from a whole one. `doctor --fix` salvages
+/// what is left that differs from the branch (a write after the removal's checkpoint
+/// included) and deletes the rest; the session's latest checkpoint is not a tree of
+/// deletions, and `end` finishes.
+#[test]
+fn a_removal_killed_with_the_git_file_still_there_is_salvaged_not_put_back() {
+    let setup = with_dirty_s();
+    let repo = &setup.repo;
+    let out = run(
+        &setup,
+        &["end", "s", "--remove"],
+        &[("GIT_SESSION_FAULT", "persisted")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let aside: PathBuf = std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .unwrap();
+    // As `git worktree remove` would leave it part-way: the marker in its administrative
+    // directory, README.md deleted, a file written after the checkpoint still there.
+    let admin = std::fs::read_to_string(aside.join(".git")).unwrap();
+    let admin = PathBuf::from(admin.trim().strip_prefix("gitdir: ").unwrap());
+    std::fs::write(admin.join("git-session-removing"), "").unwrap();
+    std::fs::remove_file(aside.join("README.md")).unwrap();
+    write_file(&aside.join("late.txt"), "written after the checkpoint\n");
+    let doctor = repo.session(&["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("killed while git deleted its worktree"),
+        "{}",
+        doctor.stdout
+    );
+    repo.session(&["doctor", "--fix"]).ok();
+    assert!(!aside.exists(), "what was left is gone");
+    assert!(!repo.root.join(".worktrees/s").exists(), "not put back");
+    let log = repo.session(&["log", "s", "--json"]).ok().json();
+    let salvaged = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "salvaged")
+        .unwrap_or_else(|| panic!("a salvaged event: {log:#}"));
+    let id = salvaged["checkpoint"].as_str().unwrap();
+    assert_eq!(
+        repo.git(&["show", &format!("{id}:late.txt")]),
+        "written after the checkpoint"
+    );
+    repo.session(&["end", "s", "--remove"]).ok();
+    repo.session(&["doctor"]).ok();
+}

@@ -599,6 +599,20 @@ fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
     let (monitored, _, v) = verify_main(&repo);
     assert!(monitored, "{v:#}");
     assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    // An untracked file reported, kept, then deleted without a report: the tree kept for
+    // its directory no longer stands.
+    write_file(&repo.root.join("sub/x.txt"), "x\n");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    *reply.lock().unwrap() = Reply::Changed(vec!["sub/x.txt".into()]);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
+    *reply.lock().unwrap() = Reply::Changed(Vec::new());
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
+    std::fs::remove_file(repo.root.join("sub/x.txt")).unwrap();
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
     let _ = reply;
 }
 
