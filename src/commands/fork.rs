@@ -61,15 +61,28 @@ pub fn run(ctx: &Context, args: ForkArgs) -> CommandResult {
     match &forked.worktree {
         Some(path) => {
             ctx.out.status(&format!(
-                "Forked '{}' as '{}' with its uncommitted work",
+                "Forked '{}' as '{}'{}",
                 source.name(),
-                forked.session.name()
+                forked.session.name(),
+                if forked.carried_work {
+                    " with its uncommitted work"
+                } else {
+                    ""
+                }
             ));
             crate::render::run_setup(ctx, &forked.session, path)?;
             ctx.out.answer(&path.to_string_lossy())?;
             if args.open {
                 crate::render::open_window(ctx, &forked.session, &[])?;
             }
+        }
+        None if !forked.carried_work => {
+            ctx.out.status(&format!(
+                "Forked '{}' as '{}' (`git session resume {name}` makes its worktree)",
+                source.name(),
+                forked.session.name(),
+            ));
+            ctx.out.answer(&name)?;
         }
         None => {
             ctx.out.status(&format!(

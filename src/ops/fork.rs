@@ -19,6 +19,9 @@ pub struct Forked {
     pub worktree: Option<PathBuf>,
     /// The checkpoint of the source it started from.
     pub checkpoint: crate::git::ObjectId,
+    /// Whether that checkpoint holds uncommitted work (files or staged changes beyond the
+    /// source's HEAD).
+    pub carried_work: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -96,6 +99,7 @@ pub fn fork(
                 .unwrap_or_else(|| site.main_root.to_owned())
         }),
     };
+    let carried_work = snapshot.staged.is_some() || repo.read_commit(head)?.tree != snapshot.tree;
     let created = create::start(tx, local, site, spec, source.name(), reporter)?;
     if let Some(path) = &created.worktree {
         let worktree = repo.open_worktree(path)?;
@@ -115,5 +119,6 @@ pub fn fork(
         session: tx.load(name)?,
         worktree: created.worktree,
         checkpoint: ckpt,
+        carried_work,
     })
 }

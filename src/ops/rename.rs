@@ -28,6 +28,17 @@ pub fn rename(
 ) -> OpResult<Renamed> {
     let repo = tx.repo();
     let session = tx.load(old)?;
+    // Into a directory of its own name (`a` → `a/b`), or its own directory (`a/b` → `a`):
+    // the refs, the branch and the worktree would each have to be both at once.
+    let nested = |outer: &str, inner: &str| inner.starts_with(&format!("{outer}/"));
+    if nested(old, new) || nested(new, old) {
+        return Err(OpError::refused(format!(
+            "'{}' and '{}' cannot both be names at once (one is a directory of the other); rename to another name first, then to '{}'",
+            crate::text::escape(old),
+            crate::text::escape(new),
+            crate::text::escape(new)
+        )));
+    }
     Store::new(repo).check_new_name(new)?;
     let old_branch = session.meta.branch.clone();
     let new_branch = if old_branch == format!("{branch_prefix}{old}") {

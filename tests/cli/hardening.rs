@@ -466,3 +466,41 @@ fn empty_and_rootless_inputs_are_refused_in_one_line() {
     );
     assert!(!bare.join("hooks/post-commit").exists());
 }
+
+/// `fork` says it carried uncommitted work only when there was some.
+#[test]
+fn fork_says_it_carried_uncommitted_work_only_when_there_was_some() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("a");
+    let clean = repo.session(&["fork", "a", "b"]).ok();
+    assert!(
+        clean.stderr.contains("Forked 'a' as 'b'"),
+        "{}",
+        clean.stderr
+    );
+    assert!(!clean.stderr.contains("uncommitted"), "{}", clean.stderr);
+    crate::support::write_file(&wt.join("wip.txt"), "wip\n");
+    let dirty = repo.session(&["fork", "a", "c"]).ok();
+    assert!(
+        dirty
+            .stderr
+            .contains("Forked 'a' as 'c' with its uncommitted work"),
+        "{}",
+        dirty.stderr
+    );
+}
+
+/// Renaming into a directory of its own name says how to get there, and changes nothing.
+#[test]
+fn rename_into_its_own_directory_says_how() {
+    let repo = TestRepo::new();
+    repo.new_session("a");
+    let out = repo.session(&["rename", "a", "a/b"]).fails();
+    assert_eq!(
+        out.stderr,
+        "error: 'a' and 'a/b' cannot both be names at once (one is a directory of the other); rename to another name first, then to 'a/b'\n"
+    );
+    repo.session(&["rename", "a", "tmp"]).ok();
+    repo.session(&["rename", "tmp", "a/b"]).ok();
+    assert!(repo.root.join(".worktrees/a/b").is_dir());
+}
