@@ -332,14 +332,6 @@ fn status(frame: &mut Frame, app: &App, area: Rect) {
 
 fn help(frame: &mut Frame) {
     let area = frame.area();
-    let width = area.width.min(70);
-    let height = area.height.min(21);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
     let text = [
         "j k ↑ ↓ PgUp PgDn g G   move",
         "/                       filter by name, branch or agent state",
@@ -360,9 +352,22 @@ fn help(frame: &mut Frame) {
         "any key closes this",
     ]
     .join("\n");
+    // As wide and tall as the text and its border, on a terminal that has the room; a
+    // smaller one wraps it.
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as u16;
+    let width = area.width.min(widest + 2);
+    let height = area.height.min(text.lines().count() as u16 + 2);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" keys ")),
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(" keys ")),
         popup,
     );
 }

@@ -108,6 +108,10 @@ fn the_live_view_in_a_terminal() {
     assert!(!screen.contains("alpha"), "{screen}");
     pane.keys(&["/", "Escape"]);
     pane.wait_for("2 session(s)");
+    // The help, whole (its longest line and its border) at this width.
+    pane.keys(&["?"]);
+    pane.wait_for("its uncommitted work as a diff, in git's pager│");
+    pane.keys(&["Escape"]);
     pane.keys(&["g", "c"]);
     pane.wait_for("git session checkpoint alpha:");
     assert_eq!(repo.events("alpha").len(), 3, "{:?}", repo.events("alpha"));
