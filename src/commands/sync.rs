@@ -86,13 +86,20 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
     } else {
         ctx.out.answer(&render(&rows))?;
     }
-    match rows.iter().filter(|r| !r.ok()).count() {
-        0 => Ok(()),
-        n => Err(CommandError::user(format!(
-            "{n} session(s) could not be synced"
-        ))
-        .hint("resolve them in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files")),
+    let failed: Vec<&Row> = rows.iter().filter(|r| !r.ok()).collect();
+    if failed.is_empty() {
+        return Ok(());
     }
+    let conflicts = failed
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::WouldConflict | Outcome::Stopped));
+    let hint = if conflicts {
+        "resolve them in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files"
+    } else {
+        // Only skipped: each row says why (a git at work there, an operation in progress).
+        "each row says why it was skipped; sync again once that is over"
+    };
+    Err(CommandError::user(format!("{} session(s) could not be synced", failed.len())).hint(hint))
 }
 
 fn render(rows: &[Row]) -> String {

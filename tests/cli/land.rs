@@ -537,6 +537,12 @@ fn ignored_files_are_never_overwritten() {
     repo.git(&["commit", "-qm", "main tracks app.log"]);
     let out = repo.session(&["sync", "s", "--json"]).fails();
     assert_eq!(out.json()[0]["outcome"], "skipped", "{}", out.stdout);
+    assert!(
+        out.stderr
+            .ends_with("hint: each row says why it was skipped; sync again once that is over\n"),
+        "only skipped: no talk of conflicts: {}",
+        out.stderr
+    );
     assert_eq!(
         std::fs::read_to_string(wt.join("app.log")).unwrap(),
         "precious local log\n"
