@@ -84,26 +84,6 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     let worktrees = repo.linked_worktrees()?;
     for session in &sessions {
         let state = env.local.get(&session.meta.id);
-        if let Some(what) = state.pending()
-            && let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &session.meta.id)
-        {
-            let mut finding = Finding::new(
-                "interrupted",
-                session.name(),
-                format!("{what} was interrupted (the process doing it is gone)"),
-                "finish it (a half-made worktree: what looks like work in it is salvaged into the log, then it is made again)",
-            );
-            if fix {
-                resume::ensure_worktree(env, &lock, session, false, None)?;
-                finding.fixed = true;
-            }
-            out.push(finding);
-            continue;
-        }
-        if state.pending().is_some() {
-            // Another process is making or changing it right now: nothing to judge.
-            continue;
-        }
         let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
         // A removal killed after it moved the worktree aside: whole, it goes back where it
         // belongs; half-deleted (its `.git` gone), the rest goes (the removal had judged and
@@ -115,11 +95,11 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             .as_deref()
             .map(crate::worktree::set_aside)
             .unwrap_or_default();
+        let mut whole_put_back = false;
         if let Some(home) = &home
             && !asides.is_empty()
             && let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &session.meta.id)
         {
-            let mut whole_put_back = false;
             for aside in &asides {
                 let whole = crate::worktree::aside_is_whole(aside);
                 // A whole one is this session's only when its branch is checked out there.
@@ -137,7 +117,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                     session.name(),
                     if whole {
                         format!(
-                            "a removal was killed after moving its worktree aside to {}",
+                            "a removal or a sync was killed after moving its worktree aside to {}",
                             aside.display()
                         )
                     } else {
@@ -166,9 +146,31 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                 out.push(finding);
             }
             drop(lock);
-            if whole_put_back {
-                continue;
+        }
+        // An interrupted checkout, copy or restore (a killed rewind or sync included), judged
+        // after a worktree set aside went back where it belongs.
+        if let Some(what) = state.pending()
+            && let Some(lock) = SessionLock::try_acquire(&repo.common_dir(), &session.meta.id)
+        {
+            let mut finding = Finding::new(
+                "interrupted",
+                session.name(),
+                format!("{what} was interrupted (the process doing it is gone)"),
+                "finish it (a half-made worktree: what looks like work in it is salvaged into the log, then it is made again)",
+            );
+            if fix {
+                resume::ensure_worktree(env, &lock, session, false, None)?;
+                finding.fixed = true;
             }
+            out.push(finding);
+            continue;
+        }
+        if state.pending().is_some() {
+            // Another process is making or changing it right now: nothing to judge.
+            continue;
+        }
+        if whole_put_back {
+            continue;
         }
         // Moved (`git worktree move`, or a rename that was interrupted): where its branch is.
         let moved_to = worktrees.iter().find(|w| {

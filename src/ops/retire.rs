@@ -411,13 +411,13 @@ pub fn execute(
     Ok(out)
 }
 
-/// A removal killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
+/// A removal (or a sync) killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
 /// where the session's records say it is) left it there: under the session's lock, nobody
 /// is at it now, and it goes back before anything is judged (so a removal now records, and
 /// an undo brings back, the path it belongs at). One killed while git was deleting it left
 /// part of it: what differs from the branch is salvaged into the log, and the rest goes
 /// (that removal had judged and checkpointed the work before it began).
-fn put_back_interrupted_removal(
+pub(crate) fn put_back_interrupted_removal(
     lock: &SessionLock,
     tx: &mut Transaction<'_>,
     local: &LocalStore,

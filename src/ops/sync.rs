@@ -148,6 +148,24 @@ pub fn sync(
     Ok(rows)
 }
 
+/// The worktree a sync moved aside goes back where it belongs. An agent that makes the
+/// directories it writes into may have made the path again meanwhile: what it wrote there is
+/// salvaged into the session's log, then that directory makes room.
+fn put_back(
+    tx: &mut Transaction<'_>,
+    lock: &SessionLock,
+    session: &Session,
+    aside: &std::path::Path,
+    path: &std::path::Path,
+) -> OpResult {
+    let repo = tx.repo();
+    if std::fs::symlink_metadata(path).is_ok() {
+        crate::repair::clear_interrupted_removal(lock, tx, session, path)?;
+    }
+    worktree::move_to(repo, aside, path).map_err(crate::lifecycle::LifecycleError::from)?;
+    Ok(())
+}
+
 fn sync_one(
     tx: &mut Transaction<'_>,
     local: &LocalStore,
@@ -158,9 +176,9 @@ fn sync_one(
 ) -> OpResult<Row> {
     let repo = tx.repo();
     let name = session.name();
-    let Some(path) = crate::lifecycle::find_worktree(repo, local, session)? else {
+    if crate::lifecycle::find_worktree(repo, local, session)?.is_none() {
         return Ok(Row::new(name, Outcome::Skipped).because("it has no worktree here"));
-    };
+    }
     let Ok(lock) = SessionLock::acquire_within(
         &repo.common_dir(),
         &session.meta.id,
@@ -169,6 +187,12 @@ fn sync_one(
     ) else {
         return Ok(Row::new(name, Outcome::Skipped)
             .because("another git-session process is at work there"));
+    };
+    // A sync or removal killed after it moved the worktree aside: back where it belongs
+    // first (under the lock, nobody is at it).
+    crate::ops::retire::put_back_interrupted_removal(&lock, tx, local, session)?;
+    let Some(path) = crate::lifecycle::find_worktree(repo, local, session)? else {
+        return Ok(Row::new(name, Outcome::Skipped).because("it has no worktree here"));
     };
     let wt = repo.open_worktree(&path)?;
     if let Some(op) = wt.operation_in_progress() {
@@ -286,140 +310,174 @@ fn sync_one(
         seen: None,
     };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
-    if dirty {
-        let now = checkpoint::capture(&repo.open_worktree(&path)?)?;
-        if now.tree != capture.tree || now.staged != capture.staged || now.head != Some(head) {
-            return Ok(Row::new(name, Outcome::Skipped)
-                .because("its worktree changed while it was being synced; nothing was changed"));
-        }
-    }
-    let done = (|| -> Result<(ObjectId, ObjectId, Option<ObjectId>), String> {
-        let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
-        if dirty {
-            worktree::clean_to_head(&path).map_err(|e| text(&e))?;
-        }
-        worktree::integrate(&path, onto, req.how).map_err(|e| text(&e))?;
-        crate::fault::point("sync-integrated");
-        let wt = repo.open_worktree(&path).map_err(|e| text(&e))?;
-        let new_head = wt.head_commit().map_err(|e| text(&e))?.unwrap_or(onto);
-        let new_head_tree = repo.read_commit(new_head).map_err(|e| text(&e))?.tree;
-        // The uncommitted and staged work carried onto the new HEAD.
-        let carried = |work: Option<ObjectId>| -> Result<Option<ObjectId>, String> {
-            match work {
-                None => Ok(None),
-                Some(work) => {
-                    let merge = repo
-                        .merge_trees(head_tree, new_head_tree, work)
-                        .map_err(|e| text(&e))?;
-                    merge.tree.map(Some).ok_or_else(|| {
-                        format!(
-                            "carrying the uncommitted work conflicts in {}",
-                            merge.conflicts.join(", ")
-                        )
-                    })
-                }
-            }
-        };
-        let after_capture = Capture {
-            tree: if dirty {
-                carried(Some(capture.tree))?.unwrap_or(new_head_tree)
-            } else {
-                new_head_tree
-            },
-            head: Some(new_head),
-            staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
-            seen: None,
-        };
-        let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
-            .map_err(|e| text(&e))?;
-        let mut written = None;
-        if dirty {
-            // An agent writing without the session's lock while git integrated: what the
-            // fresh checkout holds besides new HEAD is kept before the carried work goes in.
-            let now = checkpoint::capture(&wt).map_err(|e| text(&e))?;
-            if now.tree != new_head_tree || now.staged.is_some() {
-                written =
-                    Some(checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC).map_err(|e| text(&e))?);
-            }
-            let snapshot = Snapshot::read(repo, after).map_err(|e| text(&e))?;
-            checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head).map_err(|e| text(&e))?;
-        }
-        Ok((new_head, after, written))
-    })();
-    let (new_head, after) = match done {
-        Ok((new_head, after, written)) => {
-            if let Some(written) = written {
-                tx.record(
-                    session.name(),
-                    Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
-                    |_, _| {},
-                )?;
-            }
-            (new_head, after)
-        }
-        Err(why) => {
-            // Put back exactly as it was: HEAD, branch, files and index from the checkpoint.
-            // What an agent wrote meanwhile (a file git then refused to overwrite, say) is
-            // kept first; git's own half-done state is no one's work.
-            let wt = repo.open_worktree(&path)?;
-            if wt.operation_in_progress().is_none()
-                && let Ok(now) = checkpoint::capture(&wt)
-                && now.tree != before_snapshot.tree
-                && now.tree != repo.read_commit(now.head.unwrap_or(head))?.tree
-            {
-                let written = checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC)?;
-                tx.record(
-                    session.name(),
-                    Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
-                    |_, _| {},
-                )?;
-            }
-            checkpoint::restore(&wt, &before_snapshot)?;
-            let branch_ref = format!("refs/heads/{}", session.meta.branch);
-            if repo.read_ref(&branch_ref)? != Some(head) {
-                tx.update_ref(
-                    &branch_ref,
-                    head,
-                    crate::git::Expect::from_value(repo.read_ref(&branch_ref)?),
-                    "session: sync put back",
-                )?;
-            }
-            row.outcome = Outcome::Stopped;
-            row.why = Some(format!("git stopped ({why}); put back as it was"));
-            return Ok(row);
-        }
+    // Moved aside first (one rename, beside it), as a removal does: an agent writing by path
+    // while the work is taken out and put back fails instead of writing into files about to
+    // be cleaned, and the capture below is of everything written before the move. When git
+    // cannot move it, the sync works where it is.
+    let aside = if dirty {
+        worktree::move_aside(repo, &path)
+    } else {
+        None
     };
-    let branch_ref = format!("refs/heads/{}", session.meta.branch);
-    tx.record_external(&branch_ref, Some(head))?;
-    tx.worktree(WorktreeChange::Restored {
-        session: SessionRef {
-            name: session.name().to_owned(),
-            id: session.meta.id.clone(),
-        },
-        path: path.clone(),
-        before: before.to_string(),
-        after: after.to_string(),
-    });
-    let onto_hex = onto.to_string();
-    tx.record(
-        session.name(),
-        Event::new(
-            EventKind::Synced,
-            format!(
-                "onto {spec} at {} ({})",
-                crate::git::short_id(onto),
-                match req.how {
-                    Integration::Rebase => "rebase",
-                    Integration::Merge => "merge",
+    let here = aside.clone().unwrap_or_else(|| path.clone());
+    let back = |tx: &mut Transaction<'_>| -> OpResult {
+        if let Some(aside) = &aside {
+            put_back(tx, &lock, session, aside, &path)?;
+        }
+        Ok(())
+    };
+    // Whatever happens below, the worktree goes back where it belongs.
+    let result = (|tx: &mut Transaction<'_>| -> OpResult<Row> {
+        if dirty {
+            let now = checkpoint::capture(&repo.open_worktree(&here)?)?;
+            if now.tree != capture.tree || now.staged != capture.staged || now.head != Some(head) {
+                return Ok(Row::new(name, Outcome::Skipped).because(
+                    "its worktree changed while it was being synced; nothing was changed",
+                ));
+            }
+            // Killed from here until the work is carried back, the worktree holds none of
+            // it: the restore of the checkpoint taken first is marked unfinished, so `doctor`
+            // reports it and its repair (or the next resume) puts the session back as it was.
+            let pending = before.to_string();
+            tx.local_update(local, &session.meta.id, move |s| {
+                s.restore_pending = Some(pending)
+            })?;
+        }
+        let done = (|| -> Result<(ObjectId, ObjectId, Option<ObjectId>), String> {
+            let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
+            if dirty {
+                worktree::clean_to_head(&here).map_err(|e| text(&e))?;
+            }
+            worktree::integrate(&here, onto, req.how).map_err(|e| text(&e))?;
+            crate::fault::point("sync-integrated");
+            let wt = repo.open_worktree(&here).map_err(|e| text(&e))?;
+            let new_head = wt.head_commit().map_err(|e| text(&e))?.unwrap_or(onto);
+            let new_head_tree = repo.read_commit(new_head).map_err(|e| text(&e))?.tree;
+            // The uncommitted and staged work carried onto the new HEAD.
+            let carried = |work: Option<ObjectId>| -> Result<Option<ObjectId>, String> {
+                match work {
+                    None => Ok(None),
+                    Some(work) => {
+                        let merge = repo
+                            .merge_trees(head_tree, new_head_tree, work)
+                            .map_err(|e| text(&e))?;
+                        merge.tree.map(Some).ok_or_else(|| {
+                            format!(
+                                "carrying the uncommitted work conflicts in {}",
+                                merge.conflicts.join(", ")
+                            )
+                        })
+                    }
                 }
-            ),
-        )
-        .with_checkpoint(after),
-        move |meta, _| meta.base = onto_hex.clone(),
-    )?;
-    drop(lock);
-    row.outcome = Outcome::Synced;
-    row.to = Some(new_head.to_string());
+            };
+            let after_capture = Capture {
+                tree: if dirty {
+                    carried(Some(capture.tree))?.unwrap_or(new_head_tree)
+                } else {
+                    new_head_tree
+                },
+                head: Some(new_head),
+                staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
+                seen: None,
+            };
+            let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
+                .map_err(|e| text(&e))?;
+            let mut written = None;
+            if dirty {
+                // An agent writing without the session's lock while git integrated: what the
+                // fresh checkout holds besides new HEAD is kept before the carried work goes in.
+                let now = checkpoint::capture(&wt).map_err(|e| text(&e))?;
+                if now.tree != new_head_tree || now.staged.is_some() {
+                    written = Some(
+                        checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC).map_err(|e| text(&e))?,
+                    );
+                }
+                let snapshot = Snapshot::read(repo, after).map_err(|e| text(&e))?;
+                checkpoint::apply_to_fresh_checkout(&wt, &snapshot, new_head)
+                    .map_err(|e| text(&e))?;
+            }
+            Ok((new_head, after, written))
+        })();
+        let (new_head, after) = match done {
+            Ok((new_head, after, written)) => {
+                crate::ops::create::restore_done(tx, local, session)?;
+                if let Some(written) = written {
+                    tx.record(
+                        session.name(),
+                        Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
+                        |_, _| {},
+                    )?;
+                }
+                (new_head, after)
+            }
+            Err(why) => {
+                // Put back exactly as it was: HEAD, branch, files and index from the checkpoint.
+                // What an agent wrote meanwhile (a file git then refused to overwrite, say) is
+                // kept first; git's own half-done state is no one's work.
+                let wt = repo.open_worktree(&here)?;
+                if wt.operation_in_progress().is_none()
+                    && let Ok(now) = checkpoint::capture(&wt)
+                    && now.tree != before_snapshot.tree
+                    && now.tree != repo.read_commit(now.head.unwrap_or(head))?.tree
+                {
+                    let written = checkpoint::commit(&wt, &now, WRITTEN_DURING_SYNC)?;
+                    tx.record(
+                        session.name(),
+                        Event::linking(EventKind::Salvaged, written, WRITTEN_DURING_SYNC),
+                        |_, _| {},
+                    )?;
+                }
+                checkpoint::restore(&wt, &before_snapshot)?;
+                crate::ops::create::restore_done(tx, local, session)?;
+                let branch_ref = format!("refs/heads/{}", session.meta.branch);
+                if repo.read_ref(&branch_ref)? != Some(head) {
+                    tx.update_ref(
+                        &branch_ref,
+                        head,
+                        crate::git::Expect::from_value(repo.read_ref(&branch_ref)?),
+                        "session: sync put back",
+                    )?;
+                }
+                row.outcome = Outcome::Stopped;
+                row.why = Some(format!("git stopped ({why}); put back as it was"));
+                return Ok(row);
+            }
+        };
+        let branch_ref = format!("refs/heads/{}", session.meta.branch);
+        tx.record_external(&branch_ref, Some(head))?;
+        tx.worktree(WorktreeChange::Restored {
+            session: SessionRef {
+                name: session.name().to_owned(),
+                id: session.meta.id.clone(),
+            },
+            path: path.clone(),
+            before: before.to_string(),
+            after: after.to_string(),
+        });
+        let onto_hex = onto.to_string();
+        tx.record(
+            session.name(),
+            Event::new(
+                EventKind::Synced,
+                format!(
+                    "onto {spec} at {} ({})",
+                    crate::git::short_id(onto),
+                    match req.how {
+                        Integration::Rebase => "rebase",
+                        Integration::Merge => "merge",
+                    }
+                ),
+            )
+            .with_checkpoint(after),
+            move |meta, _| meta.base = onto_hex.clone(),
+        )?;
+        row.outcome = Outcome::Synced;
+        row.to = Some(new_head.to_string());
+        Ok(row)
+    })(tx);
+    let moved_back = back(tx);
+    let row = result?;
+    moved_back?;
     Ok(row)
 }
 

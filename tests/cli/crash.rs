@@ -75,6 +75,14 @@ fn with_ended_s() -> Setup {
     setup
 }
 
+fn dirty_s_behind() -> Setup {
+    let setup = with_dirty_s();
+    setup
+        .repo
+        .commit_files(&[("main-only.txt", "main moved\n")], "main moves");
+    setup
+}
+
 fn with_checkpoints() -> Setup {
     let mut setup = with_dirty_s();
     setup.ckpt = setup
@@ -204,6 +212,16 @@ const SCENARIOS: &[Scenario] = &[
         setup: with_checkpoints,
         args: &["rewind", "{ckpt}", "s"],
         done: |s| !s.repo.root.join(".worktrees/s/later.txt").exists(),
+    },
+    Scenario {
+        name: "sync",
+        setup: dirty_s_behind,
+        args: &["sync", "s"],
+        done: |s| {
+            let wt = s.repo.root.join(".worktrees/s");
+            wt.join("main-only.txt").exists()
+                && status(&s.repo, &wt).is_some_and(|st| st.contains("new dir/new.txt"))
+        },
     },
     Scenario {
         name: "rename",
