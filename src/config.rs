@@ -551,6 +551,11 @@ impl Config {
         if value.chars().any(char::is_control) {
             return Err(invalid("control characters are not allowed".into()));
         }
+        if !value.is_empty() && value.trim().is_empty() {
+            return Err(invalid(
+                "only blanks: a directory named so is never what was meant".into(),
+            ));
+        }
         let root = crate::git::canonical(main_root);
         let dir = if origin == Origin::GitConfig {
             // git expands `~/` in pathname values; so do we (a directory named `~` is never
@@ -588,6 +593,12 @@ impl Config {
         if inside_git(&below_root(&dir)) || inside_git(&below_root(&crate::git::normalize(&dir))) {
             return Err(invalid(
                 "worktrees cannot live inside a .git directory".into(),
+            ));
+        }
+        if crate::git::normalize(&dir).parent().is_none() {
+            return Err(invalid(
+                "that is the file system's root; worktrees need a directory of their own (e.g. .worktrees)"
+                    .into(),
             ));
         }
         // Empty or `.`: every session's worktree would sit among the repository's own files.

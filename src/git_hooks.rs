@@ -917,7 +917,7 @@ fn configure_notes(repo: &Repo, state: &mut InstallState) -> Result<(), HooksErr
         .iter()
         .any(|l| l.trim() == crate::provenance::NOTES_REF)
     {
-        crate::git::git_root(&root)
+        crate::git::git(&root)
             .args([
                 "config",
                 "--add",
@@ -928,7 +928,7 @@ fn configure_notes(repo: &Repo, state: &mut InstallState) -> Result<(), HooksErr
         state.added_rewrite_ref = true;
     }
     if repo.config_string("notes.sessions.mergeStrategy").is_none() {
-        crate::git::git_root(&root)
+        crate::git::git(&root)
             .args(["config", "notes.sessions.mergeStrategy", "cat_sort_uniq"])
             .run()?;
         state.added_merge_strategy = true;
@@ -1073,7 +1073,7 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
     }
     let root = repo.workdir().unwrap_or_else(|| repo.git_dir());
     if state.added_rewrite_ref {
-        let _ = crate::git::git_root(&root)
+        let _ = crate::git::git(&root)
             .args([
                 "config",
                 "--fixed-value",
@@ -1089,7 +1089,7 @@ pub fn uninstall(repo: &Repo) -> Result<Vec<FileReport>, HooksError> {
             .as_deref()
             == Some("cat_sort_uniq")
     {
-        let _ = crate::git::git_root(&root)
+        let _ = crate::git::git(&root)
             .args(["config", "--unset", "notes.sessions.mergeStrategy"])
             .run();
     }

@@ -67,7 +67,13 @@ pub fn find_worktree_in(
     local: &LocalStore,
     session: &Session,
 ) -> Option<PathBuf> {
-    let listed = |path: &Path| worktrees.iter().find(|w| w.exists && w.path == path);
+    // A worktree a killed removal or sync moved aside is nobody's until it is put back
+    // (`end`, `sync`, `resume` and `doctor --fix` do that under the session's lock).
+    let listed = |path: &Path| {
+        worktrees
+            .iter()
+            .find(|w| w.exists && w.path == path && !worktree::is_set_aside(&w.path))
+    };
     let state = local.get(&session.meta.id);
     let recorded = state.worktree_of(session.name()).map(canonical);
     if let Some(path) = &recorded
@@ -77,7 +83,9 @@ pub fn find_worktree_in(
     }
     let branch = session.meta.branch.as_str();
     let has_branch = |w: &&WorktreeInfo| {
-        w.exists && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+        w.exists
+            && !worktree::is_set_aside(&w.path)
+            && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
     };
     // This machine made the session under this name and branch: its worktree may have been
     // moved with `git worktree move`, and the branch says where it went.

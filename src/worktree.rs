@@ -202,6 +202,24 @@ pub fn set_aside(path: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Whether `path` is where [`move_aside`] puts a worktree (`.<name>.removing-<pid>-<n>`):
+/// never a session's worktree, whatever branch it has checked out.
+pub fn is_set_aside(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return false;
+    };
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    rest.rsplit_once(".removing-")
+        .and_then(|(_, tail)| tail.split_once('-'))
+        .is_some_and(|(pid, n)| {
+            [pid, n]
+                .iter()
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// Written into a worktree's administrative directory before `git worktree remove` deletes
 /// it: a leftover whose `.git` is still there but that carries it may be half deleted (git
 /// deletes in directory order, the `.git` file perhaps last).
@@ -435,5 +453,11 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(found, [".api.removing-123-0"]);
+        assert!(super::is_set_aside(&dir.path().join(".api.removing-123-0")));
+        assert!(super::is_set_aside(
+            &dir.path().join(".api.removing-v1.removing-77-0")
+        ));
+        assert!(!super::is_set_aside(&dir.path().join("api.removing-1-0")));
+        assert!(!super::is_set_aside(&dir.path().join(".api.removing-9-")));
     }
 }

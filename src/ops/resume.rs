@@ -110,6 +110,9 @@ pub fn ensure_worktree(
     from_remote: Option<&str>,
 ) -> OpResult<(PathBuf, bool)> {
     let repo = env.tx.repo();
+    // A removal or sync killed after it moved the worktree aside: back where it belongs (or,
+    // half deleted, salvaged and made again below).
+    crate::ops::retire::put_back_interrupted_removal(lock, env.tx, env.local, session)?;
     if let Some(undone) = crate::repair::undo_interrupted(lock, env.tx, env.local, session)? {
         report_undone(env.reporter, session.name(), &undone);
     }

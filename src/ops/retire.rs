@@ -208,9 +208,9 @@ pub fn execute(
     // Judged again under the lock: the caller's plan may be a minute old (a busy session),
     // and work done since must count.
     let session = &tx.load(session.name())?;
-    put_back_interrupted_removal(&lock, tx, local, session)?;
+    let put_back = put_back_interrupted_removal(&lock, tx, local, session)?;
     let fresh;
-    let plan = if plan.worktree.is_some() {
+    let plan = if plan.worktree.is_some() || put_back {
         fresh = self::plan(repo, local, session, None)?;
         &fresh
     } else {
@@ -402,11 +402,16 @@ pub fn execute(
         }
     }
     let id = session.meta.id.clone();
+    // With the worktree gone, nothing is pending in it any more (a restore a killed rewind
+    // or sync left: its half-made state was checkpointed before the removal).
     if local
         .get_existing(&id)
-        .is_some_and(|s| s.worktree.is_some())
+        .is_some_and(|s| s.worktree.is_some() || s.restore_pending.is_some())
     {
-        tx.local_update(local, &id, |s| s.worktree = None)?;
+        tx.local_update(local, &id, |s| {
+            s.worktree = None;
+            s.restore_pending = None;
+        })?;
     }
     Ok(out)
 }
@@ -414,7 +419,8 @@ pub fn execute(
 /// A removal (or a sync) killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
 /// where the session's records say it is) left it there: under the session's lock, nobody
 /// is at it now, and it goes back before anything is judged (so a removal now records, and
-/// an undo brings back, the path it belongs at). One killed while git was deleting it left
+/// an undo brings back, the path it belongs at); true when it went back. One killed while
+/// git was deleting it left
 /// part of it: what differs from the branch is salvaged into the log, and the rest goes
 /// (that removal had judged and checkpointed the work before it began).
 pub(crate) fn put_back_interrupted_removal(
@@ -422,24 +428,38 @@ pub(crate) fn put_back_interrupted_removal(
     tx: &mut Transaction<'_>,
     local: &LocalStore,
     session: &Session,
-) -> Result<(), LifecycleError> {
+) -> Result<bool, LifecycleError> {
     let repo = tx.repo();
     let state = local.get(&session.meta.id);
     let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
-        return Ok(());
+        return Ok(false);
     };
-    let found = find_worktree(repo, local, session)?;
-    for aside in worktree::set_aside(&recorded) {
+    let asides = worktree::set_aside(&recorded);
+    if asides.is_empty() {
+        return Ok(false);
+    }
+    let mut put_back = false;
+    let worktrees = repo.linked_worktrees()?;
+    // Whole, and with the session's branch checked out there: the session's.
+    let ours = |aside: &Path| {
+        let aside = crate::git::canonical(aside);
+        worktrees.iter().any(|w| {
+            w.exists
+                && w.path == aside
+                && worktree::checked_out_branch(&w.git_dir).as_deref()
+                    == Some(session.meta.branch.as_str())
+        })
+    };
+    for aside in asides {
         if !worktree::aside_is_whole(&aside) {
             // Left for `doctor` when it cannot go now (it says what is in the way).
             let _ = crate::repair::clear_interrupted_removal(lock, tx, session, &aside);
-        } else if found.as_deref() == Some(crate::git::canonical(&aside).as_path())
-            && std::fs::symlink_metadata(&recorded).is_err()
-        {
+        } else if ours(&aside) && std::fs::symlink_metadata(&recorded).is_err() {
             worktree::move_to(repo, &aside, &recorded)?;
+            put_back = true;
         }
     }
-    Ok(())
+    Ok(put_back)
 }
 
 /// Copies the ignored files the session changed out of its worktree before it goes.

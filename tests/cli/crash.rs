@@ -551,3 +551,76 @@ fn a_removal_killed_with_the_git_file_still_there_is_salvaged_not_put_back() {
     repo.session(&["end", "s", "--remove"]).ok();
     repo.session(&["doctor"]).ok();
 }
+
+/// Left aside by a killed removal, a worktree is nobody's until it is put back: `list` does
+/// not show it as the session's, `checkpoint` finds no worktree, and `resume` puts a whole
+/// one back where it belongs, or salvages a half-deleted one and makes the worktree again.
+#[test]
+fn commands_never_take_a_worktree_left_aside_and_resume_puts_it_back() {
+    for half_deleted in [false, true] {
+        let setup = with_dirty_s();
+        let repo = &setup.repo;
+        let out = run(
+            &setup,
+            &["end", "s", "--remove"],
+            &[("GIT_SESSION_FAULT", "persisted")],
+        );
+        assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+        let aside: PathBuf = std::fs::read_dir(repo.root.join(".worktrees"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .next()
+            .unwrap();
+        if half_deleted {
+            let admin = std::fs::read_to_string(aside.join(".git")).unwrap();
+            let admin = PathBuf::from(admin.trim().strip_prefix("gitdir: ").unwrap());
+            std::fs::write(admin.join("git-session-removing"), "").unwrap();
+            std::fs::remove_file(aside.join("staged.txt")).unwrap();
+        }
+        let list = repo.session(&["list", "--json"]).ok();
+        assert!(!list.stdout.contains(".removing-"), "{}", list.stdout);
+        let refused = repo.session(&["checkpoint", "s"]).fails();
+        assert!(refused.stderr.contains("no worktree"), "{}", refused.stderr);
+        let resumed = repo.session(&["resume", "s"]).ok();
+        let wt = repo.root.join(".worktrees/s");
+        assert_eq!(
+            std::path::Path::new(resumed.line()).canonicalize().unwrap(),
+            wt.canonicalize().unwrap(),
+            "{}",
+            resumed.stderr
+        );
+        assert!(
+            !aside.exists(),
+            "half deleted {half_deleted}: nothing left aside"
+        );
+        assert_eq!(
+            std::fs::read_to_string(wt.join("new dir/new.txt")).unwrap(),
+            "new file\n",
+            "half deleted {half_deleted}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(wt.join("staged.txt")).unwrap(),
+            "staged\n",
+            "half deleted {half_deleted}: made again from the checkpoint"
+        );
+    }
+}
+
+/// A worktree removed while a killed rewind's restore was pending leaves nothing pending:
+/// `doctor --fix` does not bring the ended session's worktree back.
+#[test]
+fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
+    let setup = with_checkpoints();
+    let repo = &setup.repo;
+    let out = run(
+        &setup,
+        &["rewind", "{ckpt}", "s"],
+        &[("GIT_SESSION_FAULT", "restoring-files")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    repo.session(&["end", "s", "--remove"]).ok();
+    let doctor = repo.session(&["doctor", "--fix"]).ok();
+    assert!(!doctor.stdout.contains("interrupted"), "{}", doctor.stdout);
+    assert!(!repo.root.join(".worktrees/s").exists());
+}

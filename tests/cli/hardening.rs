@@ -445,14 +445,15 @@ fn empty_and_rootless_inputs_are_refused_in_one_line() {
         "error: a checkpoint message cannot be empty\nhint: leave out -m for the default message\n"
     );
     assert_eq!(repo.session(&["log", "s", "-n", "0"]).ok().stdout, "");
-    for value in ["", "."] {
+    for (value, why) in [
+        ("", "that is the repository's root"),
+        (".", "that is the repository's root"),
+        ("/", "that is the file system's root"),
+        ("   ", "only blanks"),
+    ] {
         repo.git(&["config", "session.worktreeDir", value]);
         let out = repo.session(&["new", "t"]).fails();
-        assert!(
-            out.stderr.contains("that is the repository's root"),
-            "{value:?}: {}",
-            out.stderr
-        );
+        assert!(out.stderr.contains(why), "{value:?}: {}", out.stderr);
         assert!(!repo.root.join("t").exists());
     }
     repo.git(&["config", "--unset", "session.worktreeDir"]);
@@ -465,6 +466,17 @@ fn empty_and_rootless_inputs_are_refused_in_one_line() {
         out.stderr
     );
     assert!(!bare.join("hooks/post-commit").exists());
+    // With a linked worktree, the hooks go in (the bare repository's settings are written
+    // from its git directory).
+    let linked = repo.home.join("linked");
+    repo.git(&["push", "-q", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    repo.cmd_in(
+        &bare,
+        "git",
+        &["worktree", "add", "-q", linked.to_str().unwrap(), "main"],
+    );
+    repo.session_in(&bare, &["hooks", "install"]).ok();
+    assert!(bare.join("hooks/post-commit").exists());
 }
 
 /// `fork` says it carried uncommitted work only when there was some.
