@@ -99,11 +99,12 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
         let _ = fs::write(marker, b"");
     }
     let removed = serialized(repo, || cmd.run());
-    if removed.is_err()
-        && let Some(marker) = &marker
-    {
-        // git refused before deleting anything: the worktree is whole.
-        let _ = fs::remove_file(marker);
+    if let (Err(GitError::Failed { stderr, .. }), Some(marker)) = (&removed, &marker) {
+        // git refused before deleting anything (work in it without --force, a lock): the
+        // worktree is whole. Any other failure may have come part-way: the marker stays.
+        if stderr.contains("--force") || stderr.contains("locked") {
+            let _ = fs::remove_file(marker);
+        }
     }
     removed?;
     Ok(())
@@ -161,6 +162,16 @@ pub fn move_aside(repo: &Repo, path: &Path) -> Option<PathBuf> {
     let aside = (0..100)
         .map(|n| parent.join(format!(".{name}.removing-{}-{n}", std::process::id())))
         .find(|p| fs::symlink_metadata(p).is_err())?;
+    // A marker an earlier removal that failed left: this worktree is whole now.
+    let wanted = crate::git::canonical(path);
+    if let Some(info) = repo
+        .linked_worktrees()
+        .ok()?
+        .into_iter()
+        .find(|w| w.path == wanted)
+    {
+        let _ = fs::remove_file(info.git_dir.join(REMOVING_MARKER));
+    }
     let cmd = git(git_dir_of(repo).ok()?)
         .args(["worktree", "move", "--"])
         .arg(path)

@@ -139,8 +139,17 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                         whole_put_back = true;
                         finding.fixed = true;
                     } else if !whole {
-                        crate::repair::clear_interrupted_removal(&lock, env.tx, session, aside)?;
-                        finding.fixed = true;
+                        // What cannot go now (a file it may not delete) is said on its line;
+                        // the other repairs still run.
+                        match crate::repair::clear_interrupted_removal(
+                            &lock, env.tx, session, aside,
+                        ) {
+                            Ok(_) => finding.fixed = true,
+                            Err(e) => finding.problem.push_str(&format!(
+                                "; it could not be deleted: {}",
+                                crate::text::one_line(&e)
+                            )),
+                        }
                     }
                 }
                 out.push(finding);
@@ -226,9 +235,13 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
     }
     // Worktree directories git lost (their `.git` file names a gone administrative dir).
+    // What a killed removal or sync set aside was judged above.
     if let Ok(entries) = std::fs::read_dir(env.site.worktree_dir) {
         for entry in entries.flatten() {
             let path = crate::git::canonical(&entry.path());
+            if crate::worktree::is_set_aside(&path) {
+                continue;
+            }
             let dot_git = path.join(".git");
             let Ok(text) = std::fs::read_to_string(&dot_git) else {
                 continue;
