@@ -380,6 +380,31 @@ fn every_step_of_every_command_survives_a_crash() {
     }
 }
 
+/// `end s --remove` killed right after it moved the worktree aside: where it is now.
+fn killed_after_moving_aside(setup: &Setup) -> PathBuf {
+    let out = run(
+        setup,
+        &["end", "s", "--remove"],
+        &[("GIT_SESSION_FAULT", "persisted")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let mut entries = std::fs::read_dir(setup.repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path());
+    let aside = entries.next().expect("moved aside");
+    assert!(entries.next().is_none(), "only the one moved aside");
+    aside
+}
+
+/// As `git worktree remove` leaves a worktree part-way: the marker written before it began
+/// in its administrative directory (its `.git` file still there).
+fn mark_removal_begun(aside: &Path) {
+    let admin = std::fs::read_to_string(aside.join(".git")).unwrap();
+    let admin = PathBuf::from(admin.trim().strip_prefix("gitdir: ").unwrap());
+    std::fs::write(admin.join("git-session-removing"), "").unwrap();
+}
+
 /// A removal killed after it moved the worktree aside: the next `end` puts it back before
 /// judging, removes it from where it belongs, and `undo` brings it back there, work and all.
 #[test]
@@ -425,18 +450,7 @@ fn a_removal_killed_while_deleting_never_lets_a_command_act_on_the_main_worktree
     let setup = with_dirty_s();
     let repo = &setup.repo;
     write_file(&repo.root.join("main-work.txt"), "main\n");
-    let out = run(
-        &setup,
-        &["end", "s", "--remove"],
-        &[("GIT_SESSION_FAULT", "persisted")],
-    );
-    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
-    let aside: Vec<PathBuf> = std::fs::read_dir(repo.root.join(".worktrees"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    assert_eq!(aside.len(), 1, "{aside:?}");
+    let aside = vec![killed_after_moving_aside(&setup)];
     std::fs::remove_file(aside[0].join(".git")).unwrap();
     let main_status = || repo.git(&["status", "--porcelain"]);
     let before = main_status();
@@ -506,23 +520,10 @@ fn a_rewind_killed_while_writing_files_is_reported_and_finished() {
 fn a_removal_killed_with_the_git_file_still_there_is_salvaged_not_put_back() {
     let setup = with_dirty_s();
     let repo = &setup.repo;
-    let out = run(
-        &setup,
-        &["end", "s", "--remove"],
-        &[("GIT_SESSION_FAULT", "persisted")],
-    );
-    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
-    let aside: PathBuf = std::fs::read_dir(repo.root.join(".worktrees"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .next()
-        .unwrap();
-    // As `git worktree remove` would leave it part-way: the marker in its administrative
-    // directory, README.md deleted, a file written after the checkpoint still there.
-    let admin = std::fs::read_to_string(aside.join(".git")).unwrap();
-    let admin = PathBuf::from(admin.trim().strip_prefix("gitdir: ").unwrap());
-    std::fs::write(admin.join("git-session-removing"), "").unwrap();
+    let aside = killed_after_moving_aside(&setup);
+    // As `git worktree remove` would leave it part-way: README.md deleted, a file written
+    // after the checkpoint still there.
+    mark_removal_begun(&aside);
     std::fs::remove_file(aside.join("README.md")).unwrap();
     write_file(&aside.join("late.txt"), "written after the checkpoint\n");
     let doctor = repo.session(&["doctor"]);
@@ -560,22 +561,9 @@ fn commands_never_take_a_worktree_left_aside_and_resume_puts_it_back() {
     for half_deleted in [false, true] {
         let setup = with_dirty_s();
         let repo = &setup.repo;
-        let out = run(
-            &setup,
-            &["end", "s", "--remove"],
-            &[("GIT_SESSION_FAULT", "persisted")],
-        );
-        assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
-        let aside: PathBuf = std::fs::read_dir(repo.root.join(".worktrees"))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .next()
-            .unwrap();
+        let aside = killed_after_moving_aside(&setup);
         if half_deleted {
-            let admin = std::fs::read_to_string(aside.join(".git")).unwrap();
-            let admin = PathBuf::from(admin.trim().strip_prefix("gitdir: ").unwrap());
-            std::fs::write(admin.join("git-session-removing"), "").unwrap();
+            mark_removal_begun(&aside);
             std::fs::remove_file(aside.join("staged.txt")).unwrap();
         }
         let list = repo.session(&["list", "--json"]).ok();
