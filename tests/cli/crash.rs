@@ -450,7 +450,7 @@ fn a_removal_killed_while_deleting_never_lets_a_command_act_on_the_main_worktree
     let setup = with_dirty_s();
     let repo = &setup.repo;
     write_file(&repo.root.join("main-work.txt"), "main\n");
-    let aside = vec![killed_after_moving_aside(&setup)];
+    let aside = [killed_after_moving_aside(&setup)];
     std::fs::remove_file(aside[0].join(".git")).unwrap();
     let main_status = || repo.git(&["status", "--porcelain"]);
     let before = main_status();
