@@ -200,6 +200,8 @@ impl From<LifecycleError> for CommandError {
                 CommandError::user(one_line(&err))
                     .hint(format!("`git session resume {name}` finishes it"))
             }
+            LifecycleError::StillAside { .. } => CommandError::user(one_line(&err))
+                .hint("`git session doctor` says what keeps it there; `doctor --fix` puts it back"),
             LifecycleError::Busy(_) => CommandError::user(one_line(&err))
                 .hint("wait for it to finish, then run the command again"),
             LifecycleError::Tx(e) => e.into(),

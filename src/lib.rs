@@ -38,6 +38,7 @@ pub mod report;
 pub mod secrets;
 pub mod session;
 pub mod session_view;
+pub mod signals;
 pub mod text;
 pub mod tmux;
 pub mod transaction;

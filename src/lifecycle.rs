@@ -47,6 +47,11 @@ pub enum LifecycleError {
     Tx(#[from] crate::transaction::TxError),
     #[error("{} holds a repository of its own, which is never deleted; move it away first", path.display())]
     HoldsRepositories { path: PathBuf },
+    #[error(
+        "session '{name}' has its worktree left aside at {} by a command that was killed; nothing was changed",
+        aside.display()
+    )]
+    StillAside { name: String, aside: PathBuf },
 }
 
 /// Where a session's worktree is on this machine, if it has one: the recorded path when git
@@ -59,6 +64,22 @@ pub fn find_worktree(
     session: &Session,
 ) -> Result<Option<PathBuf>, LifecycleError> {
     Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
+}
+
+/// Whether the session has a worktree here, or one a killed removal or sync left aside
+/// (which the commands that take the session's lock put back first).
+pub fn has_worktree_here(
+    repo: &Repo,
+    local: &LocalStore,
+    session: &Session,
+) -> Result<bool, LifecycleError> {
+    if find_worktree(repo, local, session)?.is_some() {
+        return Ok(true);
+    }
+    let state = local.get(&session.meta.id);
+    Ok(state
+        .worktree_of(session.name())
+        .is_some_and(|recorded| !worktree::set_aside(recorded).is_empty()))
 }
 
 /// Like [`find_worktree`], over an already read list of linked worktrees.

@@ -54,10 +54,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
             .flatten()
             .filter(|s| s.meta.status.is_open())
             .filter(|s| {
-                crate::lifecycle::find_worktree(&ctx.repo, &ctx.local(), s)
-                    .ok()
-                    .flatten()
-                    .is_some()
+                crate::lifecycle::has_worktree_here(&ctx.repo, &ctx.local(), s).unwrap_or(false)
             })
             .collect()
     } else if args.names.is_empty() {

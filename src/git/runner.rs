@@ -172,6 +172,14 @@ impl GitCommand {
         for (key, value) in &self.env {
             expr = expr.env(key, value);
         }
+        // A step that holds off signals: Ctrl-C at the terminal must not reach git either.
+        if crate::signals::held() {
+            expr = expr.before_spawn(|cmd| {
+                use std::os::unix::process::CommandExt;
+                cmd.process_group(0);
+                Ok(())
+            });
+        }
         let expr = expr.stdout_capture().stdin_null().unchecked();
         if self.progress {
             expr

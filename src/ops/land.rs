@@ -243,6 +243,16 @@ fn plan_from(
         .hint("name the target: `--into <branch>`")
     })?;
     let session_worktree = crate::lifecycle::find_worktree(repo, local, session)?;
+    // Its work may be in a worktree a killed command left aside: nothing lands without it.
+    if session_worktree.is_none()
+        && let Some(aside) = crate::ops::retire::left_aside(local, session).first()
+    {
+        return Err(crate::lifecycle::LifecycleError::StillAside {
+            name: name.to_owned(),
+            aside: aside.clone(),
+        }
+        .into());
+    }
     let head = match (head_override, &session_worktree) {
         (Some(head), _) => Some(head),
         (None, Some(path)) => repo.open_worktree(path)?.head_commit()?,

@@ -209,6 +209,14 @@ pub fn execute(
     // and work done since must count.
     let session = &tx.load(session.name())?;
     let put_back = put_back_interrupted_removal(&lock, tx, local, session)?;
+    // One that could not go back (a rebase stopped in it, something in the way) may hold the
+    // session's work: nothing is ended or deleted around it.
+    if let Some(aside) = left_aside(local, session).first() {
+        return Err(LifecycleError::StillAside {
+            name: session.name().to_owned(),
+            aside: aside.clone(),
+        });
+    }
     let fresh;
     let plan = if plan.worktree.is_some() || put_back {
         fresh = self::plan(repo, local, session, None)?;
@@ -414,6 +422,15 @@ pub fn execute(
         })?;
     }
     Ok(out)
+}
+
+/// What killed removals or syncs left beside the session's recorded worktree.
+pub(crate) fn left_aside(local: &LocalStore, session: &Session) -> Vec<PathBuf> {
+    local
+        .get(&session.meta.id)
+        .worktree_of(session.name())
+        .map(|recorded| worktree::set_aside(&crate::git::normalize(recorded)))
+        .unwrap_or_default()
 }
 
 /// A removal (or a sync) killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside

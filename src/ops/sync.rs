@@ -139,6 +139,10 @@ pub fn sync(
                 continue;
             }
         };
+        if crate::signals::stop_requested() {
+            rows.push(Row::new(name, Outcome::Skipped).because("interrupted before it began"));
+            continue;
+        }
         let row = match sync_one(tx, local, session, onto, &spec, req) {
             Ok(row) => row,
             Err(e) => Row::new(name, Outcome::Skipped).because(crate::text::one_line(&e)),
@@ -176,7 +180,7 @@ fn sync_one(
 ) -> OpResult<Row> {
     let repo = tx.repo();
     let name = session.name();
-    if crate::lifecycle::find_worktree(repo, local, session)?.is_none() {
+    if !crate::lifecycle::has_worktree_here(repo, local, session)? {
         return Ok(Row::new(name, Outcome::Skipped).because("it has no worktree here"));
     }
     let Ok(lock) = SessionLock::acquire_within(
@@ -314,6 +318,9 @@ fn sync_one(
     // while the work is taken out and put back fails instead of writing into files about to
     // be cleaned, and the capture below is of everything written before the move. When git
     // cannot move it, the sync works where it is.
+    // From here until the worktree is back with its work, a Ctrl-C or a closed terminal is
+    // noted, not obeyed: the sync finishes or puts the session back, then stops.
+    let _held = dirty.then(crate::signals::Held::new);
     let aside = if dirty {
         worktree::move_aside(repo, &path)
     } else {

@@ -320,3 +320,33 @@ fn submodules_not_checked_out_stay_in_every_checkpoint() {
         repo.git(&["ls-tree", &ckpt])
     );
 }
+
+/// Ctrl-C while a sync has the worktree aside and its work taken out: noted, not obeyed. The
+/// sync finishes, the worktree is back where it belongs with the work carried, and git (in a
+/// process group of its own meanwhile) was not interrupted either.
+#[test]
+fn a_sync_interrupted_while_its_work_is_out_finishes_first() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "session.baseRef", "head"]);
+    let wt = repo.new_session("s");
+    write_file(&wt.join("wip.txt"), "uncommitted\n");
+    write_file(&wt.join("feature.txt"), "feature\n");
+    repo.git_in(&wt, &["add", "feature.txt"]);
+    repo.git_in(&wt, &["commit", "-qm", "feature"]);
+    repo.commit_files(&[("main-only.txt", "main moved\n")], "main moves");
+    // git-session's parent is the shell; the fake git's parent is git-session.
+    let interrupter = fake_git(&repo, "rebase\\ --quiet*", "kill -INT $PPID; sleep 0.3");
+    let out = session_with_path(&repo, &interrupter, "sync s");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(wt.join("wip.txt")).unwrap(),
+        "uncommitted\n"
+    );
+    assert!(wt.join("main-only.txt").exists(), "synced");
+    let left: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("s")], "nothing left aside");
+}
