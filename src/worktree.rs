@@ -85,7 +85,10 @@ pub(crate) fn serialized<T>(repo: &Repo, f: impl FnOnce() -> T) -> T {
 /// (an agent may have written since we looked) and refuses otherwise; with `force`, callers
 /// take a safety checkpoint first.
 pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError> {
-    let cmd = git(git_dir_of(repo)?).args(["worktree", "remove"]);
+    // Its refusals are recognized by their words below: untranslated.
+    let cmd = git(git_dir_of(repo)?)
+        .env("LC_ALL", "C")
+        .args(["worktree", "remove"]);
     let cmd = if force { cmd.arg("--force") } else { cmd };
     let cmd = cmd.arg("--").arg(path);
     crate::git::fsmonitor::forget(&repo.common_dir(), path);

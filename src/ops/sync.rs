@@ -145,6 +145,14 @@ pub fn sync(
         }
         let row = match sync_one(tx, local, session, onto, &spec, req) {
             Ok(row) => row,
+            // Failed with its work taken out and not yet put back: marked unfinished, which
+            // `doctor --fix` (or the next resume) finishes.
+            Err(e) if local.get(&session.meta.id).restore_pending.is_some() => {
+                Row::new(name, Outcome::Stopped).because(format!(
+                    "{}; `git session doctor --fix` puts it back as it was",
+                    crate::text::one_line(&e)
+                ))
+            }
             Err(e) => Row::new(name, Outcome::Skipped).because(crate::text::one_line(&e)),
         };
         rows.push(row);
@@ -482,10 +490,23 @@ fn sync_one(
         row.to = Some(new_head.to_string());
         Ok(row)
     })(tx);
-    let moved_back = back(tx);
-    let row = result?;
-    moved_back?;
-    Ok(row)
+    match (result, back(tx)) {
+        (result, Ok(())) => result,
+        // Whatever the sync did, the worktree did not get back: the row says where it is.
+        (result, Err(e)) => {
+            let mut row = result.unwrap_or_else(|err| {
+                Row::new(name, Outcome::Stopped).because(crate::text::one_line(&err))
+            });
+            let said = row.why.take().map(|w| format!("{w}; ")).unwrap_or_default();
+            row.outcome = Outcome::Stopped;
+            row.why = Some(format!(
+                "{said}its worktree is left at {} ({}); `git session doctor --fix` puts it back",
+                aside.as_deref().unwrap_or(&path).display(),
+                crate::text::one_line(&e)
+            ));
+            Ok(row)
+        }
+    }
 }
 
 /// What a write made while a sync ran (without the session's lock) is kept as.
