@@ -366,9 +366,18 @@ pub fn ensure_excluded(
 /// The branch a linked worktree has checked out, from its private `HEAD` file.
 pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
     let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
-    head.trim()
-        .strip_prefix("ref: refs/heads/")
-        .map(str::to_owned)
+    if let Some(branch) = head.trim().strip_prefix("ref: refs/heads/") {
+        return Some(branch.to_owned());
+    }
+    // HEAD detached by a rebase under way: the branch being rebased is still this
+    // worktree's (git refuses to check it out elsewhere too).
+    ["rebase-merge", "rebase-apply"].iter().find_map(|dir| {
+        fs::read_to_string(git_dir.join(dir).join("head-name"))
+            .ok()?
+            .trim()
+            .strip_prefix("refs/heads/")
+            .map(str::to_owned)
+    })
 }
 
 // ---- bringing work together (land, sync), in one worktree ----------------------------------
