@@ -168,8 +168,15 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                 "finish it (a half-made worktree: what looks like work in it is salvaged into the log, then it is made again)",
             );
             if fix {
-                resume::ensure_worktree(env, &lock, session, false, None)?;
-                finding.fixed = true;
+                // What stops it (a rebase stopped in the worktree, say) is said on its line;
+                // the other repairs still run.
+                match resume::ensure_worktree(env, &lock, session, false, None) {
+                    Ok(_) => finding.fixed = true,
+                    Err(e) => finding.problem.push_str(&format!(
+                        "; it could not be finished: {}",
+                        crate::text::one_line(&e)
+                    )),
+                }
             }
             out.push(finding);
             continue;

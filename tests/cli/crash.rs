@@ -612,3 +612,50 @@ fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
     assert!(!doctor.stdout.contains("interrupted"), "{}", doctor.stdout);
     assert!(!repo.root.join(".worktrees/s").exists());
 }
+
+/// A repair doctor cannot finish (a rebase stopped in the half-rewound worktree) is said on
+/// its line, and doctor's other repairs still run.
+#[test]
+fn a_repair_doctor_cannot_finish_is_said_and_the_rest_still_run() {
+    let setup = with_checkpoints();
+    let repo = &setup.repo;
+    let out = run(
+        &setup,
+        &["rewind", "{ckpt}", "s"],
+        &[("GIT_SESSION_FAULT", "restoring-files")],
+    );
+    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    let git_dir = PathBuf::from(repo.git_in(
+        &repo.root.join(".worktrees/s"),
+        &["rev-parse", "--absolute-git-dir"],
+    ));
+    std::fs::create_dir_all(git_dir.join("rebase-merge")).unwrap();
+    std::fs::write(
+        git_dir.join("rebase-merge/head-name"),
+        "refs/heads/session/s\n",
+    )
+    .unwrap();
+    // Another thing to repair: a ref lock a killed process left, a minute old.
+    let lock = repo.root.join(".git/refs/sessions/gone.lock");
+    std::fs::write(&lock, "").unwrap();
+    std::fs::File::options()
+        .append(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(120))
+        .unwrap();
+    let doctor = repo.session(&["doctor", "--fix"]).fails();
+    assert!(
+        doctor
+            .stdout
+            .contains("could not be finished: rebase is in progress"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("fixed  stale-lock"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(!lock.exists());
+}
