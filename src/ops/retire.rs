@@ -217,8 +217,13 @@ pub fn execute(
             aside: aside.clone(),
         });
     }
+    // Planned again under the lock whenever there may be a worktree now (one put back, or
+    // one another process made or moved while this waited); without one, planning is cheap.
     let fresh;
-    let plan = if plan.worktree.is_some() || put_back {
+    let plan = if plan.worktree.is_some()
+        || put_back
+        || crate::lifecycle::find_worktree(repo, local, session)?.is_some()
+    {
         fresh = self::plan(repo, local, session, None)?;
         &fresh
     } else {

@@ -329,6 +329,16 @@ fn sync_one(
     // From here until the worktree is back with its work, a Ctrl-C or a closed terminal is
     // noted, not obeyed: the sync finishes or puts the session back, then stops.
     let _held = dirty.then(crate::signals::Held::new);
+    if dirty {
+        // Killed from here until the work is carried back, the worktree may hold none of it
+        // (or be aside): the restore of the checkpoint taken first is marked unfinished, so
+        // `doctor` reports it and its repair (or the next resume) puts the session back as
+        // it was; meanwhile another process sees the session busy, not without a worktree.
+        let pending = before.to_string();
+        tx.local_update(local, &session.meta.id, move |s| {
+            s.restore_pending = Some(pending)
+        })?;
+    }
     let aside = if dirty {
         worktree::move_aside(repo, &path)
     } else {
@@ -346,17 +356,11 @@ fn sync_one(
         if dirty {
             let now = checkpoint::capture(&repo.open_worktree(&here)?)?;
             if now.tree != capture.tree || now.staged != capture.staged || now.head != Some(head) {
+                crate::ops::create::restore_done(tx, local, session)?;
                 return Ok(Row::new(name, Outcome::Skipped).because(
                     "its worktree changed while it was being synced; nothing was changed",
                 ));
             }
-            // Killed from here until the work is carried back, the worktree holds none of
-            // it: the restore of the checkpoint taken first is marked unfinished, so `doctor`
-            // reports it and its repair (or the next resume) puts the session back as it was.
-            let pending = before.to_string();
-            tx.local_update(local, &session.meta.id, move |s| {
-                s.restore_pending = Some(pending)
-            })?;
         }
         let done = (|| -> Result<(ObjectId, ObjectId, Option<ObjectId>), String> {
             let text = |e: &(dyn std::error::Error + 'static)| crate::text::one_line(e);
