@@ -77,9 +77,8 @@ pub fn has_worktree_here(
         return Ok(true);
     }
     let state = local.get(&session.meta.id);
-    Ok(state
-        .worktree_of(session.name())
-        .is_some_and(|recorded| !worktree::set_aside(recorded).is_empty()))
+    let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
+    Ok(!worktree::asides_of(repo, recorded.as_deref(), &session.meta.branch).is_empty())
 }
 
 /// Like [`find_worktree`], over an already read list of linked worktrees.

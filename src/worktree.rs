@@ -234,6 +234,34 @@ pub fn is_set_aside(path: &Path) -> bool {
         })
 }
 
+/// Every worktree killed removals or syncs of a session left aside: beside its recorded
+/// place (`recorded`, whole or not), and any linked worktree set aside elsewhere with its
+/// `branch` checked out (the user may have moved the worktree with `git worktree move`).
+pub fn asides_of(repo: &Repo, recorded: Option<&Path>, branch: &str) -> Vec<PathBuf> {
+    let mut out = recorded.map(set_aside).unwrap_or_default();
+    for w in repo.linked_worktrees().unwrap_or_default() {
+        if w.exists
+            && is_set_aside(&w.path)
+            && !out.iter().any(|a| crate::git::canonical(a) == w.path)
+            && checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+        {
+            out.push(w.path);
+        }
+    }
+    out
+}
+
+/// Where a worktree [`move_aside`] moved belongs: `<dir>/.<name>.removing-<pid>-<n>` came
+/// from `<dir>/<name>`.
+pub fn home_of_aside(aside: &Path) -> Option<PathBuf> {
+    if !is_set_aside(aside) {
+        return None;
+    }
+    let name = aside.file_name()?.to_string_lossy().into_owned();
+    let (home, _) = name.strip_prefix('.')?.rsplit_once(".removing-")?;
+    Some(aside.parent()?.join(home))
+}
+
 /// Written into a worktree's administrative directory before `git worktree remove` deletes
 /// it: a leftover whose `.git` is still there but that carries it may be half deleted (git
 /// deletes in directory order, the `.git` file perhaps last).
@@ -482,5 +510,9 @@ mod tests {
         ));
         assert!(!super::is_set_aside(&dir.path().join("api.removing-1-0")));
         assert!(!super::is_set_aside(&dir.path().join(".api.removing-9-")));
+        assert_eq!(
+            super::home_of_aside(&dir.path().join(".api.removing-v1.removing-77-0")),
+            Some(dir.path().join("api.removing-v1"))
+        );
     }
 }

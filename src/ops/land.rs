@@ -245,7 +245,7 @@ fn plan_from(
     let session_worktree = crate::lifecycle::find_worktree(repo, local, session)?;
     // Its work may be in a worktree a killed command left aside: nothing lands without it.
     if session_worktree.is_none()
-        && let Some(aside) = crate::ops::retire::left_aside(local, session).first()
+        && let Some(aside) = crate::ops::retire::left_aside(repo, local, session).first()
     {
         return Err(crate::lifecycle::LifecycleError::StillAside {
             name: name.to_owned(),

@@ -211,7 +211,7 @@ pub fn execute(
     let put_back = put_back_interrupted_removal(&lock, tx, local, session)?;
     // One that could not go back (a rebase stopped in it, something in the way) may hold the
     // session's work: nothing is ended or deleted around it.
-    if let Some(aside) = left_aside(local, session).first() {
+    if let Some(aside) = left_aside(repo, local, session).first() {
         return Err(LifecycleError::StillAside {
             name: session.name().to_owned(),
             aside: aside.clone(),
@@ -429,13 +429,11 @@ pub fn execute(
     Ok(out)
 }
 
-/// What killed removals or syncs left beside the session's recorded worktree.
-pub(crate) fn left_aside(local: &LocalStore, session: &Session) -> Vec<PathBuf> {
-    local
-        .get(&session.meta.id)
-        .worktree_of(session.name())
-        .map(|recorded| worktree::set_aside(&crate::git::normalize(recorded)))
-        .unwrap_or_default()
+/// What killed removals or syncs of the session left aside ([`worktree::asides_of`]).
+pub(crate) fn left_aside(repo: &Repo, local: &LocalStore, session: &Session) -> Vec<PathBuf> {
+    let state = local.get(&session.meta.id);
+    let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
+    worktree::asides_of(repo, recorded.as_deref(), &session.meta.branch)
 }
 
 /// A removal (or a sync) killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
@@ -456,12 +454,13 @@ pub(crate) fn put_back_interrupted_removal(
     let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
         return Ok(false);
     };
-    let asides = worktree::set_aside(&recorded);
+    let beside_recorded = worktree::set_aside(&recorded);
+    let asides = worktree::asides_of(repo, Some(&recorded), &session.meta.branch);
     if asides.is_empty() {
         return Ok(false);
     }
-    let mut put_back = false;
     let worktrees = repo.linked_worktrees()?;
+    let mut put_back = false;
     // Whole, and with the session's branch checked out there: the session's.
     let ours = |aside: &Path| {
         let aside = crate::git::canonical(aside);
@@ -473,11 +472,17 @@ pub(crate) fn put_back_interrupted_removal(
         })
     };
     for aside in asides {
+        // Beside the recorded place it goes back there; elsewhere, where it came from.
+        let home = if beside_recorded.contains(&aside) {
+            recorded.clone()
+        } else {
+            worktree::home_of_aside(&aside).unwrap_or_else(|| recorded.clone())
+        };
         if !worktree::aside_is_whole(&aside) {
             // Left for `doctor` when it cannot go now (it says what is in the way).
             let _ = crate::repair::clear_interrupted_removal(lock, tx, session, &aside);
-        } else if ours(&aside) && std::fs::symlink_metadata(&recorded).is_err() {
-            worktree::move_to(repo, &aside, &recorded)?;
+        } else if ours(&aside) && std::fs::symlink_metadata(&home).is_err() {
+            worktree::move_to(repo, &aside, &home)?;
             put_back = true;
         }
     }

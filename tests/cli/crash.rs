@@ -659,3 +659,39 @@ fn a_repair_doctor_cannot_finish_is_said_and_the_rest_still_run() {
     );
     assert!(!lock.exists());
 }
+
+/// A worktree the user moved (`git worktree move`), then a removal killed after moving it
+/// aside: the leftover is found by its branch, not only beside the recorded place, and
+/// the next `end` finishes the removal.
+#[test]
+fn a_leftover_of_a_moved_worktree_is_found_by_its_branch() {
+    let setup = with_dirty_s();
+    let repo = &setup.repo;
+    let moved = repo.root.join(".worktrees/moved");
+    repo.git(&[
+        "worktree",
+        "move",
+        repo.root.join(".worktrees/s").to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ]);
+    let aside = killed_after_moving_aside(&setup);
+    assert!(
+        aside
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".moved.removing-"),
+        "{aside:?}"
+    );
+    let doctor = repo.session(&["doctor"]);
+    assert!(doctor.stdout.contains("interrupted-removal"), "{}", doctor.stdout);
+    repo.session(&["end", "s", "--remove"]).ok();
+    let left: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing left: {left:?}");
+    let log = repo.session(&["log", "s"]).ok().stdout;
+    assert!(log.contains("checkpoint"), "the work is in the log: {log}");
+}
