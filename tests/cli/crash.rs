@@ -684,7 +684,11 @@ fn a_leftover_of_a_moved_worktree_is_found_by_its_branch() {
         "{aside:?}"
     );
     let doctor = repo.session(&["doctor"]);
-    assert!(doctor.stdout.contains("interrupted-removal"), "{}", doctor.stdout);
+    assert!(
+        doctor.stdout.contains("interrupted-removal"),
+        "{}",
+        doctor.stdout
+    );
     repo.session(&["end", "s", "--remove"]).ok();
     let left: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
         .unwrap()
