@@ -397,6 +397,15 @@ fn killed_after_moving_aside(setup: &Setup) -> PathBuf {
     aside
 }
 
+/// What the sessions' directory holds, by name.
+fn in_worktree_dir(repo: &TestRepo) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(repo.root.join(".worktrees"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect()
+}
+
 /// As `git worktree remove` leaves a worktree part-way: the marker written before it began
 /// in its administrative directory (its `.git` file still there).
 fn mark_removal_begun(aside: &Path) {
@@ -411,20 +420,11 @@ fn mark_removal_begun(aside: &Path) {
 fn a_removal_killed_after_moving_the_worktree_aside_is_finished_where_it_belongs() {
     let setup = with_dirty_s();
     let repo = &setup.repo;
-    let out = run(
-        &setup,
-        &["end", "s", "--remove"],
-        &[("GIT_SESSION_FAULT", "persisted")],
-    );
-    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    killed_after_moving_aside(&setup);
     let wt = repo.root.join(".worktrees/s");
     assert!(!wt.exists(), "moved aside before the crash");
     repo.session(&["end", "s", "--remove"]).ok();
-    let hidden: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let hidden = in_worktree_dir(repo);
     assert!(hidden.is_empty(), "nothing left aside: {hidden:?}");
     let undo = repo.session(&["undo"]).ok();
     assert!(
@@ -595,18 +595,24 @@ fn commands_never_take_a_worktree_left_aside_and_resume_puts_it_back() {
     }
 }
 
-/// A worktree removed while a killed rewind's restore was pending leaves nothing pending:
-/// `doctor --fix` does not bring the ended session's worktree back.
-#[test]
-fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
+/// A session with a checkpoint, whose rewind to it was killed while it wrote the files.
+fn rewind_killed_while_writing_files() -> Setup {
     let setup = with_checkpoints();
-    let repo = &setup.repo;
     let out = run(
         &setup,
         &["rewind", "{ckpt}", "s"],
         &[("GIT_SESSION_FAULT", "restoring-files")],
     );
     assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+    setup
+}
+
+/// A worktree removed while a killed rewind's restore was pending leaves nothing pending:
+/// `doctor --fix` does not bring the ended session's worktree back.
+#[test]
+fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
+    let setup = rewind_killed_while_writing_files();
+    let repo = &setup.repo;
     repo.session(&["end", "s", "--remove"]).ok();
     let doctor = repo.session(&["doctor", "--fix"]).ok();
     assert!(!doctor.stdout.contains("interrupted"), "{}", doctor.stdout);
@@ -617,14 +623,8 @@ fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
 /// its line, and doctor's other repairs still run.
 #[test]
 fn a_repair_doctor_cannot_finish_is_said_and_the_rest_still_run() {
-    let setup = with_checkpoints();
+    let setup = rewind_killed_while_writing_files();
     let repo = &setup.repo;
-    let out = run(
-        &setup,
-        &["rewind", "{ckpt}", "s"],
-        &[("GIT_SESSION_FAULT", "restoring-files")],
-    );
-    assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
     let git_dir = PathBuf::from(repo.git_in(
         &repo.root.join(".worktrees/s"),
         &["rev-parse", "--absolute-git-dir"],
@@ -690,11 +690,7 @@ fn a_leftover_of_a_moved_worktree_is_found_by_its_branch() {
         doctor.stdout
     );
     repo.session(&["end", "s", "--remove"]).ok();
-    let left: Vec<_> = std::fs::read_dir(repo.root.join(".worktrees"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let left = in_worktree_dir(repo);
     assert!(left.is_empty(), "nothing left: {left:?}");
     let log = repo.session(&["log", "s"]).ok().stdout;
     assert!(log.contains("checkpoint"), "the work is in the log: {log}");
