@@ -308,8 +308,10 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     }
     // Worktrees in the sessions' directory that no session has.
     for w in worktrees.iter().filter(|w| w.exists) {
-        // Still there (a repair above may have removed it).
-        if !w.path.starts_with(env.site.worktree_dir)
+        // Still there (a repair above may have removed it); one set aside by a killed
+        // removal or sync is judged above, with its session.
+        if crate::worktree::is_set_aside(&w.path)
+            || !w.path.starts_with(env.site.worktree_dir)
             || std::fs::symlink_metadata(w.path.join(".git")).is_err()
         {
             continue;

@@ -761,13 +761,16 @@ fn recreate(
         Start::NewBranch { at, .. } => Some(*at),
     };
     // A checkpoint an interrupted command was putting in wins over the log's latest.
-    let pending = env
+    let interrupted = env
         .local
         .get(&session.meta.id)
         .restore_pending
         .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
-        .and_then(|id| checkpoint::Snapshot::read(repo, id).ok())
-        .filter(|s| s.head == head);
+        .and_then(|id| checkpoint::Snapshot::read(repo, id).ok());
+    let pending = interrupted.filter(|s| s.head == head);
+    // One whose HEAD is not the branch's now (a sync killed after it moved the branch): the
+    // worktree is made at the branch, then the session is put back as it was, branch and all.
+    let put_back_after = interrupted.filter(|s| s.head != head).map(|s| s.id);
     let restore = match pending {
         Some(snapshot) => Some(snapshot),
         None => lifecycle::restorable_checkpoint(repo, &store, session, head)?,
@@ -807,6 +810,13 @@ fn recreate(
             "Put back the uncommitted work of checkpoint {}",
             &crate::git::short_id(snapshot.id)
         ));
+    }
+    if let Some(target) = put_back_after {
+        let target = target.to_string();
+        env.tx.local_update(env.local, &session.meta.id, move |s| {
+            s.restore_pending = Some(target)
+        })?;
+        finish_interrupted_restore(env, lock, session, &path)?;
     }
     let common = repo.common_dir();
     for save in saved::saves(&common, &session.meta.id, session.name()) {

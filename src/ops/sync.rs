@@ -206,6 +206,13 @@ fn sync_one(
     let Some(path) = crate::lifecycle::find_worktree(repo, local, session)? else {
         return Ok(Row::new(name, Outcome::Skipped).because("it has no worktree here"));
     };
+    // An earlier sync (or rewind, resume) killed with the work out: it is finished first.
+    if let Some(what) = local.get(&session.meta.id).pending() {
+        return Ok(Row::new(name, Outcome::Skipped).because(format!(
+            "{what} was interrupted; `git session resume {}` finishes it",
+            crate::text::escape(name)
+        )));
+    }
     let wt = repo.open_worktree(&path)?;
     if let Some(op) = wt.operation_in_progress() {
         return Ok(Row::new(name, Outcome::Skipped).because(format!("{op} in progress there")));

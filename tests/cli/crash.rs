@@ -695,3 +695,61 @@ fn a_leftover_of_a_moved_worktree_is_found_by_its_branch() {
     let log = repo.session(&["log", "s"]).ok().stdout;
     assert!(log.contains("checkpoint"), "the work is in the log: {log}");
 }
+
+/// A sync killed with the work out: running it again says to finish first (and puts the
+/// worktree back where it belongs); when instead the worktree it left aside is removed by
+/// hand, making the worktree again puts the session back as it was before the sync, its
+/// uncommitted work included.
+#[test]
+fn a_sync_killed_with_the_work_out_is_finished_before_anything_else() {
+    for by_hand in [false, true] {
+        let setup = dirty_s_behind();
+        let repo = &setup.repo;
+        let out = run(
+            &setup,
+            &["sync", "s"],
+            &[("GIT_SESSION_FAULT", "sync-integrated")],
+        );
+        assert_ne!(out.code, 0, "the fault point was reached: {}", out.stderr);
+        if by_hand {
+            // git's own command, as the user might; the work is in the sync's first
+            // checkpoint.
+            let aside = in_worktree_dir(repo)
+                .into_iter()
+                .find(|n| n.to_string_lossy().starts_with(".s.removing-"))
+                .expect("left aside");
+            repo.git(&[
+                "worktree",
+                "remove",
+                "--force",
+                repo.root.join(".worktrees").join(aside).to_str().unwrap(),
+            ]);
+        } else {
+            let again = repo.session(&["sync", "s"]).fails();
+            assert!(
+                again.stdout.contains("resume s` finishes it"),
+                "{}",
+                again.stdout
+            );
+        }
+        repo.session(&["doctor", "--fix"]).ok();
+        let wt = repo.root.join(".worktrees/s");
+        assert_eq!(
+            std::fs::read_to_string(wt.join("new dir/new.txt")).unwrap(),
+            "new file\n",
+            "by hand {by_hand}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(wt.join("README.md")).unwrap(),
+            "hello\nchanged\n",
+            "by hand {by_hand}"
+        );
+        assert!(
+            in_worktree_dir(repo).iter().all(|n| n == "s"),
+            "by hand {by_hand}"
+        );
+        repo.session(&["doctor"]).ok();
+        repo.session(&["sync", "s"]).ok();
+        assert!(wt.join("main-only.txt").exists(), "synced after all");
+    }
+}
