@@ -146,6 +146,14 @@ pub fn gc(
                 decision.action = "keep";
                 decision.reason = why;
             }
+        } else if let Some(what) = local
+            .get(&session.meta.id)
+            .restore_pending
+            .as_ref()
+            .and(local.get(&session.meta.id).pending())
+        {
+            decision.action = "keep";
+            decision.reason = format!("{what} was interrupted; `git session resume` finishes it");
         } else {
             let retired = crate::ops::retire::execute(tx, local, &session, &plan, false)?;
             if retired.removed

@@ -217,6 +217,19 @@ pub fn execute(
             aside: aside.clone(),
         });
     }
+    // A checkpoint being put back (a killed rewind, sync or resume) is finished first: the
+    // half-made worktree is not the session's work, and its removal would leave the
+    // session's latest checkpoint a half-made tree.
+    if let Some(what) = local
+        .get(&session.meta.id)
+        .pending()
+        .filter(|_| local.get(&session.meta.id).restore_pending.is_some())
+    {
+        return Err(LifecycleError::Interrupted {
+            name: session.name().to_owned(),
+            what,
+        });
+    }
     // Planned again under the lock whenever there may be a worktree now (one put back, or
     // one another process made or moved while this waited); without one, planning is cheap.
     let fresh;

@@ -607,12 +607,21 @@ fn rewind_killed_while_writing_files() -> Setup {
     setup
 }
 
-/// A worktree removed while a killed rewind's restore was pending leaves nothing pending:
-/// `doctor --fix` does not bring the ended session's worktree back.
+/// `end` of a half-rewound worktree says to finish the rewind first; once finished, the
+/// worktree goes and nothing is left pending: `doctor --fix` does not bring it back.
 #[test]
 fn removing_a_half_rewound_worktree_leaves_nothing_pending() {
     let setup = rewind_killed_while_writing_files();
     let repo = &setup.repo;
+    let refused = repo.session(&["end", "s", "--remove"]).fails();
+    assert!(
+        refused
+            .stderr
+            .contains("`git session resume s` finishes it"),
+        "{}",
+        refused.stderr
+    );
+    repo.session(&["resume", "s"]).ok();
     repo.session(&["end", "s", "--remove"]).ok();
     let doctor = repo.session(&["doctor", "--fix"]).ok();
     assert!(!doctor.stdout.contains("interrupted"), "{}", doctor.stdout);
