@@ -143,6 +143,13 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                     if whole && !whole_put_back && std::fs::symlink_metadata(&target).is_err() {
                         crate::worktree::move_to(repo, aside, &target)
                             .map_err(lifecycle::LifecycleError::from)?;
+                        // Back where it came from (the user may have moved it there): that
+                        // is where the session's records say it is now.
+                        if recorded.as_deref() != Some(target.as_path()) {
+                            let (id, at) = (session.meta.id.clone(), target.clone());
+                            env.tx
+                                .local_update(env.local, &id, move |s| s.worktree = Some(at))?;
+                        }
                         whole_put_back = true;
                         finding.fixed = true;
                     } else if !whole {
