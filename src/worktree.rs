@@ -415,17 +415,29 @@ pub fn checked_out_branch(git_dir: &Path) -> Option<String> {
 /// too). git refuses, changing nothing, when a local change or an untracked file (an ignored
 /// one included: no checkpoint holds those) is in the way. The caller moves the branch.
 pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), WorktreeError> {
-    // A file only touched (its stat data newer than the index's) is not a change: git's
-    // read-tree would call it "not uptodate" without the refresh `git status` does. What
-    // does differ is left to read-tree to judge, so the exit code says nothing here.
-    let _ = git_root(path)
-        .args(["update-index", "-q", "--refresh"])
-        .run();
-    git_root(path)
-        .args(["read-tree", "-m", "-u"])
-        .arg(from.to_string())
-        .arg(to.to_string())
-        .run()?;
+    let read_tree = || {
+        git_root(path)
+            .env("LC_ALL", "C")
+            .args(["read-tree", "-m", "-u"])
+            .arg(from.to_string())
+            .arg(to.to_string())
+            .run()
+    };
+    match read_tree() {
+        // A file only touched (its stat data newer than the index's) is not a change, but
+        // read-tree calls it "not uptodate" without the refresh `git status` does. It changed
+        // nothing: the index is refreshed (a stat of every file, so only then) and it is
+        // tried once more; what does differ is left to it to judge.
+        Err(GitError::Failed { stderr, .. }) if stderr.contains("not uptodate") => {
+            let _ = git_root(path)
+                .args(["update-index", "-q", "--refresh"])
+                .run();
+            read_tree()?;
+        }
+        other => {
+            other?;
+        }
+    }
     Ok(())
 }
 
