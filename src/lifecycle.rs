@@ -73,12 +73,13 @@ pub fn has_worktree_here(
     local: &LocalStore,
     session: &Session,
 ) -> Result<bool, LifecycleError> {
-    if find_worktree(repo, local, session)?.is_some() {
+    let worktrees = repo.linked_worktrees()?;
+    if find_worktree_in(&worktrees, local, session).is_some() {
         return Ok(true);
     }
     let state = local.get(&session.meta.id);
     let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
-    Ok(!worktree::asides_of(repo, recorded.as_deref(), &session.meta.branch).is_empty())
+    Ok(!worktree::asides_of(&worktrees, recorded.as_deref(), &session.meta.branch).is_empty())
 }
 
 /// Like [`find_worktree`], over an already read list of linked worktrees.

@@ -237,22 +237,26 @@ pub fn is_set_aside(path: &Path) -> bool {
 /// Every worktree killed removals or syncs of a session left aside: beside its recorded
 /// place (`recorded`, whole or not), and any linked worktree set aside elsewhere with its
 /// `branch` checked out (the user may have moved the worktree with `git worktree move`).
-pub fn asides_of(repo: &Repo, recorded: Option<&Path>, branch: &str) -> Vec<PathBuf> {
+pub fn asides_of(
+    worktrees: &[crate::git::WorktreeInfo],
+    recorded: Option<&Path>,
+    branch: &str,
+) -> Vec<PathBuf> {
     let mut out = recorded.map(set_aside).unwrap_or_default();
-    for w in repo.linked_worktrees().unwrap_or_default() {
+    for w in worktrees {
         if w.exists
             && is_set_aside(&w.path)
             && !out.iter().any(|a| crate::git::canonical(a) == w.path)
             && checked_out_branch(&w.git_dir).as_deref() == Some(branch)
         {
-            out.push(w.path);
+            out.push(w.path.clone());
         }
     }
     out
 }
 
 /// Where a worktree [`move_aside`] moved belongs: `<dir>/.<name>.removing-<pid>-<n>` came
-/// from `<dir>/<name>`.
+/// from `<dir>/<name>` (for one beside a session's recorded worktree, that worktree's path).
 pub fn home_of_aside(aside: &Path) -> Option<PathBuf> {
     if !is_set_aside(aside) {
         return None;

@@ -278,12 +278,28 @@ pub fn make_worktree(
     Ok((path, includes))
 }
 
+/// Checkpoint `target` is about to be put into the session's worktree: until
+/// [`restore_done`], a kill leaves the restore marked unfinished (`doctor` reports it, the
+/// next command that needs the worktree finishes it).
+pub fn restore_begun(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    target: ObjectId,
+) -> Result<(), crate::transaction::TxError> {
+    let target = target.to_string();
+    tx.local_update(local, &session.meta.id, move |s| {
+        s.restore_pending = Some(target)
+    })?;
+    Ok(())
+}
+
 /// The checkpoint the worktree was made for is in place: nothing is left to finish.
 pub fn restore_done(
     tx: &mut Transaction<'_>,
     local: &LocalStore,
     session: &Session,
-) -> Result<(), CreateError> {
+) -> Result<(), crate::transaction::TxError> {
     tx.local_update(local, &session.meta.id, |s| s.restore_pending = None)?;
     Ok(())
 }

@@ -91,11 +91,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         let home = recorded
             .clone()
             .or_else(|| env.local.expected_worktree(session.name()));
-        let beside_home = home
-            .as_deref()
-            .map(crate::worktree::set_aside)
-            .unwrap_or_default();
-        let asides = crate::worktree::asides_of(repo, home.as_deref(), &session.meta.branch);
+        let asides = crate::worktree::asides_of(&worktrees, home.as_deref(), &session.meta.branch);
         let mut whole_put_back = false;
         if let Some(home) = &home
             && !asides.is_empty()
@@ -133,12 +129,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                         "salvage what differs from its branch into its log, then delete the rest"
                     },
                 );
-                // Beside the recorded place it goes back there; elsewhere, where it came from.
-                let target = if beside_home.contains(aside) {
-                    home.clone()
-                } else {
-                    crate::worktree::home_of_aside(aside).unwrap_or_else(|| home.clone())
-                };
+                let target = crate::worktree::home_of_aside(aside).unwrap_or_else(|| home.clone());
                 if fix {
                     if whole && !whole_put_back && std::fs::symlink_metadata(&target).is_err() {
                         crate::worktree::move_to(repo, aside, &target)

@@ -582,10 +582,7 @@ fn catch_up_worktree(
             "clean before being brought up to date",
         )?,
     };
-    let target = latest.to_string();
-    env.tx.local_update(env.local, &session.meta.id, move |s| {
-        s.restore_pending = Some(target)
-    })?;
+    create::restore_begun(env.tx, env.local, session, latest)?;
     // The log's fast-forward is real before the files change, and stays.
     env.tx.persist()?;
     let head_ref = wt.head_ref_name()?;
@@ -812,10 +809,7 @@ fn recreate(
         ));
     }
     if let Some(target) = put_back_after {
-        let target = target.to_string();
-        env.tx.local_update(env.local, &session.meta.id, move |s| {
-            s.restore_pending = Some(target)
-        })?;
+        create::restore_begun(env.tx, env.local, session, target)?;
         finish_interrupted_restore(env, lock, session, &path)?;
     }
     let common = repo.common_dir();

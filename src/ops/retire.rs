@@ -446,7 +446,8 @@ pub fn execute(
 pub(crate) fn left_aside(repo: &Repo, local: &LocalStore, session: &Session) -> Vec<PathBuf> {
     let state = local.get(&session.meta.id);
     let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
-    worktree::asides_of(repo, recorded.as_deref(), &session.meta.branch)
+    let worktrees = repo.linked_worktrees().unwrap_or_default();
+    worktree::asides_of(&worktrees, recorded.as_deref(), &session.meta.branch)
 }
 
 /// A removal (or a sync) killed after it moved the worktree aside (`.<name>.removing-<pid>-<n>`, beside
@@ -467,12 +468,11 @@ pub(crate) fn put_back_interrupted_removal(
     let Some(recorded) = state.worktree_of(session.name()).map(crate::git::normalize) else {
         return Ok(false);
     };
-    let beside_recorded = worktree::set_aside(&recorded);
-    let asides = worktree::asides_of(repo, Some(&recorded), &session.meta.branch);
+    let worktrees = repo.linked_worktrees()?;
+    let asides = worktree::asides_of(&worktrees, Some(&recorded), &session.meta.branch);
     if asides.is_empty() {
         return Ok(false);
     }
-    let worktrees = repo.linked_worktrees()?;
     let mut put_back = false;
     // Whole, and with the session's branch checked out there: the session's.
     let ours = |aside: &Path| {
@@ -485,12 +485,7 @@ pub(crate) fn put_back_interrupted_removal(
         })
     };
     for aside in asides {
-        // Beside the recorded place it goes back there; elsewhere, where it came from.
-        let home = if beside_recorded.contains(&aside) {
-            recorded.clone()
-        } else {
-            worktree::home_of_aside(&aside).unwrap_or_else(|| recorded.clone())
-        };
+        let home = worktree::home_of_aside(&aside).unwrap_or_else(|| recorded.clone());
         if !worktree::aside_is_whole(&aside) {
             // Left for `doctor` when it cannot go now (it says what is in the way).
             let _ = crate::repair::clear_interrupted_removal(lock, tx, session, &aside);

@@ -72,11 +72,7 @@ pub fn restore(
     // Reachable from the log before any file is overwritten, and kept whatever follows; a
     // kill while the files change leaves the restore marked unfinished (`doctor` reports
     // it, and the next command that needs the worktree finishes it).
-    let pending = target.to_string();
-    tx.local_update(local, &session.meta.id, move |s| {
-        s.restore_pending = Some(pending)
-    })
-    .map_err(LifecycleError::from)?;
+    crate::ops::create::restore_begun(tx, local, session, target).map_err(LifecycleError::from)?;
     tx.persist()?;
     reporter.status(&format!(
         "Saved the current state as {pre} (`git session undo` takes the rewind back)"
@@ -99,8 +95,7 @@ pub fn restore(
         pre,
         name: session.name().to_owned(),
     })?;
-    tx.local_update(local, &session.meta.id, |s| s.restore_pending = None)
-        .map_err(LifecycleError::from)?;
+    crate::ops::create::restore_done(tx, local, session).map_err(LifecycleError::from)?;
     let detail = format!(
         "to {} (state before: {})",
         crate::git::short_id(target),

@@ -329,10 +329,6 @@ fn sync_one(
         seen: None,
     };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
-    // Moved aside first (one rename, beside it), as a removal does: an agent writing by path
-    // while the work is taken out and put back fails instead of writing into files about to
-    // be cleaned, and the capture below is of everything written before the move. When git
-    // cannot move it, the sync works where it is.
     // From here until the worktree is back with its work, a Ctrl-C or a closed terminal is
     // noted, not obeyed: the sync finishes or puts the session back, then stops.
     let _held = dirty.then(crate::signals::Held::new);
@@ -341,11 +337,12 @@ fn sync_one(
         // (or be aside): the restore of the checkpoint taken first is marked unfinished, so
         // `doctor` reports it and its repair (or the next resume) puts the session back as
         // it was; meanwhile another process sees the session busy, not without a worktree.
-        let pending = before.to_string();
-        tx.local_update(local, &session.meta.id, move |s| {
-            s.restore_pending = Some(pending)
-        })?;
+        crate::ops::create::restore_begun(tx, local, session, before)?;
     }
+    // Moved aside (one rename, beside it), as a removal does: an agent writing by path while
+    // the work is taken out and put back fails instead of writing into files about to be
+    // cleaned, and the capture below is of everything written before the move. When git
+    // cannot move it, the sync works where it is.
     let aside = if dirty {
         worktree::move_aside(repo, &path)
     } else {
