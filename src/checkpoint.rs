@@ -105,9 +105,17 @@ pub struct Scanned {
 
 /// Captures the working tree of `worktree` as a tree object.
 pub fn capture(worktree: &Repo) -> Result<Capture, CheckpointError> {
+    capture_asked(worktree, crate::git::fsmonitor::ask(worktree.gix()))
+}
+
+/// [`capture`] with the monitor already asked what changed (a caller that first wanted to
+/// know whether anything did).
+pub fn capture_asked(
+    worktree: &Repo,
+    asked: crate::git::fsmonitor::Asked,
+) -> Result<Capture, CheckpointError> {
     capture_with(worktree, |repo, index| {
-        let (changes, answer, unsaved) =
-            crate::git::fsmonitor::worktree_changes_for_capture(repo, index)?;
+        let (changes, answer, unsaved) = crate::git::fsmonitor::answer(repo, index, asked)?;
         Ok(Scanned {
             changes,
             seen: answer.seen,
@@ -145,7 +153,11 @@ pub fn capture_with(
                     .to_hash
                     .iter()
                     .filter(|p| memo.files.contains_key(*p))
-                    .filter_map(|p| Some((p.clone(), Stamp::of(&root.join(p.to_path().ok()?))?)))
+                    .filter_map(|p| {
+                        let seen = scanned.changes.stamps.get(p).copied();
+                        let stamp = seen.or_else(|| Stamp::of(&root.join(p.to_path().ok()?)))?;
+                        Some((p.clone(), stamp))
+                    })
                     .collect(),
                 None => HashMap::new(),
             };
@@ -167,7 +179,7 @@ pub fn capture_with(
                 }
             }
             let stamp_root = scanned.seen.is_some().then_some(root.as_path());
-            let hashed = hash_files(repo, &index, &fresh, stamp_root)?;
+            let hashed = hash_files(repo, &index, &fresh, stamp_root, &scanned.changes.stamps)?;
             Ok((scanned, reuse, known, fresh, hashed))
         })?;
     let changes = &scanned.changes;
@@ -506,6 +518,7 @@ fn hash_files(
     index: &gix::index::State,
     paths: &[BString],
     stamp_root: Option<&std::path::Path>,
+    seen: &HashMap<BString, Stamp>,
 ) -> Result<Vec<HashedWithStamp>, CheckpointError> {
     if paths.is_empty() {
         return Ok(Vec::new());
@@ -525,8 +538,13 @@ fn hash_files(
                     let mut pipeline = crate::git::scan::filter_pipeline(&repo, index)?;
                     let mut out = Vec::with_capacity(slice.len());
                     for path in slice {
-                        let stamp =
-                            stamp_root.and_then(|root| Stamp::of(&root.join(path.to_path().ok()?)));
+                        // Taken before the file is read (the scan's will do): a write after
+                        // it changes what a later capture sees.
+                        let stamp = stamp_root.and_then(|root| {
+                            seen.get(path)
+                                .copied()
+                                .or_else(|| Stamp::of(&root.join(path.to_path().ok()?)))
+                        });
                         let hashed = pipeline
                             .worktree_file_to_object(path.as_ref(), index)
                             .context(|| format!("hashing {}", path.to_str_lossy()))?;

@@ -43,6 +43,19 @@ impl Stamp {
         })
     }
 
+    /// From stat data already taken (`lstat`, as [`Stamp::of`]).
+    // The field types differ between platforms: the casts are not the same everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    pub fn from_stat(stat: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            size: stat.st_size as u64,
+            mtime: (stat.st_mtime as i64, stat.st_mtime_nsec as i64),
+            ctime: (stat.st_ctime as i64, stat.st_ctime_nsec as i64),
+            ino: stat.st_ino as u64,
+            mode: stat.st_mode as u32,
+        }
+    }
+
     /// Whether the file changed too recently to be told apart from a write in the same
     /// tick of the file system's clock (git's racy-clean rule): such an id is not kept. A
     /// tick is taken as 50 ms (Linux file systems stamp times at the kernel's tick, a few

@@ -734,99 +734,202 @@ pub fn worktree_changes_for_capture(
     repo: &gix::Repository,
     index: &gix::index::File,
 ) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
-    let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
-        Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
+    answer(repo, index, ask(repo))
+}
+
+/// What the monitor said about a worktree before its index was read: the first half of
+/// [`worktree_changes_for_capture`] ([`answer`] is the second). A capture that finds nothing
+/// changed since the last one ([`Asked::unchanged_since`]) reads no index and asks once.
+pub struct Asked {
+    /// Why the monitor cannot answer at all (a full scan, with no clock taken).
+    refused: Option<String>,
+    workdir: PathBuf,
+    watchman: Option<Watchman>,
+    state: State,
+    fingerprint: String,
+    /// The index file's identity when asked (None when it cannot be read).
+    identity: Option<String>,
+    /// Why a full scan is needed, or what watchman reported since the state's clock.
+    since: Result<Since, String>,
+    /// The question went unanswered: the connection may still owe the answer.
+    broken: bool,
+}
+
+/// Asks the monitor what changed in the worktree since the state's clock, without reading
+/// the index (only its file's identity).
+pub fn ask(repo: &gix::Repository) -> Asked {
+    let mut asked = Asked {
+        refused: None,
+        workdir: PathBuf::new(),
+        watchman: None,
+        state: State::default(),
+        fingerprint: String::new(),
+        identity: None,
+        since: Err(String::new()),
+        broken: false,
     };
     // Absolute, as watchman needs it (scans may run with the worktree as `.`).
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
-        return full("a bare repository");
+        asked.refused = Some("a bare repository".to_owned());
+        return asked;
     };
     if let Some(why) = refused(repo) {
-        return full(why);
+        asked.refused = Some(why.to_owned());
+        return asked;
     }
-    let common = repo.common_dir().to_owned();
-    let mut watchman = match Watchman::connect(&common) {
+    let common = repo.common_dir();
+    let mut watchman = match Watchman::connect(common) {
         Ok(w) => w,
-        Err(e) => return full(&crate::text::one_line(&e)),
+        Err(e) => {
+            asked.refused = Some(crate::text::one_line(&e));
+            return asked;
+        }
     };
-    let mut state = load_state(&common, &workdir);
+    let mut state = load_state(common, &workdir);
     let fingerprint = fingerprint(repo);
-    let identity = index_identity(index);
-    let mut clock = None;
-    let mut broken = false;
+    let identity = cheap_index_identity(&workdir, repo.object_hash().len_in_bytes());
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
-    let why = match (&watched_root, &last_clock) {
-        (Some(_), Some(_)) if state.index.as_deref() != Some(identity.as_str()) => {
-            "the index changed".to_owned()
+    let since = match (&watched_root, &last_clock) {
+        (Some(_), Some(_)) if identity.is_none() || state.index != identity => {
+            Err("the index changed".to_owned())
         }
         (Some(_), Some(_)) if state.fingerprint != fingerprint => {
-            "the settings that decide status changed".to_owned()
+            Err("the settings that decide status changed".to_owned())
         }
         (Some(watched), Some(since_clock)) => {
             let skip = inner_worktrees_kept(repo, &workdir, &mut state);
             match watchman.since(watched, since_clock, &skip) {
-                Err(MonitorError::Server(text)) if text.contains("is not watched") => {
-                    "watchman lost the watch (it restarted, or the watch was removed)".to_owned()
-                }
+                Err(MonitorError::Server(text)) if text.contains("is not watched") => Err(
+                    "watchman lost the watch (it restarted, or the watch was removed)".to_owned(),
+                ),
                 Err(e) => {
-                    // The connection may still owe the answer: the next call needs another.
-                    broken = true;
-                    crate::text::one_line(&e)
+                    asked.broken = true;
+                    Err(crate::text::one_line(&e))
                 }
-                Ok(since) if since.fresh => "watchman restarted or lost the watch".to_owned(),
+                Ok(since) if since.fresh => Err("watchman restarted or lost the watch".to_owned()),
                 Ok(since) if since.recrawled => {
-                    "watchman recrawled (its queue overflowed)".to_owned()
+                    Err("watchman recrawled (its queue overflowed)".to_owned())
                 }
-                Ok(since) => {
-                    let reported: Vec<BString> =
-                        since.files.iter().map(|(path, _)| path.clone()).collect();
-                    match plan(&state, since.files, index.entries().len()) {
-                        Err(why) => {
-                            clock = Some(since.clock);
-                            why
-                        }
-                        Ok((candidates, subtrees)) => {
-                            let changes =
-                                scan::scan_candidates(repo, index, &candidates, &subtrees)?;
-                            let seen = Seen {
-                                watched: watched.clone(),
-                                clock: since.clock.clone(),
-                                index: identity,
-                                fingerprint,
-                            };
-                            // What the last capture computed, less what was reported since: as
-                            // valid as of the new clock as it was as of the old one.
-                            let touched: Vec<&gix::bstr::BStr> = reported
-                                .iter()
-                                .chain(&subtrees)
-                                .map(|p| p.as_ref())
-                                .collect();
-                            let memo = state
-                                .memo
-                                .take()
-                                .and_then(|stored| Memo::from_stored(&stored))
-                                .and_then(|mut memo| memo.forget(&touched).then_some(memo));
-                            state.memo = memo.as_ref().map(Memo::to_stored);
-                            state.clock = Some(since.clock);
-                            state.listed = listed(&changes);
-                            state.monitored = true;
-                            let answer = Answer {
-                                full_because: None,
-                                seen: Some(seen),
-                                memo,
-                            };
-                            let unsaved = Unsaved {
-                                common,
-                                workdir,
-                                state,
-                            };
-                            return Ok((changes, answer, Some(unsaved)));
-                        }
-                    }
+                Ok(since) => Ok(since),
+            }
+        }
+        _ => Err("no answer from the monitor yet".to_owned()),
+    };
+    Asked {
+        workdir,
+        watchman: Some(watchman),
+        state,
+        fingerprint,
+        identity,
+        since,
+        ..asked
+    }
+}
+
+impl Asked {
+    /// Whether this answer tells about the worktree since `seen` (the monitor's state is
+    /// still as of `seen`'s clock): Some(true) when nothing changed since, not a file, not
+    /// the index, not the settings; None when it is about another clock (a scan since moved
+    /// the state on) and cannot tell.
+    pub fn unchanged_since(&self, seen: &Seen) -> Option<bool> {
+        if self.state.clock.as_deref() != Some(seen.clock.as_str())
+            || self.state.watched.as_ref() != Some(&seen.watched)
+        {
+            return None;
+        }
+        Some(
+            self.identity.as_deref() == Some(seen.index.as_str())
+                && self.fingerprint == seen.fingerprint
+                && self
+                    .since
+                    .as_ref()
+                    .is_ok_and(|since| since.files.is_empty()),
+        )
+    }
+}
+
+/// The second half of [`worktree_changes_for_capture`]: what changed, from what the monitor
+/// said (`asked`) and the index read since.
+pub fn answer(
+    repo: &gix::Repository,
+    index: &gix::index::File,
+    asked: Asked,
+) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+    let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+        Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
+    };
+    if let Some(why) = &asked.refused {
+        return full(why);
+    }
+    let Asked {
+        workdir,
+        watchman,
+        mut state,
+        fingerprint,
+        since,
+        broken,
+        identity: asked_identity,
+        ..
+    } = asked;
+    let mut watchman = watchman.expect("a monitor that was not refused is connected");
+    let common = repo.common_dir().to_owned();
+    let identity = index_identity(index);
+    let mut clock = None;
+    let since = match since {
+        // Written between the question and the reading: not the index the answer is about.
+        Ok(_) if asked_identity.as_deref() != Some(identity.as_str()) => {
+            Err("the index changed".to_owned())
+        }
+        other => other,
+    };
+    let why = match since {
+        Err(why) => why,
+        Ok(since) => {
+            let watched = state.watched.clone().expect("asked with a watch");
+            let reported: Vec<BString> = since.files.iter().map(|(path, _)| path.clone()).collect();
+            match plan(&state, since.files, index.entries().len()) {
+                Err(why) => {
+                    clock = Some(since.clock);
+                    why
+                }
+                Ok((candidates, subtrees)) => {
+                    let changes = scan::scan_candidates(repo, index, &candidates, &subtrees)?;
+                    let seen = Seen {
+                        watched,
+                        clock: since.clock.clone(),
+                        index: identity,
+                        fingerprint,
+                    };
+                    // What the last capture computed, less what was reported since: as valid
+                    // as of the new clock as it was as of the old one.
+                    let touched: Vec<&gix::bstr::BStr> = reported
+                        .iter()
+                        .chain(&subtrees)
+                        .map(|p| p.as_ref())
+                        .collect();
+                    let memo = state
+                        .memo
+                        .take()
+                        .and_then(|stored| Memo::from_stored(&stored))
+                        .and_then(|mut memo| memo.forget(&touched).then_some(memo));
+                    state.memo = memo.as_ref().map(Memo::to_stored);
+                    state.clock = Some(since.clock);
+                    state.listed = listed(&changes);
+                    state.monitored = true;
+                    let answer = Answer {
+                        full_because: None,
+                        seen: Some(seen),
+                        memo,
+                    };
+                    let unsaved = Unsaved {
+                        common,
+                        workdir,
+                        state,
+                    };
+                    return Ok((changes, answer, Some(unsaved)));
                 }
             }
         }
-        _ => "no answer from the monitor yet".to_owned(),
     };
     // A full scan, with a clock taken before its first stat (a change made while it runs is
     // reported next time). A root not watched yet makes watchman crawl it before it answers:

@@ -1059,7 +1059,8 @@ impl Repo {
         let index = self.inner.index_or_empty().context(what)?;
         let tracked = index.entry_by_path(rel.into()).is_some();
         let source = gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped;
-        let mut excludes = self.inner.excludes(&index, None, source).context(what)?;
+        let skipped = crate::git::scan::skipped_files(&index, b".gitignore");
+        let mut excludes = self.inner.excludes(&skipped, None, source).context(what)?;
         let ignored = excludes
             .at_entry(rel, Some(gix::index::entry::Mode::FILE))
             .context(what)?

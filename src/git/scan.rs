@@ -28,6 +28,7 @@ use gix::index::entry::{Flags, Mode, Stat};
 use rustix::fs::Dir;
 use rustix::fs::{AtFlags, FileType, OFlags};
 
+use super::capture_memo::Stamp;
 use super::error::{GixContext, RepoError};
 
 /// What differs between a worktree and its index, as paths relative to the worktree.
@@ -38,6 +39,9 @@ pub struct WorktreeChanges {
     /// Paths whose content must be hashed: tracked files that may have changed, and untracked,
     /// not ignored files (a nested repository or a submodule is listed as its directory).
     pub to_hash: Vec<BString>,
+    /// The stat data the scan took of files it listed in `to_hash`, where it took any (the
+    /// scan of candidates takes it of each): a capture need not take it again.
+    pub stamps: HashMap<BString, Stamp>,
 }
 
 /// Reads the worktree's index as git does, without verifying its checksum (git leaves that to
@@ -74,14 +78,16 @@ pub fn filter_pipeline<'r>(
 ) -> Result<gix::filter::Pipeline<'r>, RepoError> {
     let what = || "reading the attributes of the worktree".to_owned();
     let source = gix::worktree::stack::state::attributes::Source::WorktreeThenIdMapping;
-    let fallback = skipped_attribute_files(index);
+    let fallback = skipped_files(index, b".gitattributes");
     let attributes = repo.attributes_only(&fallback, source).context(what)?;
     gix::filter::Pipeline::new(repo, attributes.detach()).context(what)
 }
 
-/// An index holding only the `.gitattributes` entries of `index` that are skip-worktree:
-/// the ones `git add -A` leaves in the index although they are not on disk.
-fn skipped_attribute_files(index: &gix::index::State) -> gix::index::State {
+/// An index holding only the entries of `index` named `name` (`.gitattributes`,
+/// `.gitignore`) that are skip-worktree: the ones git reads from the index because they are
+/// not on disk. What gix's attribute and ignore stacks need of an index, without their walk
+/// of every entry.
+pub fn skipped_files(index: &gix::index::State, name: &[u8]) -> gix::index::State {
     let mut out = gix::index::State::new(index.object_hash());
     // A version 2 index has no extended flags, so no skip-worktree entry: not walked.
     if index.version() == gix::index::Version::V2 {
@@ -92,11 +98,11 @@ fn skipped_attribute_files(index: &gix::index::State) -> gix::index::State {
             continue;
         }
         let path = entry.path(index);
-        let name = path
+        let base = path
             .rfind_byte(b'/')
             .map_or(path, |pos| path[pos + 1..].as_bstr());
         // gix matches the name again, case-folded or not as core.ignoreCase says.
-        if name.eq_ignore_ascii_case(b".gitattributes") {
+        if base.eq_ignore_ascii_case(name) {
             out.dangerously_push_entry(entry.stat, entry.id, entry.flags, entry.mode, path);
         }
     }
@@ -259,6 +265,12 @@ struct Memo {
     above: HashMap<BString, Above>,
     /// Each opened once.
     open: HashMap<BString, Arc<OwnedFd>>,
+    /// The worktree's root, opened for `openat2` (Linux).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    root: Option<OwnedFd>,
+    /// Whether `openat2` is refused here (an old kernel, a sandbox).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    no_openat2: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -287,6 +299,46 @@ fn is_real_dir_memo(root: &Path, rel: &[u8], seen: &mut HashMap<BString, bool>) 
             .is_ok_and(|m| m.is_dir());
     seen.insert(BString::from(rel), ok);
     ok
+}
+
+/// The directory `rel` under `root`, opened, when it is one reached through directories
+/// only (as [`is_real_dir_memo`] judges); None when it is not (gone, not a directory, a
+/// symlink on the way). On Linux one `openat2` that refuses symlinks does both; where it is
+/// refused for any other reason, each directory on the way is looked at instead.
+fn open_real_dir(root: &Path, rel: &[u8], memo: &mut Memo) -> Result<Option<OwnedFd>, RepoError> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mode = rustix::fs::Mode::empty();
+    #[cfg(target_os = "linux")]
+    if !memo.no_openat2 {
+        if memo.root.is_none() {
+            memo.root =
+                Some(rustix::fs::open(root, flags, mode).map_err(|e| io_failure(b"", e.into()))?);
+        }
+        let base = memo.root.as_ref().expect("opened above");
+        let rel_path = if rel.is_empty() { b".".as_slice() } else { rel };
+        let resolve = rustix::fs::ResolveFlags::NO_SYMLINKS;
+        match rustix::fs::openat2(
+            base,
+            std::ffi::OsStr::from_bytes(rel_path),
+            flags | OFlags::NOFOLLOW,
+            mode,
+            resolve,
+        ) {
+            Ok(dir) => return Ok(Some(dir)),
+            Err(e) if vanished(&e.into()) => return Ok(None),
+            Err(e) => {
+                memo.no_openat2 = matches!(e, rustix::io::Errno::NOSYS | rustix::io::Errno::PERM)
+            }
+        }
+    }
+    if !is_real_dir_memo(root, rel, &mut memo.dirs) {
+        return Ok(None);
+    }
+    match rustix::fs::open(root.join(std::ffi::OsStr::from_bytes(rel)), flags, mode) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if vanished(&e.into()) => Ok(None),
+        Err(e) => Err(io_failure(rel, e.into())),
+    }
 }
 
 /// Runs `jobs` (directories to read, each with the index entries under it) on as many
@@ -346,6 +398,7 @@ fn run_jobs(
     for part in parts {
         out.removed.extend(part.removed);
         out.to_hash.extend(part.to_hash);
+        out.stamps.extend(part.stamps);
     }
     Ok(out)
 }
@@ -533,6 +586,7 @@ impl<'a> Worker<'a> {
                 name,
                 c_name: names.c_name(i),
                 kind: names.spans[i].kind,
+                known: None,
             };
             let mut matched = false;
             while next < tracked.len() && tracked[next].name == name {
@@ -541,7 +595,10 @@ impl<'a> Worker<'a> {
                 next += 1;
                 if found.kind == FileType::Unknown {
                     match found.stat()? {
-                        Some(stat) => found.kind = FileType::from_raw_mode(stat.st_mode),
+                        Some(stat) => {
+                            found.kind = FileType::from_raw_mode(stat.st_mode);
+                            found.known = Some(stat);
+                        }
                         None => {
                             self.removed(here.entries.clone());
                             continue;
@@ -705,7 +762,8 @@ impl<'a> Worker<'a> {
         if self.excludes.is_none() {
             let source =
                 gix::worktree::stack::state::ignore::Source::WorktreeThenIdMappingIfNotSkipped;
-            self.excludes = Some(self.repo.excludes(self.index, None, source).context(what)?);
+            let skipped = skipped_files(self.index, b".gitignore");
+            self.excludes = Some(self.repo.excludes(&skipped, None, source).context(what)?);
         }
         let excludes = self.excludes.as_mut().expect("created above");
         let mode = if is_dir { Mode::DIR } else { Mode::FILE };
@@ -772,28 +830,20 @@ impl<'a> Worker<'a> {
                 }
             }
         }
-        if !is_real_dir_memo(workdir, parent, &mut memo.dirs) {
-            gone(self);
-            return Ok(());
-        }
         let parent_path = workdir.join(std::ffi::OsStr::from_bytes(parent));
         let dir = match memo.open.get(parent) {
             Some(dir) => dir.clone(),
-            None => {
-                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-                match rustix::fs::open(&parent_path, flags, rustix::fs::Mode::empty()) {
-                    Ok(dir) => {
-                        let dir = Arc::new(dir);
-                        memo.open.insert(BString::from(parent), dir.clone());
-                        dir
-                    }
-                    Err(e) if vanished(&e.into()) => {
-                        gone(self);
-                        return Ok(());
-                    }
-                    Err(e) => return Err(io_failure(parent, e.into())),
+            None => match open_real_dir(workdir, parent, memo)? {
+                Some(dir) => {
+                    let dir = Arc::new(dir);
+                    memo.open.insert(BString::from(parent), dir.clone());
+                    dir
                 }
-            }
+                None => {
+                    gone(self);
+                    return Ok(());
+                }
+            },
         };
         let job = Job {
             place: Place::Root(parent_path),
@@ -812,12 +862,19 @@ impl<'a> Worker<'a> {
             name: name.as_bstr(),
             c_name: &c_name,
             kind: FileType::Unknown,
+            known: None,
         };
         let Some(stat) = found.stat()? else {
             gone(self);
             return Ok(());
         };
         found.kind = FileType::from_raw_mode(stat.st_mode);
+        found.known = Some(stat);
+        if matches!(found.kind, FileType::RegularFile | FileType::Symlink) {
+            self.out
+                .stamps
+                .insert(path.to_owned(), Stamp::from_stat(&stat));
+        }
         match (file_entries, dir_entries) {
             (Some(entries), _) => self.tracked_file(&found, entries, jobs),
             // A tracked directory still a directory: what changed in it is listed itself.
@@ -1046,6 +1103,8 @@ struct Found<'j> {
     name: &'j BStr,
     c_name: &'j CStr,
     kind: FileType,
+    /// Its stat data once taken.
+    known: Option<rustix::fs::Stat>,
 }
 
 impl Found<'_> {
@@ -1058,6 +1117,9 @@ impl Found<'_> {
 
     /// Its stat data (not following a symlink), or None when it is gone.
     fn stat(&self) -> Result<Option<rustix::fs::Stat>, RepoError> {
+        if let Some(known) = self.known {
+            return Ok(Some(known));
+        }
         match rustix::fs::statat(self.dir.as_ref(), self.c_name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(stat) => Ok(Some(stat)),
             Err(e) if vanished(&e.into()) => Ok(None),

@@ -192,9 +192,10 @@ fn take_at(
         });
     }
     let wt = repo.open_worktree(wanted)?;
+    let asked = crate::git::fsmonitor::ask(wt.gix());
     if where_recorded
         && !half_made
-        && let Some(last) = unchanged_since_captured(repo, &wt, wanted, fresh, &state)?
+        && let Some(last) = unchanged_since_captured(repo, &wt, wanted, fresh, &state, &asked)?
     {
         if take.only_if_dirty && is_clean(repo, last.head, last.staged, last.tree)? {
             return Ok(None);
@@ -205,7 +206,7 @@ fn take_at(
             new: false,
         }));
     }
-    let capture = checkpoint::capture(&wt)?;
+    let capture = checkpoint::capture_asked(&wt, asked)?;
     if half_made && take.when_pending == WhenPending::Salvage {
         let id = checkpoint::commit(&wt, &capture, take.message)?;
         tx.record(
@@ -255,13 +256,15 @@ fn is_clean(
 
 /// The last checkpoint, when the file-system monitor says nothing changed in the worktree
 /// since its capture here and HEAD has not moved: taking a checkpoint now would give that
-/// one again, so no scan is needed.
+/// one again, so no scan is needed. `asked` answers when no scan moved the monitor's state
+/// on since that capture; otherwise the monitor is asked about the capture's own clock.
 fn unchanged_since_captured(
     repo: &Repo,
     wt: &Repo,
     path: &Path,
     session: &Session,
     state: &crate::session::LocalState,
+    asked: &crate::git::fsmonitor::Asked,
 ) -> Result<Option<checkpoint::Snapshot>, LifecycleError> {
     let Some(captured) = &state.captured else {
         return Ok(None);
@@ -274,10 +277,13 @@ fn unchanged_since_captured(
     {
         return Ok(None);
     }
-    let Some(mut looker) = crate::git::fsmonitor::Looker::new(wt.gix()) else {
-        return Ok(None);
+    let unchanged = match asked.unchanged_since(&captured.seen) {
+        Some(unchanged) => unchanged,
+        None => crate::git::fsmonitor::Looker::new(wt.gix()).is_some_and(|mut looker| {
+            looker.look(path, &captured.seen) == crate::git::fsmonitor::Look::Unchanged
+        }),
     };
-    if looker.look(path, &captured.seen) != crate::git::fsmonitor::Look::Unchanged {
+    if !unchanged {
         return Ok(None);
     }
     Ok(checkpoint::Snapshot::read(repo, last).ok())

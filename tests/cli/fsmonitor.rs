@@ -241,6 +241,15 @@ fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> S
             };
             let to = d.with_file_name(format!("moved{n}"));
             let _ = std::fs::rename(at(&d), at(&to));
+            if n.is_multiple_of(2) {
+                // A symlink to it where it was: git does not follow it to what is below.
+                let _ = std::os::unix::fs::symlink(format!("moved{n}"), at(&d));
+                return format!(
+                    "rename {} -> {}, a symlink to it left",
+                    d.display(),
+                    to.display()
+                );
+            }
             format!("rename {} -> {}", d.display(), to.display())
         }
         7 => {
@@ -610,6 +619,31 @@ fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
     let (monitored, _, v) = verify_main(&repo);
     assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
     std::fs::remove_file(repo.root.join("sub/x.txt")).unwrap();
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    let _ = reply;
+}
+
+/// A directory replaced by a symlink to where it went: git does not follow the link, so
+/// what was listed below it is gone, although the same path through the link still opens.
+#[test]
+fn a_directory_made_a_symlink_hides_what_was_below_it() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("a.txt", "a\n"), ("sub/deep/b.txt", "b\n")], "files");
+    let sock = repo.home.join("fake.sock");
+    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
+    fake_watchman(&sock, reply.clone());
+    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    write_file(&repo.root.join("sub/deep/b.txt"), "changed\n");
+    verify_main(&repo);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
+    std::fs::rename(repo.root.join("sub"), repo.root.join("moved")).unwrap();
+    std::os::unix::fs::symlink("moved", repo.root.join("sub")).unwrap();
+    // The link and the directory are reported, not the file below them: it is listed, and
+    // judged again all the same.
+    *reply.lock().unwrap() = Reply::Changed(vec!["sub".into(), "moved".into()]);
     let (monitored, _, v) = verify_main(&repo);
     assert!(monitored, "{v:#}");
     assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
