@@ -169,12 +169,13 @@ pub fn capture_with(
             // in them are not looked at.
             let reuse = reusable_trees(worktree, scanned.memo.as_ref(), &scanned.changes, &good);
             let (mut known, mut fresh) = (Vec::new(), Vec::new());
+            let present = worktree.presence();
             for path in &scanned.changes.to_hash {
                 if in_any(path.as_ref(), &reuse) {
                     continue;
                 }
                 match good(path.as_ref()) {
-                    Some(kept) if worktree.has_object(kept.id) => known.push((path.clone(), kept)),
+                    Some(kept) if present.has(kept.id) => known.push((path.clone(), kept)),
                     _ => fresh.push(path.clone()),
                 }
             }
@@ -321,6 +322,7 @@ fn reusable_trees(
     };
     let mut dirs: Vec<(&BString, &ObjectId)> = memo.trees.iter().collect();
     dirs.sort_by_key(|(dir, _)| dir.len());
+    let present = worktree.presence();
     for (dir, id) in dirs {
         if poisoned.contains(dir.as_slice()) || in_any(dir.as_ref(), &reuse) {
             continue;
@@ -330,12 +332,12 @@ fn reusable_trees(
                 .files
                 .iter()
                 .filter(|(p, _)| below(p, dir))
-                .all(|(_, kept)| worktree.has_object(kept.id))
+                .all(|(_, kept)| present.has(kept.id))
             && memo
                 .trees
                 .iter()
                 .filter(|(p, _)| below(p, dir))
-                .all(|(_, id)| worktree.has_object(*id));
+                .all(|(_, id)| present.has(*id));
         if whole {
             reuse.insert(dir.clone(), *id);
         }
@@ -429,6 +431,15 @@ fn staged_tree(
     head: Option<ObjectId>,
 ) -> Result<Option<ObjectId>, CheckpointError> {
     let Some(head) = head else { return Ok(None) };
+    // A valid cached root is the staged tree, and says no entry is unmerged (git drops the
+    // cached trees above an unmerged entry): the hundred thousand entries are not looked at.
+    if !index.is_sparse()
+        && let Some(root) = index.tree()
+        && root.num_entries.is_some()
+    {
+        let head_tree = worktree.read_commit(head)?.tree;
+        return Ok((root.id != head_tree).then_some(root.id));
+    }
     if index.entries().iter().any(|e| e.stage_raw() != 0) {
         return Ok(None);
     }

@@ -27,10 +27,9 @@ pub fn run(ctx: &Context, args: CheckpointArgs) -> CommandResult {
             .hint("leave out -m for the default message"));
     }
     let session = ctx.session(args.name.as_deref())?;
-    let path = worktree_of(ctx, &session)?;
     let mut tx = ctx.transaction();
     let recorded =
-        ops::checkpoint::record_checkpoint(&mut tx, &ctx.local(), &session, &path, &args.message)?;
+        ops::checkpoint::record_checkpoint_here(&mut tx, &ctx.local(), &session, &args.message)?;
     tx.finish()?;
     if !recorded.new {
         ctx.out.status("nothing changed since the last checkpoint");

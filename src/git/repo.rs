@@ -494,6 +494,19 @@ impl Repo {
         self.inner.has_object(id)
     }
 
+    /// A checker of many objects' presence ([`Presence::has`]).
+    pub fn presence(&self) -> Presence<'_> {
+        let flags = rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::DIRECTORY
+            | rustix::fs::OFlags::CLOEXEC;
+        let objects = self.inner.objects.store_ref().path();
+        Presence {
+            repo: self,
+            loose: rustix::fs::open(objects, flags, rustix::fs::Mode::empty()).ok(),
+            misses: std::cell::Cell::new(0),
+        }
+    }
+
     /// Whether `id` names a tree in the database.
     pub fn is_tree(&self, id: ObjectId) -> bool {
         self.inner
@@ -1304,6 +1317,34 @@ pub fn with_short_paths<T>(repo: &gix::Repository, f: impl FnOnce(&gix::Reposito
     let out = f(&local);
     let _ = std::env::set_current_dir(previous);
     out
+}
+
+/// Asks whether objects are in the database, many in a row: a loose object is looked up from
+/// the objects directory opened once (a path of two components, not the whole path from the
+/// root), anything else (packed, in an alternate) through gix. Objects asked about together
+/// are mostly of one kind (written by the last capture, or packed since by `git gc`): after a
+/// few objects that were not loose, gix is asked first.
+pub struct Presence<'r> {
+    repo: &'r Repo,
+    loose: Option<std::os::fd::OwnedFd>,
+    misses: std::cell::Cell<u32>,
+}
+
+impl Presence<'_> {
+    pub fn has(&self, id: ObjectId) -> bool {
+        if let Some(dir) = &self.loose
+            && self.misses.get() < 3
+        {
+            let hex = id.to_string();
+            let name = format!("{}/{}", &hex[..2], &hex[2..]);
+            let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
+            if rustix::fs::statat(dir, name.as_str(), flags).is_ok() {
+                return true;
+            }
+            self.misses.set(self.misses.get() + 1);
+        }
+        self.repo.has_object(id)
+    }
 }
 
 #[cfg(test)]

@@ -97,6 +97,26 @@ pub fn record_checkpoint(
     Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
 }
 
+/// [`record_checkpoint`] of the session's worktree on this machine, found under the lock (a
+/// command naming the session need not look for it first as well).
+pub fn record_checkpoint_here(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    message: &str,
+) -> Result<Recorded, LifecycleError> {
+    let common = tx.repo().common_dir();
+    let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
+    let fresh = load_locked(&lock, tx, session)?;
+    let Some(path) = find_worktree(tx.repo(), local, &fresh)? else {
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
+    };
+    let recorded = take_at(tx, local, &fresh, &path, Take::new(message), true)?;
+    Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
+}
+
 /// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
 /// from the last checkpoint; None when it is clean. Waits for the session's lock.
 pub fn checkpoint_if_dirty(
