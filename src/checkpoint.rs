@@ -56,6 +56,8 @@ pub struct Capture {
     /// What the capture is as of, when the file-system monitor can later tell whether the
     /// worktree changed since.
     pub seen: Option<crate::git::fsmonitor::Seen>,
+    /// Files the scan listed that hold what the index says after all (stale stat data).
+    pub clean: Vec<BString>,
 }
 
 /// A checkpoint as read back from its commit.
@@ -215,6 +217,9 @@ pub fn capture_with(
     let mut volatile: Vec<&BStr> = Vec::new();
     // The stat data of each file whose id may be kept for the next capture.
     let mut stamps: HashMap<&BStr, Stamp> = HashMap::new();
+    // Listed files that hold what the index says after all (git left their stat data
+    // stale: a checkout in the same second as its index write); the index stands for them.
+    let mut clean: Vec<&BStr> = Vec::new();
     for (path, (mut result, stamp)) in fresh.iter().zip(hashed) {
         if let Some(stamp) = stamp
             && !stamp.racy(now)
@@ -233,16 +238,24 @@ pub fn capture_with(
         if result.is_none() && gitlink_stays(&index, path.as_ref(), worktree) {
             continue;
         }
-        mark_parents(&mut dirty_dirs, path.as_ref());
         // With both trusted the mode is as on disk: no index lookup.
         if let Some((mode, _)) = &mut result
             && (!fs.executable_bit || !fs.symlink)
         {
             *mode = recorded_mode(*mode, mode_source(&index, path.as_ref()), &fs);
         }
+        if same_as_index(&index, path.as_ref(), result) {
+            clean.push(path.as_ref());
+            continue;
+        }
+        mark_parents(&mut dirty_dirs, path.as_ref());
         replaced.insert(path.as_ref(), result);
     }
     for (path, kept) in &known {
+        if same_as_index(&index, path.as_ref(), Some((kept.mode, kept.id))) {
+            clean.push(path.as_ref());
+            continue;
+        }
         mark_parents(&mut dirty_dirs, path.as_ref());
         stamps.insert(path.as_ref(), kept.stamp);
         replaced.insert(path.as_ref(), Some((kept.mode, kept.id)));
@@ -271,16 +284,38 @@ pub fn capture_with(
             &volatile,
             writer.written.into_inner(),
         );
-        crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take());
+        crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;
+    let clean = clean.into_iter().map(BStr::to_owned).collect();
     Ok(Capture {
         tree,
         head,
         staged,
         seen: scanned.seen,
+        clean,
     })
+}
+
+/// Whether a file hashed as `hashed` holds what its one index entry says (same id and mode;
+/// not unmerged, intent-to-add, skip-worktree or a submodule).
+fn same_as_index(index: &gix::index::State, path: &BStr, hashed: Hashed) -> bool {
+    let Some((mode, id)) = hashed else {
+        return false;
+    };
+    let Some(range) = index.entry_range(path) else {
+        return false;
+    };
+    let entry = &index.entries()[range.start];
+    range.len() == 1
+        && entry.stage_raw() == 0
+        && !entry
+            .flags
+            .intersects(Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE | Flags::ASSUME_VALID)
+        && entry.mode != gix::index::entry::Mode::COMMIT
+        && entry.id == id
+        && entry.mode.to_tree_entry_mode() == Some(mode)
 }
 
 /// The trees of the last capture's memo that this one takes as they are: the topmost ones

@@ -42,6 +42,9 @@ pub struct WorktreeMonitor {
     pub monitored: bool,
     /// watchman's clock at the last answer.
     pub clock: Option<String>,
+    /// Paths every scan looks at again, reported or not: those that differed from the index
+    /// at the last one.
+    pub listed: usize,
     /// Why the last full scan was needed.
     pub last_full: Option<String>,
     /// When that was (seconds since the epoch).
@@ -98,6 +101,7 @@ pub fn status(repo: &Repo, main_root: &Path, local: &LocalStore) -> MonitorStatu
                 answering: watched.as_ref().is_some_and(|r| roots.contains(r)),
                 watched,
                 monitored: state.monitored,
+                listed: state.listed.len(),
                 clock: state.clock,
                 last_full,
                 last_full_at,
@@ -203,7 +207,7 @@ pub fn verify(
         }
         let wt = repo.open_worktree(&path)?;
         let (mut answer, mut monitor_changes, mut full_changes) = (None, None, None);
-        let monitor_tree = crate::checkpoint::capture_with(&wt, |repo, index| {
+        let monitor_capture = crate::checkpoint::capture_with(&wt, |repo, index| {
             let (changes, how) = fsmonitor::worktree_changes_explained(repo, index)?;
             // Captured as a checkpoint would be: what the last capture computed is used, and
             // what this one computes is kept for the next.
@@ -216,20 +220,22 @@ pub fn verify(
             answer = Some(how);
             monitor_changes = Some(changes);
             Ok(scanned)
-        })?
-        .tree;
-        let tree = crate::checkpoint::capture_with(&wt, |repo, index| {
+        })?;
+        let full_capture = crate::checkpoint::capture_with(&wt, |repo, index| {
             let changes = crate::git::scan::full_scan(repo, index)?;
             full_changes = Some(changes.clone());
             Ok(crate::checkpoint::Scanned {
                 changes,
                 ..Default::default()
             })
-        })?
-        .tree;
+        })?;
+        let (monitor_tree, tree) = (monitor_capture.tree, full_capture.tree);
         let monitor_changes = monitor_changes.unwrap_or_default();
         let full_changes = full_changes.unwrap_or_default();
-        let listed = |c: &crate::git::scan::WorktreeChanges| {
+        // What differs from the index: a file listed for its stale stat data that holds what
+        // the index says is not (the monitor stops listing it once a capture found that).
+        let listed = |c: &crate::git::scan::WorktreeChanges, clean: &[gix::bstr::BString]| {
+            let clean: HashSet<&gix::bstr::BString> = clean.iter().collect();
             let mut all: Vec<String> = c
                 .removed
                 .iter()
@@ -237,13 +243,15 @@ pub fn verify(
                 .chain(
                     c.to_hash
                         .iter()
+                        .filter(|p| !clean.contains(p))
                         .map(|p| format!("changed {}", crate::git::printable_path(p))),
                 )
                 .collect();
             all.sort();
             all
         };
-        let (m, f) = (listed(&monitor_changes), listed(&full_changes));
+        let m = listed(&monitor_changes, &monitor_capture.clean);
+        let f = listed(&full_changes, &full_capture.clean);
         let (m_set, f_set): (HashSet<&String>, HashSet<&String>) =
             (m.iter().collect(), f.iter().collect());
         let (monitored, full_because) = match answer {
@@ -262,7 +270,7 @@ pub fn verify(
             monitored,
             full_because,
             removed: full_changes.removed.len(),
-            changed: full_changes.to_hash.len(),
+            changed: full_changes.to_hash.len() - full_capture.clean.len(),
             tree: tree.to_string(),
             monitor_tree: monitor_tree.to_string(),
             only_monitor: m.iter().filter(|p| !f_set.contains(p)).cloned().collect(),

@@ -525,6 +525,12 @@ pub struct State {
     pub fingerprint: String,
     /// Paths (hex) the last answer listed: looked at again next time.
     pub listed: Vec<String>,
+    /// Files (hex) whose stat data the index has stale but whose content a capture found to
+    /// be the index's (left out of `listed`): looked at again when they are reported, or
+    /// when a `.gitattributes` changes (what their content hashes to may change with it, and
+    /// git hashes a file whose stat data does not match again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<String>,
     /// Why the last full scan was needed, and when (seconds).
     pub last_full: Option<(String, i64)>,
     /// Whether the last answer came from the monitor.
@@ -915,6 +921,17 @@ pub fn answer(
                     state.memo = memo.as_ref().map(Memo::to_stored);
                     state.clock = Some(since.clock);
                     state.listed = listed(&changes);
+                    // What was looked at again is judged by this scan (and its capture).
+                    let looked: std::collections::HashSet<String> =
+                        candidates.iter().map(|p| crate::oplog::to_hex(p)).collect();
+                    state.stale.retain(|hex| {
+                        !looked.contains(hex)
+                            && !subtrees.iter().any(|dir| {
+                                crate::oplog::from_hex(hex).is_some_and(|p| {
+                                    p.starts_with(dir) && p.get(dir.len()) == Some(&b'/')
+                                })
+                            })
+                    });
                     state.monitored = true;
                     let answer = Answer {
                         full_because: None,
@@ -969,6 +986,7 @@ pub fn answer(
         state.fingerprint = fingerprint;
         state.index = Some(identity);
         state.listed = listed(&changes);
+        state.stale.clear();
         state.memo = None;
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
@@ -980,9 +998,28 @@ pub fn answer(
 /// Keeps what a capture computed from the answer `seen` describes: with the state that
 /// answer moved on when it is not written yet, else when the state still is as of that
 /// answer (a scan since may have moved it on: then nothing is kept).
-pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo, unsaved: Option<Unsaved>) {
+/// `clean`: files the scan listed that turned out to hold what the index says (git left
+/// their stat data stale); they are not listed again until the monitor reports them.
+pub fn remember(
+    repo: &gix::Repository,
+    seen: &Seen,
+    memo: &Memo,
+    unsaved: Option<Unsaved>,
+    clean: &[&gix::bstr::BStr],
+) {
+    let forget_clean = |state: &mut State| {
+        if !clean.is_empty() {
+            let clean: std::collections::HashSet<String> =
+                clean.iter().map(|p| crate::oplog::to_hex(p)).collect();
+            state.listed.retain(|hex| !clean.contains(hex));
+            state.stale.extend(clean);
+            state.stale.sort_unstable();
+            state.stale.dedup();
+        }
+    };
     if let Some(mut unsaved) = unsaved {
         unsaved.state.memo = Some(memo.to_stored());
+        forget_clean(&mut unsaved.state);
         unsaved.save();
         return;
     }
@@ -998,6 +1035,7 @@ pub fn remember(repo: &gix::Repository, seen: &Seen, memo: &Memo, unsaved: Optio
         return;
     }
     state.memo = Some(memo.to_stored());
+    forget_clean(&mut state);
     save_state(common, &workdir, &state);
 }
 
@@ -1141,6 +1179,18 @@ fn plan(
         .filter_map(|h| crate::oplog::from_hex(h).map(BString::from))
         .collect();
     let mut subtrees = Vec::new();
+    let attributes = files.iter().any(|(path, _)| {
+        let name = path.rsplit_str("/").next().unwrap_or(path.as_slice());
+        name.eq_ignore_ascii_case(b".gitattributes")
+    });
+    if attributes {
+        candidates.extend(
+            state
+                .stale
+                .iter()
+                .filter_map(|h| crate::oplog::from_hex(h).map(BString::from)),
+        );
+    }
     for (path, new_dir) in files {
         if path.as_slice() == b".gitignore" {
             return Err("the top .gitignore changed".to_owned());

@@ -629,6 +629,7 @@ pub fn land(
                     head: Some(landed),
                     staged: None,
                     seen: None,
+                    clean: Vec::new(),
                 };
                 let after =
                     crate::checkpoint::commit(&wt, &capture, "continuing from what landed")?;

@@ -327,6 +327,7 @@ fn sync_one(
         head: before_snapshot.head,
         staged: before_snapshot.staged,
         seen: None,
+        clean: Vec::new(),
     };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
     // From here until the worktree is back with its work, a Ctrl-C or a closed terminal is
@@ -402,6 +403,7 @@ fn sync_one(
                 head: Some(new_head),
                 staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
                 seen: None,
+                clean: Vec::new(),
             };
             let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
                 .map_err(|e| text(&e))?;

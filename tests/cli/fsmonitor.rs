@@ -650,6 +650,60 @@ fn a_directory_made_a_symlink_hides_what_was_below_it() {
     let _ = reply;
 }
 
+/// A file whose stat data the index has stale (touched, or checked out in the same second
+/// as the index was written) but whose content is the index's: a capture finds it
+/// unchanged, and the monitor stops looking at it until it is reported.
+#[test]
+fn a_file_with_stale_stat_data_is_listed_until_a_capture_finds_it_unchanged() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")], "files");
+    repo.git(&["config", "filter.upper.clean", "tr a-z A-Z"]);
+    let sock = repo.home.join("fake.sock");
+    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
+    fake_watchman(&sock, reply.clone());
+    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    let listed = || {
+        let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+        status["worktrees"][0]["listed"].as_u64().unwrap()
+    };
+    let touch = |rel: &str, secs_ago: u64| {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(repo.root.join(rel))
+            .unwrap();
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+        file.set_modified(then).unwrap();
+    };
+    touch("sub/b.txt", 3600);
+    write_file(&repo.root.join("a.txt"), "changed\n");
+    let (_, _, v) = verify_main(&repo);
+    assert_eq!(v["changed"], 1, "{v:#}");
+    assert_eq!(listed(), 1, "only a.txt differs from the index");
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored && v["tree"] == v["monitor_tree"], "{v:#}");
+    assert!(v["only_full"].as_array().unwrap().is_empty(), "{v:#}");
+    // New attributes: git hashes a file with stale stat data again, under them.
+    write_file(
+        &repo.root.join("sub/.gitattributes"),
+        "*.txt filter=upper\n",
+    );
+    *reply.lock().unwrap() = Reply::Changed(vec!["sub/.gitattributes".into()]);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    assert!(v["only_full"].as_array().unwrap().is_empty(), "{v:#}");
+    std::fs::remove_file(repo.root.join("sub/.gitattributes")).unwrap();
+    verify_main(&repo);
+    // Reported later, and changed for real: looked at again.
+    write_file(&repo.root.join("sub/b.txt"), "changed\n");
+    *reply.lock().unwrap() = Reply::Changed(vec!["sub/b.txt".into()]);
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    assert_eq!(v["changed"], 2, "{v:#}");
+    let _ = reply;
+}
+
 /// Every way the monitor can be wrong that the scan can tell (a restart, a recrawl, an
 /// error, a hang, garbage, a closed connection, an index or settings change it does not
 /// report, names it cannot spell, new top-level ignore rules) ends in a full scan that is
