@@ -276,15 +276,14 @@ pub fn wait_deadline(
     let deadline = Instant::now()
         .checked_add(timeout)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
-    loop {
-        if let Some(output) = handle.try_wait()? {
-            return Ok(Some(output.clone()));
-        }
-        if Instant::now() >= deadline {
+    // Woken by the child's exit (SIGCHLD), not by polling: a poll every few milliseconds
+    // made every git run here a few milliseconds longer than git.
+    match handle.wait_deadline(deadline)? {
+        Some(output) => Ok(Some(output.clone())),
+        None => {
             let _ = handle.kill();
-            return Ok(None);
+            Ok(None)
         }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -303,6 +302,25 @@ pub fn start_detached(mut cmd: std::process::Command) -> std::io::Result<std::pr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_ends_a_process_that_runs_on_and_not_one_that_ends() {
+        let started = Instant::now();
+        let slow = duct::cmd!("sleep", "5").stdout_capture().start().unwrap();
+        assert!(
+            wait_deadline(&slow, Duration::from_millis(100))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let quick = duct::cmd!("true").stdout_capture().start().unwrap();
+        let out = wait_deadline(&quick, Duration::from_secs(5)).unwrap();
+        assert!(out.is_some_and(|o| o.status.success()));
+    }
 
     #[test]
     fn failure_names_argv_and_stderr() {
