@@ -525,12 +525,12 @@ pub struct State {
     pub fingerprint: String,
     /// Paths (hex) the last answer listed: looked at again next time.
     pub listed: Vec<String>,
-    /// Files (hex) whose stat data the index has stale but whose content a capture found to
-    /// be the index's (left out of `listed`): looked at again when they are reported, or
-    /// when a `.gitattributes` changes (what their content hashes to may change with it, and
-    /// git hashes a file whose stat data does not match again).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stale: Vec<String>,
+    /// Whether files whose stat data the index has stale, but whose content a capture found
+    /// to be the index's, were left out of `listed` (each is looked at again when reported).
+    /// A `.gitattributes` changing then means a full scan: what such a file hashes to may
+    /// change with it, and git hashes a file whose stat data does not match again.
+    #[serde(default)]
+    pub stale: bool,
     /// Why the last full scan was needed, and when (seconds).
     pub last_full: Option<(String, i64)>,
     /// Whether the last answer came from the monitor.
@@ -921,17 +921,6 @@ pub fn answer(
                     state.memo = memo.as_ref().map(Memo::to_stored);
                     state.clock = Some(since.clock);
                     state.listed = listed(&changes);
-                    // What was looked at again is judged by this scan (and its capture).
-                    let looked: std::collections::HashSet<String> =
-                        candidates.iter().map(|p| crate::oplog::to_hex(p)).collect();
-                    state.stale.retain(|hex| {
-                        !looked.contains(hex)
-                            && !subtrees.iter().any(|dir| {
-                                crate::oplog::from_hex(hex).is_some_and(|p| {
-                                    p.starts_with(dir) && p.get(dir.len()) == Some(&b'/')
-                                })
-                            })
-                    });
                     state.monitored = true;
                     let answer = Answer {
                         full_because: None,
@@ -986,7 +975,7 @@ pub fn answer(
         state.fingerprint = fingerprint;
         state.index = Some(identity);
         state.listed = listed(&changes);
-        state.stale.clear();
+        state.stale = false;
         state.memo = None;
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
@@ -1012,9 +1001,7 @@ pub fn remember(
             let clean: std::collections::HashSet<String> =
                 clean.iter().map(|p| crate::oplog::to_hex(p)).collect();
             state.listed.retain(|hex| !clean.contains(hex));
-            state.stale.extend(clean);
-            state.stale.sort_unstable();
-            state.stale.dedup();
+            state.stale = true;
         }
     };
     if let Some(mut unsaved) = unsaved {
@@ -1183,12 +1170,9 @@ fn plan(
         let name = path.rsplit_str("/").next().unwrap_or(path.as_slice());
         name.eq_ignore_ascii_case(b".gitattributes")
     });
-    if attributes {
-        candidates.extend(
-            state
-                .stale
-                .iter()
-                .filter_map(|h| crate::oplog::from_hex(h).map(BString::from)),
+    if attributes && state.stale {
+        return Err(
+            "a .gitattributes changed, and files with stale stat data are not listed".to_owned(),
         );
     }
     for (path, new_dir) in files {
