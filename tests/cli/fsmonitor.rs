@@ -567,6 +567,17 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
     });
 }
 
+/// A repository with `files` committed whose monitor is a fake one answering as told.
+fn with_fake_monitor(files: &[(&str, &str)]) -> (TestRepo, Arc<Mutex<Reply>>) {
+    let repo = TestRepo::new();
+    repo.commit_files(files, "files");
+    let sock = repo.home.join("fake.sock");
+    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
+    fake_watchman(&sock, reply.clone());
+    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    (repo, reply)
+}
+
 /// `fsmonitor verify` in the main worktree: (monitored, why not).
 fn verify_main(repo: &TestRepo) -> (bool, String, serde_json::Value) {
     let out = repo.session(&["fsmonitor", "verify", "--json"]);
@@ -583,12 +594,7 @@ fn verify_main(repo: &TestRepo) -> (bool, String, serde_json::Value) {
 /// and the capture hashes it again instead of taking the kept id (or its directory's tree).
 #[test]
 fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
-    let repo = TestRepo::new();
-    repo.commit_files(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")], "files");
-    let sock = repo.home.join("fake.sock");
-    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
-    fake_watchman(&sock, reply.clone());
-    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    let (repo, reply) = with_fake_monitor(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")]);
     let write_old = |text: &str, secs_ago: u64| {
         let path = repo.root.join("sub/b.txt");
         write_file(&path, text);
@@ -629,12 +635,7 @@ fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
 /// what was listed below it is gone, although the same path through the link still opens.
 #[test]
 fn a_directory_made_a_symlink_hides_what_was_below_it() {
-    let repo = TestRepo::new();
-    repo.commit_files(&[("a.txt", "a\n"), ("sub/deep/b.txt", "b\n")], "files");
-    let sock = repo.home.join("fake.sock");
-    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
-    fake_watchman(&sock, reply.clone());
-    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
+    let (repo, reply) = with_fake_monitor(&[("a.txt", "a\n"), ("sub/deep/b.txt", "b\n")]);
     write_file(&repo.root.join("sub/deep/b.txt"), "changed\n");
     verify_main(&repo);
     let (monitored, _, v) = verify_main(&repo);
@@ -655,13 +656,8 @@ fn a_directory_made_a_symlink_hides_what_was_below_it() {
 /// unchanged, and the monitor stops looking at it until it is reported.
 #[test]
 fn a_file_with_stale_stat_data_is_listed_until_a_capture_finds_it_unchanged() {
-    let repo = TestRepo::new();
-    repo.commit_files(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")], "files");
+    let (repo, reply) = with_fake_monitor(&[("a.txt", "a\n"), ("sub/b.txt", "b\n")]);
     repo.git(&["config", "filter.upper.clean", "tr a-z A-Z"]);
-    let sock = repo.home.join("fake.sock");
-    let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
-    fake_watchman(&sock, reply.clone());
-    repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
     let listed = || {
         let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
         status["worktrees"][0]["listed"].as_u64().unwrap()
