@@ -564,7 +564,7 @@ fn hash_files(
     index: &gix::index::State,
     paths: &[BString],
     stamp_root: Option<&std::path::Path>,
-    seen: &HashMap<BString, Stamp>,
+    scan_stamps: &HashMap<BString, Stamp>,
 ) -> Result<Vec<HashedWithStamp>, CheckpointError> {
     if paths.is_empty() {
         return Ok(Vec::new());
@@ -587,7 +587,8 @@ fn hash_files(
                         // Taken before the file is read (the scan's will do): a write after
                         // it changes what a later capture sees.
                         let stamp = stamp_root.and_then(|root| {
-                            seen.get(path)
+                            scan_stamps
+                                .get(path)
                                 .copied()
                                 .or_else(|| Stamp::of(&root.join(path.to_path().ok()?)))
                         });

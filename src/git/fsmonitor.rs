@@ -793,7 +793,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     };
     let mut state = load_state(common, &workdir);
     let fingerprint = fingerprint(repo);
-    let identity = cheap_index_identity(&workdir, repo.object_hash().len_in_bytes());
+    let identity = index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes());
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
     let since = match (&watched_root, &last_clock) {
         (Some(_), Some(_)) if identity.is_none() || state.index != identity => {
@@ -899,40 +899,51 @@ pub fn answer(
                     why
                 }
                 Ok((candidates, subtrees)) => {
-                    let changes = scan::scan_candidates(repo, index, &candidates, &subtrees)?;
-                    let seen = Seen {
-                        watched,
-                        clock: since.clock.clone(),
-                        index: identity,
-                        fingerprint,
-                    };
-                    // What the last capture computed, less what was reported since: as valid
-                    // as of the new clock as it was as of the old one.
-                    let touched: Vec<&gix::bstr::BStr> = reported
-                        .iter()
-                        .chain(&subtrees)
-                        .map(|p| p.as_ref())
-                        .collect();
-                    let memo = state
-                        .memo
-                        .take()
-                        .and_then(|stored| Memo::from_stored(&stored))
-                        .and_then(|mut memo| memo.forget(&touched).then_some(memo));
-                    state.memo = memo.as_ref().map(Memo::to_stored);
-                    state.clock = Some(since.clock);
-                    state.listed = listed(&changes);
-                    state.monitored = true;
-                    let answer = Answer {
-                        full_because: None,
-                        seen: Some(seen),
-                        memo,
-                    };
-                    let unsaved = Unsaved {
-                        common,
-                        workdir,
-                        state,
-                    };
-                    return Ok((changes, answer, Some(unsaved)));
+                    // Failing (out of file descriptors, say) it leaves the full scan to answer.
+                    match scan::scan_candidates(repo, index, &candidates, &subtrees) {
+                        Err(e) => {
+                            clock = Some(since.clock);
+                            format!(
+                                "the scan of what was reported failed: {}",
+                                crate::text::one_line(&e)
+                            )
+                        }
+                        Ok(changes) => {
+                            let seen = Seen {
+                                watched,
+                                clock: since.clock.clone(),
+                                index: identity,
+                                fingerprint,
+                            };
+                            // What the last capture computed, less what was reported since: as valid
+                            // as of the new clock as it was as of the old one.
+                            let touched: Vec<&gix::bstr::BStr> = reported
+                                .iter()
+                                .chain(&subtrees)
+                                .map(|p| p.as_ref())
+                                .collect();
+                            let memo = state
+                                .memo
+                                .take()
+                                .and_then(|stored| Memo::from_stored(&stored))
+                                .and_then(|mut memo| memo.forget(&touched).then_some(memo));
+                            state.memo = memo.as_ref().map(Memo::to_stored);
+                            state.clock = Some(since.clock);
+                            state.listed = listed(&changes);
+                            state.monitored = true;
+                            let answer = Answer {
+                                full_because: None,
+                                seen: Some(seen),
+                                memo,
+                            };
+                            let unsaved = Unsaved {
+                                common,
+                                workdir,
+                                state,
+                            };
+                            return Ok((changes, answer, Some(unsaved)));
+                        }
+                    }
                 }
             }
         }
@@ -1128,10 +1139,14 @@ pub fn git_dir_of_workdir(workdir: &Path) -> Option<PathBuf> {
 /// [`index_identity`] from the file alone: its modification time and its trailing checksum
 /// (the index of a linked worktree is in the directory its `.git` file names).
 fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
+    index_file_identity(&git_dir_of_workdir(workdir)?.join("index"), hash_len)
+}
+
+/// [`cheap_index_identity`] of the index file at `path`.
+fn index_file_identity(path: &Path, hash_len: usize) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::MetadataExt;
-    let git_dir = git_dir_of_workdir(workdir)?;
-    let mut file = std::fs::File::open(git_dir.join("index")).ok()?;
+    let mut file = std::fs::File::open(path).ok()?;
     let meta = file.metadata().ok()?;
     file.seek(SeekFrom::End(-(hash_len as i64))).ok()?;
     let mut trailer = vec![0; hash_len];

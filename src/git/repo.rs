@@ -1323,7 +1323,7 @@ pub fn with_short_paths<T>(repo: &gix::Repository, f: impl FnOnce(&gix::Reposito
 /// the objects directory opened once (a path of two components, not the whole path from the
 /// root), anything else (packed, in an alternate) through gix. Objects asked about together
 /// are mostly of one kind (written by the last capture, or packed since by `git gc`): after a
-/// few objects that were not loose, gix is asked first.
+/// few objects that were not loose, only gix is asked.
 pub struct Presence<'r> {
     repo: &'r Repo,
     loose: Option<std::os::fd::OwnedFd>,

@@ -32,7 +32,7 @@ use super::capture_memo::Stamp;
 use super::error::{GixContext, RepoError};
 
 /// What differs between a worktree and its index, as paths relative to the worktree.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct WorktreeChanges {
     /// Tracked paths that are gone from the worktree (or became something git cannot track).
     pub removed: Vec<BString>,
