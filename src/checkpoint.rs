@@ -169,9 +169,15 @@ pub fn capture_with(
             };
             // Trees the last capture wrote that nothing below changed in since: the files
             // in them are not looked at.
-            let reuse = reusable_trees(worktree, scanned.memo.as_ref(), &scanned.changes, &good);
-            let (mut known, mut fresh) = (Vec::new(), Vec::new());
             let present = worktree.presence();
+            let reuse = reusable_trees(
+                worktree,
+                &present,
+                scanned.memo.as_ref(),
+                &scanned.changes,
+                &good,
+            );
+            let (mut known, mut fresh) = (Vec::new(), Vec::new());
             for path in &scanned.changes.to_hash {
                 if in_any(path.as_ref(), &reuse) {
                     continue;
@@ -325,6 +331,7 @@ fn same_as_index(index: &gix::index::State, path: &BStr, hashed: Hashed) -> bool
 /// still in the database.
 fn reusable_trees(
     worktree: &Repo,
+    present: &crate::git::Presence<'_>,
     memo: Option<&Memo>,
     changes: &WorktreeChanges,
     good: &dyn Fn(&BStr) -> Option<Kept>,
@@ -357,7 +364,6 @@ fn reusable_trees(
     };
     let mut dirs: Vec<(&BString, &ObjectId)> = memo.trees.iter().collect();
     dirs.sort_by_key(|(dir, _)| dir.len());
-    let present = worktree.presence();
     for (dir, id) in dirs {
         if poisoned.contains(dir.as_slice()) || in_any(dir.as_ref(), &reuse) {
             continue;

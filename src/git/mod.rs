@@ -18,7 +18,7 @@ pub mod writes;
 
 pub use remote::RemoteError;
 pub use repo::{
-    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, RefUpdate, Repo,
+    CommitInfo, Expect, GixContext, IgnoredEntry, IgnoredKind, ObjectId, Presence, RefUpdate, Repo,
     RepoError, TreeChange, TreeEntry, WorktreeInfo, canonical, clean_path, gitignore_literal,
     normalize, printable_path, short_id, with_short_paths,
 };
