@@ -169,41 +169,72 @@ pub fn changed_blobs(
         .collect())
 }
 
-/// Judges the files `published` (path → blob) by name and content.
-pub fn scan(
-    repo: &Repo,
-    published: &BTreeMap<String, ObjectId>,
-) -> Result<Vec<Finding>, RepoError> {
-    let mut out = Vec::new();
-    for (path, id) in published {
-        if secret_name(path) {
-            out.push(Finding {
-                path: path.clone(),
-                why: "its name".into(),
-            });
-            continue;
+/// Judges published files by name and content. A blob's content is read and judged once,
+/// however many paths and checkpoints hold it.
+pub struct Judge<'r> {
+    repo: &'r Repo,
+    /// What each blob read so far starts like, if anything.
+    verdicts: std::collections::HashMap<ObjectId, Option<&'static str>>,
+}
+
+impl<'r> Judge<'r> {
+    pub fn new(repo: &'r Repo) -> Self {
+        Judge {
+            repo,
+            verdicts: Default::default(),
         }
-        if repo.object_size(*id)? > MAX_CONTENT_BYTES {
-            continue;
+    }
+
+    /// Judges the files `published` (path → blob) by name and content.
+    pub fn scan(
+        &mut self,
+        published: &BTreeMap<String, ObjectId>,
+    ) -> Result<Vec<Finding>, RepoError> {
+        let mut out = Vec::new();
+        for (path, id) in published {
+            if secret_name(path) {
+                out.push(Finding {
+                    path: path.clone(),
+                    why: "its name".into(),
+                });
+                continue;
+            }
+            let verdict = match self.verdicts.get(id) {
+                Some(verdict) => *verdict,
+                None => {
+                    let verdict = self.content(*id)?;
+                    self.verdicts.insert(*id, verdict);
+                    verdict
+                }
+            };
+            if let Some(what) = verdict {
+                out.push(Finding {
+                    path: path.clone(),
+                    why: format!("it starts like {what}"),
+                });
+            }
         }
-        let blob = repo.read_blob(*id)?;
+        Ok(out)
+    }
+
+    /// What blob `id`'s content starts like; large blobs are judged by name only.
+    fn content(&self, id: ObjectId) -> Result<Option<&'static str>, RepoError> {
+        let repo = self.repo;
+        if repo.object_size(id)? > MAX_CONTENT_BYTES {
+            return Ok(None);
+        }
+        let blob = repo.read_blob(id)?;
         // An LFS-tracked file's blob is a pointer: its content is in the LFS store, and
         // that is what the push's LFS upload publishes.
         let content = match lfs_object(repo, &blob) {
             Some(path) => match std::fs::metadata(&path) {
                 Ok(meta) if meta.len() <= MAX_CONTENT_BYTES => read_head(&path),
-                _ => continue,
+                _ => return Ok(None),
             },
             None => blob,
         };
-        if let Some(what) = secret_content(&content) {
-            out.push(Finding {
-                path: path.clone(),
-                why: format!("it starts like {what}"),
-            });
-        }
+        Ok(secret_content(&content))
     }
-    Ok(out)
 }
 
 #[cfg(test)]

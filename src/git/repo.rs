@@ -610,52 +610,82 @@ impl Repo {
         old: Option<ObjectId>,
         new: ObjectId,
     ) -> Result<Vec<TreeChange>, RepoError> {
+        type Entry<'a> = gix::objs::tree::EntryRef<'a>;
+        /// A tree's entries, borrowed from its data, by name alone: git orders a tree as if
+        /// its name ended in `/`, which would part a file from a directory of the same name.
+        fn entries<'a>(tree: &'a Option<gix::Tree<'_>>) -> Result<Vec<Entry<'a>>, RepoError> {
+            let Some(tree) = tree else {
+                return Ok(Vec::new());
+            };
+            let mut out = gix::objs::TreeRefIter::from_bytes(&tree.data, tree.repo.object_hash())
+                .collect::<Result<Vec<_>, _>>()
+                .context(|| format!("decoding tree {}", tree.id))?;
+            // Nearly sorted already: a stable sort is one pass.
+            out.sort_by(|a, b| a.filename.cmp(b.filename));
+            Ok(out)
+        }
         let mut out = Vec::new();
         let mut pending = vec![(BString::default(), old, Some(new))];
         while let Some((prefix, old, new)) = pending.pop() {
             if old == new {
                 continue;
             }
-            let mut entries: std::collections::BTreeMap<BString, [Option<TreeEntry>; 2]> =
-                Default::default();
-            for (side, tree) in [old, new].into_iter().enumerate() {
-                for entry in tree
-                    .map(|t| self.read_tree(t))
-                    .transpose()?
-                    .unwrap_or_default()
-                {
-                    let name = entry.name.clone();
-                    entries.entry(name).or_default()[side] = Some(entry);
+            let read = |id: Option<ObjectId>| {
+                id.map(|t| {
+                    self.inner
+                        .find_tree(t)
+                        .context(|| format!("reading tree {t}"))
+                })
+                .transpose()
+            };
+            let (old_tree, new_tree) = (read(old)?, read(new)?);
+            let (before_all, after_all) = (entries(&old_tree)?, entries(&new_tree)?);
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let (before, after) = match (before_all.get(i), after_all.get(j)) {
+                    (None, None) => break,
+                    (Some(b), Some(a)) => match b.filename.cmp(a.filename) {
+                        std::cmp::Ordering::Less => (Some(b), None),
+                        std::cmp::Ordering::Greater => (None, Some(a)),
+                        std::cmp::Ordering::Equal => (Some(b), Some(a)),
+                    },
+                    (b, a) => (b, a),
+                };
+                i += usize::from(before.is_some());
+                j += usize::from(after.is_some());
+                let entry = |e: Option<&Entry<'_>>| e.map(|e| (e.mode, e.oid.to_owned()));
+                let (old, new) = (entry(before), entry(after));
+                // The same entry on both sides: nothing below it differs either.
+                if old == new {
+                    continue;
                 }
-            }
-            for (name, [before, after]) in entries {
+                let name = before
+                    .or(after)
+                    .map_or_else(Default::default, |e| e.filename);
                 let mut path = prefix.clone();
                 if !path.is_empty() {
                     path.push(b'/');
                 }
-                path.extend_from_slice(&name);
-                let tree_of =
-                    |e: &Option<TreeEntry>| e.as_ref().filter(|e| e.mode.is_tree()).map(|e| e.id);
-                let (old_tree, new_tree) = (tree_of(&before), tree_of(&after));
+                path.extend_from_slice(name);
+                let tree_of = |e: Option<(gix::objs::tree::EntryMode, ObjectId)>| {
+                    e.filter(|(mode, _)| mode.is_tree()).map(|(_, id)| id)
+                };
+                let (old_tree, new_tree) = (tree_of(old), tree_of(new));
                 if old_tree.is_some() || new_tree.is_some() {
                     if new_tree.is_some() {
                         pending.push((path.clone(), old_tree, new_tree));
                     }
                     // A file turned into a directory or back: one change at this path.
-                    let kind_changed = match (&before, &after) {
-                        (Some(b), Some(a)) => b.mode.is_tree() != a.mode.is_tree(),
-                        (Some(b), None) => b.mode.is_tree(),
+                    let kind_changed = match (old, new) {
+                        (Some(b), Some(a)) => b.0.is_tree() != a.0.is_tree(),
+                        (Some(b), None) => b.0.is_tree(),
                         _ => false,
                     };
                     if !kind_changed {
                         continue;
                     }
                 }
-                let entry = |e: Option<TreeEntry>| e.map(|e| (e.mode, e.id));
-                let (old, new) = (entry(before), entry(after));
-                if old != new {
-                    out.push(TreeChange { path, old, new });
-                }
+                out.push(TreeChange { path, old, new });
             }
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -1349,7 +1379,70 @@ impl Presence<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{Repo, TreeEntry, canonical};
+    use gix::objs::tree::EntryKind;
+
+    /// Changes are paired by name, whatever git's order: a file turned into a directory is
+    /// one change (and what the directory holds is listed as added), a directory that went is
+    /// one change, files beside them that stayed are not listed.
+    #[test]
+    fn tree_changes_pair_entries_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::from_gix_handle(gix::init_bare(dir.path()).unwrap());
+        let blob = |text: &str| repo.write_blob(text.as_bytes()).unwrap();
+        let entry = |name: &str, kind: EntryKind, id| TreeEntry {
+            name: name.into(),
+            mode: kind.into(),
+            id,
+        };
+        let tree = |entries: Vec<TreeEntry>| repo.write_tree(&entries).unwrap();
+        let (one, two) = (blob("one"), blob("two"));
+        let inner = tree(vec![entry("x", EntryKind::Blob, one)]);
+        let gone = tree(vec![entry("y", EntryKind::Blob, one)]);
+        let old = tree(vec![
+            entry("a", EntryKind::Blob, one),
+            entry("a.txt", EntryKind::Blob, one),
+            entry("b", EntryKind::Tree, inner),
+            entry("c", EntryKind::Blob, one),
+            entry("d", EntryKind::Tree, gone),
+            entry("e", EntryKind::Blob, one),
+        ]);
+        let new = tree(vec![
+            entry("a", EntryKind::Tree, inner),
+            entry("a.txt", EntryKind::Blob, one),
+            entry("b", EntryKind::Blob, two),
+            entry("c", EntryKind::Blob, two),
+            entry("e", EntryKind::BlobExecutable, one),
+            entry("f", EntryKind::Blob, one),
+        ]);
+        let changes: Vec<String> = repo
+            .tree_changes(Some(old), new)
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let side = |e: Option<(gix::objs::tree::EntryMode, gix::ObjectId)>| {
+                    e.map_or("-".to_owned(), |(mode, id)| {
+                        format!("{:?}:{}", mode.kind(), if id == two { "two" } else { "." })
+                    })
+                };
+                format!("{} {} {}", c.path, side(c.old), side(c.new))
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                "a Blob:. Tree:.",
+                "a/x - Blob:.",
+                "b Tree:. Blob:two",
+                "c Blob:. Blob:two",
+                "d Tree:. -",
+                "e Blob:. BlobExecutable:.",
+                "f - Blob:.",
+            ]
+        );
+        assert!(repo.tree_changes(Some(new), new).unwrap().is_empty());
+        assert_eq!(repo.tree_changes(None, inner).unwrap().len(), 1);
+    }
 
     /// The memo never answers differently from a full resolution: a symlink as the last
     /// component, spelled with a trailing `/` or `/.`, a plain directory, a missing path.

@@ -327,6 +327,7 @@ fn checkpoint_dirty(
 fn uncommitted_files(env: &Env<'_>, sessions: &[Session]) -> OpResult<Vec<secrets::Finding>> {
     let local = env.local;
     let mut out = Vec::new();
+    let mut judge = secrets::Judge::new(env.repo);
     for session in sessions {
         let Some(path) = lifecycle::find_worktree(env.repo, local, session)? else {
             continue;
@@ -337,11 +338,10 @@ fn uncommitted_files(env: &Env<'_>, sessions: &[Session]) -> OpResult<Vec<secret
             Some(head) => Some(env.repo.read_commit(head)?.tree),
             None => None,
         };
-        let mut work = secrets::changed_blobs(env.repo, capture.tree, head_tree)?;
+        out.extend(judge.scan(&secrets::changed_blobs(env.repo, capture.tree, head_tree)?)?);
         if let Some(staged) = capture.staged {
-            work.extend(secrets::changed_blobs(env.repo, staged, head_tree)?);
+            out.extend(judge.scan(&secrets::changed_blobs(env.repo, staged, head_tree)?)?);
         }
-        out.extend(secrets::scan(env.repo, &work)?);
     }
     Ok(out)
 }
@@ -364,6 +364,7 @@ fn refuse_secrets(
         repo: &cached,
         ..*env
     };
+    let mut judge = secrets::Judge::new(env.repo);
     for session in sessions {
         let remote_tip = env
             .repo
@@ -380,17 +381,21 @@ fn refuse_secrets(
                 Some(head) => Some(env.repo.read_commit(*head)?.tree),
                 None => None,
             };
-            let mut work = secrets::changed_blobs(env.repo, commit.tree, head_tree)?;
-            if let Some(before) = published_before {
+            let work = secrets::changed_blobs(env.repo, commit.tree, head_tree)?;
+            let mut found = judge.scan(&work)?;
+            // What the remote already has is not published again: asked only of what was
+            // found, since most pushes find nothing.
+            if let Some(before) = published_before
+                && !found.is_empty()
+            {
                 let new = secrets::changed_blobs(env.repo, commit.tree, Some(before))?;
-                work.retain(|path, _| new.contains_key(path));
+                found.retain(|f| new.contains_key(&f.path));
             }
             // The staged state travels too (the checkpoint's second parent).
             if let Some(index) = commit.parents.get(1) {
                 let staged = env.repo.read_commit(*index)?.tree;
-                work.extend(secrets::changed_blobs(env.repo, staged, head_tree)?);
+                found.extend(judge.scan(&secrets::changed_blobs(env.repo, staged, head_tree)?)?);
             }
-            let found = secrets::scan(env.repo, &work)?;
             let made_now = just_made.iter().any(|(_, _, tip)| {
                 env.repo
                     .read_commit(*tip)

@@ -346,6 +346,15 @@ fn files_that_look_like_secrets_are_refused() {
     let out = a.session(&["push", "origin", "s"]).fails();
     assert!(out.stderr.contains("id_rsa"), "{}", out.stderr);
     a.session(&["push", "origin", "s", "--allow-secrets"]).ok();
+    // A file staged as one thing and turned into a secret since: both versions travel, and
+    // the one on disk is judged too.
+    a.git_in(&wt, &["reset", "-q", "--", "id_rsa"]);
+    write_file(&wt.join("config.txt"), "harmless\n");
+    a.git_in(&wt, &["add", "config.txt"]);
+    write_file(&wt.join("config.txt"), "AKIAABCDEFGHIJKLMNOP\n");
+    let out = a.session(&["push", "origin", "s"]).fails();
+    assert!(out.stderr.contains("config.txt"), "{}", out.stderr);
+    assert!(!out.stderr.contains("id_rsa"), "{}", out.stderr);
 }
 
 /// Writes a log commit into `repo` by hand: `files` (name, content) in its tree.
