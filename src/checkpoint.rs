@@ -58,6 +58,18 @@ pub struct Capture {
     pub seen: Option<crate::git::fsmonitor::Seen>,
     /// Files the scan listed that hold what the index says after all (stale stat data).
     pub clean: Vec<BString>,
+    /// What the tree holds beyond HEAD's, when the capture can tell without comparing trees.
+    pub beyond_head: Option<BeyondHead>,
+}
+
+/// The files a capture's tree holds that HEAD's tree does not (added, or with other content),
+/// known from what the capture replaced when the index is HEAD's tree, and the start of each
+/// file it hashed: what a push judges for secrets, without reading trees and blobs back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeyondHead {
+    /// By path, as [`crate::secrets::changed_blobs`] gives them.
+    pub files: std::collections::BTreeMap<String, ObjectId>,
+    pub leading: HashMap<ObjectId, crate::git::batch::Leading>,
 }
 
 /// A checkpoint as read back from its commit.
@@ -139,6 +151,8 @@ pub fn capture_with(
     let index = crate::git::scan::read_index(repo)?;
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let now = std::time::SystemTime::now();
+    // What this capture writes, written at once before anything can point at it.
+    let batch = crate::git::batch::ObjectBatch::default();
     let (mut scanned, reuse, known, fresh, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
             let mut scanned = scan(repo, &index)?;
@@ -188,7 +202,14 @@ pub fn capture_with(
                 }
             }
             let stamp_root = scanned.seen.is_some().then_some(root.as_path());
-            let hashed = hash_files(repo, &index, &fresh, stamp_root, &scanned.changes.stamps)?;
+            let hashed = hash_files(
+                repo,
+                &batch,
+                &index,
+                &fresh,
+                stamp_root,
+                &scanned.changes.stamps,
+            )?;
             Ok((scanned, reuse, known, fresh, hashed))
         })?;
     let changes = &scanned.changes;
@@ -270,7 +291,8 @@ pub fn capture_with(
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
     let writer = TreeWriter {
-        repo: worktree,
+        repo,
+        batch: &batch,
         index: &index,
         dirty: &dirty_dirs,
         reuse: &reuse,
@@ -281,6 +303,8 @@ pub fn capture_with(
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
+    let written = writer.written.into_inner();
+    let leading = batch.finish(repo)?;
     if let Some(seen) = &scanned.seen {
         let memo = next_memo(
             scanned.memo.as_ref(),
@@ -288,12 +312,36 @@ pub fn capture_with(
             &replaced,
             &stamps,
             &volatile,
-            writer.written.into_inner(),
+            written,
         );
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
     let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, &index, head)?;
+    // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs
+    // from HEAD's exactly where the capture replaced an index entry. A reused tree stands
+    // for files not looked at: then only a comparison of trees can tell.
+    let index_is_head = staged.is_none()
+        && head.is_some()
+        && !index.is_sparse()
+        && index.tree().is_some_and(|root| root.num_entries.is_some());
+    let beyond_head = (index_is_head && reuse.is_empty()).then(|| BeyondHead {
+        files: replaced
+            .iter()
+            .filter_map(|(path, hashed)| {
+                let (mode, id) = (*hashed)?;
+                let file = matches!(
+                    mode.kind(),
+                    EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link
+                );
+                let in_head = index.entry_by_path(path).is_some_and(|e| {
+                    e.id == id && e.stage_raw() == 0 && !e.flags.contains(Flags::INTENT_TO_ADD)
+                });
+                (file && !in_head).then(|| (path.to_str_lossy().into_owned(), id))
+            })
+            .collect(),
+        leading,
+    });
     let clean = clean.into_iter().map(BStr::to_owned).collect();
     Ok(Capture {
         tree,
@@ -301,6 +349,7 @@ pub fn capture_with(
         staged,
         seen: scanned.seen,
         clean,
+        beyond_head,
     })
 }
 
@@ -485,8 +534,10 @@ fn staged_tree(
         return Ok(None);
     }
     let (clean, none) = (HashSet::new(), HashMap::new());
+    let batch = crate::git::batch::ObjectBatch::default();
     let writer = TreeWriter {
-        repo: worktree,
+        repo: worktree.gix(),
+        batch: &batch,
         index,
         dirty: &clean,
         reuse: &none,
@@ -497,6 +548,8 @@ fn staged_tree(
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
+    drop(writer);
+    batch.finish(worktree.gix())?;
     let head_tree = worktree.read_commit(head)?.tree;
     Ok((tree != head_tree).then_some(tree))
 }
@@ -567,6 +620,7 @@ type HashedWithStamp = (Hashed, Option<Stamp>);
 /// while it is read changes the stat data, so the id is not taken again).
 fn hash_files(
     repo: &gix::Repository,
+    batch: &crate::git::batch::ObjectBatch,
     index: &gix::index::State,
     paths: &[BString],
     stamp_root: Option<&std::path::Path>,
@@ -598,11 +652,8 @@ fn hash_files(
                                 .copied()
                                 .or_else(|| Stamp::of(&root.join(path.to_path().ok()?)))
                         });
-                        let hashed = pipeline
-                            .worktree_file_to_object(path.as_ref(), index)
-                            .context(|| format!("hashing {}", path.to_str_lossy()))?;
                         out.push((
-                            hashed.map(|(id, kind, _)| (EntryMode::from(kind), id)),
+                            batch.add_worktree_file(&mut pipeline, path.as_ref(), index)?,
                             stamp,
                         ));
                     }
@@ -635,7 +686,8 @@ fn mark_parents(dirs: &mut HashSet<BString>, path: &BStr) {
 /// sorted by path. Directories nothing changed in keep the id the index's cached tree has
 /// for them, without looking at their entries.
 struct TreeWriter<'a> {
-    repo: &'a Repo,
+    repo: &'a gix::Repository,
+    batch: &'a crate::git::batch::ObjectBatch,
     index: &'a gix::index::State,
     dirty: &'a HashSet<BString>,
     /// Trees of the last capture taken as they are, by directory.
@@ -746,7 +798,7 @@ impl TreeWriter<'_> {
         if tree_entries.is_empty() {
             return Ok(None);
         }
-        let id = self.repo.write_tree(&tree_entries)?;
+        let id = self.batch.add_tree(self.repo, &tree_entries)?;
         if dirty {
             self.written.borrow_mut().push((dir.into(), id));
         }

@@ -131,11 +131,19 @@ impl Context {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
+        // A session's worktree is one of git's linked worktrees: outside all of them (in the
+        // main worktree, say) no session is read.
+        let inside = |path: &std::path::Path| {
+            here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(path)
+        };
+        if !worktrees.iter().any(|w| w.exists && inside(&w.path)) {
+            return Ok(None);
+        }
         for session in self.store().list()?.into_iter().flatten() {
             let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
                 continue;
             };
-            if here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(&path) {
+            if inside(&path) {
                 return Ok(Some((session, path)));
             }
         }

@@ -11,6 +11,13 @@ use crate::git::{ObjectId, Repo, RepoError};
 
 /// Content prefixes read per file: enough for every pattern below.
 const HEAD_BYTES: usize = 512;
+/// The largest blob that can be a Git LFS pointer.
+const MAX_POINTER_BYTES: usize = 1024;
+// What a capture keeps of each file it hashed is enough to judge it as its blob would be.
+const _: () = assert!(
+    crate::git::batch::LEADING_BYTES >= HEAD_BYTES
+        && crate::git::batch::LEADING_BYTES >= MAX_POINTER_BYTES
+);
 /// Larger files are judged by name only (secrets are small; reading big blobs is slow).
 const MAX_CONTENT_BYTES: u64 = 256 * 1024;
 
@@ -110,7 +117,9 @@ pub fn secret_content(content: &[u8]) -> Option<&'static str> {
 /// Where the LFS store keeps the object a Git LFS pointer names (`version
 /// https://git-lfs.github.com/spec/v1`, `oid sha256:<64 hex>`); None for any other blob.
 fn lfs_object(repo: &Repo, blob: &[u8]) -> Option<std::path::PathBuf> {
-    if blob.len() > 1024 || !blob.starts_with(b"version https://git-lfs.github.com/spec/v1") {
+    if blob.len() > MAX_POINTER_BYTES
+        || !blob.starts_with(b"version https://git-lfs.github.com/spec/v1")
+    {
         return None;
     }
     let text = std::str::from_utf8(blob).ok()?;
@@ -217,23 +226,45 @@ impl<'r> Judge<'r> {
         Ok(out)
     }
 
+    /// Takes what blobs start with, as a capture hashed them, instead of reading them back.
+    pub fn know(
+        &mut self,
+        leading: &std::collections::HashMap<ObjectId, crate::git::batch::Leading>,
+    ) {
+        for (id, start) in leading {
+            if self.verdicts.contains_key(id) {
+                continue;
+            }
+            let verdict = if start.size > MAX_CONTENT_BYTES {
+                None
+            } else if start.size > start.bytes.len() as u64 {
+                // Too large for a Git LFS pointer, and the start is all that is judged.
+                secret_content(&start.bytes)
+            } else {
+                self.blob_content(&start.bytes)
+            };
+            self.verdicts.insert(*id, verdict);
+        }
+    }
+
     /// What blob `id`'s content starts like; large blobs are judged by name only.
     fn content(&self, id: ObjectId) -> Result<Option<&'static str>, RepoError> {
-        let repo = self.repo;
-        if repo.object_size(id)? > MAX_CONTENT_BYTES {
+        if self.repo.object_size(id)? > MAX_CONTENT_BYTES {
             return Ok(None);
         }
-        let blob = repo.read_blob(id)?;
-        // An LFS-tracked file's blob is a pointer: its content is in the LFS store, and
-        // that is what the push's LFS upload publishes.
-        let content = match lfs_object(repo, &blob) {
+        Ok(self.blob_content(&self.repo.read_blob(id)?))
+    }
+
+    /// What a whole blob starts like. An LFS-tracked file's blob is a pointer: its content
+    /// is in the LFS store, and that is what the push's LFS upload publishes.
+    fn blob_content(&self, blob: &[u8]) -> Option<&'static str> {
+        match lfs_object(self.repo, blob) {
             Some(path) => match std::fs::metadata(&path) {
-                Ok(meta) if meta.len() <= MAX_CONTENT_BYTES => read_head(&path),
-                _ => return Ok(None),
+                Ok(meta) if meta.len() <= MAX_CONTENT_BYTES => secret_content(&read_head(&path)),
+                _ => None,
             },
-            None => blob,
-        };
-        Ok(secret_content(&content))
+            None => secret_content(blob),
+        }
     }
 }
 
@@ -263,6 +294,50 @@ mod tests {
         ] {
             assert!(!secret_name(good), "{good}");
         }
+    }
+
+    /// What a capture kept of each file it hashed gives the verdict reading the blob back
+    /// gives: small and large files, secrets past the start, a large file that begins like
+    /// a Git LFS pointer.
+    #[test]
+    fn what_a_capture_kept_judges_as_the_blob_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repo::from_gix_handle(gix::init_bare(dir.path()).unwrap());
+        let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:";
+        let contents: Vec<Vec<u8>> = vec![
+            b"fn main() {}\n".to_vec(),
+            b"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n".to_vec(),
+            b"TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789\n".to_vec(),
+            [b"AKIAABCDEFGHIJKLMNOP\n".as_slice(), &[b'x'; 4000]].concat(),
+            [&[b' '; 600][..], b"AKIAABCDEFGHIJKLMNOP\n"].concat(),
+            [pointer.as_bytes(), &[b'a'; 2000]].concat(),
+            [
+                b"-----BEGIN OPENSSH PRIVATE KEY-----\n".as_slice(),
+                &[b'k'; 300_000],
+            ]
+            .concat(),
+        ];
+        let mut leading = std::collections::HashMap::new();
+        let mut published = BTreeMap::new();
+        for (i, content) in contents.iter().enumerate() {
+            let id = repo.write_blob(content).unwrap();
+            let size = content.len();
+            let start = content[..size.min(crate::git::batch::LEADING_BYTES)].to_vec();
+            leading.insert(
+                id,
+                crate::git::batch::Leading {
+                    size: size as u64,
+                    bytes: start,
+                },
+            );
+            published.insert(format!("file{i}"), id);
+        }
+        let read_back = Judge::new(&repo).scan(&published).unwrap();
+        let mut knowing = Judge::new(&repo);
+        knowing.know(&leading);
+        assert_eq!(knowing.scan(&published).unwrap(), read_back);
+        let found: Vec<&str> = read_back.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(found, ["file1", "file2", "file3"]);
     }
 
     #[test]

@@ -47,13 +47,19 @@ pub fn run(ctx: &Context, args: PushArgs) -> CommandResult {
         main_root: &main_root,
         reporter: &ctx.out,
     };
+    // Asked only when no session may be named (a lone argument can be a remote).
+    let current = if args.all || args.args.len() > 1 {
+        None
+    } else {
+        ctx.current_session()?
+    };
     let spec = share::PushSpec {
         args: args.args,
         all: args.all,
         no_checkpoint: args.no_checkpoint,
         dry_run: args.dry_run,
         allow_secrets: args.allow_secrets,
-        current: ctx.current_session()?,
+        current,
     };
     let mut tx = ctx.transaction();
     let report = share::push(&env, &mut tx, spec)?;

@@ -2,6 +2,7 @@
 //! objects, config, status, ignore rules), and [`runner`] runs the user's own `git` for what
 //! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes).
 
+pub mod batch;
 pub mod capture_memo;
 pub mod config_env;
 pub mod error;

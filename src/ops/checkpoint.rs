@@ -10,13 +10,15 @@ use crate::session::{Event, EventKind, LocalStore, Session, SessionLock, Store};
 use crate::transaction::Transaction;
 
 /// A checkpoint as recorded in a session's log.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Recorded {
     pub id: ObjectId,
     /// The HEAD it was taken on (its first parent).
     pub head: Option<ObjectId>,
     /// False when nothing changed since the last checkpoint, which was reused.
     pub new: bool,
+    /// For a new one, what it holds beyond HEAD when its capture could tell.
+    pub beyond_head: Option<checkpoint::BeyondHead>,
 }
 
 /// How a checkpoint is taken.
@@ -224,6 +226,7 @@ fn take_at(
             id: last.id,
             head: last.head,
             new: false,
+            beyond_head: None,
         }));
     }
     let capture = checkpoint::capture_asked(&wt, asked)?;
@@ -238,6 +241,7 @@ fn take_at(
             id,
             head: capture.head,
             new: true,
+            beyond_head: None,
         }));
     }
     if take.only_if_dirty && is_clean(repo, capture.head, capture.staged, capture.tree)? {
@@ -331,6 +335,7 @@ fn record_captured(
             id: last,
             head: capture.head,
             new: false,
+            beyond_head: None,
         });
     }
     let id = checkpoint::commit(wt, &capture, message)?;
@@ -345,6 +350,7 @@ fn record_captured(
         id,
         head: capture.head,
         new: true,
+        beyond_head: capture.beyond_head,
     })
 }
 

@@ -630,6 +630,7 @@ pub fn land(
                     staged: None,
                     seen: None,
                     clean: Vec::new(),
+                    beyond_head: None,
                 };
                 let after =
                     crate::checkpoint::commit(&wt, &capture, "continuing from what landed")?;

@@ -161,7 +161,7 @@ pub fn push(env: &Env<'_>, tx: &mut Transaction<'_>, spec: PushSpec) -> OpResult
                 log: session.tip.to_string(),
                 checkpoint: just_made
                     .iter()
-                    .find(|(name, _, _)| name == session.name())
+                    .find(|made| made.session == session.name())
                     .and_then(|_| session.meta.last_checkpoint.clone()),
             })
             .collect(),
@@ -236,8 +236,13 @@ fn choose_remote(env: &Env<'_>, config: &Config, given: Option<&str>, session: &
         .unwrap_or_else(|| config::REMOTE.default.to_owned())
 }
 
-/// A log tip moved by a checkpoint this push took: (session, tip before, tip after).
-type JustMade = (String, crate::git::ObjectId, crate::git::ObjectId);
+/// A checkpoint this push took.
+struct JustMade {
+    session: String,
+    checkpoint: crate::git::ObjectId,
+    /// What it holds beyond HEAD, when its capture could tell.
+    beyond_head: Option<crate::checkpoint::BeyondHead>,
+}
 
 /// A session that could not be pushed, and why.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -314,7 +319,11 @@ fn checkpoint_dirty(
                 session.name(),
                 &crate::git::short_id(recorded.id)
             ));
-            made.push((session.name().to_owned(), session.tip, after.tip));
+            made.push(JustMade {
+                session: session.name().to_owned(),
+                checkpoint: recorded.id,
+                beyond_head: recorded.beyond_head,
+            });
         }
         out.push(after);
     }
@@ -381,7 +390,16 @@ fn refuse_secrets(
                 Some(head) => Some(env.repo.read_commit(*head)?.tree),
                 None => None,
             };
-            let work = secrets::changed_blobs(env.repo, commit.tree, head_tree)?;
+            let made_now = just_made.iter().find(|made| made.checkpoint == ckpt);
+            // A checkpoint this push took says what it holds beyond HEAD, and how each file
+            // it hashed starts; any other is compared with HEAD and its files read back.
+            let work = match made_now.and_then(|made| made.beyond_head.as_ref()) {
+                Some(beyond) => {
+                    judge.know(&beyond.leading);
+                    beyond.files.clone()
+                }
+                None => secrets::changed_blobs(env.repo, commit.tree, head_tree)?,
+            };
             let mut found = judge.scan(&work)?;
             // What the remote already has is not published again: asked only of what was
             // found, since most pushes find nothing.
@@ -396,12 +414,7 @@ fn refuse_secrets(
                 let staged = env.repo.read_commit(*index)?.tree;
                 found.extend(judge.scan(&secrets::changed_blobs(env.repo, staged, head_tree)?)?);
             }
-            let made_now = just_made.iter().any(|(_, _, tip)| {
-                env.repo
-                    .read_commit(*tip)
-                    .is_ok_and(|c| c.parents.get(1) == Some(&ckpt))
-            });
-            if !found.is_empty() && !made_now {
+            if !found.is_empty() && made_now.is_none() {
                 older.push(format!(
                     "checkpoint {} of '{}'",
                     &crate::git::short_id(ckpt),

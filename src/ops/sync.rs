@@ -328,6 +328,7 @@ fn sync_one(
         staged: before_snapshot.staged,
         seen: None,
         clean: Vec::new(),
+        beyond_head: None,
     };
     let dirty = capture.tree != head_tree || capture.staged.is_some();
     // From here until the worktree is back with its work, a Ctrl-C or a closed terminal is
@@ -404,6 +405,7 @@ fn sync_one(
                 staged: carried(capture.staged)?.filter(|s| *s != new_head_tree),
                 seen: None,
                 clean: Vec::new(),
+                beyond_head: None,
             };
             let after = checkpoint::commit(&wt, &after_capture, &format!("synced onto {spec}"))
                 .map_err(|e| text(&e))?;

@@ -718,3 +718,58 @@ fn diff_uncommitted_shows_all_work_against_head() {
     );
     assert_eq!(repo.session(&["diff", "s", "@", "--uncommitted"]).code, 2);
 }
+
+/// A capture of many new objects writes them as one pack that git verifies and reads back
+/// (the tree `git add -A` would write, a rewind that brings the files back); a small one
+/// writes loose objects.
+#[test]
+fn a_large_capture_writes_one_pack_git_accepts() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("big");
+    let packs = || -> Vec<std::path::PathBuf> {
+        let mut idx: Vec<_> = std::fs::read_dir(repo.root.join(".git/objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+            .collect();
+        idx.sort();
+        idx
+    };
+    let before = packs();
+    for i in 0..150 {
+        let body = format!("file {i}\n").repeat(i % 5 + 1);
+        write_file(&wt.join(format!("many/d{}/f{i}.txt", i % 7)), &body);
+    }
+    let ckpt = repo
+        .session_in(&wt, &["checkpoint", "-m", "many"])
+        .ok()
+        .line()
+        .to_owned();
+    let new: Vec<_> = packs()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert_eq!(new.len(), 1, "one pack for the capture");
+    let verified = repo.git(&["verify-pack", "-v", new[0].to_str().unwrap()]);
+    // 150 blobs; the trees of many/d0..d6, many/ and the root.
+    assert!(verified.contains("non delta: 159 objects"), "{verified}");
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+    let mode = std::fs::metadata(&new[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o222, 0, "read-only, as git leaves packs");
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]),
+        git_add_all_tree(&repo, &wt, "big")
+    );
+    // A few objects more: loose, no second pack.
+    write_file(&wt.join("one.txt"), "one\n");
+    repo.session_in(&wt, &["checkpoint", "-m", "one"]).ok();
+    assert_eq!(packs().len(), before.len() + 1);
+    // The packed checkpoint restores what it holds.
+    std::fs::remove_dir_all(wt.join("many")).unwrap();
+    repo.session_in(&wt, &["rewind", &ckpt]).ok();
+    assert_eq!(
+        std::fs::read_to_string(wt.join("many/d3/f10.txt")).unwrap(),
+        "file 10\n"
+    );
+    assert!(!wt.join("one.txt").exists());
+}

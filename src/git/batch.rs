@@ -1,0 +1,337 @@
+//! The objects one capture writes, gathered and written together: as one pack when there are
+//! many (a first checkpoint after edits all over the tree writes hundreds of blobs and trees,
+//! and each loose object costs a file created and renamed), loose when there are few (a pack
+//! per small capture would pile up packs faster than `git gc --auto` folds them). Objects the
+//! database already has are not written again. Nothing here is visible until [`finish`]
+//! returns: a capture finishes its batch before anything can point at what it wrote.
+//!
+//! [`finish`]: ObjectBatch::finish
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gix::bstr::{BStr, ByteSlice};
+use gix::objs::Write as _;
+use gix::objs::tree::{EntryKind, EntryMode};
+
+use super::{GixContext, ObjectId, RepoError, TreeEntry};
+
+/// Objects larger than this are written loose at once, not held for the pack.
+const MAX_HELD: usize = 256 << 10;
+/// All objects held for the pack together; past it, objects are written loose at once.
+const HELD_BUDGET: usize = 64 << 20;
+/// Fewer objects than this are written loose: git's own line (`transfer.unpackLimit`)
+/// between unpacking what a fetch brings and keeping it as a pack.
+const MIN_PACKED: usize = 100;
+/// How much of each hashed file's content is kept for judging (see [`ObjectBatch::leading`]),
+/// and for how many files at most.
+pub const LEADING_BYTES: usize = 1024;
+const MAX_LEADING: usize = 16 << 10;
+
+/// The start of a blob this batch hashed: its size and up to [`LEADING_BYTES`] of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leading {
+    pub size: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Objects waiting to be written (see the module's doc).
+pub struct ObjectBatch {
+    held: Mutex<Held>,
+    /// Bytes still allowed to be held.
+    budget: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Held {
+    ids: HashSet<ObjectId>,
+    objects: Vec<(ObjectId, gix::objs::Kind, Vec<u8>)>,
+    leading: HashMap<ObjectId, Leading>,
+}
+
+impl Default for ObjectBatch {
+    fn default() -> Self {
+        ObjectBatch {
+            held: Mutex::default(),
+            budget: AtomicUsize::new(HELD_BUDGET),
+        }
+    }
+}
+
+impl ObjectBatch {
+    /// Adds an object of `kind` whose encoded bytes are `data`; its id. `known` asks the
+    /// database first: a blob often is there already (a file written back as it was); a
+    /// capture's trees are mostly new, and a miss looks through every pack index.
+    fn add(
+        &self,
+        repo: &gix::Repository,
+        kind: gix::objs::Kind,
+        data: Vec<u8>,
+        known: bool,
+    ) -> Result<ObjectId, RepoError> {
+        let id = gix::objs::compute_hash(repo.object_hash(), kind, &data)
+            .context(|| format!("hashing a {kind}"))?;
+        if known && repo.objects.exists_without_refresh(&id) {
+            return Ok(id);
+        }
+        let held = data.len() <= MAX_HELD
+            && self
+                .budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    left.checked_sub(data.len())
+                })
+                .is_ok();
+        if !held {
+            repo.objects
+                .write_buf_with_known_id(kind, &data, id)
+                .context(|| format!("writing {kind} {id}"))?;
+            return Ok(id);
+        }
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.ids.insert(id) {
+            held.objects.push((id, kind, data));
+        }
+        Ok(id)
+    }
+
+    /// Adds a tree from entries in any order (sorted the way git sorts them).
+    pub fn add_tree(
+        &self,
+        repo: &gix::Repository,
+        entries: &[TreeEntry],
+    ) -> Result<ObjectId, RepoError> {
+        let mut tree = gix::objs::Tree {
+            entries: entries
+                .iter()
+                .map(|e| gix::objs::tree::Entry {
+                    mode: e.mode,
+                    filename: e.name.clone(),
+                    oid: e.id,
+                })
+                .collect(),
+        };
+        tree.entries.sort();
+        let mut data = Vec::with_capacity(tree.entries.len() * 40);
+        gix::objs::WriteTo::write_to(&tree, &mut data).context(|| "encoding a tree".into())?;
+        self.add(repo, gix::objs::Kind::Tree, data, false)
+    }
+
+    /// Hashes the worktree file at `rela_path` with git's filters applied, as
+    /// `gix::filter::Pipeline::worktree_file_to_object` does, but into this batch. None for a
+    /// path that vanished or cannot be tracked.
+    pub fn add_worktree_file(
+        &self,
+        pipeline: &mut gix::filter::Pipeline<'_>,
+        rela_path: &BStr,
+        index: &gix::index::State,
+    ) -> Result<Option<(EntryMode, ObjectId)>, RepoError> {
+        let repo = pipeline.repo;
+        let what = || format!("hashing {}", rela_path.to_str_lossy());
+        let rela = gix::path::from_bstr(rela_path).context(what)?;
+        let root = repo.workdir().ok_or_else(|| RepoError::Gix {
+            context: what(),
+            source: "the repository is bare".into(),
+        })?;
+        let path = root.join(&rela);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).context(what),
+        };
+        let (kind, data) = if meta.is_symlink() {
+            let target = std::fs::read_link(&path).context(what)?;
+            let target = gix::path::into_bstr(target).context(what)?.into_owned();
+            (EntryKind::Link, Vec::from(target))
+        } else if meta.is_file() {
+            use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+            use std::io::Read;
+            let file = std::fs::File::open(&path).context(what)?;
+            let mut data = Vec::with_capacity(meta.len() as usize);
+            match pipeline.convert_to_git(file, &rela, index).context(what)? {
+                ToGitOutcome::Unchanged(mut file) => {
+                    file.read_to_end(&mut data).context(what)?;
+                }
+                ToGitOutcome::Buffer(buf) => data.extend_from_slice(buf),
+                ToGitOutcome::Process(mut read) => {
+                    read.read_to_end(&mut data).context(what)?;
+                }
+            }
+            let kind = if gix::fs::is_executable(&meta) {
+                EntryKind::BlobExecutable
+            } else {
+                EntryKind::Blob
+            };
+            (kind, data)
+        } else {
+            // A submodule or nested repository (its HEAD), or what cannot be tracked:
+            // nothing is written for either.
+            return Ok(pipeline
+                .worktree_file_to_object(rela_path, index)
+                .context(what)?
+                .map(|(id, kind, _)| (EntryMode::from(kind), id)));
+        };
+        let leading = Leading {
+            size: data.len() as u64,
+            bytes: data[..data.len().min(LEADING_BYTES)].to_vec(),
+        };
+        let id = self.add(repo, gix::objs::Kind::Blob, data, true)?;
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if held.leading.len() < MAX_LEADING {
+            held.leading.insert(id, leading);
+        }
+        Ok(Some((kind.into(), id)))
+    }
+
+    /// Writes what is held: one pack (and its index) when there are many objects, else loose
+    /// objects. After it returns, every object added is in the database. Returns the start
+    /// of each worktree file hashed (up to 16,384 of them), by blob id: a push judges what it
+    /// publishes for secrets without reading the blobs back.
+    pub fn finish(self, repo: &gix::Repository) -> Result<HashMap<ObjectId, Leading>, RepoError> {
+        let held = self.held.into_inner().unwrap_or_else(|e| e.into_inner());
+        if held.objects.len() < MIN_PACKED {
+            for (id, kind, data) in &held.objects {
+                if repo.objects.exists_without_refresh(id) {
+                    continue;
+                }
+                repo.objects
+                    .write_buf_with_known_id(*kind, data, *id)
+                    .context(|| format!("writing {kind} {id}"))?;
+            }
+        } else {
+            write_pack(repo, &held.objects)?;
+        }
+        Ok(held.leading)
+    }
+}
+
+/// Writes `objects` as one pack (version 2, every object whole, none a delta) with its
+/// index (version 2) into the repository's pack directory, as `git index-pack` would name
+/// them. The pack goes in first and the index last: git and gix see a pack by its index.
+fn write_pack(
+    repo: &gix::Repository,
+    objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)],
+) -> Result<(), RepoError> {
+    use gix::zlib::stream::deflate::{Compress, FlushCompress};
+    let what = || "writing a pack of the checkpoint's objects".to_owned();
+    let hash = repo.object_hash();
+    let count = u32::try_from(objects.len()).context(what)?;
+    let mut pack = Vec::with_capacity(objects.iter().map(|o| o.2.len() / 2 + 16).sum());
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&count.to_be_bytes());
+    // (id, crc32 of the entry as stored, its offset in the pack)
+    let mut entries: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
+    let mut compress = Compress::new(gix::zlib::Compression::BEST_SPEED);
+    for (id, kind, data) in objects {
+        let offset = pack.len();
+        let type_bits: u8 = match kind {
+            gix::objs::Kind::Commit => 1,
+            gix::objs::Kind::Tree => 2,
+            gix::objs::Kind::Blob => 3,
+            gix::objs::Kind::Tag => 4,
+        };
+        // The type and size: 4 bits of size in the first byte, then 7 per byte.
+        let mut size = data.len() as u64;
+        let mut byte = (type_bits << 4) | (size & 0x0f) as u8;
+        size >>= 4;
+        while size != 0 {
+            pack.push(byte | 0x80);
+            byte = (size & 0x7f) as u8;
+            size >>= 7;
+        }
+        pack.push(byte);
+        compress.reset();
+        let mut input = data.as_slice();
+        loop {
+            let (before_in, before_out) = (compress.total_in(), compress.total_out());
+            let start = pack.len();
+            pack.resize(start + input.len() / 2 + 64, 0);
+            let status = compress
+                .compress(input, &mut pack[start..], FlushCompress::Finish)
+                .context(what)?;
+            let written = (compress.total_out() - before_out) as usize;
+            pack.truncate(start + written);
+            input = &input[(compress.total_in() - before_in) as usize..];
+            if status == gix::zlib::Status::StreamEnd {
+                break;
+            }
+        }
+        entries.push((*id, crc32fast::hash(&pack[offset..]), offset as u64));
+    }
+    let checksum = {
+        let mut hasher = gix::hash::hasher(hash);
+        hasher.update(&pack);
+        hasher.try_finalize().context(what)?
+    };
+    pack.extend_from_slice(checksum.as_bytes());
+
+    entries.sort_unstable_by_key(|e| e.0);
+    let mut index = Vec::with_capacity(8 + 256 * 4 + entries.len() * 32 + 40);
+    index.extend_from_slice(&[0xff, b't', b'O', b'c']);
+    index.extend_from_slice(&2u32.to_be_bytes());
+    let mut fanout = [0u32; 256];
+    for (id, _, _) in &entries {
+        fanout[usize::from(id.as_bytes()[0])] += 1;
+    }
+    let mut total = 0;
+    for n in fanout {
+        total += n;
+        index.extend_from_slice(&total.to_be_bytes());
+    }
+    for (id, _, _) in &entries {
+        index.extend_from_slice(id.as_bytes());
+    }
+    for (_, crc, _) in &entries {
+        index.extend_from_slice(&crc.to_be_bytes());
+    }
+    // Offsets past 2 GiB go in a table of 8-byte offsets, the 4-byte one naming its slot.
+    let mut large = Vec::new();
+    for (_, _, offset) in &entries {
+        let small = match u32::try_from(*offset) {
+            Ok(small) if small < 0x8000_0000 => small,
+            _ => {
+                let slot = u32::try_from(large.len()).context(what)?;
+                large.push(*offset);
+                0x8000_0000 | slot
+            }
+        };
+        index.extend_from_slice(&small.to_be_bytes());
+    }
+    for offset in large {
+        index.extend_from_slice(&offset.to_be_bytes());
+    }
+    index.extend_from_slice(checksum.as_bytes());
+    let index_checksum = {
+        let mut hasher = gix::hash::hasher(hash);
+        hasher.update(&index);
+        hasher.try_finalize().context(what)?
+    };
+    index.extend_from_slice(index_checksum.as_bytes());
+
+    let dir = repo.objects.store_ref().path().join("pack");
+    let name = format!("pack-{}", checksum.to_hex());
+    for (extension, bytes) in [("pack", &pack), ("idx", &index)] {
+        let path = dir.join(format!("{name}.{extension}"));
+        // The same name is the same content: a pack written before stays as it is.
+        if path.exists() {
+            continue;
+        }
+        persist(&dir, &path, bytes).context(what)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` under a temporary name in `dir`, read-only as git leaves packs, and moves
+/// the file to `path`.
+fn persist(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = tempfile::Builder::new()
+        .prefix("tmp_pack_")
+        .permissions(std::fs::Permissions::from_mode(0o444))
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
