@@ -200,6 +200,7 @@ impl ObjectBatch {
             }
         } else {
             write_pack(repo, &held.objects)?;
+            maintain(repo);
         }
         Ok(held.leading)
     }
@@ -320,6 +321,37 @@ fn write_pack(
         persist(&dir, &path, bytes).context(what)?;
     }
     Ok(())
+}
+
+/// After a pack is written, as git does after a fetch: when there are more packs than
+/// `gc.autoPackLimit` (50 unless set; 0 or less: never) and `maintenance.auto` is not false,
+/// `git maintenance run --auto` is started and not waited for (it folds the packs in the
+/// background, `gc.autoDetach`).
+fn maintain(repo: &gix::Repository) {
+    let config = repo.config_snapshot();
+    let limit = config.integer("gc.autoPackLimit").unwrap_or(50);
+    if limit <= 0 || config.boolean("maintenance.auto") == Some(false) {
+        return;
+    }
+    let dir = repo.objects.store_ref().path().join("pack");
+    let packs = std::fs::read_dir(&dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .count()
+    });
+    if i64::try_from(packs).unwrap_or(i64::MAX) <= limit {
+        return;
+    }
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C")
+        .arg(repo.common_dir())
+        .args(["maintenance", "run", "--auto", "--quiet"])
+        .env("GIT_SESSION_HOOKS", "0");
+    if let Ok(mut child) = super::runner::start_detached(cmd) {
+        // Reaped when it ends, not left behind as a zombie by a long-running process.
+        std::thread::spawn(move || child.wait());
+    }
 }
 
 /// Writes `bytes` under a temporary name in `dir`, read-only as git leaves packs, and moves

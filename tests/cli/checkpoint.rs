@@ -772,4 +772,16 @@ fn a_large_capture_writes_one_pack_git_accepts() {
         "file 10\n"
     );
     assert!(!wt.join("one.txt").exists());
+    // Past gc.autoPackLimit, git's maintenance is started to fold the packs, as after a fetch.
+    repo.git(&["config", "gc.autoPackLimit", "1"]);
+    for i in 0..120 {
+        write_file(&wt.join(format!("more/f{i}.txt")), &format!("more {i}\n"));
+    }
+    repo.session_in(&wt, &["checkpoint", "-m", "more"]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while packs().len() > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(packs().len(), 1, "git gc --auto folded the packs");
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
 }
