@@ -150,8 +150,28 @@ pub struct Since {
     pub clock: String,
     /// Paths relative to the worktree, with whether each is a directory that is new.
     pub files: Vec<(BString, bool)>,
-    /// watchman had to recrawl (its event queue overflowed).
-    pub recrawled: bool,
+    /// How many times watchman has recrawled the root (its event queue overflowed, say): a
+    /// warning on every answer after the first, until the watch is made again. `u64::MAX`
+    /// for a warning that does not say.
+    pub recrawls: u64,
+}
+
+impl Since {
+    /// Whether watchman recrawled since a clock taken when the count was `known` (None: not
+    /// known, and any recrawl counts).
+    pub fn recrawled_since(&self, known: Option<u64>) -> bool {
+        self.recrawls == u64::MAX || self.recrawls > known.unwrap_or(0)
+    }
+}
+
+/// The count in watchman's recrawl warning ("Recrawled this watch 3 times, most recently
+/// because: …"); `u64::MAX` for one that does not say.
+fn recrawl_count(warning: &str) -> u64 {
+    warning
+        .strip_prefix("Recrawled this watch ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 impl Watchman {
@@ -327,7 +347,9 @@ impl Watchman {
             .and_then(Value::as_str)
             .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
             .to_owned();
-        let recrawled = answer.get("warning").is_some();
+        let recrawls = answer
+            .get("warning")
+            .map_or(0, |w| w.as_str().map_or(u64::MAX, recrawl_count));
         let mut files = Vec::new();
         let mut newest: Option<i64> = None;
         for file in answer
@@ -353,7 +375,7 @@ impl Watchman {
             fresh,
             clock,
             files,
-            recrawled,
+            recrawls,
         };
         Ok((since, newest))
     }
@@ -541,6 +563,9 @@ pub struct State {
     /// What the last capture computed, valid as of `clock` ([`Memo`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<capture_memo::Stored>,
+    /// watchman's recrawl count when `clock` was taken (None: not known).
+    #[serde(default)]
+    pub recrawls: Option<u64>,
 }
 
 fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
@@ -702,6 +727,9 @@ pub struct Seen {
     pub clock: String,
     pub index: String,
     pub fingerprint: String,
+    /// watchman's recrawl count when `clock` was taken (None: not known).
+    #[serde(default)]
+    pub recrawls: Option<u64>,
 }
 
 /// The one entry point for "what changed in this worktree": through the monitor when one is
@@ -759,6 +787,9 @@ pub struct Asked {
     since: Result<Since, String>,
     /// The question went unanswered: the connection may still owe the answer.
     broken: bool,
+    /// watchman's recrawl count in an answer that cannot be used (a fresh instance, a
+    /// recrawl since the state's clock).
+    recrawls: Option<u64>,
 }
 
 /// Asks the monitor what changed in the worktree since the state's clock, without reading
@@ -773,6 +804,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         identity: None,
         since: Err(String::new()),
         broken: false,
+        recrawls: None,
     };
     // Absolute, as watchman needs it (scans may run with the worktree as `.`).
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
@@ -812,8 +844,12 @@ pub fn ask(repo: &gix::Repository) -> Asked {
                     asked.broken = true;
                     Err(crate::text::one_line(&e))
                 }
-                Ok(since) if since.fresh => Err("watchman restarted or lost the watch".to_owned()),
-                Ok(since) if since.recrawled => {
+                Ok(since) if since.fresh => {
+                    asked.recrawls = Some(since.recrawls);
+                    Err("watchman restarted or lost the watch".to_owned())
+                }
+                Ok(since) if since.recrawled_since(state.recrawls) => {
+                    asked.recrawls = Some(since.recrawls);
                     Err("watchman recrawled (its queue overflowed)".to_owned())
                 }
                 Ok(since) => Ok(since),
@@ -875,6 +911,7 @@ pub fn answer(
         since,
         broken,
         identity: asked_identity,
+        mut recrawls,
         ..
     } = asked;
     let mut watchman = watchman.expect("a monitor that was not refused is connected");
@@ -893,6 +930,8 @@ pub fn answer(
         Ok(since) => {
             let watched = state.watched.clone().expect("asked with a watch");
             let reported: Vec<BString> = since.files.iter().map(|(path, _)| path.clone()).collect();
+            // The count as of the answer's clock, whichever way the scan goes from here.
+            recrawls = Some(since.recrawls);
             match plan(&state, since.files, index.entries().len()) {
                 Err(why) => {
                     clock = Some(since.clock);
@@ -914,6 +953,7 @@ pub fn answer(
                                 clock: since.clock.clone(),
                                 index: identity,
                                 fingerprint,
+                                recrawls,
                             };
                             // What the last capture computed, less what was reported since: as valid
                             // as of the new clock as it was as of the old one.
@@ -929,6 +969,7 @@ pub fn answer(
                                 .and_then(|mut memo| memo.forget(&touched).then_some(memo));
                             state.memo = memo.as_ref().map(Memo::to_stored);
                             state.clock = Some(since.clock);
+                            state.recrawls = recrawls;
                             state.listed = listed(&changes);
                             state.monitored = true;
                             let answer = Answer {
@@ -980,9 +1021,12 @@ pub fn answer(
             clock: clock.clone(),
             index: identity.clone(),
             fingerprint: fingerprint.clone(),
+            // A count seen before the clock was taken: a recrawl after it is still told.
+            recrawls,
         });
         state.watched = Some(watched);
         state.clock = Some(clock);
+        state.recrawls = recrawls;
         state.fingerprint = fingerprint;
         state.index = Some(identity);
         state.listed = listed(&changes);
@@ -1109,7 +1153,7 @@ impl Looker {
             self.synced.push(seen.watched.root.clone());
         }
         match answer {
-            Ok((since, _)) if since.fresh || since.recrawled => Look::Unknown,
+            Ok((since, _)) if since.fresh || since.recrawled_since(seen.recrawls) => Look::Unknown,
             Ok((since, _)) if since.files.is_empty() => Look::Unchanged,
             Ok((_, newest)) => Look::Touched { newest },
             Err(_) => {
@@ -1270,9 +1314,9 @@ fn below(bases: &[PathBuf], workdir: &Path) -> Vec<String> {
 /// watched root: for the live view, which rebuilds its snapshot only then.
 pub struct Ticker {
     watchman: Watchman,
-    /// Each watched root (a worktree, or a directory above several) and the clock of the
-    /// last question.
-    roots: Vec<(Watched, String)>,
+    /// Each watched root (a worktree, or a directory above several), the clock of the last
+    /// question and watchman's recrawl count then (None before the first answer).
+    roots: Vec<(Watched, String, Option<u64>)>,
 }
 
 impl Ticker {
@@ -1280,35 +1324,51 @@ impl Ticker {
     pub fn new(repo: &gix::Repository, worktrees: &[PathBuf]) -> Option<Ticker> {
         // On the live view's loader thread: nothing waits for this but the first look.
         let mut watchman = usable(repo, TICKER_SETUP_DEADLINE)?;
-        let mut roots: Vec<(Watched, String)> = Vec::new();
+        let mut roots: Vec<(Watched, String, Option<u64>)> = Vec::new();
         for path in worktrees {
             let watched = watchman.watch(&crate::git::normalize(path)).ok()?;
             let root = Watched {
                 root: watched.root,
                 relative: None,
             };
-            if roots.iter().any(|(w, _)| *w == root) {
+            if roots.iter().any(|(w, ..)| *w == root) {
                 continue;
             }
             let clock = watchman.clock(&root).ok()?;
-            roots.push((root, clock));
+            roots.push((root, clock, None));
         }
         watchman.set_deadline(DEADLINE).ok()?;
         Some(Ticker { watchman, roots })
     }
 
     /// Whether a file changed under any root since the last call (`.git` directories left
-    /// out); None when the monitor could not say (the caller rebuilds then).
+    /// out); None when the monitor could not say (the caller rebuilds then). A restart or a
+    /// recrawl since the last call counts as a change, and the next call asks from there.
     pub fn changed(&mut self) -> Option<bool> {
         let mut any = false;
-        for (root, clock) in &mut self.roots {
+        for (root, clock, known) in &mut self.roots {
             let since = self.watchman.since(root, clock, &[]).ok()?;
-            if since.fresh || since.recrawled {
-                return None;
-            }
-            any |= !since.files.is_empty();
+            let lost = since.fresh || since.recrawled_since(*known);
+            any |= lost || !since.files.is_empty();
             *clock = since.clock;
+            *known = Some(since.recrawls);
         }
         Some(any)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recrawl_count;
+
+    #[test]
+    fn the_recrawl_count_is_read_from_the_warning() {
+        let warning = "Recrawled this watch 3 times, most recently because:\nMustScanSubDirs UserDroppedTo resolve";
+        assert_eq!(recrawl_count(warning), 3);
+        assert_eq!(
+            recrawl_count("Recrawled this watch 1 time, most recently because:"),
+            1
+        );
+        assert_eq!(recrawl_count("something else went wrong"), u64::MAX);
     }
 }

@@ -513,7 +513,7 @@ enum Reply {
     /// These paths changed.
     Changed(Vec<String>),
     Fresh,
-    Recrawled,
+    Recrawled(u64),
     Error,
     Hang,
     Garbage,
@@ -545,8 +545,11 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
                         Reply::Fresh => {
                             serde_json::json!({"clock": clock, "is_fresh_instance": true, "files": []})
                         }
-                        Reply::Recrawled => {
-                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": [], "warning": "Recrawled this watch 1 time"})
+                        Reply::Recrawled(times) => {
+                            let warning = format!(
+                                "Recrawled this watch {times} times, most recently because:\nUserDroppedTo resolve, please review the information on"
+                            );
+                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": [], "warning": warning})
                         }
                         Reply::Error => serde_json::json!({"error": "the fake is broken"}),
                         Reply::Hang => {
@@ -790,7 +793,7 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
     for (reply, expected) in [
         (Reply::Fresh, "watchman restarted or lost the watch"),
         (
-            Reply::Recrawled,
+            Reply::Recrawled(1),
             "watchman recrawled (its queue overflowed)",
         ),
         (Reply::Error, "watchman: the fake is broken"),
@@ -820,6 +823,14 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
             started.elapsed() < std::time::Duration::from_secs(3),
             "{expected}: the deadline holds"
         );
+    }
+
+    // watchman repeats its recrawl warning on every answer after one, until the watch is
+    // made again: each recrawl costs one full scan, not every scan after it.
+    for (times, used) in [(4, false), (4, true), (4, true), (5, false), (5, true)] {
+        set(Reply::Recrawled(times));
+        let (monitored, why, v) = verify_main(&repo);
+        assert_eq!(monitored, used, "{times} recrawls: {why}\n{v:#}");
     }
 
     // A lie nothing can catch (an edit it hides) is what verify exists to find: a file
