@@ -119,6 +119,30 @@ pub fn record_checkpoint_here(
     Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
 }
 
+/// [`checkpoint_if_dirty`] of the session's worktree on this machine, found under the lock;
+/// None when it has none here, too.
+pub fn checkpoint_here_if_dirty(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    message: &str,
+) -> Result<Option<Recorded>, LifecycleError> {
+    let common = tx.repo().common_dir();
+    let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
+    let fresh = load_locked(&lock, tx, session)?;
+    let Some(path) = find_worktree(tx.repo(), local, &fresh)? else {
+        return Ok(None);
+    };
+    take_at(
+        tx,
+        local,
+        &fresh,
+        &path,
+        Take::new(message).if_dirty(),
+        true,
+    )
+}
+
 /// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
 /// from the last checkpoint; None when it is clean. Waits for the session's lock.
 pub fn checkpoint_if_dirty(

@@ -265,12 +265,12 @@ fn checkpoint_dirty(
     let mut out = Vec::new();
     let mut made = Vec::new();
     for session in sessions {
-        let Some(path) = lifecycle::find_worktree(env.repo, local, &session)? else {
-            out.push(session);
-            continue;
-        };
         // A half-made or half-restored worktree (an interrupted command) is no one's work.
         if let Some(what) = local.get(&session.meta.id).pending() {
+            if lifecycle::find_worktree(env.repo, local, &session)?.is_none() {
+                out.push(session);
+                continue;
+            }
             failed.push(NotPushed {
                 name: session.name().to_owned(),
                 reason: format!(
@@ -284,13 +284,12 @@ fn checkpoint_dirty(
             });
             continue;
         }
-        // One scan: nothing is recorded for a clean worktree, nor when the last checkpoint
-        // already holds this state.
-        let recorded = match crate::ops::checkpoint::checkpoint_if_dirty(
+        // One scan: nothing is recorded for a clean worktree (or none here), nor when the
+        // last checkpoint already holds this state. The worktree is found under the lock.
+        let recorded = match crate::ops::checkpoint::checkpoint_here_if_dirty(
             tx,
             local,
             &session,
-            &path,
             "before push",
         ) {
             Ok(recorded) => recorded,
