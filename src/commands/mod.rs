@@ -112,6 +112,14 @@ pub enum Command {
 pub type CliDefinition = fn() -> clap::Command;
 
 pub fn run(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> CommandResult {
+    let result = run_command(command, color, cli);
+    // Git's maintenance, when a capture's pack asked for it, once the command's refs point
+    // at what it wrote.
+    crate::git::batch::start_wanted_maintenance();
+    result
+}
+
+fn run_command(command: Option<Command>, color: ColorChoice, cli: CliDefinition) -> CommandResult {
     let out = Output::new(color);
     // Commands that need no repository.
     let command = match command {

@@ -200,7 +200,7 @@ impl ObjectBatch {
             }
         } else {
             write_pack(repo, &held.objects)?;
-            maintain(repo);
+            want_maintenance(repo);
         }
         Ok(held.leading)
     }
@@ -311,23 +311,60 @@ fn write_pack(
     index.extend_from_slice(index_checksum.as_bytes());
 
     let dir = repo.objects.store_ref().path().join("pack");
+    std::fs::create_dir_all(&dir).context(what)?;
     let name = format!("pack-{}", checksum.to_hex());
-    for (extension, bytes) in [("pack", &pack), ("idx", &index)] {
-        let path = dir.join(format!("{name}.{extension}"));
-        // The same name is the same content: a pack written before stays as it is.
-        if path.exists() {
-            continue;
+    let (pack_path, index_path) = (
+        dir.join(format!("{name}.pack")),
+        dir.join(format!("{name}.idx")),
+    );
+    // The same name is the same content: a pack written before stays as it is.
+    let new_pack = !pack_path.exists();
+    if new_pack {
+        persist(&dir, &pack_path, &pack).context(what)?;
+    }
+    if !index_path.exists()
+        && let Err(e) = persist(&dir, &index_path, &index)
+    {
+        // A pack without its index is nothing git would ever use or remove.
+        if new_pack {
+            let _ = std::fs::remove_file(&pack_path);
         }
-        persist(&dir, &path, bytes).context(what)?;
+        return Err(e).context(what);
     }
     Ok(())
 }
 
+/// The repository (its common directory) whose maintenance a pack written by this process
+/// asked for.
+static MAINTENANCE_WANTED: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+
+/// Starts the maintenance a pack written by this process asked for: `git maintenance run
+/// --auto`, not waited for (it folds the packs in the background, `gc.autoDetach`). Called
+/// when a command has ended, never while a capture's objects are not yet reachable from a
+/// ref (a gc with a short `gc.pruneExpire` would take them).
+pub fn start_wanted_maintenance() {
+    let Some(common) = MAINTENANCE_WANTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    else {
+        return;
+    };
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C")
+        .arg(common)
+        .args(["maintenance", "run", "--auto", "--quiet"])
+        .env("GIT_SESSION_HOOKS", "0");
+    if let Ok(mut child) = super::runner::start_detached(cmd) {
+        // Reaped when it ends, not left behind as a zombie by a long-running process.
+        std::thread::spawn(move || child.wait());
+    }
+}
+
 /// After a pack is written, as git does after a fetch: when there are more packs than
 /// `gc.autoPackLimit` (50 unless set; 0 or less: never) and `maintenance.auto` is not false,
-/// `git maintenance run --auto` is started and not waited for (it folds the packs in the
-/// background, `gc.autoDetach`).
-fn maintain(repo: &gix::Repository) {
+/// maintenance is wanted ([`start_wanted_maintenance`]).
+fn want_maintenance(repo: &gix::Repository) {
     let config = repo.config_snapshot();
     let limit = config.integer("gc.autoPackLimit").unwrap_or(50);
     if limit <= 0 || config.boolean("maintenance.auto") == Some(false) {
@@ -343,19 +380,13 @@ fn maintain(repo: &gix::Repository) {
     if i64::try_from(packs).unwrap_or(i64::MAX) <= limit {
         return;
     }
-    let mut cmd = std::process::Command::new("git");
-    cmd.arg("-C")
-        .arg(repo.common_dir())
-        .args(["maintenance", "run", "--auto", "--quiet"])
-        .env("GIT_SESSION_HOOKS", "0");
-    if let Ok(mut child) = super::runner::start_detached(cmd) {
-        // Reaped when it ends, not left behind as a zombie by a long-running process.
-        std::thread::spawn(move || child.wait());
-    }
+    *MAINTENANCE_WANTED.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some(repo.common_dir().to_owned());
 }
 
-/// Writes `bytes` under a temporary name in `dir`, read-only as git leaves packs, and moves
-/// the file to `path`.
+/// Writes `bytes` under a temporary name in `dir`, read-only as git leaves packs, flushed to
+/// the disk (git's default `core.fsync` covers packs and their indexes, not loose objects),
+/// and moves the file to `path`.
 fn persist(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
@@ -364,6 +395,7 @@ fn persist(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) -> std::
         .permissions(std::fs::Permissions::from_mode(0o444))
         .tempfile_in(dir)?;
     file.write_all(bytes)?;
+    file.as_file().sync_data()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

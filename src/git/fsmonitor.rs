@@ -162,6 +162,11 @@ impl Since {
     pub fn recrawled_since(&self, known: Option<u64>) -> bool {
         self.recrawls == u64::MAX || self.recrawls > known.unwrap_or(0)
     }
+
+    /// The count to keep with this answer's clock: none for a warning that did not say.
+    pub fn known_recrawls(&self) -> Option<u64> {
+        (self.recrawls != u64::MAX).then_some(self.recrawls)
+    }
 }
 
 /// The count in watchman's recrawl warning ("Recrawled this watch 3 times, most recently
@@ -277,6 +282,22 @@ impl Watchman {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| MonitorError::Protocol("no clock".into()))
+    }
+
+    /// watchman's recrawl count for `watched` (asked with a query that lists nothing); None
+    /// when it does not answer or does not say.
+    pub fn recrawls(&mut self, watched: &Watched, clock: &str) -> Option<u64> {
+        let query = json!({
+            "since": clock,
+            "fields": ["name"],
+            "expression": ["false"],
+            "sync_timeout": 0,
+        });
+        let answer = self.call(json!(["query", watched.root, query])).ok()?;
+        let count = answer
+            .get("warning")
+            .map_or(0, |w| w.as_str().map_or(u64::MAX, recrawl_count));
+        (count != u64::MAX).then_some(count)
     }
 
     /// What changed under `watched` since `clock`, `.git` and `skip` (directories below it,
@@ -828,11 +849,19 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     let identity = index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes());
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
     let since = match (&watched_root, &last_clock) {
-        (Some(_), Some(_)) if identity.is_none() || state.index != identity => {
-            Err("the index changed".to_owned())
-        }
-        (Some(_), Some(_)) if state.fingerprint != fingerprint => {
-            Err("the settings that decide status changed".to_owned())
+        (Some(watched), Some(since_clock))
+            if identity.is_none()
+                || state.index != identity
+                || state.fingerprint != fingerprint =>
+        {
+            // A full scan: watchman's recrawl count, seen before its new clock is taken, is
+            // kept with that clock (one full scan, not a second one for an old recrawl).
+            asked.recrawls = watchman.recrawls(watched, since_clock);
+            if identity.is_none() || state.index != identity {
+                Err("the index changed".to_owned())
+            } else {
+                Err("the settings that decide status changed".to_owned())
+            }
         }
         (Some(watched), Some(since_clock)) => {
             let skip = inner_worktrees_kept(repo, &workdir, &mut state);
@@ -845,11 +874,11 @@ pub fn ask(repo: &gix::Repository) -> Asked {
                     Err(crate::text::one_line(&e))
                 }
                 Ok(since) if since.fresh => {
-                    asked.recrawls = Some(since.recrawls);
+                    asked.recrawls = since.known_recrawls();
                     Err("watchman restarted or lost the watch".to_owned())
                 }
                 Ok(since) if since.recrawled_since(state.recrawls) => {
-                    asked.recrawls = Some(since.recrawls);
+                    asked.recrawls = since.known_recrawls();
                     Err("watchman recrawled (its queue overflowed)".to_owned())
                 }
                 Ok(since) => Ok(since),
@@ -920,7 +949,8 @@ pub fn answer(
     let mut clock = None;
     let since = match since {
         // Written between the question and the reading: not the index the answer is about.
-        Ok(_) if asked_identity.as_deref() != Some(identity.as_str()) => {
+        Ok(since) if asked_identity.as_deref() != Some(identity.as_str()) => {
+            recrawls = since.known_recrawls();
             Err("the index changed".to_owned())
         }
         other => other,
@@ -931,7 +961,7 @@ pub fn answer(
             let watched = state.watched.clone().expect("asked with a watch");
             let reported: Vec<BString> = since.files.iter().map(|(path, _)| path.clone()).collect();
             // The count as of the answer's clock, whichever way the scan goes from here.
-            recrawls = Some(since.recrawls);
+            recrawls = since.known_recrawls();
             match plan(&state, since.files, index.entries().len()) {
                 Err(why) => {
                     clock = Some(since.clock);
@@ -1010,6 +1040,12 @@ pub fn answer(
         let _ = watchman.watch(Path::new(root));
     }
     let watched = watchman.watch(&workdir);
+    // A count is kept only with a clock of the root that said it.
+    if let Ok(now) = &watched
+        && state.watched.as_ref().map(|w| &w.root) != Some(&now.root)
+    {
+        recrawls = None;
+    }
     if clock.is_none() {
         clock = watched.as_ref().ok().and_then(|w| watchman.clock(w).ok());
     }
@@ -1350,8 +1386,8 @@ impl Ticker {
             let since = self.watchman.since(root, clock, &[]).ok()?;
             let lost = since.fresh || since.recrawled_since(*known);
             any |= lost || !since.files.is_empty();
+            *known = since.known_recrawls();
             *clock = since.clock;
-            *known = Some(since.recrawls);
         }
         Some(any)
     }

@@ -123,7 +123,16 @@ impl Repo {
             .collect();
         let mut trust_map = gix::sec::trust::Mapping::<gix::open::Options>::default();
         for options in [&mut trust_map.full, &mut trust_map.reduced] {
-            options.modify(|o| o.cli_overrides(overrides.iter().map(String::as_str)));
+            options.modify(|o| {
+                o.cli_overrides(overrides.iter().map(String::as_str))
+                    // Captures write packs (`git::batch`) until git's maintenance folds them
+                    // past gc.autoPackLimit: room for the packs of a long-running process
+                    // (the live view, `push --all`) beyond the ones there when it started.
+                    .object_store_slots(gix::odb::store::init::Slots::AsNeededByDiskState {
+                        multiplier: 2.0,
+                        minimum: 256,
+                    })
+            });
         }
         let inner = gix::ThreadSafeRepository::discover_with_environment_overrides_opts(
             dir,

@@ -120,7 +120,7 @@ pub fn record_checkpoint_here(
 }
 
 /// [`checkpoint_if_dirty`] of the session's worktree on this machine, found under the lock;
-/// None when it has none here, too.
+/// None when it has none here, too (or the session was removed meanwhile).
 pub fn checkpoint_here_if_dirty(
     tx: &mut Transaction<'_>,
     local: &LocalStore,
@@ -129,7 +129,10 @@ pub fn checkpoint_here_if_dirty(
 ) -> Result<Option<Recorded>, LifecycleError> {
     let common = tx.repo().common_dir();
     let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
-    let fresh = load_locked(&lock, tx, session)?;
+    let fresh = match load_locked(&lock, tx, session) {
+        Err(LifecycleError::NoWorktree { .. }) => return Ok(None),
+        other => other?,
+    };
     let Some(path) = find_worktree(tx.repo(), local, &fresh)? else {
         return Ok(None);
     };

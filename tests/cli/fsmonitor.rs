@@ -832,6 +832,12 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
         let (monitored, why, v) = verify_main(&repo);
         assert_eq!(monitored, used, "{times} recrawls: {why}\n{v:#}");
     }
+    // An index written meanwhile costs its own full scan, not a second one for the recrawl.
+    repo.git(&["add", "a.txt"]);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored && why == "the index changed", "{why}");
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(monitored, "{why}");
 
     // A lie nothing can catch (an edit it hides) is what verify exists to find: a file
     // that was clean (not racily: older than the index), changed without a word.
