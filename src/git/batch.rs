@@ -101,17 +101,7 @@ impl ObjectBatch {
         repo: &gix::Repository,
         entries: &[TreeEntry],
     ) -> Result<ObjectId, RepoError> {
-        let mut tree = gix::objs::Tree {
-            entries: entries
-                .iter()
-                .map(|e| gix::objs::tree::Entry {
-                    mode: e.mode,
-                    filename: e.name.clone(),
-                    oid: e.id,
-                })
-                .collect(),
-        };
-        tree.entries.sort();
+        let tree = super::repo::tree_object(entries);
         let mut data = Vec::with_capacity(tree.entries.len() * 40);
         gix::objs::WriteTo::write_to(&tree, &mut data).context(|| "encoding a tree".into())?;
         self.add(repo, gix::objs::Kind::Tree, data, false)

@@ -70,6 +70,22 @@ pub struct TreeChange {
     pub new: Option<(gix::objs::tree::EntryMode, ObjectId)>,
 }
 
+/// A tree object from entries in any order, sorted the way git sorts them.
+pub(crate) fn tree_object(entries: &[TreeEntry]) -> gix::objs::Tree {
+    let mut tree = gix::objs::Tree {
+        entries: entries
+            .iter()
+            .map(|e| gix::objs::tree::Entry {
+                mode: e.mode,
+                filename: e.name.clone(),
+                oid: e.id,
+            })
+            .collect(),
+    };
+    tree.entries.sort();
+    tree
+}
+
 /// A linked worktree as git records it.
 #[derive(Debug, Clone)]
 pub struct WorktreeInfo {
@@ -728,20 +744,9 @@ impl Repo {
 
     /// Writes a tree from entries in any order (they are sorted the way git sorts them).
     pub fn write_tree(&self, entries: &[TreeEntry]) -> Result<ObjectId, RepoError> {
-        let mut tree = gix::objs::Tree {
-            entries: entries
-                .iter()
-                .map(|e| gix::objs::tree::Entry {
-                    mode: e.mode,
-                    filename: e.name.clone(),
-                    oid: e.id,
-                })
-                .collect(),
-        };
-        tree.entries.sort();
         Ok(self
             .inner
-            .write_object(&tree)
+            .write_object(tree_object(entries))
             .context(|| "writing a tree".into())?
             .detach())
     }
