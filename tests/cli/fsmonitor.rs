@@ -1008,16 +1008,25 @@ fn enable_status_and_disable() {
     wm.cli(&["watch-del", &repo.root.to_string_lossy()]);
     let text = repo.session(&["fsmonitor", "status"]).ok().stdout;
     assert!(text.contains("watch lost"), "{text}");
-    repo.session_in(&b, &["status"]).ok();
-    let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
-    assert!(
+    // The next scan watches it again; the clock comes once watchman has crawled it (a scan
+    // does not wait for that: under load, a later one).
+    let answering = |status: &serde_json::Value| {
         status["worktrees"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|w| w["session"] == "b" && w["answering"] == true),
-        "the next scan watches it again: {status:#}"
-    );
+            .any(|w| w["session"] == "b" && w["answering"] == true)
+    };
+    let mut status = serde_json::Value::Null;
+    for _ in 0..50 {
+        repo.session_in(&b, &["status"]).ok();
+        status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+        if answering(&status) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(answering(&status), "a scan watches it again: {status:#}");
     repo.session(&["rm", "b", "--force"]).ok();
     let kept = std::fs::read_dir(repo.root.join(".git/session/fsmonitor"))
         .unwrap()
