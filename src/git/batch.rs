@@ -1,9 +1,10 @@
 //! The objects one capture writes, gathered and written together: as one pack when there are
 //! many (a first checkpoint after edits all over the tree writes hundreds of blobs and trees,
 //! and each loose object costs a file created and renamed), loose when there are few (a pack
-//! per small capture would pile up packs faster than `git gc --auto` folds them). Objects the
-//! database already has are not written again. Nothing here is visible until [`finish`]
-//! returns: a capture finishes its batch before anything can point at what it wrote.
+//! per small capture would pile up packs faster than `git gc --auto` folds them). Blobs the
+//! database already has are not written again (a capture's trees are mostly new, and go in
+//! as they are). Nothing here is visible until [`finish`] returns: a capture finishes its
+//! batch before anything can point at what it wrote.
 //!
 //! [`finish`]: ObjectBatch::finish
 
