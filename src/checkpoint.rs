@@ -321,12 +321,9 @@ pub fn capture_with(
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs
     // from HEAD's exactly where the capture replaced an index entry. A reused tree stands
     // for files not looked at: then only a comparison of trees can tell.
-    let index_is_head = staged.is_none()
-        && head.is_some()
-        && !index.is_sparse()
-        && index.tree().is_some_and(|root| root.num_entries.is_some());
-    let beyond_head = (index_is_head && reuse.is_empty()).then(|| BeyondHead {
-        files: replaced
+    let index_is_head = staged.is_none() && head.is_some() && valid_root(&index).is_some();
+    let beyond_head = (index_is_head && reuse.is_empty()).then(|| {
+        let files: std::collections::BTreeMap<String, ObjectId> = replaced
             .iter()
             .filter_map(|(path, hashed)| {
                 let (mode, id) = (*hashed)?;
@@ -339,8 +336,12 @@ pub fn capture_with(
                 });
                 (file && !in_head).then(|| (path.to_str_lossy().into_owned(), id))
             })
-            .collect(),
-        leading,
+            .collect();
+        // Only the starts of what it names are judged.
+        let named: HashSet<ObjectId> = files.values().copied().collect();
+        let mut leading = leading;
+        leading.retain(|id, _| named.contains(id));
+        BeyondHead { files, leading }
     });
     let clean = clean.into_iter().map(BStr::to_owned).collect();
     Ok(Capture {
@@ -513,6 +514,13 @@ fn gitlink_stays(index: &gix::index::State, path: &BStr, worktree: &Repo) -> boo
         })
 }
 
+/// The index's tree, from its cached root when that is valid (not in a sparse index, whose
+/// cached trees stand for directories outside the cone).
+fn valid_root(index: &gix::index::State) -> Option<ObjectId> {
+    let root = index.tree().filter(|_| !index.is_sparse())?;
+    root.num_entries.is_some().then_some(root.id)
+}
+
 /// The index's tree when it differs from HEAD's; None when nothing is staged, on an unborn
 /// branch (the checkpoint's first parent must stay HEAD) and during a conflict.
 fn staged_tree(
@@ -523,12 +531,9 @@ fn staged_tree(
     let Some(head) = head else { return Ok(None) };
     // A valid cached root is the staged tree, and says no entry is unmerged (git drops the
     // cached trees above an unmerged entry): the hundred thousand entries are not looked at.
-    if !index.is_sparse()
-        && let Some(root) = index.tree()
-        && root.num_entries.is_some()
-    {
+    if let Some(root) = valid_root(index) {
         let head_tree = worktree.read_commit(head)?.tree;
-        return Ok((root.id != head_tree).then_some(root.id));
+        return Ok((root != head_tree).then_some(root));
     }
     if index.entries().iter().any(|e| e.stage_raw() != 0) {
         return Ok(None);

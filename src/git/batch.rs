@@ -167,8 +167,11 @@ impl ObjectBatch {
             bytes: data[..data.len().min(LEADING_BYTES)].to_vec(),
         };
         let id = self.add(repo, gix::objs::Kind::Blob, data, true)?;
+        // A file holding what the index says is published by nobody for the first time
+        // (stale stat data after a checkout: thousands in a fresh worktree).
+        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| e.id == id);
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.leading.len() < MAX_LEADING {
+        if !as_indexed && held.leading.len() < MAX_LEADING {
             held.leading.insert(id, leading);
         }
         Ok(Some((kind.into(), id)))
@@ -182,7 +185,8 @@ impl ObjectBatch {
         let held = self.held.into_inner().unwrap_or_else(|e| e.into_inner());
         if held.objects.len() < MIN_PACKED {
             for (id, kind, data) in &held.objects {
-                if repo.objects.exists_without_refresh(id) {
+                // Blobs were looked for when they were added.
+                if *kind == gix::objs::Kind::Tree && repo.objects.exists_without_refresh(id) {
                     continue;
                 }
                 repo.objects

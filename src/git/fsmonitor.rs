@@ -169,6 +169,13 @@ impl Since {
     }
 }
 
+/// The recrawl count an answer of watchman's gives: 0 without a warning.
+fn recrawls_in(answer: &Value) -> u64 {
+    answer
+        .get("warning")
+        .map_or(0, |w| w.as_str().map_or(u64::MAX, recrawl_count))
+}
+
 /// The count in watchman's recrawl warning ("Recrawled this watch 3 times, most recently
 /// because: …"); `u64::MAX` for one that does not say.
 fn recrawl_count(warning: &str) -> u64 {
@@ -294,9 +301,7 @@ impl Watchman {
             "sync_timeout": 0,
         });
         let answer = self.call(json!(["query", watched.root, query])).ok()?;
-        let count = answer
-            .get("warning")
-            .map_or(0, |w| w.as_str().map_or(u64::MAX, recrawl_count));
+        let count = recrawls_in(&answer);
         (count != u64::MAX).then_some(count)
     }
 
@@ -368,9 +373,7 @@ impl Watchman {
             .and_then(Value::as_str)
             .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
             .to_owned();
-        let recrawls = answer
-            .get("warning")
-            .map_or(0, |w| w.as_str().map_or(u64::MAX, recrawl_count));
+        let recrawls = recrawls_in(&answer);
         let mut files = Vec::new();
         let mut newest: Option<i64> = None;
         for file in answer
@@ -848,20 +851,19 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     let fingerprint = fingerprint(repo);
     let identity = index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes());
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
+    let unusable = if identity.is_none() || state.index != identity {
+        Some("the index changed")
+    } else if state.fingerprint != fingerprint {
+        Some("the settings that decide status changed")
+    } else {
+        None
+    };
     let since = match (&watched_root, &last_clock) {
-        (Some(watched), Some(since_clock))
-            if identity.is_none()
-                || state.index != identity
-                || state.fingerprint != fingerprint =>
-        {
+        (Some(watched), Some(since_clock)) if let Some(why) = unusable => {
             // A full scan: watchman's recrawl count, seen before its new clock is taken, is
             // kept with that clock (one full scan, not a second one for an old recrawl).
             asked.recrawls = watchman.recrawls(watched, since_clock);
-            if identity.is_none() || state.index != identity {
-                Err("the index changed".to_owned())
-            } else {
-                Err("the settings that decide status changed".to_owned())
-            }
+            Err(why.to_owned())
         }
         (Some(watched), Some(since_clock)) => {
             let skip = inner_worktrees_kept(repo, &workdir, &mut state);

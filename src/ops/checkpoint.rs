@@ -107,15 +107,7 @@ pub fn record_checkpoint_here(
     session: &Session,
     message: &str,
 ) -> Result<Recorded, LifecycleError> {
-    let common = tx.repo().common_dir();
-    let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
-    let fresh = load_locked(&lock, tx, session)?;
-    let Some(path) = find_worktree(tx.repo(), local, &fresh)? else {
-        return Err(LifecycleError::NoWorktree {
-            name: session.name().to_owned(),
-        });
-    };
-    let recorded = take_at(tx, local, &fresh, &path, Take::new(message), true)?;
+    let recorded = take_here(tx, local, session, Take::new(message))?;
     Ok(recorded.expect("a checkpoint is recorded unless only_if_dirty"))
 }
 
@@ -127,23 +119,29 @@ pub fn checkpoint_here_if_dirty(
     session: &Session,
     message: &str,
 ) -> Result<Option<Recorded>, LifecycleError> {
+    match take_here(tx, local, session, Take::new(message).if_dirty()) {
+        Err(LifecycleError::NoWorktree { .. }) => Ok(None),
+        other => other,
+    }
+}
+
+/// Takes `take` of the session's worktree on this machine, found under the session's lock;
+/// `NoWorktree` when it has none here (or the session was removed meanwhile).
+fn take_here(
+    tx: &mut Transaction<'_>,
+    local: &LocalStore,
+    session: &Session,
+    take: Take<'_>,
+) -> Result<Option<Recorded>, LifecycleError> {
     let common = tx.repo().common_dir();
     let lock = SessionLock::acquire(&common, &session.meta.id, session.name())?;
-    let fresh = match load_locked(&lock, tx, session) {
-        Err(LifecycleError::NoWorktree { .. }) => return Ok(None),
-        other => other?,
-    };
+    let fresh = load_locked(&lock, tx, session)?;
     let Some(path) = find_worktree(tx.repo(), local, &fresh)? else {
-        return Ok(None);
+        return Err(LifecycleError::NoWorktree {
+            name: session.name().to_owned(),
+        });
     };
-    take_at(
-        tx,
-        local,
-        &fresh,
-        &path,
-        Take::new(message).if_dirty(),
-        true,
-    )
+    take_at(tx, local, &fresh, &path, take, true)
 }
 
 /// Takes a checkpoint when the worktree differs from its HEAD (files or staged state) and
