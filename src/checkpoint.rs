@@ -42,6 +42,10 @@ pub enum CheckpointError {
     Git(#[from] GitError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// A capture from the index's tree met what only the index can answer (taken again
+    /// with the index read; never reaches the user).
+    #[error("the index's tree cannot stand in for the index here")]
+    StandIn,
 }
 
 /// The state of a worktree, captured as a tree.
@@ -128,6 +132,43 @@ pub fn capture_asked(
     worktree: &Repo,
     asked: crate::git::fsmonitor::Asked,
 ) -> Result<Capture, CheckpointError> {
+    match crate::git::fsmonitor::answer_without_index(worktree.gix(), &asked) {
+        Some(free) => {
+            crate::fault::point("capture-from-index-tree");
+            let crate::git::fsmonitor::IndexFree {
+                stand_in,
+                root,
+                trees,
+                changes,
+                answer,
+                unsaved,
+            } = free;
+            let source = Source::Tree {
+                stand_in: &stand_in,
+                root,
+                trees: std::cell::RefCell::new(trees),
+            };
+            let scanned = Scanned {
+                changes,
+                seen: answer.seen,
+                memo: answer.memo,
+                unsaved: Some(unsaved),
+            };
+            match capture_from(worktree, source, |_| Ok(scanned)) {
+                // Taken again with the index read (nothing was written).
+                Err(CheckpointError::StandIn) => capture_reading_index(worktree, asked),
+                other => other,
+            }
+        }
+        None => capture_reading_index(worktree, asked),
+    }
+}
+
+/// [`capture_asked`] with the index read.
+fn capture_reading_index(
+    worktree: &Repo,
+    asked: crate::git::fsmonitor::Asked,
+) -> Result<Capture, CheckpointError> {
     capture_with(worktree, |repo, index| {
         let (changes, answer, unsaved) = crate::git::fsmonitor::answer(repo, index, asked)?;
         Ok(Scanned {
@@ -149,16 +190,65 @@ pub fn capture_with(
         return Err(CheckpointError::Bare);
     }
     let index = crate::git::scan::read_index(repo)?;
+    capture_from(worktree, Source::Index(&index), |repo| scan(repo, &index))
+}
+
+/// What a capture knows of the index.
+enum Source<'a> {
+    /// The index as read.
+    Index(&'a gix::index::File),
+    /// An index unchanged since the monitor's state was about it, and plain then: what a
+    /// scan asked of it, from its root tree (`crate::git::index_tree`).
+    Tree {
+        stand_in: &'a gix::index::State,
+        root: ObjectId,
+        trees: std::cell::RefCell<crate::git::index_tree::Trees>,
+    },
+}
+
+impl Source<'_> {
+    fn state(&self) -> &gix::index::State {
+        match self {
+            Source::Index(index) => index,
+            Source::Tree { stand_in, .. } => stand_in,
+        }
+    }
+
+    /// The index's tree, when its cached root is valid.
+    fn root(&self) -> Option<ObjectId> {
+        match self {
+            Source::Index(index) => valid_root(index),
+            Source::Tree { root, .. } => Some(*root),
+        }
+    }
+
+    /// Whether ids computed against this index may be kept for the next capture: only an
+    /// index with a checksum tells one version from another by more than its time.
+    fn vouches(&self) -> bool {
+        match self {
+            Source::Index(index) => index.checksum().is_some_and(|c| !c.is_null()),
+            Source::Tree { .. } => true,
+        }
+    }
+}
+
+fn capture_from(
+    worktree: &Repo,
+    source: Source<'_>,
+    scan: impl FnOnce(&gix::Repository) -> Result<Scanned, RepoError>,
+) -> Result<Capture, CheckpointError> {
+    let repo = worktree.gix();
+    let index = source.state();
     let root = worktree.workdir().ok_or(CheckpointError::Bare)?;
     let now = std::time::SystemTime::now();
     // What this capture writes, written at once before anything can point at it.
     let batch = crate::git::batch::ObjectBatch::default();
     let (mut scanned, reuse, known, fresh, hashed) =
         crate::git::with_short_paths(repo, |repo| -> Result<_, CheckpointError> {
-            let mut scanned = scan(repo, &index)?;
+            let mut scanned = scan(repo)?;
             // An index without a checksum (`index.skipHash`) is told apart by its time alone:
             // too little to vouch for ids computed against it.
-            if index.checksum().is_none_or(|c| c.is_null()) {
+            if !source.vouches() {
                 scanned.memo = None;
             }
             // The listed files the last capture has an id for, with their stat data now: an
@@ -205,7 +295,7 @@ pub fn capture_with(
             let hashed = hash_files(
                 repo,
                 &batch,
-                &index,
+                index,
                 &fresh,
                 stamp_root,
                 &scanned.changes.stamps,
@@ -262,16 +352,16 @@ pub fn capture_with(
         }
         // A submodule whose HEAD cannot be read (an unborn branch) keeps its gitlink, as in
         // `git add -A`.
-        if result.is_none() && gitlink_stays(&index, path.as_ref(), worktree) {
+        if result.is_none() && gitlink_stays(index, path.as_ref(), worktree) {
             continue;
         }
         // With both trusted the mode is as on disk: no index lookup.
         if let Some((mode, _)) = &mut result
             && (!fs.executable_bit || !fs.symlink)
         {
-            *mode = recorded_mode(*mode, mode_source(&index, path.as_ref()), &fs);
+            *mode = recorded_mode(*mode, mode_source(index, path.as_ref()), &fs);
         }
-        if same_as_index(&index, path.as_ref(), result) {
+        if same_as_index(index, path.as_ref(), result) {
             clean.push(path.as_ref());
             continue;
         }
@@ -279,7 +369,7 @@ pub fn capture_with(
         replaced.insert(path.as_ref(), result);
     }
     for (path, kept) in &known {
-        if same_as_index(&index, path.as_ref(), Some((kept.mode, kept.id))) {
+        if same_as_index(index, path.as_ref(), Some((kept.mode, kept.id))) {
             clean.push(path.as_ref());
             continue;
         }
@@ -290,20 +380,37 @@ pub fn capture_with(
     let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let writer = TreeWriter {
-        repo,
-        batch: &batch,
-        index: &index,
-        dirty: &dirty_dirs,
-        reuse: &reuse,
-        written: std::cell::RefCell::new(Vec::new()),
+    let (tree, written) = match &source {
+        Source::Index(_) => {
+            let writer = TreeWriter {
+                repo,
+                batch: &batch,
+                index,
+                dirty: &dirty_dirs,
+                reuse: &reuse,
+                written: std::cell::RefCell::new(Vec::new()),
+            };
+            let cache = index.tree().filter(|_| !index.is_sparse());
+            let tree = writer.write_dir(index.entries(), &replaced, b"", cache)?;
+            (tree, writer.written.into_inner())
+        }
+        Source::Tree { root, trees, .. } => {
+            let editor = TreeEditor {
+                repo,
+                batch: &batch,
+                trees,
+                dirty: &dirty_dirs,
+                reuse: &reuse,
+                written: std::cell::RefCell::new(Vec::new()),
+            };
+            let tree = editor.edit_dir(Some(*root), &replaced, b"")?;
+            (tree, editor.written.into_inner())
+        }
     };
-    let cache = index.tree().filter(|_| !index.is_sparse());
-    let tree = match writer.write_dir(index.entries(), &replaced, b"", cache)? {
+    let tree = match tree {
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
-    let written = writer.written.into_inner();
     let leading = batch.finish(repo)?;
     if let Some(seen) = &scanned.seen {
         let memo = next_memo(
@@ -317,11 +424,11 @@ pub fn capture_with(
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
     let head = worktree.head_commit()?;
-    let staged = staged_tree(worktree, &index, head)?;
+    let staged = staged_tree(worktree, index, head, source.root())?;
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs
     // from HEAD's exactly where the capture replaced an index entry. A reused tree stands
     // for files not looked at: then only a comparison of trees can tell.
-    let index_is_head = staged.is_none() && head.is_some() && valid_root(&index).is_some();
+    let index_is_head = staged.is_none() && head.is_some() && source.root().is_some();
     let beyond_head = (index_is_head && reuse.is_empty()).then(|| {
         let files: std::collections::BTreeMap<String, ObjectId> = replaced
             .iter()
@@ -527,11 +634,12 @@ fn staged_tree(
     worktree: &Repo,
     index: &gix::index::State,
     head: Option<ObjectId>,
+    root: Option<ObjectId>,
 ) -> Result<Option<ObjectId>, CheckpointError> {
     let Some(head) = head else { return Ok(None) };
-    // A valid cached root is the staged tree, and says no entry is unmerged (git drops the
-    // cached trees above an unmerged entry): the hundred thousand entries are not looked at.
-    if let Some(root) = valid_root(index) {
+    // A valid cached root (`root`) is the staged tree, and says no entry is unmerged (git
+    // drops the cached trees above an unmerged entry): the entries are not looked at.
+    if let Some(root) = root {
         let head_tree = worktree.read_commit(head)?.tree;
         return Ok((root != head_tree).then_some(root));
     }
@@ -807,6 +915,124 @@ impl TreeWriter<'_> {
         if dirty {
             self.written.borrow_mut().push((dir.into(), id));
         }
+        Ok(Some(id))
+    }
+}
+
+/// Writes the checkpoint's trees by editing the index's root tree, for an index that holds
+/// exactly that tree (`Source::Tree`): directories nothing changed in keep their ids, and one
+/// that changed is its tree in the index with the replaced paths put in. What the index
+/// could not hold (a file replaced where the tree has a directory, or the other way round)
+/// is [`CheckpointError::StandIn`]: the capture is taken again with the index read.
+struct TreeEditor<'a> {
+    repo: &'a gix::Repository,
+    batch: &'a crate::git::batch::ObjectBatch,
+    trees: &'a std::cell::RefCell<crate::git::index_tree::Trees>,
+    dirty: &'a HashSet<BString>,
+    /// Trees of the last capture taken as they are, by directory.
+    reuse: &'a HashMap<BString, ObjectId>,
+    /// The trees of the directories that differ from the index, as written or reused.
+    written: std::cell::RefCell<Vec<(BString, ObjectId)>>,
+}
+
+impl TreeEditor<'_> {
+    /// The tree of the directory `prefix` (`""` for the root, else `dir/`), which is `base`
+    /// in the index, with `replaced` (the replaced paths below it, sorted) put in; None when
+    /// it has no files left.
+    fn edit_dir(
+        &self,
+        base: Option<ObjectId>,
+        replaced: &[(&BStr, Hashed)],
+        prefix: &[u8],
+    ) -> Result<Option<ObjectId>, CheckpointError> {
+        let dir = prefix.strip_suffix(b"/").unwrap_or(prefix);
+        if !self.dirty.contains(dir.as_bstr()) {
+            return Ok(base);
+        }
+        if let Some(id) = self.reuse.get(dir.as_bstr()) {
+            self.written.borrow_mut().push((dir.into(), *id));
+            return Ok(Some(*id));
+        }
+        // The replaced paths: files right here, and the runs below each subdirectory.
+        let mut files: HashMap<&[u8], Hashed> = HashMap::new();
+        let mut subdirs: Vec<(&[u8], std::ops::Range<usize>)> = Vec::new();
+        let mut j = 0;
+        while j < replaced.len() {
+            let path = replaced[j].0;
+            let rest = &path[prefix.len()..];
+            match rest.find_byte(b'/') {
+                None => {
+                    files.insert(rest, replaced[j].1);
+                    j += 1;
+                }
+                Some(pos) => {
+                    let sub_prefix = &path[..prefix.len() + pos + 1];
+                    let end = j + replaced[j..].partition_point(|r| r.0.starts_with(sub_prefix));
+                    subdirs.push((&rest[..pos], j..end));
+                    j = end;
+                }
+            }
+        }
+        let base_entries = match base {
+            Some(id) => self.trees.borrow_mut().entries(self.repo, id)?.to_vec(),
+            None => Vec::new(),
+        };
+        let mut tree_entries = Vec::new();
+        let mut base_dirs: HashMap<&[u8], ObjectId> = HashMap::new();
+        for (name, kind, id) in &base_entries {
+            let below = subdirs.iter().any(|(n, _)| *n == name.as_slice());
+            let here = files.contains_key(name.as_slice());
+            match (*kind == EntryKind::Tree, here, below) {
+                // A directory that is something else now: what was below it is listed.
+                (true, true, false) => return Err(CheckpointError::StandIn),
+                (true, _, true) => {
+                    base_dirs.insert(name.as_slice(), *id);
+                    continue;
+                }
+                (_, true, _) => continue,
+                // A file (or submodule) with paths below it, and not itself replaced.
+                (false, false, true) => return Err(CheckpointError::StandIn),
+                _ => {}
+            }
+            tree_entries.push(TreeEntry {
+                name: name.clone(),
+                mode: (*kind).into(),
+                id: *id,
+            });
+        }
+        let mut here: HashSet<&[u8]> = HashSet::new();
+        for (name, hashed) in files {
+            if let Some((mode, id)) = hashed {
+                here.insert(name);
+                tree_entries.push(TreeEntry {
+                    name: name.into(),
+                    mode,
+                    id,
+                });
+            }
+        }
+        for (name, range) in subdirs {
+            let mut sub_prefix = prefix.to_vec();
+            sub_prefix.extend_from_slice(name);
+            sub_prefix.push(b'/');
+            let base = base_dirs.get(name).copied();
+            if let Some(id) = self.edit_dir(base, &replaced[range], &sub_prefix)? {
+                // A file and a directory of one name: not a tree git could hold.
+                if here.contains(name) {
+                    return Err(CheckpointError::StandIn);
+                }
+                tree_entries.push(TreeEntry {
+                    name: name.into(),
+                    mode: EntryKind::Tree.into(),
+                    id,
+                });
+            }
+        }
+        if tree_entries.is_empty() {
+            return Ok(None);
+        }
+        let id = self.batch.add_tree(self.repo, &tree_entries)?;
+        self.written.borrow_mut().push((dir.into(), id));
         Ok(Some(id))
     }
 }

@@ -179,6 +179,8 @@ impl From<CheckpointError> for CommandError {
             | CheckpointError::UnsafePath(..)
             | CheckpointError::WouldOverwriteIgnored(_)
             | CheckpointError::WouldOverwriteRepositories(_) => CommandError::user(message),
+            // Handled inside the capture; were it to get out, it is an internal failure.
+            CheckpointError::StandIn => CommandError::internal(message),
         }
     }
 }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use super::capture_memo;
 use super::capture_memo::Memo;
 use super::error::RepoError;
+use super::index_tree;
 use super::scan::{self, WorktreeChanges};
 
 /// How long one call to watchman may take before the scan goes on without it.
@@ -590,6 +591,13 @@ pub struct State {
     /// watchman's recrawl count when `clock` was taken (None: not known).
     #[serde(default)]
     pub recrawls: Option<u64>,
+    /// The root tree of the index `index` names, when that index is plain
+    /// ([`index_tree::plain_root`]): a capture may then stand it in for the index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_tree: Option<String>,
+    /// How many entries that index has.
+    #[serde(default)]
+    pub index_entries: usize,
 }
 
 fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
@@ -980,35 +988,22 @@ pub fn answer(
                             )
                         }
                         Ok(changes) => {
-                            let seen = Seen {
-                                watched,
-                                clock: since.clock.clone(),
-                                index: identity,
-                                fingerprint,
-                                recrawls,
-                            };
-                            // What the last capture computed, less what was reported since: as valid
-                            // as of the new clock as it was as of the old one.
-                            let touched: Vec<&gix::bstr::BStr> = reported
-                                .iter()
-                                .chain(&subtrees)
-                                .map(|p| p.as_ref())
-                                .collect();
-                            let memo = state
-                                .memo
-                                .take()
-                                .and_then(|stored| Memo::from_stored(&stored))
-                                .and_then(|mut memo| memo.forget(&touched).then_some(memo));
-                            state.memo = memo.as_ref().map(Memo::to_stored);
-                            state.clock = Some(since.clock);
-                            state.recrawls = recrawls;
-                            state.listed = listed(&changes);
-                            state.monitored = true;
-                            let answer = Answer {
-                                full_because: None,
-                                seen: Some(seen),
-                                memo,
-                            };
+                            if state.index_tree.is_none() {
+                                remember_index(&mut state, index);
+                            }
+                            let answer = monitored(
+                                &mut state,
+                                Seen {
+                                    watched,
+                                    clock: since.clock,
+                                    index: identity,
+                                    fingerprint,
+                                    recrawls,
+                                },
+                                &reported,
+                                &subtrees,
+                                &changes,
+                            );
                             let unsaved = Unsaved {
                                 common,
                                 workdir,
@@ -1067,6 +1062,7 @@ pub fn answer(
         state.recrawls = recrawls;
         state.fingerprint = fingerprint;
         state.index = Some(identity);
+        remember_index(&mut state, index);
         state.listed = listed(&changes);
         state.stale = false;
         state.memo = None;
@@ -1075,6 +1071,109 @@ pub fn answer(
         save_state(&common, &workdir, &state);
     }
     Ok((changes, answer, None))
+}
+
+/// The state moved on to an answer from the monitor as of `seen`, which looked at what was
+/// `reported` and walked `subtrees`: the paths `changes` lists are looked at again next time,
+/// and what the last capture computed is kept less what was reported since (as valid as of
+/// the new clock as it was as of the old one).
+fn monitored(
+    state: &mut State,
+    seen: Seen,
+    reported: &[BString],
+    subtrees: &[BString],
+    changes: &WorktreeChanges,
+) -> Answer {
+    let touched: Vec<&gix::bstr::BStr> = reported
+        .iter()
+        .chain(subtrees)
+        .map(|p| p.as_ref())
+        .collect();
+    let memo = state
+        .memo
+        .take()
+        .and_then(|stored| Memo::from_stored(&stored))
+        .and_then(|mut memo| memo.forget(&touched).then_some(memo));
+    state.memo = memo.as_ref().map(Memo::to_stored);
+    state.clock = Some(seen.clock.clone());
+    state.recrawls = seen.recrawls;
+    state.listed = listed(changes);
+    state.monitored = true;
+    Answer {
+        full_because: None,
+        seen: Some(seen),
+        memo,
+    }
+}
+
+/// What the state keeps of the index its answers are about, for a capture that stands the
+/// index's tree in for it.
+fn remember_index(state: &mut State, index: &gix::index::File) {
+    state.index_tree = index_tree::plain_root(index).map(|id| id.to_string());
+    state.index_entries = index.entries().len();
+}
+
+/// An answer from the monitor that did not read the index: the index is the one the state
+/// was about (its file's identity says so) and was plain then, so its root tree stands in
+/// for it ([`index_tree`]).
+pub struct IndexFree {
+    /// What the scan asked of the index, from its tree.
+    pub stand_in: gix::index::State,
+    /// The index's root tree.
+    pub root: super::ObjectId,
+    /// The tree objects read for the stand-in (the capture edits the same trees).
+    pub trees: index_tree::Trees,
+    pub changes: WorktreeChanges,
+    pub answer: Answer,
+    pub unsaved: Unsaved,
+}
+
+/// The monitor's answer without reading the index, when the state allows it (see
+/// [`IndexFree`]); None otherwise, or when anything fails (the index is read then, and a
+/// failure is told as it would be).
+pub fn answer_without_index(repo: &gix::Repository, asked: &Asked) -> Option<IndexFree> {
+    if asked.refused.is_some() {
+        return None;
+    }
+    let since = asked.since.as_ref().ok()?;
+    let identity = asked.identity.clone()?;
+    // Only an index with a checksum vouches for ids computed against it.
+    if identity.starts_with(':') || asked.state.index.as_deref() != Some(identity.as_str()) {
+        return None;
+    }
+    let root = super::ObjectId::from_hex(asked.state.index_tree.as_deref()?.as_bytes()).ok()?;
+    let (candidates, subtrees) =
+        plan(&asked.state, since.files.clone(), asked.state.index_entries).ok()?;
+    // A new directory or changed ignore rules: walked with the index's entries below.
+    if !subtrees.is_empty() {
+        return None;
+    }
+    let mut trees = index_tree::Trees::default();
+    let stand_in =
+        index_tree::stand_in(repo, root, &asked.workdir, &candidates, &mut trees).ok()??;
+    let changes = scan::scan_candidates(repo, &stand_in, &candidates, &[]).ok()?;
+    let mut state = asked.state.clone();
+    let reported: Vec<BString> = since.files.iter().map(|(path, _)| path.clone()).collect();
+    let seen = Seen {
+        watched: state.watched.clone()?,
+        clock: since.clock.clone(),
+        index: identity,
+        fingerprint: asked.fingerprint.clone(),
+        recrawls: since.known_recrawls(),
+    };
+    let answer = monitored(&mut state, seen, &reported, &[], &changes);
+    Some(IndexFree {
+        stand_in,
+        root,
+        trees,
+        changes,
+        answer,
+        unsaved: Unsaved {
+            common: repo.common_dir().to_owned(),
+            workdir: asked.workdir.clone(),
+            state,
+        },
+    })
 }
 
 /// Keeps what a capture computed from the answer `seen` describes: with the state that

@@ -8,6 +8,7 @@ pub mod config_env;
 pub mod error;
 pub mod exclude;
 pub mod fsmonitor;
+pub mod index_tree;
 pub mod merge;
 pub mod notes;
 pub mod pathspec;

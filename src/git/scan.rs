@@ -282,7 +282,7 @@ enum Above {
 
 /// Whether `rel` under `root` is a directory reached through directories only (git never
 /// follows a symlink into the worktree), each directory looked at once (`seen`).
-fn is_real_dir_memo(root: &Path, rel: &[u8], seen: &mut HashMap<BString, bool>) -> bool {
+pub(crate) fn is_real_dir_memo(root: &Path, rel: &[u8], seen: &mut HashMap<BString, bool>) -> bool {
     let rel = rel.strip_suffix(b"/").unwrap_or(rel);
     if rel.is_empty() {
         return true;

@@ -440,6 +440,9 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         });
     let mut rng = Rng(seed);
     let mut log = vec![format!("seed {seed} (FSMONITOR_SEED={seed} repeats it)")];
+    // Which checkpoints took the index's tree for the index (each compared below).
+    let trace = repo.home.join("trace");
+    repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
     verify(&repo, &log);
     let (mut monitored, mut answers) = (0, 0);
     let steps = 70;
@@ -466,9 +469,19 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         monitored += m;
         answers += 2;
     }
+    let from_tree = std::fs::read_to_string(&trace)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("capture-from-index-tree"))
+        .count();
     eprintln!(
-        "{monitored} of {answers} answers from the monitor; {}",
+        "{monitored} of {answers} answers from the monitor, {from_tree} of {steps} checkpoints from the index's tree; {}",
         log[0]
+    );
+    assert!(
+        from_tree > 0,
+        "no checkpoint took the index's tree\n{}",
+        log.join("\n")
     );
     // The runs above proved agreement; this proves the monitor was what answered.
     assert!(
@@ -1092,4 +1105,123 @@ fn hook_warnings_are_current_with_the_monitor() {
     write_file(&wt.join("now.txt"), "fresh\n");
     let said = commit(3);
     assert!(!said.contains("'left'"), "{said}");
+}
+
+/// While the index is the one the monitor's state was about, and plain (no conflict, nothing
+/// intent-to-add or skip-worktree), a checkpoint takes the index's tree for it instead of
+/// reading it: edits, deletions, new files, a mode change, a symlink and a staged change
+/// each give `git add -A`'s tree, as does a tracked directory turned into a file; a staged
+/// change reads the index until a commit (git drops the cached root tree when it stages).
+#[test]
+fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
+    let repo = TestRepo::new();
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    let mut files = Vec::new();
+    for d in 0..4 {
+        for f in 0..3 {
+            files.push((format!("d{d}/f{f}.txt"), format!("file {d} {f}\n")));
+        }
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    repo.commit_files(&files, "files");
+    let wt = repo.new_session("s");
+    repo.session(&["fsmonitor", "enable"]).ok();
+    let trace = repo.home.join("trace");
+    repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
+    let from_tree = || {
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("capture-from-index-tree"))
+            .count()
+    };
+    let step = |what: &str, change: &dyn Fn(), tree_expected: bool| {
+        change();
+        let before = from_tree();
+        let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
+        let got = repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]);
+        assert_eq!(
+            got.trim(),
+            crate::checkpoint::git_add_all_tree(&repo, &wt, "s"),
+            "{what}"
+        );
+        assert_eq!(from_tree() > before, tree_expected, "{what}");
+        ckpt
+    };
+    step("the first checkpoint (a full scan)", &|| (), false);
+    step(
+        "edits, a deletion, a new file, a mode change",
+        &|| {
+            write_file(&wt.join("d0/f0.txt"), "changed\n");
+            std::fs::remove_file(wt.join("d1/f1.txt")).unwrap();
+            write_file(&wt.join("d0/new.txt"), "new\n");
+            let c = wt.join("d2/f2.txt");
+            std::fs::set_permissions(&c, std::fs::Permissions::from_mode(0o755)).unwrap();
+        },
+        true,
+    );
+    step(
+        "a file made a symlink, the deleted one back",
+        &|| {
+            std::fs::remove_file(wt.join("d3/f0.txt")).unwrap();
+            std::os::unix::fs::symlink("f1.txt", wt.join("d3/f0.txt")).unwrap();
+            write_file(&wt.join("d1/f1.txt"), "file 1 1\n");
+        },
+        true,
+    );
+    // Staging rewrites the index, and git drops its cached root tree: read until a commit.
+    step(
+        "a staged change",
+        &|| {
+            repo.git_in(&wt, &["add", "d0/f0.txt"]);
+        },
+        false,
+    );
+    step(
+        "the staged file edited again",
+        &|| write_file(&wt.join("d0/f0.txt"), "changed again\n"),
+        false,
+    );
+    step(
+        "a commit",
+        &|| {
+            repo.git_in(&wt, &["commit", "-qm", "staged"]);
+        },
+        false,
+    );
+    step(
+        "an edit after it",
+        &|| write_file(&wt.join("d0/f1.txt"), "edited\n"),
+        true,
+    );
+    // HEAD moved back, no file and not the index touched: what is staged is the index's tree.
+    let ckpt = step(
+        "a soft reset",
+        &|| {
+            repo.git_in(&wt, &["reset", "-q", "--soft", "HEAD~1"]);
+        },
+        true,
+    );
+    let staged = repo.git(&["rev-parse", &format!("{ckpt}^2^{{tree}}")]);
+    assert_eq!(staged.trim(), repo.git_in(&wt, &["write-tree"]).trim());
+    step(
+        "a tracked directory made a file",
+        &|| {
+            std::fs::remove_dir_all(wt.join("d2")).unwrap();
+            write_file(&wt.join("d2"), "a file now\n");
+        },
+        true,
+    );
+    step(
+        "an edit after that",
+        &|| write_file(&wt.join("d3/f2.txt"), "edited\n"),
+        true,
+    );
 }

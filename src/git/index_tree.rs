@@ -1,0 +1,220 @@
+//! The index of a worktree, told from its tree while the index is unchanged: a capture whose
+//! monitor says what changed need not read (and page in) a 100,000-entry index to look at a
+//! few hundred paths.
+//!
+//! This holds only for a *plain* index ([`plain_root`]): a valid cached root tree, no
+//! conflicts, no intent-to-add, skip-worktree or assume-unchanged entries, not sparse. Such an
+//! index holds exactly its root tree's files, ids and modes; what it adds is stat data, which
+//! a stand-in does not have: every file it names looks changed to a scan and is hashed (or
+//! taken from the last capture's memo, by its stat data), and a capture finds the ones that
+//! hold what the index says by their ids, as it does for stale stat data.
+//!
+//! [`stand_in`] builds, for the paths a scan will look at, the entries the scan asks the
+//! index about: the entry at each path, one entry below each tracked directory above it (so
+//! the directory counts as tracked), and the entry of a file or submodule standing where a
+//! directory is wanted; and every entry below a tracked directory that is no longer one (the
+//! scan lists each as removed), or, past a few thousand, no stand-in: the index is read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use gix::bstr::{BString, ByteSlice};
+use gix::index::entry::{Flags, Mode};
+use gix::objs::tree::EntryKind;
+
+use super::error::{GixContext, RepoError};
+use super::repo::ObjectId;
+
+/// The root tree of `index` when the index holds exactly that tree's files (see the module
+/// documentation); None otherwise.
+pub fn plain_root(index: &gix::index::File) -> Option<ObjectId> {
+    if index.is_sparse() || index.checksum().is_none_or(|c| c.is_null()) {
+        return None;
+    }
+    let root = index.tree().filter(|t| t.num_entries.is_some())?;
+    let odd = Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE | Flags::ASSUME_VALID;
+    index
+        .entries()
+        .iter()
+        .all(|e| e.stage_raw() == 0 && !e.flags.intersects(odd) && e.mode != Mode::DIR)
+        .then_some(root.id)
+}
+
+/// How many entries a stand-in takes from below a tracked directory that is gone, before
+/// reading the index is cheaper.
+const MOST_BELOW: usize = 10_000;
+
+/// Tree objects read so far, by id: (name, kind, id) in the tree's order.
+#[derive(Default)]
+pub struct Trees {
+    read: HashMap<ObjectId, Vec<(BString, EntryKind, ObjectId)>>,
+}
+
+impl Trees {
+    /// The entries of the tree `id`.
+    pub fn entries(
+        &mut self,
+        repo: &gix::Repository,
+        id: ObjectId,
+    ) -> Result<&[(BString, EntryKind, ObjectId)], RepoError> {
+        use std::collections::hash_map::Entry;
+        match self.read.entry(id) {
+            Entry::Occupied(known) => Ok(known.into_mut()),
+            Entry::Vacant(new) => {
+                let what = || format!("reading tree {id}");
+                let object = repo.find_object(id).context(what)?;
+                let tree = object.try_into_tree().context(what)?;
+                let decoded = tree.decode().context(what)?;
+                let entries = decoded
+                    .entries
+                    .iter()
+                    .map(|e| (BString::from(e.filename), e.mode.kind(), e.oid.to_owned()))
+                    .collect();
+                Ok(new.insert(entries))
+            }
+        }
+    }
+
+    fn find(
+        &mut self,
+        repo: &gix::Repository,
+        tree: ObjectId,
+        name: &[u8],
+    ) -> Result<Option<(EntryKind, ObjectId)>, RepoError> {
+        Ok(self
+            .entries(repo, tree)?
+            .iter()
+            .find(|(n, _, _)| n.as_slice() == name)
+            .map(|(_, kind, id)| (*kind, *id)))
+    }
+
+    /// Adds every file (and submodule) below the tree `id`, whose path is `prefix` (ending
+    /// in `/`), to `out`; false when there are more than [`MOST_BELOW`] in all.
+    fn all_leaves(
+        &mut self,
+        repo: &gix::Repository,
+        id: ObjectId,
+        prefix: &[u8],
+        out: &mut BTreeMap<BString, (EntryKind, ObjectId)>,
+    ) -> Result<bool, RepoError> {
+        let entries = self.entries(repo, id)?.to_vec();
+        for (name, kind, oid) in entries {
+            let mut path = BString::from(prefix);
+            path.extend_from_slice(&name);
+            if kind == EntryKind::Tree {
+                path.push(b'/');
+                if !self.all_leaves(repo, oid, &path, out)? {
+                    return Ok(false);
+                }
+            } else {
+                out.insert(path, (kind, oid));
+                if out.len() > MOST_BELOW {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The first file (or submodule) below the tree `id`, whose path is `prefix` (ending in
+    /// `/`); None when it holds no file at all.
+    fn first_leaf(
+        &mut self,
+        repo: &gix::Repository,
+        id: ObjectId,
+        prefix: &[u8],
+    ) -> Result<Option<(BString, EntryKind, ObjectId)>, RepoError> {
+        let entries = self.entries(repo, id)?.to_vec();
+        for (name, kind, oid) in entries {
+            let mut path = BString::from(prefix);
+            path.extend_from_slice(&name);
+            if kind != EntryKind::Tree {
+                return Ok(Some((path, kind, oid)));
+            }
+            path.push(b'/');
+            if let Some(leaf) = self.first_leaf(repo, oid, &path)? {
+                return Ok(Some(leaf));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// An index holding what a scan of `candidates` asks of the plain index whose root tree is
+/// `root` (see the module documentation), with no stat data; None when one of them is a
+/// tracked directory, no longer a directory reached through directories, with more than
+/// [`MOST_BELOW`] files below it (the scan lists each as removed).
+pub fn stand_in(
+    repo: &gix::Repository,
+    root: ObjectId,
+    workdir: &Path,
+    candidates: &[BString],
+    trees: &mut Trees,
+) -> Result<Option<gix::index::State>, RepoError> {
+    let mut wanted: BTreeMap<BString, (EntryKind, ObjectId)> = BTreeMap::new();
+    let mut dirs = HashMap::new();
+    for path in candidates {
+        let parts: Vec<&[u8]> = path.split(|b| *b == b'/').collect();
+        let mut tree = root;
+        let mut at = BString::default();
+        for (depth, part) in parts.iter().enumerate() {
+            let last = depth + 1 == parts.len();
+            let parent = at.clone();
+            if !at.is_empty() {
+                at.push(b'/');
+            }
+            at.extend_from_slice(part);
+            match trees.find(repo, tree, part)? {
+                Some((EntryKind::Tree, id)) if last => {
+                    // A tracked directory: one entry below it says so while it still is one;
+                    // else the scan lists every file below it as removed.
+                    let real = super::scan::is_real_dir_memo(workdir, at.as_ref(), &mut dirs);
+                    at.push(b'/');
+                    if real {
+                        if let Some((leaf, kind, oid)) = trees.first_leaf(repo, id, &at)? {
+                            wanted.insert(leaf, (kind, oid));
+                        }
+                    } else if !trees.all_leaves(repo, id, &at, &mut wanted)? {
+                        return Ok(None);
+                    }
+                }
+                Some((EntryKind::Tree, id)) => {
+                    tree = id;
+                    continue;
+                }
+                // The path itself, or a file or submodule standing where a directory is.
+                Some((kind, id)) => {
+                    wanted.insert(at.clone(), (kind, id));
+                }
+                // Not tracked: the directory above it is (one entry below it says so).
+                None if !parent.is_empty() => {
+                    let mut prefix = parent;
+                    prefix.push(b'/');
+                    if let Some((leaf, kind, oid)) = trees.first_leaf(repo, tree, &prefix)? {
+                        wanted.insert(leaf, (kind, oid));
+                    }
+                }
+                None => {}
+            }
+            break;
+        }
+    }
+    let mut state = gix::index::State::new(repo.object_hash());
+    for (path, (kind, id)) in wanted {
+        let mode = match kind {
+            EntryKind::Blob => Mode::FILE,
+            EntryKind::BlobExecutable => Mode::FILE_EXECUTABLE,
+            EntryKind::Link => Mode::SYMLINK,
+            EntryKind::Commit => Mode::COMMIT,
+            EntryKind::Tree => continue,
+        };
+        state.dangerously_push_entry(
+            gix::index::entry::Stat::default(),
+            id,
+            Flags::empty(),
+            mode,
+            path.as_bstr(),
+        );
+    }
+    Ok(Some(state))
+}
