@@ -4,10 +4,11 @@
 //! command's transaction; a push records what it published, which no undo can take back.
 //! Never prints.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::{self, Config, Origin};
-use crate::git::{Repo, remote};
+use crate::git::{ObjectId, Repo, remote};
 use crate::lifecycle;
 use crate::oplog::Published;
 use crate::ops::{OpError, OpResult};
@@ -77,11 +78,22 @@ pub fn push(env: &Env<'_>, tx: &mut Transaction<'_>, spec: PushSpec) -> OpResult
     }
     let remote_name = choose_remote(env, env.config, remote_arg, &sessions[0]);
     remote::check_name(env.repo, &remote_name)?;
+    let allowed = spec.allow_secrets
+        || env
+            .config
+            .flag(&config::PUSH_SECRETS, &[Origin::GitConfig])
+            .map_err(|e| OpError::refused(crate::text::one_line(&e)))?;
     let mut just_made = Vec::new();
     // A dry run takes no checkpoint, but judges the files one would publish.
     let mut would_checkpoint = Vec::new();
     let mut failed = Vec::new();
+    // The checkpoints the sessions hold already, judged on a thread while the new ones are
+    // taken (a capture is mostly one thread's work).
+    let mut earlier = None;
     if !spec.no_checkpoint && !spec.dry_run {
+        if !allowed {
+            earlier = Some(judge_earlier(env, &remote_name, &sessions));
+        }
         (sessions, just_made) = checkpoint_dirty(env, tx, sessions, &mut failed)?;
         if !failed.is_empty() && !spec.all {
             let first = failed.remove(0);
@@ -96,14 +108,21 @@ pub fn push(env: &Env<'_>, tx: &mut Transaction<'_>, spec: PushSpec) -> OpResult
     } else if !spec.no_checkpoint {
         would_checkpoint = uncommitted_files(env, &sessions)?;
     }
-    let allowed = spec.allow_secrets
-        || env
-            .config
-            .flag(&config::PUSH_SECRETS, &[Origin::GitConfig])
-            .map_err(|e| OpError::refused(crate::text::one_line(&e)))?;
+    let earlier = match earlier {
+        Some(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(OpError::refused("judging the earlier checkpoints failed")))?,
+        None => Judged::new(),
+    };
     if !allowed
-        && let Err(refused) =
-            refuse_secrets(env, &remote_name, &sessions, &just_made, would_checkpoint)
+        && let Err(refused) = refuse_secrets(
+            env,
+            &remote_name,
+            &sessions,
+            &just_made,
+            would_checkpoint,
+            earlier,
+        )
     {
         // The checkpoints this push took go with the transaction (their files are still on
         // disk), so ignoring the files and pushing again works.
@@ -354,12 +373,97 @@ fn uncommitted_files(env: &Env<'_>, sessions: &[Session]) -> OpResult<Vec<secret
     Ok(out)
 }
 
+/// What each checkpoint would publish that looks like a secret, by checkpoint.
+type Judged = HashMap<ObjectId, Vec<secrets::Finding>>;
+
+/// Judges, on a thread, the checkpoints `sessions` hold now that `remote` does not have yet:
+/// what the push publishes besides the checkpoints it is about to take.
+fn judge_earlier(
+    env: &Env<'_>,
+    remote: &str,
+    sessions: &[Session],
+) -> std::thread::JoinHandle<OpResult<Judged>> {
+    let repo = env.repo.with_object_cache(16 << 20);
+    let remote = remote.to_owned();
+    let sessions = sessions.to_vec();
+    std::thread::spawn(move || {
+        let mut judge = secrets::Judge::new(&repo);
+        let mut judged = Judged::new();
+        for session in &sessions {
+            let (remote_tip, published_before) = published(&repo, &remote, session)?;
+            for ckpt in sync::new_checkpoints(&repo, session, remote_tip)? {
+                let found = judge_checkpoint(&repo, &mut judge, ckpt, None, published_before)?;
+                judged.insert(ckpt, found);
+            }
+        }
+        Ok(judged)
+    })
+}
+
+/// The remote's copy of `session` as last pushed or fetched, and the tree of its latest
+/// checkpoint (what it published before).
+fn published(
+    repo: &Repo,
+    remote: &str,
+    session: &Session,
+) -> OpResult<(Option<ObjectId>, Option<ObjectId>)> {
+    let remote_tip = repo.read_ref(&sync::remote_ref(remote, session.name()))?;
+    let before = match remote_tip {
+        Some(tip) if repo.has_object(tip) => sync::latest_checkpoint(repo, tip)?
+            .map(|c| repo.read_commit(c).map(|c| c.tree))
+            .transpose()?,
+        _ => None,
+    };
+    Ok((remote_tip, before))
+}
+
+/// What checkpoint `ckpt` publishes that looks like a secret and `published_before` (the
+/// tree of the remote's latest checkpoint) does not hold, its staged state included.
+/// `beyond`: what the capture that took it says it holds beyond HEAD (then its files are not
+/// read back).
+fn judge_checkpoint(
+    repo: &Repo,
+    judge: &mut secrets::Judge<'_>,
+    ckpt: ObjectId,
+    beyond: Option<&crate::checkpoint::BeyondHead>,
+    published_before: Option<ObjectId>,
+) -> OpResult<Vec<secrets::Finding>> {
+    let commit = repo.read_commit(ckpt)?;
+    let head_tree = match commit.parents.first() {
+        Some(head) => Some(repo.read_commit(*head)?.tree),
+        None => None,
+    };
+    let work = match beyond {
+        Some(beyond) => {
+            judge.know(&beyond.leading);
+            beyond.files.clone()
+        }
+        None => secrets::changed_blobs(repo, commit.tree, head_tree)?,
+    };
+    let mut found = judge.scan(&work)?;
+    // What the remote already has is not published again: asked only of what was found,
+    // since most pushes find nothing.
+    if let Some(before) = published_before
+        && !found.is_empty()
+    {
+        let new = secrets::changed_blobs(repo, commit.tree, Some(before))?;
+        found.retain(|f| new.contains_key(&f.path));
+    }
+    // The staged state travels too (the checkpoint's second parent).
+    if let Some(index) = commit.parents.get(1) {
+        let staged = repo.read_commit(*index)?.tree;
+        found.extend(judge.scan(&secrets::changed_blobs(repo, staged, head_tree)?)?);
+    }
+    Ok(found)
+}
+
 fn refuse_secrets(
     env: &Env<'_>,
     remote_name: &str,
     sessions: &[Session],
     just_made: &[JustMade],
     uncommitted: Vec<secrets::Finding>,
+    mut earlier: Judged,
 ) -> OpResult {
     let mut findings = uncommitted;
     // Checkpoints recorded before this push that hold a finding: ignoring the file now does
@@ -374,45 +478,19 @@ fn refuse_secrets(
     };
     let mut judge = secrets::Judge::new(env.repo);
     for session in sessions {
-        let remote_tip = env
-            .repo
-            .read_ref(&sync::remote_ref(remote_name, session.name()))?;
-        let published_before = match remote_tip {
-            Some(tip) if env.repo.has_object(tip) => sync::latest_checkpoint(env.repo, tip)?
-                .map(|c| env.repo.read_commit(c).map(|c| c.tree))
-                .transpose()?,
-            _ => None,
-        };
+        let (remote_tip, published_before) = published(env.repo, remote_name, session)?;
         for ckpt in sync::new_checkpoints(env.repo, session, remote_tip)? {
-            let commit = env.repo.read_commit(ckpt)?;
-            let head_tree = match commit.parents.first() {
-                Some(head) => Some(env.repo.read_commit(*head)?.tree),
-                None => None,
-            };
             let made_now = just_made.iter().find(|made| made.checkpoint == ckpt);
             // A checkpoint this push took says what it holds beyond HEAD, and how each file
-            // it hashed starts; any other is compared with HEAD and its files read back.
-            let work = match made_now.and_then(|made| made.beyond_head.as_ref()) {
-                Some(beyond) => {
-                    judge.know(&beyond.leading);
-                    beyond.files.clone()
+            // it hashed starts; any other was judged while it was taken, or is compared with
+            // HEAD now and its files read back.
+            let found = match earlier.remove(&ckpt) {
+                Some(found) if made_now.is_none() => found,
+                _ => {
+                    let beyond = made_now.and_then(|made| made.beyond_head.as_ref());
+                    judge_checkpoint(env.repo, &mut judge, ckpt, beyond, published_before)?
                 }
-                None => secrets::changed_blobs(env.repo, commit.tree, head_tree)?,
             };
-            let mut found = judge.scan(&work)?;
-            // What the remote already has is not published again: asked only of what was
-            // found, since most pushes find nothing.
-            if let Some(before) = published_before
-                && !found.is_empty()
-            {
-                let new = secrets::changed_blobs(env.repo, commit.tree, Some(before))?;
-                found.retain(|f| new.contains_key(&f.path));
-            }
-            // The staged state travels too (the checkpoint's second parent).
-            if let Some(index) = commit.parents.get(1) {
-                let staged = env.repo.read_commit(*index)?.tree;
-                found.extend(judge.scan(&secrets::changed_blobs(env.repo, staged, head_tree)?)?);
-            }
             if !found.is_empty() && made_now.is_none() {
                 older.push(format!(
                     "checkpoint {} of '{}'",

@@ -357,6 +357,27 @@ fn files_that_look_like_secrets_are_refused() {
     assert!(!out.stderr.contains("id_rsa"), "{}", out.stderr);
 }
 
+/// A checkpoint taken before the push holds a secret the worktree no longer has: the push
+/// still refuses (the log would publish it), names that checkpoint, and pushes nothing; the
+/// checkpoint it took itself is judged as well.
+#[test]
+fn a_secret_in_an_earlier_checkpoint_is_refused() {
+    let (a, _b, bare) = pair();
+    let wt = a.new_session("s");
+    write_file(&wt.join(".env.local"), "API_KEY=hunter2\n");
+    let old = a.session(&["checkpoint", "s"]).ok().line().to_owned();
+    std::fs::remove_file(wt.join(".env.local")).unwrap();
+    write_file(
+        &wt.join("notes.txt"),
+        "token=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB\n",
+    );
+    let out = a.session(&["push", "origin", "s"]).fails();
+    assert!(out.stderr.contains(".env.local"), "{}", out.stderr);
+    assert!(out.stderr.contains("notes.txt"), "{}", out.stderr);
+    assert!(out.stderr.contains(&old[..7]), "{}", out.stderr);
+    assert!(!a.has_ref(&bare, "refs/sessions/s"));
+}
+
 /// Writes a log commit into `repo` by hand: `files` (name, content) in its tree.
 fn forge(
     repo: &TestRepo,
