@@ -34,6 +34,12 @@ if [ ! -f "$repo/.git/bench-ready" ]; then
   touch "$repo/.git/bench-ready"
 fi
 cd "$repo"
+# git's automatic maintenance (a gc repacking 370,000 objects, half a minute of CPU) would run
+# in the background of later cases, set off by earlier ones (each push adds a pack here and at
+# the remote): off in the benchmark's repositories, the packs folded before anything is measured.
+git config maintenance.auto false
+git config gc.auto 0
+[ "$(find .git/objects/pack -name '*.pack' | wc -l)" -le 10 ] || git repack -a -d -q
 
 ms() { # runs "$@" quietly, prints wall-clock milliseconds
   local start end
@@ -171,6 +177,9 @@ sharing_setup() {
     git init -q --bare "$remote"
     git push -q "$remote" HEAD:refs/heads/main
   fi
+  git -C "$remote" config maintenance.auto false
+  git -C "$remote" config gc.auto 0
+  [ "$(find "$remote/objects/pack" -name '*.pack' | wc -l)" -le 10 ] || git -C "$remote" repack -a -d -q
   git remote get-url bench >/dev/null 2>&1 || git remote add bench "$remote"
   if [ ! -d "$clone" ]; then
     git clone -q --no-checkout "$remote" "$clone"
