@@ -747,16 +747,16 @@ fn hash_files(
         .min(8)
         .min(paths.len().div_ceil(16))
         .max(1);
-    let chunk = paths.len().div_ceil(threads);
+    // Every `threads`-th path to each thread: sorted paths come in runs that cost alike (a
+    // new directory of small files, edits spread over many directories).
     let results: Vec<Result<Vec<HashedWithStamp>, RepoError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|slice| {
+        let handles: Vec<_> = (0..threads)
+            .map(|first| {
                 let repo = repo.clone();
                 scope.spawn(move || -> Result<Vec<_>, RepoError> {
                     let mut pipeline = crate::git::scan::filter_pipeline(&repo, index)?;
-                    let mut out = Vec::with_capacity(slice.len());
-                    for path in slice {
+                    let mut out = Vec::with_capacity(paths.len() / threads + 1);
+                    for path in paths.iter().skip(first).step_by(threads) {
                         // Taken before the file is read (the scan's will do): a write after
                         // it changes what a later capture sees.
                         let stamp = stamp_root.and_then(|root| {
@@ -779,9 +779,14 @@ fn hash_files(
             .map(|h| h.join().expect("hashing threads do not panic"))
             .collect()
     });
-    let mut out = Vec::with_capacity(paths.len());
+    let mut parts = Vec::with_capacity(threads);
     for part in results {
-        out.extend(part?);
+        parts.push(part?.into_iter());
+    }
+    // Back in the order of `paths`.
+    let mut out = Vec::with_capacity(paths.len());
+    for i in 0..paths.len() {
+        out.extend(parts[i % threads].next());
     }
     Ok(out)
 }

@@ -822,6 +822,9 @@ pub struct Asked {
     /// watchman's recrawl count in an answer that cannot be used (a fresh instance, a
     /// recrawl since the state's clock).
     recrawls: Option<u64>,
+    /// The root tree of the index the state was about, when the index changed since and
+    /// that one was plain: what changed in the index is told by the two trees.
+    moved_from: Option<super::ObjectId>,
 }
 
 /// Asks the monitor what changed in the worktree since the state's clock, without reading
@@ -837,6 +840,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         since: Err(String::new()),
         broken: false,
         recrawls: None,
+        moved_from: None,
     };
     // Absolute, as watchman needs it (scans may run with the worktree as `.`).
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
@@ -859,7 +863,13 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     let fingerprint = fingerprint(repo);
     let identity = index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes());
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
-    let unusable = if identity.is_none() || state.index != identity {
+    // A new index that was plain before: the monitor still says what changed on disk, and the
+    // two indexes' trees what changed in the index (when the new one is plain too).
+    let moved_from = (identity.is_some() && state.index != identity)
+        .then_some(state.index_tree.as_deref())
+        .flatten()
+        .and_then(|hex| super::ObjectId::from_hex(hex.as_bytes()).ok());
+    let unusable = if identity.is_none() || (state.index != identity && moved_from.is_none()) {
         Some("the index changed")
     } else if state.fingerprint != fingerprint {
         Some("the settings that decide status changed")
@@ -903,6 +913,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         fingerprint,
         identity,
         since,
+        moved_from,
         ..asked
     }
 }
@@ -951,6 +962,7 @@ pub fn answer(
         broken,
         identity: asked_identity,
         mut recrawls,
+        moved_from,
         ..
     } = asked;
     let mut watchman = watchman.expect("a monitor that was not refused is connected");
@@ -972,7 +984,17 @@ pub fn answer(
             let reported: Vec<BString> = since.files.iter().map(|(path, _)| path.clone()).collect();
             // The count as of the answer's clock, whichever way the scan goes from here.
             recrawls = since.known_recrawls();
-            match plan(&state, since.files, index.entries().len()) {
+            let mut files = since.files;
+            let moved = match moved_from {
+                None => Ok(()),
+                Some(old) => index_moves(repo, old, index).map(|changed| {
+                    crate::fault::point("monitor-index-moved");
+                    files.extend(changed.into_iter().map(|path| (path, false)));
+                    // Its trees were of the directories that differed from the old index.
+                    state.memo = None;
+                }),
+            };
+            match moved.and_then(|()| plan(&state, files, index.entries().len())) {
                 Err(why) => {
                     clock = Some(since.clock);
                     why
@@ -988,7 +1010,8 @@ pub fn answer(
                             )
                         }
                         Ok(changes) => {
-                            if state.index_tree.is_none() {
+                            if moved_from.is_some() || state.index_tree.is_none() {
+                                state.index = Some(identity.clone());
                                 remember_index(&mut state, index);
                             }
                             let answer = monitored(
@@ -1104,6 +1127,22 @@ fn monitored(
         seen: Some(seen),
         memo,
     }
+}
+
+/// The paths whose entries differ between the plain index whose root tree was `old` and
+/// `index` (read since), or why a full scan is needed instead.
+fn index_moves(
+    repo: &gix::Repository,
+    old: super::ObjectId,
+    index: &gix::index::File,
+) -> Result<Vec<BString>, String> {
+    let new = index_tree::plain_root(index).ok_or("the index changed")?;
+    let most = 1000 + index.entries().len() / MOST;
+    let mut trees = index_tree::Trees::default();
+    index_tree::changed_paths(repo, &mut trees, old, new, most)
+        .ok()
+        .flatten()
+        .ok_or_else(|| "the index changed in many places".to_owned())
 }
 
 /// What the state keeps of the index its answers are about, for a capture that stands the

@@ -140,6 +140,70 @@ impl Trees {
     }
 }
 
+/// The paths of the files (and submodules) that differ between the trees `old` and `new`,
+/// files below a directory that became a file (or the other way round) included; None past
+/// `most` of them.
+pub fn changed_paths(
+    repo: &gix::Repository,
+    trees: &mut Trees,
+    old: ObjectId,
+    new: ObjectId,
+    most: usize,
+) -> Result<Option<Vec<BString>>, RepoError> {
+    let mut out = Vec::new();
+    let within = diff(repo, trees, Some(old), Some(new), b"", &mut out, most)?;
+    Ok(within.then_some(out))
+}
+
+fn diff(
+    repo: &gix::Repository,
+    trees: &mut Trees,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    prefix: &[u8],
+    out: &mut Vec<BString>,
+    most: usize,
+) -> Result<bool, RepoError> {
+    if old == new {
+        return Ok(true);
+    }
+    type Side = Option<(EntryKind, ObjectId)>;
+    let mut names: BTreeMap<BString, (Side, Side)> = BTreeMap::new();
+    for (id, first) in [(old, true), (new, false)] {
+        let Some(id) = id else { continue };
+        for (name, kind, oid) in trees.entries(repo, id)?.to_vec() {
+            let sides = names.entry(name).or_default();
+            let side = if first { &mut sides.0 } else { &mut sides.1 };
+            *side = Some((kind, oid));
+        }
+    }
+    let tree = |side: Side| {
+        side.filter(|(k, _)| *k == EntryKind::Tree)
+            .map(|(_, id)| id)
+    };
+    let file = |side: Side| side.filter(|(k, _)| *k != EntryKind::Tree);
+    for (name, (a, b)) in names {
+        if a == b {
+            continue;
+        }
+        let mut path = BString::from(prefix);
+        path.extend_from_slice(&name);
+        if file(a) != file(b) {
+            out.push(path.clone());
+        }
+        if tree(a).is_some() || tree(b).is_some() {
+            path.push(b'/');
+            if !diff(repo, trees, tree(a), tree(b), &path, out, most)? {
+                return Ok(false);
+            }
+        }
+        if out.len() > most {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// An index holding what a scan of `candidates` asks of the plain index whose root tree is
 /// `root` (see the module documentation), with no stat data; None when one of them is a
 /// tracked directory, no longer a directory reached through directories, with more than

@@ -440,7 +440,9 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         });
     let mut rng = Rng(seed);
     let mut log = vec![format!("seed {seed} (FSMONITOR_SEED={seed} repeats it)")];
-    // Which checkpoints took the index's tree for the index (each compared below).
+    // Which checkpoints took the index's tree for the index, and which answers told a new
+    // index from the old one's tree (each compared below; how many depends on the steps
+    // drawn: `a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index` proves both).
     let trace = repo.home.join("trace");
     repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
     verify(&repo, &log);
@@ -469,19 +471,14 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         monitored += m;
         answers += 2;
     }
-    let from_tree = std::fs::read_to_string(&trace)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("capture-from-index-tree"))
-        .count();
+    let traced = std::fs::read_to_string(&trace).unwrap_or_default();
+    let count = |step: &str| traced.lines().filter(|l| l.starts_with(step)).count();
+    let from_tree = count("capture-from-index-tree");
     eprintln!(
-        "{monitored} of {answers} answers from the monitor, {from_tree} of {steps} checkpoints from the index's tree; {}",
+        "{monitored} of {answers} answers from the monitor, {} of them after the index changed, \
+         {from_tree} of {steps} checkpoints from the index's tree; {}",
+        count("monitor-index-moved"),
         log[0]
-    );
-    assert!(
-        from_tree > 0,
-        "no checkpoint took the index's tree\n{}",
-        log.join("\n")
     );
     // The runs above proved agreement; this proves the monitor was what answered.
     assert!(
@@ -1135,13 +1132,14 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
     repo.session(&["fsmonitor", "enable"]).ok();
     let trace = repo.home.join("trace");
     repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
-    let from_tree = || {
+    let traced = |step: &str| {
         std::fs::read_to_string(&trace)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.starts_with("capture-from-index-tree"))
+            .filter(|l| l.starts_with(step))
             .count()
     };
+    let from_tree = || traced("capture-from-index-tree");
     let step = |what: &str, change: &dyn Fn(), tree_expected: bool| {
         change();
         let before = from_tree();
@@ -1189,6 +1187,7 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
         &|| write_file(&wt.join("d0/f0.txt"), "changed again\n"),
         false,
     );
+    let moved = traced("monitor-index-moved");
     step(
         "a commit",
         &|| {
@@ -1196,6 +1195,18 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
         },
         false,
     );
+    // The old index's tree was not valid (staged): the commit's index is read in full.
+    assert_eq!(traced("monitor-index-moved"), moved);
+    step(
+        "an edit and a second commit",
+        &|| {
+            write_file(&wt.join("d1/f0.txt"), "committed\n");
+            repo.git_in(&wt, &["commit", "-qam", "second"]);
+        },
+        false,
+    );
+    // Both indexes plain: what changed in it is told by their trees, the rest by watchman.
+    assert!(traced("monitor-index-moved") > moved);
     step(
         "an edit after it",
         &|| write_file(&wt.join("d0/f1.txt"), "edited\n"),
