@@ -63,6 +63,15 @@ pub fn find_worktree(
     local: &LocalStore,
     session: &Session,
 ) -> Result<Option<PathBuf>, LifecycleError> {
+    // Where this machine recorded it, still a worktree of this repository there: what the
+    // listing below would find first, without reading every worktree's files.
+    let state = local.get(&session.meta.id);
+    if let Some(recorded) = state.worktree_of(session.name()).map(canonical)
+        && !worktree::is_set_aside(&recorded)
+        && repo.is_linked_worktree_at(&recorded)
+    {
+        return Ok(Some(recorded));
+    }
     Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
 }
 

@@ -201,23 +201,15 @@ impl ObjectBatch {
     }
 }
 
-/// Writes `objects` as one pack (version 2, every object whole, none a delta) with its
-/// index (version 2) into the repository's pack directory, as `git index-pack` would name
-/// them. The pack goes in first and the index last: git and gix see a pack by its index.
-fn write_pack(
-    repo: &gix::Repository,
-    objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)],
-) -> Result<(), RepoError> {
+/// Pack entries for some objects, laid out from offset 0: their bytes and, per object, its
+/// id, the CRC-32 of its entry and the entry's offset.
+type Encoded = (Vec<u8>, Vec<(ObjectId, u32, u64)>);
+
+fn encode(objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)]) -> Result<Encoded, RepoError> {
     use gix::zlib::stream::deflate::{Compress, FlushCompress};
-    let what = || "writing a pack of the checkpoint's objects".to_owned();
-    let hash = repo.object_hash();
-    let count = u32::try_from(objects.len()).context(what)?;
+    let what = || "compressing the checkpoint's objects".to_owned();
     let mut pack = Vec::with_capacity(objects.iter().map(|o| o.2.len() / 2 + 16).sum());
-    pack.extend_from_slice(b"PACK");
-    pack.extend_from_slice(&2u32.to_be_bytes());
-    pack.extend_from_slice(&count.to_be_bytes());
-    // (id, crc32 of the entry as stored, its offset in the pack)
-    let mut entries: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
+    let mut entries = Vec::with_capacity(objects.len());
     let mut compress = Compress::new(gix::zlib::Compression::BEST_SPEED);
     for (id, kind, data) in objects {
         let offset = pack.len();
@@ -254,6 +246,48 @@ fn write_pack(
             }
         }
         entries.push((*id, crc32fast::hash(&pack[offset..]), offset as u64));
+    }
+    Ok((pack, entries))
+}
+
+/// Writes `objects` as one pack (version 2, every object whole, none a delta) with its
+/// index (version 2) into the repository's pack directory, as `git index-pack` would name
+/// them. The pack goes in first and the index last: git and gix see a pack by its index.
+fn write_pack(
+    repo: &gix::Repository,
+    objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)],
+) -> Result<(), RepoError> {
+    let what = || "writing a pack of the checkpoint's objects".to_owned();
+    let hash = repo.object_hash();
+    let count = u32::try_from(objects.len()).context(what)?;
+    let mut pack =
+        Vec::with_capacity(objects.iter().map(|o| o.2.len() / 2 + 16).sum::<usize>() + 12);
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&count.to_be_bytes());
+    // Compressed in parts on two threads (a capture's other steps are one thread's work),
+    // then laid one after the other.
+    let parts: Vec<Result<Encoded, RepoError>> = if objects.len() >= 2 * MIN_PACKED {
+        let (first, second) = objects.split_at(objects.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| encode(second));
+            let mine = encode(first);
+            vec![mine, other.join().expect("encoding does not panic")]
+        })
+    } else {
+        vec![encode(objects)]
+    };
+    // (id, crc32 of the entry as stored, its offset in the pack)
+    let mut entries: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
+    for part in parts {
+        let (bytes, part_entries) = part?;
+        let base = pack.len() as u64;
+        entries.extend(
+            part_entries
+                .into_iter()
+                .map(|(id, crc, offset)| (id, crc, base + offset)),
+        );
+        pack.extend_from_slice(&bytes);
     }
     let checksum = {
         let mut hasher = gix::hash::hasher(hash);

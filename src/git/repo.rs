@@ -777,6 +777,32 @@ impl Repo {
     // ---- worktrees ---------------------------------------------------------------------------
 
     /// Linked worktrees (not the main one).
+    /// Whether `path` (canonical) is a linked worktree of this repository as git lists it:
+    /// its `.git` file names an administrative directory of this repository whose `gitdir`
+    /// file names `path` back. Reads that one worktree's files, not every worktree's.
+    pub fn is_linked_worktree_at(&self, path: &Path) -> bool {
+        let Ok(text) = std::fs::read_to_string(path.join(".git")) else {
+            return false;
+        };
+        let Some(admin) = text
+            .strip_prefix("gitdir:")
+            .map(|s| PathBuf::from(s.trim()))
+        else {
+            return false;
+        };
+        let admin = path.join(admin);
+        let ours = canonical(&self.common_dir().join("worktrees"));
+        if admin.parent().map(canonical) != Some(ours) {
+            return false;
+        }
+        let Ok(back) = std::fs::read_to_string(admin.join("gitdir")) else {
+            return false;
+        };
+        let back = PathBuf::from(back.trim_end_matches(['\n', '\r']));
+        back.file_name() == Some(std::ffi::OsStr::new(".git"))
+            && back.parent().map(canonical).as_deref() == Some(path)
+    }
+
     pub fn linked_worktrees(&self) -> Result<Vec<WorktreeInfo>, RepoError> {
         Ok(self
             .worktree_proxies()?
