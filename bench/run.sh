@@ -614,8 +614,9 @@ bench_ui() {
 
 # The cold and unlucky cases with watchman, in sessions of a repository that has a submodule
 # (2,000 files, added once to the benchmark repository): a session with no checkpoint yet
-# (its first scan is a full one that takes the clock), the warm one after it, and one taken
-# while another process checkpoints the same session in a loop.
+# (its first scan is a full one that takes the clock; against git's first status in another
+# new session, equally cold), the warm one after it, and one taken while another process
+# checkpoints the same session in a loop (both against a warm git status).
 bench_cold() {
   command -v watchman >/dev/null || { echo "bench: cold needs watchman" >&2; return 1; }
   local sub="$work/submodule-2000"
@@ -632,19 +633,30 @@ bench_cold() {
   watchman_start
   git session fsmonitor enable >/dev/null
   watchman_settle
-  local first=() warm=() plain=() racing=()
+  local first=() cold=() warm=() plain=() racing=()
   for i in $(seq "$runs"); do
-    local name="bench-cold-$i" wt=".worktrees/bench-cold-$i"
-    git session rm --force "$name" >/dev/null 2>&1 || :
-    # rm keeps a worktree holding a submodule (its history is in no checkpoint): this one is
-    # the benchmark's own, so it goes here, with its branch.
-    [ ! -d "$wt" ] || git worktree remove --force --force "$wt" >/dev/null 2>&1 || :
-    git branch -D "session/$name" >/dev/null 2>&1 || :
-    git session new --head --no-include "$name" >/dev/null 2>&1
-    git -C "$wt" -c protocol.file.allow=always submodule update -q --init
+    local name="bench-cold-$i" wt=".worktrees/bench-cold-$i" gwt=".worktrees/bench-cold-git-$i" n
+    # Two new sessions alike: git's first status in one, git-session's first checkpoint in
+    # the other, each on a worktree nothing has looked at since it was made.
+    for n in "$name" "bench-cold-git-$i"; do
+      git session rm --force "$n" >/dev/null 2>&1 || :
+      # rm keeps a worktree holding a submodule (its history is in no checkpoint): this one
+      # is the benchmark's own, so it goes here, with its branch.
+      [ ! -d ".worktrees/$n" ] || git worktree remove --force --force ".worktrees/$n" >/dev/null 2>&1 || :
+      git branch -D "session/$n" >/dev/null 2>&1 || :
+      git session new --head --no-include "$n" >/dev/null 2>&1
+      git -C ".worktrees/$n" -c protocol.file.allow=always submodule update -q --init
+    done
     watchman_settle
     echo "cold $i" > "$wt/cold.txt"
-    first+=("$(ms git session checkpoint "$name")")
+    echo "cold $i" > "$gwt/cold.txt"
+    if [ $((i % 2)) -eq 1 ]; then
+      first+=("$(ms git session checkpoint "$name")")
+      cold+=("$(ms git -C "$gwt" status --porcelain)")
+    else
+      cold+=("$(ms git -C "$gwt" status --porcelain)")
+      first+=("$(ms git session checkpoint "$name")")
+    fi
     plain+=("$(ms git -C "$wt" status --porcelain)")
     git session checkpoint "$name" >/dev/null 2>&1 # git's status may have rewritten the index
     echo "warm $i" >> "$wt/cold.txt"
@@ -659,15 +671,17 @@ bench_cold() {
     git session fsmonitor verify "$name" >/dev/null || { echo "bench: verify failed after racing" >&2; return 1; }
   done
   report "[watchman] first checkpoint of a new session" \
-    "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${first[@]}" | median)" 1.0
+    "$(printf '%s\n' "${cold[@]}" | median)" "$(printf '%s\n' "${first[@]}" | median)" 1.0
   report "[watchman] the next one (one file changed)" \
     "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${warm[@]}" | median)" 0.15
   report "[watchman] one while another checkpoints it" \
     "$(printf '%s\n' "${plain[@]}" | median)" "$(printf '%s\n' "${racing[@]}" | median)" 1.0
   for i in $(seq "$runs"); do
-    git session rm --force "bench-cold-$i" >/dev/null 2>&1 || :
-    git worktree remove --force --force ".worktrees/bench-cold-$i" >/dev/null 2>&1 || :
-    git branch -D "session/bench-cold-$i" >/dev/null 2>&1 || :
+    for n in "bench-cold-$i" "bench-cold-git-$i"; do
+      git session rm --force "$n" >/dev/null 2>&1 || :
+      git worktree remove --force --force ".worktrees/$n" >/dev/null 2>&1 || :
+      git branch -D "session/$n" >/dev/null 2>&1 || :
+    done
   done
   git for-each-ref --format='%(refname)' refs/sessions-trash/ | xargs -r -n1 git update-ref -d
   git session fsmonitor disable >/dev/null
