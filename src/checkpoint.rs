@@ -142,11 +142,13 @@ pub fn capture_asked(
                 changes,
                 answer,
                 unsaved,
+                identity,
             } = free;
             let source = Source::Tree {
                 stand_in: &stand_in,
                 root,
                 trees: std::cell::RefCell::new(trees),
+                identity,
             };
             let scanned = Scanned {
                 changes,
@@ -203,6 +205,8 @@ enum Source<'a> {
         stand_in: &'a gix::index::State,
         root: ObjectId,
         trees: std::cell::RefCell<crate::git::index_tree::Trees>,
+        /// The index file's identity the stand-in is for.
+        identity: String,
     },
 }
 
@@ -411,6 +415,14 @@ fn capture_from(
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
     };
+    let head = worktree.head_commit()?;
+    // An index rewritten while the capture stood its old tree in for it (a commit moving HEAD
+    // too): taken again with the index read.
+    if let Source::Tree { identity, .. } = &source
+        && crate::git::fsmonitor::identity_again(repo).as_deref() != Some(identity.as_str())
+    {
+        return Err(CheckpointError::StandIn);
+    }
     let leading = batch.finish(repo)?;
     if let Some(seen) = &scanned.seen {
         let memo = next_memo(
@@ -423,7 +435,6 @@ fn capture_from(
         );
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
-    let head = worktree.head_commit()?;
     let staged = staged_tree(worktree, index, head, source.root())?;
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs
     // from HEAD's exactly where the capture replaced an index entry. A reused tree stands
@@ -786,7 +797,7 @@ fn hash_files(
     // Back in the order of `paths`.
     let mut out = Vec::with_capacity(paths.len());
     for i in 0..paths.len() {
-        out.extend(parts[i % threads].next());
+        out.push(parts[i % threads].next().expect("one result per path"));
     }
     Ok(out)
 }

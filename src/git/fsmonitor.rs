@@ -992,6 +992,8 @@ pub fn answer(
                     files.extend(changed.into_iter().map(|path| (path, false)));
                     // Its trees were of the directories that differed from the old index.
                     state.memo = None;
+                    // Files whose stat data is stale may be left out of what is listed.
+                    state.stale = true;
                 }),
             };
             match moved.and_then(|()| plan(&state, files, index.entries().len())) {
@@ -1010,7 +1012,7 @@ pub fn answer(
                             )
                         }
                         Ok(changes) => {
-                            if moved_from.is_some() || state.index_tree.is_none() {
+                            if moved_from.is_some() || state.index_entries == 0 {
                                 state.index = Some(identity.clone());
                                 remember_index(&mut state, index);
                             }
@@ -1138,11 +1140,16 @@ fn index_moves(
 ) -> Result<Vec<BString>, String> {
     let new = index_tree::plain_root(index).ok_or("the index changed")?;
     let most = 1000 + index.entries().len() / MOST;
+    let many = || "the index changed in many places".to_owned();
     let mut trees = index_tree::Trees::default();
-    index_tree::changed_paths(repo, &mut trees, old, new, most)
+    let mut paths = index_tree::changed_paths(repo, &mut trees, old, new, most)
         .ok()
         .flatten()
-        .ok_or_else(|| "the index changed in many places".to_owned())
+        .ok_or_else(many)?;
+    // Entries whose stat data the new index dropped or cannot vouch for: git looks at those
+    // files again (a `read-tree` writes every entry without stat data).
+    paths.extend(index_tree::unsure_entries(index, most).ok_or_else(many)?);
+    Ok(paths)
 }
 
 /// What the state keeps of the index its answers are about, for a capture that stands the
@@ -1162,9 +1169,14 @@ pub struct IndexFree {
     pub root: super::ObjectId,
     /// The tree objects read for the stand-in (the capture edits the same trees).
     pub trees: index_tree::Trees,
+    /// What differs from the index, as the scan found it.
     pub changes: WorktreeChanges,
+    /// Where the answer came from (the monitor), as of what, and the last capture's memo.
     pub answer: Answer,
+    /// The monitor's state moved on to this answer, written with what the capture computes.
     pub unsaved: Unsaved,
+    /// The index file's identity the answer is for: the capture checks it again at its end.
+    pub identity: String,
 }
 
 /// The monitor's answer without reading the index, when the state allows it (see
@@ -1181,6 +1193,16 @@ pub fn answer_without_index(repo: &gix::Repository, asked: &Asked) -> Option<Ind
         return None;
     }
     let root = super::ObjectId::from_hex(asked.state.index_tree.as_deref()?.as_bytes()).ok()?;
+    // Where git trusts stat data a metadata change leaves as it was, a reported file is not
+    // hashed again; a stand-in has no stat data (`index_tree`).
+    let config = repo.config_snapshot();
+    if config.boolean("core.trustctime") == Some(false)
+        || config
+            .string("core.checkStat")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"minimal"))
+    {
+        return None;
+    }
     let (candidates, subtrees) =
         plan(&asked.state, since.files.clone(), asked.state.index_entries).ok()?;
     // A new directory or changed ignore rules: walked with the index's entries below.
@@ -1196,12 +1218,13 @@ pub fn answer_without_index(repo: &gix::Repository, asked: &Asked) -> Option<Ind
     let seen = Seen {
         watched: state.watched.clone()?,
         clock: since.clock.clone(),
-        index: identity,
+        index: identity.clone(),
         fingerprint: asked.fingerprint.clone(),
         recrawls: since.known_recrawls(),
     };
     let answer = monitored(&mut state, seen, &reported, &[], &changes);
     Some(IndexFree {
+        identity: identity.clone(),
         stand_in,
         root,
         trees,
@@ -1213,6 +1236,11 @@ pub fn answer_without_index(repo: &gix::Repository, asked: &Asked) -> Option<Ind
             state,
         },
     })
+}
+
+/// The index file's identity now (read from the file alone).
+pub fn identity_again(repo: &gix::Repository) -> Option<String> {
+    index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes())
 }
 
 /// Keeps what a capture computed from the answer `seen` describes: with the state that

@@ -13,7 +13,14 @@
 //! index about: the entry at each path, one entry below each tracked directory above it (so
 //! the directory counts as tracked), and the entry of a file or submodule standing where a
 //! directory is wanted; and every entry below a tracked directory that is no longer one (the
-//! scan lists each as removed), or, past a few thousand, no stand-in: the index is read.
+//! scan lists each as removed), or, past 10,000 of them, no stand-in: the index is read.
+//!
+//! Without stat data a file the monitor reports is hashed even when its stat data still
+//! matches the index, where git would trust the index. The two differ only for a file whose
+//! filtered content is not its index blob while git takes it for clean by its stat data (a
+//! committed CRLF file under `text=auto`), and only when a change the monitor saw left every
+//! stat field as it was. With `core.trustctime=false` or `core.checkStat=minimal` such changes
+//! are common (a `chmod` changes only the ctime): then the index is read.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -31,7 +38,11 @@ pub fn plain_root(index: &gix::index::File) -> Option<ObjectId> {
     if index.is_sparse() || index.checksum().is_none_or(|c| c.is_null()) {
         return None;
     }
-    let root = index.tree().filter(|t| t.num_entries.is_some())?;
+    // A cached root that counts every entry (a tool writing a stale one is not trusted).
+    let root = index.tree().filter(|t| {
+        t.num_entries
+            .is_some_and(|n| n as usize == index.entries().len())
+    })?;
     let odd = Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE | Flags::ASSUME_VALID;
     index
         .entries()
@@ -138,6 +149,28 @@ impl Trees {
         }
         Ok(None)
     }
+}
+
+/// The paths of `index`'s entries whose stat data git would not trust: zeroed or smudged
+/// (size 0 for a file that is not empty, as git marks racily clean entries it writes), or as
+/// new as the index itself. git hashes such a file again even when the monitor saw no change;
+/// so does a capture. None past `most` of them.
+pub fn unsure_entries(index: &gix::index::File, most: usize) -> Option<Vec<BString>> {
+    let written = index.timestamp();
+    let written = (written.unix_seconds(), written.nanoseconds());
+    let mut out = Vec::new();
+    for entry in index.entries() {
+        let stat = &entry.stat;
+        let mtime = (i64::from(stat.mtime.secs), stat.mtime.nsecs);
+        let smudged = stat.size == 0 && !entry.id.is_empty_blob();
+        if smudged || mtime == (0, 0) || mtime >= written {
+            out.push(entry.path(index).to_owned());
+            if out.len() > most {
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The paths of the files (and submodules) that differ between the trees `old` and `new`,

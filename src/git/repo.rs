@@ -776,7 +776,6 @@ impl Repo {
 
     // ---- worktrees ---------------------------------------------------------------------------
 
-    /// Linked worktrees (not the main one).
     /// Whether `path` (canonical) is a linked worktree of this repository as git lists it:
     /// its `.git` file names an administrative directory of this repository whose `gitdir`
     /// file names `path` back. Reads that one worktree's files, not every worktree's.
@@ -798,11 +797,13 @@ impl Repo {
         let Ok(back) = std::fs::read_to_string(admin.join("gitdir")) else {
             return false;
         };
-        let back = PathBuf::from(back.trim_end_matches(['\n', '\r']));
+        // Relative to the administrative directory (`worktree.useRelativePaths`).
+        let back = admin.join(back.trim_end_matches(['\n', '\r']));
         back.file_name() == Some(std::ffi::OsStr::new(".git"))
             && back.parent().map(canonical).as_deref() == Some(path)
     }
 
+    /// Linked worktrees (not the main one).
     pub fn linked_worktrees(&self) -> Result<Vec<WorktreeInfo>, RepoError> {
         Ok(self
             .worktree_proxies()?

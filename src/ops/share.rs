@@ -108,12 +108,12 @@ pub fn push(env: &Env<'_>, tx: &mut Transaction<'_>, spec: PushSpec) -> OpResult
     } else if !spec.no_checkpoint {
         would_checkpoint = uncommitted_files(env, &sessions)?;
     }
-    let earlier = match earlier {
-        Some(handle) => handle
-            .join()
-            .unwrap_or_else(|_| Err(OpError::refused("judging the earlier checkpoints failed")))?,
-        None => Judged::new(),
-    };
+    // What the thread could not judge (an error, a session checkpointing dropped) is judged
+    // below, as any checkpoint it did not get to.
+    let earlier = earlier
+        .and_then(|handle| handle.join().ok())
+        .and_then(Result::ok)
+        .unwrap_or_default();
     if !allowed
         && let Err(refused) = refuse_secrets(
             env,

@@ -1236,3 +1236,63 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
         true,
     );
 }
+
+/// An index written without stat data (`git read-tree`) whose tree is the old one's: git
+/// hashes every file again, and a file that git took for clean by its stat data may now be
+/// stored differently (a CRLF file committed before `*.txt text`): the monitor-backed capture
+/// looks at those files too, and gives `git add -A`'s tree.
+#[test]
+fn a_new_index_without_stat_data_is_looked_at_again() {
+    let repo = TestRepo::new();
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    let wt = repo.new_session("s");
+    repo.session(&["fsmonitor", "enable"]).ok();
+    let trace = repo.home.join("trace");
+    repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
+    write_file(&wt.join("crlf.txt"), "one\r\ntwo\r\n");
+    // Not racily clean (git would hash it again whatever its stat data says).
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let file = std::fs::File::options()
+        .append(true)
+        .open(wt.join("crlf.txt"))
+        .unwrap();
+    file.set_modified(hour_ago).unwrap();
+    repo.git_in(&wt, &["add", "crlf.txt"]);
+    repo.git_in(&wt, &["commit", "-qm", "crlf"]);
+    write_file(&wt.join(".gitattributes"), "*.txt text\n");
+    repo.git_in(&wt, &["add", ".gitattributes"]);
+    repo.git_in(&wt, &["commit", "-qm", "attributes"]);
+    // Settled: the monitor's state is about this index (a full scan after the new rules).
+    repo.session(&["checkpoint", "s"]).ok();
+    write_file(&wt.join("other.md"), "other\n");
+    repo.session(&["checkpoint", "s"]).ok();
+    let moved = || {
+        std::fs::read_to_string(&trace)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("monitor-index-moved"))
+            .count()
+    };
+    let before = moved();
+    repo.git_in(&wt, &["read-tree", "HEAD"]);
+    let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
+    assert_eq!(
+        moved(),
+        before + 1,
+        "the new index was told from the old one's tree"
+    );
+    let got = repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]);
+    assert_eq!(
+        got.trim(),
+        crate::checkpoint::git_add_all_tree(&repo, &wt, "s")
+    );
+    assert_ne!(
+        repo.git(&["rev-parse", &format!("{ckpt}:crlf.txt")]),
+        repo.git_in(&wt, &["rev-parse", "HEAD:crlf.txt"]),
+        "git add -A stores the file normalized now"
+    );
+}
