@@ -475,7 +475,7 @@ bench_fsmonitor() {
   for _ in $(seq "$runs"); do gitmon+=("$(ms "${gitfsm[@]}")"); done
   # The monitor's state about this server and this index first (the server just started),
   # then git rewrites the index (plain status drops its monitor's token).
-  git session checkpoint bench-ckpt >/dev/null
+  git session checkpoint bench-ckpt >/dev/null 2>&1
   git -C "$wt" status --porcelain >/dev/null
   cold=$(ms git session checkpoint bench-ckpt)
   for _ in $(seq "$runs"); do same+=("$(ms git session checkpoint bench-ckpt)"); done
