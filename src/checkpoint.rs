@@ -384,33 +384,22 @@ fn capture_from(
     let mut replaced: Vec<(&BStr, Hashed)> = replaced.into_iter().collect();
     replaced.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let (tree, written) = match &source {
-        Source::Index(_) => {
-            let writer = TreeWriter {
-                repo,
-                batch: &batch,
-                index,
-                dirty: &dirty_dirs,
-                reuse: &reuse,
-                written: std::cell::RefCell::new(Vec::new()),
-            };
-            let cache = index.tree().filter(|_| !index.is_sparse());
-            let tree = writer.write_dir(index.entries(), &replaced, b"", cache)?;
-            (tree, writer.written.into_inner())
-        }
-        Source::Tree { root, trees, .. } => {
-            let editor = TreeEditor {
-                repo,
-                batch: &batch,
-                trees,
-                dirty: &dirty_dirs,
-                reuse: &reuse,
-                written: std::cell::RefCell::new(Vec::new()),
-            };
-            let tree = editor.edit_dir(Some(*root), &replaced, b"")?;
-            (tree, editor.written.into_inner())
-        }
+    let writer = TreeWriter {
+        repo,
+        batch: &batch,
+        index,
+        dirty: &dirty_dirs,
+        reuse: &reuse,
+        written: std::cell::RefCell::new(Vec::new()),
     };
+    let tree = match &source {
+        Source::Index(_) => {
+            let cache = index.tree().filter(|_| !index.is_sparse());
+            writer.write_dir(index.entries(), &replaced, b"", cache)?
+        }
+        Source::Tree { root, trees, .. } => writer.edit_dir(trees, Some(*root), &replaced, b"")?,
+    };
+    let written = writer.written.into_inner();
     let tree = match tree {
         Some(tree) => tree,
         None => worktree.write_tree(&[])?,
@@ -935,28 +924,17 @@ impl TreeWriter<'_> {
     }
 }
 
-/// Writes the checkpoint's trees by editing the index's root tree, for an index that holds
-/// exactly that tree (`Source::Tree`): directories nothing changed in keep their ids, and one
-/// that changed is its tree in the index with the replaced paths put in. What the index
-/// could not hold (a file replaced where the tree has a directory, or the other way round)
-/// is [`CheckpointError::StandIn`]: the capture is taken again with the index read.
-struct TreeEditor<'a> {
-    repo: &'a gix::Repository,
-    batch: &'a crate::git::batch::ObjectBatch,
-    trees: &'a std::cell::RefCell<crate::git::index_tree::Trees>,
-    dirty: &'a HashSet<BString>,
-    /// Trees of the last capture taken as they are, by directory.
-    reuse: &'a HashMap<BString, ObjectId>,
-    /// The trees of the directories that differ from the index, as written or reused.
-    written: std::cell::RefCell<Vec<(BString, ObjectId)>>,
-}
-
-impl TreeEditor<'_> {
-    /// The tree of the directory `prefix` (`""` for the root, else `dir/`), which is `base`
-    /// in the index, with `replaced` (the replaced paths below it, sorted) put in; None when
-    /// it has no files left.
+impl TreeWriter<'_> {
+    /// Writes the trees by editing the index's root tree instead, for an index that holds
+    /// exactly that tree (`Source::Tree`, `trees` the tree objects read for it): the tree of
+    /// the directory `prefix` (`""` for the root, else `dir/`), which is `base` in the index,
+    /// with `replaced` (the replaced paths below it, sorted) put in; None when it has no files
+    /// left. Directories nothing changed in keep their ids. What the index could not hold (a
+    /// file and a directory of one name) is [`CheckpointError::StandIn`]: the capture is taken
+    /// again with the index read.
     fn edit_dir(
         &self,
+        trees: &std::cell::RefCell<crate::git::index_tree::Trees>,
         base: Option<ObjectId>,
         replaced: &[(&BStr, Hashed)],
         prefix: &[u8],
@@ -990,7 +968,7 @@ impl TreeEditor<'_> {
             }
         }
         let base_entries = match base {
-            Some(id) => self.trees.borrow_mut().entries(self.repo, id)?.to_vec(),
+            Some(id) => trees.borrow_mut().entries(self.repo, id)?.to_vec(),
             None => Vec::new(),
         };
         let mut tree_entries = Vec::new();
@@ -1032,7 +1010,7 @@ impl TreeEditor<'_> {
             sub_prefix.extend_from_slice(name);
             sub_prefix.push(b'/');
             let base = base_dirs.get(name).copied();
-            if let Some(id) = self.edit_dir(base, &replaced[range], &sub_prefix)? {
+            if let Some(id) = self.edit_dir(trees, base, &replaced[range], &sub_prefix)? {
                 // A file and a directory of one name: not a tree git could hold.
                 if here.contains(name) {
                     return Err(CheckpointError::StandIn);

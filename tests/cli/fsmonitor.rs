@@ -405,11 +405,9 @@ fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> S
 #[test]
 fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
     let repo = TestRepo::new();
-    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
-        eprintln!("skipped: watchman is not installed");
+    let Some(wm) = private_watchman(&repo) else {
         return;
     };
-    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     let mut files = Vec::new();
     for d in 0..4 {
         for f in 0..6 {
@@ -471,8 +469,7 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         monitored += m;
         answers += 2;
     }
-    let traced = std::fs::read_to_string(&trace).unwrap_or_default();
-    let count = |step: &str| traced.lines().filter(|l| l.starts_with(step)).count();
+    let count = |step: &str| traced(&trace, step);
     let from_tree = count("capture-from-index-tree");
     eprintln!(
         "{monitored} of {answers} answers from the monitor, {} of them after the index changed, \
@@ -600,6 +597,27 @@ fn verify_main(repo: &TestRepo) -> (bool, String, serde_json::Value) {
         v["full_because"].as_str().unwrap_or("").to_owned(),
         v,
     )
+}
+
+/// A watchman server of the test's own for `repo`'s commands; None (the test is skipped)
+/// when watchman is not installed.
+fn private_watchman(repo: &TestRepo) -> Option<Watchman> {
+    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
+        eprintln!("skipped: watchman is not installed");
+        return None;
+    };
+    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
+    Some(wm)
+}
+
+/// How many times the steps named `step` were passed, as `GIT_SESSION_FAULT_TRACE` wrote
+/// them to `trace`.
+fn traced(trace: &Path, step: &str) -> usize {
+    std::fs::read_to_string(trace)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split('#').next() == Some(step))
+        .count()
 }
 
 /// A write the monitor does not report (through a mapping, a hard link, a network file
@@ -975,11 +993,9 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
 #[test]
 fn enable_status_and_disable() {
     let repo = TestRepo::new();
-    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
-        eprintln!("skipped: watchman is not installed");
+    let Some(wm) = private_watchman(&repo) else {
         return;
     };
-    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     let a = repo.new_session("a");
     let out = repo.session(&["fsmonitor", "enable", "--json"]).ok().json();
     assert_eq!(out["setting"], "watchman");
@@ -1060,11 +1076,9 @@ fn enable_status_and_disable() {
 #[test]
 fn hook_warnings_are_current_with_the_monitor() {
     let repo = TestRepo::new();
-    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
-        eprintln!("skipped: watchman is not installed");
+    let Some(_wm) = private_watchman(&repo) else {
         return;
     };
-    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     repo.session(&["hooks", "install"]).ok();
     repo.session(&["fsmonitor", "enable"]).ok();
     let wt = repo.new_session("left");
@@ -1112,11 +1126,9 @@ fn hook_warnings_are_current_with_the_monitor() {
 #[test]
 fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
     let repo = TestRepo::new();
-    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
-        eprintln!("skipped: watchman is not installed");
+    let Some(_wm) = private_watchman(&repo) else {
         return;
     };
-    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     let mut files = Vec::new();
     for d in 0..4 {
         for f in 0..3 {
@@ -1132,13 +1144,7 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
     repo.session(&["fsmonitor", "enable"]).ok();
     let trace = repo.home.join("trace");
     repo.set_env("GIT_SESSION_FAULT_TRACE", &trace.to_string_lossy());
-    let traced = |step: &str| {
-        std::fs::read_to_string(&trace)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with(step))
-            .count()
-    };
+    let traced = |step: &str| traced(&trace, step);
     let from_tree = || traced("capture-from-index-tree");
     let step = |what: &str, change: &dyn Fn(), tree_expected: bool| {
         change();
@@ -1244,11 +1250,9 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
 #[test]
 fn a_new_index_without_stat_data_is_looked_at_again() {
     let repo = TestRepo::new();
-    let Some(wm) = Watchman::start(&repo.home.join("watchman")) else {
-        eprintln!("skipped: watchman is not installed");
+    let Some(_wm) = private_watchman(&repo) else {
         return;
     };
-    repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     let wt = repo.new_session("s");
     repo.session(&["fsmonitor", "enable"]).ok();
     let trace = repo.home.join("trace");
@@ -1270,13 +1274,7 @@ fn a_new_index_without_stat_data_is_looked_at_again() {
     repo.session(&["checkpoint", "s"]).ok();
     write_file(&wt.join("other.md"), "other\n");
     repo.session(&["checkpoint", "s"]).ok();
-    let moved = || {
-        std::fs::read_to_string(&trace)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("monitor-index-moved"))
-            .count()
-    };
+    let moved = || traced(&trace, "monitor-index-moved");
     let before = moved();
     repo.git_in(&wt, &["read-tree", "HEAD"]);
     let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
