@@ -459,8 +459,11 @@ bench_fsmonitor() {
   git session fsmonitor enable >/dev/null
   local wt=.worktrees/bench-ckpt hook="$work/fsmonitor-watchman"
   [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
-  # git's own watchman hook, as git ships it
-  cp /usr/share/git-core/templates/hooks/fsmonitor-watchman.sample "$hook"
+  # git's own watchman hook, as git ships it, asking the benchmark's server: watchman 4.9's
+  # command line does not read WATCHMAN_SOCK, and would start (and keep) a server of its own.
+  sed "s|'watchman -j --no-pretty'|'watchman --sockname=$wm/sock -j --no-pretty'|" \
+    /usr/share/git-core/templates/hooks/fsmonitor-watchman.sample > "$hook"
+  grep -q -- "--sockname=$wm/sock" "$hook" || { echo "bench: git's watchman hook changed" >&2; return 1; }
   chmod +x "$hook"
   local gitfsm=(git -C "$wt" -c core.fsmonitor="$hook" -c core.untrackedCache=true status --porcelain)
   "${gitfsm[@]}" >/dev/null; "${gitfsm[@]}" >/dev/null # the untracked cache and the token, once

@@ -229,7 +229,15 @@ pub fn verify(
                 ..Default::default()
             })
         })?;
-        let (monitor_tree, tree) = (monitor_capture.tree, full_capture.tree);
+        let (mut monitor_tree, tree) = (monitor_capture.tree, full_capture.tree);
+        // A checkpoint taken now, as `checkpoint` takes it: with nothing changed since the
+        // capture above, it stands the index's tree in for the index when it can, and so
+        // checks that tree too.
+        if monitor_tree == tree
+            && let Ok(again) = crate::checkpoint::capture(&wt)
+        {
+            monitor_tree = again.tree;
+        }
         let monitor_changes = monitor_changes.unwrap_or_default();
         let full_changes = full_changes.unwrap_or_default();
         // What differs from the index: a file listed for its stale stat data that holds what

@@ -1012,7 +1012,15 @@ pub fn answer(
                             )
                         }
                         Ok(changes) => {
-                            if moved_from.is_some() || state.index_entries == 0 {
+                            // Kept for this index, unless the tree kept is not its cached root.
+                            let root = index
+                                .tree()
+                                .filter(|t| t.num_entries.is_some())
+                                .map(|t| t.id.to_string());
+                            if moved_from.is_some()
+                                || state.index_entries == 0
+                                || (state.index_tree.is_some() && state.index_tree != root)
+                            {
                                 state.index = Some(identity.clone());
                                 remember_index(&mut state, index);
                             }
@@ -1285,15 +1293,18 @@ pub fn remember(
     save_state(common, &workdir, &state);
 }
 
-/// Forgets what the last capture of this worktree computed (`fsmonitor verify` found the
-/// monitor's answer wrong: nothing computed from such answers is taken again).
+/// Forgets what the last capture of this worktree computed, and the index's tree kept for a
+/// stand-in (`fsmonitor verify` found the monitor's answer wrong: nothing computed from such
+/// answers is taken again).
 pub fn forget_memo(repo: &gix::Repository) {
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
         return;
     };
     let common = repo.common_dir();
     let mut state = load_state(common, &workdir);
-    if state.memo.take().is_some() {
+    let kept = state.memo.take().is_some() | state.index_tree.take().is_some();
+    if kept {
+        state.index_entries = 0;
         save_state(common, &workdir, &state);
     }
 }

@@ -523,8 +523,9 @@ fn refuse_secrets(
         err.hint("add them to .gitignore (or .git/info/exclude) and push again; checkpoints leave ignored files out")
     } else {
         err.hint(format!(
-            "{} already hold them and would be published with the session's log: ignoring the files now does not take them out",
-            older.join(", ")
+            "{} already {} them and would be published with the session's log: ignoring the files now does not take them out",
+            older.join(", "),
+            if older.len() == 1 { "holds" } else { "hold" }
         ))
     };
     Err(err.hint(

@@ -1294,3 +1294,57 @@ fn a_new_index_without_stat_data_is_looked_at_again() {
         "git add -A stores the file normalized now"
     );
 }
+
+/// The index's tree the monitor's state keeps for a stand-in is put right by `fsmonitor
+/// verify` (which reads the index, and then takes a checkpoint as `checkpoint` takes it,
+/// against a full scan): the next checkpoint is `git add -A`'s tree again.
+#[test]
+fn verify_checks_the_index_tree_kept_for_a_stand_in() {
+    let repo = TestRepo::new();
+    let Some(_wm) = private_watchman(&repo) else {
+        return;
+    };
+    let files: Vec<(String, String)> = (0..6)
+        .map(|i| (format!("d{}/f{i}.txt", i % 2), format!("file {i}\n")))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    repo.commit_files(&files, "files");
+    let wt = repo.new_session("s");
+    repo.session(&["fsmonitor", "enable"]).ok();
+    write_file(&wt.join("d0/f0.txt"), "edited\n");
+    repo.session(&["checkpoint", "s"]).ok();
+    assert!(verify(&repo, &[]).0 > 0);
+    // The kept tree replaced by another valid tree (the empty one).
+    let states = repo.root.join(".git/session/fsmonitor");
+    for entry in std::fs::read_dir(&states).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let mut state: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if state.get("index_tree").is_some_and(|t| t.is_string()) {
+                state["index_tree"] = "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into();
+                std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+            }
+        }
+    }
+    // Read with the index, the answer puts the index's own tree back; a wrong one that got
+    // past that would make the stand-in capture differ and be forgotten.
+    repo.session(&["fsmonitor", "verify", "--json"]);
+    for entry in std::fs::read_dir(&states).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        assert!(
+            !text.contains("4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+            "{text}"
+        );
+    }
+    write_file(&wt.join("d1/f1.txt"), "edited too\n");
+    let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
+    let got = repo.git(&["rev-parse", &format!("{ckpt}^{{tree}}")]);
+    assert_eq!(
+        got.trim(),
+        crate::checkpoint::git_add_all_tree(&repo, &wt, "s")
+    );
+}

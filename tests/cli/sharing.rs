@@ -375,6 +375,7 @@ fn a_secret_in_an_earlier_checkpoint_is_refused() {
     assert!(out.stderr.contains(".env.local"), "{}", out.stderr);
     assert!(out.stderr.contains("notes.txt"), "{}", out.stderr);
     assert!(out.stderr.contains(&old[..7]), "{}", out.stderr);
+    assert!(out.stderr.contains("already holds them"), "{}", out.stderr);
     assert!(!a.has_ref(&bare, "refs/sessions/s"));
 }
 
