@@ -968,12 +968,12 @@ impl TreeWriter<'_> {
             }
         }
         let base_entries = match base {
-            Some(id) => trees.borrow_mut().entries(self.repo, id)?.to_vec(),
-            None => Vec::new(),
+            Some(id) => trees.borrow_mut().entries(self.repo, id)?,
+            None => std::rc::Rc::from([]),
         };
         let mut tree_entries = Vec::new();
         let mut base_dirs: HashMap<&[u8], ObjectId> = HashMap::new();
-        for (name, kind, id) in &base_entries {
+        for (name, kind, id) in base_entries.iter() {
             let below = subdirs.iter().any(|(n, _)| *n == name.as_slice());
             let here = files.contains_key(name.as_slice());
             match (*kind == EntryKind::Tree, here, below) {

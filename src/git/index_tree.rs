@@ -55,33 +55,33 @@ pub fn plain_root(index: &gix::index::File) -> Option<ObjectId> {
 /// reading the index is cheaper.
 const MOST_BELOW: usize = 10_000;
 
+/// A tree's entries: (name, kind, id) in the tree's order, shared (a tree is read once and
+/// looked at by several paths).
+pub type Entries = std::rc::Rc<[(BString, EntryKind, ObjectId)]>;
+
 /// Tree objects read so far, by id: (name, kind, id) in the tree's order.
 #[derive(Default)]
 pub struct Trees {
-    read: HashMap<ObjectId, Vec<(BString, EntryKind, ObjectId)>>,
+    read: HashMap<ObjectId, Entries>,
 }
 
 impl Trees {
     /// The entries of the tree `id`.
-    pub fn entries(
-        &mut self,
-        repo: &gix::Repository,
-        id: ObjectId,
-    ) -> Result<&[(BString, EntryKind, ObjectId)], RepoError> {
+    pub fn entries(&mut self, repo: &gix::Repository, id: ObjectId) -> Result<Entries, RepoError> {
         use std::collections::hash_map::Entry;
         match self.read.entry(id) {
-            Entry::Occupied(known) => Ok(known.into_mut()),
+            Entry::Occupied(known) => Ok(known.get().clone()),
             Entry::Vacant(new) => {
                 let what = || format!("reading tree {id}");
                 let object = repo.find_object(id).context(what)?;
                 let tree = object.try_into_tree().context(what)?;
                 let decoded = tree.decode().context(what)?;
-                let entries = decoded
+                let entries: Entries = decoded
                     .entries
                     .iter()
                     .map(|e| (BString::from(e.filename), e.mode.kind(), e.oid.to_owned()))
                     .collect();
-                Ok(new.insert(entries))
+                Ok(new.insert(entries).clone())
             }
         }
     }
@@ -108,10 +108,11 @@ impl Trees {
         prefix: &[u8],
         out: &mut BTreeMap<BString, (EntryKind, ObjectId)>,
     ) -> Result<bool, RepoError> {
-        let entries = self.entries(repo, id)?.to_vec();
-        for (name, kind, oid) in entries {
+        let entries = self.entries(repo, id)?;
+        for (name, kind, oid) in entries.iter() {
+            let (kind, oid) = (*kind, *oid);
             let mut path = BString::from(prefix);
-            path.extend_from_slice(&name);
+            path.extend_from_slice(name);
             if kind == EntryKind::Tree {
                 path.push(b'/');
                 if !self.all_leaves(repo, oid, &path, out)? {
@@ -135,10 +136,11 @@ impl Trees {
         id: ObjectId,
         prefix: &[u8],
     ) -> Result<Option<(BString, EntryKind, ObjectId)>, RepoError> {
-        let entries = self.entries(repo, id)?.to_vec();
-        for (name, kind, oid) in entries {
+        let entries = self.entries(repo, id)?;
+        for (name, kind, oid) in entries.iter() {
+            let (kind, oid) = (*kind, *oid);
             let mut path = BString::from(prefix);
-            path.extend_from_slice(&name);
+            path.extend_from_slice(name);
             if kind != EntryKind::Tree {
                 return Ok(Some((path, kind, oid)));
             }
@@ -204,8 +206,9 @@ fn diff(
     let mut names: BTreeMap<BString, (Side, Side)> = BTreeMap::new();
     for (id, first) in [(old, true), (new, false)] {
         let Some(id) = id else { continue };
-        for (name, kind, oid) in trees.entries(repo, id)?.to_vec() {
-            let sides = names.entry(name).or_default();
+        for (name, kind, oid) in trees.entries(repo, id)?.iter() {
+            let (kind, oid) = (*kind, *oid);
+            let sides = names.entry(name.clone()).or_default();
             let side = if first { &mut sides.0 } else { &mut sides.1 };
             *side = Some((kind, oid));
         }
