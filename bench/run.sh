@@ -460,12 +460,14 @@ bench_fsmonitor() {
   local wt=.worktrees/bench-ckpt hook="$work/fsmonitor-watchman"
   [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
   # git's own watchman hook, as git ships it, asking the benchmark's server: watchman 4.9's
-  # command line does not read WATCHMAN_SOCK, and would start (and keep) a server of its own.
-  sed "s|'watchman -j --no-pretty'|'watchman --sockname=$wm/sock -j --no-pretty'|" \
-    /usr/share/git-core/templates/hooks/fsmonitor-watchman.sample > "$hook"
-  grep -q -- "--sockname=$wm/sock" "$hook" || { echo "bench: git's watchman hook changed" >&2; return 1; }
+  # command line ignores WATCHMAN_SOCK, and the hook's `watchman` calls would start (and
+  # keep) a server of their own. A `watchman` first on the hook's PATH names the socket.
+  cp /usr/share/git-core/templates/hooks/fsmonitor-watchman.sample "$hook"
   chmod +x "$hook"
-  local gitfsm=(git -C "$wt" -c core.fsmonitor="$hook" -c core.untrackedCache=true status --porcelain)
+  mkdir -p "$work/hookbin"
+  printf '#!/bin/sh\nexec %s --sockname=%s "$@"\n' "$(command -v watchman)" "$wm/sock" > "$work/hookbin/watchman"
+  chmod +x "$work/hookbin/watchman"
+  local gitfsm=(env PATH="$work/hookbin:$PATH" git -C "$wt" -c core.fsmonitor="$hook" -c core.untrackedCache=true status --porcelain)
   "${gitfsm[@]}" >/dev/null; "${gitfsm[@]}" >/dev/null # the untracked cache and the token, once
   # Checkpoint with nothing changed, against plain `git status` and git's own monitor, each
   # side warm. git rewrites the index as it goes (plain status drops the monitor's token),
