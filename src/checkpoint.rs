@@ -221,7 +221,7 @@ impl Source<'_> {
     /// The index's tree, when its cached root is valid.
     fn root(&self) -> Option<ObjectId> {
         match self {
-            Source::Index(index) => valid_root(index),
+            Source::Index(index) => crate::git::index_tree::valid_root(index),
             Source::Tree { root, .. } => Some(*root),
         }
     }
@@ -408,7 +408,7 @@ fn capture_from(
     // An index rewritten while the capture stood its old tree in for it (a commit moving HEAD
     // too): taken again with the index read.
     if let Source::Tree { identity, .. } = &source
-        && crate::git::fsmonitor::identity_again(repo).as_deref() != Some(identity.as_str())
+        && crate::git::fsmonitor::index_identity_now(repo).as_deref() != Some(identity.as_str())
     {
         return Err(CheckpointError::StandIn);
     }
@@ -619,13 +619,6 @@ fn gitlink_stays(index: &gix::index::State, path: &BStr, worktree: &Repo) -> boo
             path.to_path()
                 .is_ok_and(|rel| root.join(rel).symlink_metadata().is_ok_and(|m| m.is_dir()))
         })
-}
-
-/// The index's tree, from its cached root when that is valid (not in a sparse index, whose
-/// cached trees stand for directories outside the cone).
-fn valid_root(index: &gix::index::State) -> Option<ObjectId> {
-    let root = index.tree().filter(|_| !index.is_sparse())?;
-    root.num_entries.is_some().then_some(root.id)
 }
 
 /// The index's tree when it differs from HEAD's; None when nothing is staged, on an unborn
@@ -922,9 +915,7 @@ impl TreeWriter<'_> {
         }
         Ok(Some(id))
     }
-}
 
-impl TreeWriter<'_> {
     /// Writes the trees by editing the index's root tree instead, for an index that holds
     /// exactly that tree (`Source::Tree`, `trees` the tree objects read for it): the tree of
     /// the directory `prefix` (`""` for the root, else `dir/`), which is `base` in the index,
@@ -949,7 +940,7 @@ impl TreeWriter<'_> {
         }
         // The replaced paths: files right here, and the runs below each subdirectory.
         let mut files: HashMap<&[u8], Hashed> = HashMap::new();
-        let mut subdirs: Vec<(&[u8], std::ops::Range<usize>)> = Vec::new();
+        let mut subdirs: HashMap<&[u8], std::ops::Range<usize>> = HashMap::new();
         let mut j = 0;
         while j < replaced.len() {
             let path = replaced[j].0;
@@ -962,7 +953,7 @@ impl TreeWriter<'_> {
                 Some(pos) => {
                     let sub_prefix = &path[..prefix.len() + pos + 1];
                     let end = j + replaced[j..].partition_point(|r| r.0.starts_with(sub_prefix));
-                    subdirs.push((&rest[..pos], j..end));
+                    subdirs.insert(&rest[..pos], j..end);
                     j = end;
                 }
             }
@@ -974,7 +965,7 @@ impl TreeWriter<'_> {
         let mut tree_entries = Vec::new();
         let mut base_dirs: HashMap<&[u8], ObjectId> = HashMap::new();
         for (name, kind, id) in base_entries.iter() {
-            let below = subdirs.iter().any(|(n, _)| *n == name.as_slice());
+            let below = subdirs.contains_key(name.as_slice());
             let here = files.contains_key(name.as_slice());
             match (*kind == EntryKind::Tree, here, below) {
                 // A directory that is something else now: what was below it is listed.

@@ -201,14 +201,17 @@ impl ObjectBatch {
     }
 }
 
-/// Pack entries for some objects, laid out from offset 0: their bytes and, per object, its
-/// id, the CRC-32 of its entry and the entry's offset.
-type Encoded = (Vec<u8>, Vec<(ObjectId, u32, u64)>);
+/// Per object of a pack: its id, the CRC-32 of its entry as stored, the entry's offset.
+type PackEntries = Vec<(ObjectId, u32, u64)>;
 
-fn encode(objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)]) -> Result<Encoded, RepoError> {
+/// Appends the pack entries of `objects` to `pack`; where each one went.
+fn encode(
+    pack: &mut Vec<u8>,
+    objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)],
+) -> Result<PackEntries, RepoError> {
     use gix::zlib::stream::deflate::{Compress, FlushCompress};
     let what = || "compressing the checkpoint's objects".to_owned();
-    let mut pack = Vec::with_capacity(objects.iter().map(|o| o.2.len() / 2 + 16).sum());
+    pack.reserve(objects.iter().map(|o| o.2.len() / 2 + 16).sum());
     let mut entries = Vec::with_capacity(objects.len());
     let mut compress = Compress::new(gix::zlib::Compression::BEST_SPEED);
     for (id, kind, data) in objects {
@@ -247,7 +250,7 @@ fn encode(objects: &[(ObjectId, gix::objs::Kind, Vec<u8>)]) -> Result<Encoded, R
         }
         entries.push((*id, crc32fast::hash(&pack[offset..]), offset as u64));
     }
-    Ok((pack, entries))
+    Ok(entries)
 }
 
 /// Writes `objects` as one pack (version 2, every object whole, none a delta) with its
@@ -260,34 +263,41 @@ fn write_pack(
     let what = || "writing a pack of the checkpoint's objects".to_owned();
     let hash = repo.object_hash();
     let count = u32::try_from(objects.len()).context(what)?;
-    let mut pack =
-        Vec::with_capacity(objects.iter().map(|o| o.2.len() / 2 + 16).sum::<usize>() + 12);
+    let mut pack = Vec::new();
     pack.extend_from_slice(b"PACK");
     pack.extend_from_slice(&2u32.to_be_bytes());
     pack.extend_from_slice(&count.to_be_bytes());
-    // Compressed in parts on two threads (a capture's other steps are one thread's work),
-    // then laid one after the other.
-    let parts: Vec<Result<Encoded, RepoError>> = if objects.len() >= 2 * MIN_PACKED {
-        let (first, second) = objects.split_at(objects.len() / 2);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| encode(second));
-            let mine = encode(first);
-            vec![mine, other.join().expect("encoding does not panic")]
-        })
+    // Compressed in two parts on two threads when there are many (a capture's other steps are
+    // one thread's work): the second part is laid after the first.
+    let split = if objects.len() >= 2 * MIN_PACKED {
+        objects.len() / 2
     } else {
-        vec![encode(objects)]
+        objects.len()
     };
-    // (id, crc32 of the entry as stored, its offset in the pack)
-    let mut entries: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
-    for part in parts {
-        let (bytes, part_entries) = part?;
+    let (first, second) = objects.split_at(split);
+    let (entries, rest) = std::thread::scope(|scope| {
+        let other = (!second.is_empty()).then(|| {
+            scope.spawn(|| {
+                let mut part = Vec::new();
+                encode(&mut part, second).map(|entries| (part, entries))
+            })
+        });
+        let mine = encode(&mut pack, first);
+        (
+            mine,
+            other.map(|h| h.join().expect("encoding does not panic")),
+        )
+    });
+    let mut entries = entries?;
+    if let Some(rest) = rest {
+        let (part, part_entries) = rest?;
         let base = pack.len() as u64;
         entries.extend(
             part_entries
                 .into_iter()
                 .map(|(id, crc, offset)| (id, crc, base + offset)),
         );
-        pack.extend_from_slice(&bytes);
+        pack.extend_from_slice(&part);
     }
     let checksum = {
         let mut hasher = gix::hash::hasher(hash);

@@ -861,7 +861,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     };
     let mut state = load_state(common, &workdir);
     let fingerprint = fingerprint(repo);
-    let identity = index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes());
+    let identity = index_identity_now(repo);
     let (watched_root, last_clock) = (state.watched.clone(), state.clock.clone());
     // A new index that was plain before: the monitor still says what changed on disk, and the
     // two indexes' trees what changed in the index (when the new one is plain too).
@@ -1013,10 +1013,7 @@ pub fn answer(
                         }
                         Ok(changes) => {
                             // Kept for this index, unless the tree kept is not its cached root.
-                            let root = index
-                                .tree()
-                                .filter(|t| t.num_entries.is_some())
-                                .map(|t| t.id.to_string());
+                            let root = index_tree::valid_root(index).map(|id| id.to_string());
                             if moved_from.is_some()
                                 || state.index_entries == 0
                                 || (state.index_tree.is_some() && state.index_tree != root)
@@ -1247,7 +1244,7 @@ pub fn answer_without_index(repo: &gix::Repository, asked: &Asked) -> Option<Ind
 }
 
 /// The index file's identity now (read from the file alone).
-pub fn identity_again(repo: &gix::Repository) -> Option<String> {
+pub fn index_identity_now(repo: &gix::Repository) -> Option<String> {
     index_file_identity(&repo.index_path(), repo.object_hash().len_in_bytes())
 }
 

@@ -32,23 +32,31 @@ use gix::objs::tree::EntryKind;
 use super::error::{GixContext, RepoError};
 use super::repo::ObjectId;
 
+/// The index's tree, from its cached root when that is valid (not in a sparse index, whose
+/// cached trees stand for directories outside the cone).
+pub fn valid_root(index: &gix::index::State) -> Option<ObjectId> {
+    let root = index.tree().filter(|_| !index.is_sparse())?;
+    root.num_entries.is_some().then_some(root.id)
+}
+
 /// The root tree of `index` when the index holds exactly that tree's files (see the module
 /// documentation); None otherwise.
 pub fn plain_root(index: &gix::index::File) -> Option<ObjectId> {
-    if index.is_sparse() || index.checksum().is_none_or(|c| c.is_null()) {
+    if index.checksum().is_none_or(|c| c.is_null()) {
         return None;
     }
     // A cached root that counts every entry (a tool writing a stale one is not trusted).
-    let root = index.tree().filter(|t| {
-        t.num_entries
-            .is_some_and(|n| n as usize == index.entries().len())
-    })?;
+    let counts_all = index
+        .tree()
+        .and_then(|t| t.num_entries)
+        .is_some_and(|n| n as usize == index.entries().len());
+    let root = valid_root(index).filter(|_| counts_all)?;
     let odd = Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE | Flags::ASSUME_VALID;
     index
         .entries()
         .iter()
         .all(|e| e.stage_raw() == 0 && !e.flags.intersects(odd) && e.mode != Mode::DIR)
-        .then_some(root.id)
+        .then_some(root)
 }
 
 /// How many entries a stand-in takes from below a tracked directory that is gone, before
