@@ -418,11 +418,7 @@ fn the_monitor_agrees_with_a_full_scan_after_every_random_step() {
         }
     }
     files.push(("d1/.gitignore".into(), "*.log\n".into()));
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    repo.commit_files(&files, "files");
+    commit_owned(&repo, &files);
     repo.git(&["config", "filter.upper.clean", "tr a-z A-Z"]);
     let wt = repo.new_session("s");
     repo.session(&["fsmonitor", "enable"]).ok();
@@ -608,6 +604,15 @@ fn private_watchman(repo: &TestRepo) -> Option<Watchman> {
     };
     repo.set_env("WATCHMAN_SOCK", &wm.sock().to_string_lossy());
     Some(wm)
+}
+
+/// Commits `files` (path, content) in `repo`'s main worktree.
+fn commit_owned(repo: &TestRepo, files: &[(String, String)]) {
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    repo.commit_files(&files, "files");
 }
 
 /// How many times the steps named `step` were passed, as `GIT_SESSION_FAULT_TRACE` wrote
@@ -1135,11 +1140,7 @@ fn a_checkpoint_takes_the_index_tree_for_an_unchanged_plain_index() {
             files.push((format!("d{d}/f{f}.txt"), format!("file {d} {f}\n")));
         }
     }
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    repo.commit_files(&files, "files");
+    commit_owned(&repo, &files);
     let wt = repo.new_session("s");
     repo.session(&["fsmonitor", "enable"]).ok();
     let trace = repo.home.join("trace");
@@ -1307,11 +1308,7 @@ fn verify_checks_the_index_tree_kept_for_a_stand_in() {
     let files: Vec<(String, String)> = (0..6)
         .map(|i| (format!("d{}/f{i}.txt", i % 2), format!("file {i}\n")))
         .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    repo.commit_files(&files, "files");
+    commit_owned(&repo, &files);
     let wt = repo.new_session("s");
     repo.session(&["fsmonitor", "enable"]).ok();
     write_file(&wt.join("d0/f0.txt"), "edited\n");
