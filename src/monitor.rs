@@ -49,6 +49,9 @@ pub struct WorktreeMonitor {
     pub last_full: Option<String>,
     /// When that was (seconds since the epoch).
     pub last_full_at: Option<i64>,
+    /// When a question about its root last went unanswered, within the last seconds: until
+    /// the server answers again (its crawl is done), scans do not wait for it.
+    pub busy_since: Option<i64>,
 }
 
 /// `git session fsmonitor status`.
@@ -95,7 +98,11 @@ pub fn status(repo: &Repo, main_root: &Path, local: &LocalStore) -> MonitorStatu
                 None => (None, None),
             };
             let watched = state.watched.map(|w| w.root);
+            let busy_since = watched
+                .as_deref()
+                .and_then(|root| fsmonitor::busy_since(&common, root));
             WorktreeMonitor {
+                busy_since,
                 session,
                 path,
                 answering: watched.as_ref().is_some_and(|r| roots.contains(r)),

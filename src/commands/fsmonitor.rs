@@ -162,6 +162,10 @@ fn render(ctx: &Context, status: &MonitorStatus, json: bool) -> CommandResult {
             (Some(_), _, _) if status.server.is_none() => {
                 "full scans (watchman does not answer)".to_owned()
             }
+            (Some(_), _, _) if let Some(at) = w.busy_since => format!(
+                "full scans (watchman did not answer {}: crawling?)",
+                crate::session::time::ago_secs(now, at)
+            ),
             (Some(_), _, _) if !w.answering => {
                 "watch lost (watchman restarted?); the next scan watches it again".to_owned()
             }

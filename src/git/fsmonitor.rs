@@ -38,6 +38,16 @@ const SETUP_DEADLINE: Duration = Duration::from_millis(100);
 /// How long a look without a scan (the hooks, a checkpoint with nothing changed) waits.
 const LOOK_DEADLINE: Duration = Duration::from_millis(100);
 
+/// How long a question waits while the server was found busy (a call timed out, or it was
+/// just asked to watch a root: watchman answers nothing about a root before its crawl is
+/// done, which takes a minute for millions of files). An idle server answers in a
+/// millisecond or two; a busy one is not waited for, the scan goes on in full.
+const PROBE_DEADLINE: Duration = Duration::from_millis(25);
+
+/// How long a server found busy is only probed: after this, one question waits the full
+/// deadline again (a server that is merely slow gets its answers used).
+const BUSY_WINDOW: Duration = Duration::from_secs(10);
+
 /// How long the live view's ticker waits for each watch and clock it sets up.
 const TICKER_SETUP_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -116,6 +126,13 @@ pub fn mode(repo: &gix::Repository) -> Mode {
     }
 }
 
+impl MonitorError {
+    /// Whether the server did not answer in time (busy, or hung).
+    pub fn timed_out(&self) -> bool {
+        matches!(self, MonitorError::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
     #[error("no watchman server is running")]
@@ -134,6 +151,9 @@ pub enum MonitorError {
 pub struct Watchman {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// A call went unanswered (a timeout): the answer may still come, and would be read as
+    /// the next call's. No call is made on the connection after that.
+    owed: bool,
 }
 
 /// Where a worktree is in watchman's view: the watched root, and its path below it.
@@ -206,6 +226,7 @@ impl Watchman {
                 return Ok(Watchman {
                     reader: BufReader::new(stream),
                     writer,
+                    owed: false,
                 });
             }
         }
@@ -219,16 +240,22 @@ impl Watchman {
         Ok(())
     }
 
+    /// Whether a call went unanswered on this connection (it is of no more use).
+    pub fn owed(&self) -> bool {
+        self.owed
+    }
+
     fn call(&mut self, command: Value) -> Result<Value, MonitorError> {
-        let mut line = serde_json::to_vec(&command).expect("serializes");
-        line.push(b'\n');
-        self.writer.write_all(&line)?;
+        self.send(&command)?;
         loop {
             let mut answer = Vec::new();
+            self.owed = true;
             self.reader.read_until(b'\n', &mut answer)?;
             if answer.is_empty() {
+                // Closed: no question on it gets an answer any more.
                 return Err(MonitorError::Protocol("the connection closed".into()));
             }
+            self.owed = false;
             let value: Value = serde_json::from_slice(&answer)
                 .map_err(|e| MonitorError::Protocol(e.to_string()))?;
             // Unilateral messages (subscriptions, logs) are not the answer.
@@ -242,6 +269,26 @@ impl Watchman {
             }
             return Ok(value);
         }
+    }
+
+    /// Writes `command` without reading its answer (the connection owes it from then on).
+    fn send(&mut self, command: &Value) -> Result<(), MonitorError> {
+        if self.owed {
+            return Err(MonitorError::Protocol(
+                "an earlier question on this connection went unanswered".into(),
+            ));
+        }
+        let mut line = serde_json::to_vec(command).expect("serializes");
+        line.push(b'\n');
+        self.owed = true;
+        self.writer.write_all(&line)?;
+        Ok(())
+    }
+
+    /// Asks watchman to watch `path` without waiting: a root not watched yet is crawled
+    /// before watchman answers, which the caller does not wait for (the crawl goes on).
+    pub fn start_watching(&mut self, path: &Path) -> Result<(), MonitorError> {
+        self.send(&json!(["watch-project", path]))
     }
 
     /// Watches `path` (or finds the watch above it that covers it).
@@ -293,17 +340,21 @@ impl Watchman {
     }
 
     /// watchman's recrawl count for `watched` (asked with a query that lists nothing); None
-    /// when it does not answer or does not say.
-    pub fn recrawls(&mut self, watched: &Watched, clock: &str) -> Option<u64> {
+    /// when it does not say.
+    pub fn recrawls(
+        &mut self,
+        watched: &Watched,
+        clock: &str,
+    ) -> Result<Option<u64>, MonitorError> {
         let query = json!({
             "since": clock,
             "fields": ["name"],
             "expression": ["false"],
             "sync_timeout": 0,
         });
-        let answer = self.call(json!(["query", watched.root, query])).ok()?;
+        let answer = self.call(json!(["query", watched.root, query]))?;
         let count = recrawls_in(&answer);
-        (count != u64::MAX).then_some(count)
+        Ok((count != u64::MAX).then_some(count))
     }
 
     /// What changed under `watched` since `clock`, `.git` and `skip` (directories below it,
@@ -448,6 +499,82 @@ fn user_from_passwd() -> Option<String> {
 
 fn state_dir(common_dir: &Path) -> PathBuf {
     common_dir.join("session").join("fsmonitor")
+}
+
+/// The file whose time says when a question about `root` last went unanswered.
+fn busy_path(common_dir: &Path, root: &str) -> PathBuf {
+    let key = crate::oplog::to_hex(&stable_hash(root.as_bytes()));
+    state_dir(common_dir).join(format!("busy-{key}"))
+}
+
+/// What is known of whether a server answers questions about a root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    /// No question about it went unanswered since the last answered one.
+    No,
+    /// One went unanswered within [`BUSY_WINDOW`]: questions are only probes.
+    Lately,
+    /// One went unanswered before that: the next question waits, not as long as usual.
+    Before,
+}
+
+impl Busy {
+    /// How long a question waits that would wait `usual` of a server that answers.
+    fn deadline(self, usual: Duration) -> Duration {
+        match self {
+            Busy::No => usual,
+            Busy::Lately => PROBE_DEADLINE,
+            Busy::Before => usual.min(SETUP_DEADLINE),
+        }
+    }
+}
+
+fn busy(common_dir: &Path, root: &str) -> Busy {
+    match std::fs::metadata(busy_path(common_dir, root)).and_then(|m| m.modified()) {
+        Err(_) => Busy::No,
+        Ok(at) if at.elapsed().is_ok_and(|age| age < BUSY_WINDOW) => Busy::Lately,
+        Ok(_) => Busy::Before,
+    }
+}
+
+/// Records how a question about `root` went, asked while the server was `was`: answered,
+/// or not in time. A probe left unanswered does not start the window again: when it ends,
+/// one question waits longer.
+fn asked_busy(common_dir: &Path, root: &str, was: Busy, answered: bool, timed_out: bool) {
+    if answered && was != Busy::No {
+        let _ = std::fs::remove_file(busy_path(common_dir, root));
+    } else if timed_out && was != Busy::Lately {
+        mark_busy(common_dir, root);
+    }
+}
+
+/// What a worktree's server is found busy by: the root its state says it is watched from,
+/// else the worktree itself.
+fn busy_key(state: &State, workdir: &Path) -> String {
+    state.watched.as_ref().map_or_else(
+        || workdir.to_string_lossy().into_owned(),
+        |watched| watched.root.clone(),
+    )
+}
+
+/// Records that a question about `root` went unanswered (now).
+fn mark_busy(common_dir: &Path, root: &str) {
+    let path = busy_path(common_dir, root);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = crate::fsutil::write_atomic(&path, b"", None);
+}
+
+/// When questions about `root` last went unanswered (seconds), if within the window.
+pub fn busy_since(common_dir: &Path, root: &str) -> Option<i64> {
+    let at = std::fs::metadata(busy_path(common_dir, root))
+        .and_then(|m| m.modified())
+        .ok()?;
+    at.elapsed().is_ok_and(|age| age < BUSY_WINDOW).then(|| {
+        at.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    })
 }
 
 /// Starts watchman unless it runs already (`watchman get-sockname` starts the server), giving
@@ -817,8 +944,14 @@ pub struct Asked {
     identity: Option<String>,
     /// Why a full scan is needed, or what watchman reported since the state's clock.
     since: Result<Since, String>,
-    /// The question went unanswered: the connection may still owe the answer.
+    /// The question went unanswered: the server is busy (crawling) or gone, and the scan
+    /// does not wait for it to watch or give a clock.
     broken: bool,
+    /// The server does not watch the root (it restarted without its state, or the watch was
+    /// removed): asked to, it crawls the root before answering anything about it.
+    unwatched: bool,
+    /// The question went unanswered in time (rather than the connection failing).
+    timed_out: bool,
     /// watchman's recrawl count in an answer that cannot be used (a fresh instance, a
     /// recrawl since the state's clock).
     recrawls: Option<u64>,
@@ -839,6 +972,8 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         identity: None,
         since: Err(String::new()),
         broken: false,
+        unwatched: false,
+        timed_out: false,
         recrawls: None,
         moved_from: None,
     };
@@ -876,23 +1011,46 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     } else {
         None
     };
+    // A server that did not answer lately is only probed: it answers nothing about a root
+    // it is crawling, and the full scan does not wait for it.
+    let key = busy_key(&state, &workdir);
+    let was = busy(common, &key);
+    let _ = watchman.set_deadline(was.deadline(DEADLINE));
     let since = match (&watched_root, &last_clock) {
         (Some(watched), Some(since_clock)) if let Some(why) = unusable => {
             // A full scan: watchman's recrawl count, seen before its new clock is taken, is
             // kept with that clock (one full scan, not a second one for an old recrawl).
-            asked.recrawls = watchman.recrawls(watched, since_clock);
+            match watchman.recrawls(watched, since_clock) {
+                Ok(count) => asked.recrawls = count,
+                Err(e) => {
+                    asked.broken = watchman.owed();
+                    asked.timed_out = e.timed_out();
+                }
+            }
             Err(why.to_owned())
         }
         (Some(watched), Some(since_clock)) => {
             let skip = inner_worktrees_kept(repo, &workdir, &mut state);
             match watchman.since(watched, since_clock, &skip) {
-                Err(MonitorError::Server(text)) if text.contains("is not watched") => Err(
-                    "watchman lost the watch (it restarted, or the watch was removed)".to_owned(),
-                ),
-                Err(e) => {
+                Err(MonitorError::Server(text)) if text.contains("is not watched") => {
+                    asked.unwatched = true;
+                    Err(
+                        "watchman lost the watch (it restarted, or the watch was removed)"
+                            .to_owned(),
+                    )
+                }
+                Err(e) if e.timed_out() => {
+                    (asked.broken, asked.timed_out) = (true, true);
+                    Err(format!(
+                        "watchman did not answer in time (crawling?): {}",
+                        crate::text::one_line(&e)
+                    ))
+                }
+                Err(e) if watchman.owed() => {
                     asked.broken = true;
                     Err(crate::text::one_line(&e))
                 }
+                Err(e) => Err(crate::text::one_line(&e)),
                 Ok(since) if since.fresh => {
                     asked.recrawls = since.known_recrawls();
                     Err("watchman restarted or lost the watch".to_owned())
@@ -906,6 +1064,11 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         }
         _ => Err("no answer from the monitor yet".to_owned()),
     };
+    if watched_root.is_some() && last_clock.is_some() {
+        let answered = !asked.broken && !asked.unwatched;
+        asked_busy(common, &key, was, answered, asked.timed_out);
+    }
+    let _ = watchman.set_deadline(DEADLINE);
     Asked {
         workdir,
         watchman: Some(watchman),
@@ -960,6 +1123,7 @@ pub fn answer(
         fingerprint,
         since,
         broken,
+        unwatched,
         identity: asked_identity,
         mut recrawls,
         moved_from,
@@ -1047,17 +1211,25 @@ pub fn answer(
         }
     };
     // A full scan, with a clock taken before its first stat (a change made while it runs is
-    // reported next time). A root not watched yet makes watchman crawl it before it answers:
-    // the scan does not wait for that (the crawl goes on; a later scan gets the clock).
-    if broken {
-        match Watchman::connect(&common) {
-            Ok(fresh) => watchman = fresh,
-            Err(_) => return full(&why),
-        }
+    // reported next time). watchman answers nothing about a root before it has crawled it:
+    // a server that did not answer, or that must watch the root again, is not waited for
+    // (the crawl goes on; a later scan, finding that it answers, gets the clock).
+    let key = busy_key(&state, &workdir);
+    let was = busy(&common, &key);
+    if broken || (was == Busy::Lately && !unwatched) {
+        return full(&why);
+    }
+    if unwatched
+        && let Some(watched) = &state.watched
+        && Path::new(&watched.root).is_dir()
+    {
+        // The root it watched before (the main worktree's, for a session inside it), so the
+        // worktrees keep sharing one watch after a restart.
+        let _ = watchman.start_watching(Path::new(&watched.root));
+        mark_busy(&common, &key);
+        return full(&why);
     }
     let _ = watchman.set_deadline(SETUP_DEADLINE);
-    // Watched from a directory above before (the main worktree's root for a session inside
-    // it): that root again, so the worktrees keep sharing one watch after a restart.
     if let Some(Watched {
         root,
         relative: Some(_),
@@ -1066,6 +1238,7 @@ pub fn answer(
     {
         let _ = watchman.watch(Path::new(root));
     }
+    // Crawling, the server gives no clock either (the connection is of no more use).
     let watched = watchman.watch(&workdir);
     // A count is kept only with a clock of the root that said it.
     if let Ok(now) = &watched
@@ -1076,6 +1249,9 @@ pub fn answer(
     if clock.is_none() {
         clock = watched.as_ref().ok().and_then(|w| watchman.clock(w).ok());
     }
+    let answered = watched.is_ok() && clock.is_some();
+    let timed_out = watched.as_ref().err().is_some_and(MonitorError::timed_out);
+    asked_busy(&common, &key, was, answered, timed_out);
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(&why);
     if let (Ok(watched), Some(clock)) = (watched, clock) {
@@ -1323,6 +1499,7 @@ pub enum Look {
 pub struct Looker {
     /// None once a question went unanswered (the connection may still owe the answer).
     watchman: Option<Watchman>,
+    common: PathBuf,
     fingerprint: String,
     hash_len: usize,
     worktrees: Vec<PathBuf>,
@@ -1340,6 +1517,7 @@ impl Looker {
         let worktrees = worktree_bases(repo);
         Some(Looker {
             watchman: Some(watchman),
+            common: repo.common_dir().to_owned(),
             fingerprint: fingerprint(repo),
             hash_len: repo.object_hash().len_in_bytes(),
             worktrees,
@@ -1360,10 +1538,22 @@ impl Looker {
             return Look::Unknown;
         };
         let sync = !self.synced.contains(&seen.watched.root);
+        // A server that did not answer lately (crawling) is only probed.
+        let was = busy(&self.common, &seen.watched.root);
+        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
         let answer = watchman.since_with_times(&seen.watched, &seen.clock, &skip, sync);
+        let _ = watchman.set_deadline(LOOK_DEADLINE);
         if sync && answer.is_ok() {
             self.synced.push(seen.watched.root.clone());
         }
+        let timed_out = answer.as_ref().err().is_some_and(MonitorError::timed_out);
+        asked_busy(
+            &self.common,
+            &seen.watched.root,
+            was,
+            answer.is_ok(),
+            timed_out,
+        );
         match answer {
             Ok((since, _)) if since.fresh || since.recrawled_since(seen.recrawls) => Look::Unknown,
             Ok((since, _)) if since.files.is_empty() => Look::Unchanged,

@@ -518,15 +518,20 @@ enum Reply {
     Fresh,
     Recrawled(u64),
     Error,
+    /// The root is not watched (the server restarted without its state).
+    NotWatched,
+    /// No answer for a second (busy crawling), the server answering nothing else meanwhile.
     Hang,
     Garbage,
     Close,
 }
 
 /// A fake watchman on a unix socket: answers `watch-project`, `clock`, `version`, and
-/// queries as told.
-fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
+/// queries as told, one connection at a time. Returns the commands it was sent.
+fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>>> {
     let listener = UnixListener::bind(sock).unwrap();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let log = sent.clone();
     std::thread::spawn(move || {
         let mut tick = 0u64;
         for stream in listener.incoming() {
@@ -535,6 +540,9 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
             for line in BufReader::new(stream).lines() {
                 let Ok(line) = line else { break };
                 let command: serde_json::Value = serde_json::from_str(&line).unwrap();
+                log.lock()
+                    .unwrap()
+                    .push(command[0].as_str().unwrap().to_owned());
                 tick += 1;
                 let clock = format!("c:fake:{tick}");
                 let answer = match command[0].as_str().unwrap() {
@@ -555,8 +563,11 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
                             serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": [], "warning": warning})
                         }
                         Reply::Error => serde_json::json!({"error": "the fake is broken"}),
+                        Reply::NotWatched => serde_json::json!({
+                            "error": format!("unable to resolve root {0}: directory {0} is not watched", command[1])
+                        }),
                         Reply::Hang => {
-                            std::thread::sleep(std::time::Duration::from_secs(3));
+                            std::thread::sleep(std::time::Duration::from_secs(1));
                             continue;
                         }
                         Reply::Garbage => {
@@ -571,6 +582,7 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) {
             }
         }
     });
+    sent
 }
 
 /// A repository with `files` committed whose monitor is a fake one answering as told.
@@ -756,7 +768,7 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
     write_file(&repo.root.join("sub/new.tmp"), "ignored for now\n");
     let sock = repo.home.join("fake.sock");
     let reply = Arc::new(Mutex::new(Reply::Changed(Vec::new())));
-    fake_watchman(&sock, reply.clone());
+    let sent = fake_watchman(&sock, reply.clone());
     repo.set_env("WATCHMAN_SOCK", &sock.to_string_lossy());
     let set = |r: Reply| *reply.lock().unwrap() = r;
 
@@ -835,7 +847,6 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
             Reply::Close,
             "watchman answered what could not be read: the connection closed",
         ),
-        (Reply::Hang, "watchman: Resource temporarily unavailable"),
         (
             Reply::Changed(vec!["bad\u{FFFD}name".into()]),
             "a name watchman cannot spell changed",
@@ -857,6 +868,82 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
             "{expected}: the deadline holds"
         );
     }
+
+    // A server that does not answer in time (crawling a root, say) is only probed for a
+    // while: each scan goes on in full at once, and the first probe answered uses it again.
+    let busy_since = || {
+        let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
+        status["worktrees"][0]["busy_since"].as_i64()
+    };
+    set(Reply::Hang);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(
+        !monitored && why.starts_with("watchman did not answer in time (crawling?): watchman: "),
+        "{why}"
+    );
+    assert!(busy_since().is_some());
+    let out = repo.session(&["fsmonitor", "status"]).ok();
+    assert!(
+        out.stdout
+            .contains("(main)               full scans (watchman did not answer"),
+        "{}",
+        out.stdout
+    );
+    set(Reply::Changed(Vec::new()));
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // the fake answers again
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(monitored, "{why}");
+    assert_eq!(busy_since(), None, "answered: no longer busy");
+    // Once the window has passed, one question waits again; unanswered, the window starts
+    // again.
+    set(Reply::Hang);
+    assert!(!verify_main(&repo).0);
+    let marker = std::fs::read_dir(repo.root.join(".git/session/fsmonitor"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("busy-")
+        })
+        .expect("a busy marker");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&marker)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    assert_eq!(busy_since(), None, "the window has passed");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(
+        !monitored && why.starts_with("watchman did not answer in time"),
+        "{why}"
+    );
+    assert!(busy_since().is_some(), "the window starts again");
+    // A server that lost the watch is asked to watch the root again, not waited for.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::remove_file(&marker).unwrap();
+    set(Reply::NotWatched);
+    sent.lock().unwrap().clear();
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(
+        !monitored && why.starts_with("watchman lost the watch"),
+        "{why}"
+    );
+    assert!(
+        sent.lock().unwrap().iter().any(|c| c == "watch-project"),
+        "{:?}",
+        sent.lock().unwrap()
+    );
+    assert!(busy_since().is_some());
+    set(Reply::Changed(Vec::new()));
+    assert!(
+        verify_main(&repo).0,
+        "the first probe answered uses it again"
+    );
 
     // watchman repeats its recrawl warning on every answer after one, until the watch is
     // made again: each recrawl costs one full scan, not every scan after it.
@@ -1061,9 +1148,16 @@ fn enable_status_and_disable() {
     repo.session(&["rm", "b", "--force"]).ok();
     let kept = std::fs::read_dir(repo.root.join(".git/session/fsmonitor"))
         .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("busy-")
+        })
         .count();
     // Left: what is kept for the main worktree and for a (the server ran before enable, so
-    // no socket was recorded).
+    // no socket was recorded), and maybe a mark that the root was being crawled.
     assert_eq!(kept, 2);
     let out = repo
         .session(&["fsmonitor", "disable", "--json"])
