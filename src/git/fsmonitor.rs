@@ -1224,10 +1224,12 @@ pub fn answer(
         && Path::new(&watched.root).is_dir()
     {
         // The root it watched before (the main worktree's, for a session inside it), so the
-        // worktrees keep sharing one watch after a restart.
+        // worktrees keep sharing one watch after a restart; asked after the scan, which its
+        // crawl would slow down (both read the same directories).
+        let changes = scan::full_scan(repo, index)?;
         let _ = watchman.start_watching(Path::new(&watched.root));
         mark_busy(&common, &key);
-        return full(&why);
+        return Ok((changes, Answer::full(&why), None));
     }
     let _ = watchman.set_deadline(SETUP_DEADLINE);
     if let Some(Watched {

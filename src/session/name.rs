@@ -27,6 +27,7 @@ pub enum NameRule {
     AtBrace,
     LoneAt,
     LeadingDash,
+    Head,
 }
 
 impl fmt::Display for NameRule {
@@ -51,6 +52,7 @@ impl fmt::Display for NameRule {
             NameRule::AtBrace => write!(f, "a name must not contain '@{{'"),
             NameRule::LoneAt => write!(f, "a name must not be '@'"),
             NameRule::LeadingDash => write!(f, "a name must not begin with '-'"),
+            NameRule::Head => write!(f, "a name must not be 'HEAD' (git refuses it as a branch)"),
         }
     }
 }
@@ -59,7 +61,8 @@ fn printable(name: &str) -> String {
     name.escape_debug().to_string()
 }
 
-/// Checks `name` against git's ref-name rules (plus: no leading `-`, at most 100 bytes).
+/// Checks `name` against git's ref-name rules and its branch-name ones (no leading `-`, not
+/// `HEAD`), at most 100 bytes.
 pub fn validate(name: &str) -> Result<(), NameError> {
     let fail = |rule| {
         Err(NameError {
@@ -85,6 +88,9 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     }
     if name == "@" {
         return fail(NameRule::LoneAt);
+    }
+    if name == "HEAD" {
+        return fail(NameRule::Head);
     }
     if name.contains("@{") {
         return fail(NameRule::AtBrace);
@@ -210,6 +216,7 @@ mod tests {
             ("a@{1}", NameRule::AtBrace),
             ("@", NameRule::LoneAt),
             ("-rf", NameRule::LeadingDash),
+            ("HEAD", NameRule::Head),
         ];
         for (name, rule) in cases {
             assert_eq!(validate(name).unwrap_err().rule, rule, "{name:?}");

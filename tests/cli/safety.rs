@@ -268,7 +268,7 @@ fn fetched_metadata_cannot_steal_another_sessions_worktree_or_branch() {
 fn odd_names_and_checkpoint_specs_get_one_line_errors() {
     let repo = TestRepo::new();
     repo.new_session("s");
-    for name in ["a..b", "x@{1}", ".a", "x\ny"] {
+    for name in ["a..b", "x@{1}", ".a", "x\ny", "HEAD"] {
         let out = repo.session(&["show", name]).fails();
         assert!(
             out.stderr.contains("invalid session name"),
