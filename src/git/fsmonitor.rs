@@ -271,6 +271,14 @@ impl Watchman {
         }
     }
 
+    /// The server's process id: answered at once, crawling or not.
+    pub fn pid(&mut self) -> Result<u64, MonitorError> {
+        self.call(json!(["get-pid"]))?
+            .get("pid")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| MonitorError::Protocol("get-pid gave no pid".into()))
+    }
+
     /// Writes `command` without reading its answer (the connection owes it from then on).
     fn send(&mut self, command: &Value) -> Result<(), MonitorError> {
         if self.owed {
@@ -546,6 +554,19 @@ fn asked_busy(common_dir: &Path, root: &str, was: Busy, answered: bool, timed_ou
     } else if timed_out && was != Busy::Lately {
         mark_busy(common_dir, root);
     }
+}
+
+/// Why a scan was full when watchman did not answer in time.
+fn unanswered(e: &MonitorError) -> String {
+    format!(
+        "watchman did not answer in time (crawling?): {}",
+        crate::text::one_line(e)
+    )
+}
+
+/// The process id of the server that gave `clock` (`c:<start>:<pid>:<root>:<ticks>`).
+fn clock_pid(clock: &str) -> Option<u64> {
+    clock.split(':').nth(2)?.parse().ok()
 }
 
 /// What a worktree's server is found busy by: the root its state says it is watched from,
@@ -1015,8 +1036,25 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     // it is crawling, and the full scan does not wait for it.
     let key = busy_key(&state, &workdir);
     let was = busy(common, &key);
-    let _ = watchman.set_deadline(was.deadline(DEADLINE));
+    // Another server than the one that gave the clock (a restart): its answer can only say
+    // so, and it answers nothing before it has crawled the root again (it restores its
+    // watches when it starts): the question is a probe.
+    let then = last_clock.as_deref().and_then(clock_pid);
+    let now = (was == Busy::No && then.is_some()).then(|| watchman.pid());
+    let restarted = matches!(&now, Some(Ok(now)) if Some(*now) != then);
+    // A server that does not say even that is hung (or stopped).
+    let hung = now.and_then(Result::err).filter(MonitorError::timed_out);
+    let deadline = if restarted {
+        PROBE_DEADLINE
+    } else {
+        was.deadline(DEADLINE)
+    };
+    let _ = watchman.set_deadline(deadline);
     let since = match (&watched_root, &last_clock) {
+        (Some(_), Some(_)) if let Some(e) = &hung => {
+            (asked.broken, asked.timed_out) = (true, true);
+            Err(unanswered(e))
+        }
         (Some(watched), Some(since_clock)) if let Some(why) = unusable => {
             // A full scan: watchman's recrawl count, seen before its new clock is taken, is
             // kept with that clock (one full scan, not a second one for an old recrawl).
@@ -1041,10 +1079,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
                 }
                 Err(e) if e.timed_out() => {
                     (asked.broken, asked.timed_out) = (true, true);
-                    Err(format!(
-                        "watchman did not answer in time (crawling?): {}",
-                        crate::text::one_line(&e)
-                    ))
+                    Err(unanswered(&e))
                 }
                 Err(e) if watchman.owed() => {
                     asked.broken = true;
@@ -1501,6 +1536,8 @@ pub enum Look {
 pub struct Looker {
     /// None once a question went unanswered (the connection may still owe the answer).
     watchman: Option<Watchman>,
+    /// The server's process id, once asked (None inside: it did not say).
+    pid: Option<Option<u64>>,
     common: PathBuf,
     fingerprint: String,
     hash_len: usize,
@@ -1519,6 +1556,7 @@ impl Looker {
         let worktrees = worktree_bases(repo);
         Some(Looker {
             watchman: Some(watchman),
+            pid: None,
             common: repo.common_dir().to_owned(),
             fingerprint: fingerprint(repo),
             hash_len: repo.object_hash().len_in_bytes(),
@@ -1539,6 +1577,12 @@ impl Looker {
         let Some(watchman) = &mut self.watchman else {
             return Look::Unknown;
         };
+        // Another server than the one that gave the clock (a restart) can only say so, once
+        // it has crawled the root again.
+        let pid = *self.pid.get_or_insert_with(|| watchman.pid().ok());
+        if pid.is_some() && clock_pid(&seen.clock).is_some() && clock_pid(&seen.clock) != pid {
+            return Look::Unknown;
+        }
         let sync = !self.synced.contains(&seen.watched.root);
         // A server that did not answer lately (crawling) is only probed.
         let was = busy(&self.common, &seen.watched.root);

@@ -522,6 +522,9 @@ enum Reply {
     NotWatched,
     /// No answer for a second (busy crawling), the server answering nothing else meanwhile.
     Hang,
+    /// Another server (its pid is not the one in the clocks) that answers after 200 ms,
+    /// as a server crawling the roots it restored when it started.
+    Restarted,
     Garbage,
     Close,
 }
@@ -548,6 +551,10 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>
                 let answer = match command[0].as_str().unwrap() {
                     "watch-project" => serde_json::json!({"watch": command[1]}),
                     "clock" => serde_json::json!({"clock": clock}),
+                    // Clocks say `c:fake:<tick>`: pid <tick>, unless it restarted.
+                    "get-pid" if matches!(*reply.lock().unwrap(), Reply::Restarted) => {
+                        serde_json::json!({"pid": u64::MAX})
+                    }
                     "query" => match reply.lock().unwrap().clone() {
                         Reply::Changed(paths) => serde_json::json!({
                             "clock": clock, "is_fresh_instance": false,
@@ -569,6 +576,10 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>
                         Reply::Hang => {
                             std::thread::sleep(std::time::Duration::from_secs(1));
                             continue;
+                        }
+                        Reply::Restarted => {
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                            serde_json::json!({"clock": clock, "is_fresh_instance": true, "files": []})
                         }
                         Reply::Garbage => {
                             let _ = writer.write_all(b"this is not json\n");
@@ -923,6 +934,19 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
         "{why}"
     );
     assert!(busy_since().is_some(), "the window starts again");
+    // A server that restarted (another pid than its clock's) is only probed at once: the
+    // 200 ms it takes to answer (crawling) is not waited for.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::remove_file(&marker).unwrap();
+    set(Reply::Changed(Vec::new()));
+    assert!(verify_main(&repo).0);
+    set(Reply::Restarted);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(
+        !monitored && why.starts_with("watchman did not answer in time"),
+        "{why}"
+    );
+    assert!(busy_since().is_some());
     // A server that lost the watch is asked to watch the root again, not waited for.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::remove_file(&marker).unwrap();
