@@ -36,7 +36,8 @@ pub struct WorktreeMonitor {
     pub path: PathBuf,
     /// The root watchman watches for it (the worktree itself, or a directory above).
     pub watched: Option<String>,
-    /// Whether the server answers now and still watches that root.
+    /// Whether the server answers now, still watches that root, and gave the clock (it did
+    /// not restart since).
     pub answering: bool,
     /// Whether the last scan's answer came from the monitor.
     pub monitored: bool,
@@ -85,9 +86,9 @@ fn worktrees(main_root: &Path, local: &LocalStore) -> Vec<(Option<String>, PathB
 
 pub fn status(repo: &Repo, main_root: &Path, local: &LocalStore) -> MonitorStatus {
     let common = repo.common_dir();
-    let (server, roots, problem) = match fsmonitor::server(&common) {
-        Ok((version, roots)) => (Some(version), roots, None),
-        Err(e) => (None, Vec::new(), Some(crate::text::one_line(&e))),
+    let (found, problem) = match fsmonitor::server(&common) {
+        Ok(found) => (Some(found), None),
+        Err(e) => (None, Some(crate::text::one_line(&e))),
     };
     let worktrees = worktrees(main_root, local)
         .into_iter()
@@ -101,11 +102,16 @@ pub fn status(repo: &Repo, main_root: &Path, local: &LocalStore) -> MonitorStatu
             let busy_since = watched
                 .as_deref()
                 .and_then(|root| fsmonitor::busy_since(&common, root));
+            // Watched by the server that answers now, and the clock is one of its own.
+            let answering = found.as_ref().is_some_and(|server| {
+                watched.as_ref().is_some_and(|r| server.roots.contains(r))
+                    && state.clock.as_deref().is_none_or(|c| server.gave(c))
+            });
             WorktreeMonitor {
                 busy_since,
                 session,
                 path,
-                answering: watched.as_ref().is_some_and(|r| roots.contains(r)),
+                answering,
                 watched,
                 monitored: state.monitored,
                 listed: state.listed.len(),
@@ -118,7 +124,7 @@ pub fn status(repo: &Repo, main_root: &Path, local: &LocalStore) -> MonitorStatu
     MonitorStatus {
         setting: setting_name(fsmonitor::mode(repo.gix())),
         unknown_setting: fsmonitor::unknown_setting(repo.gix()),
-        server,
+        server: found.map(|server| server.version),
         problem,
         worktrees,
     }
@@ -168,6 +174,7 @@ pub fn disable(
         fsmonitor::forget(&common, &path);
     }
     fsmonitor::forget_socket(&common);
+    fsmonitor::forget_busy(&common);
     Ok(status(&Repo::discover(main_root)?, main_root, local))
 }
 

@@ -11,7 +11,9 @@
 //! Per worktree, machine-locally (`$GIT_COMMON_DIR/session/fsmonitor/<key>.json`, written
 //! atomically): the clock of the last answer, the index's identity, a fingerprint of what
 //! decides status besides file contents, and the paths the last answer listed (they are
-//! looked at again next time, whatever the monitor says).
+//! looked at again next time, whatever the monitor says). Per watched root, a mark
+//! (`busy-<key>`) whose time says when a question about it last went unanswered: watchman
+//! answers nothing about a root it is crawling, and scans do not wait for it meanwhile.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -44,8 +46,8 @@ const LOOK_DEADLINE: Duration = Duration::from_millis(100);
 /// millisecond or two; a busy one is not waited for, the scan goes on in full.
 const PROBE_DEADLINE: Duration = Duration::from_millis(25);
 
-/// How long a server found busy is only probed: after this, one question waits the full
-/// deadline again (a server that is merely slow gets its answers used).
+/// How long a server found busy is only probed: after this, one question waits up to
+/// [`SETUP_DEADLINE`] again (a server that answers in that time is used again).
 const BUSY_WINDOW: Duration = Duration::from_secs(10);
 
 /// How long the live view's ticker waits for each watch and clock it sets up.
@@ -126,13 +128,6 @@ pub fn mode(repo: &gix::Repository) -> Mode {
     }
 }
 
-impl MonitorError {
-    /// Whether the server did not answer in time (busy, or hung).
-    pub fn timed_out(&self) -> bool {
-        matches!(self, MonitorError::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
     #[error("no watchman server is running")]
@@ -141,10 +136,27 @@ pub enum MonitorError {
     NoServerAt { sock: String, error: String },
     #[error("watchman: {0}")]
     Io(#[from] std::io::Error),
+    #[error("watchman did not answer in time")]
+    Timeout,
     #[error("watchman answered what could not be read: {0}")]
     Protocol(String),
     #[error("watchman: {0}")]
     Server(String),
+}
+
+impl MonitorError {
+    /// Whether the server did not answer in time (busy, or hung).
+    pub fn timed_out(&self) -> bool {
+        matches!(self, MonitorError::Timeout)
+    }
+
+    /// A failed read or write: a socket timeout is [`MonitorError::Timeout`].
+    fn io(e: std::io::Error) -> MonitorError {
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => MonitorError::Timeout,
+            _ => MonitorError::Io(e),
+        }
+    }
 }
 
 /// A connection to the watchman server.
@@ -154,7 +166,13 @@ pub struct Watchman {
     /// A call went unanswered (a timeout): the answer may still come, and would be read as
     /// the next call's. No call is made on the connection after that.
     owed: bool,
+    /// How long one call may take, all of it (a server trickling bytes or log lines does
+    /// not make it longer).
+    deadline: Duration,
 }
+
+/// The longest answer read: a `since` listing 100,000 paths is about 10 MB.
+const MAX_ANSWER: usize = 256 << 20;
 
 /// Where a worktree is in watchman's view: the watched root, and its path below it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -227,6 +245,7 @@ impl Watchman {
                     reader: BufReader::new(stream),
                     writer,
                     owed: false,
+                    deadline: DEADLINE,
                 });
             }
         }
@@ -235,8 +254,8 @@ impl Watchman {
 
     /// How long each call may take from now on.
     pub fn set_deadline(&mut self, deadline: Duration) -> Result<(), MonitorError> {
-        self.writer.set_read_timeout(Some(deadline))?;
         self.writer.set_write_timeout(Some(deadline))?;
+        self.deadline = deadline;
         Ok(())
     }
 
@@ -246,16 +265,10 @@ impl Watchman {
     }
 
     fn call(&mut self, command: Value) -> Result<Value, MonitorError> {
+        let until = std::time::Instant::now() + self.deadline;
         self.send(&command)?;
         loop {
-            let mut answer = Vec::new();
-            self.owed = true;
-            self.reader.read_until(b'\n', &mut answer)?;
-            if answer.is_empty() {
-                // Closed: no question on it gets an answer any more.
-                return Err(MonitorError::Protocol("the connection closed".into()));
-            }
-            self.owed = false;
+            let answer = self.read_line(until)?;
             let value: Value = serde_json::from_slice(&answer)
                 .map_err(|e| MonitorError::Protocol(e.to_string()))?;
             // Unilateral messages (subscriptions, logs) are not the answer.
@@ -279,6 +292,45 @@ impl Watchman {
             .ok_or_else(|| MonitorError::Protocol("get-pid gave no pid".into()))
     }
 
+    /// The next line the server sends, read by `until`. Unless it is read, the connection
+    /// still owes it.
+    fn read_line(&mut self, until: std::time::Instant) -> Result<Vec<u8>, MonitorError> {
+        self.owed = true;
+        let mut line = Vec::new();
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(MonitorError::Timeout);
+            }
+            self.writer
+                .set_read_timeout(Some(left))
+                .map_err(MonitorError::io)?;
+            let buffer = match self.reader.fill_buf() {
+                Ok(buffer) => buffer,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(MonitorError::io(e)),
+            };
+            if buffer.is_empty() {
+                // Closed: no question on it gets an answer any more.
+                return Err(MonitorError::Protocol("the connection closed".into()));
+            }
+            let (part, done) = match buffer.find_byte(b'\n') {
+                Some(end) => (&buffer[..=end], true),
+                None => (buffer, false),
+            };
+            line.extend_from_slice(part);
+            let used = part.len();
+            self.reader.consume(used);
+            if done {
+                self.owed = false;
+                return Ok(line);
+            }
+            if line.len() > MAX_ANSWER {
+                return Err(MonitorError::Protocol("an answer too long".into()));
+            }
+        }
+    }
+
     /// Writes `command` without reading its answer (the connection owes it from then on).
     fn send(&mut self, command: &Value) -> Result<(), MonitorError> {
         if self.owed {
@@ -289,7 +341,7 @@ impl Watchman {
         let mut line = serde_json::to_vec(command).expect("serializes");
         line.push(b'\n');
         self.owed = true;
-        self.writer.write_all(&line)?;
+        self.writer.write_all(&line).map_err(MonitorError::io)?;
         Ok(())
     }
 
@@ -538,10 +590,13 @@ impl Busy {
 }
 
 fn busy(common_dir: &Path, root: &str) -> Busy {
-    match std::fs::metadata(busy_path(common_dir, root)).and_then(|m| m.modified()) {
-        Err(_) => Busy::No,
-        Ok(at) if at.elapsed().is_ok_and(|age| age < BUSY_WINDOW) => Busy::Lately,
-        Ok(_) => Busy::Before,
+    let mark = std::fs::symlink_metadata(busy_path(common_dir, root))
+        .ok()
+        .filter(std::fs::Metadata::is_file);
+    match mark.map(|m| m.modified()) {
+        None | Some(Err(_)) => Busy::No,
+        Some(Ok(at)) if at.elapsed().is_ok_and(|age| age < BUSY_WINDOW) => Busy::Lately,
+        Some(Ok(_)) => Busy::Before,
     }
 }
 
@@ -557,11 +612,8 @@ fn asked_busy(common_dir: &Path, root: &str, was: Busy, answered: bool, timed_ou
 }
 
 /// Why a scan was full when watchman did not answer in time.
-fn unanswered(e: &MonitorError) -> String {
-    format!(
-        "watchman did not answer in time (crawling?): {}",
-        crate::text::one_line(e)
-    )
+fn unanswered() -> String {
+    "watchman did not answer in time (crawling?)".to_owned()
 }
 
 /// The process id of the server that gave `clock` (`c:<start>:<pid>:<root>:<ticks>`).
@@ -589,13 +641,16 @@ fn mark_busy(common_dir: &Path, root: &str) {
 
 /// When questions about `root` last went unanswered (seconds), if within the window.
 pub fn busy_since(common_dir: &Path, root: &str) -> Option<i64> {
+    if busy(common_dir, root) != Busy::Lately {
+        return None;
+    }
     let at = std::fs::metadata(busy_path(common_dir, root))
         .and_then(|m| m.modified())
         .ok()?;
-    at.elapsed().is_ok_and(|age| age < BUSY_WINDOW).then(|| {
+    Some(
         at.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    })
+            .map_or(0, |d| d.as_secs() as i64),
+    )
 }
 
 /// Starts watchman unless it runs already (`watchman get-sockname` starts the server), giving
@@ -633,11 +688,11 @@ pub fn start_server(timeout: Duration) -> Result<String, MonitorError> {
 
 /// The version of the server that answers, if one does.
 pub fn server_version(common_dir: &Path) -> Result<String, MonitorError> {
-    Ok(server(common_dir)?.0)
+    Ok(server(common_dir)?.version)
 }
 
 /// The version of the server that answers, and the roots it watches.
-pub fn server(common_dir: &Path) -> Result<(String, Vec<String>), MonitorError> {
+pub fn server(common_dir: &Path) -> Result<Server, MonitorError> {
     let mut watchman = Watchman::connect(common_dir)?;
     // Not on a scan's path (status, doctor, enable): a server busy starting may take longer.
     watchman.set_deadline(Duration::from_secs(5))?;
@@ -647,7 +702,28 @@ pub fn server(common_dir: &Path) -> Result<(String, Vec<String>), MonitorError> 
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
-    Ok((version, watchman.watched_roots()?))
+    let roots = watchman.watched_roots()?;
+    let pid = watchman.pid().ok();
+    Ok(Server {
+        version,
+        roots,
+        pid,
+    })
+}
+
+/// The server that answers, as `fsmonitor status` shows it.
+pub struct Server {
+    pub version: String,
+    pub roots: Vec<String>,
+    /// Its process id (None: it did not say).
+    pub pid: Option<u64>,
+}
+
+impl Server {
+    /// Whether `clock` is one of this server's (not of one that ran before a restart).
+    pub fn gave(&self, clock: &str) -> bool {
+        self.pid.is_none() || clock_pid(clock).is_none_or(|pid| Some(pid) == self.pid)
+    }
 }
 
 /// Watches a worktree just made, when the monitor is enabled (`session.fsmonitor =
@@ -693,9 +769,23 @@ pub fn forget(common_dir: &Path, path: &Path) -> bool {
     if watched.relative.is_some() || Path::new(&watched.root) != crate::git::normalize(path) {
         return false;
     }
+    // A root of its own: no other worktree is found busy by it.
+    let _ = std::fs::remove_file(busy_path(common_dir, &watched.root));
     Watchman::connect(common_dir)
         .and_then(|mut w| w.unwatch(&watched.root))
         .is_ok()
+}
+
+/// Forgets every mark of a server found busy (the monitor is turned off).
+pub fn forget_busy(common_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir(common_dir)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().as_encoded_bytes().starts_with(b"busy-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Records the socket of the server `enable` found or started.
@@ -1043,7 +1133,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     let now = (was == Busy::No && then.is_some()).then(|| watchman.pid());
     let restarted = matches!(&now, Some(Ok(now)) if Some(*now) != then);
     // A server that does not say even that is hung (or stopped).
-    let hung = now.and_then(Result::err).filter(MonitorError::timed_out);
+    let hung = matches!(&now, Some(Err(e)) if e.timed_out());
     let deadline = if restarted {
         PROBE_DEADLINE
     } else {
@@ -1051,15 +1141,18 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     };
     let _ = watchman.set_deadline(deadline);
     let since = match (&watched_root, &last_clock) {
-        (Some(_), Some(_)) if let Some(e) = &hung => {
+        (Some(_), Some(_)) if hung => {
             (asked.broken, asked.timed_out) = (true, true);
-            Err(unanswered(e))
+            Err(unanswered())
         }
         (Some(watched), Some(since_clock)) if let Some(why) = unusable => {
             // A full scan: watchman's recrawl count, seen before its new clock is taken, is
             // kept with that clock (one full scan, not a second one for an old recrawl).
             match watchman.recrawls(watched, since_clock) {
                 Ok(count) => asked.recrawls = count,
+                Err(MonitorError::Server(text)) if text.contains("is not watched") => {
+                    asked.unwatched = true;
+                }
                 Err(e) => {
                     asked.broken = watchman.owed();
                     asked.timed_out = e.timed_out();
@@ -1079,7 +1172,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
                 }
                 Err(e) if e.timed_out() => {
                     (asked.broken, asked.timed_out) = (true, true);
-                    Err(unanswered(&e))
+                    Err(unanswered())
                 }
                 Err(e) if watchman.owed() => {
                     asked.broken = true;
@@ -1254,7 +1347,11 @@ pub fn answer(
     if broken || (was == Busy::Lately && !unwatched) {
         return full(&why);
     }
+    // Not watched though asked to within the window: the root watchman chose for it is
+    // another (a session once watched on its own, the main worktree's root watched now),
+    // which only the setup below learns.
     if unwatched
+        && was != Busy::Lately
         && let Some(watched) = &state.watched
         && Path::new(&watched.root).is_dir()
     {
@@ -1275,7 +1372,8 @@ pub fn answer(
     {
         let _ = watchman.watch(Path::new(root));
     }
-    // Crawling, the server gives no clock either (the connection is of no more use).
+    // A watch that timed out (the root is being crawled) leaves the connection owing its
+    // answer: no clock is asked for then.
     let watched = watchman.watch(&workdir);
     // A count is kept only with a clock of the root that said it.
     if let Ok(now) = &watched
@@ -1287,8 +1385,8 @@ pub fn answer(
         clock = watched.as_ref().ok().and_then(|w| watchman.clock(w).ok());
     }
     let answered = watched.is_ok() && clock.is_some();
-    let timed_out = watched.as_ref().err().is_some_and(MonitorError::timed_out);
-    asked_busy(&common, &key, was, answered, timed_out);
+    // (The watch of the root above may be the call that timed out.)
+    asked_busy(&common, &key, was, answered, watchman.owed());
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(&why);
     if let (Ok(watched), Some(clock)) = (watched, clock) {
@@ -1762,6 +1860,7 @@ fn below(bases: &[PathBuf], workdir: &Path) -> Vec<String> {
 /// watched root: for the live view, which rebuilds its snapshot only then.
 pub struct Ticker {
     watchman: Watchman,
+    common: PathBuf,
     /// Each watched root (a worktree, or a directory above several), the clock of the last
     /// question and watchman's recrawl count then (None before the first answer).
     roots: Vec<(Watched, String, Option<u64>)>,
@@ -1786,13 +1885,21 @@ impl Ticker {
             roots.push((root, clock, None));
         }
         watchman.set_deadline(DEADLINE).ok()?;
-        Some(Ticker { watchman, roots })
+        Some(Ticker {
+            watchman,
+            common: repo.common_dir().to_owned(),
+            roots,
+        })
     }
 
     /// Whether a file changed under any root since the last call (`.git` directories left
     /// out); None when the monitor could not say (the caller rebuilds then). A restart or a
     /// recrawl since the last call counts as a change, and the next call asks from there.
     pub fn changed(&mut self) -> Option<bool> {
+        // A question that went unanswered leaves the connection owing its answer: another.
+        if self.watchman.owed() {
+            self.watchman = Watchman::connect(&self.common).ok()?;
+        }
         let mut any = false;
         for (root, clock, known) in &mut self.roots {
             let since = self.watchman.since(root, clock, &[]).ok()?;

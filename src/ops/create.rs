@@ -64,7 +64,7 @@ pub fn check(
 ) -> Result<Placement, CreateError> {
     Store::new(repo).check_new_name(name)?;
     let branch = format!("{branch_prefix}{name}");
-    crate::session::name::validate(&branch).map_err(|e| {
+    crate::session::name::validate_branch(&branch).map_err(|e| {
         CreateError::BadBranch(format!(
             "its branch would be '{}', which is not a usable branch name: {}",
             crate::text::escape(&branch),

@@ -221,7 +221,7 @@ fn plan_from(
 ) -> OpResult<Plan> {
     let name = crate::text::escape(session.name());
     let into = target_branch(repo, session, req.into.as_deref())?;
-    crate::session::name::validate(&into).map_err(|e| {
+    crate::session::name::validate_branch(&into).map_err(|e| {
         OpError::refused(format!(
             "'{}' is not a branch name: {}",
             crate::text::escape(&into),

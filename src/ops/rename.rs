@@ -48,7 +48,7 @@ pub fn rename(
     };
     // Checked before anything moves: a branch name git-session cannot record would fail the
     // rename half-way.
-    if let Err(e) = crate::session::name::validate(&new_branch) {
+    if let Err(e) = crate::session::name::validate_branch(&new_branch) {
         return Err(OpError::refused(format!(
             "its branch would be '{}', which is not a usable branch name: {}; nothing was changed",
             crate::text::escape(&new_branch),

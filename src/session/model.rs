@@ -200,7 +200,7 @@ impl SessionMeta {
 /// A branch name from session.yaml must be a plain branch name: it is used in `git` argv and
 /// ref names, so it must not look like an option or a path.
 pub fn check_branch(branch: &str) -> Result<(), MetaError> {
-    name::validate(branch).map_err(|e| {
+    name::validate_branch(branch).map_err(|e| {
         MetaError(format!(
             "session.yaml has an invalid branch '{}': {}",
             branch.escape_debug(),

@@ -52,7 +52,7 @@ impl fmt::Display for NameRule {
             NameRule::AtBrace => write!(f, "a name must not contain '@{{'"),
             NameRule::LoneAt => write!(f, "a name must not be '@'"),
             NameRule::LeadingDash => write!(f, "a name must not begin with '-'"),
-            NameRule::Head => write!(f, "a name must not be 'HEAD' (git refuses it as a branch)"),
+            NameRule::Head => write!(f, "a branch must not be named 'HEAD'"),
         }
     }
 }
@@ -61,8 +61,7 @@ fn printable(name: &str) -> String {
     name.escape_debug().to_string()
 }
 
-/// Checks `name` against git's ref-name rules and its branch-name ones (no leading `-`, not
-/// `HEAD`), at most 100 bytes.
+/// Checks `name` against git's ref-name rules (plus: no leading `-`, at most 100 bytes).
 pub fn validate(name: &str) -> Result<(), NameError> {
     let fail = |rule| {
         Err(NameError {
@@ -89,9 +88,6 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     if name == "@" {
         return fail(NameRule::LoneAt);
     }
-    if name == "HEAD" {
-        return fail(NameRule::Head);
-    }
     if name.contains("@{") {
         return fail(NameRule::AtBrace);
     }
@@ -114,6 +110,19 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     }
     if name.ends_with('.') {
         return fail(NameRule::EndsWithDot);
+    }
+    Ok(())
+}
+
+/// Checks a branch name: [`validate`], and not `HEAD` (git refuses it as a branch name; a
+/// session named so has the branch `session/HEAD`, unless the prefix is empty).
+pub fn validate_branch(branch: &str) -> Result<(), NameError> {
+    validate(branch)?;
+    if branch == "HEAD" {
+        return Err(NameError {
+            name: branch.to_owned(),
+            rule: NameRule::Head,
+        });
     }
     Ok(())
 }
@@ -216,7 +225,6 @@ mod tests {
             ("a@{1}", NameRule::AtBrace),
             ("@", NameRule::LoneAt),
             ("-rf", NameRule::LeadingDash),
-            ("HEAD", NameRule::Head),
         ];
         for (name, rule) in cases {
             assert_eq!(validate(name).unwrap_err().rule, rule, "{name:?}");
@@ -226,6 +234,9 @@ mod tests {
             NameRule::TooLong
         );
         validate(&"x".repeat(100)).unwrap();
+        validate("HEAD").unwrap();
+        assert_eq!(validate_branch("HEAD").unwrap_err().rule, NameRule::Head);
+        validate_branch("session/HEAD").unwrap();
     }
 
     #[test]

@@ -525,6 +525,10 @@ enum Reply {
     /// Another server (its pid is not the one in the clocks) that answers after 200 ms,
     /// as a server crawling the roots it restored when it started.
     Restarted,
+    /// Nothing changed, said after 200 ms.
+    Slow,
+    /// Log lines every 50 ms for 1.5 s, then: nothing changed.
+    Spam,
     Garbage,
     Close,
 }
@@ -576,6 +580,17 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>
                         Reply::Hang => {
                             std::thread::sleep(std::time::Duration::from_secs(1));
                             continue;
+                        }
+                        Reply::Slow => {
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": []})
+                        }
+                        Reply::Spam => {
+                            for _ in 0..30 {
+                                let _ = writer.write_all(b"{\"log\": \"spam\"}\n");
+                                std::thread::sleep(std::time::Duration::from_millis(50));
+                            }
+                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": []})
                         }
                         Reply::Restarted => {
                             std::thread::sleep(std::time::Duration::from_millis(200));
@@ -881,17 +896,22 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
     }
 
     // A server that does not answer in time (crawling a root, say) is only probed for a
-    // while: each scan goes on in full at once, and the first probe answered uses it again.
+    // while: each scan goes on in full at once, without asking for a watch or a clock, and
+    // the first probe answered uses it again.
+    let unanswered = "watchman did not answer in time (crawling?)";
     let busy_since = || {
         let status = repo.session(&["fsmonitor", "status", "--json"]).ok().json();
         status["worktrees"][0]["busy_since"].as_i64()
     };
+    // What the fake was asked since the last look, once it has caught up (it answers one
+    // connection at a time).
+    let asked = || {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        std::mem::take(&mut *sent.lock().unwrap())
+    };
     set(Reply::Hang);
     let (monitored, why, _) = verify_main(&repo);
-    assert!(
-        !monitored && why.starts_with("watchman did not answer in time (crawling?): watchman: "),
-        "{why}"
-    );
+    assert!(!monitored && why == unanswered, "{why}");
     assert!(busy_since().is_some());
     let out = repo.session(&["fsmonitor", "status"]).ok();
     assert!(
@@ -900,15 +920,31 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
         "{}",
         out.stdout
     );
+    asked();
+    // Within the window a question waits 25 ms: an answer in 200 ms is not waited for.
+    set(Reply::Slow);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored && why == unanswered, "{why}");
+    let commands = asked();
+    assert!(
+        commands.contains(&"query".to_owned())
+            && !commands
+                .iter()
+                .any(|c| c == "watch-project" || c == "clock"),
+        "{commands:?}"
+    );
     set(Reply::Changed(Vec::new()));
-    std::thread::sleep(std::time::Duration::from_millis(1100)); // the fake answers again
     let (monitored, why, _) = verify_main(&repo);
     assert!(monitored, "{why}");
     assert_eq!(busy_since(), None, "answered: no longer busy");
-    // Once the window has passed, one question waits again; unanswered, the window starts
-    // again.
-    set(Reply::Hang);
-    assert!(!verify_main(&repo).0);
+    // A server trickling log lines is not waited for past the deadline (500 ms).
+    set(Reply::Spam);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored && why == unanswered, "{why}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    asked();
+    // Once the window has passed, one question waits 100 ms: still not for an answer in
+    // 200 ms, and the window starts again.
     let marker = std::fs::read_dir(repo.root.join(".git/session/fsmonitor"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -927,47 +963,39 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
         .set_modified(hour_ago)
         .unwrap();
     assert_eq!(busy_since(), None, "the window has passed");
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    set(Reply::Slow);
     let (monitored, why, _) = verify_main(&repo);
-    assert!(
-        !monitored && why.starts_with("watchman did not answer in time"),
-        "{why}"
-    );
+    assert!(!monitored && why == unanswered, "{why}");
     assert!(busy_since().is_some(), "the window starts again");
+    asked();
     // A server that restarted (another pid than its clock's) is only probed at once: the
     // 200 ms it takes to answer (crawling) is not waited for.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::remove_file(&marker).unwrap();
     set(Reply::Changed(Vec::new()));
     assert!(verify_main(&repo).0);
     set(Reply::Restarted);
     let (monitored, why, _) = verify_main(&repo);
-    assert!(
-        !monitored && why.starts_with("watchman did not answer in time"),
-        "{why}"
-    );
+    assert!(!monitored && why == unanswered, "{why}");
     assert!(busy_since().is_some());
-    // A server that lost the watch is asked to watch the root again, not waited for.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    asked();
+    // A server that lost the watch is asked to watch the root again, not waited for; not
+    // watched still within the window, the root watchman chose is another one, which only
+    // a watch that waits for its answer learns (verify asks twice).
     std::fs::remove_file(&marker).unwrap();
     set(Reply::NotWatched);
-    sent.lock().unwrap().clear();
     let (monitored, why, _) = verify_main(&repo);
     assert!(
         !monitored && why.starts_with("watchman lost the watch"),
         "{why}"
     );
+    let commands = asked();
     assert!(
-        sent.lock().unwrap().iter().any(|c| c == "watch-project"),
-        "{:?}",
-        sent.lock().unwrap()
+        commands.contains(&"watch-project".to_owned()) && commands.contains(&"clock".to_owned()),
+        "{commands:?}"
     );
-    assert!(busy_since().is_some());
     set(Reply::Changed(Vec::new()));
-    assert!(
-        verify_main(&repo).0,
-        "the first probe answered uses it again"
-    );
+    assert!(verify_main(&repo).0, "the monitor answers again");
+    assert_eq!(busy_since(), None);
 
     // watchman repeats its recrawl warning on every answer after one, until the watch is
     // made again: each recrawl costs one full scan, not every scan after it.

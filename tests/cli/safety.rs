@@ -268,7 +268,7 @@ fn fetched_metadata_cannot_steal_another_sessions_worktree_or_branch() {
 fn odd_names_and_checkpoint_specs_get_one_line_errors() {
     let repo = TestRepo::new();
     repo.new_session("s");
-    for name in ["a..b", "x@{1}", ".a", "x\ny", "HEAD"] {
+    for name in ["a..b", "x@{1}", ".a", "x\ny"] {
         let out = repo.session(&["show", name]).fails();
         assert!(
             out.stderr.contains("invalid session name"),
@@ -292,6 +292,17 @@ fn odd_names_and_checkpoint_specs_get_one_line_errors() {
         out.stderr
     );
     assert!(out.stderr.contains(r"a\nb"), "{}", out.stderr);
+    // A session may be named HEAD (its branch is session/HEAD), its branch may not.
+    repo.session(&["new", "HEAD", "--no-worktree"]).ok();
+    repo.session(&["rm", "HEAD", "--force"]).ok();
+    repo.git(&["config", "session.branchPrefix", ""]);
+    let out = repo.session(&["new", "HEAD", "--no-worktree"]).fails();
+    assert!(
+        out.stderr.contains("must not be named 'HEAD'"),
+        "{}",
+        out.stderr
+    );
+    repo.git(&["config", "--unset", "session.branchPrefix"]);
 }
 
 /// A directory with a `.git` git cannot open: a stray file, a repository without HEAD, one
