@@ -509,6 +509,25 @@ bench_fsmonitor() {
     "$(printf '%s\n' "${crawl_git[@]}" | median)" "$restart" 1.0
   report "  (the next ones while watchman crawls)" \
     "$(printf '%s\n' "${crawl_git[@]}" | median)" "$(printf '%s\n' "${crawl_ours[@]}" | median)" 1.0
+  # watchman as it usually starts: restoring its watches from its state file, crawling
+  # them before it answers anything about them.
+  watchman_stop
+  printf '{"watched": [{"triggers": [], "path": "%s"}], "version": "4.9.0"}\n' "$PWD" > "$wm/restored"
+  watchman --sockname="$wm/sock" --statefile="$wm/restored" --logfile="$wm/log" \
+    --pidfile="$wm/pid" get-sockname >/dev/null
+  export WATCHMAN_SOCK="$wm/sock"
+  echo restart >> "$wt/restart.txt"
+  local restored crawl2_git=() crawl2_ours=()
+  restored=$(ms git session checkpoint bench-ckpt)
+  for _ in $(seq "$runs"); do
+    crawl2_git+=("$(ms git -C "$wt" status --porcelain)")
+    echo restart >> "$wt/restart.txt"
+    crawl2_ours+=("$(ms git session checkpoint bench-ckpt)")
+  done
+  report "  (first after a restart restoring its watches)" \
+    "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$restored" 1.0
+  report "  (the next ones while it crawls)" \
+    "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$(printf '%s\n' "${crawl2_ours[@]}" | median)" 1.0
   # The restarted server crawls every worktree again (all sessions' files): wait for it.
   git session fsmonitor enable >/dev/null
   # 100 changed + 100 new files, against stock git's way (as bench_checkpoint).
