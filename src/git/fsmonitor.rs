@@ -44,7 +44,7 @@ const LOOK_DEADLINE: Duration = Duration::from_millis(100);
 /// just asked to watch a root: watchman answers nothing about a root before its crawl is
 /// done, which takes a minute for millions of files). An idle server answers in a
 /// millisecond or two; a busy one is not waited for, the scan goes on in full.
-const PROBE_DEADLINE: Duration = Duration::from_millis(25);
+const PROBE_DEADLINE: Duration = Duration::from_millis(10);
 
 /// How long a server found busy is only probed: after this, one question waits up to
 /// [`SETUP_DEADLINE`] again (a server that answers in that time is used again).

@@ -921,7 +921,7 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
         out.stdout
     );
     asked();
-    // Within the window a question waits 25 ms: an answer in 200 ms is not waited for.
+    // Within the window a question waits 10 ms: an answer in 200 ms is not waited for.
     set(Reply::Slow);
     let (monitored, why, _) = verify_main(&repo);
     assert!(!monitored && why == unanswered, "{why}");
