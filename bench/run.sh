@@ -527,8 +527,10 @@ bench_fsmonitor() {
     "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$restored" 1.0
   report "  (the next ones while it crawls, 1 changed)" \
     "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$(printf '%s\n' "${crawl2_ours[@]}" | median)" 1.0
-  # The restarted server crawls every worktree again (all sessions' files): wait for it.
+  # The restarted server crawls every worktree again (all sessions' files): wait for it
+  # (`enable` does not wait for a root the server restored and crawls already).
   git session fsmonitor enable >/dev/null
+  watchman_settle
   # 100 changed + 100 new files, against stock git's way (as bench_checkpoint).
   git -C "$wt" ls-files src | awk 'NR % 997 == 5' | head -n 100 | while read -r f; do echo "// fsmonitor" >> "$wt/$f"; done
   for i in $(seq 0 99); do
