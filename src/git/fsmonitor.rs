@@ -228,28 +228,25 @@ fn recrawl_count(warning: &str) -> u64 {
 impl Watchman {
     /// Connects to a running server (never starting one).
     pub fn connect(common_dir: &Path) -> Result<Watchman, MonitorError> {
-        if let Some(sock) = std::env::var_os("WATCHMAN_SOCK")
-            && let Err(e) = UnixStream::connect(&sock)
-        {
-            return Err(MonitorError::NoServerAt {
+        let stream = if let Some(sock) = std::env::var_os("WATCHMAN_SOCK") {
+            connect_now(Path::new(&sock)).map_err(|e| MonitorError::NoServerAt {
                 sock: crate::text::escape(&sock.to_string_lossy()),
                 error: e.to_string(),
-            });
-        }
-        for sock in socket_candidates(common_dir) {
-            if let Ok(stream) = UnixStream::connect(&sock) {
-                stream.set_read_timeout(Some(DEADLINE))?;
-                stream.set_write_timeout(Some(DEADLINE))?;
-                let writer = stream.try_clone()?;
-                return Ok(Watchman {
-                    reader: BufReader::new(stream),
-                    writer,
-                    owed: false,
-                    deadline: DEADLINE,
-                });
-            }
-        }
-        Err(MonitorError::NoServer)
+            })?
+        } else {
+            socket_candidates(common_dir)
+                .iter()
+                .find_map(|sock| connect_now(sock).ok())
+                .ok_or(MonitorError::NoServer)?
+        };
+        stream.set_write_timeout(Some(DEADLINE))?;
+        let writer = stream.try_clone()?;
+        Ok(Watchman {
+            reader: BufReader::new(stream),
+            writer,
+            owed: false,
+            deadline: DEADLINE,
+        })
     }
 
     /// How long each call may take from now on.
@@ -515,6 +512,23 @@ impl Watchman {
         };
         Ok((since, newest))
     }
+}
+
+/// Connects to the socket at `path` without waiting: a server that stopped accepting (its
+/// queue of connections full) is refused at once, not waited for.
+fn connect_now(path: &Path) -> std::io::Result<UnixStream> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )?;
+    // A unix socket connects at once or fails (EAGAIN when the queue is full).
+    rustix::net::connect(&fd, &SocketAddrUnix::new(path)?)?;
+    let stream = UnixStream::from(fd);
+    stream.set_nonblocking(false)?;
+    Ok(stream)
 }
 
 /// Where a running server's socket may be, in the order looked at.
@@ -1063,6 +1077,8 @@ pub struct Asked {
     unwatched: bool,
     /// The question went unanswered in time (rather than the connection failing).
     timed_out: bool,
+    /// What was known of the server's answering when asked.
+    was: Busy,
     /// watchman's recrawl count in an answer that cannot be used (a fresh instance, a
     /// recrawl since the state's clock).
     recrawls: Option<u64>,
@@ -1085,6 +1101,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         broken: false,
         unwatched: false,
         timed_out: false,
+        was: Busy::No,
         recrawls: None,
         moved_from: None,
     };
@@ -1196,6 +1213,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         let answered = !asked.broken && !asked.unwatched;
         asked_busy(common, &key, was, answered, asked.timed_out);
     }
+    asked.was = was;
     let _ = watchman.set_deadline(DEADLINE);
     Asked {
         workdir,
@@ -1252,6 +1270,8 @@ pub fn answer(
         since,
         broken,
         unwatched,
+        timed_out,
+        was: asked_was,
         identity: asked_identity,
         mut recrawls,
         moved_from,
@@ -1344,7 +1364,18 @@ pub fn answer(
     // (the crawl goes on; a later scan, finding that it answers, gets the clock).
     let key = busy_key(&state, &workdir);
     let was = busy(&common, &key);
-    if broken || (was == Busy::Lately && !unwatched) {
+    if broken {
+        // A question that waited its whole deadline: a server crawling, or one with a long
+        // answer to give (a checkout changed 300,000 files). A watch and a clock asked as
+        // probes on a new connection tell them apart: given, the next scans go on from here.
+        if !timed_out || asked_was == Busy::Lately {
+            return full(&why);
+        }
+        match Watchman::connect(&common) {
+            Ok(fresh) => watchman = fresh,
+            Err(_) => return full(&why),
+        }
+    } else if was == Busy::Lately && !unwatched {
         return full(&why);
     }
     // Not watched though asked to within the window: the root watchman chose for it is
@@ -1363,7 +1394,8 @@ pub fn answer(
         mark_busy(&common, &key);
         return Ok((changes, Answer::full(&why), None));
     }
-    let _ = watchman.set_deadline(SETUP_DEADLINE);
+    // (A probe within the window.)
+    let _ = watchman.set_deadline(was.deadline(SETUP_DEADLINE));
     if let Some(Watched {
         root,
         relative: Some(_),
@@ -1675,16 +1707,26 @@ impl Looker {
         let Some(watchman) = &mut self.watchman else {
             return Look::Unknown;
         };
+        // A server that did not answer lately (crawling) is only probed.
+        let was = busy(&self.common, &seen.watched.root);
+        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
         // Another server than the one that gave the clock (a restart) can only say so, once
         // it has crawled the root again.
-        let pid = *self.pid.get_or_insert_with(|| watchman.pid().ok());
+        let pid = match self.pid {
+            Some(pid) => pid,
+            None => match watchman.pid() {
+                Err(e) if e.timed_out() => {
+                    asked_busy(&self.common, &seen.watched.root, was, false, true);
+                    self.watchman = None;
+                    return Look::Unknown;
+                }
+                answer => *self.pid.insert(answer.ok()),
+            },
+        };
         if pid.is_some() && clock_pid(&seen.clock).is_some() && clock_pid(&seen.clock) != pid {
             return Look::Unknown;
         }
         let sync = !self.synced.contains(&seen.watched.root);
-        // A server that did not answer lately (crawling) is only probed.
-        let was = busy(&self.common, &seen.watched.root);
-        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
         let answer = watchman.since_with_times(&seen.watched, &seen.clock, &skip, sync);
         let _ = watchman.set_deadline(LOOK_DEADLINE);
         if sync && answer.is_ok() {
@@ -1914,7 +1956,14 @@ impl Ticker {
 
 #[cfg(test)]
 mod tests {
-    use super::recrawl_count;
+    use super::{clock_pid, recrawl_count};
+
+    #[test]
+    fn the_server_pid_is_read_from_a_clock() {
+        assert_eq!(clock_pid("c:1796411976:10810:1:2"), Some(10810));
+        assert_eq!(clock_pid("c:1796411976"), None);
+        assert_eq!(clock_pid("n:named-cursor"), None);
+    }
 
     #[test]
     fn the_recrawl_count_is_read_from_the_warning() {

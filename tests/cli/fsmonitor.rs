@@ -527,6 +527,8 @@ enum Reply {
     Restarted,
     /// Nothing changed, said after 200 ms.
     Slow,
+    /// Its pid not said for a second (a server stopped).
+    HangPid,
     /// Log lines every 50 ms for 1.5 s, then: nothing changed.
     Spam,
     Garbage,
@@ -551,14 +553,19 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>
                     .unwrap()
                     .push(command[0].as_str().unwrap().to_owned());
                 tick += 1;
-                let clock = format!("c:fake:{tick}");
+                let clock = format!("c:1:4242:1:{tick}");
                 let answer = match command[0].as_str().unwrap() {
                     "watch-project" => serde_json::json!({"watch": command[1]}),
                     "clock" => serde_json::json!({"clock": clock}),
-                    // Clocks say `c:fake:<tick>`: pid <tick>, unless it restarted.
-                    "get-pid" if matches!(*reply.lock().unwrap(), Reply::Restarted) => {
-                        serde_json::json!({"pid": u64::MAX})
-                    }
+                    // Its clocks name pid 4242.
+                    "get-pid" => match reply.lock().unwrap().clone() {
+                        Reply::Restarted => serde_json::json!({"pid": 4243}),
+                        Reply::HangPid => {
+                            std::thread::sleep(std::time::Duration::from_secs(1));
+                            continue;
+                        }
+                        _ => serde_json::json!({"pid": 4242}),
+                    },
                     "query" => match reply.lock().unwrap().clone() {
                         Reply::Changed(paths) => serde_json::json!({
                             "clock": clock, "is_fresh_instance": false,
@@ -580,6 +587,9 @@ fn fake_watchman(sock: &Path, reply: Arc<Mutex<Reply>>) -> Arc<Mutex<Vec<String>
                         Reply::Hang => {
                             std::thread::sleep(std::time::Duration::from_secs(1));
                             continue;
+                        }
+                        Reply::HangPid => {
+                            serde_json::json!({"clock": clock, "is_fresh_instance": false, "files": []})
                         }
                         Reply::Slow => {
                             std::thread::sleep(std::time::Duration::from_millis(200));
@@ -937,6 +947,22 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
     let (monitored, why, _) = verify_main(&repo);
     assert!(monitored, "{why}");
     assert_eq!(busy_since(), None, "answered: no longer busy");
+    // Not found busy, the same server is waited for (its answer may be long to give).
+    set(Reply::Slow);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(monitored, "{why}");
+    asked();
+    // One that does not even say its pid is hung.
+    set(Reply::HangPid);
+    let (monitored, why, _) = verify_main(&repo);
+    assert!(!monitored && why == unanswered, "{why}");
+    assert!(busy_since().is_some());
+    asked();
+    set(Reply::Changed(Vec::new()));
+    assert!(
+        verify_main(&repo).0,
+        "the first probe answered uses it again"
+    );
     // A server trickling log lines is not waited for past the deadline (500 ms).
     set(Reply::Spam);
     let (monitored, why, _) = verify_main(&repo);
@@ -1211,11 +1237,16 @@ fn enable_status_and_disable() {
     // Left: what is kept for the main worktree and for a (the server ran before enable, so
     // no socket was recorded), and maybe a mark that the root was being crawled.
     assert_eq!(kept, 2);
+    let mark = repo
+        .root
+        .join(".git/session/fsmonitor/busy-0123456789abcdef");
+    std::fs::write(&mark, "").unwrap();
     let out = repo
         .session(&["fsmonitor", "disable", "--json"])
         .ok()
         .json();
     assert_eq!(out["setting"], "off");
+    assert!(!mark.exists(), "disable forgets the marks of a busy server");
     assert!(
         !wm.cli(&["watch-list"])
             .contains(&*repo.root.to_string_lossy())
