@@ -453,6 +453,25 @@ watchman_stop() {
   rm -f "$wm/sock"
   export WATCHMAN_SOCK="$work/no-watchman.sock"
 }
+# Right after watchman (re)started ($1 says how), in bench_fsmonitor's session `$wt`: the
+# first checkpoint, then one changed file each while the server crawls, against git's
+# status while it crawls (the crawl takes a core of the two) and, when given, $2 (git's
+# status before). The first has nothing to checkpoint (the row it is the cold case of).
+after_restart() {
+  local first git_times=() our_times=()
+  first=$(ms git session checkpoint bench-ckpt)
+  for _ in $(seq "$runs"); do
+    git_times+=("$(ms git -C "$wt" status --porcelain)")
+    echo restart >> "$wt/restart.txt"
+    our_times+=("$(ms git session checkpoint bench-ckpt)")
+  done
+  local during
+  during=$(printf '%s\n' "${git_times[@]}" | median)
+  [ -z "${2:-}" ] || report "  (first after $1)" "$2" "$first" 1.0
+  report "  (first after $1, vs git status then)" "$during" "$first" 1.0
+  report "  (the next ones while it crawls, 1 changed)" \
+    "$during" "$(printf '%s\n' "${our_times[@]}" | median)" 1.0
+}
 bench_fsmonitor() {
   command -v watchman >/dev/null || { echo "bench: fsmonitor needs watchman" >&2; return 1; }
   watchman_start
@@ -492,23 +511,10 @@ bench_fsmonitor() {
     "$(printf '%s\n' "${plain[@]}" | median)" "$cold" 1.0
   # After a watchman restart: the first scan is a full one, which asks the server to watch
   # the root again and does not wait for its crawl (a minute for the 4 million files of every
-  # worktree here). The scans while it crawls are full ones too, against git's status while
-  # it crawls (the crawl takes a core of the two). The first has nothing to checkpoint (the
-  # row it is the cold case of); the next ones one changed file each, a checkpoint written.
+  # worktree here); the scans while it crawls are full ones too.
   watchman_stop
   watchman_start
-  local restart crawl_git=() crawl_ours=()
-  restart=$(ms git session checkpoint bench-ckpt)
-  for _ in $(seq "$runs"); do
-    crawl_git+=("$(ms git -C "$wt" status --porcelain)")
-    echo restart >> "$wt/restart.txt"
-    crawl_ours+=("$(ms git session checkpoint bench-ckpt)")
-  done
-  report "  (first after watchman restarted, nothing changed)" "$(printf '%s\n' "${plain[@]}" | median)" "$restart" 1.0
-  report "  (the same, vs git status while watchman crawls)" \
-    "$(printf '%s\n' "${crawl_git[@]}" | median)" "$restart" 1.0
-  report "  (the next ones while it crawls, 1 changed)" \
-    "$(printf '%s\n' "${crawl_git[@]}" | median)" "$(printf '%s\n' "${crawl_ours[@]}" | median)" 1.0
+  after_restart "watchman restarted" "$(printf '%s\n' "${plain[@]}" | median)"
   # watchman as it usually starts: restoring its watches from its state file, crawling
   # them before it answers anything about them.
   watchman_stop
@@ -516,17 +522,7 @@ bench_fsmonitor() {
   watchman --sockname="$wm/sock" --statefile="$wm/restored" --logfile="$wm/log" \
     --pidfile="$wm/pid" get-sockname >/dev/null
   export WATCHMAN_SOCK="$wm/sock"
-  local restored crawl2_git=() crawl2_ours=()
-  restored=$(ms git session checkpoint bench-ckpt)
-  for _ in $(seq "$runs"); do
-    crawl2_git+=("$(ms git -C "$wt" status --porcelain)")
-    echo restart >> "$wt/restart.txt"
-    crawl2_ours+=("$(ms git session checkpoint bench-ckpt)")
-  done
-  report "  (first after a restart restoring watches)" \
-    "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$restored" 1.0
-  report "  (the next ones while it crawls, 1 changed)" \
-    "$(printf '%s\n' "${crawl2_git[@]}" | median)" "$(printf '%s\n' "${crawl2_ours[@]}" | median)" 1.0
+  after_restart "a restart restoring watches"
   # The restarted server crawls every worktree again (all sessions' files): wait for it
   # (`enable` does not wait for a root the server restored and crawls already).
   git session fsmonitor enable >/dev/null
