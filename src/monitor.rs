@@ -140,7 +140,7 @@ pub fn enable(
     let common = repo.common_dir();
     if let Err(e) = fsmonitor::server_version(&common) {
         // A socket the user named is where they run their server: none is started elsewhere.
-        if std::env::var_os("WATCHMAN_SOCK").is_some() {
+        if fsmonitor::watchman_sock().is_some() {
             return Err(MonitorOpError::NoWatchman(crate::text::one_line(&e)));
         }
         let sock = fsmonitor::start_server(START_TIMEOUT)

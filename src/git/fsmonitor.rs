@@ -228,7 +228,7 @@ fn recrawl_count(warning: &str) -> u64 {
 impl Watchman {
     /// Connects to a running server (never starting one).
     pub fn connect(common_dir: &Path) -> Result<Watchman, MonitorError> {
-        let stream = if let Some(sock) = std::env::var_os("WATCHMAN_SOCK") {
+        let stream = if let Some(sock) = watchman_sock() {
             connect_now(Path::new(&sock)).map_err(|e| MonitorError::NoServerAt {
                 sock: crate::text::escape(&sock.to_string_lossy()),
                 error: e.to_string(),
@@ -531,10 +531,15 @@ fn connect_now(path: &Path) -> std::io::Result<UnixStream> {
     Ok(stream)
 }
 
+/// `WATCHMAN_SOCK`, when set to something (empty is unset, as in a shell's `VAR=`).
+pub fn watchman_sock() -> Option<std::ffi::OsString> {
+    std::env::var_os("WATCHMAN_SOCK").filter(|sock| !sock.is_empty())
+}
+
 /// Where a running server's socket may be, in the order looked at.
 fn socket_candidates(common_dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    if let Some(sock) = std::env::var_os("WATCHMAN_SOCK") {
+    if let Some(sock) = watchman_sock() {
         out.push(PathBuf::from(sock));
         return out; // set: the only one
     }

@@ -1131,6 +1131,14 @@ fn a_wrong_or_broken_monitor_falls_back_to_a_full_scan() {
     );
     let out = repo.session(&["fsmonitor", "status"]).ok();
     assert!(out.stdout.contains("(WATCHMAN_SOCK)"), "{}", out.stdout);
+    // Empty is unset (as `WATCHMAN_SOCK= git session …` means in a shell).
+    repo.set_env("WATCHMAN_SOCK", "");
+    let out = repo.session(&["fsmonitor", "status"]).ok();
+    assert!(!out.stdout.contains("(WATCHMAN_SOCK)"), "{}", out.stdout);
+    repo.set_env(
+        "WATCHMAN_SOCK",
+        &repo.home.join("plain-file").to_string_lossy(),
+    );
     let out = repo.session(&["fsmonitor", "enable"]).fails();
     assert!(out.stderr.contains("(WATCHMAN_SOCK)"), "{}", out.stderr);
     // (Installing watchman is the hint only when it is not installed at all.)
