@@ -76,6 +76,9 @@ pub fn push(env: &Env<'_>, tx: &mut Transaction<'_>, spec: PushSpec) -> OpResult
     if sessions.is_empty() {
         return Err(OpError::refused("there are no sessions to push"));
     }
+    for session in &sessions {
+        tx.touch(session);
+    }
     let remote_name = choose_remote(env, env.config, remote_arg, &sessions[0]);
     remote::check_name(env.repo, &remote_name)?;
     let allowed = spec.allow_secrets

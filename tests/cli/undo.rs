@@ -95,6 +95,11 @@ fn undo_refuses_what_changed_since_and_a_push() {
     repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     repo.session(&["push", "origin", "s"]).ok();
+    let log = repo
+        .session(&["op", "log", "--json", "-n", "1"])
+        .ok()
+        .json();
+    assert_eq!(log[0]["sessions"][0]["name"], "s", "{log:#}");
     let before = state(&repo);
     let out = repo.session(&["undo"]).fails();
     assert!(
