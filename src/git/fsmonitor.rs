@@ -713,8 +713,10 @@ pub fn server_version(common_dir: &Path) -> Result<String, MonitorError> {
 /// The version of the server that answers, and the roots it watches.
 pub fn server(common_dir: &Path) -> Result<Server, MonitorError> {
     let mut watchman = Watchman::connect(common_dir)?;
-    // Not on a scan's path (status, doctor, enable): a server busy starting may take longer.
-    watchman.set_deadline(Duration::from_secs(5))?;
+    // Not on a scan's path (status, doctor, enable): more than a scan waits. These three
+    // questions are answered at once even while watchman crawls; one that is not, by a
+    // hung server, leaves the others unasked.
+    watchman.set_deadline(Duration::from_secs(1))?;
     let answer = watchman.call(json!(["version"]))?;
     let version = answer
         .get("version")
