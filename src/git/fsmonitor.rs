@@ -608,6 +608,7 @@ impl Busy {
     }
 }
 
+/// What the mark of `root` says (only a file is a mark).
 fn busy(common_dir: &Path, root: &str) -> Busy {
     let mark = std::fs::symlink_metadata(busy_path(common_dir, root))
         .ok()
@@ -1401,7 +1402,8 @@ pub fn answer(
         mark_busy(&common, &key);
         return Ok((changes, Answer::full(&why), None));
     }
-    // (A probe within the window.)
+    // Within the window (after a question that waited its whole deadline, or for a lost
+    // watch asked for again), the watch and the clock are probes too.
     let _ = watchman.set_deadline(was.deadline(SETUP_DEADLINE));
     if let Some(Watched {
         root,
