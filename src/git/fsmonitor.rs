@@ -608,15 +608,18 @@ impl Busy {
     }
 }
 
-/// What the mark of `root` says (only a file is a mark).
+/// When the mark of `root` was last written (only a file is a mark).
+fn marked_at(common_dir: &Path, root: &str) -> Option<std::time::SystemTime> {
+    let mark = std::fs::symlink_metadata(busy_path(common_dir, root)).ok()?;
+    mark.is_file().then(|| mark.modified().ok()).flatten()
+}
+
+/// What the mark of `root` says.
 fn busy(common_dir: &Path, root: &str) -> Busy {
-    let mark = std::fs::symlink_metadata(busy_path(common_dir, root))
-        .ok()
-        .filter(std::fs::Metadata::is_file);
-    match mark.map(|m| m.modified()) {
-        None | Some(Err(_)) => Busy::No,
-        Some(Ok(at)) if at.elapsed().is_ok_and(|age| age < BUSY_WINDOW) => Busy::Lately,
-        Some(Ok(_)) => Busy::Before,
+    match marked_at(common_dir, root) {
+        None => Busy::No,
+        Some(at) if at.elapsed().is_ok_and(|age| age < BUSY_WINDOW) => Busy::Lately,
+        Some(_) => Busy::Before,
     }
 }
 
@@ -661,16 +664,11 @@ fn mark_busy(common_dir: &Path, root: &str) {
 
 /// When questions about `root` last went unanswered (seconds), if within the window.
 pub fn busy_since(common_dir: &Path, root: &str) -> Option<i64> {
-    if busy(common_dir, root) != Busy::Lately {
-        return None;
-    }
-    let at = std::fs::metadata(busy_path(common_dir, root))
-        .and_then(|m| m.modified())
-        .ok()?;
-    Some(
+    let at = marked_at(common_dir, root)?;
+    at.elapsed().is_ok_and(|age| age < BUSY_WINDOW).then(|| {
         at.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    )
+            .map_or(0, |d| d.as_secs() as i64)
+    })
 }
 
 /// Starts watchman unless it runs already (`watchman get-sockname` starts the server), giving
@@ -1761,26 +1759,13 @@ impl Looker {
     }
 }
 
-/// The git directory of the worktree at `workdir`, from its `.git` (a directory, or a file
-/// naming one), without opening the repository.
-pub fn git_dir_of_workdir(workdir: &Path) -> Option<PathBuf> {
-    let dot_git = workdir.join(".git");
-    if dot_git.is_dir() {
-        return Some(dot_git);
-    }
-    let text = std::fs::read_to_string(&dot_git).ok()?;
-    let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
-    Some(if dir.is_absolute() {
-        dir
-    } else {
-        workdir.join(dir)
-    })
-}
-
 /// [`index_identity`] from the file alone: its modification time and its trailing checksum
 /// (the index of a linked worktree is in the directory its `.git` file names).
 fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
-    index_file_identity(&git_dir_of_workdir(workdir)?.join("index"), hash_len)
+    index_file_identity(
+        &super::repo::git_dir_of_workdir(workdir)?.join("index"),
+        hash_len,
+    )
 }
 
 /// [`cheap_index_identity`] of the index file at `path`.

@@ -309,18 +309,14 @@ pub fn stand_in(
     }
     let mut state = gix::index::State::new(repo.object_hash());
     for (path, (kind, id)) in wanted {
-        let mode = match kind {
-            EntryKind::Blob => Mode::FILE,
-            EntryKind::BlobExecutable => Mode::FILE_EXECUTABLE,
-            EntryKind::Link => Mode::SYMLINK,
-            EntryKind::Commit => Mode::COMMIT,
-            EntryKind::Tree => continue,
-        };
+        if kind == EntryKind::Tree {
+            continue;
+        }
         state.dangerously_push_entry(
             gix::index::entry::Stat::default(),
             id,
             Flags::empty(),
-            mode,
+            Mode::from(gix::objs::tree::EntryMode::from(kind)),
             path.as_bstr(),
         );
     }

@@ -780,16 +780,9 @@ impl Repo {
     /// its `.git` file names an administrative directory of this repository whose `gitdir`
     /// file names `path` back. Reads that one worktree's files, not every worktree's.
     pub fn is_linked_worktree_at(&self, path: &Path) -> bool {
-        let Ok(text) = std::fs::read_to_string(path.join(".git")) else {
+        let Some(admin) = git_dir_of_workdir(path) else {
             return false;
         };
-        let Some(admin) = text
-            .strip_prefix("gitdir:")
-            .map(|s| PathBuf::from(s.trim()))
-        else {
-            return false;
-        };
-        let admin = path.join(admin);
         let ours = canonical(&self.common_dir().join("worktrees"));
         if admin.parent().map(canonical) != Some(ours) {
             return false;
@@ -1416,6 +1409,22 @@ impl Presence<'_> {
         }
         self.repo.has_object(id)
     }
+}
+
+/// The git directory of the worktree at `workdir`, from its `.git` (a directory, or a file
+/// naming one), without opening the repository.
+pub fn git_dir_of_workdir(workdir: &Path) -> Option<PathBuf> {
+    let dot_git = workdir.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git);
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let dir = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
+    Some(if dir.is_absolute() {
+        dir
+    } else {
+        workdir.join(dir)
+    })
 }
 
 #[cfg(test)]

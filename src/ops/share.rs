@@ -393,9 +393,9 @@ fn judge_earlier(
         let mut judge = secrets::Judge::new(&repo);
         let mut judged = Judged::new();
         for session in &sessions {
-            let (remote_tip, published_before) = published(&repo, &remote, session)?;
+            let remote_tip = repo.read_ref(&sync::remote_ref(&remote, session.name()))?;
             for ckpt in sync::new_checkpoints(&repo, session, remote_tip)? {
-                let found = judge_checkpoint(&repo, &mut judge, ckpt, None, published_before)?;
+                let found = judge_checkpoint(&repo, &mut judge, ckpt, None, remote_tip)?;
                 judged.insert(ckpt, found);
             }
         }
@@ -403,25 +403,19 @@ fn judge_earlier(
     })
 }
 
-/// The remote's copy of `session` as last pushed or fetched, and the tree of its latest
-/// checkpoint (what it published before).
-fn published(
-    repo: &Repo,
-    remote: &str,
-    session: &Session,
-) -> OpResult<(Option<ObjectId>, Option<ObjectId>)> {
-    let remote_tip = repo.read_ref(&sync::remote_ref(remote, session.name()))?;
-    let before = match remote_tip {
+/// The tree of the latest checkpoint in the remote's copy of a session (`remote_tip`, as
+/// last pushed or fetched): what it published before.
+fn published_tree(repo: &Repo, remote_tip: Option<ObjectId>) -> OpResult<Option<ObjectId>> {
+    Ok(match remote_tip {
         Some(tip) if repo.has_object(tip) => sync::latest_checkpoint(repo, tip)?
             .map(|c| repo.read_commit(c).map(|c| c.tree))
             .transpose()?,
         _ => None,
-    };
-    Ok((remote_tip, before))
+    })
 }
 
-/// What checkpoint `ckpt` publishes that looks like a secret and `published_before` (the
-/// tree of the remote's latest checkpoint) does not hold, its staged state included.
+/// What checkpoint `ckpt` publishes that looks like a secret and the remote's copy of the
+/// session (`remote_tip`) does not hold, its staged state included.
 /// `beyond`: what the capture that took it says it holds beyond HEAD (then its files are not
 /// read back).
 fn judge_checkpoint(
@@ -429,7 +423,7 @@ fn judge_checkpoint(
     judge: &mut secrets::Judge<'_>,
     ckpt: ObjectId,
     beyond: Option<&crate::checkpoint::BeyondHead>,
-    published_before: Option<ObjectId>,
+    remote_tip: Option<ObjectId>,
 ) -> OpResult<Vec<secrets::Finding>> {
     let commit = repo.read_commit(ckpt)?;
     let head_tree = match commit.parents.first() {
@@ -446,8 +440,8 @@ fn judge_checkpoint(
     let mut found = judge.scan(&work)?;
     // What the remote already has is not published again: asked only of what was found,
     // since most pushes find nothing.
-    if let Some(before) = published_before
-        && !found.is_empty()
+    if !found.is_empty()
+        && let Some(before) = published_tree(repo, remote_tip)?
     {
         let new = secrets::changed_blobs(repo, commit.tree, Some(before))?;
         found.retain(|f| new.contains_key(&f.path));
@@ -481,7 +475,9 @@ fn refuse_secrets(
     };
     let mut judge = secrets::Judge::new(env.repo);
     for session in sessions {
-        let (remote_tip, published_before) = published(env.repo, remote_name, session)?;
+        let remote_tip = env
+            .repo
+            .read_ref(&sync::remote_ref(remote_name, session.name()))?;
         for ckpt in sync::new_checkpoints(env.repo, session, remote_tip)? {
             let made_now = just_made.iter().find(|made| made.checkpoint == ckpt);
             // A checkpoint this push took says what it holds beyond HEAD, and how each file
@@ -491,7 +487,7 @@ fn refuse_secrets(
                 Some(found) if made_now.is_none() => found,
                 _ => {
                     let beyond = made_now.and_then(|made| made.beyond_head.as_ref());
-                    judge_checkpoint(env.repo, &mut judge, ckpt, beyond, published_before)?
+                    judge_checkpoint(env.repo, &mut judge, ckpt, beyond, remote_tip)?
                 }
             };
             if !found.is_empty() && made_now.is_none() {
