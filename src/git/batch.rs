@@ -61,20 +61,32 @@ impl Default for ObjectBatch {
 }
 
 impl ObjectBatch {
-    /// Adds an object of `kind` whose encoded bytes are `data`; its id. `known` asks the
-    /// database first: a blob often is there already (a file written back as it was); a
-    /// capture's trees are mostly new, and a miss looks through every pack index.
+    /// Adds an object of `kind` whose encoded bytes are `data`, without asking the database
+    /// for it (a capture's trees are mostly new); its id.
     fn add(
         &self,
         repo: &gix::Repository,
         kind: gix::objs::Kind,
         data: Vec<u8>,
-        known: bool,
     ) -> Result<ObjectId, RepoError> {
         let id = gix::objs::compute_hash(repo.object_hash(), kind, &data)
             .context(|| format!("hashing a {kind}"))?;
-        if known && repo.objects.exists_without_refresh(&id) {
-            return Ok(id);
+        self.add_hashed(repo, kind, id, data, false)?;
+        Ok(id)
+    }
+
+    /// [`add`](Self::add) of an object already hashed to `id`; `look_up` asks the database
+    /// first (a miss looks through every pack index).
+    fn add_hashed(
+        &self,
+        repo: &gix::Repository,
+        kind: gix::objs::Kind,
+        id: ObjectId,
+        data: Vec<u8>,
+        look_up: bool,
+    ) -> Result<(), RepoError> {
+        if look_up && repo.objects.exists_without_refresh(&id) {
+            return Ok(());
         }
         let held = data.len() <= MAX_HELD
             && self
@@ -87,13 +99,13 @@ impl ObjectBatch {
             repo.objects
                 .write_buf_with_known_id(kind, &data, id)
                 .context(|| format!("writing {kind} {id}"))?;
-            return Ok(id);
+            return Ok(());
         }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held.ids.insert(id) {
             held.objects.push((id, kind, data));
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Adds a tree from entries in any order (sorted the way git sorts them).
@@ -105,7 +117,7 @@ impl ObjectBatch {
         let tree = super::repo::tree_object(entries);
         let mut data = Vec::with_capacity(tree.entries.len() * 40);
         gix::objs::WriteTo::write_to(&tree, &mut data).context(|| "encoding a tree".into())?;
-        self.add(repo, gix::objs::Kind::Tree, data, false)
+        self.add(repo, gix::objs::Kind::Tree, data)
     }
 
     /// Hashes the worktree file at `rela_path` with git's filters applied, as
@@ -166,12 +178,21 @@ impl ObjectBatch {
             size: data.len() as u64,
             bytes: data[..data.len().min(LEADING_BYTES)].to_vec(),
         };
-        let id = self.add(repo, gix::objs::Kind::Blob, data, true)?;
-        // A file holding what the index says is published by nobody for the first time
-        // (stale stat data after a checkout: thousands in a fresh worktree).
-        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| e.id == id);
+        let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data)
+            .context(what)?;
+        // A file holding what the index says (stale stat data after a checkout: thousands in
+        // a fresh worktree) is in the database already, and published by nobody for the
+        // first time. Not an intent-to-add entry: git writes the empty blob it names, a
+        // tool that made the index need not have.
+        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| {
+            e.id == id && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
+        });
+        if as_indexed {
+            return Ok(Some((kind.into(), id)));
+        }
+        self.add_hashed(repo, gix::objs::Kind::Blob, id, data, true)?;
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if !as_indexed && held.leading.len() < MAX_LEADING {
+        if held.leading.len() < MAX_LEADING {
             held.leading.insert(id, leading);
         }
         Ok(Some((kind.into(), id)))

@@ -213,6 +213,15 @@ impl Repo {
         if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
             return Ok(Self::wrap(main));
         }
+        // The worktree's own `.git` file and git's record of it agreeing: no need to list
+        // every worktree (a millisecond with fifty sessions).
+        let found = self.linked_admin_of(&wanted).and_then(|admin| {
+            let id = gix::path::os_str_into_bstr(admin.file_name()?).ok()?;
+            self.inner.worktree_proxy_by_id(id).ok().flatten()
+        });
+        if let Some(proxy) = found {
+            return self.open_proxy(proxy, path);
+        }
         for (proxy, base) in self.worktree_proxies()? {
             if base == wanted {
                 if std::fs::symlink_metadata(wanted.join(".git")).is_err() {
@@ -221,16 +230,36 @@ impl Repo {
                         source: "its .git file is gone (a removal was interrupted?): `git session doctor` looks".into(),
                     });
                 }
-                let inner = proxy
-                    .into_repo()
-                    .context(|| format!("opening the worktree at {}", path.display()))?;
-                return Ok(Self::wrap(inner));
+                return self.open_proxy(proxy, path);
             }
         }
         Err(RepoError::Gix {
             context: format!("{} is not a worktree of this repository", path.display()),
             source: "not listed by `git worktree list`".into(),
         })
+    }
+
+    /// Runs `work` while another thread loads every pack index of the object database, which
+    /// the first lookup of an object that is loose or missing waits for otherwise (a few
+    /// milliseconds with fifty packs). For work that waits on something else meanwhile.
+    pub fn loading_indexes<T>(&self, work: impl FnOnce() -> T) -> T {
+        let objects = self.inner.objects.clone();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let _ = objects.packed_object_count();
+            });
+            work()
+        })
+    }
+
+    /// The linked worktree `proxy` stands for (at `path`), sharing this handle's object
+    /// database: its pack indexes are loaded once per process, not once per worktree.
+    fn open_proxy(&self, proxy: gix::worktree::Proxy<'_>, path: &Path) -> Result<Repo, RepoError> {
+        let mut inner = proxy
+            .into_repo()
+            .context(|| format!("opening the worktree at {}", path.display()))?;
+        inner.objects = self.inner.objects.clone();
+        Ok(Self::wrap(inner))
     }
 
     /// A handle other threads can open their own `Repo` from.
@@ -780,20 +809,23 @@ impl Repo {
     /// its `.git` file names an administrative directory of this repository whose `gitdir`
     /// file names `path` back. Reads that one worktree's files, not every worktree's.
     pub fn is_linked_worktree_at(&self, path: &Path) -> bool {
-        let Some(admin) = git_dir_of_workdir(path) else {
-            return false;
-        };
+        self.linked_admin_of(path).is_some()
+    }
+
+    /// The administrative directory of the linked worktree at `path` (canonical), as
+    /// [`Repo::is_linked_worktree_at`] finds it.
+    fn linked_admin_of(&self, path: &Path) -> Option<PathBuf> {
+        let admin = git_dir_of_workdir(path)?;
         let ours = canonical(&self.common_dir().join("worktrees"));
         if admin.parent().map(canonical) != Some(ours) {
-            return false;
+            return None;
         }
-        let Ok(back) = std::fs::read_to_string(admin.join("gitdir")) else {
-            return false;
-        };
+        let back = std::fs::read_to_string(admin.join("gitdir")).ok()?;
         // Relative to the administrative directory (`worktree.useRelativePaths`).
         let back = admin.join(back.trim_end_matches(['\n', '\r']));
-        back.file_name() == Some(std::ffi::OsStr::new(".git"))
-            && back.parent().map(canonical).as_deref() == Some(path)
+        (back.file_name() == Some(std::ffi::OsStr::new(".git"))
+            && back.parent().map(canonical).as_deref() == Some(path))
+        .then_some(admin)
     }
 
     /// Linked worktrees (not the main one).
