@@ -128,26 +128,31 @@ impl Context {
 
     /// [`Context::current_session`] with the path of that worktree.
     pub fn current_session_and_worktree(&self) -> CommandResult<Option<(Session, PathBuf)>> {
+        Ok(self.current_session_listing()?.and_then(|(found, _)| found))
+    }
+
+    /// [`Context::current_session_and_worktree`] for a caller that needs every session too:
+    /// None outside git's linked worktrees (in the main worktree, say), where no session is
+    /// read; else the session here, if any, and every session (read once).
+    #[allow(clippy::type_complexity)]
+    pub fn current_session_listing(
+        &self,
+    ) -> CommandResult<Option<(Option<(Session, PathBuf)>, Vec<Session>)>> {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
-        // A session's worktree is one of git's linked worktrees: outside all of them (in the
-        // main worktree, say) no session is read.
         let inside = |path: &std::path::Path| {
             here.as_deref().is_some_and(|h| h == path) || self.cwd.starts_with(path)
         };
         if !worktrees.iter().any(|w| w.exists && inside(&w.path)) {
             return Ok(None);
         }
-        for session in self.store().list()?.into_iter().flatten() {
-            let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
-                continue;
-            };
-            if inside(&path) {
-                return Ok(Some((session, path)));
-            }
-        }
-        Ok(None)
+        let sessions: Vec<Session> = self.store().list()?.into_iter().flatten().collect();
+        let found = sessions.iter().find_map(|session| {
+            let path = lifecycle::find_worktree_in(&worktrees, &local, session)?;
+            inside(&path).then(|| (session.clone(), path))
+        });
+        Ok(Some((found, sessions)))
     }
 
     /// The transaction a state-changing command runs in (one per command).

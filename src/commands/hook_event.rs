@@ -8,7 +8,7 @@
 //! worktrees, checkpointing forgotten ones) runs in a detached background process.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::command_context::Context;
@@ -44,6 +44,11 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
     let Ok(ctx) = Context::open(out) else {
         return Ok(()); // not in a repository git-session can read: nothing to say
     };
+    let background = ["refresh", "auto-sync", "auto-checkpoint"].contains(&event.as_str());
+    if background {
+        // Before any thread starts: threads take the priority of the one that makes them.
+        yield_to_foreground();
+    }
     let result = if event == "refresh" {
         refresh(&ctx)
     } else if event == "auto-sync" {
@@ -62,6 +67,12 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
             .warn(&format!("git-session ({event} hook): {}", e.message));
     }
     Ok(())
+}
+
+/// The hooks' background work (a scan, a checkpoint, a sync) runs at nice 10: the commands
+/// people and agents wait on come first, the commit that started it among them.
+fn yield_to_foreground() {
+    let _ = rustix::process::setpriority_process(None, 10);
 }
 
 /// Ends the process quietly once `session.hookTimeout` has passed.
@@ -115,20 +126,28 @@ fn post_commit(ctx: &Context) -> CommandResult {
     if rewriting(ctx) {
         return Ok(());
     }
-    if let Some(session) = ctx.current_session()? {
-        record_commit(ctx, &session)?;
-        if let Some(head) = ctx.here.head_commit()? {
-            let commit = ctx.repo.read_commit(head)?;
-            let before = match commit.parents.first() {
-                Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
-                None => None,
-            };
-            warn_overlaps(ctx, &session, before, commit.tree)?;
+    let mut look = None;
+    match ctx.current_session_listing()? {
+        Some((Some((session, _)), sessions)) => {
+            look = record_commit(ctx, &session)?;
+            if let Some(head) = ctx.here.head_commit()? {
+                let commit = ctx.repo.read_commit(head)?;
+                let before = match commit.parents.first() {
+                    Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
+                    None => None,
+                };
+                warn_overlaps(ctx, &session, &sessions, before, commit.tree)?;
+            }
         }
-    } else {
-        start_auto_sync(ctx)?;
+        _ => start_auto_sync(ctx)?,
     }
-    warn_forgotten(ctx)
+    let warned = warn_forgotten(ctx);
+    // Started last: the look scans the whole worktree, and the hook's own work above does
+    // not share the machine with it.
+    if let Some((root, id)) = look {
+        spawn_detached(&root, &["hook", "auto-checkpoint", &id]);
+    }
+    warned
 }
 
 /// With `session.autoSync = true` (git config only: a tracked file must not start rebases in
@@ -220,6 +239,7 @@ fn auto_sync(ctx: &Context) -> CommandResult {
 fn warn_overlaps(
     ctx: &Context,
     session: &Session,
+    sessions: &[Session],
     before: Option<crate::git::ObjectId>,
     after: crate::git::ObjectId,
 ) -> CommandResult {
@@ -232,11 +252,10 @@ fn warn_overlaps(
     if touched.is_empty() {
         return Ok(());
     }
-    let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
     let lines = crate::footprint::touch_warnings(
         &ctx.repo,
         &ctx.local(),
-        &sessions,
+        sessions,
         Some(session),
         &touched,
         MAX_OVERLAP_LINES,
@@ -301,10 +320,11 @@ fn last_reflog_message(ctx: &Context) -> Option<String> {
 /// (or the last time one was looked for) is older than the interval — a checkpoint if the
 /// tree is still dirty. Whether it is dirty takes a scan of the whole worktree, which a
 /// commit never waits for: a detached process looks, and the time it was started is kept,
-/// so the commits after it within the interval start none.
-fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
+/// so the commits after it within the interval start none. Returns where to start that
+/// look (the worktree's root) and for which session, for the caller to start last.
+fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<(PathBuf, String)>> {
     let Some(head) = ctx.here.head_commit()? else {
-        return Ok(());
+        return Ok(None);
     };
     let text = provenance::note_text(&session.meta);
     let mut tx = Transaction::start(&ctx.repo, "hook post-commit", true);
@@ -319,7 +339,7 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     ctx.touch(session);
     let config = ctx.config()?;
     let Some(interval) = interval_secs(&config)? else {
-        return Ok(());
+        return Ok(None);
     };
     let last = session
         .meta
@@ -330,14 +350,13 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     let local = ctx.local();
     let looked = local.get(&session.meta.id).auto_checkpoint_at;
     if last.max(looked).is_some_and(|t| now - t < interval) {
-        return Ok(());
+        return Ok(None);
     }
     let Some(root) = ctx.repo.workdir() else {
-        return Ok(());
+        return Ok(None);
     };
     local.update(&session.meta.id, |s| s.auto_checkpoint_at = Some(now))?;
-    spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
-    Ok(())
+    Ok(Some((root, session.meta.id.clone())))
 }
 
 /// The detached half of [`record_commit`]: checkpoints the session's worktree when it is
@@ -488,7 +507,8 @@ fn pre_push(ctx: &Context) -> CommandResult {
     }
     let local = ctx.local();
     let worktrees = ctx.repo.linked_worktrees()?;
-    for session in ctx.store().list()?.into_iter().flatten() {
+    let sessions: Vec<Session> = ctx.store().list()?.into_iter().flatten().collect();
+    for session in &sessions {
         if !branches.contains(&session.meta.branch.as_str()) {
             continue;
         }
@@ -514,9 +534,15 @@ fn pre_push(ctx: &Context) -> CommandResult {
                 Some(c) => Some(ctx.repo.read_commit(c)?.tree),
                 None => None,
             };
-            warn_overlaps(ctx, &session, before, ctx.repo.read_commit(pushed)?.tree)?;
+            warn_overlaps(
+                ctx,
+                session,
+                &sessions,
+                before,
+                ctx.repo.read_commit(pushed)?.tree,
+            )?;
         }
-        let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, &session) else {
+        let Some(path) = lifecycle::find_worktree_in(&worktrees, &local, session) else {
             continue;
         };
         let changed = ctx.repo.open_worktree(&path)?.changed_paths()?.len();
