@@ -8,7 +8,7 @@
 //! worktrees, checkpointing forgotten ones) runs in a detached background process.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::command_context::Context;
@@ -72,7 +72,11 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
 /// The hooks' background work (a scan, a checkpoint, a sync) runs at nice 10: the commands
 /// people and agents wait on come first, the commit that started it among them.
 fn yield_to_foreground() {
-    let _ = rustix::process::setpriority_process(None, 10);
+    use rustix::process::{getpriority_process, setpriority_process};
+    // Never raised: a process started lower stays lower.
+    if getpriority_process(None).is_ok_and(|nice| nice < 10) {
+        let _ = setpriority_process(None, 10);
+    }
 }
 
 /// Ends the process quietly once `session.hookTimeout` has passed.
@@ -126,10 +130,9 @@ fn post_commit(ctx: &Context) -> CommandResult {
     if rewriting(ctx) {
         return Ok(());
     }
-    let mut look = None;
     match ctx.current_session_listing()? {
         Some((Some((session, _)), sessions)) => {
-            look = record_commit(ctx, &session)?;
+            record_commit(ctx, &session)?;
             if let Some(head) = ctx.here.head_commit()? {
                 let commit = ctx.repo.read_commit(head)?;
                 let before = match commit.parents.first() {
@@ -141,13 +144,7 @@ fn post_commit(ctx: &Context) -> CommandResult {
         }
         _ => start_auto_sync(ctx)?,
     }
-    let warned = warn_forgotten(ctx);
-    // Started last: the look scans the whole worktree, and the hook's own work above does
-    // not share the machine with it.
-    if let Some((root, id)) = look {
-        spawn_detached(&root, &["hook", "auto-checkpoint", &id]);
-    }
-    warned
+    warn_forgotten(ctx)
 }
 
 /// With `session.autoSync = true` (git config only: a tracked file must not start rebases in
@@ -320,11 +317,10 @@ fn last_reflog_message(ctx: &Context) -> Option<String> {
 /// (or the last time one was looked for) is older than the interval — a checkpoint if the
 /// tree is still dirty. Whether it is dirty takes a scan of the whole worktree, which a
 /// commit never waits for: a detached process looks, and the time it was started is kept,
-/// so the commits after it within the interval start none. Returns where to start that
-/// look (the worktree's root) and for which session, for the caller to start last.
-fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<(PathBuf, String)>> {
+/// so the commits after it within the interval start none.
+fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     let Some(head) = ctx.here.head_commit()? else {
-        return Ok(None);
+        return Ok(());
     };
     let text = provenance::note_text(&session.meta);
     let mut tx = Transaction::start(&ctx.repo, "hook post-commit", true);
@@ -339,7 +335,7 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<(Path
     ctx.touch(session);
     let config = ctx.config()?;
     let Some(interval) = interval_secs(&config)? else {
-        return Ok(None);
+        return Ok(());
     };
     let last = session
         .meta
@@ -350,13 +346,14 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<(Path
     let local = ctx.local();
     let looked = local.get(&session.meta.id).auto_checkpoint_at;
     if last.max(looked).is_some_and(|t| now - t < interval) {
-        return Ok(None);
+        return Ok(());
     }
     let Some(root) = ctx.repo.workdir() else {
-        return Ok(None);
+        return Ok(());
     };
     local.update(&session.meta.id, |s| s.auto_checkpoint_at = Some(now))?;
-    Ok(Some((root, session.meta.id.clone())))
+    spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
+    Ok(())
 }
 
 /// The detached half of [`record_commit`]: checkpoints the session's worktree when it is

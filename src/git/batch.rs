@@ -61,32 +61,20 @@ impl Default for ObjectBatch {
 }
 
 impl ObjectBatch {
-    /// Adds an object of `kind` whose encoded bytes are `data`, without asking the database
-    /// for it (a capture's trees are mostly new); its id.
+    /// Adds an object of `kind` whose encoded bytes are `data`; its id. `known` asks the
+    /// database first: a blob often is there already (a file written back as it was); a
+    /// capture's trees are mostly new, and a miss looks through every pack index.
     fn add(
         &self,
         repo: &gix::Repository,
         kind: gix::objs::Kind,
         data: Vec<u8>,
+        known: bool,
     ) -> Result<ObjectId, RepoError> {
         let id = gix::objs::compute_hash(repo.object_hash(), kind, &data)
             .context(|| format!("hashing a {kind}"))?;
-        self.add_hashed(repo, kind, id, data, false)?;
-        Ok(id)
-    }
-
-    /// [`add`](Self::add) of an object already hashed to `id`; `look_up` asks the database
-    /// first (a miss looks through every pack index).
-    fn add_hashed(
-        &self,
-        repo: &gix::Repository,
-        kind: gix::objs::Kind,
-        id: ObjectId,
-        data: Vec<u8>,
-        look_up: bool,
-    ) -> Result<(), RepoError> {
-        if look_up && repo.objects.exists_without_refresh(&id) {
-            return Ok(());
+        if known && repo.objects.exists_without_refresh(&id) {
+            return Ok(id);
         }
         let held = data.len() <= MAX_HELD
             && self
@@ -99,13 +87,13 @@ impl ObjectBatch {
             repo.objects
                 .write_buf_with_known_id(kind, &data, id)
                 .context(|| format!("writing {kind} {id}"))?;
-            return Ok(());
+            return Ok(id);
         }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held.ids.insert(id) {
             held.objects.push((id, kind, data));
         }
-        Ok(())
+        Ok(id)
     }
 
     /// Adds a tree from entries in any order (sorted the way git sorts them).
@@ -117,7 +105,7 @@ impl ObjectBatch {
         let tree = super::repo::tree_object(entries);
         let mut data = Vec::with_capacity(tree.entries.len() * 40);
         gix::objs::WriteTo::write_to(&tree, &mut data).context(|| "encoding a tree".into())?;
-        self.add(repo, gix::objs::Kind::Tree, data)
+        self.add(repo, gix::objs::Kind::Tree, data, false)
     }
 
     /// Hashes the worktree file at `rela_path` with git's filters applied, as
@@ -178,21 +166,12 @@ impl ObjectBatch {
             size: data.len() as u64,
             bytes: data[..data.len().min(LEADING_BYTES)].to_vec(),
         };
-        let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data)
-            .context(what)?;
-        // A file holding what the index says (stale stat data after a checkout: thousands in
-        // a fresh worktree) is in the database already, and published by nobody for the
-        // first time. Not an intent-to-add entry: git writes the empty blob it names, a
-        // tool that made the index need not have.
-        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| {
-            e.id == id && !e.flags.contains(gix::index::entry::Flags::INTENT_TO_ADD)
-        });
-        if as_indexed {
-            return Ok(Some((kind.into(), id)));
-        }
-        self.add_hashed(repo, gix::objs::Kind::Blob, id, data, true)?;
+        let id = self.add(repo, gix::objs::Kind::Blob, data, true)?;
+        // A file holding what the index says is published by nobody for the first time
+        // (stale stat data after a checkout: thousands in a fresh worktree).
+        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| e.id == id);
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if held.leading.len() < MAX_LEADING {
+        if !as_indexed && held.leading.len() < MAX_LEADING {
             held.leading.insert(id, leading);
         }
         Ok(Some((kind.into(), id)))

@@ -239,26 +239,29 @@ impl Repo {
         })
     }
 
-    /// Runs `work` while another thread loads every pack index of the object database, which
-    /// the first lookup of an object that is loose or missing waits for otherwise (a few
-    /// milliseconds with fifty packs). For work that waits on something else meanwhile.
-    pub fn loading_indexes<T>(&self, work: impl FnOnce() -> T) -> T {
+    /// Starts loading every pack index of the object database on another thread, not waited
+    /// for: the first lookup of an object that is missing (or in a pack not loaded yet) loads
+    /// them otherwise, a few milliseconds with fifty packs. For a caller about to wait on
+    /// something else (the file-system monitor's answer).
+    pub fn load_indexes_behind(&self) {
         let objects = self.inner.objects.clone();
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let _ = objects.packed_object_count();
-            });
-            work()
-        })
+        let _ = std::thread::Builder::new().spawn(move || {
+            let _ = objects.packed_object_count();
+        });
     }
 
     /// The linked worktree `proxy` stands for (at `path`), sharing this handle's object
-    /// database: its pack indexes are loaded once per process, not once per worktree.
+    /// database: its pack indexes are loaded once per process, not once per worktree. What
+    /// this handle was set up with stays here: objects kept in memory (the new handle
+    /// writes to disk) and an object cache of its own size.
     fn open_proxy(&self, proxy: gix::worktree::Proxy<'_>, path: &Path) -> Result<Repo, RepoError> {
         let mut inner = proxy
             .into_repo()
             .context(|| format!("opening the worktree at {}", path.display()))?;
-        inner.objects = self.inner.objects.clone();
+        let mut shared = self.inner.objects.clone();
+        shared.take_object_memory();
+        inner.objects = shared;
+        inner.object_cache_size(None);
         Ok(Self::wrap(inner))
     }
 
@@ -813,7 +816,7 @@ impl Repo {
     }
 
     /// The administrative directory of the linked worktree at `path` (canonical), as
-    /// [`Repo::is_linked_worktree_at`] finds it.
+    /// [`Repo::is_linked_worktree_at`] finds it (as its `.git` file names it).
     fn linked_admin_of(&self, path: &Path) -> Option<PathBuf> {
         let admin = git_dir_of_workdir(path)?;
         let ours = canonical(&self.common_dir().join("worktrees"));

@@ -240,7 +240,8 @@ fn take_at(
     }
     let wt = repo.open_worktree(wanted)?;
     // The monitor's answer is waited for (a few milliseconds after many writes).
-    let asked = wt.loading_indexes(|| crate::git::fsmonitor::ask(wt.gix()));
+    wt.load_indexes_behind();
+    let asked = crate::git::fsmonitor::ask(wt.gix());
     if where_recorded
         && !half_made
         && let Some(last) = unchanged_since_captured(repo, &wt, wanted, fresh, &state, &asked)?

@@ -252,6 +252,22 @@ fn a_commit_in_a_dirty_session_takes_a_checkpoint_when_the_last_is_old() {
     install(&repo);
     let wt = repo.new_session("auto");
     write_file(&wt.join("left-over.txt"), "not committed\n");
+    // A clean filter that notes the nice value of whoever hashes a `*.nice` file: the look
+    // runs below the commands people wait on.
+    let niceness = repo.home.join("niceness");
+    let filter = repo.home.join("nice-filter");
+    write_file(
+        &filter,
+        &format!(
+            "#!/bin/sh\nawk '{{print $19}}' /proc/$$/stat >> '{}'\ncat\n",
+            niceness.display()
+        ),
+    );
+    std::fs::set_permissions(&filter, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let quoted = format!("'{}'", filter.display());
+    repo.git(&["config", "filter.nice.clean", &quoted]);
+    write_file(&wt.join(".gitattributes"), "*.nice filter=nice\n");
+    write_file(&wt.join("left-over.nice"), "not committed either\n");
     commit_in(&repo, &wt, "done.txt", "one");
     let automatic = |repo: &TestRepo| {
         repo.events("auto")
@@ -260,13 +276,32 @@ fn a_commit_in_a_dirty_session_takes_a_checkpoint_when_the_last_is_old() {
             .count()
     };
     assert_eq!(automatic(&repo), 1, "no checkpoint yet: one is taken");
+    let noted = |path: &Path| -> Vec<i32> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect()
+    };
+    let background = noted(&niceness);
+    std::fs::remove_file(&niceness).unwrap();
+    write_file(&wt.join("left-over.nice"), "changed\n");
+    repo.session_in(&wt, &["checkpoint"]).ok();
+    let foreground = noted(&niceness);
+    assert!(!background.is_empty() && !foreground.is_empty());
+    assert!(
+        background.iter().all(|n| *n == foreground[0].max(10)),
+        "{background:?} in the background, {foreground:?} in the foreground"
+    );
     commit_in(&repo, &wt, "done2.txt", "two");
     assert_eq!(automatic(&repo), 1, "the last one is younger than 30m");
     repo.advance(31 * 60);
     commit_in(&repo, &wt, "done3.txt", "three");
     assert_eq!(automatic(&repo), 2);
     // A clean tree after the commit: nothing to keep.
-    std::fs::remove_file(wt.join("left-over.txt")).unwrap();
+    for file in ["left-over.txt", "left-over.nice", ".gitattributes"] {
+        std::fs::remove_file(wt.join(file)).unwrap();
+    }
     repo.advance(31 * 60);
     commit_in(&repo, &wt, "done4.txt", "four");
     assert_eq!(automatic(&repo), 2);
