@@ -65,12 +65,16 @@ pub fn find_worktree(
 ) -> Result<Option<PathBuf>, LifecycleError> {
     // Where this machine recorded it, still a worktree of this repository there: what the
     // listing below would find first, without reading every worktree's files.
+    // A path that leads elsewhere now (a symlink in its place) is left to the listing.
     let state = local.get(&session.meta.id);
-    if let Some(recorded) = state.worktree_of(session.name()).map(canonical)
-        && !worktree::is_set_aside(&recorded)
-        && repo.is_linked_worktree_at(&recorded)
+    if let Some(stored) = state
+        .worktree_of(session.name())
+        .map(crate::git::clean_path)
+        && canonical(&stored) == stored
+        && !worktree::is_set_aside(&stored)
+        && repo.is_linked_worktree_at(&stored)
     {
-        return Ok(Some(recorded));
+        return Ok(Some(stored));
     }
     Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
 }
@@ -99,24 +103,34 @@ pub fn find_worktree_in(
 ) -> Option<PathBuf> {
     // A worktree a killed removal or sync moved aside is nobody's until it is put back
     // (`end`, `sync`, `resume` and `doctor --fix` do that under the session's lock).
+    // Its `.git` must name git's record of it back: git run in a worktree whose `.git` was
+    // made to name another repository's acts on that repository.
     let listed = |path: &Path| {
-        worktrees
-            .iter()
-            .find(|w| w.exists && w.path == path && !worktree::is_set_aside(&w.path))
+        worktrees.iter().find(|w| {
+            w.exists && w.path == path && !worktree::is_set_aside(&w.path) && w.names_back()
+        })
     };
-    let state = local.get(&session.meta.id);
-    let recorded = state.worktree_of(session.name()).map(canonical);
-    if let Some(path) = &recorded
-        && listed(path).is_some()
-    {
-        return recorded;
-    }
     let branch = session.meta.branch.as_str();
     let has_branch = |w: &&WorktreeInfo| {
         w.exists
             && !worktree::is_set_aside(&w.path)
             && worktree::checked_out_branch(&w.git_dir).as_deref() == Some(branch)
+            && w.names_back()
     };
+    let state = local.get(&session.meta.id);
+    let stored = state
+        .worktree_of(session.name())
+        .map(crate::git::clean_path);
+    let recorded = stored.as_deref().map(canonical);
+    // A recorded path that now leads elsewhere (a symlink put in its place) may lead to
+    // another session's worktree: taken only with the session's branch checked out there.
+    let redirected = stored.is_some() && stored != recorded;
+    if let Some(path) = &recorded
+        && let Some(found) = listed(path)
+        && (!redirected || has_branch(&found))
+    {
+        return recorded;
+    }
     // This machine made the session under this name and branch: its worktree may have been
     // moved with `git worktree move`, and the branch says where it went.
     if recorded.is_some()

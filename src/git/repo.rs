@@ -99,6 +99,16 @@ pub struct WorktreeInfo {
     pub exists: bool,
 }
 
+impl WorktreeInfo {
+    /// Whether the worktree's own `.git` names this record's git directory back. git's list
+    /// reads only the record's side: a `.git` file that names another repository's worktree
+    /// would send git run there to that repository.
+    pub fn names_back(&self) -> bool {
+        git_dir_of_workdir(&self.path)
+            .is_some_and(|dir| canonical(&dir) == canonical(&self.git_dir))
+    }
+}
+
 /// One entry of a tree to be written.
 #[derive(Debug, Clone)]
 pub struct TreeEntry {

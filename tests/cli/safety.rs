@@ -430,3 +430,48 @@ fn worktree_dirs_that_hold_tracked_files_or_git_internals_are_refused() {
     let status = repo.git(&["status", "--porcelain"]);
     assert!(status.contains("src/new.rs"), "{status}");
 }
+
+#[test]
+fn a_worktree_path_leading_to_another_sessions_worktree_or_repository_is_not_used() {
+    let repo = TestRepo::new();
+    let a = repo.new_session("a");
+    let b = repo.new_session("b");
+    write_file(&b.join("precious.txt"), "b's work\n");
+    // a's worktree moved away by hand and a symlink to b's put in its place.
+    let away = repo.home.join("a-away");
+    std::fs::rename(&a, &away).unwrap();
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    repo.session(&["checkpoint", "a"]).fails();
+    repo.session(&["end", "a", "--remove"]);
+    assert_eq!(
+        std::fs::read_to_string(b.join("precious.txt")).unwrap(),
+        "b's work\n"
+    );
+    assert!(repo.git(&["worktree", "list"]).contains("[session/b]"));
+
+    // s's `.git` made to name another repository's worktree: git run there would act on it.
+    let other = TestRepo::new();
+    let o = other.new_session("o");
+    let s = repo.new_session("s");
+    write_file(&s.join("mine.txt"), "s's work\n");
+    let ckpt = repo.session(&["checkpoint", "s"]).ok().line().to_owned();
+    let before = other.git(&["rev-parse", "refs/heads/session/o"]);
+    write_file(&o.join("theirs.txt"), "o's work\n");
+    std::fs::copy(o.join(".git"), s.join(".git")).unwrap();
+    let out = repo.session(&["rewind", &ckpt, "s"]).fails();
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(other.git(&["rev-parse", "refs/heads/session/o"]), before);
+    assert_eq!(
+        std::fs::read_to_string(o.join("theirs.txt")).unwrap(),
+        "o's work\n"
+    );
+    assert!(s.join("mine.txt").exists());
+}
