@@ -146,14 +146,21 @@ fn window(
     Ok((window, true))
 }
 
-/// Refuses a window whose command already ended (tmux closed it).
+/// Refuses a window whose command already ended (tmux closed it): looked for three times
+/// within 40 ms, since on a busy machine a command that fails at once may not have ended by
+/// the first look.
 fn still_there(target: Option<&str>, id: &str, command: Option<&str>) -> Result<(), TmuxError> {
-    match find_window(target, id)? {
-        Some(_) => Ok(()),
-        None => Err(TmuxError::Ended {
-            command: crate::text::escape(command.unwrap_or("a shell")),
-        }),
+    for look in 0..3 {
+        if look > 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if find_window(target, id)?.is_none() {
+            return Err(TmuxError::Ended {
+                command: crate::text::escape(command.unwrap_or("a shell")),
+            });
+        }
     }
+    Ok(())
 }
 
 /// Opens the session's window: inside tmux in the current tmux session, outside it in the

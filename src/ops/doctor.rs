@@ -194,9 +194,14 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             continue;
         }
         // Moved (`git worktree move`, or a rename that was interrupted): where its branch is.
+        // Outside the worktree directory only for a session this machine made under that
+        // branch, as every command finds it (`lifecycle::find_worktree_in`): a fetched session
+        // names a branch, and that must not lead to someone else's worktree.
+        let made_here = state.branch.as_deref() == Some(session.meta.branch.as_str());
         let moved_to = worktrees.iter().find(|w| {
             w.exists
-                && w.path.starts_with(env.site.worktree_dir)
+                && (made_here || w.path.starts_with(env.site.worktree_dir))
+                && w.names_back()
                 && !asides.iter().any(|a| crate::git::canonical(a) == w.path)
                 && crate::worktree::checked_out_branch(&w.git_dir).as_deref()
                     == Some(session.meta.branch.as_str())

@@ -404,6 +404,15 @@ fn a_worktree_moved_with_git_is_still_the_sessions() {
         std::fs::canonicalize(&moved).unwrap()
     );
     repo.session_in(&moved, &["show"]).ok();
+    // doctor records where it went; it does not forget it as gone.
+    let out = repo.session(&["doctor", "--fix"]);
+    assert!(out.stdout.contains("moved-worktree"), "{}", out.stdout);
+    let out = repo.session(&["path", "moving"]).ok();
+    assert_eq!(
+        std::path::Path::new(out.line()),
+        std::fs::canonicalize(&moved).unwrap()
+    );
+    repo.session(&["checkpoint", "moving"]).ok();
 }
 
 #[test]
