@@ -83,6 +83,8 @@ pub fn run(ctx: &Context, args: EndArgs) -> CommandResult {
     let kept_hint = if retirement.holds_repositories {
         "move away what is named above, then end it again (its work is checkpointed when forced)"
             .to_owned()
+    } else if retirement.locked {
+        "unlock it as said above, then end it again (its work is checkpointed)".to_owned()
     } else if retirement.only_commits {
         format!(
             "push the branch (`git push -u <remote> {}`) or merge it, or pass --remove to remove it anyway (its commits stay reachable from the session's log)",

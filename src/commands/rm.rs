@@ -79,6 +79,11 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
             "it is a plain git worktree now, holding repositories no checkpoint can keep: move them \
              away, then `git worktree remove {path}` and `git branch -D {branch}`"
         )
+    } else if retirement.locked {
+        format!(
+            "it is a plain git worktree now, locked: unlock it as said above, then \
+             `git worktree remove --force {path}` and `git branch -D {branch}`"
+        )
     } else {
         format!(
             "it is a plain git worktree now: `git worktree remove --force {path}` and \

@@ -82,6 +82,8 @@ pub struct Retirement {
     pub kept_because: Option<String>,
     /// Kept because it holds repositories of its own (forcing does not help).
     pub holds_repositories: bool,
+    /// Kept because git has it locked (`git worktree lock`; forcing does not help).
+    pub locked: bool,
     /// Kept only because of commits that are not on the base or upstream (push them).
     pub only_commits: bool,
     /// Worktrees of the session whose directories were gone (deleted, or moved without
@@ -251,6 +253,7 @@ pub fn execute(
         saved_files: None,
         kept_because: None,
         holds_repositories: false,
+        locked: false,
         only_commits: false,
         missing: Vec::new(),
         written_meanwhile: None,
@@ -308,6 +311,7 @@ pub fn execute(
             }
             out.kept_because = Some(why);
             out.holds_repositories = repositories;
+            out.locked = !repositories;
             return Ok(out);
         }
         // Moved aside first (one rename, beside it): an agent writing by path after this

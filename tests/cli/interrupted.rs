@@ -176,6 +176,12 @@ fn a_locked_worktree_is_kept_with_a_hint() {
     let out = repo.session(&["end", "held", "--remove"]).ok();
     assert!(out.stderr.contains("on a USB disk"), "{}", out.stderr);
     assert!(out.stderr.contains("git worktree unlock"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unlock it as said above"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("pass --remove"), "{}", out.stderr);
     assert!(path.exists());
 }
 
