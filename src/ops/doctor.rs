@@ -450,6 +450,20 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
         out.push(finding);
     }
+    // Temporary packs a killed capture (or a killed git) left: a day old, no process is
+    // writing them any more. git's gc removes them too, after two weeks.
+    for file in stale_temporary_packs(repo) {
+        let mut finding = Finding::new(
+            "temporary-pack",
+            file.display().to_string(),
+            "a temporary pack older than a day (the process writing it was killed)".into(),
+            "remove it",
+        );
+        if fix && std::fs::remove_file(&file).is_ok() {
+            finding.fixed = true;
+        }
+        out.push(finding);
+    }
     // git's index locks in session worktrees: reported, never removed (git records no owner).
     for w in worktrees.iter().filter(|w| w.exists) {
         let lock = w.git_dir.join("index.lock");
@@ -505,6 +519,23 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         ));
     }
     Ok(out)
+}
+
+/// `tmp_pack_*` files in the pack directory untouched for a day.
+fn stale_temporary_packs(repo: &Repo) -> Vec<PathBuf> {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+    let Ok(entries) = std::fs::read_dir(repo.common_dir().join("objects/pack")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("tmp_pack_"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|path| crate::fsutil::untouched_for(path, DAY))
+        .collect();
+    out.sort();
+    out
 }
 
 /// `.lock` files of git-session's refs older than [`STALE_REF_LOCK_SECS`].

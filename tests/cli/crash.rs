@@ -504,7 +504,25 @@ fn a_rewind_killed_while_writing_files_is_reported_and_finished() {
     );
     let refused = repo.session(&["checkpoint", "s"]).fails();
     assert!(refused.stderr.contains("interrupted"), "{}", refused.stderr);
+    // A temporary pack a killed capture left a day ago is reported and removed; one being
+    // written now is not.
+    let pack_dir = repo.root.join(".git/objects/pack");
+    let (old, new) = (pack_dir.join("tmp_pack_old"), pack_dir.join("tmp_pack_new"));
+    for file in [&old, &new] {
+        write_file(file, "PACK");
+    }
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(day_ago)
+        .unwrap();
+    let doctor = repo.session(&["doctor"]);
+    assert!(doctor.stdout.contains("tmp_pack_old"), "{}", doctor.stdout);
+    assert!(!doctor.stdout.contains("tmp_pack_new"), "{}", doctor.stdout);
     repo.session(&["doctor", "--fix"]).ok();
+    assert!(!old.exists() && new.exists());
     assert!(!wt.join("later.txt").exists(), "the rewind finished");
     let log = repo.session(&["log", "s"]).ok().stdout;
     assert!(log.contains("pre-rewind"), "{log}");
