@@ -128,16 +128,15 @@ impl Context {
 
     /// [`Context::current_session`] with the path of that worktree.
     pub fn current_session_and_worktree(&self) -> CommandResult<Option<(Session, PathBuf)>> {
-        Ok(self.current_session_listing()?.and_then(|(found, _)| found))
+        Ok(self
+            .current_session_listing()?
+            .and_then(|listed| listed.here))
     }
 
     /// [`Context::current_session_and_worktree`] for a caller that needs every session too:
     /// None outside git's linked worktrees (in the main worktree, say), where no session is
-    /// read; else the session here, if any, and every session (read once).
-    #[allow(clippy::type_complexity)]
-    pub fn current_session_listing(
-        &self,
-    ) -> CommandResult<Option<(Option<(Session, PathBuf)>, Vec<Session>)>> {
+    /// read; else every session (read once) and the one here, if any.
+    pub fn current_session_listing(&self) -> CommandResult<Option<SessionsHere>> {
         let here = self.here.workdir();
         let local = self.local();
         let worktrees = self.repo.linked_worktrees()?;
@@ -148,11 +147,14 @@ impl Context {
             return Ok(None);
         }
         let sessions: Vec<Session> = self.store().list()?.into_iter().flatten().collect();
-        let found = sessions.iter().find_map(|session| {
+        let here = sessions.iter().find_map(|session| {
             let path = lifecycle::find_worktree_in(&worktrees, &local, session)?;
             inside(&path).then(|| (session.clone(), path))
         });
-        Ok(Some((found, sessions)))
+        Ok(Some(SessionsHere {
+            here,
+            all: sessions,
+        }))
     }
 
     /// The transaction a state-changing command runs in (one per command).
@@ -180,4 +182,11 @@ impl Context {
                 .update(&session.meta.id, |s| s.last_active = Some(now));
         }
     }
+}
+
+/// Every session, and the one whose worktree a command runs in ([`Context::current_session_listing`]).
+pub struct SessionsHere {
+    /// The session here, with its worktree's path.
+    pub here: Option<(Session, PathBuf)>,
+    pub all: Vec<Session>,
 }

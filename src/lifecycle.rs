@@ -64,19 +64,25 @@ pub fn find_worktree(
     session: &Session,
 ) -> Result<Option<PathBuf>, LifecycleError> {
     // Where this machine recorded it, still a worktree of this repository there: what the
-    // listing below would find first, without reading every worktree's files.
-    // A path that leads elsewhere now (a symlink in its place) is left to the listing.
+    // listing below would find first, without reading every worktree's files. A path that
+    // leads elsewhere now (a symlink in its place) is left to the listing.
     let state = local.get(&session.meta.id);
-    if let Some(stored) = state
-        .worktree_of(session.name())
-        .map(crate::git::clean_path)
-        && canonical(&stored) == stored
+    if let Some((stored, now)) = recorded_worktree(&state, session.name())
+        && now == stored
         && !worktree::is_set_aside(&stored)
         && repo.is_linked_worktree_at(&stored)
     {
         return Ok(Some(stored));
     }
     Ok(find_worktree_in(&repo.linked_worktrees()?, local, session))
+}
+
+/// Where this machine recorded the session's worktree, as recorded (resolved then) and as it
+/// resolves now: the two differ when a symlink was put in its place.
+fn recorded_worktree(state: &crate::session::LocalState, name: &str) -> Option<(PathBuf, PathBuf)> {
+    let stored = crate::git::clean_path(state.worktree_of(name)?);
+    let now = canonical(&stored);
+    Some((stored, now))
 }
 
 /// Whether the session has a worktree here, or one a killed removal or sync left aside
@@ -118,13 +124,11 @@ pub fn find_worktree_in(
             && w.names_back()
     };
     let state = local.get(&session.meta.id);
-    let stored = state
-        .worktree_of(session.name())
-        .map(crate::git::clean_path);
-    let recorded = stored.as_deref().map(canonical);
+    let recorded = recorded_worktree(&state, session.name());
     // A recorded path that now leads elsewhere (a symlink put in its place) may lead to
     // another session's worktree: taken only with the session's branch checked out there.
-    let redirected = stored.is_some() && stored != recorded;
+    let redirected = recorded.as_ref().is_some_and(|(stored, now)| stored != now);
+    let recorded = recorded.map(|(_, now)| now);
     if let Some(path) = &recorded
         && let Some(found) = listed(path)
         && (!redirected || has_branch(&found))

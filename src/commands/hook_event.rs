@@ -131,7 +131,10 @@ fn post_commit(ctx: &Context) -> CommandResult {
         return Ok(());
     }
     match ctx.current_session_listing()? {
-        Some((Some((session, _)), sessions)) => {
+        Some(crate::command_context::SessionsHere {
+            here: Some((session, _)),
+            all: sessions,
+        }) => {
             record_commit(ctx, &session)?;
             if let Some(head) = ctx.here.head_commit()? {
                 let commit = ctx.repo.read_commit(head)?;

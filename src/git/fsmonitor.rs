@@ -644,6 +644,11 @@ fn clock_pid(clock: &str) -> Option<u64> {
     clock.split(':').nth(2)?.parse().ok()
 }
 
+/// Whether `clock` may be of the server whose process id is `pid` (either unknown: it may).
+fn given_by(clock: &str, pid: Option<u64>) -> bool {
+    pid.is_none() || clock_pid(clock).is_none_or(|given| Some(given) == pid)
+}
+
 /// What a worktree's server is found busy by: the root its state says it is watched from,
 /// else the worktree itself.
 fn busy_key(state: &State, workdir: &Path) -> String {
@@ -742,7 +747,7 @@ pub struct Server {
 impl Server {
     /// Whether `clock` is one of this server's (not of one that ran before a restart).
     pub fn gave(&self, clock: &str) -> bool {
-        self.pid.is_none() || clock_pid(clock).is_none_or(|pid| Some(pid) == self.pid)
+        given_by(clock, self.pid)
     }
 }
 
@@ -1730,7 +1735,7 @@ impl Looker {
                 answer => *self.pid.insert(answer.ok()),
             },
         };
-        if pid.is_some() && clock_pid(&seen.clock).is_some() && clock_pid(&seen.clock) != pid {
+        if !given_by(&seen.clock, pid) {
             return Look::Unknown;
         }
         let sync = !self.synced.contains(&seen.watched.root);

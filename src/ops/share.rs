@@ -393,7 +393,7 @@ fn judge_earlier(
         let mut judge = secrets::Judge::new(&repo);
         let mut judged = Judged::new();
         for session in &sessions {
-            let remote_tip = repo.read_ref(&sync::remote_ref(&remote, session.name()))?;
+            let remote_tip = remote_tip(&repo, &remote, session)?;
             for ckpt in sync::new_checkpoints(&repo, session, remote_tip)? {
                 let found = judge_checkpoint(&repo, &mut judge, ckpt, None, remote_tip)?;
                 judged.insert(ckpt, found);
@@ -401,6 +401,11 @@ fn judge_earlier(
         }
         Ok(judged)
     })
+}
+
+/// The remote's copy of `session` as last pushed or fetched (its log's tip).
+fn remote_tip(repo: &Repo, remote: &str, session: &Session) -> OpResult<Option<ObjectId>> {
+    Ok(repo.read_ref(&sync::remote_ref(remote, session.name()))?)
 }
 
 /// The tree of the latest checkpoint in the remote's copy of a session (`remote_tip`, as
@@ -475,9 +480,7 @@ fn refuse_secrets(
     };
     let mut judge = secrets::Judge::new(env.repo);
     for session in sessions {
-        let remote_tip = env
-            .repo
-            .read_ref(&sync::remote_ref(remote_name, session.name()))?;
+        let remote_tip = remote_tip(env.repo, remote_name, session)?;
         for ckpt in sync::new_checkpoints(env.repo, session, remote_tip)? {
             let made_now = just_made.iter().find(|made| made.checkpoint == ckpt);
             // A checkpoint this push took says what it holds beyond HEAD, and how each file

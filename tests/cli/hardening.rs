@@ -80,14 +80,7 @@ fn oversized_session_yaml_is_refused_with_its_size() {
         "{}",
         out.stderr
     );
-    assert_eq!(
-        out.stderr
-            .trim()
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .count(),
-        1
-    );
+    assert_eq!(out.error_lines(), 1, "{}", out.stderr);
     // The other session is still listed.
     let out = repo.session(&["list"]);
     assert!(out.stdout.contains("fine"), "{}", out.stdout);

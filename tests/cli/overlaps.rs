@@ -290,15 +290,7 @@ fn owned_paths() {
         let out = repo
             .session(&["new", "--head", "bad", "--owns", bad])
             .fails();
-        assert_eq!(
-            out.stderr
-                .lines()
-                .filter(|l| l.starts_with("error"))
-                .count(),
-            1,
-            "{}",
-            out.stderr
-        );
+        assert_eq!(out.error_lines(), 1, "{}", out.stderr);
         assert!(!repo.has_ref(&repo.root, "refs/sessions/bad"));
         repo.session(&["own", "a", bad]).fails();
     }

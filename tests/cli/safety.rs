@@ -275,13 +275,7 @@ fn odd_names_and_checkpoint_specs_get_one_line_errors() {
             "{}",
             out.stderr
         );
-        assert_eq!(
-            out.stderr
-                .lines()
-                .filter(|l| l.starts_with("error"))
-                .count(),
-            1
-        );
+        assert_eq!(out.error_lines(), 1, "{}", out.stderr);
         assert!(!out.stderr.contains("\ny'"), "{}", out.stderr);
     }
     repo.session(&["checkpoint", "s"]).ok();
@@ -468,15 +462,7 @@ fn a_worktree_path_leading_to_another_sessions_worktree_or_repository_is_not_use
     write_file(&o.join("theirs.txt"), "o's work\n");
     std::fs::copy(o.join(".git"), s.join(".git")).unwrap();
     let out = repo.session(&["rewind", &ckpt, "s"]).fails();
-    assert_eq!(
-        out.stderr
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .count(),
-        1,
-        "{}",
-        out.stderr
-    );
+    assert_eq!(out.error_lines(), 1, "{}", out.stderr);
     assert_eq!(other.git(&["rev-parse", "refs/heads/session/o"]), before);
     assert_eq!(
         std::fs::read_to_string(o.join("theirs.txt")).unwrap(),

@@ -36,6 +36,14 @@ impl Out {
         self
     }
 
+    /// How many lines of stderr are errors (a refusal says one).
+    pub fn error_lines(&self) -> usize {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count()
+    }
+
     pub fn line(&self) -> &str {
         self.stdout.trim_end_matches('\n')
     }

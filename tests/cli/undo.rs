@@ -413,13 +413,7 @@ fn an_operation_is_undone_once() {
     ));
     std::fs::write(&log, text).unwrap();
     let out = repo.session(&["op", "show", "abcdefabcdef"]).fails();
-    assert_eq!(
-        out.stderr
-            .lines()
-            .filter(|l| l.starts_with("error"))
-            .count(),
-        1
-    );
+    assert_eq!(out.error_lines(), 1, "{}", out.stderr);
     assert!(repo.has_ref(&repo.root, "refs/heads/main"));
 }
 
