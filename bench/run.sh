@@ -190,10 +190,20 @@ sharing_setup() {
 }
 
 # A session with 100 modified and 100 new files, as in the checkpoint benchmark.
+# The 100 files are written afresh each time (as committed, plus a line naming this call), so
+# the work measured is the same in every run: appended to, they grew by a line per run and
+# bench run (to 15 KB each), and hashing them came to dominate the case.
 sharing_session() { # name
-  local wt=".worktrees/$1" i
+  local wt=".worktrees/$1" i pristine="$work/pristine-$tracked-$ignored" stamp
   [ -d "$wt" ] || git session new --no-include "$1" >/dev/null 2>&1
-  git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do echo "// changed $1" >> "$wt/$f"; done
+  stamp="$1 $(date +%s%N)"
+  git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do
+    if [ ! -f "$pristine/$f" ]; then
+      mkdir -p "$(dirname "$pristine/$f")"
+      git show "HEAD:$f" > "$pristine/$f"
+    fi
+    { cat "$pristine/$f"; echo "// changed $stamp"; } > "$wt/$f"
+  done
   for i in $(seq 0 99); do
     mkdir -p "$wt/new/n$((i % 10))"
     echo "new file $i of $1" > "$wt/new/n$((i % 10))/file$i.rs"

@@ -66,6 +66,8 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
         ctx.out
             .warn(&format!("git-session ({event} hook): {}", e.message));
     }
+    // Left to the process's exit, as in `commands::run` (a hook runs inside a commit).
+    std::mem::forget(ctx);
     Ok(())
 }
 
