@@ -459,6 +459,10 @@ fn empty_and_rootless_inputs_are_refused_in_one_line() {
         out.stderr
     );
     assert!(!bare.join("hooks/post-commit").exists());
+    assert_eq!(
+        repo.session_in(&bare, &["hooks", "status"]).ok().stdout,
+        "no worktree here for git to run hooks in (a bare repository with no linked worktree)\n"
+    );
     // With a linked worktree, the hooks go in (the bare repository's settings are written
     // from its git directory).
     let linked = repo.home.join("linked");

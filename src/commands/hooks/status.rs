@@ -17,6 +17,11 @@ pub fn run(ctx: &Context, args: StatusArgs) -> CommandResult {
     if args.json {
         return ctx.out.json(&reports);
     }
+    if reports.is_empty() {
+        return ctx.out.answer(
+            "no worktree here for git to run hooks in (a bare repository with no linked worktree)",
+        );
+    }
     let mut text = String::new();
     for report in &reports {
         let source = match &report.location.hooks_path {
