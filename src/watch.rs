@@ -9,7 +9,7 @@
 //! touched lately is not forgotten, one touched long ago is scanned again (O(changes)). What
 //! the cache can still miss: work in a worktree whose index changed since its scan, or
 //! anything without a monitor (until the next refresh, started by the next hook once the
-//! cache is a minute old), and a scan that failed. A worktree deleted since is dropped when
+//! cache is a minute old, or twenty times as old as its scan took), and a scan that failed. A worktree deleted since is dropped when
 //! its path is gone. Destructive decisions (end, rm, gc, rewind) never read this cache: they
 //! keep their full scan. This module never prints.
 
@@ -23,6 +23,9 @@ use crate::session::{LocalStore, SessionLock, Store};
 const CACHE_FILE: &str = "status-cache.json";
 /// A cache older than this is refreshed (in the background) by the next hook.
 pub const REFRESH_AFTER_SECS: i64 = 60;
+/// ... or, when its scan took long (no monitor, many large worktrees), older than this many
+/// times the scan took: the refresh then keeps to about a twentieth of the machine's time.
+const REFRESH_COST_FACTOR: i64 = 20;
 /// At most this many sessions are named; the rest are counted.
 const MAX_LINES: usize = 5;
 
@@ -30,6 +33,9 @@ const MAX_LINES: usize = 5;
 pub struct Cache {
     /// When the scan ended (seconds since the epoch, this machine's clock).
     pub scanned_at: i64,
+    /// How long the refresh that wrote it took, in milliseconds (0: not known).
+    #[serde(default)]
+    pub took_ms: u64,
     pub sessions: Vec<Entry>,
 }
 
@@ -71,9 +77,15 @@ pub fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
     crate::fsutil::write_atomic(&path(common_dir), &bytes, None)
 }
 
-/// Whether the next hook should start a refresh.
+/// Whether the next hook should start a refresh: the cache is a minute old, or twenty times
+/// as old as its scan took when that is longer (45 worktrees of 100,000 files each take
+/// about 9 s to scan without a monitor: one refresh every 3 minutes, not every minute).
 pub fn is_stale(cache: Option<&Cache>, now: i64) -> bool {
-    cache.is_none_or(|c| now - c.scanned_at >= REFRESH_AFTER_SECS || c.scanned_at > now)
+    cache.is_none_or(|c| {
+        let cost = i64::try_from(c.took_ms / 1000).unwrap_or(i64::MAX);
+        let after = REFRESH_AFTER_SECS.max(cost.saturating_mul(REFRESH_COST_FACTOR));
+        now - c.scanned_at >= after || c.scanned_at > now
+    })
 }
 
 /// The sessions whose work has sat untouched for at least `interval` seconds, other than the
@@ -137,6 +149,7 @@ pub fn refresh(
     interval: i64,
     checkpoint: bool,
 ) -> Result<Cache, LifecycleError> {
+    let started = std::time::Instant::now();
     let repo = tx.repo();
     let store = Store::new(repo);
     let worktrees = repo.linked_worktrees()?;
@@ -190,6 +203,7 @@ pub fn refresh(
     }
     let cache = Cache {
         scanned_at: now(),
+        took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         sessions,
     };
     save(&repo.common_dir(), &cache).map_err(|e| {
@@ -308,6 +322,7 @@ mod tests {
     fn names_old_work_at_most_five_times() {
         let cache = Cache {
             scanned_at: 1000,
+            took_ms: 0,
             sessions: (0..7)
                 .map(|i| entry(&format!("s{i}"), 1, 0))
                 .chain([entry("fresh", 3, 990), entry("clean", 0, 0)])
@@ -323,5 +338,13 @@ mod tests {
         assert!(is_stale(None, 0));
         assert!(!is_stale(Some(&cache), 1030));
         assert!(is_stale(Some(&cache), 1060));
+        // A refresh that took 9 s: the next one three minutes later, not one.
+        let slow = Cache {
+            took_ms: 9_000,
+            ..cache
+        };
+        assert!(!is_stale(Some(&slow), 1060));
+        assert!(!is_stale(Some(&slow), 1179));
+        assert!(is_stale(Some(&slow), 1180));
     }
 }

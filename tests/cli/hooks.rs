@@ -363,6 +363,20 @@ fn forgotten_work_is_named_and_checkpointed_in_the_background() {
         "no background checkpoint: {:?}",
         repo.events("forgotten")
     );
+    // The refresh notes how long it took: a slow one is started less often.
+    let cache_file = repo.root.join(".git/session/status-cache.json");
+    let mut took = None;
+    for _ in 0..100 {
+        took = std::fs::read(&cache_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|c| c["took_ms"].as_u64());
+        if took.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(took.is_some(), "no took_ms in the status cache");
     assert_eq!(
         repo.meta("forgotten")["updated"],
         updated,
