@@ -9,9 +9,10 @@
 //! touched lately is not forgotten, one touched long ago is scanned again (O(changes)). What
 //! the cache can still miss: work in a worktree whose index changed since its scan, or
 //! anything without a monitor (until the next refresh, started by the next hook once the
-//! cache is a minute old, or twenty times as old as its scan took), and a scan that failed. A worktree deleted since is dropped when
-//! its path is gone. Destructive decisions (end, rm, gc, rewind) never read this cache: they
-//! keep their full scan. This module never prints.
+//! cache is a minute old, or twenty times as old as its scan took), and a scan that failed.
+//! A worktree deleted since is dropped when its path is gone. Destructive decisions (end,
+//! rm, gc, rewind) never read this cache: they keep their full scan. This module never
+//! prints.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,9 @@ use crate::session::{LocalStore, SessionLock, Store};
 const CACHE_FILE: &str = "status-cache.json";
 /// A cache older than this is refreshed (in the background) by the next hook.
 pub const REFRESH_AFTER_SECS: i64 = 60;
-/// ... or, when its scan took long (no monitor, many large worktrees), older than this many
-/// times the scan took: the refresh then keeps to about a twentieth of the machine's time.
+/// Or, when its scan took longer than a twentieth of that (no monitor, many large
+/// worktrees), older than this many times the scan: the refresh then keeps to about a
+/// twentieth of the machine's time.
 const REFRESH_COST_FACTOR: i64 = 20;
 /// At most this many sessions are named; the rest are counted.
 const MAX_LINES: usize = 5;
