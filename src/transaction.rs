@@ -17,6 +17,12 @@
 //! panic), the transaction runs the compensations registered so far, newest first: flushed
 //! refs go back when nobody moved them since, machine-local records are restored, and the
 //! operations' own compensations (a worktree made moments ago is removed) run.
+//!
+//! A process killed after a flush runs nothing: before each flush the record so far is
+//! written to a machine-local journal (`$GIT_COMMON_DIR/session/journal/<id>.json`, removed
+//! when the transaction ends), and the next transaction of any process records a killed
+//! one's journal as an operation that was killed part-way (`adopt_killed`), with the ref
+//! changes it did make: `undo` takes them back (a `land` killed after moving its target).
 
 use std::path::{Path, PathBuf};
 
@@ -114,7 +120,28 @@ pub struct Transaction<'r> {
     prune_before: Option<i64>,
     /// The records kept when the chain was rebuilt without the old ones.
     pruned: Option<Pruned>,
+    /// A journal was written for this transaction (see [`Journal`]).
+    journaled: bool,
+    /// This transaction writes no journal ([`Transaction::without_journal`]).
+    no_journal: bool,
 }
+
+/// What a transaction has applied, or is about to, on disk until it ends: what records it
+/// if its process is killed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    pid: u32,
+    record: OpRecord,
+}
+
+/// Where the journals are.
+fn journal_dir(common: &Path) -> PathBuf {
+    common.join("session").join("journal")
+}
+
+/// A journal older than this is a killed process's even when its pid names a process (the
+/// pid used again).
+const STALE_JOURNAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// What pruning the operation log left.
 struct Pruned {
@@ -125,6 +152,13 @@ impl<'r> Transaction<'r> {
     /// Starts a transaction for `command` (the command line, for the log). `automatic`:
     /// taken by a hook or a background process.
     pub fn start(repo: &'r Repo, command: &str, automatic: bool) -> Transaction<'r> {
+        // An operation killed part-way is recorded first, in the order things happened.
+        let _ = adopt_killed(repo);
+        Self::start_plain(repo, command, automatic)
+    }
+
+    /// [`start`](Self::start) without looking for killed operations.
+    fn start_plain(repo: &'r Repo, command: &str, automatic: bool) -> Transaction<'r> {
         Transaction {
             repo,
             record: OpRecord {
@@ -147,6 +181,56 @@ impl<'r> Transaction<'r> {
             persisted: false,
             prune_before: None,
             pruned: None,
+            journaled: false,
+            no_journal: false,
+        }
+    }
+
+    /// Writes the journal: the record so far with the ref edits `pending` about to apply.
+    fn write_journal(&mut self, pending: &[Staged]) -> Result<(), TxError> {
+        let mut record = self.record.clone();
+        for staged in pending {
+            if staged.new != staged.expect.value() {
+                let hex = |id: Option<ObjectId>| id.map(|i| i.to_string());
+                merge_change(
+                    &mut record.refs,
+                    &staged.name,
+                    hex(staged.expect.value()),
+                    hex(staged.new),
+                );
+            }
+        }
+        let dir = journal_dir(&self.repo.common_dir());
+        let journal = Journal {
+            pid: std::process::id(),
+            record,
+        };
+        let bytes = serde_json::to_vec(&journal).expect("journals serialize");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| {
+                crate::fsutil::write_atomic(
+                    &dir.join(format!("{}.json", self.record.id)),
+                    &bytes,
+                    None,
+                )
+            })
+            .map_err(|source| TxError::Local { dir, source })?;
+        self.journaled = true;
+        Ok(())
+    }
+
+    /// Writes no journal from now on: killed part-way, this operation is finished by running
+    /// it again rather than recorded (`undo`, `redo`).
+    pub fn without_journal(&mut self) {
+        self.remove_journal();
+        self.no_journal = true;
+    }
+
+    /// Removes the journal: the transaction ended (recorded, or taken back).
+    fn remove_journal(&mut self) {
+        if std::mem::take(&mut self.journaled) {
+            let dir = journal_dir(&self.repo.common_dir());
+            let _ = std::fs::remove_file(dir.join(format!("{}.json", self.record.id)));
         }
     }
 
@@ -726,6 +810,15 @@ impl<'r> Transaction<'r> {
                 None
             };
             let updates = self.updates(keep.as_ref().map(|(_, u)| u));
+            if !with_record
+                && !self.no_journal
+                && !self.staged.iter().all(|s| s.new == s.expect.value())
+            {
+                let pending = std::mem::take(&mut self.staged);
+                let written = self.write_journal(&pending);
+                self.staged = pending;
+                written?;
+            }
             crate::fault::point(if with_record { "finish" } else { "flush" });
             match self.repo.apply_ref_edits(&updates) {
                 Ok(()) => {
@@ -853,6 +946,7 @@ impl<'r> Transaction<'r> {
                 None => log.append(lock, std::slice::from_ref(&self.record)),
             };
         }
+        self.remove_journal();
         Ok(std::mem::replace(
             &mut self.record,
             OpRecord {
@@ -920,12 +1014,116 @@ impl Drop for Transaction<'_> {
             {
                 let _ = log.append(lock, std::slice::from_ref(&self.record));
             }
+            self.remove_journal();
             return;
         }
         for compensation in std::mem::take(&mut self.compensations).into_iter().rev() {
             compensation(self.repo);
         }
+        self.remove_journal();
     }
+}
+
+/// Records the operations whose process was killed after a flush (their journals, see
+/// [`Journal`]), each as one killed part-way with the ref changes it made (those whose ref
+/// is still where it put it): `undo` takes them back. A journal of a process still running
+/// is left alone. Returns what was recorded.
+pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
+    let dir = journal_dir(&repo.common_dir());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut adopted = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        // `<id>.json`, or `<id>.json.<pid>` as claimed by a process that may have died.
+        let Some((id, claimed_by)) = name.split_once(".json") else {
+            continue;
+        };
+        let claimer = claimed_by
+            .strip_prefix('.')
+            .and_then(|p| p.parse::<u32>().ok());
+        if !claimed_by.is_empty() && claimer.is_none_or(process_alive) {
+            continue;
+        }
+        let Ok(journal) = std::fs::read(&path)
+            .map_err(|_| ())
+            .and_then(|b| serde_json::from_slice::<Journal>(&b).map_err(|_| ()))
+        else {
+            continue;
+        };
+        let stale = crate::fsutil::untouched_for(&path, STALE_JOURNAL);
+        if journal.record.id != id || (process_alive(journal.pid) && !stale) {
+            continue;
+        }
+        // Claimed by renaming: of two processes adopting at once, one records it.
+        let claim = dir.join(format!("{id}.json.{}", std::process::id()));
+        if std::fs::rename(&path, &claim).is_err() {
+            continue;
+        }
+        let mut record = journal.record;
+        let already = recorded_since(repo, &record.id, record.time)?;
+        // What did happen: the changes whose ref is where the operation put it.
+        record.refs.retain(|change| {
+            repo.read_ref(&change.name)
+                .ok()
+                .map(|now| now.map(|id| id.to_string()))
+                == Some(change.new.clone())
+        });
+        if !already && !record.is_empty() {
+            record.command.push_str(" (killed part-way)");
+            let mut tx = Transaction::start_plain(repo, "", record.automatic);
+            tx.record = record;
+            adopted.push(tx.finish()?);
+        }
+        let _ = std::fs::remove_file(&claim);
+    }
+    Ok(adopted)
+}
+
+/// Whether the operation log's chain holds a record `id` among those since `time` (a
+/// process killed between recording and removing its journal).
+fn recorded_since(repo: &Repo, id: &str, time: i64) -> Result<bool, TxError> {
+    let mut next = repo.read_ref(oplog::KEEP_REF)?;
+    while let Some(commit_id) = next {
+        let commit = repo.read_commit(commit_id)?;
+        let Some(record) = oplog::record_of(&commit) else {
+            break;
+        };
+        if record.id == id {
+            return Ok(true);
+        }
+        if record.time < time {
+            break;
+        }
+        next = commit.parents.first().copied();
+    }
+    Ok(false)
+}
+
+/// Whether process `pid` is running (a zombie counts as gone).
+fn process_alive(pid: u32) -> bool {
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        return stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X");
+    }
+    if Path::new("/proc/self/stat").exists() {
+        return false;
+    }
+    i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .is_some_and(|pid| {
+            !matches!(
+                rustix::process::test_kill_process(pid),
+                Err(rustix::io::Errno::SRCH)
+            )
+        })
 }
 
 /// The text of a command line for the log: the arguments after the program, each quoted

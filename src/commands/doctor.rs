@@ -27,6 +27,9 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CommandResult {
     let branch_prefix = config.branch_prefix()?;
     let remote = config.string(&crate::config::REMOTE);
     let local = ctx.local();
+    // Operations killed after they changed refs: recorded (every transaction does this as it
+    // starts; first here, to be reported).
+    let adopted = crate::transaction::adopt_killed(&ctx.repo)?;
     let mut tx = ctx.transaction();
     let mut env = ops::resume::Env {
         tx: &mut tx,
@@ -39,7 +42,8 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CommandResult {
         default_remote: &remote,
         reporter: &ctx.out,
     };
-    let findings = ops::doctor::doctor(&mut env, args.fix)?;
+    let mut findings = ops::doctor::killed_operations(&adopted);
+    findings.extend(ops::doctor::doctor(&mut env, args.fix)?);
     tx.finish()?;
     if args.json {
         ctx.out.json(&findings)?;

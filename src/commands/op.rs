@@ -46,6 +46,7 @@ pub struct ShowArgs {
 
 pub fn run(ctx: &Context, args: OpArgs) -> CommandResult {
     let log = OpLog::new(&ctx.repo.common_dir());
+    crate::transaction::adopt_killed(&ctx.repo)?;
     log.catch_up(&ctx.repo)?;
     match args.command {
         OpCommand::Log(args) => {

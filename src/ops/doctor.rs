@@ -19,7 +19,7 @@ pub struct Finding {
     /// `moved-worktree`,
     /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
     /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
-    /// `oplog`, `fsmonitor`).
+    /// `oplog`, `fsmonitor`, `killed-operation`).
     pub kind: &'static str,
     /// What it is about: a session, a path, a ref.
     pub subject: String,
@@ -48,6 +48,23 @@ impl Finding {
 /// that records on that ref fails until it goes).
 const STALE_REF_LOCK_SECS: u64 = 60;
 const STALE_REF_LOCK: std::time::Duration = std::time::Duration::from_secs(STALE_REF_LOCK_SECS);
+
+/// The operations killed after they changed refs that were just recorded (by
+/// [`crate::transaction::adopt_killed`]): reported as repaired, since any command records them.
+pub fn killed_operations(adopted: &[oplog::OpRecord]) -> Vec<Finding> {
+    adopted
+        .iter()
+        .map(|record| Finding {
+            fixed: true,
+            ..Finding::new(
+                "killed-operation",
+                record.id.clone(),
+                format!("`{}` changed refs and was not recorded", record.command),
+                "record it (`git session undo` takes it back)",
+            )
+        })
+        .collect()
+}
 
 /// Looks for everything; with `fix`, repairs what it can (through `env.tx`).
 pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
@@ -464,9 +481,17 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         }
         out.push(finding);
     }
-    // git's index locks in session worktrees: reported, never removed (git records no owner).
-    for w in worktrees.iter().filter(|w| w.exists) {
-        let lock = w.git_dir.join("index.lock");
+    // git's index locks in the worktrees (the main one too: `land` moves its files with git's
+    // read-tree): reported, never removed (git records no owner).
+    let main_lock = repo
+        .workdir()
+        .is_some()
+        .then(|| repo.common_dir().join("index.lock"));
+    let linked_locks = worktrees
+        .iter()
+        .filter(|w| w.exists)
+        .map(|w| w.git_dir.join("index.lock"));
+    for lock in main_lock.into_iter().chain(linked_locks) {
         if lock.exists() {
             out.push(Finding::new(
                 "index-lock",

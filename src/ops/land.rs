@@ -455,6 +455,8 @@ pub fn land(
     approver: &dyn Approver,
     reporter: &dyn Reporter,
 ) -> OpResult<Landed> {
+    // Named from the start: a record of a landing killed part-way names its session.
+    tx.touch(session);
     let repo = tx.repo();
     let mut plan = plan(repo, local, config, session, req)?;
     // Checks from the tracked file run only approved, asked before anything changes.
@@ -569,6 +571,8 @@ pub fn land(
     tx.flush()?;
     crate::fault::point("land-moved");
     notes(tx, session, &plan, landed)?;
+    // Kept, it goes on from what landed: its base is that (nothing of it is unlanded).
+    let keep_base = req.keep.then(|| landed.to_string());
     tx.record(
         session.name(),
         Event::new(
@@ -580,7 +584,11 @@ pub fn land(
                 crate::git::short_id(landed)
             ),
         ),
-        |_, _| {},
+        move |meta, _| {
+            if let Some(base) = &keep_base {
+                meta.base = base.clone();
+            }
+        },
     )?;
     let mut removed_worktree = None;
     if req.keep {

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::support::{TestRepo, same, state, write_file};
+use crate::support::{BIN, TestRepo, same, state, write_file};
 
 fn base_repo() -> TestRepo {
     let repo = TestRepo::new();
@@ -242,6 +242,11 @@ fn refused_landings_change_nothing() {
         repo.git(&["rev-parse", "session/s"]),
         repo.git(&["rev-parse", "main"])
     );
+    // Its base is what landed: nothing of it is unlanded, and ending it removes its clean
+    // worktree (it said "1 commit(s) not on its base" and kept it).
+    assert_eq!(repo.meta("s")["base"], repo.git(&["rev-parse", "main"]));
+    let out = repo.session(&["end", "s"]).ok();
+    assert!(!out.stderr.contains("not on its base"), "{}", out.stderr);
 }
 
 fn three_sessions(repo: &TestRepo) -> (PathBuf, PathBuf, PathBuf) {
@@ -561,5 +566,39 @@ fn ignored_files_are_never_overwritten() {
     assert_eq!(
         std::fs::read_to_string(repo.root.join("app.log")).unwrap(),
         "precious main log\n"
+    );
+}
+
+/// A `land` killed after it moved the target (as `kill -9` would, there) is recorded by the
+/// next command as an operation killed part-way, and `undo` takes it back. The walk-through
+/// found `main` moved with no record, and `undo` taking back the operation before instead.
+#[test]
+fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    let before = state(&repo);
+    let main_before = repo.git(&["rev-parse", "main"]);
+    let out = repo.cmd_in(
+        &repo.root,
+        "env",
+        &["GIT_SESSION_FAULT=land-moved", BIN, "land", "s"],
+    );
+    assert_ne!(out.code, 0, "it was not killed: {}", out.stderr);
+    assert_ne!(repo.git(&["rev-parse", "main"]), main_before, "main moved");
+    let undo = repo.session(&["undo"]).ok();
+    assert!(
+        undo.stderr
+            .contains("Recorded `land s (killed part-way)`: it was killed after changing refs"),
+        "{}",
+        undo.stderr
+    );
+    assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
+    same(&state(&repo), &before, "undo of a killed land");
+    // Recorded once: nothing is left for doctor.
+    let doctor = repo.session(&["doctor"]).ok();
+    assert!(
+        !doctor.stdout.contains("killed-operation"),
+        "{}",
+        doctor.stdout
     );
 }
