@@ -90,12 +90,8 @@ impl SessionMeta {
 
     /// Parses and checks session.yaml. `expected_name` is the name from the ref.
     pub fn from_yaml(text: &str, expected_name: &str) -> Result<SessionMeta, MetaError> {
-        let meta: SessionMeta = serde_saphyr::from_str(text).map_err(|e| {
-            MetaError(format!(
-                "session.yaml does not parse: {}",
-                first_line(&e.to_string())
-            ))
-        })?;
+        let meta: SessionMeta = serde_saphyr::from_str(text)
+            .map_err(|e| MetaError(format!("session.yaml does not parse: {}", yaml_problem(&e))))?;
         meta.check(expected_name)?;
         Ok(meta)
     }
@@ -104,12 +100,8 @@ impl SessionMeta {
     /// the ref's (a rename since): the name must still be a valid session name.
     pub fn from_yaml_any_name(text: &str) -> Result<SessionMeta, MetaError> {
         // One parse: a fetched log is checked event by event, and parsing is most of it.
-        let meta: SessionMeta = serde_saphyr::from_str(text).map_err(|e| {
-            MetaError(format!(
-                "session.yaml does not parse: {}",
-                first_line(&e.to_string())
-            ))
-        })?;
+        let meta: SessionMeta = serde_saphyr::from_str(text)
+            .map_err(|e| MetaError(format!("session.yaml does not parse: {}", yaml_problem(&e))))?;
         name::validate(&meta.name).map_err(|e| {
             MetaError(format!(
                 "session.yaml names '{}', which is not a valid session name: {}",
@@ -217,6 +209,22 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
+/// What is wrong with a session.yaml the parser refused, in one line and in words: not the
+/// parser's own prefix, nor its limits and options by their names in the code.
+fn yaml_problem(error: &serde_saphyr::Error) -> String {
+    let text = error.to_string();
+    let line = first_line(&text);
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    let lower = line.to_ascii_lowercase();
+    if lower.contains("budget") {
+        "it is larger or more deeply nested than a session's metadata can be".to_owned()
+    } else if lower.contains("duplicate") {
+        "a key appears twice".to_owned()
+    } else {
+        line.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,5 +309,28 @@ mod tests {
             );
         }
         assert!(SessionMeta::from_yaml(&good, "other").is_err());
+    }
+
+    /// The parser's refusals read as one line in words: no second `error:`, no names from
+    /// its code (a walk-through saw `budget breached: Nodes { nodes: 250001 }`).
+    #[test]
+    fn parse_errors_are_said_in_words() {
+        let good = sample().to_yaml();
+        let said = |text: &str| SessionMeta::from_yaml(text, "yes").unwrap_err().to_string();
+        let duplicate = said(&format!("{good}name: yes\n"));
+        assert_eq!(
+            duplicate,
+            "session.yaml does not parse: a key appears twice"
+        );
+        let bomb = format!("a: &a [{}]\n", "x, ".repeat(300_000));
+        assert_eq!(
+            said(&bomb),
+            "session.yaml does not parse: it is larger or more deeply nested than a session's metadata can be"
+        );
+        let broken = said("[unclosed");
+        assert!(
+            broken.starts_with("session.yaml does not parse: ") && !broken.contains("error:"),
+            "{broken}"
+        );
     }
 }

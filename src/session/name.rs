@@ -57,8 +57,10 @@ impl fmt::Display for NameRule {
     }
 }
 
+/// The name as every message shows text from outside: control characters escaped (`\x1b`),
+/// the rest as typed (a backslash is one backslash).
 fn printable(name: &str) -> String {
-    name.escape_debug().to_string()
+    crate::text::escape(name)
 }
 
 /// Checks `name` against git's ref-name rules (plus: no leading `-`, at most 100 bytes).

@@ -278,6 +278,21 @@ fn odd_names_and_checkpoint_specs_get_one_line_errors() {
         assert_eq!(out.error_lines(), 1, "{}", out.stderr);
         assert!(!out.stderr.contains("\ny'"), "{}", out.stderr);
     }
+    // Shown as every message shows outside text: a backslash as one, an escape as `\x1b`.
+    let out = repo.session(&["show", "a\\b"]).fails();
+    assert!(
+        out.stderr
+            .starts_with("error: invalid session name 'a\\b': "),
+        "{}",
+        out.stderr
+    );
+    let out = repo.session(&["show", "e\u{1b}[31mx"]).fails();
+    assert!(
+        out.stderr
+            .starts_with("error: invalid session name 'e\\x1b[31mx': "),
+        "{}",
+        out.stderr
+    );
     repo.session(&["checkpoint", "s"]).ok();
     let out = repo.session(&["rewind", "a\nb", "s"]).fails();
     assert!(
