@@ -18,11 +18,13 @@
 //! refs go back when nobody moved them since, machine-local records are restored, and the
 //! operations' own compensations (a worktree made moments ago is removed) run.
 //!
-//! A process killed after a flush runs nothing: before each flush the record so far is
-//! written to a machine-local journal (`$GIT_COMMON_DIR/session/journal/<id>.json`, removed
-//! when the transaction ends), and the next transaction of any process records a killed
-//! one's journal as an operation that was killed part-way (`adopt_killed`), with the ref
-//! changes it did make: `undo` takes them back (a `land` killed after moving its target).
+//! A process killed after a flush runs nothing. Most of what that leaves is finished by the
+//! pending markers (`resume`, `doctor`); a `land`'s target branch moved in its worktree is
+//! not a session's to finish: such a transaction keeps a journal (`journal_moves`), written
+//! before each flush to `$GIT_COMMON_DIR/session/journal/<id>.json` under a lock it holds
+//! while it lives, and removed when it ends. The next transaction of any process records a
+//! dead one's journal as an operation killed part-way (`adopt_killed`): the target's move,
+//! if it happened, which `undo` takes back.
 
 use std::path::{Path, PathBuf};
 
@@ -120,17 +122,18 @@ pub struct Transaction<'r> {
     prune_before: Option<i64>,
     /// The records kept when the chain was rebuilt without the old ones.
     pruned: Option<Pruned>,
-    /// A journal was written for this transaction (see [`Journal`]).
-    journaled: bool,
-    /// This transaction writes no journal ([`Transaction::without_journal`]).
-    no_journal: bool,
+    /// The lock this transaction holds on its journal while it lives, once it wrote one
+    /// (see [`Journal`]).
+    journal_lock: Option<std::fs::File>,
+    /// This transaction keeps a journal ([`Transaction::journal_moves`]).
+    journaling: bool,
 }
 
-/// What a transaction has applied, or is about to, on disk until it ends: what records it
-/// if its process is killed.
+/// What a journaling transaction has applied, or is about to: what records it if its
+/// process is killed. Its `.lock` file is held (flock) by the process while it runs: a lock
+/// another process can take is a dead process's, in any pid namespace.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Journal {
-    pid: u32,
     record: OpRecord,
 }
 
@@ -138,10 +141,6 @@ struct Journal {
 fn journal_dir(common: &Path) -> PathBuf {
     common.join("session").join("journal")
 }
-
-/// A journal older than this is a killed process's even when its pid names a process (the
-/// pid used again).
-const STALE_JOURNAL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// What pruning the operation log left.
 struct Pruned {
@@ -181,9 +180,16 @@ impl<'r> Transaction<'r> {
             persisted: false,
             prune_before: None,
             pruned: None,
-            journaled: false,
-            no_journal: false,
+            journal_lock: None,
+            journaling: false,
         }
+    }
+
+    /// Keeps a journal from now on: killed part-way, what this operation did to branches it
+    /// advanced in their worktrees (`WorktreeChange::Advanced`, a landing's target) is
+    /// recorded by the next command, for `undo` to take back.
+    pub fn journal_moves(&mut self) {
+        self.journaling = true;
     }
 
     /// Writes the journal: the record so far with the ref edits `pending` about to apply.
@@ -201,36 +207,32 @@ impl<'r> Transaction<'r> {
             }
         }
         let dir = journal_dir(&self.repo.common_dir());
-        let journal = Journal {
-            pid: std::process::id(),
-            record,
+        let local = |source| TxError::Local {
+            dir: dir.clone(),
+            source,
         };
-        let bytes = serde_json::to_vec(&journal).expect("journals serialize");
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| {
-                crate::fsutil::write_atomic(
-                    &dir.join(format!("{}.json", self.record.id)),
-                    &bytes,
-                    None,
-                )
-            })
-            .map_err(|source| TxError::Local { dir, source })?;
-        self.journaled = true;
+        if self.journal_lock.is_none() {
+            std::fs::create_dir_all(&dir).map_err(local)?;
+            let lock = std::fs::File::create(dir.join(format!("{}.lock", self.record.id)))
+                .map_err(local)?;
+            rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+                .map_err(|e| local(e.into()))?;
+            self.journal_lock = Some(lock);
+        }
+        let bytes = serde_json::to_vec(&Journal { record }).expect("journals serialize");
+        crate::fsutil::write_atomic(&dir.join(format!("{}.json", self.record.id)), &bytes, None)
+            .map_err(local)?;
         Ok(())
     }
 
-    /// Writes no journal from now on: killed part-way, this operation is finished by running
-    /// it again rather than recorded (`undo`, `redo`).
-    pub fn without_journal(&mut self) {
-        self.remove_journal();
-        self.no_journal = true;
-    }
-
-    /// Removes the journal: the transaction ended (recorded, or taken back).
+    /// Removes the journal: the transaction ended (recorded, or taken back). The json first:
+    /// a lock left without one is nothing to adopt.
     fn remove_journal(&mut self) {
-        if std::mem::take(&mut self.journaled) {
+        if let Some(lock) = self.journal_lock.take() {
             let dir = journal_dir(&self.repo.common_dir());
             let _ = std::fs::remove_file(dir.join(format!("{}.json", self.record.id)));
+            let _ = std::fs::remove_file(dir.join(format!("{}.lock", self.record.id)));
+            drop(lock);
         }
     }
 
@@ -811,13 +813,14 @@ impl<'r> Transaction<'r> {
             };
             let updates = self.updates(keep.as_ref().map(|(_, u)| u));
             if !with_record
-                && !self.no_journal
+                && self.journaling
                 && !self.staged.iter().all(|s| s.new == s.expect.value())
             {
+                // Best effort: a journal that cannot be written (a read-only directory) leaves
+                // the command as it was before journals, not failed.
                 let pending = std::mem::take(&mut self.staged);
-                let written = self.write_journal(&pending);
+                let _ = self.write_journal(&pending);
                 self.staged = pending;
-                written?;
             }
             crate::fault::point(if with_record { "finish" } else { "flush" });
             match self.repo.apply_ref_edits(&updates) {
@@ -1008,13 +1011,15 @@ impl Drop for Transaction<'_> {
             self.prune_before = None;
             let log = OpLog::new(&self.repo.common_dir());
             let lock = log.lock().ok();
-            if self.apply(true).is_ok()
-                && !self.record.is_empty()
-                && let Some(lock) = &lock
-            {
-                let _ = log.append(lock, std::slice::from_ref(&self.record));
+            if self.apply(true).is_ok() {
+                if !self.record.is_empty()
+                    && let Some(lock) = &lock
+                {
+                    let _ = log.append(lock, std::slice::from_ref(&self.record));
+                }
+                self.remove_journal();
             }
-            self.remove_journal();
+            // Not recorded: the journal stays for the next command to record.
             return;
         }
         for compensation in std::mem::take(&mut self.compensations).into_iter().rev() {
@@ -1024,106 +1029,143 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// Records the operations whose process was killed after a flush (their journals, see
-/// [`Journal`]), each as one killed part-way with the ref changes it made (those whose ref
-/// is still where it put it): `undo` takes them back. A journal of a process still running
-/// is left alone. Returns what was recorded.
+/// Records the operations whose process was killed while it kept a journal (see
+/// [`Journal`]), each as one killed part-way holding what `undo` can safely take back: the
+/// branches it advanced in their worktrees that are still where it put them (and the notes
+/// it moved). Everything else a killed command leaves is finished by the pending markers
+/// (`resume`, `doctor`). A journal whose process still holds its lock is left alone.
+/// Returns what was recorded.
 pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
     let dir = journal_dir(&repo.common_dir());
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
     };
-    let mut adopted = Vec::new();
+    let mut journals = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        // `<id>.json`, or `<id>.json.<pid>` as claimed by a process that may have died.
-        let Some((id, claimed_by)) = name.split_once(".json") else {
-            continue;
-        };
-        let claimer = claimed_by
-            .strip_prefix('.')
-            .and_then(|p| p.parse::<u32>().ok());
-        if !claimed_by.is_empty() && claimer.is_none_or(process_alive) {
-            continue;
-        }
-        let Ok(journal) = std::fs::read(&path)
-            .map_err(|_| ())
-            .and_then(|b| serde_json::from_slice::<Journal>(&b).map_err(|_| ()))
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .map(str::to_owned)
         else {
             continue;
         };
-        let stale = crate::fsutil::untouched_for(&path, STALE_JOURNAL);
-        if journal.record.id != id || (process_alive(journal.pid) && !stale) {
+        // Held while its process lives; taken here, it stays held while this records it.
+        let Ok(lock) = std::fs::File::options()
+            .write(true)
+            .open(dir.join(format!("{id}.lock")))
+        else {
+            continue;
+        };
+        if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             continue;
         }
-        // Claimed by renaming: of two processes adopting at once, one records it.
-        let claim = dir.join(format!("{id}.json.{}", std::process::id()));
-        if std::fs::rename(&path, &claim).is_err() {
+        let Some(journal) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Journal>(&b).ok())
+            .filter(|j| j.record.id == id)
+        else {
             continue;
+        };
+        journals.push((journal.record, path, lock));
+    }
+    // In the order they began.
+    journals.sort_by_key(|(record, _, _)| record.time);
+    let mut adopted = Vec::new();
+    let mut recorded: Option<std::collections::HashSet<String>> = None;
+    for (mut record, path, lock) in journals {
+        // Files that could not go back yet (git's index lock held there): kept for later.
+        let mut keep = false;
+        // Killed between recording and removing its journal: recorded already.
+        let recorded = match &mut recorded {
+            Some(ids) => ids,
+            None => recorded.insert(
+                oplog::chain_records(repo, repo.read_ref(oplog::KEEP_REF)?)?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect(),
+            ),
+        };
+        if !recorded.contains(&record.id) {
+            // A branch whose files moved in its worktree but whose ref did not (killed in
+            // between): the files go back, as the transaction's rollback would have put them
+            // (git's read-tree keeps any change made there since).
+            for change in &record.worktrees {
+                if let WorktreeChange::Advanced {
+                    path,
+                    branch,
+                    from,
+                    to,
+                } = change
+                {
+                    let name = format!("refs/heads/{branch}");
+                    let (Some(from), Some(to)) = (
+                        ObjectId::from_hex(from.as_bytes()).ok(),
+                        ObjectId::from_hex(to.as_bytes()).ok(),
+                    ) else {
+                        continue;
+                    };
+                    let checked_out = repo
+                        .open_worktree(path)
+                        .ok()
+                        .and_then(|wt| wt.head_ref_name().ok().flatten())
+                        .is_some_and(|head| head == name);
+                    if checked_out
+                        && repo.read_ref(&name).ok().flatten() == Some(from)
+                        && crate::worktree::move_files(path, to, from).is_err()
+                    {
+                        keep = true;
+                    }
+                }
+            }
+            let in_place = |change: &RefChange| {
+                repo.read_ref(&change.name)
+                    .ok()
+                    .map(|now| now.map(|id| id.to_string()))
+                    == Some(change.new.clone())
+            };
+            let moved: Vec<RefChange> = record
+                .worktrees
+                .iter()
+                .filter_map(|w| match w {
+                    WorktreeChange::Advanced { branch, .. } => Some(format!("refs/heads/{branch}")),
+                    _ => None,
+                })
+                .filter_map(|name| record.refs.iter().find(|c| c.name == name).cloned())
+                .filter(in_place)
+                .collect();
+            if !moved.is_empty() {
+                record.worktrees.retain(|w| match w {
+                    WorktreeChange::Advanced { branch, .. } => moved
+                        .iter()
+                        .any(|c| c.name == format!("refs/heads/{branch}")),
+                    _ => false,
+                });
+                let notes: Vec<RefChange> = record
+                    .refs
+                    .iter()
+                    .filter(|c| c.name.starts_with("refs/notes/") && in_place(c))
+                    .cloned()
+                    .collect();
+                record.refs = moved.into_iter().chain(notes).collect();
+                record.local.clear();
+                record.files.clear();
+                record.command.push_str(" (killed part-way)");
+                let mut tx = Transaction::start_plain(repo, "", record.automatic);
+                tx.record = record;
+                let done = tx.finish()?;
+                recorded.insert(done.id.clone());
+                adopted.push(done);
+            }
         }
-        let mut record = journal.record;
-        let already = recorded_since(repo, &record.id, record.time)?;
-        // What did happen: the changes whose ref is where the operation put it.
-        record.refs.retain(|change| {
-            repo.read_ref(&change.name)
-                .ok()
-                .map(|now| now.map(|id| id.to_string()))
-                == Some(change.new.clone())
-        });
-        if !already && !record.is_empty() {
-            record.command.push_str(" (killed part-way)");
-            let mut tx = Transaction::start_plain(repo, "", record.automatic);
-            tx.record = record;
-            adopted.push(tx.finish()?);
+        if !keep {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path.with_extension("lock"));
         }
-        let _ = std::fs::remove_file(&claim);
+        drop(lock);
     }
     Ok(adopted)
-}
-
-/// Whether the operation log's chain holds a record `id` among those since `time` (a
-/// process killed between recording and removing its journal).
-fn recorded_since(repo: &Repo, id: &str, time: i64) -> Result<bool, TxError> {
-    let mut next = repo.read_ref(oplog::KEEP_REF)?;
-    while let Some(commit_id) = next {
-        let commit = repo.read_commit(commit_id)?;
-        let Some(record) = oplog::record_of(&commit) else {
-            break;
-        };
-        if record.id == id {
-            return Ok(true);
-        }
-        if record.time < time {
-            break;
-        }
-        next = commit.parents.first().copied();
-    }
-    Ok(false)
-}
-
-/// Whether process `pid` is running (a zombie counts as gone).
-fn process_alive(pid: u32) -> bool {
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        return stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X");
-    }
-    if Path::new("/proc/self/stat").exists() {
-        return false;
-    }
-    i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-        .is_some_and(|pid| {
-            !matches!(
-                rustix::process::test_kill_process(pid),
-                Err(rustix::io::Errno::SRCH)
-            )
-        })
 }
 
 /// The text of a command line for the log: the arguments after the program, each quoted

@@ -28,6 +28,9 @@ pub const REFRESH_AFTER_SECS: i64 = 60;
 /// worktrees), older than this many times the scan: the refresh then keeps to about a
 /// twentieth of the machine's time.
 const REFRESH_COST_FACTOR: i64 = 20;
+/// ... but never older than this (one slow scan, on a busy machine, does not put the
+/// forgotten-work checkpoints off for long).
+const REFRESH_AT_MOST_SECS: i64 = 15 * 60;
 /// At most this many sessions are named; the rest are counted.
 const MAX_LINES: usize = 5;
 
@@ -85,7 +88,9 @@ pub fn save(common_dir: &Path, cache: &Cache) -> std::io::Result<()> {
 pub fn is_stale(cache: Option<&Cache>, now: i64) -> bool {
     cache.is_none_or(|c| {
         let cost = i64::try_from(c.took_ms / 1000).unwrap_or(i64::MAX);
-        let after = REFRESH_AFTER_SECS.max(cost.saturating_mul(REFRESH_COST_FACTOR));
+        let after = REFRESH_AFTER_SECS
+            .max(cost.saturating_mul(REFRESH_COST_FACTOR))
+            .min(REFRESH_AT_MOST_SECS);
         now - c.scanned_at >= after || c.scanned_at > now
     })
 }
@@ -348,5 +353,11 @@ mod tests {
         assert!(!is_stale(Some(&slow), 1060));
         assert!(!is_stale(Some(&slow), 1179));
         assert!(is_stale(Some(&slow), 1180));
+        // One that took ten minutes: the next one at most a quarter of an hour later.
+        let slowest = Cache {
+            took_ms: 600_000,
+            ..slow
+        };
+        assert!(is_stale(Some(&slowest), 1000 + 15 * 60));
     }
 }

@@ -29,7 +29,8 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CommandResult {
     let local = ctx.local();
     // Operations killed after they changed refs: recorded (every transaction does this as it
     // starts; first here, to be reported).
-    let adopted = crate::transaction::adopt_killed(&ctx.repo)?;
+    // (Not recorded now: the log's ref locked, say; the next command records it.)
+    let adopted = crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default();
     let mut tx = ctx.transaction();
     let mut env = ops::resume::Env {
         tx: &mut tx,

@@ -134,6 +134,14 @@ fn run_command(command: Option<Command>, color: ColorChoice, cli: CliDefinition)
         command => command,
     };
     let ctx = Context::open(out)?;
+    // What a command killed part-way left for the next one (a landing's target moved, or its
+    // files), first: read-only commands then show the state as it is meant to be.
+    for record in crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default() {
+        ctx.out.status(&format!(
+            "Recorded `{}`: it was killed after changing refs (`git session undo` takes it back)",
+            crate::text::escape(&record.command)
+        ));
+    }
     let Some(command) = command else {
         return current_or_list(&ctx);
     };

@@ -455,8 +455,10 @@ pub fn land(
     approver: &dyn Approver,
     reporter: &dyn Reporter,
 ) -> OpResult<Landed> {
-    // Named from the start: a record of a landing killed part-way names its session.
+    // Named from the start, and journaled: killed after the target moved, the next command
+    // records that move for `undo` (`Transaction::journal_moves`).
     tx.touch(session);
+    tx.journal_moves();
     let repo = tx.repo();
     let mut plan = plan(repo, local, config, session, req)?;
     // Checks from the tracked file run only approved, asked before anything changes.
@@ -572,7 +574,7 @@ pub fn land(
     crate::fault::point("land-moved");
     notes(tx, session, &plan, landed)?;
     // Kept, it goes on from what landed: its base is that (nothing of it is unlanded).
-    let keep_base = req.keep.then(|| landed.to_string());
+    let keep_base = (req.keep && session_path.is_some()).then(|| landed.to_string());
     tx.record(
         session.name(),
         Event::new(

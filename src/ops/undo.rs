@@ -89,9 +89,6 @@ pub fn undo(
 ) -> OpResult<Undone> {
     // What this decides to overwrite or remove is judged by a full scan.
     crate::git::fsmonitor::require_full_scans();
-    // Killed part-way, an undo is finished by running it again (it puts back the state the
-    // record names), not recorded as an operation of its own to take back.
-    tx.without_journal();
     let repo = tx.repo();
     if let Some(published) = &record.published {
         let refs: Vec<String> = published

@@ -215,10 +215,15 @@ fn yaml_problem(error: &serde_saphyr::Error) -> String {
     let text = error.to_string();
     let line = first_line(&text);
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    let lower = line.to_ascii_lowercase();
-    if lower.contains("budget") {
+    // Matched where the parser puts its own words (after the position), not where a value
+    // of the file could be.
+    let words = match line.split_once(": ") {
+        Some((position, rest)) if position.starts_with("line ") => rest,
+        _ => line,
+    };
+    if words.starts_with("budget breached") {
         "it is larger or more deeply nested than a session's metadata can be".to_owned()
-    } else if lower.contains("duplicate") {
+    } else if line.ends_with("set DuplicateKeyPolicy in Options if acceptable") {
         "a key appears twice".to_owned()
     } else {
         line.to_owned()

@@ -601,4 +601,22 @@ fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
         "{}",
         doctor.stdout
     );
+    // Killed after git moved main's files but before main moved: the next command that
+    // records (here the landing run again) puts the files back first (nothing to record).
+    let out = repo.cmd_in(
+        &repo.root,
+        "env",
+        &["GIT_SESSION_FAULT=flush", BIN, "land", "s"],
+    );
+    assert_ne!(out.code, 0, "it was not killed: {}", out.stderr);
+    assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
+    assert_ne!(repo.git(&["status", "--porcelain"]), "", "the files moved");
+    repo.session(&["land", "s", "--dry-run"]).ok();
+    same(
+        &state(&repo),
+        &before,
+        "after a land killed before main moved",
+    );
+    repo.session(&["land", "s"]).ok();
+    assert_ne!(repo.git(&["rev-parse", "main"]), main_before);
 }
