@@ -22,9 +22,9 @@
 //! pending markers (`resume`, `doctor`); a `land`'s target branch moved in its worktree is
 //! not a session's to finish: such a transaction keeps a journal (`journal_moves`), written
 //! before each flush to `$GIT_COMMON_DIR/session/journal/<id>.json` under a lock it holds
-//! while it lives, and removed when it ends. The next transaction of any process records a
-//! dead one's journal as an operation killed part-way (`adopt_killed`): the target's move,
-//! if it happened, which `undo` takes back.
+//! while it lives, and removed when it ends. The next command (not a hook: it runs inside
+//! someone's git command) finishes a dead one's journal (`adopt_killed`): the target's move,
+//! if it happened, is recorded as an operation killed part-way, which `undo` takes back.
 
 use std::path::{Path, PathBuf};
 
@@ -151,13 +151,6 @@ impl<'r> Transaction<'r> {
     /// Starts a transaction for `command` (the command line, for the log). `automatic`:
     /// taken by a hook or a background process.
     pub fn start(repo: &'r Repo, command: &str, automatic: bool) -> Transaction<'r> {
-        // An operation killed part-way is recorded first, in the order things happened.
-        let _ = adopt_killed(repo);
-        Self::start_plain(repo, command, automatic)
-    }
-
-    /// [`start`](Self::start) without looking for killed operations.
-    fn start_plain(repo: &'r Repo, command: &str, automatic: bool) -> Transaction<'r> {
         Transaction {
             repo,
             record: OpRecord {
@@ -1152,7 +1145,7 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
                 record.local.clear();
                 record.files.clear();
                 record.command.push_str(" (killed part-way)");
-                let mut tx = Transaction::start_plain(repo, "", record.automatic);
+                let mut tx = Transaction::start(repo, "", record.automatic);
                 tx.record = record;
                 let done = tx.finish()?;
                 recorded.insert(done.id.clone());

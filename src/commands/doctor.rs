@@ -27,10 +27,6 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CommandResult {
     let branch_prefix = config.branch_prefix()?;
     let remote = config.string(&crate::config::REMOTE);
     let local = ctx.local();
-    // Operations killed after they changed refs: recorded (every transaction does this as it
-    // starts; first here, to be reported).
-    // (Not recorded now: the log's ref locked, say; the next command records it.)
-    let adopted = crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default();
     let mut tx = ctx.transaction();
     let mut env = ops::resume::Env {
         tx: &mut tx,
@@ -43,8 +39,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> CommandResult {
         default_remote: &remote,
         reporter: &ctx.out,
     };
-    let mut findings = ops::doctor::killed_operations(&adopted);
-    findings.extend(ops::doctor::doctor(&mut env, args.fix)?);
+    let findings = ops::doctor::doctor(&mut env, args.fix)?;
     tx.finish()?;
     if args.json {
         ctx.out.json(&findings)?;

@@ -135,7 +135,8 @@ fn run_command(command: Option<Command>, color: ColorChoice, cli: CliDefinition)
     };
     let ctx = Context::open(out)?;
     // What a command killed part-way left for the next one (a landing's target moved, or its
-    // files), first: read-only commands then show the state as it is meant to be.
+    // files), first: read-only commands then show the state as it is meant to be, and `undo`
+    // picks the killed operation.
     for record in crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default() {
         ctx.out.status(&format!(
             "Recorded `{}`: it was killed after changing refs (`git session undo` takes it back)",

@@ -46,8 +46,6 @@ pub struct ShowArgs {
 
 pub fn run(ctx: &Context, args: OpArgs) -> CommandResult {
     let log = OpLog::new(&ctx.repo.common_dir());
-    // Shown with the operation a killed command left unrecorded (best effort: a listing).
-    let _ = crate::transaction::adopt_killed(&ctx.repo);
     log.catch_up(&ctx.repo)?;
     match args.command {
         OpCommand::Log(args) => {

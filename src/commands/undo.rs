@@ -61,13 +61,6 @@ fn undo_and_report(ctx: &Context, pick: Pick<'_>, json: bool) -> CommandResult {
     // One undo at a time, from picking to recording: a second one picks after the first
     // is recorded (and is refused when it would take back the same operation).
     let _one_at_a_time = log.undo_lock()?;
-    // An operation killed after it changed refs is recorded first: it is the one to take back.
-    for record in crate::transaction::adopt_killed(&ctx.repo)? {
-        ctx.out.status(&format!(
-            "Recorded `{}`: it was killed after changing refs",
-            crate::text::escape(&record.command)
-        ));
-    }
     // The chain moves before the file: a command killed between the two must not make
     // `undo` take back the operation before it.
     let caught_up = log.catch_up(&ctx.repo)?;

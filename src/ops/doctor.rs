@@ -19,7 +19,7 @@ pub struct Finding {
     /// `moved-worktree`,
     /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
     /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
-    /// `oplog`, `fsmonitor`, `killed-operation`).
+    /// `oplog`, `fsmonitor`).
     pub kind: &'static str,
     /// What it is about: a session, a path, a ref.
     pub subject: String,
@@ -48,23 +48,6 @@ impl Finding {
 /// that records on that ref fails until it goes).
 const STALE_REF_LOCK_SECS: u64 = 60;
 const STALE_REF_LOCK: std::time::Duration = std::time::Duration::from_secs(STALE_REF_LOCK_SECS);
-
-/// The operations killed after they changed refs that were just recorded (by
-/// [`crate::transaction::adopt_killed`]): reported as repaired, since any command records them.
-pub fn killed_operations(adopted: &[oplog::OpRecord]) -> Vec<Finding> {
-    adopted
-        .iter()
-        .map(|record| Finding {
-            fixed: true,
-            ..Finding::new(
-                "killed-operation",
-                record.id.clone(),
-                format!("`{}` changed refs and was not recorded", record.command),
-                "record it (`git session undo` takes it back)",
-            )
-        })
-        .collect()
-}
 
 /// Looks for everything; with `fix`, repairs what it can (through `env.tx`).
 pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {

@@ -588,7 +588,7 @@ fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
     let undo = repo.session(&["undo"]).ok();
     assert!(
         undo.stderr
-            .contains("Recorded `land s (killed part-way)`: it was killed after changing refs"),
+            .contains("Recorded `land s (killed part-way)`: it was killed after changing refs (`git session undo` takes it back)"),
         "{}",
         undo.stderr
     );
