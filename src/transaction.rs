@@ -19,12 +19,13 @@
 //! operations' own compensations (a worktree made moments ago is removed) run.
 //!
 //! A process killed after a flush runs nothing. Most of what that leaves is finished by the
-//! pending markers (`resume`, `doctor`); a `land`'s target branch moved in its worktree is
-//! not a session's to finish: such a transaction keeps a journal (`journal_moves`), written
-//! before each flush to `$GIT_COMMON_DIR/session/journal/<id>.json` under a lock it holds
+//! pending markers (`resume`, `doctor`); a `land`'s target branch is not a session's to
+//! finish: such a transaction keeps a journal naming that ref (`journal_ref`), written
+//! before each apply to `$GIT_COMMON_DIR/session/journal/<id>.json` under a lock it holds
 //! while it lives, and removed when it ends. The next command (not a hook: it runs inside
-//! someone's git command) finishes a dead one's journal (`adopt_killed`): the target's move,
-//! if it happened, is recorded as an operation killed part-way, which `undo` takes back.
+//! someone's git command) finishes a dead one's journal (`adopt_killed`): the named ref's
+//! move, if it happened, is recorded as an operation killed part-way, which `undo` takes
+//! back.
 
 use std::path::{Path, PathBuf};
 
@@ -125,8 +126,9 @@ pub struct Transaction<'r> {
     /// The lock this transaction holds on its journal while it lives, once it wrote one
     /// (see [`Journal`]).
     journal_lock: Option<std::fs::File>,
-    /// This transaction keeps a journal ([`Transaction::journal_moves`]).
-    journaling: bool,
+    /// The refs whose move this transaction's journal records ([`Transaction::journal_ref`]);
+    /// none: it keeps no journal.
+    journal_refs: Vec<String>,
 }
 
 /// What a journaling transaction has applied, or is about to: what records it if its
@@ -135,6 +137,9 @@ pub struct Transaction<'r> {
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Journal {
     record: OpRecord,
+    /// The refs whose move is recorded, when it happened ([`Transaction::journal_ref`]).
+    #[serde(default)]
+    refs: Vec<String>,
 }
 
 /// Where the journals are.
@@ -174,15 +179,17 @@ impl<'r> Transaction<'r> {
             prune_before: None,
             pruned: None,
             journal_lock: None,
-            journaling: false,
+            journal_refs: Vec::new(),
         }
     }
 
-    /// Keeps a journal from now on: killed part-way, what this operation did to branches it
-    /// advanced in their worktrees (`WorktreeChange::Advanced`, a landing's target) is
-    /// recorded by the next command, for `undo` to take back.
-    pub fn journal_moves(&mut self) {
-        self.journaling = true;
+    /// Keeps a journal from now on, naming `name`: killed part-way, this operation's move of
+    /// that ref (a landing's target, which belongs to no session), and its worktree's files
+    /// with it, are recorded by the next command for `undo` to take back.
+    pub fn journal_ref(&mut self, name: &str) {
+        if !self.journal_refs.iter().any(|r| r == name) {
+            self.journal_refs.push(name.to_owned());
+        }
     }
 
     /// Writes the journal: the record so far with the ref edits `pending` about to apply.
@@ -212,7 +219,11 @@ impl<'r> Transaction<'r> {
                 .map_err(|e| local(e.into()))?;
             self.journal_lock = Some(lock);
         }
-        let bytes = serde_json::to_vec(&Journal { record }).expect("journals serialize");
+        let journal = Journal {
+            record,
+            refs: self.journal_refs.clone(),
+        };
+        let bytes = serde_json::to_vec(&journal).expect("journals serialize");
         crate::fsutil::write_atomic(&dir.join(format!("{}.json", self.record.id)), &bytes, None)
             .map_err(local)?;
         Ok(())
@@ -805,8 +816,9 @@ impl<'r> Transaction<'r> {
                 None
             };
             let updates = self.updates(keep.as_ref().map(|(_, u)| u));
-            if !with_record
-                && self.journaling
+            // Before the record's own apply too: what only `finish` applies (a kept
+            // session's branch) is in it.
+            if !self.journal_refs.is_empty()
                 && !self.staged.iter().all(|s| s.new == s.expect.value())
             {
                 // Best effort: a journal that cannot be written (a read-only directory) leaves
@@ -1024,10 +1036,10 @@ impl Drop for Transaction<'_> {
 
 /// Records the operations whose process was killed while it kept a journal (see
 /// [`Journal`]), each as one killed part-way holding what `undo` can safely take back: the
-/// branches it advanced in their worktrees that are still where it put them (and the notes
-/// it moved). Everything else a killed command leaves is finished by the pending markers
-/// (`resume`, `doctor`). A journal whose process still holds its lock is left alone.
-/// Returns what was recorded.
+/// refs it named ([`Transaction::journal_ref`]) that are still where it put them, the notes
+/// it moved, and those branches' moves in their worktrees. Everything else a killed command
+/// leaves is finished by the pending markers (`resume`, `doctor`). A journal whose process
+/// still holds its lock is left alone. Returns what was recorded.
 pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
     let dir = journal_dir(&repo.common_dir());
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -1061,15 +1073,14 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
         else {
             continue;
         };
-        journals.push((journal.record, path, lock));
+        journals.push((journal, path, lock));
     }
     // In the order they began.
-    journals.sort_by_key(|(record, _, _)| record.time);
+    journals.sort_by_key(|(journal, _, _)| journal.record.time);
     let mut adopted = Vec::new();
     let mut recorded: Option<std::collections::HashSet<String>> = None;
-    for (mut record, path, lock) in journals {
-        // Files that could not go back yet (git's index lock held there): kept for later.
-        let mut keep = false;
+    for (journal, path, lock) in journals {
+        let Journal { mut record, refs } = journal;
         // Killed between recording and removing its journal: recorded already.
         let recorded = match &mut recorded {
             Some(ids) => ids,
@@ -1080,82 +1091,43 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
                     .collect(),
             ),
         };
-        if !recorded.contains(&record.id) {
-            // A branch whose files moved in its worktree but whose ref did not (killed in
-            // between): the files go back, as the transaction's rollback would have put them
-            // (git's read-tree keeps any change made there since).
-            for change in &record.worktrees {
-                if let WorktreeChange::Advanced {
-                    path,
-                    branch,
-                    from,
-                    to,
-                } = change
-                {
-                    let name = format!("refs/heads/{branch}");
-                    let (Some(from), Some(to)) = (
-                        ObjectId::from_hex(from.as_bytes()).ok(),
-                        ObjectId::from_hex(to.as_bytes()).ok(),
-                    ) else {
-                        continue;
-                    };
-                    let checked_out = repo
-                        .open_worktree(path)
-                        .ok()
-                        .and_then(|wt| wt.head_ref_name().ok().flatten())
-                        .is_some_and(|head| head == name);
-                    if checked_out
-                        && repo.read_ref(&name).ok().flatten() == Some(from)
-                        && crate::worktree::move_files(path, to, from).is_err()
-                    {
-                        keep = true;
-                    }
-                }
-            }
-            let in_place = |change: &RefChange| {
-                repo.read_ref(&change.name)
-                    .ok()
-                    .map(|now| now.map(|id| id.to_string()))
-                    == Some(change.new.clone())
-            };
-            let moved: Vec<RefChange> = record
-                .worktrees
-                .iter()
-                .filter_map(|w| match w {
-                    WorktreeChange::Advanced { branch, .. } => Some(format!("refs/heads/{branch}")),
-                    _ => None,
-                })
-                .filter_map(|name| record.refs.iter().find(|c| c.name == name).cloned())
-                .filter(in_place)
-                .collect();
-            if !moved.is_empty() {
-                record.worktrees.retain(|w| match w {
-                    WorktreeChange::Advanced { branch, .. } => moved
-                        .iter()
-                        .any(|c| c.name == format!("refs/heads/{branch}")),
-                    _ => false,
-                });
-                let notes: Vec<RefChange> = record
-                    .refs
+        let in_place = |change: &RefChange| {
+            repo.read_ref(&change.name)
+                .ok()
+                .map(|now| now.map(|id| id.to_string()))
+                == Some(change.new.clone())
+        };
+        let moved: Vec<RefChange> = record
+            .refs
+            .iter()
+            .filter(|c| refs.contains(&c.name) && in_place(c))
+            .cloned()
+            .collect();
+        if !recorded.contains(&record.id) && !moved.is_empty() {
+            record.worktrees.retain(|w| match w {
+                WorktreeChange::Advanced { branch, .. } => moved
                     .iter()
-                    .filter(|c| c.name.starts_with("refs/notes/") && in_place(c))
-                    .cloned()
-                    .collect();
-                record.refs = moved.into_iter().chain(notes).collect();
-                record.local.clear();
-                record.files.clear();
-                record.command.push_str(" (killed part-way)");
-                let mut tx = Transaction::start(repo, "", record.automatic);
-                tx.record = record;
-                let done = tx.finish()?;
-                recorded.insert(done.id.clone());
-                adopted.push(done);
-            }
+                    .any(|c| c.name == format!("refs/heads/{branch}")),
+                _ => false,
+            });
+            let notes: Vec<RefChange> = record
+                .refs
+                .iter()
+                .filter(|c| c.name.starts_with("refs/notes/") && in_place(c))
+                .cloned()
+                .collect();
+            record.refs = moved.into_iter().chain(notes).collect();
+            record.local.clear();
+            record.files.clear();
+            record.command.push_str(" (killed part-way)");
+            let mut tx = Transaction::start(repo, "", record.automatic);
+            tx.record = record;
+            let done = tx.finish()?;
+            recorded.insert(done.id.clone());
+            adopted.push(done);
         }
-        if !keep {
-            let _ = std::fs::remove_file(&path);
-            let _ = std::fs::remove_file(path.with_extension("lock"));
-        }
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path.with_extension("lock"));
         drop(lock);
     }
     Ok(adopted)

@@ -455,10 +455,8 @@ pub fn land(
     approver: &dyn Approver,
     reporter: &dyn Reporter,
 ) -> OpResult<Landed> {
-    // Named from the start, and journaled: killed after the target moved, the next command
-    // records that move for `undo` (`Transaction::journal_moves`).
+    // Named from the start: a record of a landing killed part-way names its session.
     tx.touch(session);
-    tx.journal_moves();
     let repo = tx.repo();
     let mut plan = plan(repo, local, config, session, req)?;
     // Checks from the tracked file run only approved, asked before anything changes.
@@ -536,6 +534,9 @@ pub fn land(
     // The target moves by compare-and-swap; in the worktree that has it checked out, its
     // files move with it as a fast-forward moves them.
     let target_ref = format!("refs/heads/{}", plan.into);
+    // Journaled: killed after the target moved, the next command records the move (and the
+    // worktree's files with it) for `undo` (`Transaction::journal_ref`).
+    tx.journal_ref(&target_ref);
     if let Some(path) = &plan.target_worktree {
         let git_dir = repo.open_worktree(path)?.git_dir();
         if worktree::checked_out_branch(&git_dir).as_deref() != Some(plan.into.as_str()) {
@@ -597,6 +598,7 @@ pub fn land(
         // It continues from what landed.
         if let Some(path) = &session_path {
             let branch_ref = format!("refs/heads/{}", session.meta.branch);
+            tx.journal_ref(&branch_ref);
             let wt = repo.open_worktree(path)?;
             let from = wt.head_commit()?.unwrap_or(plan.ids.head);
             if plan.uncommitted.is_empty() {
