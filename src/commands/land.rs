@@ -45,6 +45,8 @@ pub struct LandArgs {
 }
 
 pub fn run(ctx: &Context, args: LandArgs) -> CommandResult {
+    // A bare repository first, as `new` and `sync` say it (not "no session named").
+    let main_root = ctx.main_root()?;
     let session = ctx.session(args.name.as_deref())?;
     let config = ctx.config()?;
     let strategy = match (args.squash, args.rebase, args.merge) {
@@ -73,7 +75,6 @@ pub fn run(ctx: &Context, args: LandArgs) -> CommandResult {
         }
         return ctx.out.answer(&render_plan(&plan));
     }
-    let main_root = ctx.main_root()?;
     let mut tx = ctx.transaction();
     let landed = land::land(
         &mut tx,

@@ -459,6 +459,8 @@ fn empty_and_rootless_inputs_are_refused_in_one_line() {
         out.stderr
     );
     assert!(!bare.join("hooks/post-commit").exists());
+    let out = repo.session_in(&bare, &["land", "x"]).fails();
+    assert!(out.stderr.contains("bare repository"), "{}", out.stderr);
     assert_eq!(
         repo.session_in(&bare, &["hooks", "status"]).ok().stdout,
         "no worktree here for git to run hooks in (a bare repository with no linked worktree)\n"
