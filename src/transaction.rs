@@ -192,10 +192,10 @@ impl<'r> Transaction<'r> {
         }
     }
 
-    /// Writes the journal: the record so far with the ref edits `pending` about to apply.
-    fn write_journal(&mut self, pending: &[Staged]) -> Result<(), TxError> {
+    /// The record so far with the staged ref edits in it, as if they were applied.
+    fn record_with_staged(&self) -> OpRecord {
         let mut record = self.record.clone();
-        for staged in pending {
+        for staged in &self.staged {
             if staged.new != staged.expect.value() {
                 let hex = |id: Option<ObjectId>| id.map(|i| i.to_string());
                 merge_change(
@@ -206,6 +206,12 @@ impl<'r> Transaction<'r> {
                 );
             }
         }
+        record
+    }
+
+    /// Writes the journal: the record so far with the ref edits about to apply.
+    fn write_journal(&mut self) -> Result<(), TxError> {
+        let record = self.record_with_staged();
         let dir = journal_dir(&self.repo.common_dir());
         let local = |source| TxError::Local {
             dir: dir.clone(),
@@ -780,18 +786,7 @@ impl<'r> Transaction<'r> {
         for attempt in 0..MAX_ATTEMPTS {
             let keep = if with_record {
                 self.fill_record_files();
-                let mut record = self.record.clone();
-                for staged in &self.staged {
-                    let hex = |id: Option<ObjectId>| id.map(|i| i.to_string());
-                    if staged.new != staged.expect.value() {
-                        merge_change(
-                            &mut record.refs,
-                            &staged.name,
-                            hex(staged.expect.value()),
-                            hex(staged.new),
-                        );
-                    }
-                }
+                let record = self.record_with_staged();
                 // A prune is recorded even alone: the chain it rebuilt must be set.
                 if record.is_empty() && self.prune_before.is_none() {
                     None
@@ -818,14 +813,12 @@ impl<'r> Transaction<'r> {
             let updates = self.updates(keep.as_ref().map(|(_, u)| u));
             // Before the record's own apply too: what only `finish` applies (a kept
             // session's branch) is in it.
+            // Best effort: a journal that cannot be written (a read-only directory) leaves the
+            // command as it was before journals, not failed.
             if !self.journal_refs.is_empty()
-                && !self.staged.iter().all(|s| s.new == s.expect.value())
+                && self.staged.iter().any(|s| s.new != s.expect.value())
             {
-                // Best effort: a journal that cannot be written (a read-only directory) leaves
-                // the command as it was before journals, not failed.
-                let pending = std::mem::take(&mut self.staged);
-                let _ = self.write_journal(&pending);
-                self.staged = pending;
+                let _ = self.write_journal();
             }
             crate::fault::point(if with_record { "finish" } else { "flush" });
             match self.repo.apply_ref_edits(&updates) {

@@ -223,7 +223,7 @@ fn yaml_problem(error: &serde_saphyr::Error) -> String {
     };
     if words.starts_with("budget breached") {
         "it is larger or more deeply nested than a session's metadata can be".to_owned()
-    } else if line.ends_with("set DuplicateKeyPolicy in Options if acceptable") {
+    } else if words.ends_with("set DuplicateKeyPolicy in Options if acceptable") {
         "a key appears twice".to_owned()
     } else {
         line.to_owned()

@@ -6,7 +6,7 @@ use std::fmt;
 pub const MAX_NAME_BYTES: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid session name '{}': {rule}", printable(name))]
+#[error("invalid session name '{}': {rule}", crate::text::escape(name))]
 pub struct NameError {
     pub name: String,
     pub rule: NameRule,
@@ -55,12 +55,6 @@ impl fmt::Display for NameRule {
             NameRule::Head => write!(f, "a branch must not be named 'HEAD'"),
         }
     }
-}
-
-/// The name as every message shows text from outside: control characters escaped (`\x1b`),
-/// the rest as typed (a backslash is one backslash).
-fn printable(name: &str) -> String {
-    crate::text::escape(name)
 }
 
 /// Checks `name` against git's ref-name rules (plus: no leading `-`, at most 100 bytes).
