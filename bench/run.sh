@@ -50,6 +50,11 @@ ms() { # runs "$@" quietly, prints wall-clock milliseconds
   end=$(date +%s%N)
   echo $(((end - start) / 1000000))
 }
+# Takes the untracked cache out of a worktree's index. Plain `git status` (core.untrackedCache
+# unset, "keep") uses and updates one it finds there, and the fsmonitor case leaves one in
+# bench-ckpt's index when it measures git with its watchman hook and the untracked cache: in
+# later runs "plain" status then read 8 directories instead of 1,100 (80 ms against 113 here).
+plain_index() { git -C "$1" update-index --no-untracked-cache; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 report() { # name git_ms ours_ms budget
   awk -v n="$1" -v g="$2" -v o="$3" -v b="$4" \
@@ -93,6 +98,7 @@ bench_list() {
 bench_checkpoint() {
   local wt=.worktrees/bench-ckpt
   [ -d "$wt" ] || git session new --no-include bench-ckpt >/dev/null 2>&1
+  plain_index "$wt"
   git -C "$wt" status --porcelain >/dev/null
   # 100 modified tracked files, spread over the tree, and 100 new ones
   git -C "$wt" ls-files src | awk 'NR % 997 == 1' | head -n 100 | while read -r f; do echo "// changed" >> "$wt/$f"; done
@@ -503,14 +509,16 @@ bench_fsmonitor() {
   # so each side's first run after the other's is untimed: for git-session that first run
   # (the index changed) is reported as the cold case.
   local plain=() gitmon=() same=() cold
+  plain_index "$wt"
   git -C "$wt" status --porcelain >/dev/null
   for _ in $(seq "$runs"); do plain+=("$(ms git -C "$wt" status --porcelain)"); done
   "${gitfsm[@]}" >/dev/null; "${gitfsm[@]}" >/dev/null
   for _ in $(seq "$runs"); do gitmon+=("$(ms "${gitfsm[@]}")"); done
+  plain_index "$wt" # every later `git status` here is the plain one
   # The monitor's state about this server and this index first (the server just started),
-  # then git rewrites the index (plain status drops its monitor's token).
+  # then git rewrites the index (as a status that refreshed it, or a commit, would).
   git session checkpoint bench-ckpt >/dev/null 2>&1
-  git -C "$wt" status --porcelain >/dev/null
+  git -C "$wt" update-index --force-write-index
   cold=$(ms git session checkpoint bench-ckpt)
   for _ in $(seq "$runs"); do same+=("$(ms git session checkpoint bench-ckpt)"); done
   report "[watchman] checkpoint, nothing changed" \
