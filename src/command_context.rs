@@ -111,11 +111,33 @@ impl Context {
     /// directory.
     pub fn session(&self, name: Option<&str>) -> CommandResult<Session> {
         match name {
-            Some(name) => Ok(self.store().load(name)?),
+            Some(name) => match self.store().load(name) {
+                Err(crate::session::store::StoreError::NotFound { .. })
+                    if let Some(copy) = self.fetched_copy(name) =>
+                {
+                    Err(CommandError::user(format!(
+                        "no local session named '{}'; '{copy}' is a fetched session",
+                        crate::text::escape(name)
+                    ))
+                    .hint(format!(
+                        "`git session resume {copy}` takes it up here; `git session list --all` lists fetched sessions"
+                    )))
+                }
+                loaded => Ok(loaded?),
+            },
             None => self.current_session()?.ok_or_else(|| {
                 CommandError::user("not inside a session's worktree, and no session was named")
                     .hint("name one, or run `git session list` to see sessions")
             }),
+        }
+    }
+
+    /// How the user names a fetched copy of session `name` (`<remote>/<name>`), when there is
+    /// exactly one, for the hint of a command that found no local session of that name.
+    fn fetched_copy(&self, name: &str) -> Option<String> {
+        match crate::session::sync::find_remote(&self.repo, name).ok()?.as_slice() {
+            [one] => Some(crate::text::escape(&one.display())),
+            _ => None,
         }
     }
 

@@ -60,6 +60,13 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
     b.session(&["fetch"]).ok();
     let listed = b.session(&["list", "--all", "--json"]).ok().json();
     assert_eq!(listed[0]["name"], "origin/feat", "{listed}");
+    // Before it is taken up, `show` names the fetched copy and how to take it up.
+    let shown = b.session(&["show", "origin/feat"]).fails();
+    assert_eq!(
+        shown.stderr,
+        "error: no local session named 'origin/feat'; 'origin/feat' is a fetched session\n\
+         hint: `git session resume origin/feat` takes it up here; `git session list --all` lists fetched sessions\n"
+    );
     let resumed = b.session(&["resume", "feat"]).ok();
     assert!(
         resumed.stderr.contains("Known risks: none"),
