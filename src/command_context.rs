@@ -135,7 +135,10 @@ impl Context {
     /// How the user names a fetched copy of session `name` (`<remote>/<name>`), when there is
     /// exactly one, for the hint of a command that found no local session of that name.
     fn fetched_copy(&self, name: &str) -> Option<String> {
-        match crate::session::sync::find_remote(&self.repo, name).ok()?.as_slice() {
+        match crate::session::sync::find_remote(&self.repo, name)
+            .ok()?
+            .as_slice()
+        {
             [one] => Some(crate::text::escape(&one.display())),
             _ => None,
         }

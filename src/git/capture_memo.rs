@@ -70,7 +70,7 @@ impl Stamp {
         ns(self.mtime) >= now - tick || ns(self.ctime) >= now - tick
     }
 
-    fn to_text(self) -> String {
+    pub(super) fn to_text(self) -> String {
         format!(
             "{}:{}.{}:{}.{}:{}:{}",
             self.size, self.mtime.0, self.mtime.1, self.ctime.0, self.ctime.1, self.ino, self.mode
@@ -174,8 +174,7 @@ impl Memo {
     pub fn forget(&mut self, reported: &[&BStr]) -> bool {
         let mut below: Vec<BString> = Vec::new();
         for path in reported {
-            let name = path.rfind_byte(b'/').map_or(&path[..], |i| &path[i + 1..]);
-            if name.eq_ignore_ascii_case(b".gitattributes") {
+            if names_attributes(path) {
                 self.files.clear();
                 self.trees.clear();
                 return false;
@@ -199,6 +198,13 @@ impl Memo {
         }
         !self.files.is_empty() || !self.trees.is_empty()
     }
+}
+
+/// Whether `path` (relative to the worktree) is a `.gitattributes` file: changing it may
+/// change how every file below its directory hashes.
+pub fn names_attributes(path: &BStr) -> bool {
+    let name = path.rfind_byte(b'/').map_or(&path[..], |i| &path[i + 1..]);
+    name.eq_ignore_ascii_case(b".gitattributes")
 }
 
 fn kind_code(kind: EntryKind) -> u8 {

@@ -861,6 +861,11 @@ pub struct State {
     /// How many entries that index has.
     #[serde(default)]
     pub index_entries: usize,
+    /// The `.gitattributes` files the last full scan with a clock met
+    /// ([`scan::attributes_digest`]), while the monitor has reported none of them since: a
+    /// full scan finding the same may take ids from `memo` (see [`kept_memo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
 }
 
 fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
@@ -1380,14 +1385,14 @@ pub fn answer(
         // answer to give (a checkout changed 300,000 files). A watch and a clock asked as
         // probes on a new connection tell them apart: given, the next scans go on from here.
         if !timed_out || asked_was == Busy::Lately {
-            return full(&why);
+            return full_keeping(repo, index, &state, &identity, &fingerprint, &why);
         }
         match Watchman::connect(&common) {
             Ok(fresh) => watchman = fresh,
-            Err(_) => return full(&why),
+            Err(_) => return full_keeping(repo, index, &state, &identity, &fingerprint, &why),
         }
     } else if was == Busy::Lately && !unwatched {
-        return full(&why);
+        return full_keeping(repo, index, &state, &identity, &fingerprint, &why);
     }
     // Not watched though asked to within the window: the root watchman chose for it is
     // another (a session once watched on its own, the main worktree's root watched now),
@@ -1400,10 +1405,10 @@ pub fn answer(
         // The root it watched before (the main worktree's, for a session inside it), so the
         // worktrees keep sharing one watch after a restart; asked after the scan, which its
         // crawl would slow down (both read the same directories).
-        let changes = scan::full_scan(repo, index)?;
+        let scanned = full_keeping(repo, index, &state, &identity, &fingerprint, &why)?;
         let _ = watchman.start_watching(Path::new(&watched.root));
         mark_busy(&common, &key);
-        return Ok((changes, Answer::full(&why), None));
+        return Ok(scanned);
     }
     // Within the window (after a question that waited its whole deadline, or for a lost
     // watch asked for again), the watch and the clock are probes too.
@@ -1433,6 +1438,7 @@ pub fn answer(
     asked_busy(&common, &key, was, answered, watchman.owed());
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(&why);
+    answer.memo = kept_memo(repo, &state, &identity, &fingerprint, &changes);
     if let (Ok(watched), Some(clock)) = (watched, clock) {
         answer.seen = Some(Seen {
             watched: watched.clone(),
@@ -1451,11 +1457,53 @@ pub fn answer(
         state.listed = listed(&changes);
         state.stale = false;
         state.memo = None;
+        state.attributes = scan::attributes_digest(&changes.attributes, repo.object_hash()).ok();
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
         save_state(&common, &workdir, &state);
     }
     Ok((changes, answer, None))
+}
+
+/// A full scan where the monitor could not answer, with what the last capture computed when
+/// it can still be taken ([`kept_memo`]).
+fn full_keeping(
+    repo: &gix::Repository,
+    index: &gix::index::File,
+    state: &State,
+    identity: &str,
+    fingerprint: &str,
+    why: &str,
+) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+    let changes = scan::full_scan(repo, index)?;
+    let mut answer = Answer::full(why);
+    answer.memo = kept_memo(repo, state, identity, fingerprint, &changes);
+    Ok((changes, answer, None))
+}
+
+/// What the last capture computed, for a full scan the monitor could not spare (a restart,
+/// a crawl): the capture takes an id from it only for a file whose stat data is as it was
+/// then, and a tree only where every file below is such a file, as after a monitor's answer.
+/// The monitor would have said what changed since; here the full scan's listing does, for
+/// the contents, and for how they hash: the index and the settings must be the ones the ids
+/// were computed with, and the scan must have met the same `.gitattributes` files with the
+/// same stat data as the last full scan with a clock (the monitor reported none since).
+fn kept_memo(
+    repo: &gix::Repository,
+    state: &State,
+    identity: &str,
+    fingerprint: &str,
+    changes: &WorktreeChanges,
+) -> Option<Memo> {
+    if state.index.as_deref() != Some(identity) || state.fingerprint != fingerprint {
+        return None;
+    }
+    let then = state.attributes.as_deref()?;
+    let now = scan::attributes_digest(&changes.attributes, repo.object_hash()).ok()?;
+    if then != now {
+        return None;
+    }
+    Memo::from_stored(state.memo.as_ref()?)
 }
 
 /// The state moved on to an answer from the monitor as of `seen`, which looked at what was
@@ -1474,6 +1522,9 @@ fn monitored(
         .chain(subtrees)
         .map(|p| p.as_ref())
         .collect();
+    if touched.iter().any(|p| capture_memo::names_attributes(p)) {
+        state.attributes = None;
+    }
     let memo = state
         .memo
         .take()
@@ -1654,7 +1705,9 @@ pub fn forget_memo(repo: &gix::Repository) {
     };
     let common = repo.common_dir();
     let mut state = load_state(common, &workdir);
-    let kept = state.memo.take().is_some() | state.index_tree.take().is_some();
+    let kept = state.memo.take().is_some()
+        | state.index_tree.take().is_some()
+        | state.attributes.take().is_some();
     if kept {
         state.index_entries = 0;
         save_state(common, &workdir, &state);

@@ -42,6 +42,32 @@ pub struct WorktreeChanges {
     /// The stat data the scan took of files it listed in `to_hash`, where it took any (the
     /// scan of candidates takes it of each): a capture need not take it again.
     pub stamps: HashMap<BString, Stamp>,
+    /// Every `.gitattributes` the scan met in the directories it read, tracked or not,
+    /// ignored or not, with its stat data. A full scan reads every directory a listed file
+    /// is in, and the directories above it, so these are all the attribute files that decide
+    /// how the files a capture hashes are filtered ([`attributes_digest`]).
+    pub attributes: Vec<(BString, Stamp)>,
+}
+
+/// What the `.gitattributes` files a full scan met are, as one value: equal for two scans
+/// only when the same files were there with the same stat data (so the same contents).
+pub fn attributes_digest(
+    attributes: &[(BString, Stamp)],
+    hash: gix::hash::Kind,
+) -> Result<String, RepoError> {
+    let mut sorted: Vec<&(BString, Stamp)> = attributes.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hasher = gix::hash::hasher(hash);
+    for (path, stamp) in sorted {
+        hasher.update(path);
+        hasher.update(b"\0");
+        hasher.update(stamp.to_text().as_bytes());
+        hasher.update(b"\n");
+    }
+    let id = hasher
+        .try_finalize()
+        .context(|| "hashing the stat data of the .gitattributes files".to_owned())?;
+    Ok(id.to_string())
 }
 
 /// Reads the worktree's index as git does, without verifying its checksum (git leaves that to
@@ -399,6 +425,7 @@ fn run_jobs(
         out.removed.extend(part.removed);
         out.to_hash.extend(part.to_hash);
         out.stamps.extend(part.stamps);
+        out.attributes.extend(part.attributes);
     }
     Ok(out)
 }
@@ -588,6 +615,14 @@ impl<'a> Worker<'a> {
                 kind: names.spans[i].kind,
                 known: None,
             };
+            if name.eq_ignore_ascii_case(b".gitattributes") {
+                found.known = found.stat()?;
+                if let Some(stat) = &found.known {
+                    self.out
+                        .attributes
+                        .push((found.path(), Stamp::from_stat(stat)));
+                }
+            }
             let mut matched = false;
             while next < tracked.len() && tracked[next].name == name {
                 matched = true;

@@ -715,6 +715,71 @@ fn a_kept_id_is_taken_again_only_while_the_file_is_unchanged() {
     let _ = reply;
 }
 
+/// A full scan the monitor could not spare (here: it restarted) takes the ids the last
+/// capture kept for files whose stat data is as it was: a clean filter that counts its runs
+/// runs for the reference capture only. An attributes file appearing where no monitor saw
+/// it (an ignored one, too) means the files are hashed again, with the new attributes.
+#[test]
+fn a_full_scan_after_a_restart_takes_kept_ids_until_an_attributes_file_changes() {
+    let (repo, reply) = with_fake_monitor(&[
+        (".gitattributes", "*.txt filter=count\n"),
+        (".gitignore", "/sub/.gitattributes\n"),
+        ("a.txt", "a\n"),
+        ("sub/b.txt", "b\n"),
+    ]);
+    let runs = repo.home.join("filter-runs");
+    let count = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let clean = format!("sh -c 'echo run >> \"{}\"; cat'", runs.display());
+    repo.git(&["config", "filter.count.clean", &clean]);
+    repo.git(&["config", "filter.upper.clean", "tr a-z A-Z"]);
+    // The committed files older than the index (not racily clean: no file is hashed but
+    // the one changed).
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for name in [".gitattributes", ".gitignore", "a.txt"] {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(repo.root.join(name))
+            .unwrap();
+        file.set_modified(hour_ago).unwrap();
+    }
+    repo.git(&["update-index", "--refresh"]);
+    // Changed an hour ago (its ctime is now: kept once that is more than a tick old).
+    let path = repo.root.join("sub/b.txt");
+    write_file(&path, "one\n");
+    let file = std::fs::File::options().append(true).open(&path).unwrap();
+    file.set_modified(hour_ago).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    verify_main(&repo);
+    *reply.lock().unwrap() = Reply::Fresh;
+    let before = count();
+    let (monitored, why, v) = verify_main(&repo);
+    assert!(
+        !monitored && why == "watchman restarted or lost the watch",
+        "{v:#}"
+    );
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    assert_eq!(count() - before, 1, "the kept id was not taken: {v:#}");
+    // An ignored attributes file nobody reported: b.txt hashes differently now.
+    write_file(
+        &repo.root.join("sub/.gitattributes"),
+        "*.txt filter=upper\n",
+    );
+    let (monitored, _, v) = verify_main(&repo);
+    assert!(!monitored, "{v:#}");
+    assert_eq!(v["tree"], v["monitor_tree"], "{v:#}");
+    let tree = v["tree"].as_str().unwrap();
+    assert_eq!(
+        repo.git(&["cat-file", "-p", &format!("{tree}:sub/b.txt")]),
+        "ONE"
+    );
+    let _ = reply;
+}
+
 /// A directory replaced by a symlink to where it went: git does not follow the link, so
 /// what was listed below it is gone, although the same path through the link still opens.
 #[test]
