@@ -203,7 +203,9 @@ impl Memo {
 /// Whether `path` (relative to the worktree) is a `.gitattributes` file: changing it may
 /// change how every file below its directory hashes.
 pub fn names_attributes(path: &BStr) -> bool {
-    let name = path.rfind_byte(b'/').map_or(&path[..], |i| &path[i + 1..]);
+    let name = path
+        .rfind_byte(b'/')
+        .map_or(path.as_bytes(), |i| &path[i + 1..]);
     name.eq_ignore_ascii_case(b".gitattributes")
 }
 

@@ -1865,10 +1865,9 @@ fn plan(
         .filter_map(|h| crate::oplog::from_hex(h).map(BString::from))
         .collect();
     let mut subtrees = Vec::new();
-    let attributes = files.iter().any(|(path, _)| {
-        let name = path.rsplit_str("/").next().unwrap_or(path.as_slice());
-        name.eq_ignore_ascii_case(b".gitattributes")
-    });
+    let attributes = files
+        .iter()
+        .any(|(path, _)| capture_memo::names_attributes(path.as_ref()));
     if attributes && state.stale {
         return Err(
             "a .gitattributes changed, and files with stale stat data are not listed".to_owned(),
