@@ -111,7 +111,7 @@ impl Snapshot {
 }
 
 /// What a scan hands the capture: what differs from the index, what that answer is as of,
-/// and what the last capture computed that nothing reported since has touched.
+/// and what the last capture computed that may still be taken (`Answer::memo`).
 #[derive(Debug, Default)]
 pub struct Scanned {
     pub changes: WorktreeChanges,
@@ -559,8 +559,8 @@ fn in_any(path: &BStr, dirs: &HashMap<BString, ObjectId>) -> bool {
 /// What this capture computed, for the next: every file it hashed (unless racily new) or
 /// took from the memo,
 /// every tree written for a directory that differs from the index, and what it left in the
-/// reused trees. Submodules and nested repositories are left out, and so are the
-/// directories above them (their HEAD moves without a file changing).
+/// reused trees. Submodules and nested repositories are left out (their HEAD moves without a
+/// file changing), and so are the directories above anything left out.
 fn next_memo(
     last: Option<&Memo>,
     reuse: &HashMap<BString, ObjectId>,
@@ -583,13 +583,26 @@ fn next_memo(
             memo.files.insert(BString::from(path.to_vec()), kept);
         }
     }
-    let above_repository = |dir: &BStr| {
-        volatile.iter().any(|p| {
-            dir.is_empty() || (p.starts_with(dir.as_bytes()) && p.get(dir.len()) == Some(&b'/'))
-        })
-    };
+    // A tree is kept only when every path it replaced is kept too: one that is not (a
+    // repository, a file hashed within a tick of its change, a deletion) could leave the
+    // listing later without a report (made ignored, deleted, a checkout in the same second),
+    // and a full scan, which knows nothing kept of it, would take the tree with it inside.
+    let mut unkept_dirs: HashSet<&[u8]> = HashSet::new();
+    for path in replaced
+        .iter()
+        .map(|(path, _)| *path)
+        .filter(|path| !memo.files.contains_key(*path))
+        .chain(volatile.iter().copied())
+    {
+        unkept_dirs.insert(b"");
+        for (i, byte) in path.iter().enumerate() {
+            if *byte == b'/' {
+                unkept_dirs.insert(&path[..i]);
+            }
+        }
+    }
     for (dir, id) in written {
-        if !above_repository(dir.as_ref()) {
+        if !unkept_dirs.contains(dir.as_slice()) {
             memo.trees.insert(dir, id);
         }
     }

@@ -3,10 +3,14 @@
 //! file-system monitor's state, and valid as of its clock: while the monitor reports nothing
 //! at or below a path (and the index and the settings stay, which the state checks), the
 //! next capture takes the id from here instead of hashing the file or writing the tree again.
+//! A full scan the monitor could not spare uses it too: its listing says what differs, and
+//! the `.gitattributes` files it met must be as the last full scan with a clock found them
+//! (`fsmonitor::kept_memo`). Either way an id is taken only while the file's stat data is as
+//! it was when it was read.
 //!
 //! Submodules and nested repositories are never kept (their HEAD moves without a file in the
-//! worktree changing), nor the directories above them; a reported `.gitattributes` forgets
-//! everything (the filters may hash every file differently).
+//! worktree changing), nor a directory above any path not kept; a reported `.gitattributes`
+//! forgets everything (the filters may hash every file differently).
 
 use std::collections::HashMap;
 use std::path::Path;

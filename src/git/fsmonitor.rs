@@ -865,7 +865,7 @@ pub struct State {
     /// ([`scan::attributes_digest`]), while the monitor has reported none of them since: a
     /// full scan finding the same may take ids from `memo` (see [`kept_memo`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<String>,
+    pub attributes_digest: Option<String>,
 }
 
 fn state_path(common_dir: &Path, workdir: &Path) -> PathBuf {
@@ -1005,7 +1005,8 @@ pub struct Answer {
     pub full_because: Option<String>,
     /// What the answer is as of, when the monitor can tell later whether anything changed.
     pub seen: Option<Seen>,
-    /// What the last capture computed that nothing reported since has touched.
+    /// What the last capture computed: after a monitor's answer, less what it reported
+    /// since; after a full scan, as kept (the capture checks each file's stat data).
     pub memo: Option<Memo>,
 }
 
@@ -1385,14 +1386,16 @@ pub fn answer(
         // answer to give (a checkout changed 300,000 files). A watch and a clock asked as
         // probes on a new connection tell them apart: given, the next scans go on from here.
         if !timed_out || asked_was == Busy::Lately {
-            return full_keeping(repo, index, &state, &identity, &fingerprint, &why);
+            return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
         }
         match Watchman::connect(&common) {
             Ok(fresh) => watchman = fresh,
-            Err(_) => return full_keeping(repo, index, &state, &identity, &fingerprint, &why),
+            Err(_) => {
+                return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
+            }
         }
     } else if was == Busy::Lately && !unwatched {
-        return full_keeping(repo, index, &state, &identity, &fingerprint, &why);
+        return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
     }
     // Not watched though asked to within the window: the root watchman chose for it is
     // another (a session once watched on its own, the main worktree's root watched now),
@@ -1405,7 +1408,7 @@ pub fn answer(
         // The root it watched before (the main worktree's, for a session inside it), so the
         // worktrees keep sharing one watch after a restart; asked after the scan, which its
         // crawl would slow down (both read the same directories).
-        let scanned = full_keeping(repo, index, &state, &identity, &fingerprint, &why)?;
+        let scanned = full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why)?;
         let _ = watchman.start_watching(Path::new(&watched.root));
         mark_busy(&common, &key);
         return Ok(scanned);
@@ -1436,6 +1439,7 @@ pub fn answer(
     let answered = watched.is_ok() && clock.is_some();
     // (The watch of the root above may be the call that timed out.)
     asked_busy(&common, &key, was, answered, watchman.owed());
+    let started = std::time::SystemTime::now();
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(&why);
     answer.memo = kept_memo(repo, &state, &identity, &fingerprint, &changes);
@@ -1457,7 +1461,8 @@ pub fn answer(
         state.listed = listed(&changes);
         state.stale = false;
         state.memo = None;
-        state.attributes = scan::attributes_digest(&changes.attributes, repo.object_hash()).ok();
+        state.attributes_digest =
+            scan::attributes_digest(&changes, Some(started), repo.object_hash());
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
         save_state(&common, &workdir, &state);
@@ -1465,9 +1470,9 @@ pub fn answer(
     Ok((changes, answer, None))
 }
 
-/// A full scan where the monitor could not answer, with what the last capture computed when
-/// it can still be taken ([`kept_memo`]).
-fn full_keeping(
+/// A full scan where the monitor's answer could not be had or used, with what the last
+/// capture computed when it can still be taken ([`kept_memo`]).
+fn full_with_kept_memo(
     repo: &gix::Repository,
     index: &gix::index::File,
     state: &State,
@@ -1481,9 +1486,11 @@ fn full_keeping(
     Ok((changes, answer, None))
 }
 
-/// What the last capture computed, for a full scan the monitor could not spare (a restart,
-/// a crawl): the capture takes an id from it only for a file whose stat data is as it was
-/// then, and a tree only where every file below is such a file, as after a monitor's answer.
+/// What the last capture computed, for a full scan that is not refused the monitor (the
+/// monitor could not answer: a restart, a crawl, a recrawl, a lost watch; or its answer
+/// could not be used: the top `.gitignore` changed, too many paths changed): the capture
+/// takes an id from it only for a file whose stat data is as it was then, and a tree only
+/// where nothing below it is in doubt, as after a monitor's answer.
 /// The monitor would have said what changed since; here the full scan's listing does, for
 /// the contents, and for how they hash: the index and the settings must be the ones the ids
 /// were computed with, and the scan must have met the same `.gitattributes` files with the
@@ -1498,8 +1505,8 @@ fn kept_memo(
     if state.index.as_deref() != Some(identity) || state.fingerprint != fingerprint {
         return None;
     }
-    let then = state.attributes.as_deref()?;
-    let now = scan::attributes_digest(&changes.attributes, repo.object_hash()).ok()?;
+    let then = state.attributes_digest.as_deref()?;
+    let now = scan::attributes_digest(changes, None, repo.object_hash())?;
     if then != now {
         return None;
     }
@@ -1523,7 +1530,7 @@ fn monitored(
         .map(|p| p.as_ref())
         .collect();
     if touched.iter().any(|p| capture_memo::names_attributes(p)) {
-        state.attributes = None;
+        state.attributes_digest = None;
     }
     let memo = state
         .memo
@@ -1707,7 +1714,7 @@ pub fn forget_memo(repo: &gix::Repository) {
     let mut state = load_state(common, &workdir);
     let kept = state.memo.take().is_some()
         | state.index_tree.take().is_some()
-        | state.attributes.take().is_some();
+        | state.attributes_digest.take().is_some();
     if kept {
         state.index_entries = 0;
         save_state(common, &workdir, &state);

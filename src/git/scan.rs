@@ -44,18 +44,29 @@ pub struct WorktreeChanges {
     pub stamps: HashMap<BString, Stamp>,
     /// Every `.gitattributes` the scan met in the directories it read, tracked or not,
     /// ignored or not, with its stat data. A full scan reads every directory a listed file
-    /// is in, and the directories above it, so these are all the attribute files that decide
-    /// how the files a capture hashes are filtered ([`attributes_digest`]).
-    pub attributes: Vec<(BString, Stamp)>,
+    /// is in, and the directories above it, so after one these are all the attribute files
+    /// that decide how the files a capture hashes are filtered ([`attributes_digest`]); the
+    /// scan of candidates reads only some directories.
+    pub attribute_files: Vec<(BString, Stamp)>,
+    /// One of them could not be stat-ed: what they hold cannot be vouched for.
+    pub attribute_files_unknown: bool,
 }
 
 /// What the `.gitattributes` files a full scan met are, as one value: equal for two scans
 /// only when the same files were there with the same stat data (so the same contents).
+/// None when one could not be stat-ed, or changed within a tick of `started` (the time the
+/// scan started: a rewrite in the same tick would not change its stat data).
 pub fn attributes_digest(
-    attributes: &[(BString, Stamp)],
+    changes: &WorktreeChanges,
+    started: Option<std::time::SystemTime>,
     hash: gix::hash::Kind,
-) -> Result<String, RepoError> {
-    let mut sorted: Vec<&(BString, Stamp)> = attributes.iter().collect();
+) -> Option<String> {
+    if changes.attribute_files_unknown
+        || started.is_some_and(|at| changes.attribute_files.iter().any(|(_, s)| s.racy(at)))
+    {
+        return None;
+    }
+    let mut sorted: Vec<&(BString, Stamp)> = changes.attribute_files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut hasher = gix::hash::hasher(hash);
     for (path, stamp) in sorted {
@@ -64,10 +75,7 @@ pub fn attributes_digest(
         hasher.update(stamp.to_text().as_bytes());
         hasher.update(b"\n");
     }
-    let id = hasher
-        .try_finalize()
-        .context(|| "hashing the stat data of the .gitattributes files".to_owned())?;
-    Ok(id.to_string())
+    hasher.try_finalize().ok().map(|id| id.to_string())
 }
 
 /// Reads the worktree's index as git does, without verifying its checksum (git leaves that to
@@ -425,7 +433,8 @@ fn run_jobs(
         out.removed.extend(part.removed);
         out.to_hash.extend(part.to_hash);
         out.stamps.extend(part.stamps);
-        out.attributes.extend(part.attributes);
+        out.attribute_files.extend(part.attribute_files);
+        out.attribute_files_unknown |= part.attribute_files_unknown;
     }
     Ok(out)
 }
@@ -616,10 +625,14 @@ impl<'a> Worker<'a> {
                 known: None,
             };
             if name.eq_ignore_ascii_case(b".gitattributes") {
-                found.known = found.stat()?;
+                // An ignored one is not stat-ed otherwise: failing, it fails only the vouching.
+                match found.stat() {
+                    Ok(known) => found.known = known,
+                    Err(_) => self.out.attribute_files_unknown = true,
+                }
                 if let Some(stat) = &found.known {
                     self.out
-                        .attributes
+                        .attribute_files
                         .push((found.path(), Stamp::from_stat(stat)));
                 }
             }
