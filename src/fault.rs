@@ -49,3 +49,17 @@ fn hit(name: &str) {
         std::process::abort();
     }
 }
+
+/// Whether directory reads are to report no entry types (`DT_UNKNOWN`), as some file systems
+/// do (XFS made without `ftype`, some network and FUSE mounts): `GIT_SESSION_TEST_NO_DTYPE`
+/// set, in a debug build, for the tests. Release builds never do.
+#[inline]
+pub fn entry_types_hidden() -> bool {
+    #[cfg(debug_assertions)]
+    {
+        static HIDDEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HIDDEN.get_or_init(|| std::env::var_os("GIT_SESSION_TEST_NO_DTYPE").is_some())
+    }
+    #[cfg(not(debug_assertions))]
+    false
+}

@@ -788,7 +788,15 @@ impl<'a> Worker<'a> {
 
     /// An untracked path: hashed (files), entered (directories) or skipped (ignored).
     fn untracked(&mut self, found: &Found<'_>, subdirs: &mut Vec<Job>) -> Result<(), RepoError> {
-        let is_dir = match found.kind {
+        // A file system that does not say what an entry is (`DT_UNKNOWN`) is asked.
+        let kind = match found.kind {
+            FileType::Unknown => match found.stat()? {
+                Some(stat) => FileType::from_raw_mode(stat.st_mode),
+                None => return Ok(()), // gone since the directory was read
+            },
+            kind => kind,
+        };
+        let is_dir = match kind {
             FileType::Directory => true,
             FileType::RegularFile | FileType::Symlink => false,
             _ => return Ok(()), // sockets, fifos and devices cannot be tracked
@@ -1122,6 +1130,11 @@ impl Names {
                 entry.file_name().to_bytes(),
                 entry.file_type(),
             );
+        }
+        if crate::fault::entry_types_hidden() {
+            for span in &mut self.spans {
+                span.kind = FileType::Unknown;
+            }
         }
         let bytes = &self.bytes;
         self.spans.sort_unstable_by(|a, b| {
