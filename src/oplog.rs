@@ -611,9 +611,33 @@ pub fn keep_commit(
         Some(previous) => previous,
         None => repo.write_commit(repo.write_tree(&[])?, &[], ROOT_MESSAGE)?,
     };
+    // Commits are kept as parents; a ref may also have held another kind of object (a
+    // session ref someone pointed at a blob, say): as a parent it would break `git gc` and
+    // `git fsck` for the whole repository, so it is kept as an entry of the tree instead.
     let mut parents: Vec<ObjectId> = vec![previous];
-    parents.extend(record.commits().into_iter().filter(|c| repo.has_object(*c)));
-    let tree = repo.write_tree(&[])?;
+    let mut entries: Vec<crate::git::TreeEntry> = Vec::new();
+    for id in record.commits() {
+        use gix::objs::tree::EntryKind;
+        let mode = match repo.object_kind(id) {
+            Some(gix::object::Kind::Commit) => {
+                parents.push(id);
+                continue;
+            }
+            Some(gix::object::Kind::Blob) => EntryKind::Blob,
+            Some(gix::object::Kind::Tree) => EntryKind::Tree,
+            // A tag, or nothing: not kept (a tag cannot be a tree's entry).
+            Some(gix::object::Kind::Tag) | None => continue,
+        };
+        let name = id.to_string();
+        if !entries.iter().any(|e| e.name == name.as_str()) {
+            entries.push(crate::git::TreeEntry {
+                name: name.into(),
+                mode: mode.into(),
+                id,
+            });
+        }
+    }
+    let tree = repo.write_tree(&entries)?;
     let message = format!(
         "op {}\n\n{}\n",
         record.id,

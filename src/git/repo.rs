@@ -575,6 +575,11 @@ impl Repo {
     }
 
     /// Whether `id` names a tree in the database.
+    /// The kind of the object `id`, None when it is not in the database.
+    pub fn object_kind(&self, id: ObjectId) -> Option<gix::object::Kind> {
+        self.inner.find_header(id).ok().map(|h| h.kind())
+    }
+
     pub fn is_tree(&self, id: ObjectId) -> bool {
         self.inner
             .find_header(id)

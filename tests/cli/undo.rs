@@ -30,6 +30,24 @@ fn round_trip(repo: &TestRepo, dir: &Path, args: &[&str]) {
     same(&state(repo), &before, &format!("undo again of {args:?}"));
 }
 
+/// A session ref someone pointed at a blob, removed: the operation log keeps the blob
+/// reachable without making it a commit's parent (which broke `git fsck` and `git gc` for
+/// the whole repository), and undo brings the ref back.
+#[test]
+fn removing_a_session_ref_that_points_at_a_blob_leaves_the_repository_sound() {
+    let repo = TestRepo::new();
+    repo.session(&["new", "--no-worktree", "vic"]).ok();
+    let blob = repo.git(&["hash-object", "-w", "--stdin"]);
+    repo.git(&["update-ref", "refs/sessions/vic", &blob]);
+    repo.session(&["rm", "vic"]).ok();
+    assert!(!repo.has_ref(&repo.root, "refs/sessions/vic"));
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+    repo.git(&["gc", "--quiet", "--prune=now"]);
+    repo.session(&["undo"]).ok();
+    assert_eq!(repo.git(&["rev-parse", "refs/sessions/vic"]), blob);
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
+}
+
 #[test]
 fn every_operation_round_trips() {
     let repo = TestRepo::new();
