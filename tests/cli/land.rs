@@ -619,3 +619,54 @@ fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
         "undo of a killed land into a branch checked out nowhere",
     );
 }
+
+/// Ctrl-C while git moves the target's files (the terminal signals the whole process group):
+/// the landing is held until done, git's read-tree is not reached, and it is recorded like
+/// any other. A `git` first on PATH stands in for the terminal at `read-tree`.
+#[test]
+fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    let landing = repo.git(&["rev-parse", "session/s^{tree}"]);
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = repo.home.join("ctrl-c-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\
+             case \" $* \" in *\" read-tree \"*)\n\
+             kill -INT -\"$(ps -o pgid= -p \"$PPID\" | tr -d ' ')\"\n\
+             sleep 0.3 ;;\n\
+             esac\n\
+             exec {} \"$@\"\n",
+            real_git.trim()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &wrapper.to_string_lossy()])
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    // In a process group of its own (setsid), so the signal reaches only the landing.
+    let out = repo.cmd_in(
+        &repo.root,
+        "env",
+        &[&format!("PATH={path}"), "setsid", "-w", BIN, "land", "s"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(repo.git(&["rev-parse", "main^{tree}"]), landing);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    assert!(!repo.root.join(".git/index.lock").exists());
+    let log = repo.session(&["op", "log", "-n", "1"]).ok();
+    assert!(log.stdout.contains("land s"), "{}", log.stdout);
+}
