@@ -662,7 +662,7 @@ fn parse_shared(text: &str) -> Result<Shared, ConfigError> {
     }
     let raw: BTreeMap<String, serde_json::Value> =
         serde_saphyr::from_str(text).map_err(|e| ConfigError::SharedFile {
-            reason: e.to_string().lines().next().unwrap_or("").to_owned(),
+            reason: crate::session::model::yaml_problem_of(&e, "a settings file"),
         })?;
     let mut seen: BTreeMap<&'static str, String> = BTreeMap::new();
     for (written, value) in raw {
@@ -779,6 +779,23 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    /// The shared file's parse errors read as the session metadata's do: in words, no
+    /// second `error:` (a walk-through saw `budget breached: Nodes { nodes: 250001 }`).
+    #[test]
+    fn shared_file_parse_errors_are_said_in_words() {
+        let said = |text: &str| super::parse_shared(text).err().unwrap().to_string();
+        assert_eq!(
+            said("remote: a\nremote: b\n"),
+            ".git-session.yaml does not parse: a key appears twice"
+        );
+        let bomb = format!("a: &a [{}]\n", "x, ".repeat(300_000));
+        assert_eq!(
+            said(&bomb),
+            ".git-session.yaml does not parse: it is larger or more deeply nested than a settings file can be"
+        );
+        assert!(!said("[unclosed").contains("error:"));
+    }
+
     use super::*;
 
     #[test]

@@ -211,7 +211,10 @@ fn first_line(s: &str) -> &str {
 
 /// What is wrong with a session.yaml the parser refused, in one line and in words: not the
 /// parser's own prefix, nor its limits and options by their names in the code.
-fn yaml_problem(error: &serde_saphyr::Error) -> String {
+/// The parser's complaint about a YAML file in one line of words: its budget and duplicate
+/// key messages (Rust names, a second `error:`) said plainly; `what` names what the file
+/// holds ("a session's metadata").
+pub(crate) fn yaml_problem_of(error: &serde_saphyr::Error, what: &str) -> String {
     let text = error.to_string();
     let line = first_line(&text);
     let line = line.strip_prefix("error: ").unwrap_or(line);
@@ -222,12 +225,16 @@ fn yaml_problem(error: &serde_saphyr::Error) -> String {
         _ => line,
     };
     if words.starts_with("budget breached") {
-        "it is larger or more deeply nested than a session's metadata can be".to_owned()
+        format!("it is larger or more deeply nested than {what} can be")
     } else if words.ends_with("set DuplicateKeyPolicy in Options if acceptable") {
         "a key appears twice".to_owned()
     } else {
         line.to_owned()
     }
+}
+
+fn yaml_problem(error: &serde_saphyr::Error) -> String {
+    yaml_problem_of(error, "a session's metadata")
 }
 
 #[cfg(test)]
