@@ -628,14 +628,7 @@ fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
     let repo = base_repo();
     session_with_commits(&repo, "s");
     let landing = repo.git(&["rev-parse", "session/s^{tree}"]);
-    let real_git = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let real_git = crate::support::real_git();
     let bin = repo.home.join("ctrl-c-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let wrapper = bin.join("git");
@@ -648,14 +641,12 @@ fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
              sleep 0.3 ;;\n\
              esac\n\
              exec {} \"$@\"\n",
-            real_git.trim()
+            real_git
         ),
     )
     .unwrap();
-    std::process::Command::new("chmod")
-        .args(["+x", &wrapper.to_string_lossy()])
-        .status()
-        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     // In a process group of its own (setsid), so the signal reaches only the landing.
     let out = repo.cmd_in(

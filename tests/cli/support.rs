@@ -538,3 +538,13 @@ impl Drop for Tmux {
         self.tmux(&["kill-server"]);
     }
 }
+
+/// Where the `git` on this process's PATH is (for a test's own PATH, or a stand-in that
+/// hands over to it).
+pub fn real_git() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}

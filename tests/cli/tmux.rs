@@ -132,15 +132,8 @@ fn without_tmux_open_prints_the_path() {
     // A PATH with git and git-session only.
     let bin = repo.home.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let git = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(git.trim(), bin.join("git")).unwrap();
+    let git = crate::support::real_git();
+    std::os::unix::fs::symlink(&git, bin.join("git")).unwrap();
     std::os::unix::fs::symlink(BIN, bin.join("git-session")).unwrap();
     let out = repo.cmd_in(
         &repo.root,
