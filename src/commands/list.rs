@@ -33,7 +33,15 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
     for entry in ctx.store().list()? {
         match entry {
             Ok(session) => sessions.push(session),
-            Err(e) => unreadable.push(crate::text::one_line(&e)),
+            Err(e) => {
+                let name = match &e {
+                    crate::session::store::StoreError::Malformed { name, .. } => {
+                        Some(crate::text::escape(name))
+                    }
+                    _ => None,
+                };
+                unreadable.push((name, crate::text::one_line(&e)));
+            }
         }
     }
     let remote_views = if args.all {
@@ -103,11 +111,18 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
     match unreadable.len() {
         0 => Ok(()),
         _ => {
-            for line in &unreadable[..unreadable.len() - 1] {
+            for (_, line) in &unreadable[..unreadable.len() - 1] {
                 ctx.out.error(line);
             }
-            Err(CommandError::user(unreadable.last().cloned().unwrap_or_default())
-                .hint("inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm <name>` moves it to the trash"))
+            // The name filled in when there is one to name.
+            let name = match unreadable.as_slice() {
+                [(Some(name), _)] => name.clone(),
+                _ => "<name>".to_owned(),
+            };
+            let last = unreadable.pop().map(|(_, line)| line).unwrap_or_default();
+            Err(CommandError::user(last).hint(format!(
+                "inspect it with `git show refs/sessions/{name}:session.yaml`; `git session rm {name}` moves it to the trash"
+            )))
         }
     }
 }

@@ -62,7 +62,10 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                 "unreadable-session",
                 name.clone(),
                 reason,
-                "nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash",
+                &format!(
+                    "nothing: inspect it with `git show refs/sessions/{0}:session.yaml`; `git session rm {0}` moves it to the trash",
+                    crate::text::escape(&name)
+                ),
             )),
             Err(e) => return Err(e.into()),
         }

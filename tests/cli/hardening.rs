@@ -280,8 +280,14 @@ fn an_unreadable_session_can_be_moved_to_the_trash() {
     let repo = TestRepo::new();
     repo.new_session("broken");
     repo.forge_log("broken", "version: 99\n", true);
-    let out = repo.session(&["list"]);
-    assert!(out.stderr.contains("git session rm"), "{}", out.stderr);
+    let out = repo.session(&["list"]).fails();
+    assert!(
+        out.stderr.ends_with(
+            "hint: inspect it with `git show refs/sessions/broken:session.yaml`; `git session rm broken` moves it to the trash\n"
+        ),
+        "{}",
+        out.stderr
+    );
     repo.session(&["rm", "broken"]).ok();
     assert!(repo.git(&["for-each-ref", "refs/sessions/"]).is_empty());
     assert!(

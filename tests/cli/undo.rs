@@ -313,7 +313,7 @@ fn doctor_finds_and_fixes() {
             .join("\n")
     };
     insta::assert_snapshot!(kinds(&repo, &["doctor", "--json"]), @r"
-    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash
+    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/broken:session.yaml`; `git session rm broken` moves it to the trash
     missing-worktree gone -> forget it (what it had staged is kept in the log); `git session resume` makes it again
     orphan-branch session/ghost -> delete it (nothing is lost; `git session undo` brings it back)
     orphan-branch session/own -> nothing: merge or delete it yourself (`git branch -D`)
@@ -321,7 +321,7 @@ fn doctor_finds_and_fixes() {
     index-lock <repo>/.git/worktrees/busy/index.lock -> nothing: when no git is running there, delete the file
     ");
     insta::assert_snapshot!(kinds(&repo, &["doctor", "--fix", "--json"]), @r"
-    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/<name>:session.yaml`; `git session rm` moves it to the trash
+    unreadable-session broken -> nothing: inspect it with `git show refs/sessions/broken:session.yaml`; `git session rm broken` moves it to the trash
     missing-worktree gone -> forget it (what it had staged is kept in the log); `git session resume` makes it again [fixed]
     orphan-branch session/ghost -> delete it (nothing is lost; `git session undo` brings it back) [fixed]
     orphan-branch session/own -> nothing: merge or delete it yourself (`git branch -D`)
