@@ -52,8 +52,22 @@ fn escape_with(text: &str, keep_lines: bool) -> String {
 }
 
 fn is_control(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_invisible_format(c)
+}
+
+/// Characters that print as nothing or reorder what follows: zero-width spaces and joiners,
+/// direction marks, embeddings, overrides and isolates, line and paragraph separators, the
+/// soft hyphen, the byte-order mark. Shown raw, `zw\u{200b}x` reads as `zwx`.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -68,5 +82,6 @@ mod tests {
         assert_eq!(escape("two\nlines"), "two\\nlines");
         assert_eq!(escape_multiline("two\nlines\x1b[2J"), "two\nlines\\x1b[2J");
         assert_eq!(escape("rtl\u{202e}txt"), "rtl\\x202etxt");
+        assert_eq!(escape("zw\u{200b}x"), "zw\\x200bx");
     }
 }

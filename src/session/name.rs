@@ -41,7 +41,10 @@ impl fmt::Display for NameRule {
                     "a name must not contain '{c}' (git ref names forbid space ~ ^ : ? * [ \\)"
                 )
             }
-            NameRule::ControlCharacter => write!(f, "a name must not contain control characters"),
+            NameRule::ControlCharacter => write!(
+                f,
+                "a name must not contain control characters or characters that print as nothing"
+            ),
             NameRule::EmptyComponent => {
                 write!(f, "a name must not begin or end with '/' or contain '//'")
             }
@@ -71,8 +74,10 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_BYTES {
         return fail(NameRule::TooLong);
     }
-    if let Some(c) = name.chars().find(|c| c.is_ascii_control()) {
-        let _ = c;
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::text::is_invisible_format(c))
+    {
         return fail(NameRule::ControlCharacter);
     }
     if let Some(c) = name
@@ -210,6 +215,8 @@ mod tests {
             ("a:b", NameRule::ForbiddenCharacter(':')),
             ("a\\b", NameRule::ForbiddenCharacter('\\')),
             ("a\tb", NameRule::ControlCharacter),
+            ("zw\u{200b}x", NameRule::ControlCharacter),
+            ("rtl\u{202e}x", NameRule::ControlCharacter),
             ("/a", NameRule::EmptyComponent),
             ("a//b", NameRule::EmptyComponent),
             ("a/", NameRule::EmptyComponent),
