@@ -41,6 +41,15 @@ pub fn run(ctx: &Context, args: DiffArgs) -> CommandResult {
             "at most two checkpoints can be compared",
         ));
     }
+    // Outside any session's worktree a first word that is no session's name cannot be a
+    // checkpoint either: said as the unknown session it most likely meant.
+    if named.is_none()
+        && let Some(first) = rest.first()
+        && crate::session::name::validate(first).is_ok()
+        && ctx.current_session()?.is_none()
+    {
+        ctx.session(Some(first))?;
+    }
     let session = ctx.session(named)?;
     let (from, to, run_in) = if args.uncommitted {
         if !rest.is_empty() {

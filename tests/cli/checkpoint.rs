@@ -391,6 +391,13 @@ fn log_and_diff_show_the_history() {
         .line()
         .to_owned();
     write_file(&wt.join("three.txt"), "3\n");
+    // Outside a session's worktree, a first word that names no session says so.
+    let out = repo.session(&["diff", "nosuch"]).fails();
+    assert!(
+        out.stderr.starts_with("error: no session named 'nosuch'"),
+        "{}",
+        out.stderr
+    );
 
     let log = repo.session(&["log", "hist", "--json"]).ok().json();
     assert_eq!(log[0]["event"], "checkpoint");
