@@ -14,11 +14,23 @@ pub struct TrashArgs {
 
 pub fn run(ctx: &Context, args: TrashArgs) -> CommandResult {
     let trashed = restore::trashed(&ctx.repo)?;
+    // Logs `rm` kept that cannot be read as sessions: said on stderr, with how to look.
+    let unreadable = restore::unreadable_in_trash(&ctx.repo, &trashed)?;
+    for found in &unreadable {
+        ctx.out.status(&format!(
+            "{} holds a log that cannot be read as a session (`git show` it; undo of its removal puts it back)",
+            crate::text::escape(found)
+        ));
+    }
     if args.json {
         return ctx.out.json(&trashed);
     }
     if trashed.is_empty() {
-        ctx.out.status("the trash is empty");
+        ctx.out.status(if unreadable.is_empty() {
+            "the trash is empty"
+        } else {
+            "the trash holds no readable session"
+        });
         return Ok(());
     }
     let mut text = String::new();

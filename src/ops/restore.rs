@@ -72,6 +72,19 @@ pub fn trashed(repo: &crate::git::Repo) -> OpResult<Vec<Trashed>> {
     Ok(out)
 }
 
+/// Logs `rm` moved to the trash that cannot be read as a session (`rm` of an unreadable
+/// session keeps its log as it is): their refs, oldest first. Neither listed as sessions nor
+/// restorable; `undo` of the removal puts one back.
+/// `readable`: what [`trashed`] found.
+pub fn unreadable_in_trash(repo: &crate::git::Repo, readable: &[Trashed]) -> OpResult<Vec<String>> {
+    Ok(Store::new(repo)
+        .trashed()?
+        .into_iter()
+        .map(|(trash_ref, _, _)| trash_ref)
+        .filter(|r| !readable.iter().any(|t| t.trash_ref == *r))
+        .collect())
+}
+
 /// Brings back the trashed session named `spec` (or whose id starts with it), as `as_name`
 /// when given. Returns its name and its worktree, when one was made.
 pub fn restore(
@@ -96,14 +109,30 @@ pub fn restore(
         .hint("`git session trash` lists them; give more of the id"));
     }
     let found = all
-        .into_iter()
+        .iter()
         .find(|t| t.name == spec || (spec.len() >= 4 && t.id.starts_with(spec)))
+        .cloned()
         .ok_or_else(|| {
-            OpError::refused(format!(
-                "no session '{}' in the trash",
-                crate::text::escape(spec)
-            ))
-            .hint("`git session trash` lists what it holds")
+            let unreadable = unreadable_in_trash(repo, &all).unwrap_or_default();
+            match unreadable.iter().find(|r| {
+                spec.len() >= 4
+                    && r.strip_prefix(TRASH_PREFIX)
+                        .is_some_and(|n| n.starts_with(spec))
+            }) {
+                Some(found) => OpError::refused(format!(
+                    "{} holds a log that cannot be read as a session; it cannot be restored",
+                    crate::text::escape(found)
+                ))
+                .hint(format!(
+                    "inspect it with `git show {}`; `git session undo` of its removal puts it back",
+                    crate::text::escape(found)
+                )),
+                None => OpError::refused(format!(
+                    "no session '{}' in the trash",
+                    crate::text::escape(spec)
+                ))
+                .hint("`git session trash` lists what it holds"),
+            }
         })?;
     let name = as_name.unwrap_or(&found.name).to_owned();
     if let Err(e) = Store::new(repo).check_new_name(&name) {

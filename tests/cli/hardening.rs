@@ -290,11 +290,35 @@ fn an_unreadable_session_can_be_moved_to_the_trash() {
     );
     repo.session(&["rm", "broken"]).ok();
     assert!(repo.git(&["for-each-ref", "refs/sessions/"]).is_empty());
+    let kept = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname)",
+        "refs/sessions-trash/",
+    ]);
     assert!(
-        !repo
-            .git(&["for-each-ref", "refs/sessions-trash/"])
-            .is_empty()
+        kept.starts_with("refs/sessions-trash/unreadable-"),
+        "{kept}"
     );
+    // Not a session the trash can list or restore, but said, with how to look and undo.
+    let listed = repo.session(&["trash"]).ok();
+    assert_eq!(
+        listed.stderr,
+        format!(
+            "{kept} holds a log that cannot be read as a session (`git show` it; undo of its removal puts it back)\n\
+             the trash holds no readable session\n"
+        )
+    );
+    let short = kept.strip_prefix("refs/sessions-trash/").unwrap();
+    let refused = repo.session(&["restore", short]).fails();
+    assert!(
+        refused.stderr.starts_with(&format!(
+            "error: {kept} holds a log that cannot be read as a session; it cannot be restored\n"
+        )),
+        "{}",
+        refused.stderr
+    );
+    repo.session(&["undo"]).ok();
+    assert!(repo.has_ref(&repo.root, "refs/sessions/broken"));
 }
 
 #[test]
