@@ -17,6 +17,34 @@ pub struct ShowArgs {
 }
 
 pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
-    let session = ctx.session(args.name.as_deref())?;
+    let session = match ctx.session(args.name.as_deref()) {
+        Ok(session) => session,
+        // A fetched copy, and no local session of its name: shown as it was fetched.
+        Err(e) => match args.name.as_deref().and_then(|name| fetched(ctx, name)) {
+            Some((copy, shown)) => {
+                ctx.out.status(&format!(
+                    "{shown} as fetched: not taken up here (`git session resume {shown}` takes it up)"
+                ));
+                copy
+            }
+            None => return Err(e),
+        },
+    };
     crate::render::session_detail(ctx, &session, args.json)
+}
+
+/// The one fetched copy `name` (`<remote>/<name>`, or a bare name) stands for, read as a
+/// fetched session is (the same checks as a local one).
+/// With it, how the user names it (`<remote>/<name>`, escaped).
+fn fetched(ctx: &Context, name: &str) -> Option<(crate::session::Session, String)> {
+    match crate::session::sync::find_remote(&ctx.repo, name)
+        .ok()?
+        .as_slice()
+    {
+        [one] => {
+            let session = ctx.store().read_tip(&one.name, one.tip).ok()?;
+            Some((session, crate::text::escape(&one.display())))
+        }
+        _ => None,
+    }
 }

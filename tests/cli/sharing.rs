@@ -60,10 +60,22 @@ fn push_fetch_resume_carries_uncommitted_work_and_the_same_id() {
     b.session(&["fetch"]).ok();
     let listed = b.session(&["list", "--all", "--json"]).ok().json();
     assert_eq!(listed[0]["name"], "origin/feat", "{listed}");
-    // Before it is taken up, `show` names the fetched copy and how to take it up.
-    let shown = b.session(&["show", "origin/feat"]).fails();
+    // Before it is taken up, `show` shows the fetched copy, and says how to take it up.
+    let shown = b.session(&["show", "origin/feat"]).ok();
     assert_eq!(
         shown.stderr,
+        "origin/feat as fetched: not taken up here (`git session resume origin/feat` takes it up)\n"
+    );
+    assert!(
+        shown.stdout.starts_with("name            feat\n"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("goal: share it"), "{}", shown.stdout);
+    // Commands that act on a session name the fetched copy and how to take it up.
+    let ended = b.session(&["end", "origin/feat"]).fails();
+    assert_eq!(
+        ended.stderr,
         "error: no local session named 'origin/feat'; 'origin/feat' is a fetched session\n\
          hint: `git session resume origin/feat` takes it up here; `git session list --all` lists fetched sessions\n"
     );
