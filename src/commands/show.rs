@@ -33,9 +33,8 @@ pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     crate::render::session_detail(ctx, &session, args.json)
 }
 
-/// The one fetched copy `name` (`<remote>/<name>`, or a bare name) stands for, read as a
-/// fetched session is (the same checks as a local one).
-/// With it, how the user names it (`<remote>/<name>`, escaped).
+/// The one fetched copy `name` (`<remote>/<name>`, or a bare name) stands for, read with the
+/// same checks as a local session's log, and how the user names it (escaped).
 fn fetched(ctx: &Context, name: &str) -> Option<(crate::session::Session, String)> {
     match crate::session::sync::find_remote(&ctx.repo, name)
         .ok()?

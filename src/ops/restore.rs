@@ -73,9 +73,9 @@ pub fn trashed(repo: &crate::git::Repo) -> OpResult<Vec<Trashed>> {
 }
 
 /// Logs `rm` moved to the trash that cannot be read as a session (`rm` of an unreadable
-/// session keeps its log as it is): their refs, oldest first. Neither listed as sessions nor
-/// restorable; `undo` of the removal puts one back.
-/// `readable`: what [`trashed`] found.
+/// session keeps its log as it is): their refs, by name, less the `readable` ones
+/// [`trashed`] found. Neither listed as sessions nor restorable; `undo` of the removal puts
+/// one back.
 pub fn unreadable_in_trash(repo: &crate::git::Repo, readable: &[Trashed]) -> OpResult<Vec<String>> {
     Ok(Store::new(repo)
         .trashed()?
