@@ -402,7 +402,7 @@ impl OpLog {
         let Some(tip) = repo.read_ref(KEEP_REF)? else {
             return Ok(0);
         };
-        let newest_in_chain = record_of(&repo.read_commit(tip)?).map(|r| r.id);
+        let newest_in_chain = record_of(repo, &repo.read_commit(tip)?).map(|r| r.id);
         if newest_in_chain.is_none() || self.newest_first()?.next().map(|r| r.id) == newest_in_chain
         {
             return Ok(0);
@@ -654,7 +654,7 @@ pub fn chain_records(repo: &Repo, tip: Option<ObjectId>) -> Result<Vec<OpRecord>
         let commit = repo.read_commit(id)?;
         // The oldest keep commit has no chain below it: its first parent, if any, is a
         // commit its record names.
-        let Some(record) = record_of(&commit) else {
+        let Some(record) = record_of(repo, &commit) else {
             break;
         };
         records.push(record);
@@ -678,18 +678,31 @@ pub fn build_chain(repo: &Repo, records: &[OpRecord]) -> Result<Option<ObjectId>
 const ROOT_MESSAGE: &str = "sessions-oplog root\n";
 
 /// The record a keep commit holds (None for another commit: the chain's root, or anything
-/// that is not a keep commit — an empty tree, `op <id>` and a well-formed record).
-pub fn record_of(commit: &crate::git::CommitInfo) -> Option<OpRecord> {
+/// that is not a keep commit — `op <id>` and a well-formed record, and a tree that is empty
+/// or holds only objects the record names that are not commits, each named by its id).
+pub fn record_of(repo: &Repo, commit: &crate::git::CommitInfo) -> Option<OpRecord> {
     const EMPTY_TREES: [&str; 2] = [
         "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
         "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
     ];
-    if !EMPTY_TREES.contains(&commit.tree.to_string().as_str()) {
-        return None;
-    }
     let (subject, body) = commit.message.split_once("\n\n")?;
     let record: OpRecord = serde_json::from_str(body.trim()).ok()?;
-    (subject == format!("op {}", record.id) && record.is_well_formed()).then_some(record)
+    if !(subject == format!("op {}", record.id) && record.is_well_formed()) {
+        return None;
+    }
+    if EMPTY_TREES.contains(&commit.tree.to_string().as_str()) {
+        return Some(record);
+    }
+    let named = record.commits();
+    let entries = repo.read_tree(commit.tree).ok()?;
+    entries
+        .iter()
+        .all(|e| {
+            (e.mode.is_blob() || e.mode.is_tree())
+                && e.name == e.id.to_string().as_str()
+                && named.contains(&e.id)
+        })
+        .then_some(record)
 }
 
 #[cfg(test)]

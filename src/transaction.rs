@@ -129,6 +129,9 @@ pub struct Transaction<'r> {
     /// The refs whose move this transaction's journal records ([`Transaction::journal_ref`]);
     /// none: it keeps no journal.
     journal_refs: Vec<String>,
+    /// Ctrl-C, a closed terminal and a polite kill held off from [`Transaction::hold_signals`]
+    /// until the transaction is done: finished, or rolled back when dropped.
+    held: Option<crate::signals::Held>,
 }
 
 /// What a journaling transaction has applied, or is about to: what records it if its
@@ -180,7 +183,16 @@ impl<'r> Transaction<'r> {
             pruned: None,
             journal_lock: None,
             journal_refs: Vec::new(),
+            held: None,
         }
+    }
+
+    /// From now on until this transaction is finished or rolled back, SIGINT, SIGHUP and
+    /// SIGTERM are held off, and git runs in a process group of its own (out of the
+    /// terminal's Ctrl-C): for a step that must not stop half-way, such as moving a
+    /// worktree's files with the ref that goes with them.
+    pub fn hold_signals(&mut self) {
+        self.held.get_or_insert_with(crate::signals::Held::new);
     }
 
     /// Keeps a journal from now on, naming `name`: killed part-way, this operation's move of

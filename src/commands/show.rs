@@ -19,8 +19,14 @@ pub struct ShowArgs {
 pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
     let session = match ctx.session(args.name.as_deref()) {
         Ok(session) => session,
-        // A fetched copy, and no local session of its name: shown as it was fetched.
-        Err(e) => match args.name.as_deref().and_then(|name| fetched(ctx, name)) {
+        // No local session of that name (not one that cannot be read), and one fetched copy
+        // of it: shown as it was fetched.
+        Err(e) => match args
+            .name
+            .as_deref()
+            .filter(|name| !ctx.store().exists(name).unwrap_or(true))
+            .and_then(|name| fetched(ctx, name))
+        {
             Some((copy, shown)) => {
                 ctx.out.status(&format!(
                     "{shown} as fetched: not taken up here (`git session resume {shown}` takes it up)"

@@ -538,10 +538,10 @@ pub fn land(
     // worktree's files with it) for `undo` (`Transaction::journal_ref`).
     tx.journal_ref(&target_ref);
     // From moving the target's files on, Ctrl-C, a closed terminal or a polite kill is held
-    // off until the landing is done, and git's read-tree runs where the terminal's Ctrl-C
-    // does not reach it: stopped there, a worktree would hold half the landing, nothing
-    // recorded (`kill -9` is the journal's).
-    let _held = crate::signals::Held::new();
+    // off until the landing is finished or rolled back, and git's read-tree runs where the
+    // terminal's Ctrl-C does not reach it: stopped there, a worktree would hold half the
+    // landing, nothing recorded (`kill -9` is the journal's).
+    tx.hold_signals();
     if let Some(path) = &plan.target_worktree {
         let git_dir = repo.open_worktree(path)?.git_dir();
         if worktree::checked_out_branch(&git_dir).as_deref() != Some(plan.into.as_str()) {

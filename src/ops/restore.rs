@@ -53,6 +53,10 @@ pub fn trashed(repo: &crate::git::Repo) -> OpResult<Vec<Trashed>> {
         let Some((id, _)) = rest.rsplit_once('-') else {
             continue;
         };
+        // An unreadable session's log, kept as it was: not a session of id `unreadable`.
+        if id == "unreadable" {
+            continue;
+        }
         let Some(name) = store.trashed_name(id) else {
             continue;
         };

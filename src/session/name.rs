@@ -19,6 +19,9 @@ pub enum NameRule {
     TooLong,
     ForbiddenCharacter(char),
     ControlCharacter,
+    /// Zero-width, direction or other invisible format characters, or C1 controls: refused
+    /// in new names only ([`validate_new`]), so sessions named so before stay readable.
+    Invisible,
     EmptyComponent,
     ComponentStartsWithDot,
     ComponentEndsWithLock,
@@ -41,9 +44,10 @@ impl fmt::Display for NameRule {
                     "a name must not contain '{c}' (git ref names forbid space ~ ^ : ? * [ \\)"
                 )
             }
-            NameRule::ControlCharacter => write!(
+            NameRule::ControlCharacter => write!(f, "a name must not contain control characters"),
+            NameRule::Invisible => write!(
                 f,
-                "a name must not contain control characters or characters that print as nothing"
+                "a new name must not contain characters that print as nothing or reorder text"
             ),
             NameRule::EmptyComponent => {
                 write!(f, "a name must not begin or end with '/' or contain '//'")
@@ -74,10 +78,8 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_BYTES {
         return fail(NameRule::TooLong);
     }
-    if name
-        .chars()
-        .any(|c| c.is_control() || crate::text::is_invisible_format(c))
-    {
+    if let Some(c) = name.chars().find(|c| c.is_ascii_control()) {
+        let _ = c;
         return fail(NameRule::ControlCharacter);
     }
     if let Some(c) = name
@@ -111,6 +113,24 @@ pub fn validate(name: &str) -> Result<(), NameError> {
     }
     if name.ends_with('.') {
         return fail(NameRule::EndsWithDot);
+    }
+    Ok(())
+}
+
+/// Checks a name a session is about to take (`new`, `fork`, `rename`, `restore --as`):
+/// [`validate`], and nothing that prints as nothing or reorders text (`zw\u{200b}x` reads
+/// as `zwx`) nor a C1 control. Names read from existing refs are checked by [`validate`]
+/// alone.
+pub fn validate_new(name: &str) -> Result<(), NameError> {
+    validate(name)?;
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::text::is_invisible_format(c))
+    {
+        return Err(NameError {
+            name: name.to_owned(),
+            rule: NameRule::Invisible,
+        });
     }
     Ok(())
 }
@@ -215,8 +235,6 @@ mod tests {
             ("a:b", NameRule::ForbiddenCharacter(':')),
             ("a\\b", NameRule::ForbiddenCharacter('\\')),
             ("a\tb", NameRule::ControlCharacter),
-            ("zw\u{200b}x", NameRule::ControlCharacter),
-            ("rtl\u{202e}x", NameRule::ControlCharacter),
             ("/a", NameRule::EmptyComponent),
             ("a//b", NameRule::EmptyComponent),
             ("a/", NameRule::EmptyComponent),
@@ -240,6 +258,21 @@ mod tests {
         validate("HEAD").unwrap();
         assert_eq!(validate_branch("HEAD").unwrap_err().rule, NameRule::Head);
         validate_branch("session/HEAD").unwrap();
+    }
+
+    /// Invisible and reordering characters are refused in new names only: a session named
+    /// so before stays readable, removable and renamable.
+    #[test]
+    fn invisible_characters_are_refused_in_new_names_only() {
+        for name in ["zw\u{200b}x", "rtl\u{202e}x", "c1\u{85}x", "bom\u{feff}"] {
+            assert!(validate(name).is_ok(), "{name:?}");
+            assert_eq!(
+                validate_new(name).unwrap_err().rule,
+                NameRule::Invisible,
+                "{name:?}"
+            );
+        }
+        assert!(validate_new("plain-ü").is_ok());
     }
 
     #[test]

@@ -147,7 +147,7 @@ impl<'r> Store<'r> {
 
     /// Refuses names that are invalid, taken, or collide with an existing one.
     pub fn check_new_name(&self, name: &str) -> Result<(), StoreError> {
-        name::validate(name)?;
+        name::validate_new(name)?;
         for existing in self.names()? {
             if existing == name {
                 return Err(StoreError::AlreadyExists {

@@ -279,7 +279,8 @@ fn ended_sessions_holding_work_stay_listed_and_deleted_parents_are_named() {
 fn an_unreadable_session_can_be_moved_to_the_trash() {
     let repo = TestRepo::new();
     repo.new_session("broken");
-    repo.forge_log("broken", "version: 99\n", true);
+    // From a newer version, its name still readable: not taken for a restorable session.
+    repo.forge_log("broken", "version: 99\nname: broken\n", true);
     let out = repo.session(&["list"]).fails();
     assert!(
         out.stderr.ends_with(

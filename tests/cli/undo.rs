@@ -46,6 +46,19 @@ fn removing_a_session_ref_that_points_at_a_blob_leaves_the_repository_sound() {
     repo.session(&["undo"]).ok();
     assert_eq!(repo.git(&["rev-parse", "refs/sessions/vic"]), blob);
     repo.git(&["fsck", "--strict", "--no-dangling"]);
+    // The chain is still read whole (its file rebuilt from it, as after a lost append).
+    let listed = |repo: &TestRepo| {
+        let log = repo.session(&["op", "log", "--json"]).ok().json();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["command"].as_str().unwrap_or("?").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let before = listed(&repo);
+    assert_eq!(before.len(), 3, "{before:?}");
+    std::fs::remove_file(repo.root.join(".git/session/oplog.jsonl")).unwrap();
+    assert_eq!(listed(&repo), before);
 }
 
 #[test]
