@@ -116,11 +116,13 @@ impl Context {
                     if let Some(copy) = self.fetched_copy(name) =>
                 {
                     Err(CommandError::user(format!(
-                        "no local session named '{}'; '{copy}' is a fetched session",
-                        crate::text::escape(name)
+                        "no local session named '{}'; '{}' is a fetched session",
+                        crate::text::escape(name),
+                        crate::text::escape(&copy)
                     ))
                     .hint(format!(
-                        "`git session resume {copy}` takes it up here; `git session list --all` lists fetched sessions"
+                        "`git session resume {}` takes it up here; `git session list --all` lists fetched sessions",
+                        crate::text::shell_word(&copy)
                     )))
                 }
                 loaded => Ok(loaded?),
@@ -132,14 +134,15 @@ impl Context {
         }
     }
 
-    /// How the user names a fetched copy of session `name` (`<remote>/<name>`), when there is
-    /// exactly one, for the hint of a command that found no local session of that name.
+    /// How the user names a fetched copy of session `name` (`<remote>/<name>`, raw), when
+    /// there is exactly one, for the hint of a command that found no local session of that
+    /// name.
     fn fetched_copy(&self, name: &str) -> Option<String> {
         match crate::session::sync::find_remote(&self.repo, name)
             .ok()?
             .as_slice()
         {
-            [one] => Some(crate::text::escape(&one.display())),
+            [one] => Some(one.display()),
             _ => None,
         }
     }

@@ -51,6 +51,23 @@ fn escape_with(text: &str, keep_lines: bool) -> String {
     out
 }
 
+/// `word` as a shell would take it back in a command a hint suggests: as it is when it holds
+/// only characters no shell treats specially, else single-quoted (a session name may hold
+/// `$`, `(`, `;` or a backtick). Control characters are escaped first, as in [`escape`].
+pub fn shell_word(word: &str) -> String {
+    let word = escape(word);
+    let plain = !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | '@' | '+' | ',' | ':' | '=' | '%')
+        });
+    if plain {
+        word
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 fn is_control(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -85,5 +102,8 @@ mod tests {
         assert_eq!(escape("two\nlines"), "two\\nlines");
         assert_eq!(escape_multiline("two\nlines\x1b[2J"), "two\nlines\\x1b[2J");
         assert_eq!(escape("rtl\u{202e}txt"), "rtl\\x202etxt");
+        assert_eq!(shell_word("feature/x-1"), "feature/x-1");
+        assert_eq!(shell_word("a$(rm)"), "'a$(rm)'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> CommandResult {
             Err(e) => {
                 let name = match &e {
                     crate::session::store::StoreError::Malformed { name, .. } => {
-                        Some(crate::text::escape(name))
+                        Some(crate::text::shell_word(name))
                     }
                     _ => None,
                 };

@@ -48,7 +48,7 @@ fn fetched(ctx: &Context, name: &str) -> Option<(crate::session::Session, String
     {
         [one] => {
             let session = ctx.store().read_tip(&one.name, one.tip).ok()?;
-            Some((session, crate::text::escape(&one.display())))
+            Some((session, crate::text::shell_word(&one.display())))
         }
         _ => None,
     }

@@ -64,7 +64,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                 reason,
                 &format!(
                     "nothing: inspect it with `git show refs/sessions/{0}:session.yaml`; `git session rm {0}` moves it to the trash",
-                    crate::text::escape(&name)
+                    crate::text::shell_word(&name)
                 ),
             )),
             Err(e) => return Err(e.into()),
