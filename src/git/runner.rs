@@ -181,7 +181,9 @@ impl GitCommand {
             });
         }
         let expr = expr.stdout_capture().stdin_null().unchecked();
-        if self.progress {
+        // Not while signals are held: git then runs in a background process group, and a
+        // terminal set to `tostop` would stop it (SIGTTOU) at its first line there.
+        if self.progress && !crate::signals::held() {
             expr
         } else {
             expr.stderr_capture()
