@@ -113,7 +113,7 @@ impl Context {
         match name {
             Some(name) => match self.store().load(name) {
                 Err(crate::session::store::StoreError::NotFound { .. })
-                    if let Some(copy) = self.fetched_copy(name) =>
+                    if let Some(copy) = self.fetched_copy(name).map(|c| c.display()) =>
                 {
                     Err(CommandError::user(format!(
                         "no local session named '{}'; '{}' is a fetched session",
@@ -134,15 +134,14 @@ impl Context {
         }
     }
 
-    /// How the user names a fetched copy of session `name` (`<remote>/<name>`, raw), when
-    /// there is exactly one, for the hint of a command that found no local session of that
-    /// name.
-    fn fetched_copy(&self, name: &str) -> Option<String> {
+    /// The fetched copy `name` (`<remote>/<name>`, or a bare name) stands for, when there is
+    /// exactly one.
+    pub fn fetched_copy(&self, name: &str) -> Option<crate::session::sync::RemoteEntry> {
         match crate::session::sync::find_remote(&self.repo, name)
             .ok()?
             .as_slice()
         {
-            [one] => Some(one.display()),
+            [one] => Some(one.clone()),
             _ => None,
         }
     }

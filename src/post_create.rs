@@ -152,14 +152,9 @@ impl SessionEnv {
     pub fn exports(&self) -> String {
         self.vars()
             .into_iter()
-            .map(|(name, value)| format!("export {name}={}\n", shell_quote(&value)))
+            .map(|(name, value)| format!("export {name}={}\n", crate::text::shell_quote(&value)))
             .collect()
     }
-}
-
-/// `value` as one POSIX shell word: single-quoted, with `'` written as `'\''`.
-pub fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 /// Runs `command` with `sh -c` in `dir`, its stdout and stderr going to this process's
@@ -342,7 +337,7 @@ mod tests {
 
     #[test]
     fn exports_are_shell_quoted() {
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(crate::text::shell_quote("it's"), r"'it'\''s'");
         let text = env().exports();
         assert!(text.contains("export GIT_SESSION_PORT='10001'\n"), "{text}");
         assert!(

@@ -241,7 +241,7 @@ pub fn open_window(
         Some(
             command
                 .iter()
-                .map(|a| crate::post_create::shell_quote(a))
+                .map(|a| crate::text::shell_quote(a))
                 .collect::<Vec<_>>()
                 .join(" "),
         )

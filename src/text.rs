@@ -1,5 +1,5 @@
-//! Text helpers every layer uses: an error chain as one line, and escaping of text that came
-//! from session data before it reaches a terminal.
+//! Text helpers every layer uses: an error chain as one line, escaping of text that came
+//! from session data before it reaches a terminal, and quoting for the shell.
 //!
 //! Sessions travel by push and fetch, so a name, a goal, `context.md` or an event message may
 //! have been written by someone else. Printed raw, control sequences in them could clear the
@@ -61,11 +61,12 @@ pub fn shell_word(word: &str) -> String {
             c.is_alphanumeric()
                 || matches!(c, '-' | '_' | '.' | '/' | '@' | '+' | ',' | ':' | '=' | '%')
         });
-    if plain {
-        word
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    if plain { word } else { shell_quote(&word) }
+}
+
+/// `value` as one POSIX shell word: single-quoted, with `'` written as `'\''`.
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 fn is_control(c: char) -> bool {

@@ -1150,7 +1150,7 @@ pub fn command_line() -> String {
             {
                 a
             } else {
-                crate::post_create::shell_quote(&a)
+                crate::text::shell_quote(&a)
             }
         })
         .collect::<Vec<_>>()

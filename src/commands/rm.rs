@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, args: RmArgs) -> CommandResult {
     }
     let path = retirement.worktree.as_ref().map_or_else(
         || "<path>".to_owned(),
-        |p| crate::text::escape(&crate::post_create::shell_quote(&p.to_string_lossy())),
+        |p| crate::text::escape(&crate::text::shell_quote(&p.to_string_lossy())),
     );
     let branch = crate::text::escape(&session.meta.branch);
     let kept_hint = if retirement.holds_repositories {

@@ -17,39 +17,23 @@ pub struct ShowArgs {
 }
 
 pub fn run(ctx: &Context, args: ShowArgs) -> CommandResult {
-    let session = match ctx.session(args.name.as_deref()) {
-        Ok(session) => session,
-        // No local session of that name (not one that cannot be read), and one fetched copy
-        // of it: shown as it was fetched.
-        Err(e) => match args
-            .name
-            .as_deref()
-            .filter(|name| !ctx.store().exists(name).unwrap_or(true))
-            .and_then(|name| fetched(ctx, name))
-        {
-            Some((copy, shown)) => {
-                ctx.out.status(&format!(
-                    "{shown} as fetched: not taken up here (`git session resume {shown}` takes it up)"
-                ));
-                copy
-            }
-            None => return Err(e),
-        },
+    // No local session of that name (not one that cannot be read), and one fetched copy of
+    // it: shown as it was fetched, read with the same checks as a local session's log.
+    let fetched = args
+        .name
+        .as_deref()
+        .filter(|name| !ctx.store().exists(name).unwrap_or(true))
+        .and_then(|name| ctx.fetched_copy(name));
+    let session = match fetched {
+        Some(copy) => {
+            let session = ctx.store().read_tip(&copy.name, copy.tip)?;
+            let shown = crate::text::shell_word(&copy.display());
+            ctx.out.status(&format!(
+                "{shown} as fetched: not taken up here (`git session resume {shown}` takes it up)"
+            ));
+            session
+        }
+        None => ctx.session(args.name.as_deref())?,
     };
     crate::render::session_detail(ctx, &session, args.json)
-}
-
-/// The one fetched copy `name` (`<remote>/<name>`, or a bare name) stands for, read with the
-/// same checks as a local session's log, and how the user names it (escaped).
-fn fetched(ctx: &Context, name: &str) -> Option<(crate::session::Session, String)> {
-    match crate::session::sync::find_remote(&ctx.repo, name)
-        .ok()?
-        .as_slice()
-    {
-        [one] => {
-            let session = ctx.store().read_tip(&one.name, one.tip).ok()?;
-            Some((session, crate::text::shell_word(&one.display())))
-        }
-        _ => None,
-    }
 }

@@ -1442,7 +1442,8 @@ pub fn answer(
     let started = std::time::SystemTime::now();
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(&why);
-    answer.memo = kept_memo(repo, &state, &identity, &fingerprint, &changes);
+    let attributes = scan::attributes_digest(&changes, repo.object_hash());
+    answer.memo = kept_memo(&state, &identity, &fingerprint, attributes.as_deref());
     if let (Ok(watched), Some(clock)) = (watched, clock) {
         answer.seen = Some(Seen {
             watched: watched.clone(),
@@ -1461,8 +1462,7 @@ pub fn answer(
         state.listed = listed(&changes);
         state.stale = false;
         state.memo = None;
-        state.attributes_digest =
-            scan::attributes_digest(&changes, Some(started), repo.object_hash());
+        state.attributes_digest = attributes.filter(|_| !scan::attributes_racy(&changes, started));
         state.monitored = false;
         state.last_full = Some((why, crate::session::time::now_secs()));
         save_state(&common, &workdir, &state);
@@ -1482,7 +1482,8 @@ fn full_with_kept_memo(
 ) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(why);
-    answer.memo = kept_memo(repo, state, identity, fingerprint, &changes);
+    let attributes = scan::attributes_digest(&changes, repo.object_hash());
+    answer.memo = kept_memo(state, identity, fingerprint, attributes.as_deref());
     Ok((changes, answer, None))
 }
 
@@ -1495,19 +1496,19 @@ fn full_with_kept_memo(
 /// the contents, and for how they hash: the index and the settings must be the ones the ids
 /// were computed with, and the scan must have met the same `.gitattributes` files with the
 /// same stat data as the last full scan with a clock (the monitor reported none since).
+/// `attributes`: the digest of the `.gitattributes` files the scan met
+/// ([`scan::attributes_digest`]).
 fn kept_memo(
-    repo: &gix::Repository,
     state: &State,
     identity: &str,
     fingerprint: &str,
-    changes: &WorktreeChanges,
+    attributes: Option<&str>,
 ) -> Option<Memo> {
-    if state.index.as_deref() != Some(identity) || state.fingerprint != fingerprint {
-        return None;
-    }
-    let then = state.attributes_digest.as_deref()?;
-    let now = scan::attributes_digest(changes, None, repo.object_hash())?;
-    if then != now {
+    let same = state.index.as_deref() == Some(identity)
+        && state.fingerprint == fingerprint
+        && attributes.is_some()
+        && state.attributes_digest.as_deref() == attributes;
+    if !same {
         return None;
     }
     Memo::from_stored(state.memo.as_ref()?)

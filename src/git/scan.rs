@@ -54,16 +54,9 @@ pub struct WorktreeChanges {
 
 /// What the `.gitattributes` files a full scan met are, as one value: equal for two scans
 /// only when the same files were there with the same stat data (so the same contents).
-/// None when one could not be stat-ed, or changed within a tick of `started` (the time the
-/// scan started: a rewrite in the same tick would not change its stat data).
-pub fn attributes_digest(
-    changes: &WorktreeChanges,
-    started: Option<std::time::SystemTime>,
-    hash: gix::hash::Kind,
-) -> Option<String> {
-    if changes.attribute_files_unknown
-        || started.is_some_and(|at| changes.attribute_files.iter().any(|(_, s)| s.racy(at)))
-    {
+/// None when one could not be stat-ed.
+pub fn attributes_digest(changes: &WorktreeChanges, hash: gix::hash::Kind) -> Option<String> {
+    if changes.attribute_files_unknown {
         return None;
     }
     let mut sorted: Vec<&(BString, Stamp)> = changes.attribute_files.iter().collect();
@@ -76,6 +69,13 @@ pub fn attributes_digest(
         hasher.update(b"\n");
     }
     hasher.try_finalize().ok().map(|id| id.to_string())
+}
+
+/// Whether one of the `.gitattributes` files the scan met changed within a tick of `at` (the
+/// scan's start): a rewrite in the same tick would not change its stat data, so the digest
+/// cannot vouch for it later.
+pub fn attributes_racy(changes: &WorktreeChanges, at: std::time::SystemTime) -> bool {
+    changes.attribute_files.iter().any(|(_, s)| s.racy(at))
 }
 
 /// Reads the worktree's index as git does, without verifying its checksum (git leaves that to
@@ -624,7 +624,7 @@ impl<'a> Worker<'a> {
                 kind: names.spans[i].kind,
                 known: None,
             };
-            if name.eq_ignore_ascii_case(b".gitattributes") {
+            if super::capture_memo::names_attributes(name) {
                 // An ignored one is not stat-ed otherwise: failing, it fails only the vouching.
                 match found.stat() {
                     Ok(known) => found.known = known,

@@ -292,7 +292,7 @@ pub fn execute(
         let keep = match &plan.repositories {
             Some(why) => Some((why.clone(), true)),
             None => worktree::lock_reason(repo, path)?.map(|reason| {
-                let unlock = crate::post_create::shell_quote(&path.to_string_lossy());
+                let unlock = crate::text::shell_quote(&path.to_string_lossy());
                 let why = format!(
                     "git has it locked ({reason}); `git worktree unlock {unlock}` unlocks it"
                 );

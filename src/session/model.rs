@@ -209,8 +209,6 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-/// What is wrong with a session.yaml the parser refused, in one line and in words: not the
-/// parser's own prefix, nor its limits and options by their names in the code.
 /// The parser's complaint about a YAML file in one line of words: its budget and duplicate
 /// key messages (Rust names, a second `error:`) said plainly; `what` names what the file
 /// holds ("a session's metadata").
