@@ -29,3 +29,76 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+impl Cli {
+    /// This process's command line. The shims in git's hook files (`git-session hook <event>
+    /// <git's arguments>`) are read without building clap's tree of every command: a git
+    /// commit waits for its hooks, and building that tree costs a third of a millisecond.
+    pub fn from_env() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        hook_shortcut(&args).unwrap_or_else(|| Cli::parse_from(args))
+    }
+}
+
+/// What clap makes of `git-session hook <event> <args>…` when no word is a flag and all are
+/// UTF-8 (as the shims call it), or None: clap reads the rest.
+fn hook_shortcut(args: &[std::ffi::OsString]) -> Option<Cli> {
+    let [_, hook, words @ ..] = args else {
+        return None;
+    };
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.to_str()
+                .filter(|w| !w.starts_with('-'))
+                .map(str::to_owned)
+        })
+        .collect::<Option<_>>()?;
+    let (event, rest) = words.split_first()?;
+    (hook == "hook").then(|| Cli {
+        color: ColorChoice::Auto,
+        command: Some(Command::Hook(crate::commands::hook_event::HookArgs {
+            event: event.clone(),
+            args: rest.to_vec(),
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hook_shortcut_reads_what_clap_reads_and_leaves_the_rest_to_it() {
+        for argv in [
+            &["git-session", "hook", "post-commit"][..],
+            &["git-session", "hook", "post-checkout", "abc", "def", "1"],
+            &["git-session", "hook", "pre-push", "origin", "https://x/y z"],
+            &["git-session", "hook", "post-rewrite", "amend"],
+            &["git-session", "hook", "refresh"],
+        ] {
+            let args: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            let fast = hook_shortcut(&args).expect("a shim's command line");
+            let clap = Cli::parse_from(&args);
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{argv:?}");
+        }
+        for argv in [
+            &["git-session", "hook"][..],
+            &["git-session", "hook", "--help"],
+            &["git-session", "hook", "post-commit", "--color=never"],
+            &["git-session", "--color=never", "hook", "post-commit"],
+            &["git-session", "hooks", "install"],
+            &["git-session", "list"],
+        ] {
+            let args: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            assert!(hook_shortcut(&args).is_none(), "{argv:?}");
+        }
+        use std::os::unix::ffi::OsStringExt;
+        let not_utf8 = vec![
+            "git-session".into(),
+            "hook".into(),
+            std::ffi::OsString::from_vec(b"post-\xff".to_vec()),
+        ];
+        assert!(hook_shortcut(&not_utf8).is_none());
+    }
+}

@@ -2,12 +2,10 @@
 //! code in this one place (0 success, 1 refused or failed, 2 usage). A closed stdout is
 //! success, as in ripgrep: the reader has what it wanted.
 
-use clap::Parser;
-
 use git_session::error::ErrorKind;
 
 fn main() {
-    let cli = git_session::cli::Cli::parse();
+    let cli = git_session::cli::Cli::from_env();
     let color = cli.color;
     let code = match git_session::commands::run(cli.command, color, || {
         <git_session::cli::Cli as clap::CommandFactory>::command()

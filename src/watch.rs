@@ -261,30 +261,39 @@ pub fn bring_up_to_date(
     interval: i64,
     here: Option<&Path>,
 ) -> bool {
-    // Made when the first entry needs a look (a connection, the settings read).
-    let mut looker: Option<Option<crate::git::fsmonitor::Looker>> = None;
     let now = now();
+    let (looked, looks): (Vec<usize>, Vec<_>) = {
+        let (looked, asks): (Vec<usize>, Vec<(&Path, &crate::git::fsmonitor::Seen)>) = cache
+            .sessions
+            .iter()
+            .enumerate()
+            .filter_map(|(index, entry)| {
+                let elsewhere = !here.is_some_and(|h| h.starts_with(&entry.worktree))
+                    && entry.worktree.is_dir();
+                // Clean at a scan younger than `interval`: whatever was done since is
+                // younger too, so it cannot be forgotten yet.
+                let may_be_forgotten = entry.changed != 0 || now - cache.scanned_at >= interval;
+                let seen = entry
+                    .seen
+                    .as_ref()
+                    .filter(|_| elsewhere && may_be_forgotten)?;
+                Some((index, (entry.worktree.as_path(), seen)))
+            })
+            .unzip();
+        if asks.is_empty() {
+            return false;
+        }
+        // A connection and the settings read, made when some session needs a look.
+        let Some(mut looker) = crate::git::fsmonitor::Looker::new(repo.gix()) else {
+            return false;
+        };
+        (looked, looker.look_all(&asks))
+    };
     let mut rescanned = false;
-    for entry in &mut cache.sessions {
-        if here.is_some_and(|h| h.starts_with(&entry.worktree)) || !entry.worktree.is_dir() {
-            continue;
-        }
-        // Clean at a scan younger than `interval`: whatever was done since is younger too,
-        // so it cannot be forgotten yet.
-        if entry.changed == 0 && now - cache.scanned_at < interval {
-            continue;
-        }
-        let Some(seen) = &entry.seen else {
-            continue;
-        };
+    for (index, look) in looked.into_iter().zip(looks) {
+        let entry = &mut cache.sessions[index];
         use crate::git::fsmonitor::Look;
-        let Some(looker) = looker
-            .get_or_insert_with(|| crate::git::fsmonitor::Looker::new(repo.gix()))
-            .as_mut()
-        else {
-            return rescanned;
-        };
-        match looker.look(&entry.worktree, seen) {
+        match look {
             Look::Unchanged | Look::Unknown => {}
             Look::Touched { newest } => {
                 let newest = newest.unwrap_or(now);

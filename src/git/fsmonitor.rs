@@ -438,6 +438,60 @@ impl Watchman {
         self.query_since(watched, clock, skip, true, sync)
     }
 
+    /// The paths below the watched `root` that changed since `clock`, in the directories `within`
+    /// (relative to the root; everywhere when empty), with no time or type: one question
+    /// for several worktrees below one root. The names only, as watchman spells them.
+    pub fn changed_within(
+        &mut self,
+        root: &str,
+        clock: &str,
+        within: &[&str],
+        sync: bool,
+    ) -> Result<Since, MonitorError> {
+        let mut query = json!({
+            "since": clock,
+            "fields": ["name"],
+            "empty_on_fresh_instance": true,
+        });
+        if !within.is_empty() {
+            let mut anyof = vec![json!("anyof")];
+            anyof.extend(within.iter().map(|dir| json!(["dirname", dir])));
+            query["expression"] = Value::Array(anyof);
+        }
+        if !sync {
+            query["sync_timeout"] = json!(0);
+        }
+        let answer = self.call(json!(["query", root, query]))?;
+        let fresh = answer
+            .get("is_fresh_instance")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let clock = answer
+            .get("clock")
+            .and_then(Value::as_str)
+            .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
+            .to_owned();
+        let recrawls = recrawls_in(&answer);
+        let files = answer
+            .get("files")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|name| {
+                name.as_str()
+                    .map(|name| (BString::from(name), false))
+                    .ok_or_else(|| MonitorError::Protocol("a file without a name".into()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Since {
+            fresh,
+            clock,
+            files,
+            recrawls,
+        })
+    }
+
     fn query_since(
         &mut self,
         watched: &Watched,
@@ -1771,35 +1825,157 @@ impl Looker {
     /// Whether anything changed in the worktree at `workdir` since `seen`: the index file's
     /// time and checksum, the settings, and one question to watchman.
     pub fn look(&mut self, workdir: &Path, seen: &Seen) -> Look {
-        if cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
-            || self.fingerprint != seen.fingerprint
-        {
-            return Look::Unknown;
+        self.look_all(&[(workdir, seen)])
+            .pop()
+            .unwrap_or(Look::Unknown)
+    }
+
+    /// [`look`](Self::look) at several worktrees (a hook looks at every session with work
+    /// in it). Those below one watched root are asked about together first, in one question
+    /// since the oldest of their clocks: a worktree it finds nothing in has nothing changed
+    /// since its own clock either. Only the others are asked about on their own.
+    pub fn look_all(&mut self, asks: &[(&Path, &Seen)]) -> Vec<Look> {
+        let mut looks = vec![Look::Unknown; asks.len()];
+        // Those watchman is asked about, with what is known of their root's server.
+        let mut asked: Vec<(usize, Busy)> = Vec::new();
+        for (index, (workdir, seen)) in asks.iter().enumerate() {
+            if cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
+                || self.fingerprint != seen.fingerprint
+            {
+                continue;
+            }
+            let Some(watchman) = &mut self.watchman else {
+                return looks;
+            };
+            // A server that did not answer lately (crawling) is only probed.
+            let was = busy(&self.common, &seen.watched.root);
+            // Another server than the one that gave the clock (a restart) can only say so,
+            // once it has crawled the root again.
+            let pid = match self.pid {
+                Some(pid) => pid,
+                None => {
+                    let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
+                    match watchman.pid() {
+                        Err(e) if e.timed_out() => {
+                            asked_busy(&self.common, &seen.watched.root, was, false, true);
+                            self.watchman = None;
+                            return looks;
+                        }
+                        answer => *self.pid.insert(answer.ok()),
+                    }
+                }
+            };
+            if given_by(&seen.clock, pid) {
+                asked.push((index, was));
+            }
         }
+        let mut roots: Vec<&str> = Vec::new();
+        for (index, _) in &asked {
+            let root = asks[*index].1.watched.root.as_str();
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        let mut alone = Vec::new();
+        for root in roots {
+            let group: Vec<(usize, Busy)> = asked
+                .iter()
+                .filter(|(index, _)| asks[*index].1.watched.root == root)
+                .copied()
+                .collect();
+            match self.look_together(asks, &group, &mut looks) {
+                Some(left) => alone.extend(left),
+                None => return looks,
+            }
+        }
+        alone.sort_unstable_by_key(|(index, _)| *index);
+        for (index, was) in alone {
+            let (workdir, seen) = asks[index];
+            looks[index] = self.look_alone(workdir, seen, was);
+            if self.watchman.is_none() {
+                break;
+            }
+        }
+        looks
+    }
+
+    /// One question for `group` (worktrees below one root): settles in `looks` those it
+    /// can, and returns the others. None when watchman failed to answer.
+    fn look_together(
+        &mut self,
+        asks: &[(&Path, &Seen)],
+        group: &[(usize, Busy)],
+        looks: &mut [Look],
+    ) -> Option<Vec<(usize, Busy)>> {
+        let [(first, was), _, ..] = group else {
+            return Some(group.to_vec());
+        };
+        // The oldest clock, when all were given by one instance of the root's watch.
+        let instance = |clock: &str| {
+            let (instance, ticks) = clock.rsplit_once(':')?;
+            Some((instance.to_owned(), ticks.parse::<u64>().ok()?))
+        };
+        let clocks: Option<Vec<(String, u64)>> = group
+            .iter()
+            .map(|(index, _)| instance(&asks[*index].1.clock))
+            .collect();
+        let Some(clocks) = clocks.filter(|c| c.iter().all(|(i, _)| *i == c[0].0)) else {
+            return Some(group.to_vec());
+        };
+        let oldest = clocks.iter().map(|(_, ticks)| *ticks).min()?;
+        let oldest = format!("{}:{oldest}", clocks[0].0);
+        let watched = &asks[*first].1.watched;
+        let relatives: Option<Vec<&str>> = group
+            .iter()
+            .map(|(index, _)| asks[*index].1.watched.relative.as_deref())
+            .collect();
+        let within = relatives.unwrap_or_default();
+        let watchman = self.watchman.as_mut()?;
+        let sync = !self.synced.contains(&watched.root);
+        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
+        let answer = watchman.changed_within(&watched.root, &oldest, &within, sync);
+        let _ = watchman.set_deadline(LOOK_DEADLINE);
+        let timed_out = answer.as_ref().err().is_some_and(MonitorError::timed_out);
+        asked_busy(&self.common, &watched.root, *was, answer.is_ok(), timed_out);
+        let Ok(since) = answer else {
+            self.watchman = None;
+            return None;
+        };
+        if sync {
+            self.synced.push(watched.root.clone());
+        }
+        if since.fresh {
+            return Some(group.to_vec());
+        }
+        let mut left = Vec::new();
+        for &(index, was) in group {
+            let seen = asks[index].1;
+            let touched = match &seen.watched.relative {
+                None => !since.files.is_empty(),
+                Some(dir) => since.files.iter().any(|(path, _)| {
+                    path.strip_prefix(dir.as_bytes())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+                }),
+            };
+            if since.recrawled_since(seen.recrawls) {
+                looks[index] = Look::Unknown;
+            } else if touched {
+                left.push((index, was));
+            } else {
+                looks[index] = Look::Unchanged;
+            }
+        }
+        Some(left)
+    }
+
+    /// One question about the worktree at `workdir`, since `seen`'s clock.
+    fn look_alone(&mut self, workdir: &Path, seen: &Seen, was: Busy) -> Look {
         let skip = below(&self.worktrees, workdir);
         let Some(watchman) = &mut self.watchman else {
             return Look::Unknown;
         };
-        // A server that did not answer lately (crawling) is only probed.
-        let was = busy(&self.common, &seen.watched.root);
-        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
-        // Another server than the one that gave the clock (a restart) can only say so, once
-        // it has crawled the root again.
-        let pid = match self.pid {
-            Some(pid) => pid,
-            None => match watchman.pid() {
-                Err(e) if e.timed_out() => {
-                    asked_busy(&self.common, &seen.watched.root, was, false, true);
-                    self.watchman = None;
-                    return Look::Unknown;
-                }
-                answer => *self.pid.insert(answer.ok()),
-            },
-        };
-        if !given_by(&seen.clock, pid) {
-            return Look::Unknown;
-        }
         let sync = !self.synced.contains(&seen.watched.root);
+        let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
         let answer = watchman.since_with_times(&seen.watched, &seen.clock, &skip, sync);
         let _ = watchman.set_deadline(LOOK_DEADLINE);
         if sync && answer.is_ok() {

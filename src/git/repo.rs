@@ -137,16 +137,28 @@ pub struct Repo {
     inner: gix::Repository,
 }
 
+/// The identity git-session's own commits take when neither git's variables nor the
+/// settings name one (gix's last resort, as `committer_or_set_generic_fallback` sets it).
+const IDENTITY_FALLBACK: [&str; 2] = [
+    "gitoxide.committer.nameFallback=no name configured",
+    "gitoxide.committer.emailFallback=noEmailAvailable@example.com",
+];
+
 impl Repo {
     /// Finds the repository containing `dir`, honoring `GIT_DIR` like git does, and the
     /// `git -c` settings git passes down in `GIT_CONFIG_PARAMETERS` (gix reads
     /// `GIT_CONFIG_COUNT` itself). Handles derived from this one (the main worktree, other
     /// worktrees) inherit the settings.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
-        let overrides: Vec<String> = super::config_env::from_environment()?
+        let mut overrides: Vec<String> = super::config_env::from_environment()?
             .iter()
             .filter_map(super::config_env::Parameter::as_override)
             .collect();
+        // Every handle gets an identity: git-session's commits and reflog entries need one,
+        // and hooks must never fail for the lack of `user.name`. A last resort (the user's
+        // settings and git's variables come first), read only when something is written:
+        // working out "now" reads the whole time-zone database, a millisecond a hook saves.
+        overrides.extend(IDENTITY_FALLBACK.iter().map(|o| (*o).to_owned()));
         let mut trust_map = gix::sec::trust::Mapping::<gix::open::Options>::default();
         for options in [&mut trust_map.full, &mut trust_map.reduced] {
             options.modify(|o| {
@@ -180,17 +192,11 @@ impl Repo {
         {
             return Err(RepoError::Reftable);
         }
-        Ok(Self::wrap(inner))
+        Ok(Self::from_gix_handle(inner))
     }
 
-    /// Every handle gets an identity once: git-session's commits and reflog entries need one,
-    /// and hooks must never fail for the lack of `user.name`.
-    fn wrap(mut inner: gix::Repository) -> Repo {
-        let _ = inner.committer_or_set_generic_fallback();
-        Repo { inner }
-    }
-
-    /// Wraps a handle made from this repository's (a clone with other settings).
+    /// Wraps a handle opened from one of ours, or a clone of one with other settings: it
+    /// carries the settings ours were opened with, the identity fallback among them.
     pub(crate) fn from_gix_handle(inner: gix::Repository) -> Repo {
         Repo { inner }
     }
@@ -221,7 +227,7 @@ impl Repo {
             .main_repo()
             .context(|| "opening the main worktree".into())?;
         if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
-            return Ok(Self::wrap(main));
+            return Ok(Self::from_gix_handle(main));
         }
         // The worktree's own `.git` file and git's record of it agreeing: no need to list
         // every worktree (a millisecond with fifty sessions).
@@ -272,7 +278,7 @@ impl Repo {
         shared.take_object_memory();
         inner.objects = shared;
         inner.object_cache_size(None);
-        Ok(Self::wrap(inner))
+        Ok(Self::from_gix_handle(inner))
     }
 
     /// A handle other threads can open their own `Repo` from.
@@ -281,7 +287,7 @@ impl Repo {
     }
 
     pub fn from_thread_safe(repo: &gix::ThreadSafeRepository) -> Repo {
-        Self::wrap(repo.to_thread_local())
+        Self::from_gix_handle(repo.to_thread_local())
     }
 
     pub fn gix(&self) -> &gix::Repository {

@@ -1379,7 +1379,9 @@ fn enable_status_and_disable() {
 }
 
 /// With the monitor answering, the hooks' forgotten-work warning is about the worktrees as
-/// they are at the commit, not as the last background scan saw them.
+/// they are at the commit, not as the last background scan saw them. The sessions below one
+/// watched root are asked about in one question first: one it finds nothing in keeps its
+/// count, and one it finds changes in (some before its own clock) is asked about alone.
 #[test]
 fn hook_warnings_are_current_with_the_monitor() {
     let repo = TestRepo::new();
@@ -1388,8 +1390,9 @@ fn hook_warnings_are_current_with_the_monitor() {
     };
     repo.session(&["hooks", "install"]).ok();
     repo.session(&["fsmonitor", "enable"]).ok();
-    let wt = repo.new_session("left");
-    let old_file = |name: &str| {
+    let left = repo.new_session("left");
+    let right = repo.new_session("right");
+    let old_file = |wt: &Path, name: &str| {
         write_file(&wt.join(name), "work\n");
         std::fs::File::options()
             .write(true)
@@ -1398,7 +1401,8 @@ fn hook_warnings_are_current_with_the_monitor() {
             .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(7200))
             .unwrap();
     };
-    old_file("wip.txt");
+    old_file(&left, "wip.txt");
+    old_file(&right, "wip.txt");
     repo.session(&["hook", "refresh"]).ok();
     let commit = |n: usize| {
         write_file(&repo.root.join("main.txt"), &format!("{n}\n"));
@@ -1408,21 +1412,26 @@ fn hook_warnings_are_current_with_the_monitor() {
             .stderr
     };
     let said = commit(1);
-    assert!(
-        said.contains("session 'left' has 1 uncommitted file(s)"),
-        "{said}"
-    );
+    for name in ["left", "right"] {
+        let line = format!("session '{name}' has 1 uncommitted file(s)");
+        assert!(said.contains(&line), "{said}");
+    }
     // More old work: named at once, counted anew (the background scan has not run).
-    old_file("wip2.txt");
+    old_file(&left, "wip2.txt");
     let said = commit(2);
     assert!(
-        said.contains("session 'left' has 2 uncommitted file(s)"),
+        said.contains("session 'left' has 2 uncommitted file(s)")
+            && said.contains("session 'right' has 1 uncommitted file(s)"),
         "{said}"
     );
-    // Worked on just now: not forgotten.
-    write_file(&wt.join("now.txt"), "fresh\n");
+    // Worked on just now: not forgotten. The one question, since right's older clock,
+    // finds left's change made before left's new clock.
+    write_file(&right.join("now.txt"), "fresh\n");
     let said = commit(3);
-    assert!(!said.contains("'left'"), "{said}");
+    assert!(
+        !said.contains("'right'") && said.contains("session 'left' has 2 uncommitted file(s)"),
+        "{said}"
+    );
 }
 
 /// While the index is the one the monitor's state was about, and plain (no conflict, nothing
