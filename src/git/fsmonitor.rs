@@ -1156,6 +1156,9 @@ pub struct Asked {
     /// The root tree of the index the state was about, when the index changed since and
     /// that one was plain: what changed in the index is told by the two trees.
     moved_from: Option<super::ObjectId>,
+    /// The question to a server found busy lately, asked on a thread while the caller reads
+    /// the index: it waits about as long as the probe does, so the probe costs nothing.
+    probe: Option<std::thread::JoinHandle<(Watchman, Result<Since, MonitorError>)>>,
 }
 
 /// Asks the monitor what changed in the worktree since the state's clock, without reading
@@ -1175,6 +1178,7 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         was: Busy::No,
         recrawls: None,
         moved_from: None,
+        probe: None,
     };
     // Absolute, as watchman needs it (scans may run with the worktree as `.`).
     let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
@@ -1248,35 +1252,30 @@ pub fn ask(repo: &gix::Repository) -> Asked {
             }
             Err(why.to_owned())
         }
+        (Some(watched), Some(since_clock)) if was == Busy::Lately => {
+            let skip = inner_worktrees_kept(repo, &workdir, &mut state);
+            let (watched, since_clock) = (watched.clone(), since_clock.clone());
+            let mut watchman = watchman;
+            asked.was = was;
+            asked.probe = Some(std::thread::spawn(move || {
+                let since = watchman.since(&watched, &since_clock, &skip);
+                let _ = watchman.set_deadline(DEADLINE);
+                (watchman, since)
+            }));
+            return Asked {
+                workdir,
+                state,
+                fingerprint,
+                identity,
+                since: Err(unanswered()),
+                moved_from,
+                ..asked
+            };
+        }
         (Some(watched), Some(since_clock)) => {
             let skip = inner_worktrees_kept(repo, &workdir, &mut state);
-            match watchman.since(watched, since_clock, &skip) {
-                Err(MonitorError::Server(text)) if text.contains("is not watched") => {
-                    asked.unwatched = true;
-                    Err(
-                        "watchman lost the watch (it restarted, or the watch was removed)"
-                            .to_owned(),
-                    )
-                }
-                Err(e) if e.timed_out() => {
-                    (asked.broken, asked.timed_out) = (true, true);
-                    Err(unanswered())
-                }
-                Err(e) if watchman.owed() => {
-                    asked.broken = true;
-                    Err(crate::text::one_line(&e))
-                }
-                Err(e) => Err(crate::text::one_line(&e)),
-                Ok(since) if since.fresh => {
-                    asked.recrawls = since.known_recrawls();
-                    Err("watchman restarted or lost the watch".to_owned())
-                }
-                Ok(since) if since.recrawled_since(state.recrawls) => {
-                    asked.recrawls = since.known_recrawls();
-                    Err("watchman recrawled (its queue overflowed)".to_owned())
-                }
-                Ok(since) => Ok(since),
-            }
+            let since = watchman.since(watched, since_clock, &skip);
+            judge_since(since, watchman.owed(), state.recrawls, &mut asked)
         }
         _ => Err("no answer from the monitor yet".to_owned()),
     };
@@ -1296,6 +1295,58 @@ pub fn ask(repo: &gix::Repository) -> Asked {
         moved_from,
         ..asked
     }
+}
+
+/// What watchman's answer to the question since the state's clock means for the scan, with
+/// why it cannot be used noted in `asked` (`owed`: the connection still owes an answer;
+/// `recrawls`: the count kept with the state's clock).
+fn judge_since(
+    since: Result<Since, MonitorError>,
+    owed: bool,
+    recrawls: Option<u64>,
+    asked: &mut Asked,
+) -> Result<Since, String> {
+    match since {
+        Err(MonitorError::Server(text)) if text.contains("is not watched") => {
+            asked.unwatched = true;
+            Err("watchman lost the watch (it restarted, or the watch was removed)".to_owned())
+        }
+        Err(e) if e.timed_out() => {
+            (asked.broken, asked.timed_out) = (true, true);
+            Err(unanswered())
+        }
+        Err(e) if owed => {
+            asked.broken = true;
+            Err(crate::text::one_line(&e))
+        }
+        Err(e) => Err(crate::text::one_line(&e)),
+        Ok(since) if since.fresh => {
+            asked.recrawls = since.known_recrawls();
+            Err("watchman restarted or lost the watch".to_owned())
+        }
+        Ok(since) if since.recrawled_since(recrawls) => {
+            asked.recrawls = since.known_recrawls();
+            Err("watchman recrawled (its queue overflowed)".to_owned())
+        }
+        Ok(since) => Ok(since),
+    }
+}
+
+/// `asked` with the answer to its probe on a thread, if it has one, waited for and judged.
+fn settle(mut asked: Asked, common: &Path) -> Asked {
+    let Some(probe) = asked.probe.take() else {
+        return asked;
+    };
+    let Ok((watchman, since)) = probe.join() else {
+        asked.refused = Some("the question to watchman failed".to_owned());
+        return asked;
+    };
+    asked.since = judge_since(since, watchman.owed(), asked.state.recrawls, &mut asked);
+    let key = busy_key(&asked.state, &asked.workdir);
+    let answered = !asked.broken && !asked.unwatched;
+    asked_busy(common, &key, asked.was, answered, asked.timed_out);
+    asked.watchman = Some(watchman);
+    asked
 }
 
 impl Asked {
@@ -1330,6 +1381,7 @@ pub fn answer(
     let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
         Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
     };
+    let asked = settle(asked, repo.common_dir());
     if let Some(why) = &asked.refused {
         return full(why);
     }
