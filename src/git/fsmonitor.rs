@@ -438,26 +438,28 @@ impl Watchman {
         self.query_since(watched, clock, skip, true, sync)
     }
 
-    /// The paths below the watched `root` that changed since `clock`, in the directories `within`
-    /// (relative to the root; everywhere when empty), with no time or type: one question
-    /// for several worktrees below one root. The names only, as watchman spells them.
+    /// The paths below the watched `root` that changed in each of several worktrees since
+    /// that worktree's clock (`within`: its directory relative to the root, None for the
+    /// root itself, and its clock), asked as one question since `oldest` of those clocks.
+    /// The names only, as watchman spells them.
     pub fn changed_within(
         &mut self,
         root: &str,
-        clock: &str,
-        within: &[&str],
+        oldest: &str,
+        within: &[(Option<&str>, &str)],
         sync: bool,
     ) -> Result<Since, MonitorError> {
+        let mut anyof = vec![json!("anyof")];
+        anyof.extend(within.iter().map(|(dir, clock)| match dir {
+            Some(dir) => json!(["allof", ["dirname", dir], ["since", clock]]),
+            None => json!(["since", clock]),
+        }));
         let mut query = json!({
-            "since": clock,
+            "since": oldest,
             "fields": ["name"],
             "empty_on_fresh_instance": true,
+            "expression": anyof,
         });
-        if !within.is_empty() {
-            let mut anyof = vec![json!("anyof")];
-            anyof.extend(within.iter().map(|dir| json!(["dirname", dir])));
-            query["expression"] = Value::Array(anyof);
-        }
         if !sync {
             query["sync_timeout"] = json!(0);
         }
@@ -1158,7 +1160,44 @@ pub struct Asked {
     moved_from: Option<super::ObjectId>,
     /// The question to a server found busy lately, asked on a thread while the caller reads
     /// the index: it waits about as long as the probe does, so the probe costs nothing.
-    probe: Option<std::thread::JoinHandle<(Watchman, Result<Since, MonitorError>)>>,
+    probe: Option<Probe>,
+}
+
+/// A question to watchman asked on a thread ([`Asked`]'s probe). Dropped without its answer
+/// judged (the caller went another way), it still records whether the server answered, as
+/// the question asked in line would have.
+struct Probe {
+    thread: Option<std::thread::JoinHandle<(Watchman, Result<Since, MonitorError>)>>,
+    common: PathBuf,
+    key: String,
+    was: Busy,
+}
+
+impl Probe {
+    /// The connection and the answer, once the question is done.
+    fn join(mut self) -> Option<(Watchman, Result<Since, MonitorError>)> {
+        self.thread.take()?.join().ok()
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let Some(Ok((watchman, since))) = self.thread.take().map(|t| t.join()) else {
+            return;
+        };
+        // As judge_since tells them apart.
+        let timed_out = since.as_ref().err().is_some_and(MonitorError::timed_out);
+        let unwatched =
+            matches!(&since, Err(MonitorError::Server(text)) if text.contains("is not watched"));
+        let broken = timed_out || (since.is_err() && !unwatched && watchman.owed());
+        asked_busy(
+            &self.common,
+            &self.key,
+            self.was,
+            !broken && !unwatched,
+            timed_out,
+        );
+    }
 }
 
 /// Asks the monitor what changed in the worktree since the state's clock, without reading
@@ -1257,11 +1296,23 @@ pub fn ask(repo: &gix::Repository) -> Asked {
             let (watched, since_clock) = (watched.clone(), since_clock.clone());
             let mut watchman = watchman;
             asked.was = was;
-            asked.probe = Some(std::thread::spawn(move || {
+            let thread = std::thread::Builder::new().spawn(move || {
                 let since = watchman.since(&watched, &since_clock, &skip);
                 let _ = watchman.set_deadline(DEADLINE);
                 (watchman, since)
-            }));
+            });
+            match thread {
+                Ok(thread) => {
+                    asked.probe = Some(Probe {
+                        thread: Some(thread),
+                        common: common.to_owned(),
+                        key,
+                        was,
+                    });
+                }
+                // Not asked: a full scan, the server's mark left as it is.
+                Err(_) => asked.refused = Some("no thread to ask watchman on".to_owned()),
+            }
             return Asked {
                 workdir,
                 state,
@@ -1337,7 +1388,7 @@ fn settle(mut asked: Asked, common: &Path) -> Asked {
     let Some(probe) = asked.probe.take() else {
         return asked;
     };
-    let Ok((watchman, since)) = probe.join() else {
+    let Some((watchman, since)) = probe.join() else {
         asked.refused = Some("the question to watchman failed".to_owned());
         return asked;
     };
@@ -1941,9 +1992,9 @@ impl Looker {
             }
         }
         alone.sort_unstable_by_key(|(index, _)| *index);
-        for (index, was) in alone {
+        for (index, _) in alone {
             let (workdir, seen) = asks[index];
-            looks[index] = self.look_alone(workdir, seen, was);
+            looks[index] = self.look_alone(workdir, seen);
             if self.watchman.is_none() {
                 break;
             }
@@ -1977,11 +2028,13 @@ impl Looker {
         let oldest = clocks.iter().map(|(_, ticks)| *ticks).min()?;
         let oldest = format!("{}:{oldest}", clocks[0].0);
         let watched = &asks[*first].1.watched;
-        let relatives: Option<Vec<&str>> = group
+        let within: Vec<(Option<&str>, &str)> = group
             .iter()
-            .map(|(index, _)| asks[*index].1.watched.relative.as_deref())
+            .map(|(index, _)| {
+                let seen = asks[*index].1;
+                (seen.watched.relative.as_deref(), seen.clock.as_str())
+            })
             .collect();
-        let within = relatives.unwrap_or_default();
         let watchman = self.watchman.as_mut()?;
         let sync = !self.synced.contains(&watched.root);
         let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
@@ -1996,19 +2049,32 @@ impl Looker {
         if sync {
             self.synced.push(watched.root.clone());
         }
-        if since.fresh {
+        let below = |path: &[u8], relative: Option<&str>| {
+            relative.is_none_or(|dir| {
+                path.strip_prefix(dir.as_bytes())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+            })
+        };
+        // A path in none of the directories (a root that ignores case matched it by
+        // another spelling): the answer is not told apart, each is asked on its own.
+        let unplaced = since.files.iter().any(|(path, _)| {
+            !within
+                .iter()
+                .any(|(relative, _)| below(path.as_slice(), *relative))
+        });
+        if since.fresh || unplaced {
             return Some(group.to_vec());
         }
         let mut left = Vec::new();
         for &(index, was) in group {
             let seen = asks[index].1;
-            let touched = match &seen.watched.relative {
-                None => !since.files.is_empty(),
-                Some(dir) => since.files.iter().any(|(path, _)| {
-                    path.strip_prefix(dir.as_bytes())
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
-                }),
-            };
+            let relative = seen.watched.relative.as_deref();
+            // Reported here: changed since its own clock, or since another's whose
+            // directory holds this one. Its own question tells.
+            let touched = since
+                .files
+                .iter()
+                .any(|(path, _)| below(path.as_slice(), relative));
             if since.recrawled_since(seen.recrawls) {
                 looks[index] = Look::Unknown;
             } else if touched {
@@ -2021,7 +2087,9 @@ impl Looker {
     }
 
     /// One question about the worktree at `workdir`, since `seen`'s clock.
-    fn look_alone(&mut self, workdir: &Path, seen: &Seen, was: Busy) -> Look {
+    fn look_alone(&mut self, workdir: &Path, seen: &Seen) -> Look {
+        // Read again: a question just answered about the root may have cleared the mark.
+        let was = busy(&self.common, &seen.watched.root);
         let skip = below(&self.worktrees, workdir);
         let Some(watchman) = &mut self.watchman else {
             return Look::Unknown;

@@ -137,11 +137,14 @@ pub struct Repo {
     inner: gix::Repository,
 }
 
-/// The identity git-session's own commits take when neither git's variables nor the
-/// settings name one (gix's last resort, as `committer_or_set_generic_fallback` sets it).
-const IDENTITY_FALLBACK: [&str; 2] = [
+/// The identity git-session's own commits and notes take when neither git's variables nor
+/// the settings name one (gix's last resort, the one `committer_or_set_generic_fallback`
+/// sets, for the author too: gix writes notes with both).
+const IDENTITY_FALLBACK: [&str; 4] = [
     "gitoxide.committer.nameFallback=no name configured",
     "gitoxide.committer.emailFallback=noEmailAvailable@example.com",
+    "gitoxide.author.nameFallback=no name configured",
+    "gitoxide.author.emailFallback=noEmailAvailable@example.com",
 ];
 
 impl Repo {
@@ -150,15 +153,20 @@ impl Repo {
     /// `GIT_CONFIG_COUNT` itself). Handles derived from this one (the main worktree, other
     /// worktrees) inherit the settings.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
-        let mut overrides: Vec<String> = super::config_env::from_environment()?
+        // Every handle gets an identity: git-session's commits, notes and reflog entries
+        // need one, and hooks must never fail for the lack of `user.name`. A last resort
+        // (git's variables and the user's settings come first, a `git -c` fallback too),
+        // read only when something is written: working out "now" reads the whole time-zone
+        // database, a millisecond a hook saves.
+        let overrides: Vec<String> = IDENTITY_FALLBACK
             .iter()
-            .filter_map(super::config_env::Parameter::as_override)
+            .map(|o| (*o).to_owned())
+            .chain(
+                super::config_env::from_environment()?
+                    .iter()
+                    .filter_map(super::config_env::Parameter::as_override),
+            )
             .collect();
-        // Every handle gets an identity: git-session's commits and reflog entries need one,
-        // and hooks must never fail for the lack of `user.name`. A last resort (the user's
-        // settings and git's variables come first), read only when something is written:
-        // working out "now" reads the whole time-zone database, a millisecond a hook saves.
-        overrides.extend(IDENTITY_FALLBACK.iter().map(|o| (*o).to_owned()));
         let mut trust_map = gix::sec::trust::Mapping::<gix::open::Options>::default();
         for options in [&mut trust_map.full, &mut trust_map.reduced] {
             options.modify(|o| {

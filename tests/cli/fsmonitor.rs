@@ -1381,7 +1381,7 @@ fn enable_status_and_disable() {
 /// With the monitor answering, the hooks' forgotten-work warning is about the worktrees as
 /// they are at the commit, not as the last background scan saw them. The sessions below one
 /// watched root are asked about in one question first: one it finds nothing in keeps its
-/// count, and one it finds changes in (some before its own clock) is asked about alone.
+/// count, and one it finds changes in is asked about alone.
 #[test]
 fn hook_warnings_are_current_with_the_monitor() {
     let repo = TestRepo::new();
@@ -1424,8 +1424,9 @@ fn hook_warnings_are_current_with_the_monitor() {
             && said.contains("session 'right' has 1 uncommitted file(s)"),
         "{said}"
     );
-    // Worked on just now: not forgotten. The one question, since right's older clock,
-    // finds left's change made before left's new clock.
+    // Worked on just now: not forgotten. The one question asks about each since its own
+    // clock: left's change, made before left's new clock (its scan at commit 2) but after
+    // right's, is not taken for new work.
     write_file(&right.join("now.txt"), "fresh\n");
     let said = commit(3);
     assert!(

@@ -163,6 +163,23 @@ fn land_keeps_local_changes_and_undo_restores_everything() {
     assert!(repo.root.join("notes.txt").exists());
 }
 
+/// Without any identity configured (git guesses one for its own commits), a landing still
+/// writes its provenance note: gix writes notes with an author as well as a committer.
+#[test]
+fn land_without_an_identity_writes_its_note() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    std::fs::write(
+        repo.home.join(".gitconfig"),
+        "[init]\n\tdefaultBranch = main\n",
+    )
+    .unwrap();
+    repo.session(&["land", "s"]).ok();
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let note = repo.git(&["notes", "--ref=refs/notes/sessions", "show", head.trim()]);
+    assert!(note.contains("session: s"), "{note}");
+}
+
 /// Refusals change nothing: nothing to land, a conflict, a failing check, a check from the
 /// tracked file not approved, the target's worktree dirty where the landing writes.
 #[test]
