@@ -208,6 +208,21 @@ impl Since {
     }
 }
 
+/// What every answer to a `since` question says besides its files: whether the clock's
+/// instance is gone, the clock now, and the recrawl count.
+fn since_head(answer: &Value) -> Result<(bool, String, u64), MonitorError> {
+    let fresh = answer
+        .get("is_fresh_instance")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let clock = answer
+        .get("clock")
+        .and_then(Value::as_str)
+        .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
+        .to_owned();
+    Ok((fresh, clock, recrawls_in(answer)))
+}
+
 /// The recrawl count an answer of watchman's gives: 0 without a warning.
 fn recrawls_in(answer: &Value) -> u64 {
     answer
@@ -464,16 +479,7 @@ impl Watchman {
             query["sync_timeout"] = json!(0);
         }
         let answer = self.call(json!(["query", root, query]))?;
-        let fresh = answer
-            .get("is_fresh_instance")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let clock = answer
-            .get("clock")
-            .and_then(Value::as_str)
-            .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
-            .to_owned();
-        let recrawls = recrawls_in(&answer);
+        let (fresh, clock, recrawls) = since_head(&answer)?;
         let files = answer
             .get("files")
             .and_then(Value::as_array)
@@ -529,16 +535,7 @@ impl Watchman {
             query["sync_timeout"] = json!(0);
         }
         let answer = self.call(json!(["query", watched.root, query]))?;
-        let fresh = answer
-            .get("is_fresh_instance")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let clock = answer
-            .get("clock")
-            .and_then(Value::as_str)
-            .ok_or_else(|| MonitorError::Protocol("no clock".into()))?
-            .to_owned();
-        let recrawls = recrawls_in(&answer);
+        let (fresh, clock, recrawls) = since_head(&answer)?;
         let mut files = Vec::new();
         let mut newest: Option<i64> = None;
         for file in answer
@@ -1939,8 +1936,8 @@ impl Looker {
     /// since its own clock either. Only the others are asked about on their own.
     pub fn look_all(&mut self, asks: &[(&Path, &Seen)]) -> Vec<Look> {
         let mut looks = vec![Look::Unknown; asks.len()];
-        // Those watchman is asked about, with what is known of their root's server.
-        let mut asked: Vec<(usize, Busy)> = Vec::new();
+        // Those watchman is asked about.
+        let mut asked: Vec<usize> = Vec::new();
         for (index, (workdir, seen)) in asks.iter().enumerate() {
             if cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
                 || self.fingerprint != seen.fingerprint
@@ -1969,11 +1966,11 @@ impl Looker {
                 }
             };
             if given_by(&seen.clock, pid) {
-                asked.push((index, was));
+                asked.push(index);
             }
         }
         let mut roots: Vec<&str> = Vec::new();
-        for (index, _) in &asked {
+        for index in &asked {
             let root = asks[*index].1.watched.root.as_str();
             if !roots.contains(&root) {
                 roots.push(root);
@@ -1981,9 +1978,9 @@ impl Looker {
         }
         let mut alone = Vec::new();
         for root in roots {
-            let group: Vec<(usize, Busy)> = asked
+            let group: Vec<usize> = asked
                 .iter()
-                .filter(|(index, _)| asks[*index].1.watched.root == root)
+                .filter(|index| asks[**index].1.watched.root == root)
                 .copied()
                 .collect();
             match self.look_together(asks, &group, &mut looks) {
@@ -1991,8 +1988,8 @@ impl Looker {
                 None => return looks,
             }
         }
-        alone.sort_unstable_by_key(|(index, _)| *index);
-        for (index, _) in alone {
+        alone.sort_unstable();
+        for index in alone {
             let (workdir, seen) = asks[index];
             looks[index] = self.look_alone(workdir, seen);
             if self.watchman.is_none() {
@@ -2007,10 +2004,10 @@ impl Looker {
     fn look_together(
         &mut self,
         asks: &[(&Path, &Seen)],
-        group: &[(usize, Busy)],
+        group: &[usize],
         looks: &mut [Look],
-    ) -> Option<Vec<(usize, Busy)>> {
-        let [(first, was), _, ..] = group else {
+    ) -> Option<Vec<usize>> {
+        let [first, _, ..] = group else {
             return Some(group.to_vec());
         };
         // The oldest clock, when all were given by one instance of the root's watch.
@@ -2020,7 +2017,7 @@ impl Looker {
         };
         let clocks: Option<Vec<(String, u64)>> = group
             .iter()
-            .map(|(index, _)| instance(&asks[*index].1.clock))
+            .map(|index| instance(&asks[*index].1.clock))
             .collect();
         let Some(clocks) = clocks.filter(|c| c.iter().all(|(i, _)| *i == c[0].0)) else {
             return Some(group.to_vec());
@@ -2030,18 +2027,19 @@ impl Looker {
         let watched = &asks[*first].1.watched;
         let within: Vec<(Option<&str>, &str)> = group
             .iter()
-            .map(|(index, _)| {
+            .map(|index| {
                 let seen = asks[*index].1;
                 (seen.watched.relative.as_deref(), seen.clock.as_str())
             })
             .collect();
+        let was = busy(&self.common, &watched.root);
         let watchman = self.watchman.as_mut()?;
         let sync = !self.synced.contains(&watched.root);
         let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
         let answer = watchman.changed_within(&watched.root, &oldest, &within, sync);
         let _ = watchman.set_deadline(LOOK_DEADLINE);
         let timed_out = answer.as_ref().err().is_some_and(MonitorError::timed_out);
-        asked_busy(&self.common, &watched.root, *was, answer.is_ok(), timed_out);
+        asked_busy(&self.common, &watched.root, was, answer.is_ok(), timed_out);
         let Ok(since) = answer else {
             self.watchman = None;
             return None;
@@ -2066,7 +2064,7 @@ impl Looker {
             return Some(group.to_vec());
         }
         let mut left = Vec::new();
-        for &(index, was) in group {
+        for &index in group {
             let seen = asks[index].1;
             let relative = seen.watched.relative.as_deref();
             // Reported here: changed since its own clock, or since another's whose
@@ -2078,7 +2076,7 @@ impl Looker {
             if since.recrawled_since(seen.recrawls) {
                 looks[index] = Look::Unknown;
             } else if touched {
-                left.push((index, was));
+                left.push(index);
             } else {
                 looks[index] = Look::Unchanged;
             }
