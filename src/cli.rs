@@ -40,20 +40,21 @@ impl Cli {
     }
 }
 
-/// What clap makes of `git-session hook <event> <args>…` when no word is a flag and all are
-/// UTF-8 (as the shims call it), or None: clap reads the rest.
+/// What clap makes of `git-session hook <event> <args>…` when no word is a flag (as the shims
+/// call it), or None: clap reads the rest. A word that is not UTF-8 (git passes a remote's
+/// path to pre-push as it is) is read with replacement characters: clap would refuse the
+/// command line, and a hook must not fail, nor print its usage in the middle of a push.
 fn hook_shortcut(args: &[std::ffi::OsString]) -> Option<Cli> {
     let [_, hook, words @ ..] = args else {
         return None;
     };
     let words: Vec<String> = words
         .iter()
-        .map(|w| {
-            w.to_str()
-                .filter(|w| !w.starts_with('-'))
-                .map(str::to_owned)
-        })
-        .collect::<Option<_>>()?;
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    if words.iter().any(|w| w.starts_with('-')) {
+        return None;
+    }
     let (event, rest) = words.split_first()?;
     (hook == "hook").then(|| Cli {
         color: ColorChoice::Auto,
@@ -69,7 +70,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hook_shortcut_reads_what_clap_reads_and_leaves_the_rest_to_it() {
+    fn the_hook_shortcut_reads_the_shims_as_clap_does_and_takes_any_bytes() {
         for argv in [
             &["git-session", "hook", "post-commit"][..],
             &["git-session", "hook", "post-checkout", "abc", "def", "1"],
@@ -93,12 +94,24 @@ mod tests {
             let args: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
             assert!(hook_shortcut(&args).is_none(), "{argv:?}");
         }
+        // Not UTF-8: read with a replacement character (clap refuses it).
         use std::os::unix::ffi::OsStringExt;
         let not_utf8 = vec![
             "git-session".into(),
             "hook".into(),
-            std::ffi::OsString::from_vec(b"post-\xff".to_vec()),
+            "pre-push".into(),
+            std::ffi::OsString::from_vec(b"/srv/remote-\xff.git".to_vec()),
         ];
-        assert!(hook_shortcut(&not_utf8).is_none());
+        let Some(Cli {
+            command: Some(Command::Hook(hook)),
+            ..
+        }) = hook_shortcut(&not_utf8)
+        else {
+            panic!("a shim's command line");
+        };
+        assert_eq!(
+            (hook.event.as_str(), hook.args),
+            ("pre-push", vec!["/srv/remote-\u{fffd}.git".to_owned()])
+        );
     }
 }

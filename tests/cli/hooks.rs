@@ -431,6 +431,35 @@ fn pre_push_warns_and_passes_its_input_on_to_the_users_hook() {
     assert!(out.stderr.contains("does not carry"), "{}", out.stderr);
     let input = std::fs::read_to_string(&seen).unwrap();
     assert!(input.starts_with("refs/heads/session/p "), "{input:?}");
+    // A remote whose path is not UTF-8: git passes it to the hook as it is.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(
+        &[remote.as_os_str().as_bytes(), b"-\xff.git"].concat(),
+    ));
+    let empty = repo.home.join("empty.git");
+    repo.git(&["init", "-q", "--bare", empty.to_str().unwrap()]);
+    std::fs::rename(&empty, &odd).unwrap();
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(repo.root.join(".git/config"))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut config,
+        &[
+            b"[remote \"odd\"]\n\turl = ",
+            odd.as_os_str().as_bytes(),
+            b"\n",
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let out = repo.cmd_in(&wt, "git", &["push", "-q", "odd", "session/p"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not carry") && !out.stderr.contains("Usage"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
