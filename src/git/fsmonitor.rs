@@ -1884,7 +1884,8 @@ pub enum Look {
     /// Files changed; the newest modification time among those that exist (seconds), None
     /// when only deletions were reported.
     Touched { newest: Option<i64> },
-    /// The monitor cannot say (no server, a restart, another index or settings).
+    /// The monitor cannot say (no server, a restart), or no file changed but the index or
+    /// the settings did.
     Unknown,
 }
 
@@ -1936,16 +1937,32 @@ impl Looker {
     /// since its own clock either. Only the others are asked about on their own.
     pub fn look_all(&mut self, asks: &[(&Path, &Seen)]) -> Vec<Look> {
         let mut looks = vec![Look::Unknown; asks.len()];
+        // Another index or other settings than the answer's: files unchanged do not say the
+        // answer stands, files changed still say when (a session just worked in, whose
+        // `git status` or commit rewrote its index, is not forgotten).
+        let moved: Vec<bool> = asks
+            .iter()
+            .map(|(workdir, seen)| {
+                cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
+                    || self.fingerprint != seen.fingerprint
+            })
+            .collect();
+        self.look_asked(asks, &mut looks);
+        for (look, moved) in looks.iter_mut().zip(moved) {
+            if moved && *look == Look::Unchanged {
+                *look = Look::Unknown;
+            }
+        }
+        looks
+    }
+
+    /// [`look_all`](Self::look_all)'s questions, their answers put in `looks`.
+    fn look_asked(&mut self, asks: &[(&Path, &Seen)], looks: &mut [Look]) {
         // Those watchman is asked about.
         let mut asked: Vec<usize> = Vec::new();
-        for (index, (workdir, seen)) in asks.iter().enumerate() {
-            if cheap_index_identity(workdir, self.hash_len).as_deref() != Some(seen.index.as_str())
-                || self.fingerprint != seen.fingerprint
-            {
-                continue;
-            }
+        for (index, (_, seen)) in asks.iter().enumerate() {
             let Some(watchman) = &mut self.watchman else {
-                return looks;
+                return;
             };
             // A server that did not answer lately (crawling) is only probed.
             let was = busy(&self.common, &seen.watched.root);
@@ -1959,7 +1976,7 @@ impl Looker {
                         Err(e) if e.timed_out() => {
                             asked_busy(&self.common, &seen.watched.root, was, false, true);
                             self.watchman = None;
-                            return looks;
+                            return;
                         }
                         answer => *self.pid.insert(answer.ok()),
                     }
@@ -1983,9 +2000,9 @@ impl Looker {
                 .filter(|index| asks[**index].1.watched.root == root)
                 .copied()
                 .collect();
-            match self.look_together(asks, &group, &mut looks) {
+            match self.look_together(asks, &group, looks) {
                 Some(left) => alone.extend(left),
-                None => return looks,
+                None => return,
             }
         }
         alone.sort_unstable();
@@ -1996,7 +2013,6 @@ impl Looker {
                 break;
             }
         }
-        looks
     }
 
     /// One question for `group` (worktrees below one root): settles in `looks` those it

@@ -1433,6 +1433,12 @@ fn hook_warnings_are_current_with_the_monitor() {
         !said.contains("'right'") && said.contains("session 'left' has 2 uncommitted file(s)"),
         "{said}"
     );
+    // Its index rewritten (something staged) and a file written just now: worked on, not
+    // forgotten, though the monitor's answer was about another index.
+    repo.git_in(&left, &["add", "wip.txt"]);
+    write_file(&left.join("now.txt"), "fresh\n");
+    let said = commit(4);
+    assert!(!said.contains("'left'"), "{said}");
 }
 
 /// While the index is the one the monitor's state was about, and plain (no conflict, nothing
