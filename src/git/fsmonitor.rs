@@ -1933,8 +1933,9 @@ impl Looker {
 
     /// [`look`](Self::look) at several worktrees (a hook looks at every session with work
     /// in it). Those below one watched root are asked about together first, in one question
-    /// since the oldest of their clocks: a worktree it finds nothing in has nothing changed
-    /// since its own clock either. Only the others are asked about on their own.
+    /// since the oldest of their clocks with a term per worktree (its directory, since its
+    /// own clock): a worktree it finds nothing in has nothing changed since its clock. Only
+    /// the others are asked about on their own.
     pub fn look_all(&mut self, asks: &[(&Path, &Seen)]) -> Vec<Look> {
         let mut looks = vec![Look::Unknown; asks.len()];
         // Another index or other settings than the answer's: files unchanged do not say the
