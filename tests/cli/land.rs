@@ -440,8 +440,9 @@ fn land_and_sync_racing_checkpoints() {
         let wt = session_with_commits(&repo, "s");
         repo.commit_files(&[("other.txt", "main moved\n")], "main moves");
         let stop = std::sync::atomic::AtomicBool::new(false);
+        let taken = std::sync::atomic::AtomicUsize::new(0);
         let (printed, last) = std::thread::scope(|s| {
-            let (repo, stop, wt) = (&repo, &stop, &wt);
+            let (repo, stop, wt, taken) = (&repo, &stop, &wt, &taken);
             let checkpoints = s.spawn(move || {
                 let mut ids = Vec::new();
                 let mut i = 0;
@@ -454,10 +455,19 @@ fn land_and_sync_racing_checkpoints() {
                     let out = repo.session(&["checkpoint", "s"]);
                     if out.code == 0 {
                         ids.push(out.stdout.trim().to_owned());
+                        taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 }
                 (ids, i)
             });
+            // The race starts once the loop has taken a checkpoint (on a busy machine the
+            // command could otherwise end before the loop's first one).
+            let started = std::time::Instant::now();
+            while taken.load(std::sync::atomic::Ordering::SeqCst) == 0
+                && started.elapsed() < std::time::Duration::from_secs(60)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
             let args: &[&str] = if command == "sync" {
                 &["sync", "s"]
             } else {
