@@ -55,13 +55,20 @@ fn escape_with(text: &str, keep_lines: bool) -> String {
 /// only characters no shell treats specially, else single-quoted (a session name may hold
 /// `$`, `(`, `;` or a backtick). Control characters are escaped first, as in [`escape`].
 pub fn shell_word(word: &str) -> String {
-    let word = escape(word);
-    let plain = !word.is_empty()
-        && word.chars().all(|c| {
-            c.is_alphanumeric()
-                || matches!(c, '-' | '_' | '.' | '/' | '@' | '+' | ',' | ':' | '=' | '%')
-        });
-    if plain { word } else { shell_quote(&word) }
+    shell_quote_unless(&escape(word), |c| {
+        c.is_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '/' | '@' | '+' | ',' | ':' | '=' | '%')
+    })
+}
+
+/// `word` as it is when it is not empty and every character is `plain`, else
+/// [`shell_quote`]d.
+pub fn shell_quote_unless(word: &str, plain: impl Fn(char) -> bool) -> String {
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        shell_quote(word)
+    }
 }
 
 /// `value` as one POSIX shell word: single-quoted, with `'` written as `'\''`.

@@ -1144,14 +1144,9 @@ pub fn command_line() -> String {
     std::env::args()
         .skip(1)
         .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%^~#".contains(c))
-            {
-                a
-            } else {
-                crate::text::shell_quote(&a)
-            }
+            crate::text::shell_quote_unless(&a, |c| {
+                c.is_ascii_alphanumeric() || "-_./:=@+,%^~#".contains(c)
+            })
         })
         .collect::<Vec<_>>()
         .join(" ")

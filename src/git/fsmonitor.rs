@@ -1171,29 +1171,31 @@ struct Probe {
 }
 
 impl Probe {
-    /// The connection and the answer, once the question is done.
-    fn join(mut self) -> Option<(Watchman, Result<Since, MonitorError>)> {
-        self.thread.take()?.join().ok()
+    /// The connection and the answer, once the question is done, how it went recorded.
+    fn finish(mut self) -> Option<(Watchman, Result<Since, MonitorError>)> {
+        let done = self.thread.take()?.join().ok()?;
+        self.record(&done);
+        Some(done)
+    }
+
+    /// Records whether the server answered (the root's busy mark), as `ask` does in line.
+    fn record(&self, (watchman, since): &(Watchman, Result<Since, MonitorError>)) {
+        let went = went(since, watchman.owed());
+        asked_busy(
+            &self.common,
+            &self.key,
+            self.was,
+            !went.broken && !went.unwatched,
+            went.timed_out,
+        );
     }
 }
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        let Some(Ok((watchman, since))) = self.thread.take().map(|t| t.join()) else {
-            return;
-        };
-        // As judge_since tells them apart.
-        let timed_out = since.as_ref().err().is_some_and(MonitorError::timed_out);
-        let unwatched =
-            matches!(&since, Err(MonitorError::Server(text)) if text.contains("is not watched"));
-        let broken = timed_out || (since.is_err() && !unwatched && watchman.owed());
-        asked_busy(
-            &self.common,
-            &self.key,
-            self.was,
-            !broken && !unwatched,
-            timed_out,
-        );
+        if let Some(Ok(done)) = self.thread.take().map(|t| t.join()) {
+            self.record(&done);
+        }
     }
 }
 
@@ -1345,8 +1347,37 @@ pub fn ask(repo: &gix::Repository) -> Asked {
     }
 }
 
+/// How a question since the state's clock went: `owed`, the connection still owes an answer.
+#[derive(Debug, Default)]
+struct Went {
+    /// Unanswered (in time), or the connection is of no more use.
+    broken: bool,
+    /// The server does not watch the root.
+    unwatched: bool,
+    timed_out: bool,
+}
+
+fn went(since: &Result<Since, MonitorError>, owed: bool) -> Went {
+    match since {
+        Err(MonitorError::Server(text)) if text.contains("is not watched") => Went {
+            unwatched: true,
+            ..Went::default()
+        },
+        Err(e) if e.timed_out() => Went {
+            broken: true,
+            timed_out: true,
+            ..Went::default()
+        },
+        Err(_) => Went {
+            broken: owed,
+            ..Went::default()
+        },
+        Ok(_) => Went::default(),
+    }
+}
+
 /// What watchman's answer to the question since the state's clock means for the scan, with
-/// why it cannot be used noted in `asked` (`owed`: the connection still owes an answer;
+/// how the question went noted in `asked` (`owed`: the connection still owes an answer;
 /// `recrawls`: the count kept with the state's clock).
 fn judge_since(
     since: Result<Since, MonitorError>,
@@ -1354,19 +1385,15 @@ fn judge_since(
     recrawls: Option<u64>,
     asked: &mut Asked,
 ) -> Result<Since, String> {
+    let how = went(&since, owed);
+    asked.broken |= how.broken;
+    asked.unwatched |= how.unwatched;
+    asked.timed_out |= how.timed_out;
     match since {
-        Err(MonitorError::Server(text)) if text.contains("is not watched") => {
-            asked.unwatched = true;
+        Err(_) if how.unwatched => {
             Err("watchman lost the watch (it restarted, or the watch was removed)".to_owned())
         }
-        Err(e) if e.timed_out() => {
-            (asked.broken, asked.timed_out) = (true, true);
-            Err(unanswered())
-        }
-        Err(e) if owed => {
-            asked.broken = true;
-            Err(crate::text::one_line(&e))
-        }
+        Err(_) if how.timed_out => Err(unanswered()),
         Err(e) => Err(crate::text::one_line(&e)),
         Ok(since) if since.fresh => {
             asked.recrawls = since.known_recrawls();
@@ -1381,18 +1408,15 @@ fn judge_since(
 }
 
 /// `asked` with the answer to its probe on a thread, if it has one, waited for and judged.
-fn settle(mut asked: Asked, common: &Path) -> Asked {
+fn settle(mut asked: Asked) -> Asked {
     let Some(probe) = asked.probe.take() else {
         return asked;
     };
-    let Some((watchman, since)) = probe.join() else {
+    let Some((watchman, since)) = probe.finish() else {
         asked.refused = Some("the question to watchman failed".to_owned());
         return asked;
     };
     asked.since = judge_since(since, watchman.owed(), asked.state.recrawls, &mut asked);
-    let key = busy_key(&asked.state, &asked.workdir);
-    let answered = !asked.broken && !asked.unwatched;
-    asked_busy(common, &key, asked.was, answered, asked.timed_out);
     asked.watchman = Some(watchman);
     asked
 }
@@ -1429,7 +1453,7 @@ pub fn answer(
     let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
         Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
     };
-    let asked = settle(asked, repo.common_dir());
+    let asked = settle(asked);
     if let Some(why) = &asked.refused {
         return full(why);
     }
@@ -1535,21 +1559,27 @@ pub fn answer(
     // (the crawl goes on; a later scan, finding that it answers, gets the clock).
     let key = busy_key(&state, &workdir);
     let was = busy(&common, &key);
+    // The scan where the monitor cannot help, with what the last capture computed when it
+    // can still be taken ([`kept_memo`]).
+    let full_kept = |state: &State| {
+        scan_with_kept_memo(repo, index, state, &identity, &fingerprint, &why)
+            .map(|(changes, answer, _)| (changes, answer, None))
+    };
     if broken {
         // A question that waited its whole deadline: a server crawling, or one with a long
         // answer to give (a checkout changed 300,000 files). A watch and a clock asked as
         // probes on a new connection tell them apart: given, the next scans go on from here.
         if !timed_out || asked_was == Busy::Lately {
-            return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
+            return full_kept(&state);
         }
         match Watchman::connect(&common) {
             Ok(fresh) => watchman = fresh,
             Err(_) => {
-                return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
+                return full_kept(&state);
             }
         }
     } else if was == Busy::Lately && !unwatched {
-        return full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why);
+        return full_kept(&state);
     }
     // Not watched though asked to within the window: the root watchman chose for it is
     // another (a session once watched on its own, the main worktree's root watched now),
@@ -1562,7 +1592,7 @@ pub fn answer(
         // The root it watched before (the main worktree's, for a session inside it), so the
         // worktrees keep sharing one watch after a restart; asked after the scan, which its
         // crawl would slow down (both read the same directories).
-        let scanned = full_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why)?;
+        let scanned = full_kept(&state)?;
         let _ = watchman.start_watching(Path::new(&watched.root));
         mark_busy(&common, &key);
         return Ok(scanned);
@@ -1594,10 +1624,8 @@ pub fn answer(
     // (The watch of the root above may be the call that timed out.)
     asked_busy(&common, &key, was, answered, watchman.owed());
     let started = std::time::SystemTime::now();
-    let changes = scan::full_scan(repo, index)?;
-    let mut answer = Answer::full(&why);
-    let attributes = scan::attributes_digest(&changes, repo.object_hash());
-    answer.memo = kept_memo(&state, &identity, &fingerprint, attributes.as_deref());
+    let (changes, mut answer, attributes) =
+        scan_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why)?;
     if let (Ok(watched), Some(clock)) = (watched, clock) {
         answer.seen = Some(Seen {
             watched: watched.clone(),
@@ -1625,20 +1653,21 @@ pub fn answer(
 }
 
 /// A full scan where the monitor's answer could not be had or used, with what the last
-/// capture computed when it can still be taken ([`kept_memo`]).
-fn full_with_kept_memo(
+/// capture computed when it can still be taken ([`kept_memo`]), and the digest of the
+/// `.gitattributes` files the scan met ([`scan::attributes_digest`]).
+fn scan_with_kept_memo(
     repo: &gix::Repository,
     index: &gix::index::File,
     state: &State,
     identity: &str,
     fingerprint: &str,
     why: &str,
-) -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
+) -> Result<(WorktreeChanges, Answer, Option<String>), RepoError> {
     let changes = scan::full_scan(repo, index)?;
     let mut answer = Answer::full(why);
     let attributes = scan::attributes_digest(&changes, repo.object_hash());
     answer.memo = kept_memo(state, identity, fingerprint, attributes.as_deref());
-    Ok((changes, answer, None))
+    Ok((changes, answer, attributes))
 }
 
 /// What the last capture computed, for a full scan that is not refused the monitor (the
@@ -1965,13 +1994,13 @@ impl Looker {
             let Some(watchman) = &mut self.watchman else {
                 return;
             };
-            // A server that did not answer lately (crawling) is only probed.
-            let was = busy(&self.common, &seen.watched.root);
             // Another server than the one that gave the clock (a restart) can only say so,
             // once it has crawled the root again.
             let pid = match self.pid {
                 Some(pid) => pid,
                 None => {
+                    // A server that did not answer lately (crawling) is only probed.
+                    let was = busy(&self.common, &seen.watched.root);
                     let _ = watchman.set_deadline(was.deadline(LOOK_DEADLINE));
                     match watchman.pid() {
                         Err(e) if e.timed_out() => {

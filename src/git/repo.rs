@@ -588,16 +588,14 @@ impl Repo {
         }
     }
 
-    /// Whether `id` names a tree in the database.
     /// The kind of the object `id`, None when it is not in the database.
     pub fn object_kind(&self, id: ObjectId) -> Option<gix::object::Kind> {
         self.inner.find_header(id).ok().map(|h| h.kind())
     }
 
+    /// Whether `id` names a tree in the database.
     pub fn is_tree(&self, id: ObjectId) -> bool {
-        self.inner
-            .find_header(id)
-            .is_ok_and(|h| h.kind() == gix::object::Kind::Tree)
+        self.object_kind(id) == Some(gix::object::Kind::Tree)
     }
 
     /// Number of commits reachable from `tip` but from none of `hidden` (hidden commits this
