@@ -8,7 +8,7 @@
 //! worktrees, checkpointing forgotten ones) runs in a detached background process.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::command_context::Context;
@@ -41,14 +41,15 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
     }
     let out = out.quiet();
     let event = args.event.clone();
+    if ["refresh", "auto-sync", "auto-checkpoint"].contains(&event.as_str()) {
+        // Before any thread starts (threads take the priority of the one that makes them),
+        // and before the repository is opened: the hook that started this one may still
+        // be running, inside a commit.
+        yield_to_foreground();
+    }
     let Ok(ctx) = Context::open(out) else {
         return Ok(()); // not in a repository git-session can read: nothing to say
     };
-    let background = ["refresh", "auto-sync", "auto-checkpoint"].contains(&event.as_str());
-    if background {
-        // Before any thread starts: threads take the priority of the one that makes them.
-        yield_to_foreground();
-    }
     let result = if event == "refresh" {
         refresh(&ctx)
     } else if event == "auto-sync" {
@@ -137,19 +138,21 @@ fn post_commit(ctx: &Context) -> CommandResult {
             here: Some((session, _)),
             all: sessions,
         }) => {
-            record_commit(ctx, &session)?;
-            if let Some(head) = ctx.here.head_commit()? {
-                let commit = ctx.repo.read_commit(head)?;
-                let before = match commit.parents.first() {
-                    Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
-                    None => None,
-                };
-                warn_overlaps(ctx, &session, &sessions, before, commit.tree)?;
+            let checkpoint = record_commit(ctx, &session)?;
+            let warned = warn_commit_overlaps(ctx, &session, &sessions);
+            let warned = warned.and_then(|()| warn_forgotten(ctx));
+            // Last, whatever the warnings came to: the look it starts scans a whole
+            // worktree, and the commit is not over until this hook is.
+            if let Some(root) = checkpoint {
+                spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
             }
+            warned
         }
-        _ => start_auto_sync(ctx)?,
+        _ => {
+            start_auto_sync(ctx)?;
+            warn_forgotten(ctx)
+        }
     }
-    warn_forgotten(ctx)
 }
 
 /// With `session.autoSync = true` (git config only: a tracked file must not start rebases in
@@ -234,6 +237,19 @@ fn auto_sync(ctx: &Context) -> CommandResult {
         None,
     );
     Ok(())
+}
+
+/// [`warn_overlaps`] for the commit HEAD names now.
+fn warn_commit_overlaps(ctx: &Context, session: &Session, sessions: &[Session]) -> CommandResult {
+    let Some(head) = ctx.here.head_commit()? else {
+        return Ok(());
+    };
+    let commit = ctx.repo.read_commit(head)?;
+    let before = match commit.parents.first() {
+        Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
+        None => None,
+    };
+    warn_overlaps(ctx, session, sessions, before, commit.tree)
 }
 
 /// Files a commit (or a push) carries that another live session changed or claims, or that
@@ -321,11 +337,12 @@ fn last_reflog_message(ctx: &Context) -> Option<String> {
 /// In a session's worktree: provenance note, last activity, and — when the last checkpoint
 /// (or the last time one was looked for) is older than the interval — a checkpoint if the
 /// tree is still dirty. Whether it is dirty takes a scan of the whole worktree, which a
-/// commit never waits for: a detached process looks, and the time it was started is kept,
-/// so the commits after it within the interval start none.
-fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
+/// commit never waits for: a detached process looks (started from the returned directory by
+/// the caller), and the time it was asked for is kept, so the commits after it within the
+/// interval ask for none.
+fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<PathBuf>> {
     let Some(head) = ctx.here.head_commit()? else {
-        return Ok(());
+        return Ok(None);
     };
     let text = provenance::note_text(&session.meta);
     let mut tx = Transaction::start(&ctx.repo, "hook post-commit", true);
@@ -340,7 +357,7 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     ctx.touch(session);
     let config = ctx.config()?;
     let Some(interval) = interval_secs(&config)? else {
-        return Ok(());
+        return Ok(None);
     };
     let last = session
         .meta
@@ -351,14 +368,13 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult {
     let local = ctx.local();
     let looked = local.get(&session.meta.id).auto_checkpoint_at;
     if last.max(looked).is_some_and(|t| now - t < interval) {
-        return Ok(());
+        return Ok(None);
     }
     let Some(root) = ctx.repo.workdir() else {
-        return Ok(());
+        return Ok(None);
     };
     local.update(&session.meta.id, |s| s.auto_checkpoint_at = Some(now))?;
-    spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
-    Ok(())
+    Ok(Some(root))
 }
 
 /// The detached half of [`record_commit`]: checkpoints the session's worktree when it is

@@ -6,6 +6,7 @@ pub mod local;
 pub mod lock;
 pub mod model;
 pub mod name;
+pub mod parsed;
 pub mod saved;
 pub mod store;
 pub mod sync;

@@ -117,7 +117,8 @@ impl SessionMeta {
         serde_saphyr::to_string(self).expect("session metadata always serializes")
     }
 
-    fn check(&self, expected_name: &str) -> Result<(), MetaError> {
+    /// The checks every `session.yaml` read gets (also what was kept of one, [`super::parsed`]).
+    pub(crate) fn check(&self, expected_name: &str) -> Result<(), MetaError> {
         if self.version != SCHEMA_VERSION {
             return Err(MetaError(format!(
                 "session.yaml has version {}, this git-session understands version {SCHEMA_VERSION}",

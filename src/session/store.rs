@@ -112,8 +112,10 @@ impl<'r> Store<'r> {
     }
 
     /// Every session; one that cannot be read is an error in its slot, not for the whole list.
+    /// What was read from a tip before is taken from [`super::parsed`].
     pub fn list(&self) -> Result<Vec<Result<Session, StoreError>>, StoreError> {
-        Ok(self
+        let mut parsed = super::parsed::Parsed::open(self.repo);
+        let sessions = self
             .repo
             .list_refs(SESSIONS_PREFIX)?
             .into_iter()
@@ -121,8 +123,19 @@ impl<'r> Store<'r> {
                 full.strip_prefix(SESSIONS_PREFIX)
                     .map(|n| (n.to_owned(), tip))
             })
-            .map(|(name, tip)| self.read_at(&name, tip).map(|(session, _)| session))
-            .collect())
+            .map(|(name, tip)| match parsed.get(&name, tip) {
+                Some(session) => Ok(session),
+                None => {
+                    let read = self.read_at(&name, tip).map(|(session, _)| session);
+                    if let Ok(session) = &read {
+                        parsed.put(&name, session);
+                    }
+                    read
+                }
+            })
+            .collect();
+        parsed.save();
+        Ok(sessions)
     }
 
     pub fn load(&self, name: &str) -> Result<Session, StoreError> {

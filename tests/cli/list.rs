@@ -339,3 +339,39 @@ fn notify_runs_on_needs_input_and_idle_once_approved() {
     repo.session_in(&wt, &["agent-state", "idle"]).ok();
     assert_eq!(wait_lines(2), "n needs-input\nn idle\n");
 }
+
+/// Sessions are kept as read, by log tip, in `session/cache/sessions.json`: listing from the
+/// copy says what listing from the logs says, a moved ref is read afresh, and a copy that is
+/// garbage or fails the checks `session.yaml` gets is not believed.
+#[test]
+fn the_kept_copy_of_the_sessions_lists_what_the_logs_say() {
+    let repo = TestRepo::new();
+    repo.new_session("a");
+    repo.new_session("b");
+    let kept = repo.root.join(".git/session/cache/sessions.json");
+    let list = |repo: &TestRepo| repo.session(&["list", "--json"]).ok().stdout;
+    let _ = std::fs::remove_file(&kept);
+    let from_logs = list(&repo);
+    assert!(kept.exists(), "listing keeps what it read");
+    assert_eq!(list(&repo), from_logs);
+    // A changed ref is read from its log, not taken from the copy.
+    repo.session(&["own", "b", "src"]).ok();
+    let owns = |repo: &TestRepo| repo.session(&["own", "b", "--json"]).ok().stdout;
+    assert!(owns(&repo).contains("src"), "{}", owns(&repo));
+    let after = list(&repo);
+    assert_ne!(after, from_logs);
+    let _ = std::fs::remove_file(&kept);
+    let from_logs = list(&repo);
+    assert_eq!(after, from_logs);
+    // Garbage, and a copy whose session fails the checks, are read past.
+    std::fs::write(&kept, "{{{").unwrap();
+    assert_eq!(list(&repo), from_logs);
+    let text = std::fs::read_to_string(&kept).unwrap();
+    assert!(text.contains("\"name\":\"a\""), "{text}");
+    std::fs::write(
+        &kept,
+        text.replace("\"name\":\"a\"", "\"name\":\"\\u001b[31mx\""),
+    )
+    .unwrap();
+    assert_eq!(list(&repo), from_logs);
+}
