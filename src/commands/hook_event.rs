@@ -138,13 +138,13 @@ fn post_commit(ctx: &Context) -> CommandResult {
             here: Some((session, _)),
             all: sessions,
         }) => {
-            let checkpoint = record_commit(ctx, &session)?;
+            let look = record_commit(ctx, &session)?;
             let warned = warn_commit_overlaps(ctx, &session, &sessions);
             let warned = warned.and_then(|()| warn_forgotten(ctx));
-            // Last, whatever the warnings came to: the look it starts scans a whole
-            // worktree, and the commit is not over until this hook is.
-            if let Some(root) = checkpoint {
-                spawn_detached(&root, &["hook", "auto-checkpoint", &session.meta.id]);
+            // Last, whatever the warnings came to: the look scans a whole worktree, and the
+            // commit is not over until this hook is.
+            if let Some(look) = look {
+                start_look(ctx, &session, look)?;
             }
             warned
         }
@@ -334,13 +334,19 @@ fn last_reflog_message(ctx: &Context) -> Option<String> {
     Some(line.split_once('\t')?.1.to_owned())
 }
 
-/// In a session's worktree: provenance note, last activity, and — when the last checkpoint
-/// (or the last time one was looked for) is older than the interval — a checkpoint if the
-/// tree is still dirty. Whether it is dirty takes a scan of the whole worktree, which a
-/// commit never waits for: a detached process looks (started from the returned directory by
-/// the caller), and the time it was asked for is kept, so the commits after it within the
-/// interval ask for none.
-fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<PathBuf>> {
+/// A detached look for uncommitted work to checkpoint, due after a commit ([`record_commit`]).
+struct Look {
+    /// Where to start it (the main worktree).
+    root: PathBuf,
+    /// When it was found due.
+    at: i64,
+}
+
+/// In a session's worktree: provenance note, last activity, and whether a checkpoint is due
+/// (the last one, or the last time one was looked for, is older than the interval): then
+/// the returned [`Look`] is started by [`start_look`] once the warnings are out. Whether
+/// the tree is dirty takes a scan of the whole worktree, which a commit never waits for.
+fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<Look>> {
     let Some(head) = ctx.here.head_commit()? else {
         return Ok(None);
     };
@@ -370,14 +376,20 @@ fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<PathB
     if last.max(looked).is_some_and(|t| now - t < interval) {
         return Ok(None);
     }
-    let Some(root) = ctx.repo.workdir() else {
-        return Ok(None);
-    };
-    local.update(&session.meta.id, |s| s.auto_checkpoint_at = Some(now))?;
-    Ok(Some(root))
+    Ok(ctx.repo.workdir().map(|root| Look { root, at: now }))
 }
 
-/// The detached half of [`record_commit`]: checkpoints the session's worktree when it is
+/// Starts the look `record_commit` found due, then keeps the time, so the commits after it
+/// within the interval start none (kept only once started: a hook ended by its timeout
+/// before this leaves the next commit to start it).
+fn start_look(ctx: &Context, session: &Session, look: Look) -> CommandResult {
+    spawn_detached(&look.root, &["hook", "auto-checkpoint", &session.meta.id]);
+    ctx.local()
+        .update(&session.meta.id, |s| s.auto_checkpoint_at = Some(look.at))?;
+    Ok(())
+}
+
+/// The detached half of [`start_look`]: checkpoints the session's worktree when it is
 /// dirty. It can afford to wait for another process holding the session (the background
 /// refresh scanning it, a removal): up to half a minute.
 fn auto_checkpoint(ctx: &Context, id: &str) -> CommandResult {

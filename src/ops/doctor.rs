@@ -55,7 +55,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     let mut out = Vec::new();
     let store = Store::new(repo);
     let mut sessions = Vec::new();
-    for (name, entry) in store.names()?.into_iter().zip(store.list()?) {
+    for (name, entry) in store.names()?.into_iter().zip(store.list_from_logs()?) {
         match entry {
             Ok(session) => sessions.push(session),
             Err(StoreError::Malformed { reason, .. }) => out.push(Finding::new(

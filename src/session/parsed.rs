@@ -18,6 +18,14 @@ use crate::git::{ObjectId, Repo};
 /// A context longer than this is read from its log each time rather than copied here.
 const MAX_KEPT_CONTEXT: usize = 16 * 1024;
 
+/// Bumped whenever what a session read from its log holds, or how it is read, changes: a
+/// file kept by other code is read afresh even under the same version number.
+const FORMAT: u32 = 1;
+
+fn version() -> String {
+    format!("{} {FORMAT}", env!("CARGO_PKG_VERSION"))
+}
+
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct File {
     /// The version that wrote it: another reads the logs afresh.
@@ -32,6 +40,8 @@ struct Kept {
     context: Option<String>,
 }
 
+/// The kept sessions of one listing: asked for each session's tip, told what was read
+/// anew, saved at the end.
 pub struct Parsed {
     path: PathBuf,
     file: File,
@@ -45,12 +55,14 @@ fn key(name: &str, tip: ObjectId) -> String {
 }
 
 impl Parsed {
+    /// What is kept for `repo` (nothing, when the file is missing, unreadable, or another
+    /// version's).
     pub fn open(repo: &Repo) -> Parsed {
         let path = repo.common_dir().join("session/cache/sessions.json");
         let file = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<File>(&b).ok())
-            .filter(|f| f.version == env!("CARGO_PKG_VERSION"))
+            .filter(|f| f.version == version())
             .unwrap_or_default();
         Parsed {
             path,
@@ -65,7 +77,11 @@ impl Parsed {
     pub fn get(&mut self, name: &str, tip: ObjectId) -> Option<Session> {
         let key = key(name, tip);
         let kept = self.file.sessions.get(&key)?;
-        if kept.meta.check(name).is_err() {
+        let too_long = kept
+            .context
+            .as_ref()
+            .is_some_and(|c| c.len() > MAX_KEPT_CONTEXT);
+        if too_long || kept.meta.check(name).is_err() {
             return None;
         }
         let session = Session {
@@ -107,7 +123,7 @@ impl Parsed {
         }
         let used: std::collections::HashSet<String> = self.used.drain(..).collect();
         self.file.sessions.retain(|k, _| used.contains(k));
-        self.file.version = env!("CARGO_PKG_VERSION").to_owned();
+        self.file.version = version();
         if let Some(dir) = self.path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }

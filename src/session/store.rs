@@ -114,6 +114,16 @@ impl<'r> Store<'r> {
     /// Every session; one that cannot be read is an error in its slot, not for the whole list.
     /// What was read from a tip before is taken from [`super::parsed`].
     pub fn list(&self) -> Result<Vec<Result<Session, StoreError>>, StoreError> {
+        self.list_kept(true)
+    }
+
+    /// As [`list`](Self::list), every log read now: what `doctor` judges, so a log whose
+    /// objects went missing or bad is found even when what was read from it is kept.
+    pub fn list_from_logs(&self) -> Result<Vec<Result<Session, StoreError>>, StoreError> {
+        self.list_kept(false)
+    }
+
+    fn list_kept(&self, use_kept: bool) -> Result<Vec<Result<Session, StoreError>>, StoreError> {
         let mut parsed = super::parsed::Parsed::open(self.repo);
         let sessions = self
             .repo
@@ -123,16 +133,18 @@ impl<'r> Store<'r> {
                 full.strip_prefix(SESSIONS_PREFIX)
                     .map(|n| (n.to_owned(), tip))
             })
-            .map(|(name, tip)| match parsed.get(&name, tip) {
-                Some(session) => Ok(session),
-                None => {
-                    let read = self.read_at(&name, tip).map(|(session, _)| session);
-                    if let Ok(session) = &read {
-                        parsed.put(&name, session);
+            .map(
+                |(name, tip)| match parsed.get(&name, tip).filter(|_| use_kept) {
+                    Some(session) => Ok(session),
+                    None => {
+                        let read = self.read_at(&name, tip).map(|(session, _)| session);
+                        if let Ok(session) = &read {
+                            parsed.put(&name, session);
+                        }
+                        read
                     }
-                    read
-                }
-            })
+                },
+            )
             .collect();
         parsed.save();
         Ok(sessions)

@@ -489,3 +489,29 @@ fn doctor_keeps_the_branch_checked_out_here() {
         "session/zzz"
     );
 }
+
+/// `doctor` reads every session's log itself: one whose objects went missing is found even
+/// though what a listing read from it is kept.
+#[test]
+fn doctor_finds_a_log_whose_objects_went_missing_after_it_was_listed() {
+    let repo = TestRepo::new();
+    repo.new_session("lost");
+    repo.session(&["list"]).ok();
+    let blob = repo.git(&["rev-parse", "refs/sessions/lost:session.yaml"]);
+    let (dir, file) = blob.split_at(2);
+    std::fs::remove_file(repo.root.join(".git/objects").join(dir).join(file)).unwrap();
+    let found = repo.session(&["doctor", "--json"]).fails().json();
+    let kinds: Vec<String> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["kind"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(kinds[0], "unreadable-session lost", "{found}");
+}
