@@ -87,11 +87,13 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
     if failed.is_empty() {
         return Ok(());
     }
-    let conflicts = failed
-        .iter()
-        .any(|r| matches!(r.outcome, Outcome::WouldConflict | Outcome::Stopped));
-    let hint = if conflicts {
+    let any = |outcome: Outcome| failed.iter().any(|r| r.outcome == outcome);
+    let hint = if any(Outcome::WouldConflict) {
         "resolve them in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files"
+    } else if any(Outcome::Stopped) {
+        // git itself stopped: a conflict the trial merge did not foresee, or no identity to
+        // commit with, a hook that refused, and so on; the row has git's words.
+        "each row says what git stopped on; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again"
     } else {
         // Only skipped: each row says why (a git at work there, an operation in progress).
         "each row says why it was skipped; sync again once that is over"

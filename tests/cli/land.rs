@@ -419,6 +419,14 @@ fn a_sync_git_stops_is_put_back() {
     let out = repo.session(&["sync", "s", "--json"]).fails();
     let row = &out.json()[0];
     assert_eq!(row["outcome"], "stopped", "{row}");
+    // git's own words are on the row; the hint does not speak of conflicts git never met.
+    assert!(
+        out.stderr.ends_with(
+            "hint: each row says what git stopped on; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again\n"
+        ),
+        "{}",
+        out.stderr
+    );
     assert_eq!(crate::support::tree_state(&wt), files);
     assert_eq!(
         repo.git_in(&wt, &["status", "--porcelain=v1", "--untracked-files=all"]),
