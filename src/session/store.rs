@@ -134,7 +134,7 @@ impl<'r> Store<'r> {
                     .map(|n| (n.to_owned(), tip))
             })
             .map(
-                |(name, tip)| match parsed.get(&name, tip).filter(|_| use_kept) {
+                |(name, tip)| match use_kept.then(|| parsed.get(&name, tip)).flatten() {
                     Some(session) => Ok(session),
                     None => {
                         let read = self.read_at(&name, tip).map(|(session, _)| session);
