@@ -272,8 +272,7 @@ impl<'r> Changes<'r> {
     pub fn open(repo: &'r Repo) -> Changes<'r> {
         let path = repo.common_dir().join("session/cache/changes.json");
         let own_path = repo.common_dir().join("session/cache/own-changes.json");
-        let own = std::fs::read(&own_path)
-            .ok()
+        let own = crate::fsutil::read_regular(&own_path, crate::fsutil::MAX_STATE_BYTES)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         Changes {
@@ -295,8 +294,7 @@ impl<'r> Changes<'r> {
         }
         self.loaded = true;
         if let Some(path) = &self.path {
-            self.known = std::fs::read(path)
-                .ok()
+            self.known = crate::fsutil::read_regular(path, crate::fsutil::MAX_STATE_BYTES)
                 .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
                 .map(|c| c.diffs)
                 .unwrap_or_default();

@@ -73,7 +73,8 @@ pub fn now() -> i64 {
 
 /// The cache, when there is a readable one.
 pub fn load(common_dir: &Path) -> Option<Cache> {
-    serde_json::from_slice(&fs::read(path(common_dir)).ok()?).ok()
+    let bytes = crate::fsutil::read_regular(&path(common_dir), crate::fsutil::MAX_STATE_BYTES)?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Writes the cache (atomically).

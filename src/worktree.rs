@@ -492,8 +492,17 @@ pub fn integrate(path: &Path, onto: ObjectId, how: Integration) -> Result<(), Wo
             git_root(path).args(["merge", "--abort"]),
         ),
     };
-    if let Err(e) = run.run() {
+    if let Err(mut e) = run.run() {
         let _ = abort.run();
+        // git's advice for going on with what it stopped (`git rebase --continue`) is moot:
+        // it was aborted.
+        if let crate::git::GitError::Failed { stderr, .. } = &mut e {
+            let said: Vec<&str> = stderr
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("hint:"))
+                .collect();
+            *stderr = said.join("\n");
+        }
         return Err(e.into());
     }
     Ok(())

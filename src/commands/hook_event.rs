@@ -488,6 +488,11 @@ fn refresh(ctx: &Context) -> CommandResult {
     if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
         return Ok(()); // another refresh is running
     }
+    // What writers killed part-way left in the directories of git-session's own state.
+    for dir in ["cache", "local", "fsmonitor"] {
+        let dir = ctx.repo.common_dir().join("session").join(dir);
+        crate::fsutil::sweep_temps(&dir, crate::fsutil::STALE_TEMP);
+    }
     let config = ctx.config()?;
     let interval = interval_secs(&config)?;
     let mut tx = Transaction::start(&ctx.repo, "hook refresh", true);

@@ -88,17 +88,21 @@ pub fn run(ctx: &Context, args: SyncArgs) -> CommandResult {
         return Ok(());
     }
     let any = |outcome: Outcome| failed.iter().any(|r| r.outcome == outcome);
-    let hint = if any(Outcome::WouldConflict) {
-        "resolve them in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files"
-    } else if any(Outcome::Stopped) {
+    let mut err = CommandError::user(format!("{} session(s) could not be synced", failed.len()));
+    if any(Outcome::WouldConflict) {
+        err = err.hint("for a conflict: resolve it in the session's worktree with git (`git rebase <base>` or `git merge <base>` stops at each conflict), then sync again; `git session overlaps <name>` shows the files");
+    }
+    if any(Outcome::Stopped) {
         // git itself stopped: a conflict the trial merge did not foresee, or no identity to
         // commit with, a hook that refused, and so on; the row has git's words.
-        "each row says what git stopped on; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again"
-    } else {
-        // Only skipped: each row says why (a git at work there, an operation in progress).
-        "each row says why it was skipped; sync again once that is over"
-    };
-    Err(CommandError::user(format!("{} session(s) could not be synced", failed.len())).hint(hint))
+        err = err.hint("where git stopped, its row says on what; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again");
+    }
+    if any(Outcome::Skipped) {
+        // A git at work there, an operation in progress, an ignored file in the way.
+        err =
+            err.hint("where a session was skipped, its row says why; sync again once that is over");
+    }
+    Err(err)
 }
 
 fn render(rows: &[Row]) -> String {

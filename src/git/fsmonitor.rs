@@ -932,10 +932,12 @@ fn stable_hash(bytes: &[u8]) -> [u8; 8] {
 }
 
 pub fn load_state(common_dir: &Path, workdir: &Path) -> State {
-    std::fs::read(state_path(common_dir, workdir))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    crate::fsutil::read_regular(
+        &state_path(common_dir, workdir),
+        crate::fsutil::MAX_STATE_BYTES,
+    )
+    .and_then(|b| serde_json::from_slice(&b).ok())
+    .unwrap_or_default()
 }
 
 fn save_state(common_dir: &Path, workdir: &Path, state: &State) {

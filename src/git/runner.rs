@@ -192,14 +192,20 @@ impl GitCommand {
 
     fn finish(&self, output: std::process::Output) -> Result<String, GitError> {
         if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-        } else {
-            Err(GitError::Failed {
-                argv: self.argv(),
-                code: output.status.code(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            })
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        // Some failures are told on stdout only (`git merge`'s `CONFLICT (content): …`).
+        let said = if stderr.trim().is_empty() {
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        } else {
+            stderr
+        };
+        Err(GitError::Failed {
+            argv: self.argv(),
+            code: output.status.code(),
+            stderr: said,
+        })
     }
 
     fn spawn_error(&self, source: std::io::Error) -> GitError {

@@ -146,16 +146,14 @@ impl LocalStore {
 
     /// The record of session `id`, when there is a readable one.
     pub fn get_existing(&self, id: &str) -> Option<LocalState> {
-        std::fs::read(self.path(id))
-            .ok()
+        crate::fsutil::read_regular(&self.path(id), crate::fsutil::MAX_STATE_BYTES)
             .and_then(|b| serde_json::from_slice(&b).ok())
     }
 
     /// The state of session `id`; empty when there is none or it is unreadable (it is a
     /// cache of facts that can be rediscovered, never the only copy of anything).
     pub fn get(&self, id: &str) -> LocalState {
-        std::fs::read(self.path(id))
-            .ok()
+        crate::fsutil::read_regular(&self.path(id), crate::fsutil::MAX_STATE_BYTES)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }

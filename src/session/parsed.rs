@@ -59,8 +59,7 @@ impl Parsed {
     /// version's).
     pub fn open(repo: &Repo) -> Parsed {
         let path = repo.common_dir().join("session/cache/sessions.json");
-        let file = std::fs::read(&path)
-            .ok()
+        let file = crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_BYTES)
             .and_then(|b| serde_json::from_slice::<File>(&b).ok())
             .filter(|f| f.version == version())
             .unwrap_or_default();
@@ -126,11 +125,14 @@ impl Parsed {
         self.file.version = version();
         if let Some(dir) = self.path.parent() {
             let _ = std::fs::create_dir_all(dir);
+            // What killed writers of this directory's caches left (the kept sessions are
+            // its largest file, written most often).
+            crate::fsutil::sweep_temps(dir, crate::fsutil::STALE_TEMP);
         }
         let _ = crate::fsutil::write_atomic(
             &self.path,
             &serde_json::to_vec(&self.file).expect("serializes"),
-            None,
+            Some(0o600),
         );
     }
 }

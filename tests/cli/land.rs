@@ -422,7 +422,7 @@ fn a_sync_git_stops_is_put_back() {
     // git's own words are on the row; the hint does not speak of conflicts git never met.
     assert!(
         out.stderr.ends_with(
-            "hint: each row says what git stopped on; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again\n"
+            "hint: where git stopped, its row says on what; put that right (or sync by hand in the session's worktree with `git rebase <base>` or `git merge <base>`), then sync again\n"
         ),
         "{}",
         out.stderr
@@ -434,6 +434,17 @@ fn a_sync_git_stops_is_put_back() {
     );
     assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]), head);
     let git_dir = PathBuf::from(repo.git_in(&wt, &["rev-parse", "--absolute-git-dir"]));
+    for leftover in ["rebase-merge", "rebase-apply", "MERGE_HEAD"] {
+        assert!(!git_dir.join(leftover).exists(), "{leftover} left behind");
+    }
+    // git's advice for going on (`git rebase --continue`) is not passed on: it was aborted.
+    assert!(!row.to_string().contains("--continue"), "{row}");
+    // A merge tells its conflict on stdout only: the row has it.
+    let out = repo.session(&["sync", "s", "--merge", "--json"]).fails();
+    let row = &out.json()[0];
+    assert_eq!(row["outcome"], "stopped", "{row}");
+    assert!(row.to_string().contains("CONFLICT"), "{row}");
+    assert_eq!(crate::support::tree_state(&wt), files);
     for leftover in ["rebase-merge", "rebase-apply", "MERGE_HEAD"] {
         assert!(!git_dir.join(leftover).exists(), "{leftover} left behind");
     }
@@ -579,7 +590,7 @@ fn ignored_files_are_never_overwritten() {
     assert_eq!(out.json()[0]["outcome"], "skipped", "{}", out.stdout);
     assert!(
         out.stderr
-            .ends_with("hint: each row says why it was skipped; sync again once that is over\n"),
+            .ends_with("error: 1 session(s) could not be synced\nhint: where a session was skipped, its row says why; sync again once that is over\n"),
         "only skipped: no talk of conflicts: {}",
         out.stderr
     );
