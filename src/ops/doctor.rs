@@ -55,10 +55,14 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     let mut out = Vec::new();
     let store = Store::new(repo);
     let mut sessions = Vec::new();
+    // An unreadable session's branch is still its own: never called an orphan.
+    let mut unreadable = Vec::new();
     for (name, entry) in store.names()?.into_iter().zip(store.list_from_logs()?) {
         match entry {
             Ok(session) => sessions.push(session),
-            Err(StoreError::Malformed { reason, .. }) => out.push(Finding::new(
+            Err(StoreError::Malformed { reason, .. }) => {
+                unreadable.push(format!("{}{name}", env.branch_prefix));
+                out.push(Finding::new(
                 "unreadable-session",
                 name.clone(),
                 reason,
@@ -66,7 +70,8 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                     "nothing: inspect it with `git show refs/sessions/{0}:session.yaml`; `git session rm {0}` moves it to the trash",
                     crate::text::shell_word(&name)
                 ),
-            )),
+            ));
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -351,6 +356,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         };
         if !name.starts_with(&prefix)
             || sessions.iter().any(|s| s.meta.branch == branch)
+            || unreadable.iter().any(|b| b == branch)
             || checked_out.iter().any(|b| b == branch)
         {
             continue;

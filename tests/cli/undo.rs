@@ -491,11 +491,11 @@ fn doctor_keeps_the_branch_checked_out_here() {
 }
 
 /// `doctor` reads every session's log itself: one whose objects went missing is found even
-/// though what a listing read from it is kept.
+/// though what a listing read from it is kept, and its branch is not taken for an orphan.
 #[test]
 fn doctor_finds_a_log_whose_objects_went_missing_after_it_was_listed() {
     let repo = TestRepo::new();
-    repo.new_session("lost");
+    repo.session(&["new", "--no-worktree", "lost"]).ok();
     repo.session(&["list"]).ok();
     let blob = repo.git(&["rev-parse", "refs/sessions/lost:session.yaml"]);
     let (dir, file) = blob.split_at(2);
@@ -513,5 +513,7 @@ fn doctor_finds_a_log_whose_objects_went_missing_after_it_was_listed() {
             )
         })
         .collect();
-    assert_eq!(kinds[0], "unreadable-session lost", "{found}");
+    assert_eq!(kinds, ["unreadable-session lost"], "{found}");
+    repo.session(&["doctor", "--fix"]).fails();
+    assert!(repo.has_ref(&repo.root, "refs/heads/session/lost"));
 }
