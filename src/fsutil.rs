@@ -1,6 +1,8 @@
 //! Files git-session writes (its state, the status cache, approvals, hook files, Claude
 //! Code's settings) are replaced atomically: a temporary file in the same directory, then a
-//! rename, so a killed process or a full disk never leaves half a file behind.
+//! rename, so a killed process or a full disk never leaves half a file behind (and what a
+//! killed one left is swept). Its caches and state are read back only as regular files of a
+//! bounded size: anything may have been put in their place.
 
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -30,6 +30,10 @@ pub const LOCAL_ENV_VARS: &[&str] = &[
     "GIT_NAMESPACE",
 ];
 
+/// At most this many of its last stdout lines tell why git failed when it said nothing on
+/// stderr.
+const STDOUT_LINES_TOLD: usize = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("could not run `git {argv}` in {}", dir.display())]
@@ -195,9 +199,12 @@ impl GitCommand {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        // Some failures are told on stdout only (`git merge`'s `CONFLICT (content): …`).
+        // Some failures are told on stdout only (`git merge`'s `CONFLICT (content): …`): its
+        // last lines, where the reason is.
         let said = if stderr.trim().is_empty() {
-            String::from_utf8_lossy(&output.stdout).into_owned()
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+            lines[lines.len().saturating_sub(STDOUT_LINES_TOLD)..].join("\n")
         } else {
             stderr
         };
