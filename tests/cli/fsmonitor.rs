@@ -380,6 +380,10 @@ fn step(repo: &TestRepo, wt: &Path, wm: &Watchman, rng: &mut Rng, n: usize) -> S
         _ => {
             // A nested repository's HEAD moves: no file of this worktree changes.
             let nested = at(Path::new("nested"));
+            // Another step may have left a file or a link by that name.
+            if std::fs::symlink_metadata(&nested).is_ok_and(|m| !m.is_dir()) {
+                std::fs::remove_file(&nested).unwrap();
+            }
             if !nested.join(".git").exists() {
                 git_ok(repo, wt, &["init", "-q", "nested"]);
             }
