@@ -34,8 +34,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
     Ok(())
 }
 
-/// The most git-session reads of one of its own caches or state files.
-pub const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+/// The most git-session reads of one of its own caches or state files (a monitor's state
+/// lists every file that differs from the index: a worktree with hundreds of thousands of
+/// generated files makes it tens of megabytes).
+pub const MAX_STATE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The bytes of the file at `path` when it is a regular file of at most `max` bytes: for the
 /// caches and state git-session keeps under `.git`, which anything may have replaced. Opened

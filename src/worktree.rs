@@ -501,7 +501,10 @@ pub fn integrate(path: &Path, onto: ObjectId, how: Integration) -> Result<(), Wo
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("hint:"))
                 .collect();
-            *stderr = said.join("\n");
+            // Unless that was all it said.
+            if said.iter().any(|l| !l.trim().is_empty()) {
+                *stderr = said.join("\n");
+            }
         }
         return Err(e.into());
     }

@@ -596,8 +596,10 @@ fn socket_candidates(common_dir: &Path) -> Vec<PathBuf> {
         out.push(PathBuf::from(sock));
         return out; // set: the only one
     }
-    if let Ok(recorded) = std::fs::read_to_string(state_dir(common_dir).join("sockname")) {
-        out.push(PathBuf::from(recorded.trim()));
+    if let Some(recorded) =
+        crate::fsutil::read_regular(&state_dir(common_dir).join("sockname"), 4096)
+    {
+        out.push(PathBuf::from(String::from_utf8_lossy(&recorded).trim()));
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))

@@ -57,10 +57,11 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     let mut sessions = Vec::new();
     // An unreadable session's branch is still its own: never called an orphan.
     let mut unreadable = Vec::new();
-    for (name, entry) in store.names()?.into_iter().zip(store.list_from_logs()?) {
+    // One listing: a session made or removed meanwhile cannot shift names against entries.
+    for entry in store.list_from_logs()? {
         match entry {
             Ok(session) => sessions.push(session),
-            Err(StoreError::Malformed { reason, .. }) => {
+            Err(StoreError::Malformed { name, reason }) => {
                 unreadable.push(format!("{}{name}", env.branch_prefix));
                 out.push(Finding::new(
                 "unreadable-session",

@@ -235,7 +235,9 @@ impl LocalStore {
             .filter_map(|entry| {
                 let name = entry.file_name().into_string().ok()?;
                 let id = name.strip_suffix(".json")?.to_owned();
-                let state = serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()?;
+                let bytes =
+                    crate::fsutil::read_regular(&entry.path(), crate::fsutil::MAX_STATE_BYTES)?;
+                let state = serde_json::from_slice(&bytes).ok()?;
                 Some((id, state))
             })
             .collect()

@@ -529,8 +529,9 @@ const CHECKED_KEPT: usize = 1000;
 
 /// Log tips already judged by `fetch` here.
 pub fn checked_tips(repo: &Repo) -> Vec<ObjectId> {
-    std::fs::read_to_string(repo.common_dir().join("session").join(CHECKED_FILE))
-        .unwrap_or_default()
+    let path = repo.common_dir().join("session").join(CHECKED_FILE);
+    let bytes = crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_BYTES);
+    String::from_utf8_lossy(&bytes.unwrap_or_default())
         .lines()
         .filter_map(|l| ObjectId::from_hex(l.trim().as_bytes()).ok())
         .collect()
