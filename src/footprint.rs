@@ -272,9 +272,7 @@ impl<'r> Changes<'r> {
     pub fn open(repo: &'r Repo) -> Changes<'r> {
         let path = repo.common_dir().join("session/cache/changes.json");
         let own_path = repo.common_dir().join("session/cache/own-changes.json");
-        let own = crate::fsutil::read_regular(&own_path, crate::fsutil::MAX_STATE_BYTES)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let own = crate::fsutil::read_json(&own_path).unwrap_or_default();
         Changes {
             repo,
             path: Some(path),
@@ -294,8 +292,7 @@ impl<'r> Changes<'r> {
         }
         self.loaded = true;
         if let Some(path) = &self.path {
-            self.known = crate::fsutil::read_regular(path, crate::fsutil::MAX_STATE_BYTES)
-                .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+            self.known = crate::fsutil::read_json::<CacheFile>(path)
                 .map(|c| c.diffs)
                 .unwrap_or_default();
         }

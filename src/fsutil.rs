@@ -60,6 +60,13 @@ pub fn read_regular(path: &Path, max: u64) -> Option<Vec<u8>> {
     (bytes.len() as u64 <= max).then_some(bytes)
 }
 
+/// One of git-session's JSON caches or state files, through [`read_regular`] within
+/// [`MAX_STATE_BYTES`]: None when it is missing, no regular file, too large, or not what
+/// `T` reads.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&read_regular(path, MAX_STATE_BYTES)?).ok()
+}
+
 /// A temporary file of [`write_atomic`]'s this old was left by a killed writer.
 pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 

@@ -1071,9 +1071,8 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
         if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             continue;
         }
-        let Some(journal) = crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_BYTES)
-            .and_then(|b| serde_json::from_slice::<Journal>(&b).ok())
-            .filter(|j| j.record.id == id)
+        let Some(journal) =
+            crate::fsutil::read_json::<Journal>(&path).filter(|j| j.record.id == id)
         else {
             continue;
         };

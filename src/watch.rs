@@ -73,8 +73,7 @@ pub fn now() -> i64 {
 
 /// The cache, when there is a readable one.
 pub fn load(common_dir: &Path) -> Option<Cache> {
-    let bytes = crate::fsutil::read_regular(&path(common_dir), crate::fsutil::MAX_STATE_BYTES)?;
-    serde_json::from_slice(&bytes).ok()
+    crate::fsutil::read_json(&path(common_dir))
 }
 
 /// Writes the cache (atomically).

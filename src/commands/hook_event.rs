@@ -138,8 +138,11 @@ fn post_commit(ctx: &Context) -> CommandResult {
             here: Some((session, _)),
             all: sessions,
         }) => {
-            let look = record_commit(ctx, &session)?;
-            let warned = warn_commit_overlaps(ctx, &session, &sessions);
+            let Some(head) = ctx.here.head_commit()? else {
+                return warn_forgotten(ctx);
+            };
+            let look = record_commit(ctx, &session, head)?;
+            let warned = warn_commit_overlaps(ctx, &session, &sessions, head);
             let warned = warned.and_then(|()| warn_forgotten(ctx));
             // Last, whatever the warnings came to: the look scans a whole worktree, and the
             // commit is not over until this hook is.
@@ -239,11 +242,13 @@ fn auto_sync(ctx: &Context) -> CommandResult {
     Ok(())
 }
 
-/// [`warn_overlaps`] for the commit HEAD names now.
-fn warn_commit_overlaps(ctx: &Context, session: &Session, sessions: &[Session]) -> CommandResult {
-    let Some(head) = ctx.here.head_commit()? else {
-        return Ok(());
-    };
+/// [`warn_overlaps`] for the commit `head` (HEAD, just made).
+fn warn_commit_overlaps(
+    ctx: &Context,
+    session: &Session,
+    sessions: &[Session],
+    head: crate::git::ObjectId,
+) -> CommandResult {
     let commit = ctx.repo.read_commit(head)?;
     let before = match commit.parents.first() {
         Some(parent) => Some(ctx.repo.read_commit(*parent)?.tree),
@@ -346,10 +351,11 @@ struct Look {
 /// (the last one, or the last time one was looked for, is older than the interval): then
 /// the returned [`Look`] is started by [`start_look`] once the warnings are out. Whether
 /// the tree is dirty takes a scan of the whole worktree, which a commit never waits for.
-fn record_commit(ctx: &Context, session: &Session) -> CommandResult<Option<Look>> {
-    let Some(head) = ctx.here.head_commit()? else {
-        return Ok(None);
-    };
+fn record_commit(
+    ctx: &Context,
+    session: &Session,
+    head: crate::git::ObjectId,
+) -> CommandResult<Option<Look>> {
     let text = provenance::note_text(&session.meta);
     let mut tx = Transaction::start(&ctx.repo, "hook post-commit", true);
     tx.touch(session);

@@ -934,12 +934,7 @@ fn stable_hash(bytes: &[u8]) -> [u8; 8] {
 }
 
 pub fn load_state(common_dir: &Path, workdir: &Path) -> State {
-    crate::fsutil::read_regular(
-        &state_path(common_dir, workdir),
-        crate::fsutil::MAX_STATE_BYTES,
-    )
-    .and_then(|b| serde_json::from_slice(&b).ok())
-    .unwrap_or_default()
+    crate::fsutil::read_json(&state_path(common_dir, workdir)).unwrap_or_default()
 }
 
 fn save_state(common_dir: &Path, workdir: &Path, state: &State) {
@@ -2097,7 +2092,7 @@ impl Looker {
         if sync {
             self.synced.push(watched.root.clone());
         }
-        let below = |path: &[u8], relative: Option<&str>| {
+        let inside = |path: &[u8], relative: Option<&str>| {
             relative.is_none_or(|dir| {
                 path.strip_prefix(dir.as_bytes())
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
@@ -2108,7 +2103,7 @@ impl Looker {
         let unplaced = since.files.iter().any(|(path, _)| {
             !within
                 .iter()
-                .any(|(relative, _)| below(path.as_slice(), *relative))
+                .any(|(relative, _)| inside(path.as_slice(), *relative))
         });
         if since.fresh || unplaced {
             return Some(group.to_vec());
@@ -2122,7 +2117,7 @@ impl Looker {
             let touched = since
                 .files
                 .iter()
-                .any(|(path, _)| below(path.as_slice(), relative));
+                .any(|(path, _)| inside(path.as_slice(), relative));
             if since.recrawled_since(seen.recrawls) {
                 looks[index] = Look::Unknown;
             } else if touched {

@@ -146,16 +146,13 @@ impl LocalStore {
 
     /// The record of session `id`, when there is a readable one.
     pub fn get_existing(&self, id: &str) -> Option<LocalState> {
-        crate::fsutil::read_regular(&self.path(id), crate::fsutil::MAX_STATE_BYTES)
-            .and_then(|b| serde_json::from_slice(&b).ok())
+        crate::fsutil::read_json(&self.path(id))
     }
 
     /// The state of session `id`; empty when there is none or it is unreadable (it is a
     /// cache of facts that can be rediscovered, never the only copy of anything).
     pub fn get(&self, id: &str) -> LocalState {
-        crate::fsutil::read_regular(&self.path(id), crate::fsutil::MAX_STATE_BYTES)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        crate::fsutil::read_json(&self.path(id)).unwrap_or_default()
     }
 
     /// Replaces the state atomically (write to a temporary file, then rename), under the
@@ -235,10 +232,7 @@ impl LocalStore {
             .filter_map(|entry| {
                 let name = entry.file_name().into_string().ok()?;
                 let id = name.strip_suffix(".json")?.to_owned();
-                let bytes =
-                    crate::fsutil::read_regular(&entry.path(), crate::fsutil::MAX_STATE_BYTES)?;
-                let state = serde_json::from_slice(&bytes).ok()?;
-                Some((id, state))
+                Some((id, crate::fsutil::read_json(&entry.path())?))
             })
             .collect()
     }

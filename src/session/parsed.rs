@@ -50,6 +50,11 @@ pub struct Parsed {
     changed: bool,
 }
 
+/// A context read from its log each time, never kept.
+fn too_long(context: &Option<String>) -> bool {
+    context.as_ref().is_some_and(|c| c.len() > MAX_KEPT_CONTEXT)
+}
+
 fn key(name: &str, tip: ObjectId) -> String {
     format!("{name} {tip}")
 }
@@ -59,8 +64,7 @@ impl Parsed {
     /// version's).
     pub fn open(repo: &Repo) -> Parsed {
         let path = repo.common_dir().join("session/cache/sessions.json");
-        let file = crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_BYTES)
-            .and_then(|b| serde_json::from_slice::<File>(&b).ok())
+        let file = crate::fsutil::read_json::<File>(&path)
             .filter(|f| f.version == version())
             .unwrap_or_default();
         Parsed {
@@ -76,11 +80,7 @@ impl Parsed {
     pub fn get(&mut self, name: &str, tip: ObjectId) -> Option<Session> {
         let key = key(name, tip);
         let kept = self.file.sessions.get(&key)?;
-        let too_long = kept
-            .context
-            .as_ref()
-            .is_some_and(|c| c.len() > MAX_KEPT_CONTEXT);
-        if too_long || kept.meta.check(name).is_err() {
+        if too_long(&kept.context) || kept.meta.check(name).is_err() {
             return None;
         }
         let session = Session {
@@ -94,11 +94,7 @@ impl Parsed {
 
     /// Keeps what was just read from its log.
     pub fn put(&mut self, name: &str, session: &Session) {
-        if session
-            .context
-            .as_ref()
-            .is_some_and(|c| c.len() > MAX_KEPT_CONTEXT)
-        {
+        if too_long(&session.context) {
             return;
         }
         let key = key(name, session.tip);

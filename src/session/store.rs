@@ -412,9 +412,7 @@ impl<'r> Store<'r> {
             .join("session")
             .join("cache")
             .join(format!("{}.json", session.meta.id));
-        let cached: Option<Counted> =
-            crate::fsutil::read_regular(&path, crate::fsutil::MAX_STATE_BYTES)
-                .and_then(|b| serde_json::from_slice(&b).ok());
+        let cached: Option<Counted> = crate::fsutil::read_json(&path);
         let cached_tip = cached
             .as_ref()
             .and_then(|c| ObjectId::from_hex(c.tip.as_bytes()).ok());
