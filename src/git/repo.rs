@@ -217,6 +217,12 @@ impl Repo {
         Repo { inner }
     }
 
+    /// Whether this handle is the main worktree's (or a bare repository's): its git
+    /// directory is the common one.
+    pub fn is_main(&self) -> bool {
+        self.inner.git_dir() == self.inner.common_dir()
+    }
+
     /// The same repository as seen from its main worktree (itself when bare).
     pub fn main(&self) -> Result<Repo, RepoError> {
         let inner = self
@@ -230,21 +236,22 @@ impl Repo {
     /// without inheriting `GIT_INDEX_FILE`/`GIT_WORK_TREE` from a hook's environment.
     pub fn open_worktree(&self, path: &Path) -> Result<Repo, RepoError> {
         let wanted = canonical(path);
-        let main = self
-            .inner
-            .main_repo()
-            .context(|| "opening the main worktree".into())?;
-        if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
-            return Ok(Self::from_gix_handle(main));
-        }
         // The worktree's own `.git` file and git's record of it agreeing: no need to list
-        // every worktree (a millisecond with fifty sessions).
+        // every worktree (a millisecond with fifty sessions), nor to open the main one (whose
+        // `.git` never names an administrative directory under `worktrees/`).
         let found = self.linked_admin_of(&wanted).and_then(|admin| {
             let id = gix::path::os_str_into_bstr(admin.file_name()?).ok()?;
             self.inner.worktree_proxy_by_id(id).ok().flatten()
         });
         if let Some(proxy) = found {
             return self.open_proxy(proxy, path);
+        }
+        let main = self
+            .inner
+            .main_repo()
+            .context(|| "opening the main worktree".into())?;
+        if main.workdir().map(canonical).as_deref() == Some(wanted.as_path()) {
+            return Ok(Self::from_gix_handle(main));
         }
         for (proxy, base) in self.worktree_proxies()? {
             if base == wanted {
