@@ -33,8 +33,9 @@ impl Context {
     pub fn open(out: Output) -> CommandResult<Context> {
         let cwd = std::env::current_dir()
             .map_err(|e| CommandError::user(format!("cannot read the current directory: {e}")))?;
-        let here = Repo::discover(&cwd)?;
+        let mut here = Repo::discover(&cwd)?;
         let repo = here.main()?;
+        here.read_objects_through(&repo);
         let out = out.with_git_color(repo.config_string("color.ui").as_deref());
         Ok(Context {
             repo,

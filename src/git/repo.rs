@@ -232,6 +232,23 @@ impl Repo {
         Self::from_gix(inner)
     }
 
+    /// Reads objects through `main`'s object database from now on, when it is this handle's
+    /// own directory and no variable gave this one other objects (a quarantine, alternates):
+    /// from a linked worktree (a hook in a session's, an agent's command) gix opened the two
+    /// with a database each, and the pack indexes were loaded twice. Not the other way
+    /// round: a database opened through a linked worktree's administrative directory
+    /// (`worktrees/<id>/../../objects`) stops resolving when that worktree is removed.
+    pub fn read_objects_through(&mut self, main: &Repo) {
+        if !self.is_main()
+            && std::env::var_os("GIT_OBJECT_DIRECTORY").is_none()
+            && std::env::var_os("GIT_ALTERNATE_OBJECT_DIRECTORIES").is_none()
+            && canonical(main.inner.objects.store_ref().path())
+                == canonical(self.inner.objects.store_ref().path())
+        {
+            main.share_objects(&mut self.inner);
+        }
+    }
+
     /// Opens the worktree at `path` (a linked worktree of this repository, or the main one)
     /// without inheriting `GIT_INDEX_FILE`/`GIT_WORK_TREE` from a hook's environment.
     pub fn open_worktree(&self, path: &Path) -> Result<Repo, RepoError> {
@@ -282,18 +299,23 @@ impl Repo {
     }
 
     /// The linked worktree `proxy` stands for (at `path`), sharing this handle's object
-    /// database: its pack indexes are loaded once per process, not once per worktree. What
-    /// this handle was set up with stays here: objects kept in memory (the new handle
-    /// writes to disk) and an object cache of its own size.
+    /// database: its pack indexes are loaded once per process, not once per worktree.
     fn open_proxy(&self, proxy: gix::worktree::Proxy<'_>, path: &Path) -> Result<Repo, RepoError> {
         let mut inner = proxy
             .into_repo()
             .context(|| format!("opening the worktree at {}", path.display()))?;
+        self.share_objects(&mut inner);
+        Ok(Self::from_gix_handle(inner))
+    }
+
+    /// Gives `inner` (another handle on this repository) this handle's object database.
+    /// What this handle was set up with stays here: objects kept in memory (the other
+    /// handle writes to disk) and an object cache of its own size.
+    fn share_objects(&self, inner: &mut gix::Repository) {
         let mut shared = self.inner.objects.clone();
         shared.take_object_memory();
         inner.objects = shared;
         inner.object_cache_size(None);
-        Ok(Self::from_gix_handle(inner))
     }
 
     /// A handle other threads can open their own `Repo` from.
