@@ -14,8 +14,9 @@ use serde::Deserialize;
 /// The agent name recorded in session.yaml (`agent: {tool: claude, …}`).
 pub const TOOL: &str = "claude";
 
-/// The largest payload read (the JSON is a few hundred bytes).
-pub const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024;
+/// The most of a hook's stdin read. Most payloads are a few hundred bytes, but an edit's
+/// carries the text it writes (a `Write` the whole file), which is read past, never held.
+pub const MAX_PAYLOAD_BYTES: u64 = 256 << 20;
 
 /// One hook git-session installs.
 pub struct Hook {
@@ -144,25 +145,123 @@ pub struct HookInput {
     #[serde(default)]
     pub tool_name: Option<String>,
     #[serde(default)]
-    pub tool_input: Option<serde_json::Value>,
+    tool_input: Option<ToolInput>,
+}
+
+/// What `PreToolUse` looks at in a tool's input: the file it names. The rest (the text an
+/// edit writes) is read past. An input that is not an object names no file.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ToolInput {
+    file_path: Slot,
+    notebook_path: Slot,
+}
+
+/// One key of a tool's input: absent, a string, or something else.
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Slot {
+    #[default]
+    Absent,
+    Text(String),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for ToolInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = ToolInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a tool's input")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolInput, A::Error> {
+                let mut input = ToolInput::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "file_path" => &mut input.file_path,
+                        "notebook_path" => &mut input.notebook_path,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = match map.next_value::<serde_json::Value>()? {
+                        serde_json::Value::String(text) => Slot::Text(text),
+                        _ => Slot::Other,
+                    };
+                }
+                Ok(input)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ToolInput, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ToolInput::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+            fn visit_unit<E>(self) -> Result<ToolInput, E> {
+                Ok(ToolInput::default())
+            }
+        }
+        deserializer.deserialize_any(Fields)
+    }
 }
 
 impl HookInput {
     /// Parses a hook's stdin. An empty input is an empty payload (no field set).
     pub fn parse(bytes: &[u8]) -> Result<HookInput, PayloadError> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(HookInput::default());
-        }
+        Self::read(bytes)
+    }
+
+    /// [`HookInput::parse`] as the input arrives, holding only the fields kept: a payload
+    /// of any size is read to its end (the sender never sees a broken pipe) in little memory.
+    pub fn read(reader: impl std::io::Read) -> Result<HookInput, PayloadError> {
+        use std::io::BufRead;
         let first_line =
             |e: serde_json::Error| e.to_string().lines().next().unwrap_or("").to_owned();
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| PayloadError::NotJson(first_line(e)))?;
+        let mut reader = std::io::BufReader::new(reader);
+        let first = loop {
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| PayloadError::NotJson(e.to_string()))?;
+            if buf.is_empty() {
+                return Ok(HookInput::default());
+            }
+            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(at) => {
+                    let first = buf[at];
+                    reader.consume(at);
+                    break first;
+                }
+                None => {
+                    let all = buf.len();
+                    reader.consume(all);
+                }
+            }
+        };
         // An object, as Claude Code sends: not an array serde would fill field by field.
-        if !value.is_object() {
-            return Err(PayloadError::NotAnObject);
+        if first != b'{' {
+            return match serde_json::from_reader::<_, serde::de::IgnoredAny>(reader) {
+                Ok(_) => Err(PayloadError::NotAnObject),
+                Err(e) => Err(PayloadError::NotJson(first_line(e))),
+            };
         }
-        let input: HookInput =
-            serde_json::from_value(value).map_err(|e| PayloadError::Shape(first_line(e)))?;
+        let input: HookInput = serde_json::from_reader(reader).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => PayloadError::Shape(first_line(e)),
+            _ => PayloadError::NotJson(first_line(e)),
+        })?;
         if let Some(id) = &input.session_id {
             check_session_id(id)?;
         }
@@ -187,10 +286,10 @@ impl HookInput {
             return None;
         }
         let input = self.tool_input.as_ref()?;
-        let path = input
-            .get("file_path")
-            .or_else(|| input.get("notebook_path"))?
-            .as_str()?;
+        let path = match (&input.file_path, &input.notebook_path) {
+            (Slot::Text(path), _) | (Slot::Absent, Slot::Text(path)) => path,
+            _ => return None,
+        };
         if path.is_empty() || path.contains('\0') {
             return None;
         }
@@ -280,6 +379,44 @@ mod tests {
         );
         assert!(HookInput::parse(br#"{"session_id":"a\nb"}"#).is_err());
         assert_eq!(HookInput::parse(b"  \n").unwrap(), HookInput::default());
+    }
+
+    /// An edit's text is read past, however long: the file it names is what counts, and an
+    /// input that is not an object names none.
+    #[test]
+    fn reads_the_edited_path_past_any_text() {
+        let big = "A".repeat(3 << 20);
+        let payload = format!(
+            r#"{{"tool_name":"Write","tool_input":{{"content":"{big}","file_path":"/r/f.txt"}},"cwd":"/r"}}"#
+        );
+        let input = HookInput::read(payload.as_bytes()).unwrap();
+        assert_eq!(input.edited_path(), Some(PathBuf::from("/r/f.txt")));
+        let notebook = HookInput::parse(
+            br#"{"tool_name":"NotebookEdit","tool_input":{"notebook_path":"n.ipynb"},"cwd":"/r"}"#,
+        )
+        .unwrap();
+        assert_eq!(notebook.edited_path(), Some(PathBuf::from("/r/n.ipynb")));
+        for odd in [
+            r#""x""#,
+            "[1, {}]",
+            "null",
+            "7",
+            r#"{"file_path":5,"notebook_path":"n"}"#,
+            r#"{"file_path":""}"#,
+        ] {
+            let payload = format!(r#"{{"tool_name":"Edit","tool_input":{odd},"cwd":"/r"}}"#);
+            let input = HookInput::parse(payload.as_bytes()).unwrap();
+            assert_eq!(input.edited_path(), None, "{odd}");
+        }
+        // Truncated: not JSON, said in one line.
+        assert!(matches!(
+            HookInput::parse(&payload_prefix(&payload)),
+            Err(PayloadError::NotJson(_))
+        ));
+    }
+
+    fn payload_prefix(payload: &str) -> Vec<u8> {
+        payload.as_bytes()[..payload.len() / 2].to_vec()
     }
 
     #[test]

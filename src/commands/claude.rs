@@ -301,12 +301,9 @@ fn read_input(required: bool) -> CommandResult<HookInput> {
         }
         return Ok(HookInput::default());
     }
-    let mut bytes = Vec::new();
-    stdin
-        .lock()
-        .take(claude::MAX_PAYLOAD_BYTES)
-        .read_to_end(&mut bytes)?;
-    Ok(HookInput::parse(&bytes)?)
+    Ok(HookInput::read(
+        stdin.lock().take(claude::MAX_PAYLOAD_BYTES),
+    )?)
 }
 
 /// Opens the repository where Claude Code says it is working (`cwd`), else here.

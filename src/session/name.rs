@@ -31,6 +31,8 @@ pub enum NameRule {
     LoneAt,
     LeadingDash,
     Head,
+    /// A branch spelled as a ref (`refs/heads/main`): git would make `refs/heads/refs/…`.
+    RefsPrefix,
 }
 
 impl fmt::Display for NameRule {
@@ -60,6 +62,10 @@ impl fmt::Display for NameRule {
             NameRule::LoneAt => write!(f, "a name must not be '@'"),
             NameRule::LeadingDash => write!(f, "a name must not begin with '-'"),
             NameRule::Head => write!(f, "a branch must not be named 'HEAD'"),
+            NameRule::RefsPrefix => write!(
+                f,
+                "a branch must not begin with 'refs/' (its short name, as 'main' for refs/heads/main)"
+            ),
         }
     }
 }
@@ -135,17 +141,23 @@ pub fn validate_new(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Checks a branch name: [`validate`], and not `HEAD` (git refuses it as a branch name; a
-/// session named so has the branch `session/HEAD`, unless the prefix is empty).
+/// Checks a branch name: [`validate`], not `HEAD` (git refuses it as a branch name; a
+/// session named so has the branch `session/HEAD`, unless the prefix is empty), and not
+/// spelled as a ref (`refs/heads/main` would be the branch `refs/heads/refs/heads/main`,
+/// which `git branch` lists as `refs/heads/main` beside `main`).
 pub fn validate_branch(branch: &str) -> Result<(), NameError> {
     validate(branch)?;
-    if branch == "HEAD" {
-        return Err(NameError {
-            name: branch.to_owned(),
-            rule: NameRule::Head,
-        });
-    }
-    Ok(())
+    let rule = if branch == "HEAD" {
+        NameRule::Head
+    } else if branch.starts_with("refs/") {
+        NameRule::RefsPrefix
+    } else {
+        return Ok(());
+    };
+    Err(NameError {
+        name: branch.to_owned(),
+        rule,
+    })
 }
 
 /// Whether two names cannot both exist as refs (`a` and `a/b`, or equal).
@@ -258,6 +270,13 @@ mod tests {
         validate("HEAD").unwrap();
         assert_eq!(validate_branch("HEAD").unwrap_err().rule, NameRule::Head);
         validate_branch("session/HEAD").unwrap();
+        for spelled_as_ref in ["refs/heads/main", "refs/tags/v1", "refs/x"] {
+            assert_eq!(
+                validate_branch(spelled_as_ref).unwrap_err().rule,
+                NameRule::RefsPrefix
+            );
+        }
+        validate_branch("session/refs/x").unwrap();
     }
 
     /// Invisible and reordering characters are refused in new names only: a session named

@@ -504,6 +504,30 @@ fn pre_tool_use_answers_by_policy() {
             .unwrap()
             .contains("claimed by session 'b'")
     );
+    // A `Write` carries the whole file: denied all the same when it is megabytes long
+    // (the hook read a megabyte at most and let it through), with its input read to the end.
+    let payload = repo.home.join("big-write.json");
+    let json = serde_json::json!({
+        "session_id": "0b5c2e6a-1111-2222-3333-444455556666",
+        "cwd": a,
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Write",
+        "tool_input": {"content": "A".repeat(3 << 20), "file_path": a.join("src/b/big.rs")},
+    });
+    std::fs::write(&payload, json.to_string()).unwrap();
+    let out = repo.cmd_in(
+        &a,
+        "sh",
+        &[
+            "-c",
+            "\"$2\" claude pre-tool-use < \"$1\"",
+            "sh",
+            payload.to_str().unwrap(),
+            BIN,
+        ],
+    );
+    let big: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stderr);
+    assert_eq!(big["hookSpecificOutput"]["permissionDecision"], "deny");
     // Through `..` inside a missing directory: judged where it lands (b's claim).
     let through = ask(&a.join("src/zz/../b/new.rs"), "Write");
     assert!(through.contains("claimed by session 'b'"), "{through}");

@@ -27,6 +27,29 @@ fn a_base_ref_from_session_yaml_cannot_make_unpushed_commits_look_safe() {
     assert!(wt.join("precious.txt").exists());
 }
 
+/// A branch spelled as a ref in a fetched or edited session.yaml (`refs/heads/main`) is
+/// refused, never made into `refs/heads/refs/heads/main` beside the real `main`.
+#[test]
+fn a_branch_spelled_as_a_ref_is_refused() {
+    let repo = TestRepo::new();
+    repo.new_session("v");
+    for spelled in ["refs/heads/main", "refs/tags/v1"] {
+        let yaml = repo
+            .git(&["show", "refs/sessions/v:session.yaml"])
+            .replace("branch: session/v", &format!("branch: {spelled}"));
+        repo.forge_log("v", &yaml, true);
+        let out = repo.session(&["show", "v"]).fails();
+        assert!(
+            out.stderr.contains("must not begin with 'refs/'"),
+            "{}",
+            out.stderr
+        );
+    }
+    repo.session(&["end", "v"]).fails();
+    let branches = repo.git(&["for-each-ref", "--format=%(refname)", "refs/heads/refs/"]);
+    assert_eq!(branches, "");
+}
+
 #[test]
 fn file_names_that_are_not_utf8_survive_checkpoint_and_rewind() {
     let repo = TestRepo::new();
