@@ -50,6 +50,22 @@ fn hit(name: &str) {
     }
 }
 
+/// For the race tests: at the step `GIT_SESSION_TEST_WRITE_AT` names, a file
+/// `written-at-<step>.txt` is written in `dir`, as a process working there would. Release
+/// builds compile it to nothing.
+#[inline]
+pub fn write_at(name: &str, dir: &std::path::Path) {
+    #[cfg(debug_assertions)]
+    if std::env::var("GIT_SESSION_TEST_WRITE_AT").is_ok_and(|wanted| wanted == name) {
+        let _ = std::fs::write(
+            dir.join(format!("written-at-{name}.txt")),
+            "written after the capture\n",
+        );
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (name, dir);
+}
+
 /// Whether directory reads are to report no entry types (`DT_UNKNOWN`), as some file systems
 /// do (XFS made without `ftype`, some network and FUSE mounts): `GIT_SESSION_TEST_NO_DTYPE`
 /// set, in a debug build, for the tests. Release builds never do.

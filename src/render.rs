@@ -53,6 +53,12 @@ pub fn report_retirement(
             path.display()
         ));
     }
+    if let Some(path) = &r.written_during_removal {
+        ctx.out.warn(&format!(
+            "something wrote in the worktree of '{name}' after its last checkpoint began: those files are kept in {}, in no checkpoint",
+            path.display()
+        ));
+    }
     if r.removed {
         ctx.out.status(&format!("Removed the worktree of '{name}'"));
         if let (Some(path), Ok(root)) = (&r.worktree, ctx.main_root())

@@ -113,6 +113,147 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
     Ok(())
 }
 
+/// The clock of the file system a directory is on, read as it stamps a file changed now
+/// (its ctime, which no one can set back). Read just before a capture: a file changed after
+/// the capture began is stamped later than this, a file the capture could not have missed
+/// earlier ([`remove_captured`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileClock(i64, i64);
+
+impl FileClock {
+    /// The clock of `dir`'s file system, once it has moved on from the tick it was in: a
+    /// file changed in that tick, before this returned, is stamped earlier than what it
+    /// returns. None when no file can be made in `dir` (or the clock stands still for 50 ms:
+    /// a file system whose stamps say nothing then).
+    pub fn read(dir: &Path) -> Option<FileClock> {
+        let stamp = || -> Option<FileClock> {
+            use std::os::unix::fs::MetadataExt;
+            let probe = tempfile::Builder::new()
+                .prefix(".git-session-clock-")
+                .tempfile_in(dir)
+                .ok()?;
+            let meta = probe.as_file().metadata().ok()?;
+            Some(FileClock(meta.ctime(), meta.ctime_nsec()))
+        };
+        let first = stamp()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
+        while std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            let now = stamp()?;
+            if now > first {
+                return Some(now);
+            }
+        }
+        None
+    }
+
+    /// Whether a file with `meta` was last changed before this clock's time.
+    fn after(&self, meta: &fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        FileClock(meta.ctime(), meta.ctime_nsec()) < *self
+    }
+}
+
+/// Removes the linked worktree at `path` (moved aside, its work just checkpointed), deleting
+/// only files last changed before `captured` (read before that checkpoint's capture began):
+/// a process still working in it (its current directory followed the move) may have written
+/// since, and what it wrote is in no checkpoint. Those files are kept, moved with their
+/// directories to `<path>.written-during-removal` (or `…-2`, …), which is returned. git's
+/// record of the worktree goes once its directory is gone, as with `git worktree remove`.
+pub fn remove_captured(
+    repo: &Repo,
+    path: &Path,
+    captured: FileClock,
+) -> Result<Option<PathBuf>, WorktreeError> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |source| WorktreeError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    crate::git::fsmonitor::forget(&repo.common_dir(), path);
+    let wanted = crate::git::canonical(path);
+    let admin = repo
+        .linked_worktrees()?
+        .into_iter()
+        .find(|w| w.path == wanted)
+        .map(|w| w.git_dir);
+    let gitfile = path.join(".git");
+    let link = fs::read(&gitfile).map_err(io)?;
+    // Killed from here on, the worktree is known to be part-deleted (`aside_is_whole`).
+    if let Some(admin) = &admin {
+        let _ = fs::write(admin.join(REMOVING_MARKER), b"");
+    }
+    let device = fs::symlink_metadata(path).map_err(io)?.dev();
+    sweep(path, captured, device, true);
+    fs::remove_file(&gitfile).map_err(io)?;
+    let kept = match fs::remove_dir(path) {
+        Ok(()) => None,
+        Err(_) => {
+            let parent = path.parent().unwrap_or(Path::new("."));
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let base = name
+                .strip_prefix('.')
+                .and_then(|n| n.split_once(".removing-"))
+                .map_or(name.as_ref(), |(original, _)| original)
+                .to_owned();
+            let kept = (1..1000)
+                .map(|n| match n {
+                    1 => parent.join(format!("{base}.written-during-removal")),
+                    n => parent.join(format!("{base}.written-during-removal-{n}")),
+                })
+                .find(|p| fs::symlink_metadata(p).is_err());
+            match kept.map(|kept| fs::rename(path, &kept).map(|()| kept)) {
+                Some(Ok(kept)) => Some(kept),
+                failed => {
+                    // Left a worktree, part-deleted: git's record stays, and so does it.
+                    let _ = fs::write(&gitfile, &link);
+                    return Err(io(match failed {
+                        Some(Err(e)) => e,
+                        _ => std::io::Error::other("no name free to keep its files under"),
+                    }));
+                }
+            }
+        }
+    };
+    let cmd = git(git_dir_of(repo)?)
+        .args(["worktree", "remove", "--"])
+        .arg(path);
+    serialized(repo, || cmd.run())?;
+    Ok(kept)
+}
+
+/// Deletes what is below `dir` and was last changed before `captured`, and the directories
+/// it empties (never across a mount, never the top's `.git`); whether `dir` was emptied.
+fn sweep(dir: &Path, captured: FileClock, device: u64, top: bool) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    let mut emptied = true;
+    for entry in entries {
+        let Ok(entry) = entry else {
+            emptied = false;
+            continue;
+        };
+        if top && entry.file_name() == ".git" {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue; // gone already
+        };
+        let gone = if meta.is_dir() {
+            meta.dev() == device
+                && sweep(&path, captured, device, false)
+                && fs::remove_dir(&path).is_ok()
+        } else {
+            captured.after(&meta) && fs::remove_file(&path).is_ok()
+        };
+        emptied &= gone;
+    }
+    emptied
+}
+
 /// Why git has the linked worktree at `path` locked (`git worktree lock`, or the
 /// `initializing` lock of a `git worktree add` that did not finish); None when it is not.
 /// git refuses to move or remove a locked worktree, even forced once.
@@ -542,5 +683,47 @@ mod tests {
             super::home_of_aside(&dir.path().join(".api.removing-v1.removing-77-0")),
             Some(dir.path().join("api.removing-v1"))
         );
+    }
+
+    /// What changed after the clock was read is kept, with the directories holding it;
+    /// what did not is deleted, and the directories that empties.
+    #[test]
+    fn a_sweep_deletes_only_what_changed_before_the_clock() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let at = |p: &str| dir.path().join(p);
+        std::fs::create_dir_all(at("old/deeper")).unwrap();
+        std::fs::create_dir_all(at("mixed")).unwrap();
+        for p in ["old/deeper/a", "old/b", "mixed/c", "appended", "top"] {
+            std::fs::write(at(p), "before\n").unwrap();
+        }
+        std::fs::write(at(".git"), "gitdir: x\n").unwrap();
+        let clock = super::FileClock::read(dir.path()).unwrap();
+        std::fs::write(at("mixed/new"), "after\n").unwrap();
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(at("appended"))
+            .unwrap();
+        file.write_all(b"after\n").unwrap();
+        let device = std::fs::metadata(dir.path()).unwrap().dev();
+        assert!(!super::sweep(dir.path(), clock, device, true));
+        let mut left: Vec<String> = walkdir(dir.path());
+        left.sort();
+        assert_eq!(left, [".git", "appended", "mixed/new"]);
+    }
+
+    fn walkdir(dir: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                out.extend(walkdir(&path).into_iter().map(|p| format!("{name}/{p}")));
+            } else {
+                out.push(name);
+            }
+        }
+        out
     }
 }

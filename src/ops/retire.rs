@@ -93,6 +93,10 @@ pub struct Retirement {
     /// makes the directories it writes into): left there, in no checkpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub written_meanwhile: Option<PathBuf>,
+    /// Files in the worktree changed after its last capture began (a process still working
+    /// in it): kept there, in no checkpoint, when the rest was deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_during_removal: Option<PathBuf>,
     /// A half-made worktree (a killed `new`, `fork` or `resume`) was removed: what was
     /// interrupted, and the commit keeping what looked like work in it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -257,6 +261,7 @@ pub fn execute(
         only_commits: false,
         missing: Vec::new(),
         written_meanwhile: None,
+        written_during_removal: None,
         interrupted: None,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
@@ -341,14 +346,19 @@ pub fn execute(
             },
             None => error,
         };
+        // What the last capture before a forced removal began after: files changed later
+        // are in no checkpoint, and are not deleted (`worktree::remove_captured`).
+        let mut captured = None;
         if work.has_work() {
-            let mut ckpt = checkpoint_here(tx).map_err(put_back)?;
             // A writer that opened a file before the move (`echo > file` truncates, then
             // writes) may write into the moved copy after it was captured: it is captured
             // once more, and checkpointed again only when its files changed since.
             if aside.is_some() {
-                ckpt = checkpoint_here(tx).map_err(put_back)?;
+                checkpoint_here(tx).map_err(put_back)?;
             }
+            captured = worktree::FileClock::read(here);
+            let ckpt = checkpoint_here(tx).map_err(put_back)?;
+            crate::fault::write_at("removal-captured", here);
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
@@ -364,13 +374,26 @@ pub fn execute(
         // Judged clean under the lock: git judges again (no --force), and what appeared
         // meanwhile (an agent writing without the lock) is checkpointed before a forced
         // removal.
-        let mut removed = worktree::remove(repo, here, force && work.has_work());
+        let forced = |captured: Option<worktree::FileClock>| match captured {
+            Some(captured) => worktree::remove_captured(repo, here, captured),
+            // No file could be made there to read its clock: git's forced removal.
+            None => worktree::remove(repo, here, true).map(|()| None),
+        };
+        let mut removed = if force && work.has_work() {
+            forced(captured)
+        } else {
+            worktree::remove(repo, here, false).map(|()| None)
+        };
         if removed.is_err() && force && !work.has_work() {
+            let captured = worktree::FileClock::read(here);
             let ckpt = checkpoint_here(tx).map_err(put_back)?;
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
             tx.persist().map_err(|e| put_back(e.into()))?;
-            removed = worktree::remove(repo, here, true);
+            removed = forced(captured);
+        }
+        if let Ok(kept) = &removed {
+            out.written_during_removal = kept.clone();
         }
         if let Err(e) = removed {
             let e = put_back(e.into());

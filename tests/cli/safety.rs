@@ -50,6 +50,59 @@ fn a_branch_spelled_as_a_ref_is_refused() {
     assert_eq!(branches, "");
 }
 
+/// A process still working in a worktree being removed (its current directory followed the
+/// move aside) may write after the last capture: what it writes is kept beside, never
+/// deleted; what the capture holds is deleted. (`git worktree remove --force` deleted both.)
+#[test]
+fn a_file_written_after_the_last_capture_of_a_removal_is_kept() {
+    let repo = TestRepo::new();
+    let wt = repo.new_session("w");
+    write_file(&wt.join("work.txt"), "work\n");
+    write_file(&wt.join("deep/er/more.txt"), "more\n");
+    repo.set_env("GIT_SESSION_TEST_WRITE_AT", "removal-captured");
+    let out = repo.session(&["end", "w", "--remove"]).ok();
+    let kept = repo.root.join(".worktrees/w.written-during-removal");
+    assert!(
+        out.stderr.contains(&format!(
+            "something wrote in the worktree of 'w' after its last checkpoint began: those files are kept in {}, in no checkpoint",
+            kept.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!wt.exists());
+    let mut left: Vec<String> = walk(&kept);
+    left.sort();
+    assert_eq!(left, ["written-at-removal-captured.txt"]);
+    // What the capture held is in the session's log.
+    let commits = repo.git(&["rev-list", "refs/sessions/w"]);
+    assert!(commits.lines().any(|c| {
+        let show = |path: &str| {
+            repo.cmd_in(&repo.root, "git", &["show", &format!("{c}:{path}")])
+                .stdout
+        };
+        show("work.txt") == "work\n" && show("deep/er/more.txt") == "more\n"
+    }));
+    assert!(!repo.git(&["worktree", "list"]).contains("removing"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(
+                walk(&path)
+                    .into_iter()
+                    .map(|p| format!("{}/{p}", path.file_name().unwrap().to_string_lossy())),
+            );
+        } else {
+            out.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
 #[test]
 fn file_names_that_are_not_utf8_survive_checkpoint_and_rewind() {
     let repo = TestRepo::new();
