@@ -110,6 +110,12 @@ pub fn run(ctx: &Context, args: LandArgs) -> CommandResult {
             ));
         }
     }
+    for path in &landed.written_while_removed {
+        ctx.out.warn(&format!(
+            "something wrote in the worktree while it was being removed: those files are kept in {}, in no checkpoint",
+            path.display()
+        ));
+    }
     ctx.out.answer(&landed.landed)
 }
 

@@ -122,6 +122,10 @@ pub struct Landed {
     pub landed: String,
     /// The session's worktree was removed (the session ended).
     pub removed_worktree: Option<PathBuf>,
+    /// Files something wrote while it was being removed, kept there, in no checkpoint
+    /// ([`crate::ops::retire::Retirement`]'s `written_meanwhile` and `written_during_removal`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub written_while_removed: Vec<PathBuf>,
 }
 
 /// The branch a session lands into: `into`, else the branch its base ref names (a
@@ -599,6 +603,7 @@ pub fn land(
         },
     )?;
     let mut removed_worktree = None;
+    let mut written_while_removed = Vec::new();
     if req.keep {
         // It continues from what landed.
         if let Some(path) = &session_path {
@@ -673,6 +678,8 @@ pub fn land(
         if retired.removed {
             removed_worktree = retired.worktree.clone();
         }
+        written_while_removed.extend(retired.written_meanwhile);
+        written_while_removed.extend(retired.written_during_removal);
         tx.record(
             session.name(),
             Event::new(EventKind::Ended, format!("landed into {}", plan.into)),
@@ -683,6 +690,7 @@ pub fn land(
         plan,
         landed: landed.to_string(),
         removed_worktree,
+        written_while_removed,
     })
 }
 

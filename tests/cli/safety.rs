@@ -84,6 +84,21 @@ fn a_file_written_after_the_last_capture_of_a_removal_is_kept() {
         show("work.txt") == "work\n" && show("deep/er/more.txt") == "more\n"
     }));
     assert!(!repo.git(&["worktree", "list"]).contains("removing"));
+    // `land` removes the same way, and says so.
+    let wt = repo.new_session("l");
+    write_file(&wt.join("landed.txt"), "landed\n");
+    let out = repo.session(&["land", "l", "--include-uncommitted"]).ok();
+    let kept = repo.root.join(".worktrees/l.written-during-removal");
+    assert!(
+        out.stderr.contains(&format!(
+            "something wrote in the worktree while it was being removed: those files are kept in {}, in no checkpoint",
+            kept.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(walk(&kept), ["written-at-removal-captured.txt"]);
+    assert_eq!(repo.git(&["show", "main:landed.txt"]), "landed");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
