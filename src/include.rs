@@ -519,12 +519,51 @@ fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
         .write(true)
         .create_new(true)
         .open(to)?;
-    let n = io::copy(&mut src, &mut dst)?;
+    use std::os::unix::fs::MetadataExt;
+    let n = if meta.blocks().saturating_mul(512) < meta.len() {
+        copy_sparse(&src, &dst, meta.len())?
+    } else {
+        io::copy(&mut src, &mut dst)?
+    };
     dst.set_permissions(meta.permissions())?;
     if let Ok(modified) = meta.modified() {
         dst.set_modified(modified)?;
     }
     Ok(n)
+}
+
+/// Copies a file with holes (fewer blocks than its length: a disk image, a sparse database)
+/// extent by extent, as `cp` does: the kernel's copy writes every hole out as zeros, and a
+/// 3 GB file of 4 KB on disk took 3 GB and half a minute. Its length.
+fn copy_sparse(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<u64> {
+    use rustix::fs::{SeekFrom, seek};
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < len {
+        let start = match seek(src, SeekFrom::Data(at)) {
+            Ok(start) => start,
+            // No data past `at`: the rest is a hole.
+            Err(rustix::io::Errno::NXIO) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let end = seek(src, SeekFrom::Hole(start))?.min(len);
+        let mut pos = start;
+        while pos < end {
+            let want = usize::try_from(end - pos)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let got = src.read_at(&mut buf[..want], pos)?;
+            if got == 0 {
+                break; // shorter than it was: what is there is copied
+            }
+            dst.write_all_at(&buf[..got], pos)?;
+            pos += got as u64;
+        }
+        at = end.max(start + 1);
+    }
+    dst.set_len(len)?;
+    Ok(len)
 }
 
 /// Moves the staged copies into the new worktree. Never overwrites what the worktree already
@@ -687,5 +726,38 @@ mod tests {
             paths("build/.env\n**/.env\n"),
             [".env", "build/.env", "build/sub/.env"]
         );
+    }
+
+    /// A file with holes is copied with its holes (where the file system keeps them): the
+    /// same bytes, hardly more blocks.
+    #[test]
+    fn a_sparse_file_is_copied_with_its_holes() {
+        use std::os::unix::fs::{FileExt, MetadataExt};
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("image"), dir.path().join("copy"));
+        let file = fs::File::create(&from).unwrap();
+        file.set_len(256 << 20).unwrap();
+        file.write_all_at(b"middle", 100 << 20).unwrap();
+        file.write_all_at(b"end", (256 << 20) - 3).unwrap();
+        drop(file);
+        let source = fs::metadata(&from).unwrap();
+        if source.blocks() * 512 >= source.len() {
+            return; // no holes on this file system: nothing to keep
+        }
+        assert_eq!(copy_file(&from, &to).unwrap(), 256 << 20);
+        let copy = fs::metadata(&to).unwrap();
+        assert_eq!(copy.len(), 256 << 20);
+        assert!(copy.blocks() * 512 < 4 << 20, "{} blocks", copy.blocks());
+        let read = |at: u64, n: usize| {
+            let mut buf = vec![0u8; n];
+            fs::File::open(&to)
+                .unwrap()
+                .read_exact_at(&mut buf, at)
+                .unwrap();
+            buf
+        };
+        assert_eq!(read(100 << 20, 6), b"middle");
+        assert_eq!(read((256 << 20) - 3, 3), b"end");
+        assert_eq!(read(50 << 20, 4), [0; 4]);
     }
 }
