@@ -160,6 +160,9 @@ impl From<WorktreeError> for CommandError {
             WorktreeError::PathTaken { .. }
             | WorktreeError::Bare
             | WorktreeError::BranchExists { .. } => CommandError::user(message),
+            WorktreeError::PartRemoved { .. } => {
+                CommandError::user(message).hint("`git session doctor --fix` finishes the removal")
+            }
         }
     }
 }

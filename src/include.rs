@@ -503,7 +503,8 @@ fn copy_files_parallel(
 }
 
 /// Copies one regular file: contents (through the kernel's copy_file_range, which clones on
-/// file systems that can), permission bits and modification time.
+/// file systems that can; a file with holes extent by extent), permission bits and
+/// modification time.
 fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
     use std::os::unix::fs::OpenOptionsExt;
     // Non-blocking, so that a file replaced by a fifo since it was listed cannot hang us.
@@ -519,8 +520,7 @@ fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
         .write(true)
         .create_new(true)
         .open(to)?;
-    use std::os::unix::fs::MetadataExt;
-    let n = if meta.blocks().saturating_mul(512) < meta.len() {
+    let n = if has_holes(&mut src, &meta)? {
         copy_sparse(&src, &dst, meta.len())?
     } else {
         io::copy(&mut src, &mut dst)?
@@ -530,6 +530,20 @@ fn copy_file(from: &Path, to: &Path) -> io::Result<u64> {
         dst.set_modified(modified)?;
     }
     Ok(n)
+}
+
+/// Whether a file has a hole before its end, as `SEEK_HOLE` finds (asked only when it has
+/// fewer blocks than its length, which a compressed file system also shows); a file system
+/// that cannot say has none. Leaves the file read from its start.
+fn has_holes(file: &mut fs::File, meta: &fs::Metadata) -> io::Result<bool> {
+    use io::Seek;
+    use std::os::unix::fs::MetadataExt;
+    if meta.blocks().saturating_mul(512) >= meta.len() {
+        return Ok(false);
+    }
+    let hole = rustix::fs::seek(&*file, rustix::fs::SeekFrom::Hole(0));
+    file.seek(io::SeekFrom::Start(0))?;
+    Ok(hole.is_ok_and(|at| at < meta.len()))
 }
 
 /// Copies a file with holes (fewer blocks than its length: a disk image, a sparse database)

@@ -47,17 +47,8 @@ pub fn report_retirement(
         (Some(why), _) => ctx.out.warn(&format!("kept {why}")),
         (None, _) => {}
     }
-    if let Some(path) = &r.written_meanwhile {
-        ctx.out.warn(&format!(
-            "something wrote to {} while the worktree of '{name}' was being removed: those files are left there, in no checkpoint",
-            path.display()
-        ));
-    }
-    if let Some(path) = &r.written_during_removal {
-        ctx.out.warn(&format!(
-            "something wrote in the worktree of '{name}' after its last checkpoint began: those files are kept in {}, in no checkpoint",
-            path.display()
-        ));
+    for line in removal_leftovers(name, r.written_meanwhile.as_deref(), r.kept_files.as_ref()) {
+        ctx.out.warn(&line);
     }
     if r.removed {
         ctx.out.status(&format!("Removed the worktree of '{name}'"));
@@ -285,4 +276,41 @@ pub fn open_window(
         }
     }
     Ok(())
+}
+
+/// The warnings for files a removal of the worktree of session `name` left in no checkpoint:
+/// written at its path once it was moved aside (`written_meanwhile`), or written in it after
+/// its last capture began, or not deletable (`kept`). `end`, `rm`, `land` and Claude Code's
+/// `WorktreeRemove` hook say the same.
+pub fn removal_leftovers(
+    name: &str,
+    written_meanwhile: Option<&std::path::Path>,
+    kept: Option<&crate::worktree::Kept>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(path) = written_meanwhile {
+        lines.push(format!(
+            "something wrote to {} while the worktree of '{name}' was being removed: those files are left there, in no checkpoint",
+            path.display()
+        ));
+    }
+    if let Some(kept) = kept
+        && let Some(dir) = &kept.dir
+    {
+        if kept.newer > 0 {
+            lines.push(format!(
+                "something wrote in the worktree of '{name}' after its last checkpoint began: those files are kept in {}, in no checkpoint",
+                dir.display()
+            ));
+        }
+        if kept.stuck > 0 {
+            lines.push(format!(
+                "{} file(s) in the worktree of '{name}' could not be deleted ({}): kept in {}",
+                kept.stuck,
+                crate::text::escape(kept.first_stuck.as_deref().unwrap_or("")),
+                dir.display()
+            ));
+        }
+    }
+    lines
 }

@@ -89,7 +89,7 @@ pub fn undo_interrupted(
     Ok(Some(out))
 }
 
-/// Under the session's lock: what a removal killed while git deleted the worktree left
+/// Under the session's lock: what a removal killed while deleting the worktree left
 /// beside where it belongs (`aside`, as [`crate::worktree::set_aside`] finds it, not whole).
 /// The removal had judged and checkpointed the worktree first; what is left that differs
 /// from the session's branch is salvaged into the log all the same (a write since then is in

@@ -1,7 +1,10 @@
 //! Creating, moving and removing linked worktrees. These run the user's own `git` (hooks,
-//! LFS, sparse checkout and locks apply, which gix's versions skip), through the one runner.
+//! LFS, sparse checkout and locks apply, which gix's versions skip), through the one runner;
+//! a forced removal deletes the files itself, only those its last checkpoint could hold
+//! ([`remove_captured`]), and leaves git's record of the worktree to git.
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::git::{GitError, ObjectId, Repo, RepoError, git, git_root};
@@ -23,6 +26,13 @@ pub enum WorktreeError {
     Git(#[from] GitError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// A removal stopped after it began deleting: the worktree must not be put back.
+    #[error("the removal of {} stopped part-way ({reason}); its work is checkpointed{}", path.display(), kept.as_ref().map(|k| format!(", and what was written since is in {}", k.display())).unwrap_or_default())]
+    PartRemoved {
+        path: PathBuf,
+        kept: Option<PathBuf>,
+        reason: String,
+    },
 }
 
 /// What a new worktree starts from.
@@ -114,26 +124,34 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
 }
 
 /// The clock of the file system a directory is on, read as it stamps a file changed now
-/// (its ctime, which no one can set back). Read just before a capture: a file changed after
+/// (its ctime, which no call can set back). Read just before a capture: a file changed after
 /// the capture began is stamped later than this, a file the capture could not have missed
 /// earlier ([`remove_captured`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileClock(i64, i64);
+#[derive(Debug, Clone, Copy)]
+pub struct FileClock {
+    stamp: (i64, i64),
+    /// The machine's clocks when it was read: a wall clock set back since (the kernel
+    /// stamps ctime from it) makes every stamp untrustworthy.
+    wall: std::time::SystemTime,
+    steady: std::time::Instant,
+}
 
 impl FileClock {
-    /// The clock of `dir`'s file system, once it has moved on from the tick it was in: a
-    /// file changed in that tick, before this returned, is stamped earlier than what it
-    /// returns. None when no file can be made in `dir` (or the clock stands still for 50 ms:
-    /// a file system whose stamps say nothing then).
+    /// The clock of the file system `dir` is on (read through a file made beside it, never
+    /// in it: killed meanwhile, no file of ours is left in the work), once it has moved on
+    /// from the tick it was in: a file changed in that tick, before this returned, is stamped
+    /// earlier than what it returns. None when no file can be made there (or the clock stands
+    /// still for 50 ms: a file system whose stamps say nothing then).
     pub fn read(dir: &Path) -> Option<FileClock> {
-        let stamp = || -> Option<FileClock> {
+        let beside = dir.parent().filter(|p| !p.as_os_str().is_empty())?;
+        let stamp = || -> Option<(i64, i64)> {
             use std::os::unix::fs::MetadataExt;
             let probe = tempfile::Builder::new()
                 .prefix(".git-session-clock-")
-                .tempfile_in(dir)
+                .tempfile_in(beside)
                 .ok()?;
             let meta = probe.as_file().metadata().ok()?;
-            Some(FileClock(meta.ctime(), meta.ctime_nsec()))
+            Some((meta.ctime(), meta.ctime_nsec()))
         };
         let first = stamp()?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
@@ -141,31 +159,55 @@ impl FileClock {
             std::thread::sleep(std::time::Duration::from_millis(1));
             let now = stamp()?;
             if now > first {
-                return Some(now);
+                return Some(FileClock {
+                    stamp: now,
+                    wall: std::time::SystemTime::now(),
+                    steady: std::time::Instant::now(),
+                });
             }
         }
         None
     }
 
-    /// Whether a file with `meta` was last changed before this clock's time.
-    fn after(&self, meta: &fs::Metadata) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        FileClock(meta.ctime(), meta.ctime_nsec()) < *self
+    /// Whether the wall clock went back since this was read (by more than a second's
+    /// slack): files changed since may carry stamps from before it.
+    fn set_back(&self) -> bool {
+        let steady = self.steady.elapsed();
+        let wall = std::time::SystemTime::now()
+            .duration_since(self.wall)
+            .unwrap_or_default();
+        wall + std::time::Duration::from_secs(1) < steady
     }
+}
+
+/// What [`remove_captured`] kept.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Kept {
+    /// Where the files it did not delete went (`<path>.written-during-removal`).
+    pub dir: Option<PathBuf>,
+    /// Files changed after the capture began.
+    pub newer: usize,
+    /// Files (or directories) it could not delete, and why, for the first one.
+    pub stuck: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_stuck: Option<String>,
 }
 
 /// Removes the linked worktree at `path` (moved aside, its work just checkpointed), deleting
 /// only files last changed before `captured` (read before that checkpoint's capture began):
 /// a process still working in it (its current directory followed the move) may have written
-/// since, and what it wrote is in no checkpoint. Those files are kept, moved with their
-/// directories to `<path>.written-during-removal` (or `…-2`, …), which is returned. git's
-/// record of the worktree goes once its directory is gone, as with `git worktree remove`.
+/// since, and what it wrote is in no checkpoint. Those files, and any that could not be
+/// deleted, are kept, moved with their directories to `<home>.written-during-removal` (or
+/// `…-2`, …; `home` the worktree's own path). git's record of the worktree goes once its
+/// directory is gone (`git worktree remove` of a path that is no more). Once deleting has
+/// begun, a failure is [`WorktreeError::PartRemoved`]: the worktree must not be put back.
 pub fn remove_captured(
     repo: &Repo,
     path: &Path,
+    home: &Path,
     captured: FileClock,
-) -> Result<Option<PathBuf>, WorktreeError> {
-    use std::os::unix::fs::MetadataExt;
+) -> Result<Kept, WorktreeError> {
+    use std::os::fd::AsFd;
     let io = |source| WorktreeError::Io {
         path: path.to_owned(),
         source,
@@ -179,79 +221,166 @@ pub fn remove_captured(
         .map(|w| w.git_dir);
     let gitfile = path.join(".git");
     let link = fs::read(&gitfile).map_err(io)?;
+    let top = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::DIRECTORY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| io(e.into()))?;
+    if captured.set_back() {
+        return Err(io(std::io::Error::other(
+            "the clock was set back since the checkpoint began: nothing deleted",
+        )));
+    }
     // Killed from here on, the worktree is known to be part-deleted (`aside_is_whole`).
     if let Some(admin) = &admin {
         let _ = fs::write(admin.join(REMOVING_MARKER), b"");
     }
-    let device = fs::symlink_metadata(path).map_err(io)?.dev();
-    sweep(path, captured, device, true);
-    fs::remove_file(&gitfile).map_err(io)?;
-    let kept = match fs::remove_dir(path) {
-        Ok(()) => None,
-        Err(_) => {
-            let parent = path.parent().unwrap_or(Path::new("."));
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            let base = name
-                .strip_prefix('.')
-                .and_then(|n| n.split_once(".removing-"))
-                .map_or(name.as_ref(), |(original, _)| original)
-                .to_owned();
-            let kept = (1..1000)
-                .map(|n| match n {
-                    1 => parent.join(format!("{base}.written-during-removal")),
-                    n => parent.join(format!("{base}.written-during-removal-{n}")),
-                })
-                .find(|p| fs::symlink_metadata(p).is_err());
-            match kept.map(|kept| fs::rename(path, &kept).map(|()| kept)) {
-                Some(Ok(kept)) => Some(kept),
-                failed => {
-                    // Left a worktree, part-deleted: git's record stays, and so does it.
-                    let _ = fs::write(&gitfile, &link);
-                    return Err(io(match failed {
-                        Some(Err(e)) => e,
-                        _ => std::io::Error::other("no name free to keep its files under"),
-                    }));
-                }
+    crate::fault::point("removal-marked");
+    let part = |reason: String, kept: Option<PathBuf>| WorktreeError::PartRemoved {
+        path: path.to_owned(),
+        kept,
+        reason,
+    };
+    let mut kept = Kept::default();
+    sweep(top.as_fd(), path, captured, &mut kept, true);
+    crate::fault::point("removal-swept");
+    fs::remove_file(&gitfile).map_err(|e| part(e.to_string(), None))?;
+    if fs::remove_dir(path).is_err() {
+        let parent = home.parent().unwrap_or(Path::new("."));
+        let name = home.file_name().unwrap_or_default().to_string_lossy();
+        let free = (1..1000)
+            .map(|n| match n {
+                1 => parent.join(format!("{name}.written-during-removal")),
+                n => parent.join(format!("{name}.written-during-removal-{n}")),
+            })
+            .find(|p| fs::symlink_metadata(p).is_err());
+        match free.map(|dir| fs::rename(path, &dir).map(|()| dir)) {
+            Some(Ok(dir)) => kept.dir = Some(dir),
+            failed => {
+                // Left aside, part-deleted and marked: `doctor --fix` finishes it.
+                let _ = fs::write(&gitfile, &link);
+                return Err(part(
+                    match failed {
+                        Some(Err(e)) => e.to_string(),
+                        _ => "no name free to keep its files under".into(),
+                    },
+                    None,
+                ));
             }
         }
-    };
+    }
+    crate::fault::point("removal-kept");
     let cmd = git(git_dir_of(repo)?)
         .args(["worktree", "remove", "--"])
         .arg(path);
-    serialized(repo, || cmd.run())?;
+    serialized(repo, || cmd.run()).map_err(|e| part(e.to_string(), kept.dir.clone()))?;
     Ok(kept)
 }
 
-/// Deletes what is below `dir` and was last changed before `captured`, and the directories
-/// it empties (never across a mount, never the top's `.git`); whether `dir` was emptied.
-fn sweep(dir: &Path, captured: FileClock, device: u64, top: bool) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = fs::read_dir(dir) else {
+/// Deletes what is below the directory `dir` (open, at `shown`) and was last changed before
+/// `captured`, and the directories that empties, working through directory handles: a
+/// directory swapped for a symlink meanwhile is never followed. Never enters another file
+/// system, never deletes the top's `.git`. Whether `dir` was emptied.
+fn sweep(
+    dir: std::os::fd::BorrowedFd<'_>,
+    shown: &Path,
+    captured: FileClock,
+    kept: &mut Kept,
+    top: bool,
+) -> bool {
+    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+    use std::os::fd::AsFd;
+    let stuck = |what: &Path, why: String, kept: &mut Kept| {
+        kept.stuck += 1;
+        kept.first_stuck
+            .get_or_insert_with(|| format!("{}: {why}", what.display()));
+    };
+    let Ok(device) = rustix::fs::fstat(dir).map(|s| s.st_dev) else {
+        stuck(shown, "cannot be read".into(), kept);
         return false;
     };
+    let names: Vec<std::ffi::CString> = match Dir::read_from(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_owned())
+            .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
+            .collect(),
+        Err(e) => {
+            stuck(shown, e.to_string(), kept);
+            return false;
+        }
+    };
     let mut emptied = true;
-    for entry in entries {
-        let Ok(entry) = entry else {
-            emptied = false;
-            continue;
-        };
-        if top && entry.file_name() == ".git" {
+    for name in names {
+        if top && name.as_bytes() == b".git" {
             continue;
         }
-        let path = entry.path();
-        let Ok(meta) = fs::symlink_metadata(&path) else {
+        let path = shown.join(std::ffi::OsStr::from_bytes(name.as_bytes()));
+        let Ok(stat) = rustix::fs::statat(dir, name.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) else {
             continue; // gone already
         };
-        let gone = if meta.is_dir() {
-            meta.dev() == device
-                && sweep(&path, captured, device, false)
-                && fs::remove_dir(&path).is_ok()
+        let gone = if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+            if stat.st_dev != device {
+                stuck(&path, "another file system is mounted there".into(), kept);
+                false
+            } else {
+                match rustix::fs::openat(
+                    dir,
+                    name.as_c_str(),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ) {
+                    Ok(sub) => {
+                        sweep(sub.as_fd(), &path, captured, kept, false)
+                            && match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::REMOVEDIR)
+                            {
+                                Ok(()) => true,
+                                // Not empty: something was made in it since it was read.
+                                Err(rustix::io::Errno::NOTEMPTY) => {
+                                    kept.newer += 1;
+                                    false
+                                }
+                                Err(e) => {
+                                    stuck(&path, e.to_string(), kept);
+                                    false
+                                }
+                            }
+                    }
+                    // Swapped for something else since: looked at by the next sweep.
+                    Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => false,
+                    Err(e) => {
+                        stuck(&path, e.to_string(), kept);
+                        false
+                    }
+                }
+            }
+        } else if stat_before(&stat, captured) {
+            match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::empty()) {
+                Ok(()) | Err(rustix::io::Errno::NOENT) => true,
+                Err(e) => {
+                    stuck(&path, e.to_string(), kept);
+                    false
+                }
+            }
         } else {
-            captured.after(&meta) && fs::remove_file(&path).is_ok()
+            kept.newer += 1;
+            false
         };
         emptied &= gone;
     }
     emptied
+}
+
+/// Whether what `statat` said of a file was last changed before `captured`.
+fn stat_before(stat: &rustix::fs::Stat, captured: FileClock) -> bool {
+    (
+        stat.st_ctime,
+        i64::try_from(stat.st_ctime_nsec).unwrap_or(i64::MAX),
+    ) < captured.stamp
 }
 
 /// Why git has the linked worktree at `path` locked (`git worktree lock`, or the
@@ -689,7 +818,6 @@ mod tests {
     /// what did not is deleted, and the directories that empties.
     #[test]
     fn a_sweep_deletes_only_what_changed_before_the_clock() {
-        use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let at = |p: &str| dir.path().join(p);
         std::fs::create_dir_all(at("old/deeper")).unwrap();
@@ -698,7 +826,7 @@ mod tests {
             std::fs::write(at(p), "before\n").unwrap();
         }
         std::fs::write(at(".git"), "gitdir: x\n").unwrap();
-        let clock = super::FileClock::read(dir.path()).unwrap();
+        let clock = super::FileClock::read(&at("mixed")).unwrap();
         std::fs::write(at("mixed/new"), "after\n").unwrap();
         use std::io::Write;
         let mut file = std::fs::OpenOptions::new()
@@ -706,8 +834,17 @@ mod tests {
             .open(at("appended"))
             .unwrap();
         file.write_all(b"after\n").unwrap();
-        let device = std::fs::metadata(dir.path()).unwrap().dev();
-        assert!(!super::sweep(dir.path(), clock, device, true));
+        let top = std::fs::File::open(dir.path()).unwrap();
+        let mut kept = super::Kept::default();
+        use std::os::fd::AsFd;
+        assert!(!super::sweep(
+            top.as_fd(),
+            dir.path(),
+            clock,
+            &mut kept,
+            true
+        ));
+        assert_eq!((kept.newer, kept.stuck), (2, 0));
         let mut left: Vec<String> = walkdir(dir.path());
         left.sort();
         assert_eq!(left, [".git", "appended", "mixed/new"]);

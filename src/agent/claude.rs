@@ -165,6 +165,50 @@ enum Slot {
     Other,
 }
 
+impl<'de> Deserialize<'de> for Slot {
+    /// A string is kept; anything else is read past (an array of any length costs nothing).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Value;
+        impl<'de> Visitor<'de> for Value {
+            type Value = Slot;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Slot, E> {
+                Ok(Slot::Text(text.to_owned()))
+            }
+            fn visit_string<E>(self, text: String) -> Result<Slot, E> {
+                Ok(Slot::Text(text))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Slot::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Slot::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Slot, E> {
+                Ok(Slot::Other)
+            }
+        }
+        deserializer.deserialize_any(Value)
+    }
+}
+
 impl<'de> Deserialize<'de> for ToolInput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -185,10 +229,7 @@ impl<'de> Deserialize<'de> for ToolInput {
                             continue;
                         }
                     };
-                    *slot = match map.next_value::<serde_json::Value>()? {
-                        serde_json::Value::String(text) => Slot::Text(text),
-                        _ => Slot::Other,
-                    };
+                    *slot = map.next_value::<Slot>()?;
                 }
                 Ok(input)
             }
@@ -402,6 +443,9 @@ mod tests {
             "null",
             "7",
             r#"{"file_path":5,"notebook_path":"n"}"#,
+            r#"{"file_path":[1,[2],{"a":"b"}]}"#,
+            r#"{"file_path":{"x":"/etc"}}"#,
+            r#"{"file_path":null}"#,
             r#"{"file_path":""}"#,
         ] {
             let payload = format!(r#"{{"tool_name":"Edit","tool_input":{odd},"cwd":"/r"}}"#);

@@ -301,9 +301,11 @@ fn read_input(required: bool) -> CommandResult<HookInput> {
         }
         return Ok(HookInput::default());
     }
-    Ok(HookInput::read(
-        stdin.lock().take(claude::MAX_PAYLOAD_BYTES),
-    )?)
+    let mut stdin = stdin.lock();
+    let input = HookInput::read((&mut stdin).take(claude::MAX_PAYLOAD_BYTES));
+    // Whatever came of it, the sender is not left writing into a closed pipe (within reason).
+    let _ = std::io::copy(&mut stdin.take(1 << 30), &mut std::io::sink());
+    Ok(input?)
 }
 
 /// Opens the repository where Claude Code says it is working (`cwd`), else here.
@@ -399,6 +401,13 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
             "Saved the ignored files the session changed or created in {}",
             saved.display()
         ));
+    }
+    for line in crate::render::removal_leftovers(
+        &escape(&name),
+        retirement.written_meanwhile.as_deref(),
+        retirement.kept_files.as_ref(),
+    ) {
+        ctx.out.warn(&line);
     }
     if let Some(why) = retirement.kept_because.filter(|_| !retirement.removed) {
         return Err(CommandError::user(format!(

@@ -110,11 +110,12 @@ pub fn run(ctx: &Context, args: LandArgs) -> CommandResult {
             ));
         }
     }
-    for path in &landed.written_while_removed {
-        ctx.out.warn(&format!(
-            "something wrote in the worktree while it was being removed: those files are kept in {}, in no checkpoint",
-            path.display()
-        ));
+    for line in crate::render::removal_leftovers(
+        &crate::text::escape(&landed.plan.session),
+        landed.written_meanwhile.as_deref(),
+        landed.kept_files.as_ref(),
+    ) {
+        ctx.out.warn(&line);
     }
     ctx.out.answer(&landed.landed)
 }

@@ -19,7 +19,7 @@ pub struct Finding {
     /// `moved-worktree`,
     /// `missing-worktree`, `lost-worktree`, `orphan-worktree`, `orphan-branch`,
     /// `missing-branch`, `local-record`, `stale-lock`, `index-lock`, `unreadable-session`,
-    /// `oplog`, `fsmonitor`).
+    /// `oplog`, `fsmonitor`, `kept-files`).
     pub kind: &'static str,
     /// What it is about: a session, a path, a ref.
     pub subject: String,
@@ -128,7 +128,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
                         )
                     } else {
                         format!(
-                            "a removal was killed while git deleted its worktree: {} is what is left (the work was checkpointed first)",
+                            "a removal was killed while deleting its worktree: {} is what is left (the work was checkpointed first)",
                             aside.display()
                         )
                     },
@@ -521,6 +521,46 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             finding.fixed = true;
         }
         out.push(finding);
+    }
+    // What removals kept because something wrote it after their last checkpoint began (or it
+    // could not be deleted): in no checkpoint, said once by the removal, said here until a
+    // person has looked.
+    let mut beside: Vec<PathBuf> = sessions
+        .iter()
+        .filter_map(|s| {
+            let state = env.local.get(&s.meta.id);
+            let home = state
+                .worktree_of(s.name())
+                .map(crate::git::normalize)
+                .or_else(|| env.local.expected_worktree(s.name()))?;
+            home.parent().map(PathBuf::from)
+        })
+        .collect();
+    beside.sort();
+    beside.dedup();
+    for dir in beside {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut kept: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .contains(".written-during-removal")
+                    && e.file_type().is_ok_and(|t| t.is_dir())
+            })
+            .map(|e| e.path())
+            .collect();
+        kept.sort();
+        for path in kept {
+            out.push(Finding::new(
+                "kept-files",
+                path.display().to_string(),
+                "files a removal kept (written after its last checkpoint began, or not deletable) are here, in no checkpoint".into(),
+                "nothing: look through them, then delete the directory",
+            ));
+        }
     }
     // A monitor turned on that does not answer: every scan walks every file.
     if crate::git::fsmonitor::mode(repo.gix()) == crate::git::fsmonitor::Mode::Watchman

@@ -122,10 +122,12 @@ pub struct Landed {
     pub landed: String,
     /// The session's worktree was removed (the session ended).
     pub removed_worktree: Option<PathBuf>,
-    /// Files something wrote while it was being removed, kept there, in no checkpoint
-    /// ([`crate::ops::retire::Retirement`]'s `written_meanwhile` and `written_during_removal`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub written_while_removed: Vec<PathBuf>,
+    /// What its removal left in no checkpoint, as `end` reports it
+    /// ([`crate::ops::retire::Retirement`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_meanwhile: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_files: Option<crate::worktree::Kept>,
 }
 
 /// The branch a session lands into: `into`, else the branch its base ref names (a
@@ -603,7 +605,7 @@ pub fn land(
         },
     )?;
     let mut removed_worktree = None;
-    let mut written_while_removed = Vec::new();
+    let (mut written_meanwhile, mut kept_files) = (None, None);
     if req.keep {
         // It continues from what landed.
         if let Some(path) = &session_path {
@@ -678,8 +680,8 @@ pub fn land(
         if retired.removed {
             removed_worktree = retired.worktree.clone();
         }
-        written_while_removed.extend(retired.written_meanwhile);
-        written_while_removed.extend(retired.written_during_removal);
+        written_meanwhile = retired.written_meanwhile;
+        kept_files = retired.kept_files;
         tx.record(
             session.name(),
             Event::new(EventKind::Ended, format!("landed into {}", plan.into)),
@@ -690,7 +692,8 @@ pub fn land(
         plan,
         landed: landed.to_string(),
         removed_worktree,
-        written_while_removed,
+        written_meanwhile,
+        kept_files,
     })
 }
 

@@ -94,9 +94,9 @@ pub struct Retirement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub written_meanwhile: Option<PathBuf>,
     /// Files in the worktree changed after its last capture began (a process still working
-    /// in it): kept there, in no checkpoint, when the rest was deleted.
+    /// in it), or that could not be deleted: kept, in no checkpoint, when the rest was.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub written_during_removal: Option<PathBuf>,
+    pub kept_files: Option<worktree::Kept>,
     /// A half-made worktree (a killed `new`, `fork` or `resume`) was removed: what was
     /// interrupted, and the commit keeping what looked like work in it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,7 +261,7 @@ pub fn execute(
         only_commits: false,
         missing: Vec::new(),
         written_meanwhile: None,
-        written_during_removal: None,
+        kept_files: None,
         interrupted: None,
     };
     // The HEAD the safety checkpoint was taken on: its history is reachable from the log.
@@ -375,7 +375,7 @@ pub fn execute(
         // meanwhile (an agent writing without the lock) is checkpointed before a forced
         // removal.
         let forced = |captured: Option<worktree::FileClock>| match captured {
-            Some(captured) => worktree::remove_captured(repo, here, captured),
+            Some(captured) => worktree::remove_captured(repo, here, path, captured).map(Some),
             // No file could be made there to read its clock: git's forced removal.
             None => worktree::remove(repo, here, true).map(|()| None),
         };
@@ -392,11 +392,17 @@ pub fn execute(
             tx.persist().map_err(|e| put_back(e.into()))?;
             removed = forced(captured);
         }
-        if let Ok(kept) = &removed {
-            out.written_during_removal = kept.clone();
+        if let Ok(Some(kept)) = &removed
+            && kept.dir.is_some()
+        {
+            out.kept_files = Some(kept.clone());
         }
         if let Err(e) = removed {
-            let e = put_back(e.into());
+            // Deleting had begun: put back, the worktree would be missing its files.
+            let e = match e {
+                e @ worktree::WorktreeError::PartRemoved { .. } => e.into(),
+                e => put_back(e.into()),
+            };
             if force {
                 return Err(e);
             }

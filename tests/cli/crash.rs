@@ -546,9 +546,7 @@ fn a_removal_killed_with_the_git_file_still_there_is_salvaged_not_put_back() {
     write_file(&aside.join("late.txt"), "written after the checkpoint\n");
     let doctor = repo.session(&["doctor"]);
     assert!(
-        doctor
-            .stdout
-            .contains("killed while git deleted its worktree"),
+        doctor.stdout.contains("killed while deleting its worktree"),
         "{}",
         doctor.stdout
     );

@@ -84,6 +84,13 @@ fn a_file_written_after_the_last_capture_of_a_removal_is_kept() {
         show("work.txt") == "work\n" && show("deep/er/more.txt") == "more\n"
     }));
     assert!(!repo.git(&["worktree", "list"]).contains("removing"));
+    // Said once by the removal, and by `doctor` until someone has looked.
+    let doctor = repo.session(&["doctor"]);
+    assert!(
+        doctor.stdout.contains("kept-files") && doctor.stdout.contains(&kept.display().to_string()),
+        "{}",
+        doctor.stdout
+    );
     // `land` removes the same way, and says so.
     let wt = repo.new_session("l");
     write_file(&wt.join("landed.txt"), "landed\n");
@@ -91,7 +98,7 @@ fn a_file_written_after_the_last_capture_of_a_removal_is_kept() {
     let kept = repo.root.join(".worktrees/l.written-during-removal");
     assert!(
         out.stderr.contains(&format!(
-            "something wrote in the worktree while it was being removed: those files are kept in {}, in no checkpoint",
+            "something wrote in the worktree of 'l' after its last checkpoint began: those files are kept in {}, in no checkpoint",
             kept.display()
         )),
         "{}",
