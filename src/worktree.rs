@@ -102,12 +102,7 @@ pub fn remove(repo: &Repo, path: &Path, force: bool) -> Result<(), WorktreeError
     let cmd = if force { cmd.arg("--force") } else { cmd };
     let cmd = cmd.arg("--").arg(path);
     crate::git::fsmonitor::forget(&repo.common_dir(), path);
-    let wanted = crate::git::canonical(path);
-    let marker = repo
-        .linked_worktrees()?
-        .into_iter()
-        .find(|w| w.path == wanted)
-        .map(|w| w.git_dir.join(REMOVING_MARKER));
+    let marker = admin_of(repo, path)?.map(|admin| admin.join(REMOVING_MARKER));
     if let Some(marker) = &marker {
         let _ = fs::write(marker, b"");
     }
@@ -213,12 +208,7 @@ pub fn remove_captured(
         source,
     };
     crate::git::fsmonitor::forget(&repo.common_dir(), path);
-    let wanted = crate::git::canonical(path);
-    let admin = repo
-        .linked_worktrees()?
-        .into_iter()
-        .find(|w| w.path == wanted)
-        .map(|w| w.git_dir);
+    let admin = admin_of(repo, path)?;
     let gitfile = path.join(".git");
     let link = fs::read(&gitfile).map_err(io)?;
     let top = rustix::fs::open(
@@ -381,6 +371,16 @@ fn stat_before(stat: &rustix::fs::Stat, captured: FileClock) -> bool {
         stat.st_ctime,
         i64::try_from(stat.st_ctime_nsec).unwrap_or(i64::MAX),
     ) < captured.stamp
+}
+
+/// The administrative directory of the linked worktree at `path`, when git lists one there.
+fn admin_of(repo: &Repo, path: &Path) -> Result<Option<PathBuf>, WorktreeError> {
+    let wanted = crate::git::canonical(path);
+    Ok(repo
+        .linked_worktrees()?
+        .into_iter()
+        .find(|w| w.path == wanted)
+        .map(|w| w.git_dir))
 }
 
 /// Why git has the linked worktree at `path` locked (`git worktree lock`, or the
