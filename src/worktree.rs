@@ -249,7 +249,11 @@ pub fn remove_captured(
             })
             .find(|p| fs::symlink_metadata(p).is_err());
         match free.map(|dir| fs::rename(path, &dir).map(|()| dir)) {
-            Some(Ok(dir)) => kept.dir = Some(dir),
+            Some(Ok(dir)) => {
+                // Something made after the sweep read its directory is there too.
+                kept.newer = kept.newer.max(usize::from(kept.stuck == 0));
+                kept.dir = Some(dir);
+            }
             failed => {
                 // Left aside, part-deleted and marked: `doctor --fix` finishes it.
                 let _ = fs::write(&gitfile, &link);
@@ -340,8 +344,12 @@ fn sweep(
                                 }
                             }
                     }
-                    // Swapped for something else since: looked at by the next sweep.
-                    Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => false,
+                    // Swapped for something else (a link, a file) since it was looked at:
+                    // changed after the capture, kept.
+                    Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
+                        kept.newer += 1;
+                        false
+                    }
                     Err(e) => {
                         stuck(&path, e.to_string(), kept);
                         false

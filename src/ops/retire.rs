@@ -398,7 +398,8 @@ pub fn execute(
             out.kept_files = Some(kept.clone());
         }
         if let Err(e) = removed {
-            // Deleting had begun: put back, the worktree would be missing its files.
+            // Once deleting had begun it stays aside, marked, for `doctor --fix`: put back
+            // home, the worktree would be missing its files.
             let e = match e {
                 e @ worktree::WorktreeError::PartRemoved { .. } => e.into(),
                 e => put_back(e.into()),
