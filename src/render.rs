@@ -305,7 +305,7 @@ pub fn removal_leftovers(
         }
         if kept.stuck > 0 {
             lines.push(format!(
-                "{} file(s) in the worktree of '{name}' could not be deleted ({}): kept in {}",
+                "{} file(s) in the worktree of '{name}' could not be deleted (first, there: {}): kept in {}",
                 kept.stuck,
                 crate::text::escape(kept.first_stuck.as_deref().unwrap_or("")),
                 dir.display()

@@ -101,6 +101,15 @@ pub fn clear_interrupted_removal(
     aside: &Path,
 ) -> Result<Option<String>, LifecycleError> {
     let repo = tx.repo();
+    // git-session's own removal, by the clock it marked: finished as it would have, what
+    // was changed after its checkpoint began kept beside (`doctor` lists it), nothing
+    // entered across a mount.
+    if let Some(stamp) = crate::worktree::marked_clock(repo, aside)
+        && let Some(home) = crate::worktree::home_of_aside(aside)
+    {
+        crate::worktree::finish_marked(repo, aside, &home, stamp)?;
+        return Ok(None);
+    }
     refuse_repositories(aside)?;
     let salvaged = salvage(tx, session, aside)?.map(|id| id.to_string());
     // What was salvaged stays in the log before the directory goes.

@@ -178,11 +178,12 @@ impl FileClock {
 /// What [`remove_captured`] kept.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Kept {
-    /// Where the files it did not delete went (`<path>.written-during-removal`).
+    /// Where the files it did not delete went (`<home>.written-during-removal`).
     pub dir: Option<PathBuf>,
     /// Files changed after the capture began.
     pub newer: usize,
-    /// Files (or directories) it could not delete, and why, for the first one.
+    /// Files (or directories) it could not delete, and why, for the first one (its path
+    /// relative to `dir`).
     pub stuck: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_stuck: Option<String>,
@@ -194,51 +195,91 @@ pub struct Kept {
 /// since, and what it wrote is in no checkpoint. Those files, and any that could not be
 /// deleted, are kept, moved with their directories to `<home>.written-during-removal` (or
 /// `…-2`, …; `home` the worktree's own path). git's record of the worktree goes once its
-/// directory is gone (`git worktree remove` of a path that is no more). Once deleting has
-/// begun, a failure is [`WorktreeError::PartRemoved`]: the worktree must not be put back.
+/// directory is gone (`git worktree remove` of a path that is no more). Nothing is deleted
+/// before git's record carries the clock ([`finish_marked`] finishes from it, killed
+/// part-way); once deleting has begun, a failure is [`WorktreeError::PartRemoved`]: the
+/// worktree must not be put back.
 pub fn remove_captured(
     repo: &Repo,
     path: &Path,
     home: &Path,
     captured: FileClock,
 ) -> Result<Kept, WorktreeError> {
-    use std::os::fd::AsFd;
     let io = |source| WorktreeError::Io {
         path: path.to_owned(),
         source,
     };
     crate::git::fsmonitor::forget(&repo.common_dir(), path);
-    let admin = admin_of(repo, path)?;
-    let gitfile = path.join(".git");
-    let link = fs::read(&gitfile).map_err(io)?;
-    let top = rustix::fs::open(
-        path,
-        rustix::fs::OFlags::RDONLY
-            | rustix::fs::OFlags::DIRECTORY
-            | rustix::fs::OFlags::NOFOLLOW
-            | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| io(e.into()))?;
     if captured.set_back() {
         return Err(io(std::io::Error::other(
             "the clock was set back since the checkpoint began: nothing deleted",
         )));
     }
-    // Killed from here on, the worktree is known to be part-deleted (`aside_is_whole`).
-    if let Some(admin) = &admin {
-        let _ = fs::write(admin.join(REMOVING_MARKER), b"");
-    }
+    // Killed from here on, the worktree is known to be part-deleted (`aside_is_whole`), and
+    // by what clock.
+    let admin = admin_of(repo, path)?
+        .ok_or_else(|| io(std::io::Error::other("git lists no worktree there")))?;
+    let (secs, nanos) = captured.stamp;
+    fs::write(admin.join(REMOVING_MARKER), format!("{secs} {nanos}\n")).map_err(io)?;
     crate::fault::point("removal-marked");
+    finish(repo, path, home, captured.stamp)
+}
+
+/// The clock a removal killed part-way had read, from its mark in git's record of the
+/// worktree at `aside`; None when it was git's removal (no clock) or there is no mark.
+pub fn marked_clock(repo: &Repo, aside: &Path) -> Option<(i64, i64)> {
+    let admin = admin_of(repo, aside).ok()??;
+    let text = crate::fsutil::read_regular(&admin.join(REMOVING_MARKER), 64)?;
+    let text = String::from_utf8(text).ok()?;
+    let (secs, nanos) = text.trim().split_once(' ')?;
+    Some((secs.parse().ok()?, nanos.parse().ok()?))
+}
+
+/// Finishes a removal killed part-way from the clock it had marked ([`marked_clock`]), as
+/// [`remove_captured`] would have: what was changed before it goes, the rest is kept.
+pub fn finish_marked(
+    repo: &Repo,
+    aside: &Path,
+    home: &Path,
+    stamp: (i64, i64),
+) -> Result<Kept, WorktreeError> {
+    finish(repo, aside, home, stamp)
+}
+
+/// The deleting half of [`remove_captured`], under its mark.
+fn finish(repo: &Repo, path: &Path, home: &Path, stamp: (i64, i64)) -> Result<Kept, WorktreeError> {
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use std::os::fd::AsFd;
     let part = |reason: String, kept: Option<PathBuf>| WorktreeError::PartRemoved {
         path: path.to_owned(),
         kept,
         reason,
     };
+    let top = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| part(e.to_string(), None))?;
     let mut kept = Kept::default();
-    sweep(top.as_fd(), path, captured, &mut kept, true);
+    // Paths below the top, as they are named once kept.
+    sweep(top.as_fd(), Path::new(""), stamp, &mut kept, true);
     crate::fault::point("removal-swept");
-    fs::remove_file(&gitfile).map_err(|e| part(e.to_string(), None))?;
+    // The `.git` file last, and only a file (or a link) of that name: a directory put
+    // there is someone's, and kept.
+    let link = match rustix::fs::statat(&top, ".git", AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Directory => {
+            kept.newer += 1;
+            None
+        }
+        Ok(_) => {
+            let link = crate::fsutil::read_regular(&path.join(".git"), 64 << 10);
+            rustix::fs::unlinkat(&top, ".git", AtFlags::empty())
+                .map_err(|e| part(e.to_string(), None))?;
+            link
+        }
+        Err(_) => None,
+    };
     if fs::remove_dir(path).is_err() {
         let parent = home.parent().unwrap_or(Path::new("."));
         let name = home.file_name().unwrap_or_default().to_string_lossy();
@@ -256,7 +297,17 @@ pub fn remove_captured(
             }
             failed => {
                 // Left aside, part-deleted and marked: `doctor --fix` finishes it.
-                let _ = fs::write(&gitfile, &link);
+                if let Some(link) = &link
+                    && let Ok(fd) = rustix::fs::openat(
+                        &top,
+                        ".git",
+                        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
+                        Mode::from_raw_mode(0o644),
+                    )
+                {
+                    use std::io::Write;
+                    let _ = fs::File::from(fd).write_all(link);
+                }
                 return Err(part(
                     match failed {
                         Some(Err(e)) => e.to_string(),
@@ -282,7 +333,7 @@ pub fn remove_captured(
 fn sweep(
     dir: std::os::fd::BorrowedFd<'_>,
     shown: &Path,
-    captured: FileClock,
+    captured: (i64, i64),
     kept: &mut Kept,
     top: bool,
 ) -> bool {
@@ -374,11 +425,11 @@ fn sweep(
 }
 
 /// Whether what `statat` said of a file was last changed before `captured`.
-fn stat_before(stat: &rustix::fs::Stat, captured: FileClock) -> bool {
+fn stat_before(stat: &rustix::fs::Stat, captured: (i64, i64)) -> bool {
     (
         stat.st_ctime,
         i64::try_from(stat.st_ctime_nsec).unwrap_or(i64::MAX),
-    ) < captured.stamp
+    ) < captured
 }
 
 /// The administrative directory of the linked worktree at `path`, when git lists one there.
@@ -552,7 +603,10 @@ const REMOVING_MARKER: &str = "git-session-removing";
 /// Whether what [`set_aside`] found is a worktree whole: its `.git` is there and no removal
 /// had begun deleting it.
 pub fn aside_is_whole(aside: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(aside.join(".git")) else {
+    // Read as a small regular file: a fifo or a device put in its place never hangs us.
+    let Some(text) = crate::fsutil::read_regular(&aside.join(".git"), 64 << 10)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
         return false;
     };
     let Some(admin) = text.trim().strip_prefix("gitdir:") else {
@@ -848,7 +902,7 @@ mod tests {
         assert!(!super::sweep(
             top.as_fd(),
             dir.path(),
-            clock,
+            clock.stamp,
             &mut kept,
             true
         ));

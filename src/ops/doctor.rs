@@ -536,8 +536,29 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             home.parent().map(PathBuf::from)
         })
         .collect();
+    // Where sessions that are gone had theirs too.
+    beside.extend(
+        env.local
+            .expected_worktree("x")
+            .and_then(|p| p.parent().map(PathBuf::from)),
+    );
     beside.sort();
     beside.dedup();
+    let linked: Vec<PathBuf> = repo
+        .linked_worktrees()?
+        .into_iter()
+        .map(|w| w.path)
+        .collect();
+    let is_kept = |name: &str| {
+        name.rsplit_once(".written-during-removal")
+            .is_some_and(|(home, n)| {
+                !home.is_empty()
+                    && (n.is_empty()
+                        || n.strip_prefix('-').is_some_and(|n| {
+                            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                        }))
+            })
+    };
     for dir in beside {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -545,10 +566,9 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         let mut kept: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .contains(".written-during-removal")
+                is_kept(&e.file_name().to_string_lossy())
                     && e.file_type().is_ok_and(|t| t.is_dir())
+                    && !linked.contains(&crate::git::canonical(&e.path()))
             })
             .map(|e| e.path())
             .collect();

@@ -108,6 +108,45 @@ fn a_file_written_after_the_last_capture_of_a_removal_is_kept() {
     assert_eq!(repo.git(&["show", "main:landed.txt"]), "landed");
 }
 
+/// Killed part-way through that removal, `doctor --fix` finishes it by the clock it marked:
+/// the late file is kept beside (an ignored one too, which a salvage would have skipped),
+/// what the checkpoint holds goes, and nothing across a mount or in a `.git` directory put
+/// in the way is touched.
+#[test]
+fn a_removal_killed_part_way_is_finished_by_its_clock() {
+    for step in ["removal-marked", "removal-swept"] {
+        let repo = TestRepo::new();
+        let wt = repo.new_session("w");
+        write_file(&wt.join("work.txt"), "work\n");
+        std::fs::write(repo.root.join(".git/info/exclude"), "written-at-*\n").unwrap();
+        repo.set_env("GIT_SESSION_TEST_WRITE_AT", "removal-captured");
+        repo.set_env("GIT_SESSION_FAULT", step);
+        let out = repo.session(&["end", "w", "--remove"]);
+        assert_ne!(out.code, 0, "{step}: not killed");
+        repo.set_env("GIT_SESSION_FAULT", "none");
+        let doctor = repo.session(&["doctor", "--fix"]);
+        assert!(
+            doctor.code == 0 || doctor.code == 1,
+            "{step}: {}",
+            doctor.stderr
+        );
+        let kept = repo.root.join(".worktrees/w.written-during-removal");
+        assert_eq!(walk(&kept), ["written-at-removal-captured.txt"], "{step}");
+        assert!(!wt.exists(), "{step}");
+        let after = repo.session(&["doctor"]);
+        assert!(
+            after.stdout.contains("kept-files"),
+            "{step}: {}",
+            after.stdout
+        );
+        assert!(
+            !after.stdout.contains("interrupted"),
+            "{step}: {}",
+            after.stdout
+        );
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
