@@ -136,7 +136,7 @@ impl FileClock {
     /// in it: killed meanwhile, no file of ours is left in the work), once it has moved on
     /// from the tick it was in: a file changed in that tick, before this returned, is stamped
     /// earlier than what it returns. None when no file can be made there (or the clock stands
-    /// still for 50 ms: a file system whose stamps say nothing then).
+    /// still for 2.1 s: one whose stamps are not even whole seconds).
     pub fn read(dir: &Path) -> Option<FileClock> {
         let beside = dir.parent().filter(|p| !p.as_os_str().is_empty())?;
         let stamp = || -> Option<(i64, i64)> {
@@ -149,9 +149,16 @@ impl FileClock {
             Some((meta.ctime(), meta.ctime_nsec()))
         };
         let first = stamp()?;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
-        while std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        // A tick is 1–10 ms on Linux; FAT and some network file systems stamp whole (or even)
+        // seconds, and are waited for all the same.
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_millis(2100) {
+            let pause = if started.elapsed() < std::time::Duration::from_millis(50) {
+                1
+            } else {
+                50
+            };
+            std::thread::sleep(std::time::Duration::from_millis(pause));
             let now = stamp()?;
             if now > first {
                 return Some(FileClock {
