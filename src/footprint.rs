@@ -68,13 +68,7 @@ pub fn gather(
     sessions: &[Session],
     scope: Scope,
 ) -> Result<(Vec<Footprint>, Vec<String>), FootprintError> {
-    // Only base tips are read through it: refs, which a handle of the main worktree's
-    // (the commands' own) shares as it is.
-    let main_repo = if repo.is_main() {
-        None
-    } else {
-        repo.main().ok()
-    };
+    let main_repo = repo.main().ok();
     let main = main_repo.as_ref().unwrap_or(repo);
     let mut out = Vec::new();
     let mut skipped = Vec::new();

@@ -229,7 +229,7 @@ pub fn remove_captured(
     let (secs, nanos) = captured.stamp;
     fs::write(admin.join(REMOVING_MARKER), format!("{secs} {nanos}\n")).map_err(io)?;
     crate::fault::point("removal-marked");
-    finish(repo, path, home, captured.stamp)
+    finish_marked(repo, path, home, captured.stamp)
 }
 
 /// The clock a removal killed part-way had read, from its mark in git's record of the
@@ -242,19 +242,15 @@ pub fn marked_clock(repo: &Repo, aside: &Path) -> Option<(i64, i64)> {
     Some((secs.parse().ok()?, nanos.parse().ok()?))
 }
 
-/// Finishes a removal killed part-way from the clock it had marked ([`marked_clock`]), as
-/// [`remove_captured`] would have: what was changed before it goes, the rest is kept.
+/// The deleting half of [`remove_captured`], under its mark; also how a removal killed
+/// part-way is finished from the clock it had marked ([`marked_clock`]): what was changed
+/// before it goes, the rest is kept.
 pub fn finish_marked(
     repo: &Repo,
-    aside: &Path,
+    path: &Path,
     home: &Path,
     stamp: (i64, i64),
 ) -> Result<Kept, WorktreeError> {
-    finish(repo, aside, home, stamp)
-}
-
-/// The deleting half of [`remove_captured`], under its mark.
-fn finish(repo: &Repo, path: &Path, home: &Path, stamp: (i64, i64)) -> Result<Kept, WorktreeError> {
     use rustix::fs::{AtFlags, FileType, Mode, OFlags};
     use std::os::fd::AsFd;
     let part = |reason: String, kept: Option<PathBuf>| WorktreeError::PartRemoved {

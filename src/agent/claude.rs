@@ -165,10 +165,36 @@ enum Slot {
     Other,
 }
 
+/// The arms of a visitor that takes every JSON shape it has no arm of its own for as
+/// `$value`, read past (a tool's input is whatever the tool takes).
+macro_rules! read_past_as {
+    ($de:lifetime, $ty:ty, $value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<$ty, E> {
+            Ok($value)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<$de>>(self, mut seq: A) -> Result<$ty, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok($value)
+        }
+    };
+}
+
 impl<'de> Deserialize<'de> for Slot {
     /// A string is kept; anything else is read past (an array of any length costs nothing).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
         struct Value;
         impl<'de> Visitor<'de> for Value {
             type Value = Slot;
@@ -185,25 +211,7 @@ impl<'de> Deserialize<'de> for Slot {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(Slot::Other)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Slot::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Slot, E> {
-                Ok(Slot::Other)
-            }
+            read_past_as!('de, Slot, Slot::Other);
         }
         deserializer.deserialize_any(Value)
     }
@@ -211,7 +219,7 @@ impl<'de> Deserialize<'de> for Slot {
 
 impl<'de> Deserialize<'de> for ToolInput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        use serde::de::{IgnoredAny, MapAccess, Visitor};
         struct Fields;
         impl<'de> Visitor<'de> for Fields {
             type Value = ToolInput;
@@ -233,28 +241,10 @@ impl<'de> Deserialize<'de> for ToolInput {
                 }
                 Ok(input)
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ToolInput, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ToolInput::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<ToolInput, E> {
-                Ok(ToolInput::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<ToolInput, E> {
-                Ok(ToolInput::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<ToolInput, E> {
-                Ok(ToolInput::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<ToolInput, E> {
-                Ok(ToolInput::default())
-            }
             fn visit_str<E>(self, _: &str) -> Result<ToolInput, E> {
                 Ok(ToolInput::default())
             }
-            fn visit_unit<E>(self) -> Result<ToolInput, E> {
-                Ok(ToolInput::default())
-            }
+            read_past_as!('de, ToolInput, ToolInput::default());
         }
         deserializer.deserialize_any(Fields)
     }

@@ -3,7 +3,7 @@
 //! or moved to the trash first, and each finding says what the repair does before it is run.
 //! Never prints.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::git::{Repo, RepoError};
 use crate::lifecycle;
@@ -91,6 +91,8 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     }
     // Sessions with an interrupted checkout, copy or restore, or a worktree gone.
     let worktrees = repo.linked_worktrees()?;
+    // Where the sessions' worktrees live, for the files removals kept beside them (below).
+    let mut beside: Vec<PathBuf> = Vec::new();
     for session in &sessions {
         let state = env.local.get(&session.meta.id);
         let recorded = state.worktree_of(session.name()).map(crate::git::normalize);
@@ -100,6 +102,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         let home = recorded
             .clone()
             .or_else(|| env.local.expected_worktree(session.name()));
+        beside.extend(home.as_deref().and_then(Path::parent).map(PathBuf::from));
         let asides = crate::worktree::asides_of(&worktrees, home.as_deref(), &session.meta.branch);
         let mut whole_put_back = false;
         if let Some(home) = &home
@@ -525,17 +528,6 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     // What removals kept because something wrote it after their last checkpoint began (or it
     // could not be deleted): in no checkpoint, said once by the removal, said here until a
     // person has looked.
-    let mut beside: Vec<PathBuf> = sessions
-        .iter()
-        .filter_map(|s| {
-            let state = env.local.get(&s.meta.id);
-            let home = state
-                .worktree_of(s.name())
-                .map(crate::git::normalize)
-                .or_else(|| env.local.expected_worktree(s.name()))?;
-            home.parent().map(PathBuf::from)
-        })
-        .collect();
     // Where sessions that are gone had theirs too.
     beside.extend(
         env.local
@@ -544,11 +536,6 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     );
     beside.sort();
     beside.dedup();
-    let linked: Vec<PathBuf> = repo
-        .linked_worktrees()?
-        .into_iter()
-        .map(|w| w.path)
-        .collect();
     let is_kept = |name: &str| {
         name.rsplit_once(".written-during-removal")
             .is_some_and(|(home, n)| {
@@ -568,7 +555,9 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
             .filter(|e| {
                 is_kept(&e.file_name().to_string_lossy())
                     && e.file_type().is_ok_and(|t| t.is_dir())
-                    && !linked.contains(&crate::git::canonical(&e.path()))
+                    && !worktrees
+                        .iter()
+                        .any(|w| w.path == crate::git::canonical(&e.path()))
             })
             .map(|e| e.path())
             .collect();
