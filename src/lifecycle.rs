@@ -159,6 +159,10 @@ pub struct WorkState {
     /// Ignored files `.worktreeinclude` names that the session changed or created (modified
     /// since the worktree was made). No checkpoint holds them.
     pub ignored_work: Vec<String>,
+    /// Tracked files git was told not to look at (`--assume-unchanged`, `--skip-worktree`)
+    /// that differ from the index: no checkpoint holds them either.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hidden_edits: Vec<String>,
     /// Making the worktree was interrupted (what): it is half-made, nobody's work, and was
     /// not scanned. Retiring salvages and removes it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,12 +171,26 @@ pub struct WorkState {
 
 impl WorkState {
     pub fn has_work(&self) -> bool {
-        !self.changes.is_empty() || self.unmerged_commits > 0 || !self.ignored_work.is_empty()
+        !self.changes.is_empty()
+            || self.unmerged_commits > 0
+            || !self.ignored_work.is_empty()
+            || !self.hidden_edits.is_empty()
+    }
+
+    /// The files a forced removal saves machine-locally (`resume` puts them back): the
+    /// ignored work and the hidden edits, which no checkpoint holds.
+    pub fn files_to_save(&self) -> Vec<String> {
+        let mut files = self.ignored_work.clone();
+        files.extend(self.hidden_edits.iter().cloned());
+        files
     }
 
     /// Whether the only work is commits (pushing them makes it safe).
     pub fn only_commits(&self) -> bool {
-        self.changes.is_empty() && self.ignored_work.is_empty() && self.unmerged_commits > 0
+        self.changes.is_empty()
+            && self.ignored_work.is_empty()
+            && self.hidden_edits.is_empty()
+            && self.unmerged_commits > 0
     }
 
     /// Why the worktree is kept, in a few words.
@@ -189,6 +207,13 @@ impl WorkState {
                 "{} ignored file(s) named by .worktreeinclude that the session changed or created ({})",
                 self.ignored_work.len(),
                 abbreviated(&self.ignored_work)
+            ));
+        }
+        if !self.hidden_edits.is_empty() {
+            parts.push(format!(
+                "{} file(s) changed that git was told not to look at (assume-unchanged or skip-worktree: {})",
+                self.hidden_edits.len(),
+                abbreviated(&self.hidden_edits)
             ));
         }
         if self.unmerged_commits > 0 {
@@ -225,7 +250,7 @@ pub fn work_state(
         });
     }
     let wt = repo.open_worktree(worktree_path)?;
-    let changes = wt.changed_paths()?;
+    let (changes, hidden_edits) = wt.changed_and_hidden()?;
     let unmerged_commits = match wt.head_commit()? {
         Some(head) => repo.count_ahead(head, &safe_tips(repo, session))?,
         None => 0,
@@ -242,6 +267,7 @@ pub fn work_state(
         changes,
         unmerged_commits,
         ignored_work,
+        hidden_edits,
         interrupted: None,
     })
 }

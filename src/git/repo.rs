@@ -1132,10 +1132,27 @@ impl Repo {
     pub fn changed_paths_seen(
         &self,
     ) -> Result<(Vec<String>, Option<super::fsmonitor::Seen>), RepoError> {
+        let index = super::scan::read_index(&self.inner)?;
+        self.changed_paths_in(&index)
+    }
+
+    /// [`changed_paths`](Self::changed_paths) and [`hidden_edits`](Self::hidden_edits), the
+    /// index read once: everything a worktree holds that its branch does not.
+    pub fn changed_and_hidden(&self) -> Result<(Vec<String>, Vec<String>), RepoError> {
+        let index = super::scan::read_index(&self.inner)?;
+        Ok((
+            self.changed_paths_in(&index)?.0,
+            self.hidden_edits_in(&index)?,
+        ))
+    }
+
+    fn changed_paths_in(
+        &self,
+        index: &gix::index::File,
+    ) -> Result<(Vec<String>, Option<super::fsmonitor::Seen>), RepoError> {
         let what = || "reading the status of the worktree".to_owned();
         let repo = &self.inner;
-        let index = super::scan::read_index(repo)?;
-        let (changes, answer) = super::fsmonitor::worktree_changes_explained(repo, &index)?;
+        let (changes, answer) = super::fsmonitor::worktree_changes_explained(repo, index)?;
         let mut paths = changes.removed;
         let mut pipeline = None;
         let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
@@ -1151,11 +1168,10 @@ impl Repo {
                 }
                 Some(entry) => {
                     if pipeline.is_none() {
-                        pipeline = Some(super::scan::filter_pipeline(repo, &index)?);
+                        pipeline = Some(super::scan::filter_pipeline(repo, index)?);
                     }
                     let pipeline = pipeline.as_mut().expect("created above");
-                    let on_disk =
-                        super::scan::worktree_blob(repo, pipeline, &index, path.as_ref())?;
+                    let on_disk = super::scan::worktree_blob(repo, pipeline, index, path.as_ref())?;
                     match (on_disk, entry.mode.to_tree_entry_mode()) {
                         (Some((mode, id)), Some(index_mode)) => {
                             // With core.fileMode=false only the content counts for files.
@@ -1183,7 +1199,7 @@ impl Repo {
             use gix::status::tree_index::TrackRenames;
             repo.tree_index_status(
                 &head_tree,
-                &index,
+                index,
                 None,
                 TrackRenames::Disabled,
                 |change, _, _| {
@@ -1200,6 +1216,60 @@ impl Repo {
         paths.sort();
         paths.dedup();
         Ok((paths, answer.seen))
+    }
+
+    /// Tracked files whose changes git was told not to look at (`update-index
+    /// --assume-unchanged` or `--skip-worktree`) and that differ on disk from what the index
+    /// holds: a status, `git add -A` and so a checkpoint all pass them by, and a removal would
+    /// delete them. Absent ones hold nothing (a sparse checkout leaves them out). Sorted.
+    pub fn hidden_edits(&self) -> Result<Vec<String>, RepoError> {
+        self.hidden_edits_in(&super::scan::read_index(&self.inner)?)
+    }
+
+    fn hidden_edits_in(&self, index: &gix::index::File) -> Result<Vec<String>, RepoError> {
+        use gix::index::entry::{Flags, Mode};
+        let repo = &self.inner;
+        let trust_executable_bit = repo
+            .filesystem_options()
+            .context(|| "reading the status of the worktree".to_owned())?
+            .executable_bit;
+        let Some(workdir) = repo.workdir() else {
+            return Ok(Vec::new());
+        };
+        let mut pipeline = None;
+        let mut real_dirs = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for entry in index.entries() {
+            if !entry
+                .flags
+                .intersects(Flags::ASSUME_VALID | Flags::SKIP_WORKTREE)
+                || entry.stage_raw() != 0
+                || entry.mode == Mode::COMMIT
+            {
+                continue;
+            }
+            let path = entry.path(index);
+            if pipeline.is_none() {
+                pipeline = Some(super::scan::filter_pipeline(repo, index)?);
+            }
+            let pipeline = pipeline.as_mut().expect("created above");
+            let Some((mode, id)) = super::scan::worktree_blob(repo, pipeline, index, path)? else {
+                continue;
+            };
+            // Read through a symlinked directory, it is not the worktree's file.
+            let dir = path.rfind_byte(b'/').map_or(&path[..0], |i| &path[..i]);
+            if !super::scan::is_real_dir_memo(workdir, dir, &mut real_dirs) {
+                continue;
+            }
+            let modes_match = entry.mode.to_tree_entry_mode().is_some_and(|index_mode| {
+                mode == index_mode
+                    || (!trust_executable_bit && mode.is_blob() && index_mode.is_blob())
+            });
+            if id != entry.id || !modes_match {
+                out.push(path.to_str_lossy().into_owned());
+            }
+        }
+        Ok(out)
     }
 
     /// Whether the submodule checked out at `path` moved away from `recorded` or holds changes

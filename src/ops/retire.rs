@@ -311,8 +311,9 @@ pub fn execute(
                     .expect("recorded");
                 out.checkpoint = Some(ckpt.id.to_string());
             }
-            if !work.ignored_work.is_empty() {
-                out.saved_files = Some(save_ignored(repo, session, path, &work.ignored_work)?);
+            let to_save = work.files_to_save();
+            if !to_save.is_empty() {
+                out.saved_files = Some(save_ignored(repo, session, path, &to_save)?);
             }
             out.kept_because = Some(why);
             out.holds_repositories = repositories;
@@ -362,8 +363,9 @@ pub fn execute(
             out.checkpoint = Some(ckpt.id.to_string());
             covered_head = ckpt.head;
         }
-        if !work.ignored_work.is_empty() {
-            let saved = save_ignored(repo, session, here, &work.ignored_work).map_err(put_back)?;
+        let to_save = work.files_to_save();
+        if !to_save.is_empty() {
+            let saved = save_ignored(repo, session, here, &to_save).map_err(put_back)?;
             out.saved_files = Some(saved);
         }
         if !work.has_work() {

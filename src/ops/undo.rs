@@ -611,7 +611,8 @@ fn holds_checkpoint(repo: &Repo, path: &Path, id: ObjectId) -> OpResult<bool> {
 
 /// Whether a worktree an operation made still holds only what it was made with: checkpoint
 /// `checkpoint` put in, or a clean checkout of `head` — and no ignored file
-/// `.worktreeinclude` names changed since (a `.env` edited there is work too).
+/// `.worktreeinclude` names changed since (a `.env` edited there is work too), nor a file
+/// git was told not to look at.
 fn holds_only(
     repo: &Repo,
     local: &LocalStore,
@@ -620,7 +621,9 @@ fn holds_only(
     head: Option<&str>,
     checkpoint: Option<&str>,
 ) -> OpResult<bool> {
-    if !lifecycle::ignored_work_since_made(repo, local, session_id, path)?.is_empty() {
+    if !lifecycle::ignored_work_since_made(repo, local, session_id, path)?.is_empty()
+        || !repo.open_worktree(path)?.hidden_edits()?.is_empty()
+    {
         return Ok(false);
     }
     if let Some(id) = checkpoint {

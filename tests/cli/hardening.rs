@@ -180,6 +180,34 @@ fn ignored_files_the_session_changed_are_work() {
     );
 }
 
+/// A local edit git was told to pass by (`--skip-worktree`, `--assume-unchanged`): no
+/// status shows it and no checkpoint holds it, and `git worktree remove` deletes it.
+#[test]
+fn edits_git_was_told_not_to_look_at_are_work() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("local.conf", "port = 1\n")], "config");
+    let path = repo.new_session("h");
+    repo.git_in(&path, &["update-index", "--skip-worktree", "README.md"]);
+    repo.git_in(&path, &["update-index", "--assume-unchanged", "local.conf"]);
+    write_file(&path.join("README.md"), "my local notes\n");
+    write_file(&path.join("local.conf"), "port = 2\n");
+    assert_eq!(repo.git_in(&path, &["status", "--porcelain"]), "");
+    let out = repo.session(&["end", "h"]).ok();
+    assert!(path.join("local.conf").is_file());
+    assert!(out.stderr.contains("skip-worktree"), "{}", out.stderr);
+    let out = repo.session(&["end", "h", "--remove"]).ok();
+    assert!(!path.exists());
+    assert!(out.stderr.contains("session/saved"), "{}", out.stderr);
+    let out = repo.session(&["resume", "h"]).ok();
+    let path = std::path::PathBuf::from(out.line());
+    for (file, text) in [
+        ("README.md", "my local notes\n"),
+        ("local.conf", "port = 2\n"),
+    ] {
+        assert_eq!(std::fs::read_to_string(path.join(file)).unwrap(), text);
+    }
+}
+
 #[test]
 fn resume_after_forced_removal_brings_back_commits_and_uncommitted_work() {
     let repo = TestRepo::new();
