@@ -36,6 +36,8 @@ pub enum CheckpointError {
     UnsafePath(String, String),
     #[error("restoring would overwrite ignored files that no checkpoint holds: {}; move them away first", .0.join(", "))]
     WouldOverwriteIgnored(Vec<String>),
+    #[error("restoring would overwrite changes git was told not to look at (assume-unchanged), which no checkpoint holds: {}", .0.join(", "))]
+    WouldOverwriteAssumed(Vec<String>),
     #[error("restoring would overwrite repositories nested in the worktree, whose history no checkpoint holds: {}; move them away first", .0.join(", "))]
     WouldOverwriteRepositories(Vec<String>),
     #[error(transparent)]
@@ -1069,6 +1071,11 @@ pub fn prepare_restore(
         .next()
     {
         return Err(CheckpointError::Locked(lock));
+    }
+    // `read-tree --reset -u` overwrites them (skip-worktree files it leaves alone).
+    let assumed = worktree.assumed_edits()?;
+    if !assumed.is_empty() {
+        return Err(CheckpointError::WouldOverwriteAssumed(assumed));
     }
     let target = worktree.tree_paths(snapshot.tree)?;
     let staged = staged_changes(worktree, snapshot)?;

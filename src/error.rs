@@ -178,6 +178,16 @@ impl From<CheckpointError> for CommandError {
             }
             CheckpointError::Locked(_) => CommandError::user(message)
                 .hint("wait for that git process to finish; if none is running, delete the file"),
+            CheckpointError::WouldOverwriteAssumed(ref paths) => CommandError::user(message).hint(
+                format!(
+                    "`git update-index --no-assume-unchanged -- {}` lets checkpoints hold them, or move them away first",
+                    paths
+                        .iter()
+                        .map(|p| crate::text::shell_quote(p))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            ),
             CheckpointError::Bare
             | CheckpointError::UnsafePath(..)
             | CheckpointError::WouldOverwriteIgnored(_)

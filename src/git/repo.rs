@@ -1142,7 +1142,10 @@ impl Repo {
         let index = super::scan::read_index(&self.inner)?;
         Ok((
             self.changed_paths_in(&index)?.0,
-            self.hidden_edits_in(&index)?,
+            self.hidden_edits_in(&index)?
+                .into_iter()
+                .map(|(path, _)| path)
+                .collect(),
         ))
     }
 
@@ -1223,10 +1226,28 @@ impl Repo {
     /// holds: a status, `git add -A` and so a checkpoint all pass them by, and a removal would
     /// delete them. Absent ones hold nothing (a sparse checkout leaves them out). Sorted.
     pub fn hidden_edits(&self) -> Result<Vec<String>, RepoError> {
-        self.hidden_edits_in(&super::scan::read_index(&self.inner)?)
+        let index = super::scan::read_index(&self.inner)?;
+        Ok(self
+            .hidden_edits_in(&index)?
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect())
     }
 
-    fn hidden_edits_in(&self, index: &gix::index::File) -> Result<Vec<String>, RepoError> {
+    /// The [`hidden_edits`](Self::hidden_edits) of files marked assume-unchanged only: the
+    /// ones `git read-tree --reset -u` (and `git reset --hard`) overwrite. It leaves a
+    /// skip-worktree file alone.
+    pub fn assumed_edits(&self) -> Result<Vec<String>, RepoError> {
+        let index = super::scan::read_index(&self.inner)?;
+        Ok(self
+            .hidden_edits_in(&index)?
+            .into_iter()
+            .filter_map(|(path, assumed)| assumed.then_some(path))
+            .collect())
+    }
+
+    /// Each hidden edit's path, and whether it is assume-unchanged (not skip-worktree).
+    fn hidden_edits_in(&self, index: &gix::index::File) -> Result<Vec<(String, bool)>, RepoError> {
         use gix::index::entry::{Flags, Mode};
         let repo = &self.inner;
         let trust_executable_bit = repo
@@ -1266,7 +1287,8 @@ impl Repo {
                     || (!trust_executable_bit && mode.is_blob() && index_mode.is_blob())
             });
             if id != entry.id || !modes_match {
-                out.push(path.to_str_lossy().into_owned());
+                let assumed = !entry.flags.contains(Flags::SKIP_WORKTREE);
+                out.push((path.to_str_lossy().into_owned(), assumed));
             }
         }
         Ok(out)

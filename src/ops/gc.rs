@@ -91,7 +91,8 @@ pub fn gc(
             },
             None => Default::default(),
         };
-        // Only ignored files the session changed: no checkpoint can hold them; kept as is.
+        // Only ignored files the session changed or hidden edits: no checkpoint can hold
+        // them; kept as is.
         if state.changes.is_empty() && state.unmerged_commits == 0 && state.has_work() {
             out.decisions.push(Decision {
                 name,

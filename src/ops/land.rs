@@ -289,6 +289,20 @@ fn plan_from(
             session.name()
         )));
     }
+    if req.keep
+        && !uncommitted.is_empty()
+        && let Some(path) = &session_worktree
+    {
+        // The worktree becomes a clean checkout of what landed, which would overwrite them.
+        let assumed = repo.open_worktree(path)?.assumed_edits()?;
+        if !assumed.is_empty() {
+            return Err(OpError::refused(format!(
+                "session '{name}' has changes in files marked assume-unchanged, which no checkpoint holds and continuing from what landed would overwrite: {}; nothing was landed",
+                list(&assumed)
+            ))
+            .hint("`git update-index --no-assume-unchanged <file>` there lets checkpoints hold them"));
+        }
+    }
     let base = repo.merge_base(head, target)?.ok_or_else(|| {
         OpError::refused(format!(
             "session '{name}' shares no history with '{}'",

@@ -241,6 +241,14 @@ fn sync_one(
     if base == onto {
         return Ok(row);
     }
+    // Put back after git stopped, the worktree would lose them (no checkpoint holds them).
+    let assumed = wt.assumed_edits()?;
+    if !assumed.is_empty() {
+        return Ok(Row::new(name, Outcome::Skipped).because(format!(
+            "files marked assume-unchanged have changes no checkpoint holds: {}",
+            assumed.join(", ")
+        )));
+    }
     // Judged on trees first: its commits onto the new tip, then its uncommitted and staged
     // work onto the result.
     let capture = checkpoint::capture(&wt)?;

@@ -208,6 +208,44 @@ fn edits_git_was_told_not_to_look_at_are_work() {
     }
 }
 
+/// `git read-tree --reset -u` overwrites an assume-unchanged file's edit (`git reset
+/// --hard` does too) and the pre-rewind checkpoint cannot hold it: refused. A skip-worktree
+/// file's edit git leaves alone.
+#[test]
+fn a_rewind_never_overwrites_an_edit_git_was_told_to_pass_by() {
+    let repo = TestRepo::new();
+    repo.commit_files(&[("local.conf", "port = 1\n")], "config");
+    let path = repo.new_session("r");
+    write_file(&path.join("work.txt"), "one\n");
+    repo.session_in(&path, &["checkpoint"]).ok();
+    repo.git_in(&path, &["update-index", "--assume-unchanged", "local.conf"]);
+    write_file(&path.join("local.conf"), "port = 2\n");
+    write_file(&path.join("work.txt"), "two\n");
+    let out = repo.session_in(&path, &["rewind", "@"]).fails();
+    assert!(out.stderr.contains("assume-unchanged"), "{}", out.stderr);
+    assert!(out.stderr.contains("local.conf"), "{}", out.stderr);
+    let read = |file: &str| std::fs::read_to_string(path.join(file)).unwrap();
+    assert_eq!(
+        (read("local.conf"), read("work.txt")),
+        ("port = 2\n".into(), "two\n".into())
+    );
+    // A sync, which puts the worktree back from a checkpoint when git stops, leaves it be.
+    repo.commit_files(&[("upstream.txt", "new\n")], "upstream");
+    let out = repo.session(&["sync", "r"]).fails();
+    assert!(out.stdout.contains("assume-unchanged"), "{}", out.stdout);
+    assert!(!path.join("upstream.txt").exists());
+    repo.git_in(
+        &path,
+        &["update-index", "--no-assume-unchanged", "local.conf"],
+    );
+    repo.git_in(&path, &["update-index", "--skip-worktree", "local.conf"]);
+    repo.session_in(&path, &["rewind", "@"]).ok();
+    assert_eq!(
+        (read("local.conf"), read("work.txt")),
+        ("port = 2\n".into(), "one\n".into())
+    );
+}
+
 #[test]
 fn resume_after_forced_removal_brings_back_commits_and_uncommitted_work() {
     let repo = TestRepo::new();
