@@ -571,6 +571,27 @@ pub fn land(
                 crate::text::escape(&plan.into)
             )));
         }
+        tx.worktree(WorktreeChange::Advanced {
+            path: path.clone(),
+            branch: plan.into.clone(),
+            from: plan.ids.target.to_string(),
+            to: landed.to_string(),
+        });
+    }
+    // The ref first, journaled with its worktree's move: killed before or while the files
+    // move, the next command finishes moving them and records the landing for `undo`
+    // (`transaction::adopt_killed`); files moved first, a kill left the worktree holding
+    // the landing staged against a target that never moved, and nothing recorded it.
+    tx.update_ref(
+        &target_ref,
+        landed,
+        Expect::At(plan.ids.target),
+        "session: land",
+    )?;
+    tx.flush()?;
+    crate::fault::point("land-ref-moved");
+    if let Some(path) = &plan.target_worktree {
+        // Refused, the ref goes back as the transaction is dropped.
         worktree::move_files(path, plan.ids.target, landed).map_err(|e| {
             OpError::refused(format!(
                 "the worktree of '{}' at {} cannot take the landing: {}; nothing was landed",
@@ -583,20 +604,7 @@ pub fn land(
         tx.on_rollback(move |_| {
             let _ = worktree::move_files(&back, landed, from);
         });
-        tx.worktree(WorktreeChange::Advanced {
-            path: path.clone(),
-            branch: plan.into.clone(),
-            from: plan.ids.target.to_string(),
-            to: landed.to_string(),
-        });
     }
-    tx.update_ref(
-        &target_ref,
-        landed,
-        Expect::At(plan.ids.target),
-        "session: land",
-    )?;
-    tx.flush()?;
     crate::fault::point("land-moved");
     notes(tx, session, &plan, landed)?;
     // Kept, it goes on from what landed: its base is that (nothing of it is unlanded).

@@ -666,6 +666,41 @@ fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
     );
 }
 
+/// Killed after the target moved and before its files did: the next command moves them
+/// (the worktree holds exactly what landed, nothing staged) and records the landing, which
+/// `undo` takes back. The walk-through killed it inside the files' move, when they came
+/// first: the main worktree held the landing staged, and nothing recorded it.
+#[test]
+fn a_land_killed_between_its_ref_and_its_files_is_finished_by_the_next_command() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    write_file(&repo.root.join("mine.txt"), "the user's own, untracked\n");
+    let before = state(&repo);
+    let out = repo.cmd_in(
+        &repo.root,
+        "env",
+        &["GIT_SESSION_FAULT=land-ref-moved", BIN, "land", "s"],
+    );
+    assert_ne!(out.code, 0, "it was not killed: {}", out.stderr);
+    let list = repo.session(&["list"]).ok();
+    assert!(
+        list.stderr.contains("land s (killed part-way)"),
+        "{}",
+        list.stderr
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "?? mine.txt");
+    assert_eq!(
+        repo.git(&["rev-parse", "main^{tree}"]),
+        repo.git(&["write-tree"])
+    );
+    repo.session(&["undo"]).ok();
+    same(
+        &state(&repo),
+        &before,
+        "undo of a land killed between ref and files",
+    );
+}
+
 /// Ctrl-C while git moves the target's files (the terminal signals the whole process group):
 /// the landing is held until done, git's read-tree is not reached, and it is recorded like
 /// any other. A `git` first on PATH stands in for the terminal at `read-tree`.
