@@ -992,6 +992,13 @@ impl Repo {
         self.inner.state().map(|s| format!("{s:?}").to_lowercase())
     }
 
+    /// Whether the index holds a conflict (entries of a merge stage): git refuses to read a
+    /// tree into it until it is resolved, whatever left it (a merge, `stash pop`).
+    pub fn has_unmerged(&self) -> Result<bool, RepoError> {
+        let index = super::scan::read_index(&self.inner)?;
+        Ok(index.entries().iter().any(|e| e.stage_raw() != 0))
+    }
+
     /// The lock files that would make git fail to write this worktree's index and, when
     /// `moving_head`, its HEAD and the branch HEAD names (git locks both when it moves a
     /// branch through HEAD). A held lock means another git process is at work here, or one

@@ -347,9 +347,25 @@ fn plan_from(
     // be in the files the landing writes.
     let target_worktree = worktree_with_branch(repo, &into)?;
     if let Some(path) = &target_worktree {
+        let wt = repo.open_worktree(path)?;
+        // Its files cannot move under a rebase, merge or bisect (HEAD may not even be the
+        // branch), nor git read a tree into an index with conflicts.
+        let busy = match wt.operation_in_progress() {
+            Some(op) => Some(format!("a {op} is in progress there")),
+            None => wt
+                .has_unmerged()?
+                .then(|| "its index has conflicts".to_owned()),
+        };
+        if let Some(busy) = busy {
+            return Err(OpError::refused(format!(
+                "'{}' is checked out at {}, and {busy}; nothing was changed",
+                crate::text::escape(&into),
+                path.display()
+            ))
+            .hint("finish or abort it there, then land again"));
+        }
         // git would replace an untracked or ignored file there without a word (no
         // checkpoint holds those).
-        let wt = repo.open_worktree(path)?;
         let mut in_the_way = Vec::new();
         for file in &files {
             if std::fs::symlink_metadata(path.join(file)).is_ok() && !wt.file_ignore_state(file)?.1

@@ -666,6 +666,55 @@ fn a_land_killed_after_moving_the_target_is_recorded_and_undone() {
     );
 }
 
+/// A target worktree in the middle of git's own work (a conflicted merge, a rebase of the
+/// target) is refused by the plan, `--dry-run` included, changing nothing. The walk-through
+/// saw the dry run promise a landing git then refused, and a landing move `main` under a
+/// rebase of it.
+#[test]
+fn a_target_worktree_that_git_is_busy_in_is_refused() {
+    let repo = base_repo();
+    session_with_commits(&repo, "s");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.commit_files(&[("other.txt", "side\n")], "side");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit_files(&[("other.txt", "main\n")], "main");
+    let merge = repo.cmd_in(&repo.root, "git", &["merge", "-q", "side"]);
+    assert_ne!(merge.code, 0, "no conflict: {}", merge.stdout);
+    let before = state(&repo);
+    for args in [&["land", "s", "--dry-run"][..], &["land", "s"]] {
+        let out = repo.session(args).fails();
+        assert!(
+            out.stderr.contains("a merge is in progress there"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.error_lines(), 1, "{}", out.stderr);
+    }
+    same(
+        &state(&repo),
+        &before,
+        "a landing into a worktree mid-merge",
+    );
+    repo.git(&["merge", "--abort"]);
+    let rebase = repo.cmd_in(
+        &repo.root,
+        "env",
+        &[
+            "GIT_SEQUENCE_EDITOR=sed -i s/^pick/edit/",
+            "git",
+            "rebase",
+            "-q",
+            "-i",
+            "HEAD~1",
+        ],
+    );
+    assert_eq!(rebase.code, 0, "{}", rebase.stderr);
+    let main_before = repo.git(&["rev-parse", "main"]);
+    let out = repo.session(&["land", "s"]).fails();
+    assert!(out.stderr.contains("in progress there"), "{}", out.stderr);
+    assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
+}
+
 /// Killed after the target moved and before its files did: the next command moves them
 /// (the worktree holds exactly what landed, nothing staged) and records the landing, which
 /// `undo` takes back. The walk-through killed it inside the files' move, when they came
