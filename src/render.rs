@@ -32,10 +32,7 @@ pub fn report_retirement(
         ));
     }
     if let Some(saved) = &r.saved_files {
-        ctx.out.status(&format!(
-            "Saved the ignored files the session changed or created (no checkpoint holds them) in {}",
-            saved.display()
-        ));
+        ctx.out.status(&saved_files(saved));
     }
     match (&r.kept_because, &r.worktree) {
         (Some(why), Some(path)) if !r.removed => {
@@ -313,4 +310,12 @@ pub fn removal_leftovers(
         }
     }
     lines
+}
+
+/// The line saying where a removal saved the files no checkpoint holds.
+pub fn saved_files(dir: &std::path::Path) -> String {
+    format!(
+        "Saved the files no checkpoint holds (ignored files the session changed or created, edits git was told not to look at) in {}; `git session resume` puts them back",
+        dir.display()
+    )
 }

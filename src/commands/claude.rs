@@ -397,10 +397,7 @@ fn worktree_remove(ctx: &Context, input: &HookInput) -> CommandResult {
         ));
     }
     if let Some(saved) = &retirement.saved_files {
-        ctx.out.status(&format!(
-            "Saved the ignored files the session changed or created in {}",
-            saved.display()
-        ));
+        ctx.out.status(&crate::render::saved_files(saved));
     }
     for line in crate::render::removal_leftovers(
         &escape(&name),

@@ -110,6 +110,9 @@ pub fn run(ctx: &Context, args: LandArgs) -> CommandResult {
             ));
         }
     }
+    if let Some(saved) = &landed.saved_files {
+        ctx.out.status(&crate::render::saved_files(saved));
+    }
     for line in crate::render::removal_leftovers(
         &crate::text::escape(&landed.plan.session),
         landed.written_meanwhile.as_deref(),

@@ -128,6 +128,9 @@ pub struct Landed {
     pub written_meanwhile: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept_files: Option<crate::worktree::Kept>,
+    /// Where its removal saved the files no checkpoint holds (`resume` puts them back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved_files: Option<PathBuf>,
 }
 
 /// The branch a session lands into: `into`, else the branch its base ref names (a
@@ -643,7 +646,7 @@ pub fn land(
         },
     )?;
     let mut removed_worktree = None;
-    let (mut written_meanwhile, mut kept_files) = (None, None);
+    let (mut written_meanwhile, mut kept_files, mut saved_files) = (None, None, None);
     if req.keep {
         // It continues from what landed.
         if let Some(path) = &session_path {
@@ -720,6 +723,7 @@ pub fn land(
         }
         written_meanwhile = retired.written_meanwhile;
         kept_files = retired.kept_files;
+        saved_files = retired.saved_files;
         tx.record(
             session.name(),
             Event::new(EventKind::Ended, format!("landed into {}", plan.into)),
@@ -732,6 +736,7 @@ pub fn land(
         removed_worktree,
         written_meanwhile,
         kept_files,
+        saved_files,
     })
 }
 

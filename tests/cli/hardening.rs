@@ -206,6 +206,13 @@ fn edits_git_was_told_not_to_look_at_are_work() {
     ] {
         assert_eq!(std::fs::read_to_string(path.join(file)).unwrap(), text);
     }
+    // A landing that removes the worktree saves them too, and says so.
+    repo.git_in(&path, &["commit", "-qam", "the notes"]);
+    repo.git_in(&path, &["update-index", "--skip-worktree", "local.conf"]);
+    write_file(&path.join("local.conf"), "port = 3\n");
+    let out = repo.session(&["land", "h"]).ok();
+    assert!(!path.exists());
+    assert!(out.stderr.contains("session/saved"), "{}", out.stderr);
 }
 
 /// `git read-tree --reset -u` overwrites an assume-unchanged file's edit (`git reset
