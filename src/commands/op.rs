@@ -57,7 +57,7 @@ pub fn run(ctx: &Context, args: OpArgs) -> CommandResult {
             if args.json {
                 return ctx.out.json(&records);
             }
-            if records.is_empty() {
+            if records.is_empty() && args.limit > 0 {
                 ctx.out.status("no operations yet");
                 return Ok(());
             }
