@@ -440,6 +440,39 @@ impl<'r> Transaction<'r> {
         Ok(changed)
     }
 
+    /// Records, before git runs, that a command of git's is about to move `name` from `before`
+    /// to `after` (a fast-forward in a worktree that has it checked out): in the journal
+    /// first, so a kill while git runs leaves the move for the next command to record
+    /// ([`adopt_killed`]), and taken back with the rest when the transaction is dropped
+    /// unfinished and nobody moved it since. The caller checks git moved it.
+    pub fn external_ahead(&mut self, name: &str, before: ObjectId, after: ObjectId) {
+        self.push_ref_change(name, Some(before), Some(after));
+        if self.journal_refs.iter().any(|r| r == name) {
+            let _ = self.write_journal();
+        }
+        let name = name.to_owned();
+        self.compensations.push(Box::new(move |repo: &Repo| {
+            revert_ref(repo, &name, Some(after), Some(before));
+        }));
+    }
+
+    /// Runs `f`, which starts git, with the journal's lock handed down to the processes it
+    /// starts: killed meanwhile, the lock stays held until git ends too, so the next command
+    /// records the operation ([`adopt_killed`]) only once git's part of it is over (it would
+    /// find the ref not moved yet, and drop the journal).
+    pub fn inheriting_journal_lock<T>(&self, f: impl FnOnce() -> T) -> T {
+        use std::os::fd::AsFd;
+        let fd = self.journal_lock.as_ref().map(|lock| lock.as_fd());
+        if let Some(fd) = fd {
+            let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+        }
+        let out = f();
+        if let Some(fd) = fd {
+            let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
+        }
+        out
+    }
+
     /// Records git's changes to every ref under `prefix` since `before` (a snapshot taken with
     /// [`Transaction::snapshot_refs`]).
     pub fn record_external_prefix(

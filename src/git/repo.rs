@@ -118,6 +118,18 @@ pub struct TreeEntry {
     pub id: ObjectId,
 }
 
+/// What [`Repo::changed_among`] found of the paths it was given.
+#[derive(Debug)]
+pub struct Among {
+    /// Those that differ from HEAD: staged, modified, deleted, or there untracked.
+    pub changed: Vec<String>,
+    /// Those there on disk that the index does not track (ignored ones included).
+    pub untracked: Vec<String>,
+    /// Whether the index holds a conflict (entries of a merge stage, whatever left them: a
+    /// merge, `stash pop`), into which git reads no tree until it is resolved.
+    pub unmerged: bool,
+}
+
 /// A path git ignores, as `git status --ignored` reports it (directories collapsed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnoredEntry {
@@ -992,13 +1004,6 @@ impl Repo {
         self.inner.state().map(|s| format!("{s:?}").to_lowercase())
     }
 
-    /// Whether the index holds a conflict (entries of a merge stage): git refuses to read a
-    /// tree into it until it is resolved, whatever left it (a merge, `stash pop`).
-    pub fn has_unmerged(&self) -> Result<bool, RepoError> {
-        let index = super::scan::read_index(&self.inner)?;
-        Ok(index.entries().iter().any(|e| e.stage_raw() != 0))
-    }
-
     /// The lock files that would make git fail to write this worktree's index and, when
     /// `moving_head`, its HEAD and the branch HEAD names (git locks both when it moves a
     /// branch through HEAD). A held lock means another git process is at work here, or one
@@ -1069,9 +1074,8 @@ impl Repo {
         Ok(out)
     }
 
-    /// Those of `paths` that differ from HEAD in this worktree (staged, modified, deleted, or
-    /// there untracked), judged path by path: no walk of the worktree.
-    pub fn changed_among(&self, paths: &[String]) -> Result<Vec<String>, RepoError> {
+    /// How `paths` stand in this worktree, judged path by path: no walk of the worktree.
+    pub fn changed_among(&self, paths: &[String]) -> Result<Among, RepoError> {
         let what = || "reading the status of the worktree".to_owned();
         let repo = &self.inner;
         let index = super::scan::read_index(repo)?;
@@ -1086,6 +1090,7 @@ impl Repo {
         let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
         let mut pipeline = None;
         let mut out = Vec::new();
+        let mut untracked = Vec::new();
         for path in paths {
             let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
             let entry = index.entry_by_path(bpath).filter(|e| e.stage_raw() == 0);
@@ -1097,6 +1102,9 @@ impl Repo {
                 None => None,
             };
             let on_disk = std::fs::symlink_metadata(root.join(path)).is_ok();
+            if on_disk && index.entry_by_path(bpath).is_none() {
+                untracked.push(path.clone());
+            }
             let changed = match entry {
                 None => on_disk || in_head.is_some(),
                 Some(entry) if Some(entry.id) != in_head => true,
@@ -1125,7 +1133,11 @@ impl Repo {
                 out.push(path.clone());
             }
         }
-        Ok(out)
+        Ok(Among {
+            changed: out,
+            untracked,
+            unmerged: index.entries().iter().any(|e| e.stage_raw() != 0),
+        })
     }
 
     /// Paths that differ from HEAD in this worktree: staged, modified, deleted and untracked

@@ -353,11 +353,11 @@ fn plan_from(
         let wt = repo.open_worktree(path)?;
         // Its files cannot move under a rebase, merge or bisect (HEAD may not even be the
         // branch), nor git read a tree into an index with conflicts.
+        // Only the paths the landing writes are looked at.
+        let among = wt.changed_among(&files)?;
         let busy = match wt.operation_in_progress() {
             Some(op) => Some(format!("a {op} is in progress there")),
-            None => wt
-                .has_unmerged()?
-                .then(|| "its index has conflicts".to_owned()),
+            None => among.unmerged.then(|| "its index has conflicts".to_owned()),
         };
         if let Some(busy) = busy {
             return Err(OpError::refused(format!(
@@ -369,13 +369,7 @@ fn plan_from(
         }
         // git would replace an untracked or ignored file there without a word (no
         // checkpoint holds those).
-        let mut in_the_way = Vec::new();
-        for file in &files {
-            if std::fs::symlink_metadata(path.join(file)).is_ok() && !wt.file_ignore_state(file)?.1
-            {
-                in_the_way.push(file.clone());
-            }
-        }
+        let in_the_way = among.untracked;
         if !in_the_way.is_empty() {
             return Err(OpError::refused(format!(
                 "the worktree of '{}' at {} has untracked or ignored files where the landing writes: {}; nothing was changed",
@@ -385,9 +379,8 @@ fn plan_from(
             ))
             .hint("move them away first"));
         }
-        // Only the paths the landing writes are looked at.
-        let dirty = wt.changed_among(&files)?;
-        let touched: Vec<String> = dirty
+        let touched: Vec<String> = among
+            .changed
             .into_iter()
             .filter(|d| {
                 files
@@ -597,32 +590,52 @@ pub fn land(
             to: landed.to_string(),
         });
     }
-    // The ref first, journaled with its worktree's move: killed before or while the files
-    // move, the next command finishes moving them and records the landing for `undo`
-    // (`transaction::adopt_killed`); files moved first, a kill left the worktree holding
-    // the landing staged against a target that never moved, and nothing recorded it.
-    tx.update_ref(
-        &target_ref,
-        landed,
-        Expect::At(plan.ids.target),
-        "session: land",
-    )?;
-    tx.flush()?;
-    crate::fault::point("land-ref-moved");
-    if let Some(path) = &plan.target_worktree {
-        // Refused, the ref goes back as the transaction is dropped.
-        worktree::move_files(path, plan.ids.target, landed).map_err(|e| {
-            OpError::refused(format!(
-                "the worktree of '{}' at {} cannot take the landing: {}; nothing was landed",
-                crate::text::escape(&plan.into),
-                path.display(),
-                crate::text::one_line(&e)
-            ))
-        })?;
-        let (back, from) = (path.clone(), plan.ids.target);
-        tx.on_rollback(move |_| {
-            let _ = worktree::move_files(&back, landed, from);
-        });
+    // Journaled with its worktree's move before either moves: killed part-way, the next
+    // command records the landing for `undo` and finishes moving the files
+    // (`transaction::adopt_killed`). (Files moved first and the ref after, a kill between
+    // left the worktree holding the landing staged, and nothing recorded it.)
+    match &plan.target_worktree {
+        Some(path) => {
+            // git fast-forwards ref and files together, from the tip it reads: one that moved
+            // since the plan (a commit made there) is not an ancestor of what lands.
+            tx.external_ahead(&target_ref, plan.ids.target, landed);
+            crate::fault::point("land-journaled");
+            if repo.read_ref(&target_ref)? != Some(plan.ids.target) {
+                return Err(OpError::refused(format!(
+                    "'{}' moved while landing; nothing was landed",
+                    crate::text::escape(&plan.into)
+                ))
+                .hint("land it again"));
+            }
+            tx.inheriting_journal_lock(|| worktree::fast_forward(path, landed, "session: land"))
+            .map_err(|e| {
+                OpError::refused(format!(
+                    "the worktree of '{}' at {} cannot take the landing: {}; nothing was landed",
+                    crate::text::escape(&plan.into),
+                    path.display(),
+                    crate::text::one_line(&e)
+                ))
+            })?;
+            if repo.read_ref(&target_ref)? != Some(landed) {
+                return Err(OpError::refused(format!(
+                    "git did not move '{}' to what landed; nothing was landed",
+                    crate::text::escape(&plan.into)
+                )));
+            }
+            let (back, from) = (path.clone(), plan.ids.target);
+            tx.on_rollback(move |_| {
+                let _ = worktree::move_files(&back, landed, from);
+            });
+        }
+        None => {
+            tx.update_ref(
+                &target_ref,
+                landed,
+                Expect::At(plan.ids.target),
+                "session: land",
+            )?;
+            tx.flush()?;
+        }
     }
     crate::fault::point("land-moved");
     notes(tx, session, &plan, landed)?;

@@ -715,22 +715,49 @@ fn a_target_worktree_that_git_is_busy_in_is_refused() {
     assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
 }
 
-/// Killed after the target moved and before its files did: the next command moves them
-/// (the worktree holds exactly what landed, nothing staged) and records the landing, which
-/// `undo` takes back. The walk-through killed it inside the files' move, when they came
-/// first: the main worktree held the landing staged, and nothing recorded it.
+/// Killed while git fast-forwards the target (a `git` first on PATH kills git-session as
+/// git starts, and git goes on): the next command records the landing, its worktree
+/// holding exactly what landed, and `undo` takes it back. The walk-through killed it inside
+/// the files' move when they moved first: the main worktree held the landing staged, and
+/// nothing recorded it.
 #[test]
-fn a_land_killed_between_its_ref_and_its_files_is_finished_by_the_next_command() {
+fn a_land_killed_while_git_moves_the_target_is_recorded_by_the_next_command() {
     let repo = base_repo();
     session_with_commits(&repo, "s");
     write_file(&repo.root.join("mine.txt"), "the user's own, untracked\n");
     let before = state(&repo);
+    let main_before = repo.git(&["rev-parse", "main"]);
+    let real_git = crate::support::real_git();
+    let bin = repo.home.join("kill-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" merge \"*) kill -9 $PPID; sleep 0.5 ;; esac\nexec {real_git} \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = repo.cmd_in(
         &repo.root,
         "env",
-        &["GIT_SESSION_FAULT=land-ref-moved", BIN, "land", "s"],
+        &[&format!("PATH={path}"), BIN, "land", "s"],
     );
     assert_ne!(out.code, 0, "it was not killed: {}", out.stderr);
+    // git finishes on its own, holding the journal's lock meanwhile: a command that looks
+    // before must leave the journal be (it would find nothing moved yet), and the next
+    // command after finds git's work done.
+    repo.session(&["list"]).ok();
+    for _ in 0..100 {
+        if repo.git(&["rev-parse", "main"]) != main_before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let list = repo.session(&["list"]).ok();
     assert!(
         list.stderr.contains("land s (killed part-way)"),
@@ -740,19 +767,19 @@ fn a_land_killed_between_its_ref_and_its_files_is_finished_by_the_next_command()
     assert_eq!(repo.git(&["status", "--porcelain"]), "?? mine.txt");
     assert_eq!(
         repo.git(&["rev-parse", "main^{tree}"]),
-        repo.git(&["write-tree"])
+        repo.git(&["rev-parse", "session/s^{tree}"])
     );
     repo.session(&["undo"]).ok();
     same(
         &state(&repo),
         &before,
-        "undo of a land killed between ref and files",
+        "undo of a land killed while git moved the target",
     );
 }
 
 /// Ctrl-C while git moves the target's files (the terminal signals the whole process group):
-/// the landing is held until done, git's read-tree is not reached, and it is recorded like
-/// any other. A `git` first on PATH stands in for the terminal at `read-tree`.
+/// the landing is held until done, git's merge is not reached, and it is recorded like
+/// any other. A `git` first on PATH stands in for the terminal at `merge`.
 #[test]
 fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
     let repo = base_repo();
@@ -766,7 +793,7 @@ fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
         &wrapper,
         format!(
             "#!/bin/sh\n\
-             case \" $* \" in *\" read-tree \"*)\n\
+             case \" $* \" in *\" merge \"*)\n\
              kill -INT -\"$(ps -o pgid= -p \"$PPID\" | tr -d ' ')\"\n\
              sleep 0.3 ;;\n\
              esac\n\
