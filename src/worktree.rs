@@ -785,7 +785,8 @@ pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), Workt
 /// keeps staged and unstaged changes in other files); unlike a plain merge it never
 /// overwrites an ignored file (`--no-overwrite-ignore`: no checkpoint holds those) and runs
 /// no hook (none runs for the rest of a landing either). git refuses, changing nothing, when
-/// a local change or an untracked file is in the way or `to` does not descend from HEAD.
+/// a local change or an untracked file is in the way or `to` does not descend from HEAD
+/// (`--no-autostash`: a `merge.autoStash` of the user's would move their changes aside).
 /// Faster than [`move_files`] on a large worktree: git stats its files on threads first
 /// (`read-tree` stats them one by one as it merges).
 pub fn fast_forward(path: &Path, to: ObjectId, reflog: &str) -> Result<(), WorktreeError> {
@@ -793,7 +794,7 @@ pub fn fast_forward(path: &Path, to: ObjectId, reflog: &str) -> Result<(), Workt
         .env("LC_ALL", "C")
         .env("GIT_REFLOG_ACTION", reflog)
         .args(["-c", "core.hooksPath=/dev/null", "merge", "-q", "--ff-only"])
-        .args(["--no-overwrite-ignore", "--no-stat", "--no-edit"])
+        .args(["--no-overwrite-ignore", "--no-autostash", "--no-stat", "--no-edit"])
         .arg(to.to_string())
         .run()?;
     Ok(())
