@@ -794,7 +794,12 @@ pub fn fast_forward(path: &Path, to: ObjectId, reflog: &str) -> Result<(), Workt
         .env("LC_ALL", "C")
         .env("GIT_REFLOG_ACTION", reflog)
         .args(["-c", "core.hooksPath=/dev/null", "merge", "-q", "--ff-only"])
-        .args(["--no-overwrite-ignore", "--no-autostash", "--no-stat", "--no-edit"])
+        .args([
+            "--no-overwrite-ignore",
+            "--no-autostash",
+            "--no-stat",
+            "--no-edit",
+        ])
         .arg(to.to_string())
         .run()?;
     Ok(())
