@@ -439,6 +439,9 @@ bench_land() {
         git -C "$wt" commit -qam "bench land $i: commit $n"
       done
     fi
+    # The undo of the last run's full landing wrote a 100,000-file worktree again: both sides
+    # start once its writing has settled (it slowed both, git's side to 257 ms from 200).
+    sync; sleep 5
     git_times+=("$(ms bash -c "git -C $target merge -q --squash session/$name && git -C $target commit -qm 'squash by hand'")")
     git -C "$target" reset -q --hard "$start"
     our_times+=("$(ms git session land "$name" --into bench-land-target --squash --keep)")
