@@ -1176,6 +1176,27 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<Adopted>, TxError> {
     Ok(adopted)
 }
 
+/// Whether an operation that keeps a journal is under way: its journal's lock is held (by
+/// its process, or by a git it started that outlived a kill). What it did is not in the log
+/// yet, so an `undo` now would pick the operation before it.
+pub fn operation_under_way(repo: &Repo) -> bool {
+    let Ok(entries) = std::fs::read_dir(journal_dir(&repo.common_dir())) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|e| e == "lock")
+            && path.with_extension("json").exists()
+            && std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .is_ok_and(|lock| {
+                    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockShared)
+                        .is_err()
+                })
+    })
+}
+
 /// What [`adopt_killed`] recorded of one killed operation.
 pub struct Adopted {
     pub record: OpRecord,

@@ -780,20 +780,40 @@ pub fn move_files(path: &Path, from: ObjectId, to: ObjectId) -> Result<(), Workt
     Ok(())
 }
 
-/// Fast-forwards the branch checked out in the worktree at `path` to `to`, its files with
-/// it, as `git merge --ff-only` does (git moves the branch only from the HEAD it read, and
-/// keeps staged and unstaged changes in other files); unlike a plain merge it never
-/// overwrites an ignored file (`--no-overwrite-ignore`: no checkpoint holds those) and runs
-/// no hook (none runs for the rest of a landing either). git refuses, changing nothing, when
-/// a local change or an untracked file is in the way or `to` does not descend from HEAD
-/// (`--no-autostash`: a `merge.autoStash` of the user's would move their changes aside).
-/// Faster than [`move_files`] on a large worktree: git stats its files on threads first
-/// (`read-tree` stats them one by one as it merges).
-pub fn fast_forward(path: &Path, to: ObjectId, reflog: &str) -> Result<(), WorktreeError> {
+/// Fast-forwards `branch`, checked out in the worktree at `path`, to `to`, its files with it,
+/// as `git merge --ff-only` does (git moves the branch only from the HEAD it read, and keeps
+/// staged and unstaged changes in other files). Faster than [`move_files`] on a large
+/// worktree: git stats its files on threads first (`read-tree` stats them one by one as it
+/// merges). Everything of the user's that makes a merge do more, or other, than a
+/// fast-forward is turned off for it: `branch.<branch>.mergeOptions` (a `--squash` there
+/// fills the index and leaves the ref), `pull.twohead` (`ours` makes a merge commit of a
+/// fast-forward), `merge.verifySignatures`, `merge.autoStash` (it would move changes in the
+/// way aside rather than refuse), every hook (none runs for the rest of a landing either),
+/// and the automatic maintenance git starts after a merge, which would outlive it holding
+/// what it inherited ([`crate::transaction::Transaction::inheriting_journal_lock`]). Ignored
+/// files are never overwritten (`--no-overwrite-ignore`: no checkpoint holds those). git
+/// refuses, changing nothing, when a local change or an untracked file is in the way or `to`
+/// does not descend from HEAD.
+pub fn fast_forward(
+    path: &Path,
+    branch: &str,
+    to: ObjectId,
+    reflog: &str,
+) -> Result<(), WorktreeError> {
     git_root(path)
         .env("LC_ALL", "C")
         .env("GIT_REFLOG_ACTION", reflog)
-        .args(["-c", "core.hooksPath=/dev/null", "merge", "-q", "--ff-only"])
+        .args(["-c", "core.hooksPath=/dev/null", "-c", "pull.twohead=ort"])
+        .args(["-c", "maintenance.auto=false", "-c", "gc.auto=0"])
+        .arg("-c")
+        .arg(format!("branch.{branch}.mergeOptions="))
+        .args([
+            "merge",
+            "-q",
+            "--ff-only",
+            "--no-squash",
+            "--no-verify-signatures",
+        ])
         .args([
             "--no-overwrite-ignore",
             "--no-autostash",

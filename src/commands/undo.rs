@@ -1,7 +1,7 @@
 //! `git session undo` and `git session redo`: take an operation back (`ops::undo`).
 
 use crate::command_context::Context;
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::oplog::OpLog;
 use crate::ops::undo::{self, Pick};
 use crate::ops::{self, Site};
@@ -68,6 +68,14 @@ fn undo_and_report(ctx: &Context, pick: Pick<'_>, json: bool) -> CommandResult {
         ctx.out.status(&format!(
             "The operation log lacked {caught_up} operation(s) a killed command left out; put them back"
         ));
+    }
+    // A landing under way (or the git it started, still at work after it was killed) is not
+    // in the log yet: picked now, the operation before it would be taken back.
+    if crate::transaction::operation_under_way(&ctx.repo) {
+        return Err(CommandError::user(
+            "an operation is under way (a landing, or the git it started): it is not in the log yet; nothing was changed",
+        )
+        .hint("undo again once it is done (`git session op log` shows it then)"));
     }
     let record = undo::pick(&log, pick)?;
     let (main_root, worktree_dir) = ctx.site_paths()?;

@@ -1289,6 +1289,11 @@ impl Repo {
                 continue;
             }
             let path = entry.path(index);
+            // Behind a symlinked directory it is not the worktree's file: never read.
+            let dir = path.rfind_byte(b'/').map_or(&path[..0], |i| &path[..i]);
+            if !super::scan::is_real_dir_memo(workdir, dir, &mut real_dirs) {
+                continue;
+            }
             if pipeline.is_none() {
                 pipeline = Some(super::scan::filter_pipeline(repo, index)?);
             }
@@ -1296,11 +1301,6 @@ impl Repo {
             let Some((mode, id)) = super::scan::worktree_blob(repo, pipeline, index, path)? else {
                 continue;
             };
-            // Read through a symlinked directory, it is not the worktree's file.
-            let dir = path.rfind_byte(b'/').map_or(&path[..0], |i| &path[..i]);
-            if !super::scan::is_real_dir_memo(workdir, dir, &mut real_dirs) {
-                continue;
-            }
             let modes_match = entry.mode.to_tree_entry_mode().is_some_and(|index_mode| {
                 mode == index_mode
                     || (!trust_executable_bit && mode.is_blob() && index_mode.is_blob())

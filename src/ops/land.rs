@@ -607,7 +607,9 @@ pub fn land(
                 ))
                 .hint("land it again"));
             }
-            tx.inheriting_journal_lock(|| worktree::fast_forward(path, landed, "session: land"))
+            tx.inheriting_journal_lock(|| {
+                worktree::fast_forward(path, &plan.into, landed, "session: land")
+            })
             .map_err(|e| {
                 OpError::refused(format!(
                     "the worktree of '{}' at {} cannot take the landing: {}; nothing was landed",
@@ -616,9 +618,23 @@ pub fn land(
                     crate::text::one_line(&e)
                 ))
             })?;
-            if repo.read_ref(&target_ref)? != Some(landed) {
+            let now = repo.read_ref(&target_ref)?;
+            if now != Some(landed) {
+                // Not what a fast-forward does: whatever git did goes back (its files
+                // first, then its ref, when nobody moved that since).
+                if let Some(now) = now.filter(|now| *now != plan.ids.target) {
+                    let _ = worktree::move_files(path, now, plan.ids.target);
+                    let _ = repo.apply_ref_edits(&[crate::git::RefUpdate {
+                        name: target_ref.clone(),
+                        expect: Expect::At(now),
+                        new: Some(plan.ids.target),
+                        message: "session: taken back (git did not fast-forward)".into(),
+                    }]);
+                } else {
+                    let _ = worktree::move_files(path, landed, plan.ids.target);
+                }
                 return Err(OpError::refused(format!(
-                    "git did not move '{}' to what landed; nothing was landed",
+                    "git did not fast-forward '{}' to what landed; what it did was taken back, nothing was landed",
                     crate::text::escape(&plan.into)
                 )));
             }

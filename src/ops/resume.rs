@@ -822,7 +822,7 @@ fn recreate(
             ))
         })?;
         env.reporter.status(&format!(
-            "Put back {count} ignored file(s) saved when the worktree was removed (from {})",
+            "Put back {count} file(s) no checkpoint holds, saved when the worktree was removed (from {})",
             save.display()
         ));
     }

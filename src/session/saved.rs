@@ -67,7 +67,13 @@ pub fn save(
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(err)?;
         }
-        fs::copy(&from, &to).map_err(err)?;
+        // A symlink (a tracked one whose target was changed) is kept as the link it is.
+        match fs::read_link(&from) {
+            Ok(target) => std::os::unix::fs::symlink(target, &to).map_err(err)?,
+            Err(_) => {
+                fs::copy(&from, &to).map_err(err)?;
+            }
+        }
     }
     let manifest = Manifest {
         name: name.to_owned(),
@@ -126,7 +132,8 @@ pub fn restore(save: &Path, worktree: &Path) -> Result<usize, SavedError> {
     let mut restored = 0;
     for rel in &manifest.files {
         let from = save.join("files").join(rel);
-        if !is_plain_relative(rel) || !from.is_file() {
+        let link = fs::read_link(&from).ok();
+        if !is_plain_relative(rel) || !(link.is_some() || from.is_file()) {
             continue;
         }
         let to = worktree.join(rel);
@@ -141,8 +148,16 @@ pub fn restore(save: &Path, worktree: &Path) -> Result<usize, SavedError> {
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(err)?;
         }
-        if fs::symlink_metadata(&to).is_ok_and(|m| m.file_type().is_symlink()) {
-            fs::remove_file(&to).map_err(err)?;
+        if fs::symlink_metadata(&to).is_ok_and(|m| m.file_type().is_symlink()) || link.is_some() {
+            match fs::remove_file(&to) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+                _ => {}
+            }
+        }
+        if let Some(target) = link {
+            std::os::unix::fs::symlink(target, &to).map_err(err)?;
+            restored += 1;
+            continue;
         }
         fs::copy(&from, &to).map_err(err)?;
         let mode = fs::metadata(&from).map_err(err)?.permissions().mode();

@@ -186,11 +186,19 @@ fn ignored_files_the_session_changed_are_work() {
 fn edits_git_was_told_not_to_look_at_are_work() {
     let repo = TestRepo::new();
     repo.commit_files(&[("local.conf", "port = 1\n")], "config");
+    std::os::unix::fs::symlink("README.md", repo.root.join("link")).unwrap();
+    repo.git(&["add", "link"]);
+    repo.git(&["commit", "-qm", "a link"]);
     let path = repo.new_session("h");
-    repo.git_in(&path, &["update-index", "--skip-worktree", "README.md"]);
+    repo.git_in(
+        &path,
+        &["update-index", "--skip-worktree", "README.md", "link"],
+    );
     repo.git_in(&path, &["update-index", "--assume-unchanged", "local.conf"]);
     write_file(&path.join("README.md"), "my local notes\n");
     write_file(&path.join("local.conf"), "port = 2\n");
+    std::fs::remove_file(path.join("link")).unwrap();
+    std::os::unix::fs::symlink("local.conf", path.join("link")).unwrap();
     assert_eq!(repo.git_in(&path, &["status", "--porcelain"]), "");
     let out = repo.session(&["end", "h"]).ok();
     assert!(path.join("local.conf").is_file());
@@ -206,6 +214,11 @@ fn edits_git_was_told_not_to_look_at_are_work() {
     ] {
         assert_eq!(std::fs::read_to_string(path.join(file)).unwrap(), text);
     }
+    // A link comes back as the link it was.
+    assert_eq!(
+        std::fs::read_link(path.join("link")).unwrap(),
+        std::path::Path::new("local.conf")
+    );
     // A landing that removes the worktree saves them too, and says so.
     repo.git_in(&path, &["commit", "-qam", "the notes"]);
     repo.git_in(&path, &["update-index", "--skip-worktree", "local.conf"]);

@@ -715,6 +715,32 @@ fn a_target_worktree_that_git_is_busy_in_is_refused() {
     assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
 }
 
+/// The target's worktree moves by `git merge --ff-only`: settings of the user's that make a
+/// merge do more or other than that (a review found `mergeOptions=--squash` left the landing
+/// staged and `main` where it was, `pull.twohead=ours` made a merge commit that threw the
+/// landing away) change nothing, and no maintenance git would start after it lingers.
+#[test]
+fn user_merge_settings_do_not_change_a_landing() {
+    let repo = base_repo();
+    for (key, value) in [
+        ("branch.main.mergeOptions", "--squash -s ours"),
+        ("pull.twohead", "ours"),
+        ("merge.verifySignatures", "true"),
+        ("merge.autoStash", "true"),
+        ("merge.ff", "false"),
+        ("gc.auto", "1"),
+    ] {
+        repo.git(&["config", key, value]);
+    }
+    session_with_commits(&repo, "s");
+    let landing = repo.git(&["rev-parse", "session/s^{tree}"]);
+    repo.session(&["land", "s"]).ok();
+    assert_eq!(repo.git(&["rev-parse", "main^{tree}"]), landing);
+    let parents = repo.git(&["show", "-s", "--format=%P", "main"]);
+    assert!(!parents.contains(' '), "a merge: {parents}");
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
 /// Killed while git fast-forwards the target (a `git` first on PATH kills git-session as
 /// git starts, and git goes on): the next command records the landing, its worktree
 /// holding exactly what landed, and `undo` takes it back. The walk-through killed it inside
@@ -751,6 +777,9 @@ fn a_land_killed_while_git_moves_the_target_is_recorded_by_the_next_command() {
     // before must leave the journal be (it would find nothing moved yet), and the next
     // command after finds git's work done.
     repo.session(&["list"]).ok();
+    // An undo meanwhile would take back the operation before it: refused.
+    let undo = repo.session(&["undo"]).fails();
+    assert!(undo.stderr.contains("under way"), "{}", undo.stderr);
     for _ in 0..100 {
         if repo.git(&["rev-parse", "main"]) != main_before {
             break;
