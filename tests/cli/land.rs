@@ -741,6 +741,25 @@ fn user_merge_settings_do_not_change_a_landing() {
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }
 
+/// A PATH with a `git` first on it that runs the shell `action` when it is asked to `merge`
+/// (land's fast-forward of the target), then the real git.
+fn path_with_git_doing(repo: &TestRepo, dir: &str, action: &str) -> String {
+    let bin = repo.home.join(dir);
+    std::fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    let real_git = crate::support::real_git();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \" $* \" in *\" merge \"*) {action} ;; esac\nexec {real_git} \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
 /// Killed while git fast-forwards the target (a `git` first on PATH kills git-session as
 /// git starts, and git goes on): the next command records the landing, its worktree
 /// holding exactly what landed, and `undo` takes it back. The walk-through killed it inside
@@ -753,20 +772,7 @@ fn a_land_killed_while_git_moves_the_target_is_recorded_by_the_next_command() {
     write_file(&repo.root.join("mine.txt"), "the user's own, untracked\n");
     let before = state(&repo);
     let main_before = repo.git(&["rev-parse", "main"]);
-    let real_git = crate::support::real_git();
-    let bin = repo.home.join("kill-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let wrapper = bin.join("git");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\ncase \" $* \" in *\" merge \"*) kill -9 $PPID; sleep 0.5 ;; esac\nexec {real_git} \"$@\"\n"
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_git_doing(&repo, "kill-bin", "kill -9 $PPID; sleep 0.5");
     let out = repo.cmd_in(
         &repo.root,
         "env",
@@ -814,26 +820,11 @@ fn ctrl_c_while_the_target_files_move_finishes_the_landing() {
     let repo = base_repo();
     session_with_commits(&repo, "s");
     let landing = repo.git(&["rev-parse", "session/s^{tree}"]);
-    let real_git = crate::support::real_git();
-    let bin = repo.home.join("ctrl-c-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let wrapper = bin.join("git");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\n\
-             case \" $* \" in *\" merge \"*)\n\
-             kill -INT -\"$(ps -o pgid= -p \"$PPID\" | tr -d ' ')\"\n\
-             sleep 0.3 ;;\n\
-             esac\n\
-             exec {} \"$@\"\n",
-            real_git
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_git_doing(
+        &repo,
+        "ctrl-c-bin",
+        "kill -INT -\"$(ps -o pgid= -p \"$PPID\" | tr -d ' ')\"; sleep 0.3",
+    );
     // In a process group of its own (setsid), so the signal reaches only the landing.
     let out = repo.cmd_in(
         &repo.root,
