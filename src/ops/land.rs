@@ -351,10 +351,10 @@ fn plan_from(
     let target_worktree = worktree_with_branch(repo, &into)?;
     if let Some(path) = &target_worktree {
         let wt = repo.open_worktree(path)?;
-        // Its files cannot move under a rebase, merge or bisect (HEAD may not even be the
-        // branch), nor git read a tree into an index with conflicts.
         // Only the paths the landing writes are looked at.
         let among = wt.changed_among(&files)?;
+        // Its files cannot move under a rebase, merge or bisect (HEAD may not even be the
+        // branch), nor git read a tree into an index with conflicts.
         let busy = match wt.operation_in_progress() {
             Some(op) => Some(format!("a {op} is in progress there")),
             None => among.unmerged.then(|| "its index has conflicts".to_owned()),
@@ -624,12 +624,8 @@ pub fn land(
                 // first, then its ref, when nobody moved that since).
                 if let Some(now) = now.filter(|now| *now != plan.ids.target) {
                     let _ = worktree::move_files(path, now, plan.ids.target);
-                    let _ = repo.apply_ref_edits(&[crate::git::RefUpdate {
-                        name: target_ref.clone(),
-                        expect: Expect::At(now),
-                        new: Some(plan.ids.target),
-                        message: "session: taken back (git did not fast-forward)".into(),
-                    }]);
+                    // Taken back with the transaction, when nobody moved it since.
+                    tx.record_external(&target_ref, Some(plan.ids.target))?;
                 } else {
                     let _ = worktree::move_files(path, landed, plan.ids.target);
                 }
