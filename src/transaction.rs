@@ -1077,11 +1077,9 @@ impl Drop for Transaction<'_> {
 /// refs it named ([`Transaction::journal_ref`]) that are still where it put them, the notes
 /// it moved, and those branches' moves in their worktrees. Everything else a killed command
 /// leaves is finished by the pending markers (`resume`, `doctor`). A journal whose process
-/// still holds its lock is left alone. A branch moved in a worktree that has it checked out
-/// gets its files there moved too (a landing moves the ref first, then the files: killed in
-/// between, they are finished here). Returns what was recorded, and the worktrees whose
-/// files could not be moved, with git's reason.
-pub fn adopt_killed(repo: &Repo) -> Result<Vec<Adopted>, TxError> {
+/// still holds its lock is left alone (a git a landing started holds it too: git moves
+/// files, then the ref, and is waited for). Returns what was recorded.
+pub fn adopt_killed(repo: &Repo) -> Result<Vec<OpRecord>, TxError> {
     let dir = journal_dir(&repo.common_dir());
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
@@ -1163,11 +1161,7 @@ pub fn adopt_killed(repo: &Repo) -> Result<Vec<Adopted>, TxError> {
             tx.record = record;
             let done = tx.finish()?;
             recorded.insert(done.id.clone());
-            let unfinished = finish_worktree_moves(repo, &done);
-            adopted.push(Adopted {
-                record: done,
-                unfinished,
-            });
+            adopted.push(done);
         }
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(path.with_extension("lock"));
@@ -1195,51 +1189,6 @@ pub fn operation_under_way(repo: &Repo) -> bool {
                         .is_err()
                 })
     })
-}
-
-/// What [`adopt_killed`] recorded of one killed operation.
-pub struct Adopted {
-    pub record: OpRecord,
-    /// Worktrees whose files could not follow their branch's move, with git's reason.
-    pub unfinished: Vec<(PathBuf, String)>,
-}
-
-/// Moves the files of each worktree `record` advanced to where its branch now is, when the
-/// branch is still checked out there and still where the record put it. A two-tree
-/// `read-tree -m -u`, so files already moved (or never touched by the move) stay as they
-/// are, and a change of someone's in the way makes git refuse rather than overwrite it.
-fn finish_worktree_moves(repo: &Repo, record: &OpRecord) -> Vec<(PathBuf, String)> {
-    let mut unfinished = Vec::new();
-    for change in &record.worktrees {
-        let WorktreeChange::Advanced {
-            path,
-            branch,
-            from,
-            to,
-        } = change
-        else {
-            continue;
-        };
-        let name = format!("refs/heads/{branch}");
-        let (Ok(from), Ok(to)) = (
-            ObjectId::from_hex(from.as_bytes()),
-            ObjectId::from_hex(to.as_bytes()),
-        ) else {
-            continue;
-        };
-        let checked_out = repo
-            .open_worktree(path)
-            .ok()
-            .and_then(|wt| wt.head_ref_name().ok().flatten())
-            .is_some_and(|head| head == name);
-        if !checked_out || repo.read_ref(&name).ok().flatten() != Some(to) {
-            continue;
-        }
-        if let Err(e) = crate::worktree::move_files(path, from, to) {
-            unfinished.push((path.clone(), crate::text::one_line(&e)));
-        }
-    }
-    unfinished
 }
 
 /// The text of a command line for the log: the arguments after the program, each quoted

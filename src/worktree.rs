@@ -196,6 +196,17 @@ pub struct Kept {
     pub first_stuck: Option<String>,
 }
 
+impl Kept {
+    /// Counts `what` as not deletable (the first one named, with `why`). Always false: it
+    /// is not gone.
+    fn stuck_at(&mut self, what: &Path, why: String) -> bool {
+        self.stuck += 1;
+        self.first_stuck
+            .get_or_insert_with(|| format!("{}: {why}", what.display()));
+        false
+    }
+}
+
 /// Removes the linked worktree at `path` (moved aside, its work just checkpointed), deleting
 /// only files last changed before `captured` (read before that checkpoint's capture began):
 /// a process still working in it (its current directory followed the move) may have written
@@ -288,8 +299,8 @@ pub fn finish_marked(
         let name = home.file_name().unwrap_or_default().to_string_lossy();
         let free = (1..1000)
             .map(|n| match n {
-                1 => parent.join(format!("{name}.written-during-removal")),
-                n => parent.join(format!("{name}.written-during-removal-{n}")),
+                1 => parent.join(format!("{name}{KEPT_SUFFIX}")),
+                n => parent.join(format!("{name}{KEPT_SUFFIX}-{n}")),
             })
             .find(|p| fs::symlink_metadata(p).is_err());
         match free.map(|dir| fs::rename(path, &dir).map(|()| dir)) {
@@ -329,6 +340,20 @@ pub fn finish_marked(
     Ok(kept)
 }
 
+/// What the directory a removal keeps files in is named after the worktree's
+/// (`<name>.written-during-removal`, then `-2`, `-3`, …).
+const KEPT_SUFFIX: &str = ".written-during-removal";
+
+/// Whether `name` is that of a directory a removal kept files in ([`KEPT_SUFFIX`]).
+pub fn is_kept_files_dir(name: &str) -> bool {
+    name.rsplit_once(KEPT_SUFFIX).is_some_and(|(home, n)| {
+        !home.is_empty()
+            && (n.is_empty()
+                || n.strip_prefix('-')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    })
+}
+
 /// Deletes what is below the directory `dir` (open, at `shown`) and was last changed before
 /// `captured`, and the directories that empties, working through directory handles: a
 /// directory swapped for a symlink meanwhile is never followed. Never enters another file
@@ -340,16 +365,9 @@ fn sweep(
     kept: &mut Kept,
     top: bool,
 ) -> bool {
-    use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
-    use std::os::fd::AsFd;
-    let stuck = |what: &Path, why: String, kept: &mut Kept| {
-        kept.stuck += 1;
-        kept.first_stuck
-            .get_or_insert_with(|| format!("{}: {why}", what.display()));
-    };
+    use rustix::fs::{AtFlags, Dir, FileType};
     let Ok(device) = rustix::fs::fstat(dir).map(|s| s.st_dev) else {
-        stuck(shown, "cannot be read".into(), kept);
-        return false;
+        return kept.stuck_at(shown, "cannot be read".into());
     };
     let names: Vec<std::ffi::CString> = match Dir::read_from(dir) {
         Ok(entries) => entries
@@ -357,10 +375,7 @@ fn sweep(
             .map(|e| e.file_name().to_owned())
             .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
             .collect(),
-        Err(e) => {
-            stuck(shown, e.to_string(), kept);
-            return false;
-        }
+        Err(e) => return kept.stuck_at(shown, e.to_string()),
     };
     let mut emptied = true;
     for name in names {
@@ -372,51 +387,15 @@ fn sweep(
             continue; // gone already
         };
         let gone = if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
-            if stat.st_dev != device {
-                stuck(&path, "another file system is mounted there".into(), kept);
-                false
+            if stat.st_dev == device {
+                sweep_subdir(dir, &name, &path, captured, kept)
             } else {
-                match rustix::fs::openat(
-                    dir,
-                    name.as_c_str(),
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                ) {
-                    Ok(sub) => {
-                        sweep(sub.as_fd(), &path, captured, kept, false)
-                            && match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::REMOVEDIR)
-                            {
-                                Ok(()) => true,
-                                // Not empty: something was made in it since it was read.
-                                Err(rustix::io::Errno::NOTEMPTY) => {
-                                    kept.newer += 1;
-                                    false
-                                }
-                                Err(e) => {
-                                    stuck(&path, e.to_string(), kept);
-                                    false
-                                }
-                            }
-                    }
-                    // Swapped for something else (a link, a file) since it was looked at:
-                    // changed after the capture, kept.
-                    Err(rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP) => {
-                        kept.newer += 1;
-                        false
-                    }
-                    Err(e) => {
-                        stuck(&path, e.to_string(), kept);
-                        false
-                    }
-                }
+                kept.stuck_at(&path, "another file system is mounted there".into())
             }
         } else if stat_before(&stat, captured) {
             match rustix::fs::unlinkat(dir, name.as_c_str(), AtFlags::empty()) {
                 Ok(()) | Err(rustix::io::Errno::NOENT) => true,
-                Err(e) => {
-                    stuck(&path, e.to_string(), kept);
-                    false
-                }
+                Err(e) => kept.stuck_at(&path, e.to_string()),
             }
         } else {
             kept.newer += 1;
@@ -425,6 +404,47 @@ fn sweep(
         emptied &= gone;
     }
     emptied
+}
+
+/// [`sweep`] of the directory `name` in `dir` (at `path`), then the directory itself when
+/// that emptied it. Whether it is gone.
+fn sweep_subdir(
+    dir: std::os::fd::BorrowedFd<'_>,
+    name: &std::ffi::CStr,
+    path: &Path,
+    captured: (i64, i64),
+    kept: &mut Kept,
+) -> bool {
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    use rustix::io::Errno;
+    use std::os::fd::AsFd;
+    let sub = match rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(sub) => sub,
+        // Swapped for something else (a link, a file) since it was looked at: changed
+        // after the capture, kept.
+        Err(Errno::NOTDIR | Errno::LOOP) => {
+            kept.newer += 1;
+            return false;
+        }
+        Err(e) => return kept.stuck_at(path, e.to_string()),
+    };
+    if !sweep(sub.as_fd(), path, captured, kept, false) {
+        return false;
+    }
+    match rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR) {
+        Ok(()) => true,
+        // Not empty: something was made in it since it was read.
+        Err(Errno::NOTEMPTY) => {
+            kept.newer += 1;
+            false
+        }
+        Err(e) => kept.stuck_at(path, e.to_string()),
+    }
 }
 
 /// Whether what `statat` said of a file was last changed before `captured`.

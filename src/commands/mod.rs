@@ -137,17 +137,11 @@ fn run_command(command: Option<Command>, color: ColorChoice, cli: CliDefinition)
     // What a command killed part-way left for the next one (a landing's target moved, or its
     // files), first: read-only commands then show the state as it is meant to be, and `undo`
     // picks the killed operation.
-    for adopted in crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default() {
+    for record in crate::transaction::adopt_killed(&ctx.repo).unwrap_or_default() {
         ctx.out.status(&format!(
             "Recorded `{}`: it was killed after changing refs (`git session undo` takes it back)",
-            crate::text::escape(&adopted.record.command)
+            crate::text::escape(&record.command)
         ));
-        for (path, why) in &adopted.unfinished {
-            ctx.out.warn(&format!(
-                "its files in {} could not follow the branch it moved: {why}",
-                path.display()
-            ));
-        }
     }
     let Some(command) = command else {
         return current_or_list(&ctx);

@@ -529,23 +529,9 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
     // could not be deleted): in no checkpoint, said once by the removal, said here until a
     // person has looked.
     // Where sessions that are gone had theirs too.
-    beside.extend(
-        env.local
-            .expected_worktree("x")
-            .and_then(|p| p.parent().map(PathBuf::from)),
-    );
+    beside.extend(env.local.worktree_dir().map(PathBuf::from));
     beside.sort();
     beside.dedup();
-    let is_kept = |name: &str| {
-        name.rsplit_once(".written-during-removal")
-            .is_some_and(|(home, n)| {
-                !home.is_empty()
-                    && (n.is_empty()
-                        || n.strip_prefix('-').is_some_and(|n| {
-                            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
-                        }))
-            })
-    };
     for dir in beside {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -553,7 +539,7 @@ pub fn doctor(env: &mut Env<'_, '_>, fix: bool) -> OpResult<Vec<Finding>> {
         let mut kept: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .filter(|e| {
-                is_kept(&e.file_name().to_string_lossy())
+                crate::worktree::is_kept_files_dir(&e.file_name().to_string_lossy())
                     && e.file_type().is_ok_and(|t| t.is_dir())
                     && !worktrees
                         .iter()

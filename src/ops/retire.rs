@@ -313,7 +313,7 @@ pub fn execute(
             }
             let to_save = work.files_to_save();
             if !to_save.is_empty() {
-                out.saved_files = Some(save_ignored(repo, session, path, &to_save)?);
+                out.saved_files = Some(save_unheld(repo, session, path, &to_save)?);
             }
             out.kept_because = Some(why);
             out.holds_repositories = repositories;
@@ -365,7 +365,7 @@ pub fn execute(
         }
         let to_save = work.files_to_save();
         if !to_save.is_empty() {
-            let saved = save_ignored(repo, session, here, &to_save).map_err(put_back)?;
+            let saved = save_unheld(repo, session, here, &to_save).map_err(put_back)?;
             out.saved_files = Some(saved);
         }
         if !work.has_work() {
@@ -533,8 +533,9 @@ pub(crate) fn put_back_interrupted_removal(
     Ok(put_back)
 }
 
-/// Copies the ignored files the session changed out of its worktree before it goes.
-fn save_ignored(
+/// Saves machine-locally what no checkpoint holds (the ignored files the session changed,
+/// its hidden edits: `WorkState::files_to_save`) before the worktree goes.
+fn save_unheld(
     repo: &Repo,
     session: &Session,
     worktree: &Path,

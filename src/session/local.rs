@@ -127,6 +127,11 @@ impl LocalStore {
         self.worktree_dir.as_ref().map(|dir| dir.join(name))
     }
 
+    /// The directory session worktrees are made in, when known.
+    pub fn worktree_dir(&self) -> Option<&Path> {
+        self.worktree_dir.as_deref()
+    }
+
     /// The directory the records live in.
     pub fn dir(&self) -> &Path {
         &self.dir
