@@ -297,13 +297,13 @@ fn capture_from(
                     _ => fresh.push(path.clone()),
                 }
             }
-            let stamp_root = scanned.seen.is_some().then_some(root.as_path());
+            let keep_stamps = scanned.seen.is_some();
             let hashed = hash_files(
                 repo,
                 &batch,
                 index,
                 &fresh,
-                stamp_root,
+                keep_stamps,
                 &scanned.changes.stamps,
             )?;
             Ok((scanned, reuse, known, fresh, hashed))
@@ -343,7 +343,14 @@ fn capture_from(
     // Listed files that hold what the index says after all (git left their stat data
     // stale: a checkout in the same second as its index write); the index stands for them.
     let mut clean: Vec<&BStr> = Vec::new();
-    for (path, (mut result, stamp)) in fresh.iter().zip(hashed) {
+    // Listed files found clean, with their stat data: the index takes it (`index_refresh`).
+    let mut verified: Vec<(&BStr, gix::index::entry::Stat)> = Vec::new();
+    for (path, file) in fresh.iter().zip(hashed) {
+        let HashedFile {
+            hashed: mut result,
+            stamp,
+            stat,
+        } = file;
         if let Some(stamp) = stamp
             && !stamp.racy(now)
         {
@@ -369,6 +376,9 @@ fn capture_from(
         }
         if same_as_index(index, path.as_ref(), result) {
             clean.push(path.as_ref());
+            if let Some(stat) = stat {
+                verified.push((path.as_ref(), stat));
+            }
             continue;
         }
         mark_parents(&mut dirty_dirs, path.as_ref());
@@ -425,6 +435,13 @@ fn capture_from(
             written,
         );
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
+    }
+    // The stat data of the files found clean go into the index, as `git status` puts them.
+    if let Source::Index(file) = &source
+        && let Some(new) = crate::git::index_refresh::refresh(file, &verified, now)
+        && let Some(seen) = &scanned.seen
+    {
+        crate::git::fsmonitor::index_refreshed(repo, &seen.index, &new);
     }
     let staged = staged_tree(worktree, index, head, source.root())?;
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs
@@ -733,20 +750,26 @@ fn recorded_mode(
 type Hashed = Option<(EntryMode, ObjectId)>;
 
 /// A file's id and, when asked for, its stat data from before it was read.
-type HashedWithStamp = (Hashed, Option<Stamp>);
+/// One file hashed: its mode and id, with `keep_stamps` its stat data as the memo keeps it,
+/// and its stat data as the index records it; both taken before it was read.
+struct HashedFile {
+    hashed: Hashed,
+    stamp: Option<Stamp>,
+    stat: Option<gix::index::entry::Stat>,
+}
 
 /// Hashes worktree files into the object database on several threads, with git's filters
 /// applied; None for a path that vanished or cannot be tracked.
-/// Each file's id, and with `stamp_root` its stat data taken before it is read (a write
+/// Each file's id, and with `keep_stamps` its stat data taken before it is read (a write
 /// while it is read changes the stat data, so the id is not taken again).
 fn hash_files(
     repo: &gix::Repository,
     batch: &crate::git::batch::ObjectBatch,
     index: &gix::index::State,
     paths: &[BString],
-    stamp_root: Option<&std::path::Path>,
+    keep_stamps: bool,
     scan_stamps: &HashMap<BString, Stamp>,
-) -> Result<Vec<HashedWithStamp>, CheckpointError> {
+) -> Result<Vec<HashedFile>, CheckpointError> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -757,7 +780,7 @@ fn hash_files(
         .max(1);
     // Every `threads`-th path to each thread: sorted paths come in runs that cost alike (a
     // new directory of small files, edits spread over many directories).
-    let results: Vec<Result<Vec<HashedWithStamp>, RepoError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<HashedFile>, RepoError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|first| {
                 let repo = repo.clone();
@@ -765,18 +788,22 @@ fn hash_files(
                     let mut pipeline = crate::git::scan::filter_pipeline(&repo, index)?;
                     let mut out = Vec::with_capacity(paths.len() / threads + 1);
                     for path in paths.iter().skip(first).step_by(threads) {
-                        // Taken before the file is read (the scan's will do): a write after
-                        // it changes what a later capture sees.
-                        let stamp = stamp_root.and_then(|root| {
-                            scan_stamps
-                                .get(path)
-                                .copied()
-                                .or_else(|| Stamp::of(&root.join(path.to_path().ok()?)))
-                        });
-                        out.push((
-                            batch.add_worktree_file(&mut pipeline, path.as_ref(), index)?,
+                        // Taken before the file is read (the scan's, else the read's own): a
+                        // write after it changes what a later capture sees.
+                        let (hashed, read) =
+                            batch.add_worktree_file(&mut pipeline, path.as_ref(), index)?;
+                        let stamp = keep_stamps
+                            .then(|| {
+                                let read = read.as_ref().map(Stamp::from_stat);
+                                scan_stamps.get(path).copied().or(read)
+                            })
+                            .flatten();
+                        let stat = read.as_ref().map(crate::git::scan::stat_of);
+                        out.push(HashedFile {
+                            hashed,
                             stamp,
-                        ));
+                            stat,
+                        });
                     }
                     Ok(out)
                 })

@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gix::bstr::{BStr, ByteSlice};
 use gix::objs::Write as _;
-use gix::objs::tree::{EntryKind, EntryMode};
+use gix::objs::tree::EntryMode;
 
+use super::scan::OnDisk;
 use super::{GixContext, ObjectId, RepoError, TreeEntry};
 
 /// Objects larger than this are written loose at once, not held for the pack.
@@ -36,6 +37,9 @@ pub struct Leading {
     pub size: u64,
     pub bytes: Vec<u8>,
 }
+
+/// A worktree file's tree mode and id; None for a path that vanished or cannot be tracked.
+pub type Hashed = Option<(EntryMode, ObjectId)>;
 
 /// Objects waiting to be written (see the module's doc).
 pub struct ObjectBatch {
@@ -73,8 +77,21 @@ impl ObjectBatch {
     ) -> Result<ObjectId, RepoError> {
         let id = gix::objs::compute_hash(repo.object_hash(), kind, &data)
             .context(|| format!("hashing a {kind}"))?;
+        self.add_hashed(repo, kind, data, id, known)?;
+        Ok(id)
+    }
+
+    /// [`add`](Self::add) of an object whose id is computed already.
+    fn add_hashed(
+        &self,
+        repo: &gix::Repository,
+        kind: gix::objs::Kind,
+        data: Vec<u8>,
+        id: ObjectId,
+        known: bool,
+    ) -> Result<(), RepoError> {
         if known && repo.objects.exists_without_refresh(&id) {
-            return Ok(id);
+            return Ok(());
         }
         let held = data.len() <= MAX_HELD
             && self
@@ -87,13 +104,13 @@ impl ObjectBatch {
             repo.objects
                 .write_buf_with_known_id(kind, &data, id)
                 .context(|| format!("writing {kind} {id}"))?;
-            return Ok(id);
+            return Ok(());
         }
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
         if held.ids.insert(id) {
             held.objects.push((id, kind, data));
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Adds a tree from entries in any order (sorted the way git sorts them).
@@ -109,72 +126,57 @@ impl ObjectBatch {
     }
 
     /// Hashes the worktree file at `rela_path` with git's filters applied, as
-    /// `gix::filter::Pipeline::worktree_file_to_object` does, but into this batch. None for a
-    /// path that vanished or cannot be tracked.
+    /// `gix::filter::Pipeline::worktree_file_to_object` does, but into this batch: its tree
+    /// mode and id (None for a path that vanished or cannot be tracked), and its `lstat` as
+    /// taken before it was read (None when it vanished).
     pub fn add_worktree_file(
         &self,
         pipeline: &mut gix::filter::Pipeline<'_>,
         rela_path: &BStr,
         index: &gix::index::State,
-    ) -> Result<Option<(EntryMode, ObjectId)>, RepoError> {
+    ) -> Result<(Hashed, Option<rustix::fs::Stat>), RepoError> {
         let repo = pipeline.repo;
         let what = || format!("hashing {}", rela_path.to_str_lossy());
-        let rela = gix::path::from_bstr(rela_path).context(what)?;
         let root = repo.workdir().ok_or_else(|| RepoError::Gix {
             context: what(),
             source: "the repository is bare".into(),
         })?;
-        let path = root.join(&rela);
-        let meta = match std::fs::symlink_metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).context(what),
+        let Some((stat, on_disk)) =
+            super::scan::read_worktree_file(root, pipeline, index, rela_path)?
+        else {
+            return Ok((None, None));
         };
-        let (kind, data) = if meta.is_symlink() {
-            let target = std::fs::read_link(&path).context(what)?;
-            let target = gix::path::into_bstr(target).context(what)?.into_owned();
-            (EntryKind::Link, Vec::from(target))
-        } else if meta.is_file() {
-            use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
-            use std::io::Read;
-            let file = std::fs::File::open(&path).context(what)?;
-            let mut data = Vec::with_capacity(meta.len() as usize);
-            match pipeline.convert_to_git(file, &rela, index).context(what)? {
-                ToGitOutcome::Unchanged(mut file) => {
-                    file.read_to_end(&mut data).context(what)?;
-                }
-                ToGitOutcome::Buffer(buf) => data.extend_from_slice(buf),
-                ToGitOutcome::Process(mut read) => {
-                    read.read_to_end(&mut data).context(what)?;
-                }
-            }
-            let kind = if gix::fs::is_executable(&meta) {
-                EntryKind::BlobExecutable
-            } else {
-                EntryKind::Blob
-            };
-            (kind, data)
-        } else {
+        let (kind, data) = match on_disk {
+            OnDisk::Blob(kind, data) => (kind, data),
             // A submodule or nested repository (its HEAD), or what cannot be tracked:
             // nothing is written for either.
-            return Ok(pipeline
-                .worktree_file_to_object(rela_path, index)
-                .context(what)?
-                .map(|(id, kind, _)| (EntryMode::from(kind), id)));
+            OnDisk::Other => {
+                let head = pipeline
+                    .worktree_file_to_object(rela_path, index)
+                    .context(what)?
+                    .map(|(id, kind, _)| (EntryMode::from(kind), id));
+                return Ok((head, Some(stat)));
+            }
         };
+        let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data)
+            .context(what)?;
+        // A file holding what the index says (stale stat data after a checkout in the same
+        // second as its index write: thousands in a fresh worktree). The index stands for
+        // it, as for every file it lists: not looked for in the database nor written, and
+        // published by nobody for the first time.
+        if index.entry_by_path(rela_path).is_some_and(|e| e.id == id) {
+            return Ok((Some((kind.into(), id)), Some(stat)));
+        }
         let leading = Leading {
             size: data.len() as u64,
             bytes: data[..data.len().min(LEADING_BYTES)].to_vec(),
         };
-        let id = self.add(repo, gix::objs::Kind::Blob, data, true)?;
-        // A file holding what the index says is published by nobody for the first time
-        // (stale stat data after a checkout: thousands in a fresh worktree).
-        let as_indexed = index.entry_by_path(rela_path).is_some_and(|e| e.id == id);
+        self.add_hashed(repo, gix::objs::Kind::Blob, data, id, true)?;
         let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-        if !as_indexed && held.leading.len() < MAX_LEADING {
+        if held.leading.len() < MAX_LEADING {
             held.leading.insert(id, leading);
         }
-        Ok(Some((kind.into(), id)))
+        Ok((Some((kind.into(), id)), Some(stat)))
     }
 
     /// Writes what is held: one pack (and its index) when there are many objects, else loose

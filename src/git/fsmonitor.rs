@@ -949,7 +949,7 @@ fn save_state(common_dir: &Path, workdir: &Path, state: &State) {
 /// The index's identity: its checksum (what it holds) and its time (which entries are
 /// racily clean). Read from the index the scan uses, so the two never disagree. An index
 /// written without a checksum (`index.skipHash`) adds its size and inode.
-fn index_identity(index: &gix::index::File) -> String {
+pub(super) fn index_identity(index: &gix::index::File) -> String {
     let time = index.timestamp();
     let checksum = index.checksum().filter(|c| !c.is_null());
     let mut identity = format!(
@@ -1886,6 +1886,20 @@ pub fn remember(
     save_state(common, &workdir, &state);
 }
 
+/// The index with identity `old` was written again as `new` with only stat data brought up
+/// to date (`index_refresh`): the same entries, so a state about the one is about the other.
+pub fn index_refreshed(repo: &gix::Repository, old: &str, new: &str) {
+    let Some(workdir) = repo.workdir().map(crate::git::normalize) else {
+        return;
+    };
+    let common = repo.common_dir();
+    let mut state = load_state(common, &workdir);
+    if state.index.as_deref() == Some(old) {
+        state.index = Some(new.to_owned());
+        save_state(common, &workdir, &state);
+    }
+}
+
 /// Forgets what the last capture of this worktree computed, and the index's tree kept for a
 /// stand-in (`fsmonitor verify` found the monitor's answer wrong: nothing computed from such
 /// answers is taken again).
@@ -2174,7 +2188,7 @@ fn cheap_index_identity(workdir: &Path, hash_len: usize) -> Option<String> {
 }
 
 /// [`cheap_index_identity`] of the index file at `path`.
-fn index_file_identity(path: &Path, hash_len: usize) -> Option<String> {
+pub(super) fn index_file_identity(path: &Path, hash_len: usize) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::MetadataExt;
     let mut file = std::fs::File::open(path).ok()?;

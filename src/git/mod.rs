@@ -1,6 +1,7 @@
 //! The only code that talks to git: [`Repo`] wraps gix for everything in-process (refs,
 //! objects, config, status, ignore rules), and [`runner`] runs the user's own `git` for what
-//! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes).
+//! gix does not offer or must not do (worktree add/move/remove, fetch, push, index writes;
+//! the one exception, the stat data a scan verified, is [`index_refresh`]).
 
 pub mod batch;
 pub mod capture_memo;
@@ -8,6 +9,7 @@ pub mod config_env;
 pub mod error;
 pub mod exclude;
 pub mod fsmonitor;
+pub mod index_refresh;
 pub mod index_tree;
 pub mod merge;
 pub mod notes;

@@ -143,6 +143,93 @@ pub fn skipped_files(index: &gix::index::State, name: &[u8]) -> gix::index::Stat
     out
 }
 
+/// What a worktree path holds, read as `git add` reads it.
+pub enum OnDisk {
+    /// A file (through git's clean filters, its executable bit as on disk) or a symlink (its
+    /// target): the kind and the content as git stores it.
+    Blob(gix::objs::tree::EntryKind, Vec<u8>),
+    /// A directory (a submodule or a nested repository) or what git cannot track.
+    Other,
+}
+
+/// Reads the worktree path `path` (relative to `workdir`) for hashing: its `lstat`, taken
+/// before anything is read (a write after that changes it), and what it holds; None when it
+/// is gone. One `lstat`; a file is then opened without following a symlink put in its
+/// place since, and read to the length the `lstat` gave, with no further `stat`.
+pub fn read_worktree_file(
+    workdir: &Path,
+    pipeline: &mut gix::filter::Pipeline<'_>,
+    index: &gix::index::State,
+    path: &BStr,
+) -> Result<Option<(rustix::fs::Stat, OnDisk)>, RepoError> {
+    use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
+    use gix::objs::tree::EntryKind;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let what = || format!("reading {} in the worktree", path.to_str_lossy());
+    let rela_path = Path::new(OsStr::from_bytes(path));
+    let full = workdir.join(rela_path);
+    // A file replaced by a symlink between the `lstat` and the `open` is read again as one.
+    for _ in 0..2 {
+        let stat = match rustix::fs::lstat(&full) {
+            Ok(stat) => stat,
+            Err(e) if vanished(&e.into()) => return Ok(None),
+            Err(e) => return Err(io_failure(path, e.into())),
+        };
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Symlink => {
+                let target = match std::fs::read_link(&full) {
+                    Ok(target) => target,
+                    Err(e)
+                        if vanished(&e)
+                            || e.raw_os_error()
+                                == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(io_failure(path, e)),
+                };
+                let target = target.into_os_string().into_vec();
+                return Ok(Some((stat, OnDisk::Blob(EntryKind::Link, target))));
+            }
+            FileType::RegularFile => {}
+            _ => return Ok(Some((stat, OnDisk::Other))),
+        }
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(OFlags::NOFOLLOW.bits() as i32)
+            .open(&full)
+        {
+            Ok(file) => file,
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => continue,
+            Err(e) if vanished(&e) => return Ok(None),
+            Err(e) => return Err(io_failure(path, e)),
+        };
+        let mut data = Vec::with_capacity(usize::try_from(stat.st_size).unwrap_or(0));
+        // Through `take`: `File::read_to_end` would `stat` the file again for its length.
+        match pipeline
+            .convert_to_git(file, rela_path, index)
+            .context(what)?
+        {
+            ToGitOutcome::Unchanged(file) => file.take(u64::MAX).read_to_end(&mut data).map(drop),
+            ToGitOutcome::Buffer(buf) => {
+                data.extend_from_slice(buf);
+                Ok(())
+            }
+            ToGitOutcome::Process(mut stream) => stream.read_to_end(&mut data).map(drop),
+        }
+        .map_err(|e| io_failure(path, e))?;
+        let kind = if stat.st_mode & 0o100 != 0 {
+            EntryKind::BlobExecutable
+        } else {
+            EntryKind::Blob
+        };
+        return Ok(Some((stat, OnDisk::Blob(kind, data))));
+    }
+    // Swapped between a file and a symlink twice while it was read: as good as gone.
+    Ok(None)
+}
+
 /// The tree mode (as on disk, executable bit included) and blob id of the worktree file at
 /// `path`, computed without writing anything; None when it is gone or cannot be tracked.
 pub fn worktree_blob(
@@ -151,51 +238,28 @@ pub fn worktree_blob(
     index: &gix::index::State,
     path: &BStr,
 ) -> Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId)>, RepoError> {
-    use gix::filter::plumbing::pipeline::convert::ToGitOutcome;
-    use gix::objs::tree::EntryKind;
-    use std::io::Read;
-    let what = || format!("reading {} in the worktree", path.to_str_lossy());
+    Ok(worktree_blob_stat(repo, pipeline, index, path)?.map(|(mode, id, _)| (mode, id)))
+}
+
+/// [`worktree_blob`], with the file's stat data as the index records it, taken before it was
+/// read.
+pub fn worktree_blob_stat(
+    repo: &gix::Repository,
+    pipeline: &mut gix::filter::Pipeline<'_>,
+    index: &gix::index::State,
+    path: &BStr,
+) -> Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId, Stat)>, RepoError> {
     let Some(workdir) = repo.workdir() else {
         return Ok(None);
     };
-    let rela_path = Path::new(OsStr::from_bytes(path));
-    let full = workdir.join(rela_path);
-    let meta = match std::fs::symlink_metadata(&full) {
-        Ok(meta) => meta,
-        Err(e) if vanished(&e) => return Ok(None),
-        Err(e) => return Err(io_failure(path, e)),
-    };
-    let (kind, data) = if meta.is_symlink() {
-        let target = std::fs::read_link(&full).map_err(|e| io_failure(path, e))?;
-        (EntryKind::Link, target.into_os_string().into_vec())
-    } else if meta.is_file() {
-        let file = std::fs::File::open(&full).map_err(|e| io_failure(path, e))?;
-        let mut data = Vec::with_capacity(meta.len() as usize);
-        match pipeline
-            .convert_to_git(file, rela_path, index)
-            .context(what)?
-        {
-            ToGitOutcome::Unchanged(mut file) => file.read_to_end(&mut data).map(drop),
-            ToGitOutcome::Buffer(buf) => {
-                data.extend_from_slice(buf);
-                Ok(())
-            }
-            ToGitOutcome::Process(mut stream) => stream.read_to_end(&mut data).map(drop),
-        }
-        .map_err(|e| io_failure(path, e))?;
-        let executable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o100 != 0;
-        let kind = if executable {
-            EntryKind::BlobExecutable
-        } else {
-            EntryKind::Blob
-        };
-        (kind, data)
-    } else {
+    let Some((stat, OnDisk::Blob(kind, data))) =
+        read_worktree_file(workdir, pipeline, index, path)?
+    else {
         return Ok(None);
     };
-    let id =
-        gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data).context(what)?;
-    Ok(Some((kind.into(), id)))
+    let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data)
+        .context(|| format!("hashing {}", path.to_str_lossy()))?;
+    Ok(Some((kind.into(), id, stat_of(&stat))))
 }
 
 /// Scans the whole worktree of `repo` against `index`: every directory read, every tracked
@@ -1031,7 +1095,7 @@ impl<'a> Worker<'a> {
     }
 }
 
-fn stat_of(stat: &rustix::fs::Stat) -> Stat {
+pub fn stat_of(stat: &rustix::fs::Stat) -> Stat {
     use gix::index::entry::stat::Time;
     // Truncations as git does them.
     Stat {

@@ -793,3 +793,105 @@ fn a_large_capture_writes_one_pack_git_accepts() {
     assert_eq!(packs().len(), 1, "git gc --auto folded the packs");
     repo.git(&["fsck", "--strict", "--no-dangling"]);
 }
+
+/// A checkout leaves its files racily clean (written in the second of the index): every scan
+/// reads them again until the index is written again. A checkpoint that read them writes
+/// their stat data into the index, as `git status` does — not while someone holds the
+/// index's lock, nor with `GIT_OPTIONAL_LOCKS=0`, nor over an index with a cache gix cannot
+/// write back. A file rewritten in that second with the same size and time, told apart only
+/// by its content, stays modified for git and for the checkpoints after.
+#[test]
+fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
+    let repo = TestRepo::new();
+    let files: Vec<(String, String)> = (0..1200)
+        .map(|i| (format!("d{}/f{i}.txt", i % 10), format!("file {i}\n")))
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    repo.commit_files(&files, "many files");
+    // Only the content tells the rewritten file apart: not its inode change time.
+    repo.git(&["config", "core.trustctime", "false"]);
+    let wt = repo.new_session("racy");
+    let index = repo.root.join(".git/worktrees/racy/index");
+    let touch_back = |path: &Path, at: &str| {
+        let out = repo.cmd_in(&wt, "touch", &["-m", "-d", at, path.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+    let rewritten = wt.join("d3/f3.txt");
+    let meta = std::fs::metadata(&rewritten).unwrap();
+    write_file(&rewritten, "FILE 3\n");
+    touch_back(
+        &rewritten,
+        &format!("@{}.{:09}", meta.mtime(), meta.mtime_nsec()),
+    );
+    // The scans begin in a later second than every file's time; the index's time before
+    // them all makes every entry racily clean.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let make_racy = || touch_back(&index, "@1000000000");
+    make_racy();
+    let entries = repo.git_in(&wt, &["ls-files", "-s"]);
+    // The index's bytes and time: a refresh that takes stat data equal to the entries' (the
+    // files did not change) changes only the time.
+    let read = || {
+        let meta = std::fs::metadata(&index).unwrap();
+        (
+            std::fs::read(&index).unwrap(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    };
+
+    let lock = repo.root.join(".git/worktrees/racy/index.lock");
+    std::fs::write(&lock, "held by someone else").unwrap();
+    let first = repo.session(&["checkpoint", "racy"]).ok().line().to_owned();
+    assert_eq!(repo.git(&["show", &format!("{first}:d3/f3.txt")]), "FILE 3");
+    let before = read();
+    std::fs::remove_file(&lock).unwrap();
+    let env = |assignment: &str| {
+        repo.cmd_in(&repo.root, "env", &[assignment, BIN, "checkpoint", "racy"])
+            .ok();
+    };
+    env("GIT_OPTIONAL_LOCKS=0");
+    assert!(
+        read() == before,
+        "left alone while git's locks are not to be taken"
+    );
+
+    let again = repo.session(&["checkpoint", "racy"]).ok();
+    assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
+    assert!(read() != before, "written again");
+    assert_eq!(repo.git_in(&wt, &["ls-files", "-s"]), entries);
+    let debug = repo.git_in(&wt, &["ls-files", "--debug"]);
+    assert_eq!(
+        debug.matches("size: 0\t").count(),
+        1,
+        "only the rewritten file is left for a reading: {debug}"
+    );
+    assert_eq!(
+        repo.git_in(&wt, &["status", "--porcelain", "--untracked-files=no"]),
+        " M d3/f3.txt"
+    );
+    let third = repo.session(&["checkpoint", "racy"]).ok();
+    assert_eq!(third.line(), first);
+
+    // An untracked cache in the index: gix would not write it back.
+    repo.git_in(&wt, &["update-index", "--untracked-cache"]);
+    repo.git_in(&wt, &["status", "--porcelain"]);
+    make_racy();
+    let cached = read();
+    repo.session(&["checkpoint", "racy"]).ok();
+    assert!(
+        read() == cached,
+        "an index with an untracked cache is left alone"
+    );
+
+    // Without it, what `show` reads of the worktree's status refreshes the index too.
+    repo.git_in(&wt, &["update-index", "--no-untracked-cache"]);
+    make_racy();
+    let plain = read();
+    repo.session(&["show", "racy"]).ok();
+    assert!(read() != plain, "written again by show");
+    assert_eq!(repo.git_in(&wt, &["ls-files", "-s"]), entries);
+}

@@ -1,0 +1,183 @@
+//! The index's stat data brought up to date once a scan has read files and found them to hold
+//! what the index says, as `git status` does (its opportunistic index update).
+//!
+//! A checkout writes the files and then the index, most of them in the same second: git's
+//! racy-clean rule cannot tell those files from ones written again within that second, so every
+//! status after it reads them in full, until a git command writes the index again. In a
+//! session worktree just made, that is tens of thousands of files for each scan, until the
+//! agent's first `git status` or commit. Once a scan has read them, the index is written again
+//! with the stat data they had before they were read; the scans after it look no further.
+//!
+//! Written as git writes it, and only where nothing can be lost:
+//! - under `index.lock`, created exclusively (a git command holding it wins, and the index is
+//!   left as it is), and only while the index file is still the one the scan read;
+//! - never while git has pointed this process at another index (`GIT_INDEX_FILE`: inside a
+//!   hook, that is the index of a commit under way), nor with `GIT_OPTIONAL_LOCKS=0`;
+//! - only an index gix writes back whole: versions 2 and 3, with no extension but the cached
+//!   trees and the end-of-entries marker (a split index, resolve-undo records, an untracked
+//!   or monitor cache are left alone), a checksum, no conflict, and no entry git was told to
+//!   pass by (intent-to-add, skip-worktree, assume-unchanged);
+//! - an entry takes the stat data of its file only when the file was last changed in a second
+//!   before the scan began (a write in the same second as its stat would not change the
+//!   seconds git compares); every other entry git would have judged racily clean is marked
+//!   as git marks such entries (size 0), so it is read again as before;
+//! - only when it pays: writing 100,000 entries costs about what reading a few thousand small
+//!   files does.
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use gix::bstr::BStr;
+use gix::index::entry::{Flags, Mode, Stat};
+
+/// At least this many entries are refreshed, and at least one entry in [`FRACTION`]: fewer
+/// are cheaper to read again than the whole index is to write.
+const AT_LEAST: usize = 1000;
+const FRACTION: usize = 16;
+
+/// Writes the index `index` (as read, from its file) again with the stat data of `verified`:
+/// files whose content the caller found to be what their entry says, each with the stat data
+/// taken before it was read. `started` is when the scan began, before its first `lstat`.
+/// Returns the identity of the index written (as `fsmonitor` tells indexes apart), None when
+/// it was not: anything in the way means it is not written (never an error: the scans after
+/// it just read those files again).
+pub fn refresh(
+    index: &gix::index::File,
+    verified: &[(&BStr, Stat)],
+    started: std::time::SystemTime,
+) -> Option<String> {
+    if verified.len() < AT_LEAST
+        || verified.len() * FRACTION < index.entries().len()
+        || std::env::var_os("GIT_INDEX_FILE").is_some()
+        || std::env::var_os("GIT_OPTIONAL_LOCKS").is_some_and(|v| v == "0" || v == "false")
+        || !writable_whole(index)
+    {
+        return None;
+    }
+    let started = started.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let state = refreshed(index, verified, started.as_secs())?;
+    write_locked(index, state)
+}
+
+/// Whether gix writes `index` back with nothing lost, and no entry is one a refresh must
+/// leave alone.
+fn writable_whole(index: &gix::index::File) -> bool {
+    use gix::index::Version;
+    // Version 3 only for extended flags, which no entry may have here.
+    index.version() == Version::V2
+        && index.checksum().is_some_and(|c| !c.is_null())
+        && index.link().is_none()
+        && index.resolve_undo().is_none()
+        && index.untracked().is_none()
+        && index.fs_monitor().is_none()
+        && !index.is_sparse()
+        && index.entries().iter().all(|e| {
+            e.stage_raw() == 0
+                && !e
+                    .flags
+                    .intersects(Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE | Flags::ASSUME_VALID)
+        })
+}
+
+/// The entries of `index` with the stat data of `verified` taken in, and every other entry
+/// git would judge racily clean marked; None when nothing would change.
+fn refreshed(
+    index: &gix::index::File,
+    verified: &[(&BStr, Stat)],
+    started_secs: u64,
+) -> Option<gix::index::State> {
+    let options = gix::index::entry::stat::Options::default();
+    let timestamp = index.timestamp();
+    let mut state: gix::index::State = (**index).clone();
+    // Every entry racily clean as of the old index's time would no longer be once the index
+    // is written later: marked as git marks them, so it is read again (unless verified below).
+    for entry in state.entries_mut() {
+        if entry.mode != Mode::COMMIT
+            && entry.stat.is_racy(timestamp, options)
+            && !entry.id.is_empty_blob()
+        {
+            entry.stat.size = 0;
+        }
+    }
+    let mut changed = 0usize;
+    for (path, stat) in verified {
+        // Changed in the second the scan began, or later: a write after the `lstat` in that
+        // second would leave the seconds git compares as they are.
+        if u64::from(stat.mtime.secs) >= started_secs || u64::from(stat.ctime.secs) >= started_secs
+        {
+            continue;
+        }
+        let Ok(pos) = state.entry_index_by_path(path) else {
+            continue;
+        };
+        let entry = &mut state.entries_mut()[pos];
+        if matches!(
+            entry.mode,
+            Mode::FILE | Mode::FILE_EXECUTABLE | Mode::SYMLINK
+        ) {
+            entry.stat = *stat;
+            changed += 1;
+        }
+    }
+    (changed > 0).then_some(state)
+}
+
+/// Writes `state` over the index file `index` was read from, under `index.lock`: the new
+/// file's identity, None when the lock is taken or the file changed since it was read.
+fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<String> {
+    let path = index.path();
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    // Ctrl-C while the lock is held would leave it behind for every git command after.
+    let _held = crate::signals::Held::new();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .ok()?;
+    let lock = Lock(&lock_path);
+    // Still the file the scan read, now that no git command can write it.
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let hash_len = index.object_hash().len_in_bytes();
+    if !meta.file_type().is_file()
+        || super::fsmonitor::index_file_identity(path, hash_len)
+            != Some(super::fsmonitor::index_identity(index))
+    {
+        return None;
+    }
+    // The index's own permissions (a shared repository's group may need to read it).
+    file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .ok()?;
+    let new = gix::index::File::from_state(state, path.to_owned());
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let options = gix::index::write::Options {
+        extensions: gix::index::write::Extensions::Given {
+            tree_cache: true,
+            end_of_index_entry: index.had_end_of_index_marker(),
+        },
+        skip_hash: false,
+    };
+    let (version, _) = new.write_to(&mut out, options).ok()?;
+    out.flush().ok()?;
+    drop(out);
+    if version != index.version() {
+        return None;
+    }
+    // The rename keeps the file's time: this is the identity the index has once it is in place.
+    let identity = super::fsmonitor::index_file_identity(&lock_path, hash_len)?;
+    std::fs::rename(&lock_path, path).ok()?;
+    std::mem::forget(lock);
+    Some(identity)
+}
+
+/// Removes the lock file unless it became the index.
+struct Lock<'a>(&'a Path);
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+    }
+}
