@@ -438,10 +438,10 @@ fn capture_from(
     }
     // The stat data of the files found clean go into the index, as `git status` puts them.
     if let Source::Index(file) = &source
-        && let Some(new) = crate::git::index_refresh::refresh(file, &verified, now)
-        && let Some(seen) = &scanned.seen
+        && let Some(new) = crate::git::index_refresh::refresh(repo, file, &verified, now)
+        && let Some(seen) = &mut scanned.seen
     {
-        crate::git::fsmonitor::index_refreshed(repo, &seen.index, &new);
+        seen.index = new;
     }
     let staged = staged_tree(worktree, index, head, source.root())?;
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs

@@ -10,17 +10,18 @@
 //!
 //! Written as git writes it, and only where nothing can be lost:
 //! - under `index.lock`, created exclusively (a git command holding it wins, and the index is
-//!   left as it is), and only while the index file is still the one the scan read;
+//!   left as it is), and only while the index file is still the one the scan read and its
+//!   checksum holds (the scan does not verify it: a corrupt index is not given a good one);
 //! - never while git has pointed this process at another index (`GIT_INDEX_FILE`: inside a
 //!   hook, that is the index of a commit under way), nor with `GIT_OPTIONAL_LOCKS=0`;
-//! - only an index gix writes back whole: versions 2 and 3, with no extension but the cached
-//!   trees and the end-of-entries marker (a split index, resolve-undo records, an untracked
-//!   or monitor cache are left alone), a checksum, no conflict, and no entry git was told to
+//! - only an index gix writes back whole: version 2, with no extension but the cached trees
+//!   and the end-of-entries marker (a split index, resolve-undo records, an untracked or
+//!   monitor cache are left alone), a checksum, no conflict, and no entry git was told to
 //!   pass by (intent-to-add, skip-worktree, assume-unchanged);
-//! - an entry takes the stat data of its file only when the file was last changed in a second
-//!   before the scan began (a write in the same second as its stat would not change the
-//!   seconds git compares); every other entry git would have judged racily clean is marked
-//!   as git marks such entries (size 0), so it is read again as before;
+//! - an entry takes the stat data of its file only when the file was last changed a second
+//!   before the scan began, by the file system's clock (a write in the same second as its
+//!   stat would not change the seconds git compares); every other entry git would have
+//!   judged racily clean is marked as git marks such entries (size 0), so it is read again;
 //! - only when it pays: writing 100,000 entries costs about what reading a few thousand small
 //!   files does.
 
@@ -39,10 +40,12 @@ const FRACTION: usize = 16;
 /// Writes the index `index` (as read, from its file) again with the stat data of `verified`:
 /// files whose content the caller found to be what their entry says, each with the stat data
 /// taken before it was read. `started` is when the scan began, before its first `lstat`.
+/// The monitor's state about the old index is moved to the new one (the same entries).
 /// Returns the identity of the index written (as `fsmonitor` tells indexes apart), None when
 /// it was not: anything in the way means it is not written (never an error: the scans after
 /// it just read those files again).
 pub fn refresh(
+    repo: &gix::Repository,
     index: &gix::index::File,
     verified: &[(&BStr, Stat)],
     started: std::time::SystemTime,
@@ -55,9 +58,10 @@ pub fn refresh(
     {
         return None;
     }
-    let started = started.duration_since(std::time::UNIX_EPOCH).ok()?;
-    let state = refreshed(index, verified, started.as_secs())?;
-    write_locked(index, state)
+    let state = refreshed(index, verified, started)?;
+    let new = write_locked(index, state)?;
+    super::fsmonitor::index_refreshed(repo, &super::fsmonitor::index_identity(index), &new);
+    Some(new)
 }
 
 /// Whether gix writes `index` back with nothing lost, and no entry is one a refresh must
@@ -67,7 +71,7 @@ fn writable_whole(index: &gix::index::File) -> bool {
     // Version 3 only for extended flags, which no entry may have here.
     index.version() == Version::V2
         && index.checksum().is_some_and(|c| !c.is_null())
-        && index.link().is_none()
+        && !split(index.path())
         && index.resolve_undo().is_none()
         && index.untracked().is_none()
         && index.fs_monitor().is_none()
@@ -80,12 +84,44 @@ fn writable_whole(index: &gix::index::File) -> bool {
         })
 }
 
+/// Whether the index at `path` is split (`core.splitIndex`): gix reads the shared part into
+/// it and would write the two back as one. git keeps the shared part beside the index, in a
+/// `sharedindex.<id>` file (one may stay a while after the split is undone: then too).
+fn split(path: &Path) -> bool {
+    let Some(dir) = path.parent() else {
+        return true;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries.flatten().any(|e| {
+        e.file_name()
+            .as_encoded_bytes()
+            .starts_with(b"sharedindex.")
+    })
+}
+
+/// The last second a file may have been changed in for its entry to take its stat data: a
+/// second before the one the scan began in, a tick of the file system's clock earlier (it
+/// lags the system's clock by up to a tick: 50 ms taken, or 2 s where times carry no
+/// nanoseconds), so that a write after the `lstat` changes the seconds git compares.
+fn last_settled_second(started: std::time::SystemTime, stat: &Stat) -> Option<u64> {
+    let coarse = stat.mtime.nsecs == 0 && stat.ctime.nsecs == 0;
+    let tick = std::time::Duration::from_millis(if coarse { 2000 } else { 50 });
+    let settled = started.checked_sub(tick)?;
+    let secs = settled
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    secs.checked_sub(1)
+}
+
 /// The entries of `index` with the stat data of `verified` taken in, and every other entry
 /// git would judge racily clean marked; None when nothing would change.
 fn refreshed(
     index: &gix::index::File,
     verified: &[(&BStr, Stat)],
-    started_secs: u64,
+    started: std::time::SystemTime,
 ) -> Option<gix::index::State> {
     let options = gix::index::entry::stat::Options::default();
     let timestamp = index.timestamp();
@@ -102,10 +138,12 @@ fn refreshed(
     }
     let mut changed = 0usize;
     for (path, stat) in verified {
-        // Changed in the second the scan began, or later: a write after the `lstat` in that
-        // second would leave the seconds git compares as they are.
-        if u64::from(stat.mtime.secs) >= started_secs || u64::from(stat.ctime.secs) >= started_secs
-        {
+        // Changed too late: a write after the `lstat`, in the same second, would leave the
+        // seconds git compares as they are.
+        let Some(last) = last_settled_second(started, stat) else {
+            continue;
+        };
+        if u64::from(stat.mtime.secs) > last || u64::from(stat.ctime.secs) > last {
             continue;
         }
         let Ok(pos) = state.entry_index_by_path(path) else {
@@ -139,12 +177,14 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
         .open(&lock_path)
         .ok()?;
     let lock = Lock(&lock_path);
-    // Still the file the scan read, now that no git command can write it.
+    // Still the file the scan read, now that no git command can write it, and whole: the
+    // scan did not verify its checksum, and a corrupt index must not be given a good one.
     let meta = std::fs::symlink_metadata(path).ok()?;
     let hash_len = index.object_hash().len_in_bytes();
     if !meta.file_type().is_file()
         || super::fsmonitor::index_file_identity(path, hash_len)
             != Some(super::fsmonitor::index_identity(index))
+        || !checksum_holds(path, index.object_hash())
     {
         return None;
     }
@@ -171,6 +211,22 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     std::fs::rename(&lock_path, path).ok()?;
     std::mem::forget(lock);
     Some(identity)
+}
+
+/// Whether the file at `path` ends with the checksum of what comes before it.
+fn checksum_holds(path: &Path, kind: gix::hash::Kind) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let Some(split_at) = bytes.len().checked_sub(kind.len_in_bytes()) else {
+        return false;
+    };
+    let (body, trailer) = bytes.split_at(split_at);
+    let mut hasher = gix::hash::hasher(kind);
+    hasher.update(body);
+    hasher
+        .try_finalize()
+        .is_ok_and(|id| id.as_slice() == trailer)
 }
 
 /// Removes the lock file unless it became the index.

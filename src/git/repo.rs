@@ -1242,10 +1242,11 @@ impl Repo {
         // The stat data of the files found clean go into the index, as `git status` puts them.
         let verified: Vec<(&gix::bstr::BStr, gix::index::entry::Stat)> =
             verified.iter().map(|(p, s)| (p.as_bstr(), *s)).collect();
-        if let Some(new) = super::index_refresh::refresh(index, &verified, started)
-            && let Some(seen) = &answer.seen
+        let mut seen = answer.seen;
+        if let Some(new) = super::index_refresh::refresh(repo, index, &verified, started)
+            && let Some(seen) = &mut seen
         {
-            super::fsmonitor::index_refreshed(repo, &seen.index, &new);
+            seen.index = new;
         }
         let mut paths: Vec<String> = paths
             .iter()
@@ -1253,7 +1254,7 @@ impl Repo {
             .collect();
         paths.sort();
         paths.dedup();
-        Ok((paths, answer.seen))
+        Ok((paths, seen))
     }
 
     /// Tracked files whose changes git was told not to look at (`update-index

@@ -154,8 +154,8 @@ pub enum OnDisk {
 
 /// Reads the worktree path `path` (relative to `workdir`) for hashing: its `lstat`, taken
 /// before anything is read (a write after that changes it), and what it holds; None when it
-/// is gone. One `lstat`; a file is then opened without following a symlink put in its
-/// place since, and read to the length the `lstat` gave, with no further `stat`.
+/// is gone. One `lstat`; a file is then opened without following a symlink or blocking on a
+/// fifo put in its place since, checked to be the file the `lstat` saw, and read to its end.
 pub fn read_worktree_file(
     workdir: &Path,
     pipeline: &mut gix::filter::Pipeline<'_>,
@@ -169,7 +169,7 @@ pub fn read_worktree_file(
     let what = || format!("reading {} in the worktree", path.to_str_lossy());
     let rela_path = Path::new(OsStr::from_bytes(path));
     let full = workdir.join(rela_path);
-    // A file replaced by a symlink between the `lstat` and the `open` is read again as one.
+    // A path replaced between the `lstat` and the `open` is looked at again.
     for _ in 0..2 {
         let stat = match rustix::fs::lstat(&full) {
             Ok(stat) => stat,
@@ -197,7 +197,7 @@ pub fn read_worktree_file(
         }
         let file = match std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(OFlags::NOFOLLOW.bits() as i32)
+            .custom_flags((OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
             .open(&full)
         {
             Ok(file) => file,
@@ -205,6 +205,12 @@ pub fn read_worktree_file(
             Err(e) if vanished(&e) => return Ok(None),
             Err(e) => return Err(io_failure(path, e)),
         };
+        let opened = rustix::fs::fstat(&file).map_err(|e| io_failure(path, e.into()))?;
+        if FileType::from_raw_mode(opened.st_mode) != FileType::RegularFile
+            || (opened.st_dev, opened.st_ino) != (stat.st_dev, stat.st_ino)
+        {
+            continue;
+        }
         let mut data = Vec::with_capacity(usize::try_from(stat.st_size).unwrap_or(0));
         // Through `take`: `File::read_to_end` would `stat` the file again for its length.
         match pipeline
@@ -226,8 +232,10 @@ pub fn read_worktree_file(
         };
         return Ok(Some((stat, OnDisk::Blob(kind, data))));
     }
-    // Swapped between a file and a symlink twice while it was read: as good as gone.
-    Ok(None)
+    Err(io_failure(
+        path,
+        std::io::Error::other("it was replaced twice while it was being read"),
+    ))
 }
 
 /// The tree mode (as on disk, executable bit included) and blob id of the worktree file at

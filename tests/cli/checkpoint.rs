@@ -843,11 +843,16 @@ fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
         )
     };
 
+    let before = read();
     let lock = repo.root.join(".git/worktrees/racy/index.lock");
     std::fs::write(&lock, "held by someone else").unwrap();
     let first = repo.session(&["checkpoint", "racy"]).ok().line().to_owned();
     assert_eq!(repo.git(&["show", &format!("{first}:d3/f3.txt")]), "FILE 3");
-    let before = read();
+    assert!(read() == before, "left alone while git holds the lock");
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        "held by someone else"
+    );
     std::fs::remove_file(&lock).unwrap();
     let env = |assignment: &str| {
         repo.cmd_in(&repo.root, "env", &[assignment, BIN, "checkpoint", "racy"])
@@ -858,6 +863,9 @@ fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
         read() == before,
         "left alone while git's locks are not to be taken"
     );
+    // As inside a hook, where it names the index of a commit under way.
+    env(&format!("GIT_INDEX_FILE={}", index.display()));
+    assert!(read() == before, "left alone with GIT_INDEX_FILE set");
 
     let again = repo.session(&["checkpoint", "racy"]).ok();
     assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
@@ -894,4 +902,23 @@ fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
     repo.session(&["show", "racy"]).ok();
     assert!(read() != plain, "written again by show");
     assert_eq!(repo.git_in(&wt, &["ls-files", "-s"]), entries);
+
+    // A corrupt index (its checksum no longer holds) is not given a good checksum.
+    make_racy();
+    let mut bytes = std::fs::read(&index).unwrap();
+    bytes[12] ^= 0x55; // the first entry's inode change time: git reads past it
+    std::fs::write(&index, &bytes).unwrap();
+    make_racy();
+    let corrupt = read();
+    repo.session(&["checkpoint", "racy"]).ok();
+    assert!(read() == corrupt, "a corrupt index is left alone");
+    std::fs::remove_file(&index).unwrap();
+    repo.git_in(&wt, &["reset", "-q"]);
+
+    // A split index: gix would write its two parts back as one.
+    repo.git_in(&wt, &["update-index", "--split-index"]);
+    make_racy();
+    let split = read();
+    repo.session(&["checkpoint", "racy"]).ok();
+    assert!(read() == split, "a split index is left alone");
 }
