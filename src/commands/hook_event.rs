@@ -40,6 +40,9 @@ pub fn run(out: Output, args: HookArgs) -> CommandResult {
         return Ok(());
     }
     let out = out.quiet();
+    // Inside a git command, or started by one: the user's next git command must not find
+    // the index locked.
+    crate::git::index_refresh::leave_optional_locks();
     let event = args.event.clone();
     if ["refresh", "auto-sync", "auto-checkpoint"].contains(&event.as_str()) {
         // Before any thread starts (threads take the priority of the one that makes them),

@@ -31,6 +31,8 @@ impl From<crate::tui::UiError> for CommandError {
 }
 
 pub fn run(ctx: &Context, _args: UiArgs) -> CommandResult {
+    // It reads every worktree while agents run git in them.
+    crate::git::index_refresh::leave_optional_locks();
     let main_root = ctx.main_root()?;
     let common = ctx.repo.common_dir();
     let config = ctx.config()?;

@@ -12,8 +12,12 @@
 //! - under `index.lock`, created exclusively (a git command holding it wins, and the index is
 //!   left as it is), and only while the index file is still the one the scan read and its
 //!   checksum holds (the scan does not verify it: a corrupt index is not given a good one);
-//! - never while git has pointed this process at another index (`GIT_INDEX_FILE`: inside a
-//!   hook, that is the index of a commit under way), nor with `GIT_OPTIONAL_LOCKS=0`;
+//! - only by a command run for its own sake (a checkpoint, and what checkpoints first), never
+//!   by one that runs beside the user's git commands, whose lock would make a git command
+//!   started meanwhile fail: the git hooks and what they start, the live view
+//!   ([`leave_optional_locks`]), nor with `GIT_OPTIONAL_LOCKS=0` (what tools that run
+//!   `git status` in the background set), nor while git has pointed this process at another
+//!   index (`GIT_INDEX_FILE`: inside a hook, that is the index of a commit under way);
 //! - only an index gix writes back whole: version 2, with no extension but the cached trees
 //!   and the end-of-entries marker (a split index, resolve-undo records, an untracked or
 //!   monitor cache are left alone), a checksum, no conflict, and no entry git was told to
@@ -28,9 +32,19 @@
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gix::bstr::BStr;
 use gix::index::entry::{Flags, Mode, Stat};
+
+/// Whether this process leaves git's optional locks alone (see [`leave_optional_locks`]).
+static LEAVE_OPTIONAL_LOCKS: AtomicBool = AtomicBool::new(false);
+
+/// From now on this process never writes the index, as `GIT_OPTIONAL_LOCKS=0` asks: for a
+/// process that runs beside the user's git commands.
+pub fn leave_optional_locks() {
+    LEAVE_OPTIONAL_LOCKS.store(true, Ordering::SeqCst);
+}
 
 /// At least this many entries are refreshed, and at least one entry in [`FRACTION`]: fewer
 /// are cheaper to read again than the whole index is to write.
@@ -52,6 +66,7 @@ pub fn refresh(
 ) -> Option<String> {
     if verified.len() < AT_LEAST
         || verified.len() * FRACTION < index.entries().len()
+        || LEAVE_OPTIONAL_LOCKS.load(Ordering::SeqCst)
         || std::env::var_os("GIT_INDEX_FILE").is_some()
         || std::env::var_os("GIT_OPTIONAL_LOCKS").is_some_and(|v| v == "0" || v == "false")
         || !writable_whole(index)

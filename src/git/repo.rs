@@ -1174,12 +1174,9 @@ impl Repo {
     ) -> Result<(Vec<String>, Option<super::fsmonitor::Seen>), RepoError> {
         let what = || "reading the status of the worktree".to_owned();
         let repo = &self.inner;
-        let started = std::time::SystemTime::now();
         let (changes, answer) = super::fsmonitor::worktree_changes_explained(repo, index)?;
         let mut paths = changes.removed;
         let mut pipeline = None;
-        // Listed files found clean, with their stat data: the index takes it (`index_refresh`).
-        let mut verified = Vec::new();
         let trust_executable_bit = repo.filesystem_options().context(what)?.executable_bit;
         for path in changes.to_hash {
             let entry = index.entry_by_path(path.as_ref()).filter(|e| {
@@ -1196,20 +1193,15 @@ impl Repo {
                         pipeline = Some(super::scan::filter_pipeline(repo, index)?);
                     }
                     let pipeline = pipeline.as_mut().expect("created above");
-                    let on_disk =
-                        super::scan::worktree_blob_stat(repo, pipeline, index, path.as_ref())?;
+                    let on_disk = super::scan::worktree_blob(repo, pipeline, index, path.as_ref())?;
                     match (on_disk, entry.mode.to_tree_entry_mode()) {
-                        (Some((mode, id, stat)), Some(index_mode)) => {
+                        (Some((mode, id)), Some(index_mode)) => {
                             // With core.fileMode=false only the content counts for files.
                             let modes_match = mode == index_mode
                                 || (!trust_executable_bit
                                     && mode.is_blob()
                                     && index_mode.is_blob());
-                            let changed = id != entry.id || !modes_match;
-                            if !changed && mode == index_mode {
-                                verified.push((path.clone(), stat));
-                            }
-                            changed
+                            id != entry.id || !modes_match
                         }
                         _ => true,
                     }
@@ -1239,22 +1231,13 @@ impl Repo {
             )
             .context(what)?;
         }
-        // The stat data of the files found clean go into the index, as `git status` puts them.
-        let verified: Vec<(&gix::bstr::BStr, gix::index::entry::Stat)> =
-            verified.iter().map(|(p, s)| (p.as_bstr(), *s)).collect();
-        let mut seen = answer.seen;
-        if let Some(new) = super::index_refresh::refresh(repo, index, &verified, started)
-            && let Some(seen) = &mut seen
-        {
-            seen.index = new;
-        }
         let mut paths: Vec<String> = paths
             .iter()
             .map(|p| p.to_str_lossy().into_owned())
             .collect();
         paths.sort();
         paths.dedup();
-        Ok((paths, seen))
+        Ok((paths, answer.seen))
     }
 
     /// Tracked files whose changes git was told not to look at (`update-index

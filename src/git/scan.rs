@@ -246,28 +246,16 @@ pub fn worktree_blob(
     index: &gix::index::State,
     path: &BStr,
 ) -> Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId)>, RepoError> {
-    Ok(worktree_blob_stat(repo, pipeline, index, path)?.map(|(mode, id, _)| (mode, id)))
-}
-
-/// [`worktree_blob`], with the file's stat data as the index records it, taken before it was
-/// read.
-pub fn worktree_blob_stat(
-    repo: &gix::Repository,
-    pipeline: &mut gix::filter::Pipeline<'_>,
-    index: &gix::index::State,
-    path: &BStr,
-) -> Result<Option<(gix::objs::tree::EntryMode, gix::ObjectId, Stat)>, RepoError> {
     let Some(workdir) = repo.workdir() else {
         return Ok(None);
     };
-    let Some((stat, OnDisk::Blob(kind, data))) =
-        read_worktree_file(workdir, pipeline, index, path)?
+    let Some((_, OnDisk::Blob(kind, data))) = read_worktree_file(workdir, pipeline, index, path)?
     else {
         return Ok(None);
     };
     let id = gix::objs::compute_hash(repo.object_hash(), gix::objs::Kind::Blob, &data)
         .context(|| format!("hashing {}", path.to_str_lossy()))?;
-    Ok(Some((kind.into(), id, stat_of(&stat))))
+    Ok(Some((kind.into(), id)))
 }
 
 /// Scans the whole worktree of `repo` against `index`: every directory read, every tracked

@@ -797,9 +797,11 @@ fn a_large_capture_writes_one_pack_git_accepts() {
 /// A checkout leaves its files racily clean (written in the second of the index): every scan
 /// reads them again until the index is written again. A checkpoint that read them writes
 /// their stat data into the index, as `git status` does — not while someone holds the
-/// index's lock, nor with `GIT_OPTIONAL_LOCKS=0`, nor over an index with a cache gix cannot
-/// write back. A file rewritten in that second with the same size and time, told apart only
-/// by its content, stays modified for git and for the checkpoints after.
+/// index's lock, nor with `GIT_OPTIONAL_LOCKS=0` or `GIT_INDEX_FILE`, nor from a git hook or
+/// a status of every worktree, nor over an index gix cannot write back whole (an untracked
+/// cache, a split index, a bad checksum). A file rewritten in that second with the same size
+/// and time, told apart only by its content, stays modified for git and for the checkpoints
+/// after.
 #[test]
 fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
     let repo = TestRepo::new();
@@ -895,12 +897,20 @@ fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
         "an index with an untracked cache is left alone"
     );
 
-    // Without it, what `show` reads of the worktree's status refreshes the index too.
+    // Without it: what reads the status of every worktree (`show`, `list`, the live view)
+    // and a checkpoint the git hooks start leave the index to git; a checkpoint writes it.
     repo.git_in(&wt, &["update-index", "--no-untracked-cache"]);
     make_racy();
     let plain = read();
     repo.session(&["show", "racy"]).ok();
-    assert!(read() != plain, "written again by show");
+    write_file(&wt.join("hooked.txt"), "after a commit\n");
+    let id = repo.meta("racy")["id"].as_str().unwrap().to_owned();
+    repo.session(&["hook", "auto-checkpoint", &id]).ok();
+    assert!(read() == plain, "left to git by show and the hooks");
+    let hooked = repo.session(&["log", "racy"]).ok().stdout;
+    assert!(hooked.contains("automatic, after a commit"), "{hooked}");
+    repo.session(&["checkpoint", "racy"]).ok();
+    assert!(read() != plain, "written again by a checkpoint");
     assert_eq!(repo.git_in(&wt, &["ls-files", "-s"]), entries);
 
     // A corrupt index (its checksum no longer holds) is not given a good checksum.
