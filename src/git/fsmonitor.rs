@@ -2234,6 +2234,16 @@ fn plan(
             "a .gitattributes changed, and files with stale stat data are not listed".to_owned(),
         );
     }
+    // The repositories below the worktree something changed in (a commit, a checkout, a
+    // repository just made in a directory that was there): its HEAD is what a scan records,
+    // and nothing else tells of it (the directory itself need not be reported).
+    let mut repositories: std::collections::BTreeSet<BString> = Default::default();
+    for (path, _) in &files {
+        if let Some(repository) = repository_of(path.as_ref()) {
+            repositories.insert(repository.into());
+        }
+    }
+    candidates.extend(repositories);
     for (path, new_dir) in files {
         if path.as_slice() == b".gitignore" {
             return Err("the top .gitignore changed".to_owned());
@@ -2251,6 +2261,19 @@ fn plan(
         candidates.push(path);
     }
     Ok((candidates, subtrees))
+}
+
+/// The directory of the repository below the worktree that `path` is in the git directory
+/// of (`nested` for `nested/.git/HEAD`), if any.
+fn repository_of(path: &gix::bstr::BStr) -> Option<&gix::bstr::BStr> {
+    let mut start = 0;
+    for part in path.split(|b| *b == b'/') {
+        if part == b".git" {
+            return (start > 0).then(|| path[..start - 1].as_bstr());
+        }
+        start += part.len() + 1;
+    }
+    None
 }
 
 fn listed(changes: &WorktreeChanges) -> Vec<String> {
@@ -2368,7 +2391,19 @@ impl Ticker {
 
 #[cfg(test)]
 mod tests {
-    use super::{clock_pid, recrawl_count};
+    use super::{clock_pid, recrawl_count, repository_of};
+    use gix::bstr::ByteSlice;
+
+    #[test]
+    fn a_change_in_a_git_directory_names_its_repository() {
+        let of = |p: &str| repository_of(p.as_bytes().as_bstr()).map(|r| r.to_string());
+        assert_eq!(of("nested/.git/HEAD").as_deref(), Some("nested"));
+        assert_eq!(of("a/b/.git/refs/heads/main").as_deref(), Some("a/b"));
+        assert_eq!(of("a/b/.git").as_deref(), Some("a/b"));
+        assert_eq!(of(".git/HEAD"), None, "the worktree's own");
+        assert_eq!(of("a/.gitignore"), None);
+        assert_eq!(of("a/x.git/HEAD"), None);
+    }
 
     #[test]
     fn the_server_pid_is_read_from_a_clock() {
