@@ -436,12 +436,13 @@ fn capture_from(
         );
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
-    // The stat data of the files found clean go into the index, as `git status` puts them.
+    // The stat data of the files found clean go into the index, as `git status` puts them:
+    // the scans after this one would read them again. Not when the monitor answers from
+    // here on: its scans look at what changes, and those files are not among them.
     if let Source::Index(file) = &source
-        && let Some(new) = crate::git::index_refresh::refresh(repo, file, &verified, now)
-        && let Some(seen) = &mut scanned.seen
+        && scanned.seen.is_none()
     {
-        seen.index = new;
+        crate::git::index_refresh::refresh(repo, file, &verified, now);
     }
     let staged = staged_tree(worktree, index, head, source.root())?;
     // Nothing staged by a valid cached root: the index is HEAD's tree, so the tree differs

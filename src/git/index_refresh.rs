@@ -27,7 +27,8 @@
 //!   stat would not change the seconds git compares); every other entry git would have
 //!   judged racily clean is marked as git marks such entries (size 0), so it is read again;
 //! - only when it pays: writing 100,000 entries costs about what reading a few thousand small
-//!   files does.
+//!   files does, and not when the file-system monitor answers for the worktree from here on
+//!   (its scans look only at what changes; the caller decides).
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -55,15 +56,23 @@ const FRACTION: usize = 16;
 /// files whose content the caller found to be what their entry says, each with the stat data
 /// taken before it was read. `started` is when the scan began, before its first `lstat`.
 /// The monitor's state about the old index is moved to the new one (the same entries).
-/// Returns the identity of the index written (as `fsmonitor` tells indexes apart), None when
-/// it was not: anything in the way means it is not written (never an error: the scans after
-/// it just read those files again).
+/// Returns whether the index was written: anything in the way means it is not (never an
+/// error: the scans after it just read those files again).
 pub fn refresh(
     repo: &gix::Repository,
     index: &gix::index::File,
     verified: &[(&BStr, Stat)],
     started: std::time::SystemTime,
-) -> Option<String> {
+) -> bool {
+    refresh_index(repo, index, verified, started).is_some()
+}
+
+fn refresh_index(
+    repo: &gix::Repository,
+    index: &gix::index::File,
+    verified: &[(&BStr, Stat)],
+    started: std::time::SystemTime,
+) -> Option<()> {
     if verified.len() < AT_LEAST
         || verified.len() * FRACTION < index.entries().len()
         || LEAVE_OPTIONAL_LOCKS.load(Ordering::SeqCst)
@@ -76,7 +85,7 @@ pub fn refresh(
     let state = refreshed(index, verified, started)?;
     let new = write_locked(index, state)?;
     super::fsmonitor::index_refreshed(repo, &super::fsmonitor::index_identity(index), &new);
-    Some(new)
+    Some(())
 }
 
 /// Whether gix writes `index` back with nothing lost, and no entry is one a refresh must
