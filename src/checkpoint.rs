@@ -750,7 +750,6 @@ fn recorded_mode(
 /// A hashed worktree file: its tree mode and object id, or None when it vanished.
 type Hashed = Option<(EntryMode, ObjectId)>;
 
-/// A file's id and, when asked for, its stat data from before it was read.
 /// One file hashed: its mode and id, with `keep_stamps` its stat data as the memo keeps it,
 /// and its stat data as the index records it; both taken before it was read.
 struct HashedFile {
