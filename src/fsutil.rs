@@ -74,12 +74,18 @@ pub const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(10 * 
 /// the temporary file and renaming it: files named `.tmp…` that nothing has touched for
 /// `age` (a write takes milliseconds).
 pub fn sweep_temps(dir: &Path, age: std::time::Duration) {
+    sweep_prefixed(dir, ".tmp", age);
+}
+
+/// Removes the files in `dir` whose names start with `prefix` that nothing has touched for
+/// `age`: what a writer killed between writing a temporary file and renaming it left.
+pub fn sweep_prefixed(dir: &Path, prefix: &str, age: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_temp = entry.file_name().to_string_lossy().starts_with(".tmp");
+        let is_temp = entry.file_name().to_string_lossy().starts_with(prefix);
         if is_temp && entry.file_type().is_ok_and(|t| t.is_file()) && untouched_for(&path, age) {
             let _ = std::fs::remove_file(&path);
         }

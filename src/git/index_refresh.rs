@@ -10,7 +10,8 @@
 //!
 //! Written as git writes it, and only where nothing can be lost:
 //! - under `index.lock`, created exclusively (a git command holding it wins, and the index is
-//!   left as it is), and only while the index file is still the one the scan read and its
+//!   left as it is) once the new index is written beside it, so that it is held for a check
+//!   and a rename only; and only while the index file is still the one the scan read and its
 //!   checksum holds (the scan does not verify it: a corrupt index is not given a good one);
 //! - only by a command run for its own sake (a checkpoint, and what checkpoints first), never
 //!   by one that runs beside the user's git commands, whose lock would make a git command
@@ -31,7 +32,7 @@
 //!   (its scans look only at what changes; the caller decides).
 
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -185,38 +186,40 @@ fn refreshed(
     (changed > 0).then_some(state)
 }
 
-/// Writes `state` over the index file `index` was read from, under `index.lock`: the new
-/// file's identity, None when the lock is taken or the file changed since it was read.
+/// What the new index is written as, beside the index, before it takes the index's place.
+const TEMP_PREFIX: &str = "index.git-session-";
+
+/// Writes `state` over the index file `index` was read from: the new file's identity, None
+/// when git holds `index.lock` or the file changed since it was read. The new index is
+/// written aside first and becomes `index.lock` by a hard link, made only when there is
+/// none: the lock is held for a check and a rename, not for the writing, so a git-session
+/// killed meanwhile leaves a file of its own (swept later), not a lock every git command
+/// after stops at.
 fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<String> {
     let path = index.path();
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
-    // Ctrl-C while the lock is held would leave it behind for every git command after.
-    let _held = crate::signals::Held::new();
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&lock_path)
-        .ok()?;
-    let lock = Lock(&lock_path);
-    // Still the file the scan read, now that no git command can write it, and whole: the
-    // scan did not verify its checksum, and a corrupt index must not be given a good one.
-    let meta = std::fs::symlink_metadata(path).ok()?;
+    let dir = path.parent()?;
     let hash_len = index.object_hash().len_in_bytes();
+    let read = super::fsmonitor::index_identity(index);
+    // Whole: the scan did not verify its checksum, and a corrupt index must not be given a
+    // good one. (A file put in its place since is told by its identity, under the lock.)
+    let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.file_type().is_file()
-        || super::fsmonitor::index_file_identity(path, hash_len)
-            != Some(super::fsmonitor::index_identity(index))
+        || super::fsmonitor::index_file_identity(path, hash_len).as_ref() != Some(&read)
         || !checksum_holds(path, index.object_hash())
     {
         return None;
     }
+    crate::fsutil::sweep_prefixed(dir, TEMP_PREFIX, crate::fsutil::STALE_TEMP);
+    let temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .ok()?;
     // The index's own permissions (a shared repository's group may need to read it).
-    file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
         .ok()?;
     let new = gix::index::File::from_state(state, path.to_owned());
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, &file);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, temp.as_file());
     let options = gix::index::write::Options {
         extensions: gix::index::write::Extensions::Given {
             tree_cache: true,
@@ -230,11 +233,23 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     if version != index.version() {
         return None;
     }
-    // The rename keeps the file's time: this is the identity the index has once it is in place.
-    let identity = super::fsmonitor::index_file_identity(&lock_path, hash_len)?;
+    // The rename keeps the file's time: this is the identity the index has once in place.
+    let written = super::fsmonitor::index_file_identity(temp.path(), hash_len)?;
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    // Ctrl-C while the lock is held would leave it behind for every git command after.
+    let _held = crate::signals::Held::new();
+    std::fs::hard_link(temp.path(), &lock_path).ok()?;
+    let lock = Lock(&lock_path);
+    // Still the file the scan read, now that no git command can write it.
+    if super::fsmonitor::index_file_identity(path, hash_len).as_ref() != Some(&read) {
+        return None;
+    }
     std::fs::rename(&lock_path, path).ok()?;
     std::mem::forget(lock);
-    Some(identity)
+    // (The temporary name goes with `temp`; the file stays, as the index.)
+    Some(written)
 }
 
 /// Whether the file at `path` ends with the checksum of what comes before it.

@@ -869,9 +869,20 @@ fn a_checkpoint_writes_the_stat_data_of_racily_clean_files_into_the_index() {
     env(&format!("GIT_INDEX_FILE={}", index.display()));
     assert!(read() == before, "left alone with GIT_INDEX_FILE set");
 
+    // What a refresh killed before its rename left beside the index, an hour ago.
+    let admin = repo.root.join(".git/worktrees/racy");
+    let left = admin.join("index.git-session-left");
+    std::fs::write(&left, "half an index").unwrap();
+    touch_back(&left, "@1000000000");
     let again = repo.session(&["checkpoint", "racy"]).ok();
     assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
     assert!(read() != before, "written again");
+    let names: Vec<String> = std::fs::read_dir(&admin)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("index"))
+        .collect();
+    assert_eq!(names, ["index"], "no lock, no temporary file left");
     assert_eq!(repo.git_in(&wt, &["ls-files", "-s"]), entries);
     let debug = repo.git_in(&wt, &["ls-files", "--debug"]);
     assert_eq!(
