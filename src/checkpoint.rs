@@ -343,7 +343,10 @@ fn capture_from(
     // Listed files that hold what the index says after all (git left their stat data
     // stale: a checkout in the same second as its index write); the index stands for them.
     let mut clean: Vec<&BStr> = Vec::new();
-    // Listed files found clean, with their stat data: the index takes it (`index_refresh`).
+    // Listed files found clean, with their stat data: the index takes it (`index_refresh`),
+    // unless the monitor answers from here on (its scans look only at what changes, and
+    // those files are not among them).
+    let refreshes = matches!(source, Source::Index(_)) && scanned.seen.is_none();
     let mut verified: Vec<(&BStr, gix::index::entry::Stat)> = Vec::new();
     for (path, file) in fresh.iter().zip(hashed) {
         let HashedFile {
@@ -376,7 +379,7 @@ fn capture_from(
         }
         if same_as_index(index, path.as_ref(), result) {
             clean.push(path.as_ref());
-            if let Some(stat) = stat {
+            if let Some(stat) = stat.filter(|_| refreshes) {
                 verified.push((path.as_ref(), stat));
             }
             continue;
@@ -437,10 +440,9 @@ fn capture_from(
         crate::git::fsmonitor::remember(repo, seen, &memo, scanned.unsaved.take(), &clean);
     }
     // The stat data of the files found clean go into the index, as `git status` puts them:
-    // the scans after this one would read them again. Not when the monitor answers from
-    // here on: its scans look at what changes, and those files are not among them.
+    // the scans after this one would read them again.
     if let Source::Index(file) = &source
-        && scanned.seen.is_none()
+        && refreshes
     {
         crate::git::index_refresh::refresh(repo, file, &verified, now);
     }

@@ -13,7 +13,8 @@
 //!   left as it is) once the new index is written beside it, so that it is held for a check
 //!   and a rename only; and only while the index file is still the one the scan read and its
 //!   checksum holds (the scan does not verify it: a corrupt index is not given a good one);
-//! - only by a command run for its own sake (a checkpoint, and what checkpoints first), never
+//! - only by a command run for its own sake (a checkpoint, and what captures the worktree as
+//!   one: `push`, `diff --uncommitted`, the checkpoint before a rewind or a removal), never
 //!   by one that runs beside the user's git commands, whose lock would make a git command
 //!   started meanwhile fail: the git hooks and what they start, the live view
 //!   ([`leave_optional_locks`]), nor with `GIT_OPTIONAL_LOCKS=0` (what tools that run
@@ -38,6 +39,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use gix::bstr::BStr;
 use gix::index::entry::{Flags, Mode, Stat};
+
+/// Whether a hard link failed here for another reason than a lock in the way (a file
+/// system without them): the index is not written again in this process.
+static NO_HARD_LINKS: AtomicBool = AtomicBool::new(false);
 
 /// Whether this process leaves git's optional locks alone (see [`leave_optional_locks`]).
 static LEAVE_OPTIONAL_LOCKS: AtomicBool = AtomicBool::new(false);
@@ -74,9 +79,15 @@ fn refresh_index(
     verified: &[(&BStr, Stat)],
     started: std::time::SystemTime,
 ) -> Option<()> {
+    let dir = index.path().parent()?;
+    // What a refresh killed before its rename left (one `readdir`: left where the refresh
+    // that would follow it may never come).
+    crate::fsutil::sweep_prefixed(dir, TEMP_PREFIX, crate::fsutil::STALE_TEMP);
     if verified.len() < AT_LEAST
         || verified.len() * FRACTION < index.entries().len()
         || LEAVE_OPTIONAL_LOCKS.load(Ordering::SeqCst)
+        || NO_HARD_LINKS.load(Ordering::SeqCst)
+        || lock_path(index.path()).exists()
         || std::env::var_os("GIT_INDEX_FILE").is_some()
         || std::env::var_os("GIT_OPTIONAL_LOCKS").is_some_and(|v| v == "0" || v == "false")
         || !writable_whole(index)
@@ -209,7 +220,6 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     {
         return None;
     }
-    crate::fsutil::sweep_prefixed(dir, TEMP_PREFIX, crate::fsutil::STALE_TEMP);
     let temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
@@ -235,12 +245,26 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     }
     // The rename keeps the file's time: this is the identity the index has once in place.
     let written = super::fsmonitor::index_file_identity(temp.path(), hash_len)?;
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let lock_path = std::path::PathBuf::from(lock_path);
+    let lock_path = lock_path(path);
     // Ctrl-C while the lock is held would leave it behind for every git command after.
     let _held = crate::signals::Held::new();
-    std::fs::hard_link(temp.path(), &lock_path).ok()?;
+    if let Err(e) = std::fs::hard_link(temp.path(), &lock_path) {
+        // A network file system may say the name exists when a retried link made it.
+        let ours = |p: &Path| {
+            std::fs::symlink_metadata(p)
+                .map(|m| (m.dev(), m.ino()))
+                .ok()
+        };
+        if e.kind() == std::io::ErrorKind::AlreadyExists
+            && ours(&lock_path).is_some()
+            && ours(&lock_path) == ours(temp.path())
+        {
+            let _ = std::fs::remove_file(&lock_path);
+        } else if e.kind() != std::io::ErrorKind::AlreadyExists {
+            NO_HARD_LINKS.store(true, Ordering::SeqCst);
+        }
+        return None;
+    }
     let lock = Lock(&lock_path);
     // Still the file the scan read, now that no git command can write it.
     if super::fsmonitor::index_file_identity(path, hash_len).as_ref() != Some(&read) {
@@ -250,6 +274,13 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     std::mem::forget(lock);
     // (The temporary name goes with `temp`; the file stays, as the index.)
     Some(written)
+}
+
+/// The lock git takes to write the index at `path`.
+fn lock_path(path: &Path) -> std::path::PathBuf {
+    let mut lock = path.as_os_str().to_owned();
+    lock.push(".lock");
+    std::path::PathBuf::from(lock)
 }
 
 /// Whether the file at `path` ends with the checksum of what comes before it.
