@@ -2217,8 +2217,25 @@ fn plan(
     files: Vec<(BString, bool)>,
     tracked: usize,
 ) -> Result<(Vec<BString>, Vec<BString>), String> {
-    if files.len() > 1000 && files.len() > tracked / MOST {
-        return Err(format!("{} paths changed (a walk is cheaper)", files.len()));
+    // Paths inside the git directory of a repository below the worktree (a commit, a
+    // checkout, a repository just made in a directory that was there) stand for that
+    // repository's directory: its HEAD is what a scan records, nothing else tells of it (the
+    // directory itself need not be reported), and what is inside is no file of this
+    // worktree's (a `git gc` there reports thousands).
+    let mut repositories: std::collections::BTreeSet<BString> = Default::default();
+    let files: Vec<(BString, bool)> = files
+        .into_iter()
+        .filter(|(path, _)| match repository_of(path.as_ref()) {
+            Some(repository) => {
+                repositories.insert(repository.into());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let reported = files.len() + repositories.len();
+    if reported > 1000 && reported > tracked / MOST {
+        return Err(format!("{reported} paths changed (a walk is cheaper)"));
     }
     let mut candidates: Vec<BString> = state
         .listed
@@ -2234,16 +2251,12 @@ fn plan(
             "a .gitattributes changed, and files with stale stat data are not listed".to_owned(),
         );
     }
-    // The repositories below the worktree something changed in (a commit, a checkout, a
-    // repository just made in a directory that was there): its HEAD is what a scan records,
-    // and nothing else tells of it (the directory itself need not be reported).
-    let mut repositories: std::collections::BTreeSet<BString> = Default::default();
-    for (path, _) in &files {
-        if let Some(repository) = repository_of(path.as_ref()) {
-            repositories.insert(repository.into());
+    for repository in repositories {
+        if repository.contains_str("\u{FFFD}") {
+            return Err("a name watchman cannot spell changed".to_owned());
         }
+        candidates.push(repository);
     }
-    candidates.extend(repositories);
     for (path, new_dir) in files {
         if path.as_slice() == b".gitignore" {
             return Err("the top .gitignore changed".to_owned());
@@ -2391,8 +2404,28 @@ impl Ticker {
 
 #[cfg(test)]
 mod tests {
-    use super::{clock_pid, recrawl_count, repository_of};
-    use gix::bstr::ByteSlice;
+    use super::{State, clock_pid, plan, recrawl_count, repository_of};
+    use gix::bstr::{BString, ByteSlice};
+
+    #[test]
+    fn what_changed_in_a_nested_git_directory_stands_for_its_repository() {
+        let reported: Vec<(BString, bool)> = vec![
+            ("nested/.git/objects/ab".into(), true),
+            ("nested/.git/HEAD".into(), false),
+            ("a.txt".into(), false),
+        ];
+        let (candidates, subtrees) = plan(&State::default(), reported, 10).unwrap();
+        assert_eq!(
+            candidates,
+            [BString::from("nested"), BString::from("a.txt")]
+        );
+        assert!(subtrees.is_empty(), "no walk inside a git directory");
+        // A `git gc` in it is one path, not a reason for a full scan.
+        let many: Vec<(BString, bool)> = (0..5000)
+            .map(|i| (BString::from(format!("nested/.git/objects/{i}")), false))
+            .collect();
+        assert_eq!(plan(&State::default(), many, 10).unwrap().0, ["nested"]);
+    }
 
     #[test]
     fn a_change_in_a_git_directory_names_its_repository() {
