@@ -62,15 +62,15 @@ const FRACTION: usize = 16;
 /// files whose content the caller found to be what their entry says, each with the stat data
 /// taken before it was read. `started` is when the scan began, before its first `lstat`.
 /// The monitor's state about the old index is moved to the new one (the same entries).
-/// Returns whether the index was written: anything in the way means it is not (never an
-/// error: the scans after it just read those files again).
+/// Anything in the way means it is not written (never an error: the scans after it just
+/// read those files again).
 pub fn refresh(
     repo: &gix::Repository,
     index: &gix::index::File,
     verified: &[(&BStr, Stat)],
     started: std::time::SystemTime,
-) -> bool {
-    refresh_index(repo, index, verified, started).is_some()
+) {
+    let _ = refresh_index(repo, index, verified, started);
 }
 
 fn refresh_index(
@@ -216,7 +216,7 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.file_type().is_file()
         || super::fsmonitor::index_file_identity(path, hash_len).as_ref() != Some(&read)
-        || !checksum_holds(path, index.object_hash())
+        || index.verify_integrity().is_err()
     {
         return None;
     }
@@ -281,22 +281,6 @@ fn lock_path(path: &Path) -> std::path::PathBuf {
     let mut lock = path.as_os_str().to_owned();
     lock.push(".lock");
     std::path::PathBuf::from(lock)
-}
-
-/// Whether the file at `path` ends with the checksum of what comes before it.
-fn checksum_holds(path: &Path, kind: gix::hash::Kind) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
-        return false;
-    };
-    let Some(split_at) = bytes.len().checked_sub(kind.len_in_bytes()) else {
-        return false;
-    };
-    let (body, trailer) = bytes.split_at(split_at);
-    let mut hasher = gix::hash::hasher(kind);
-    hasher.update(body);
-    hasher
-        .try_finalize()
-        .is_ok_and(|id| id.as_slice() == trailer)
 }
 
 /// Removes the lock file unless it became the index.

@@ -1093,7 +1093,8 @@ impl Repo {
         let mut untracked = Vec::new();
         for path in paths {
             let bpath: &gix::bstr::BStr = path.as_bytes().as_bstr();
-            let entry = index.entry_by_path(bpath).filter(|e| e.stage_raw() == 0);
+            let indexed = index.entry_by_path(bpath);
+            let entry = indexed.filter(|e| e.stage_raw() == 0);
             let in_head = match &head_tree {
                 Some(tree) => tree
                     .lookup_entry_by_path(path.as_str())
@@ -1102,7 +1103,7 @@ impl Repo {
                 None => None,
             };
             let on_disk = std::fs::symlink_metadata(root.join(path)).is_ok();
-            if on_disk && index.entry_by_path(bpath).is_none() {
+            if on_disk && indexed.is_none() {
                 untracked.push(path.clone());
             }
             let changed = match entry {
