@@ -743,9 +743,10 @@ fn a_large_capture_writes_one_pack_git_accepts() {
         idx
     };
     let before = packs();
-    // Enough objects for a pack compressed in two parts.
+    // Enough objects for a pack compressed in two parts; small objects are stored, a large
+    // one compressed.
     for i in 0..250 {
-        let body = format!("file {i}\n").repeat(i % 5 + 1);
+        let body = format!("file {i}\n").repeat(if i == 3 { 4000 } else { i % 5 + 1 });
         write_file(&wt.join(format!("many/d{}/f{i}.txt", i % 7)), &body);
     }
     let ckpt = repo
@@ -761,6 +762,20 @@ fn a_large_capture_writes_one_pack_git_accepts() {
     let verified = repo.git(&["verify-pack", "-v", new[0].to_str().unwrap()]);
     // 250 blobs; the trees of many/d0..d6, many/ and the root.
     assert!(verified.contains("non delta: 259 objects"), "{verified}");
+    let in_pack = |path: &str| -> (u64, u64) {
+        let id = repo.git(&["rev-parse", &format!("{ckpt}:{path}")]);
+        let line = verified.lines().find(|l| l.starts_with(&id)).unwrap();
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        (fields[0], fields[1])
+    };
+    let (size, packed) = in_pack("many/d3/f3.txt");
+    assert!(packed < size / 10, "compressed: {size} bytes in {packed}");
+    let (size, packed) = in_pack("many/d4/f4.txt");
+    assert!(packed > size, "stored: {size} bytes in {packed}");
     repo.git(&["fsck", "--strict", "--no-dangling"]);
     let mode = std::fs::metadata(&new[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o222, 0, "read-only, as git leaves packs");
