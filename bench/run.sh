@@ -648,11 +648,13 @@ bench_fsmonitor() {
   done
   report "[watchman] list over $n sessions" \
     "$(printf '%s\n' "${lgit[@]}" | median)" "$(printf '%s\n' "${lours[@]}" | median)" 0.1
-  # push with its checkpoint, against `git push --atomic` of the same refs alone.
+  # push with its checkpoint, against `git push --atomic` of the same refs alone: interleaved
+  # pairs, as for the commits (the push itself varies by 20-50 ms from one to the next, our
+  # part is 25-30 ms), over as many sessions as runs.
   sharing_setup
   local pgit=() pours=()
-  for i in $(seq "$runs"); do
-    local name="bench-fsm-push-$i"
+  for i in $(seq "$pairs"); do
+    local name="bench-fsm-push-$(((i - 1) % runs + 1))"
     sharing_session "$name"
     git session checkpoint "$name" >/dev/null 2>&1 # worked in before: the monitor has answered
     local refs=("refs/sessions/$name" "refs/heads/session/$name")
