@@ -220,7 +220,13 @@ fn encode(
 ) -> Result<PackEntries, RepoError> {
     use gix::zlib::stream::deflate::{Compress, FlushCompress};
     let what = || "compressing the checkpoint's objects".to_owned();
-    let room = |len: usize| if len < MIN_COMPRESSED { len + 24 } else { len / 2 + 16 };
+    let room = |len: usize| {
+        if len < MIN_COMPRESSED {
+            len + 24
+        } else {
+            len / 2 + 16
+        }
+    };
     pack.reserve(objects.iter().map(|o| room(o.2.len())).sum());
     let mut entries = Vec::with_capacity(objects.len());
     let mut compress = Compress::new(gix::zlib::Compression::BEST_SPEED);
