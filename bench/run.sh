@@ -14,6 +14,7 @@ work=${BENCH_DIR:-/tmp/git-session-bench}
 tracked=${BENCH_TRACKED:-100000}
 ignored=${BENCH_IGNORED:-30000}
 runs=${BENCH_RUNS:-3}
+[ "$runs" -ge 1 ] 2>/dev/null || { echo "bench: BENCH_RUNS must be a number of runs, 1 or more" >&2; exit 2; }
 # The commit cases measure a hook of 10-20 ms inside commits whose own time varies by 30 ms
 # from one to the next (git's preload and index write): at least 9 interleaved pairs.
 pairs=$((runs > 9 ? runs : 9))
@@ -253,9 +254,10 @@ sharing_session() { # name
     fi
     { cat "$pristine/$f"; echo "// changed $stamp"; } > "$wt/$f"
   done
+  # new content each visit: a session visited again has 100 new files to hash again
   for i in $(seq 0 99); do
     mkdir -p "$wt/new/n$((i % 10))"
-    echo "new file $i of $1" > "$wt/new/n$((i % 10))/file$i.rs"
+    echo "new file $i of $stamp" > "$wt/new/n$((i % 10))/file$i.rs"
   done
 }
 

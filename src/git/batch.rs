@@ -26,13 +26,14 @@ const HELD_BUDGET: usize = 64 << 20;
 /// Fewer objects than this are written loose: git's own line (`transfer.unpackLimit`)
 /// between unpacking what a fetch brings and keeping it as a pack.
 const MIN_PACKED: usize = 100;
-/// Objects smaller than this go into the pack uncompressed (zlib's stored blocks): each
+/// Trees smaller than this go into the pack uncompressed (zlib's stored blocks): each
 /// compressed entry is a zlib stream of its own, and starting one clears a 128 KiB table,
-/// which costs more than compressing a small object saves. A capture's objects are mostly
-/// small: trees of 20-byte ids that compress to about two thirds, a few edited files.
-/// 412 objects of 450 KB took 4 ms to compress on two threads, 0.8 ms to store; git's
-/// maintenance deltifies them when it repacks.
-const MIN_COMPRESSED: usize = 4 << 10;
+/// which costs more than compressing a small tree saves (20-byte ids compress to about two
+/// thirds; git's repacks make most of them deltas later). Compressing a push's 412 objects
+/// (450 KB) took 4 ms on two threads, storing them 0.8 ms. Blobs compress to about a third
+/// and are kept as written (git copies whole objects' bytes when it repacks or pushes):
+/// they are compressed whatever their size.
+const STORED_TREES_BELOW: usize = 4 << 10;
 /// How much of each hashed file's content is kept for judging (see [`ObjectBatch::leading`]),
 /// and for how many files at most.
 pub const LEADING_BYTES: usize = 1024;
@@ -220,14 +221,14 @@ fn encode(
 ) -> Result<PackEntries, RepoError> {
     use gix::zlib::stream::deflate::{Compress, FlushCompress};
     let what = || "compressing the checkpoint's objects".to_owned();
-    let room = |len: usize| {
-        if len < MIN_COMPRESSED {
-            len + 24
+    let room = |(_, kind, data): &(ObjectId, gix::objs::Kind, Vec<u8>)| {
+        if stored_whole(*kind, data) {
+            data.len() + 24
         } else {
-            len / 2 + 16
+            data.len() / 2 + 80
         }
     };
-    pack.reserve(objects.iter().map(|o| room(o.2.len())).sum());
+    pack.reserve(objects.iter().map(room).sum());
     let mut entries = Vec::with_capacity(objects.len());
     let mut compress = Compress::new(gix::zlib::Compression::BEST_SPEED);
     for (id, kind, data) in objects {
@@ -248,7 +249,7 @@ fn encode(
             size >>= 7;
         }
         pack.push(byte);
-        if data.len() < MIN_COMPRESSED {
+        if stored_whole(*kind, data) {
             stored(pack, data);
             entries.push((*id, crc32fast::hash(&pack[offset..]), offset as u64));
             continue;
@@ -272,6 +273,11 @@ fn encode(
         entries.push((*id, crc32fast::hash(&pack[offset..]), offset as u64));
     }
     Ok(entries)
+}
+
+/// Whether an object goes into the pack uncompressed ([`STORED_TREES_BELOW`]).
+fn stored_whole(kind: gix::objs::Kind, data: &[u8]) -> bool {
+    kind == gix::objs::Kind::Tree && data.len() < STORED_TREES_BELOW
 }
 
 /// Appends `data` as a zlib stream of stored (uncompressed) blocks: the two-byte header,

@@ -1166,7 +1166,8 @@ pub struct Asked {
 /// in line would have.
 struct Probe {
     answer: std::sync::mpsc::Receiver<Probed>,
-    /// When it was asked: waited for until [`PROBE_DEADLINE`] after that, not longer.
+    /// When it was asked: waited for until [`PROBE_DEADLINE`] after that (and a little
+    /// more: the thread's own deadline starts when its question is sent), not longer.
     asked_at: std::time::Instant,
     /// Its answer was taken (and how it went recorded).
     taken: bool,
@@ -1184,8 +1185,8 @@ impl Probe {
     /// machine busy with the server's crawl wakes the thread late).
     fn finish(mut self) -> Result<Option<Probed>, Probe> {
         use std::sync::mpsc::RecvTimeoutError;
-        let left =
-            (self.asked_at + PROBE_DEADLINE).saturating_duration_since(std::time::Instant::now());
+        let until = self.asked_at + PROBE_DEADLINE + Duration::from_millis(2);
+        let left = until.saturating_duration_since(std::time::Instant::now());
         match self.answer.recv_timeout(left) {
             Ok(done) => {
                 self.taken = true;
@@ -1435,8 +1436,8 @@ fn judge_since(
     }
 }
 
-/// `asked` with the answer to its probe on a thread judged, waited for until the probe's
-/// deadline. A probe still waiting then is given back, unjudged: the caller scans in full
+/// `asked` with the answer to its probe on a thread judged, waited for until about the
+/// probe's deadline. A probe still waiting then is given back, unjudged: the caller scans in full
 /// without it, and keeps it until the scan is done (dropped, it records how it went). During
 /// a restoring restart's crawl, joining the thread took 10–14 ms after the index was read,
 /// every time; now 3–4 ms.

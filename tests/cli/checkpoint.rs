@@ -743,8 +743,8 @@ fn a_large_capture_writes_one_pack_git_accepts() {
         idx
     };
     let before = packs();
-    // Enough objects for a pack compressed in two parts; small objects are stored, a large
-    // one compressed.
+    // Enough objects for a pack compressed in two parts; small trees are stored, blobs
+    // compressed.
     for i in 0..250 {
         let body = format!("file {i}\n").repeat(if i == 3 { 4000 } else { i % 5 + 1 });
         write_file(&wt.join(format!("many/d{}/f{i}.txt", i % 7)), &body);
@@ -775,7 +775,15 @@ fn a_large_capture_writes_one_pack_git_accepts() {
     let (size, packed) = in_pack("many/d3/f3.txt");
     assert!(packed < size / 10, "compressed: {size} bytes in {packed}");
     let (size, packed) = in_pack("many/d4/f4.txt");
-    assert!(packed > size, "stored: {size} bytes in {packed}");
+    assert!(
+        packed < size,
+        "a small blob compressed: {size} bytes in {packed}"
+    );
+    let (size, packed) = in_pack("many/d4");
+    assert!(
+        packed > size,
+        "a small tree stored: {size} bytes in {packed}"
+    );
     repo.git(&["fsck", "--strict", "--no-dangling"]);
     let mode = std::fs::metadata(&new[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o222, 0, "read-only, as git leaves packs");
