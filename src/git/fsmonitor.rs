@@ -1437,10 +1437,10 @@ fn judge_since(
 }
 
 /// `asked` with the answer to its probe on a thread judged, waited for until about the
-/// probe's deadline. A probe still waiting then is given back, unjudged: the caller scans in full
-/// without it, and keeps it until the scan is done (dropped, it records how it went). During
-/// a restoring restart's crawl, joining the thread took 10–14 ms after the index was read,
-/// every time; now 3–4 ms.
+/// probe's deadline. A probe still waiting then is given back, unjudged: the caller scans in
+/// full without it, and keeps it until the scan is done (dropped, it records how it went).
+/// During a restoring restart's crawl, joining the thread took 10–14 ms after the index was
+/// read, every time; now 3–4 ms.
 fn settle(mut asked: Asked) -> (Asked, Option<Probe>) {
     let Some(probe) = asked.probe.take() else {
         return (asked, None);
@@ -1511,12 +1511,16 @@ pub fn answer(
         ..
     } = asked;
     let identity = index_identity(index);
+    // The scan where the monitor cannot help, with what the last capture computed when it
+    // can still be taken ([`kept_memo`]).
+    let full_kept = |state: &State, why: &str| {
+        scan_with_kept_memo(repo, index, state, &identity, &fingerprint, why)
+            .map(|(changes, answer, _)| (changes, answer, None))
+    };
     // No connection: it is the probe's, still waiting for a server busy crawling. A full
-    // scan, with what the last capture computed, as when the probe gets no answer in time.
+    // scan, as when the probe gets no answer in time.
     let Some(mut watchman) = watchman else {
-        let why = since.err().unwrap_or_else(unanswered);
-        return scan_with_kept_memo(repo, index, &state, &identity, &fingerprint, &why)
-            .map(|(changes, answer, _)| (changes, answer, None));
+        return full_kept(&state, &since.err().unwrap_or_else(unanswered));
     };
     let common = repo.common_dir().to_owned();
     let mut clock = None;
@@ -1603,27 +1607,21 @@ pub fn answer(
     // (the crawl goes on; a later scan, finding that it answers, gets the clock).
     let key = busy_key(&state, &workdir);
     let was = busy(&common, &key);
-    // The scan where the monitor cannot help, with what the last capture computed when it
-    // can still be taken ([`kept_memo`]).
-    let full_kept = |state: &State| {
-        scan_with_kept_memo(repo, index, state, &identity, &fingerprint, &why)
-            .map(|(changes, answer, _)| (changes, answer, None))
-    };
     if broken {
         // A question that waited its whole deadline: a server crawling, or one with a long
         // answer to give (a checkout changed 300,000 files). A watch and a clock asked as
         // probes on a new connection tell them apart: given, the next scans go on from here.
         if !timed_out || asked_was == Busy::Lately {
-            return full_kept(&state);
+            return full_kept(&state, &why);
         }
         match Watchman::connect(&common) {
             Ok(fresh) => watchman = fresh,
             Err(_) => {
-                return full_kept(&state);
+                return full_kept(&state, &why);
             }
         }
     } else if was == Busy::Lately && !unwatched {
-        return full_kept(&state);
+        return full_kept(&state, &why);
     }
     // Not watched though asked to within the window: the root watchman chose for it is
     // another (a session once watched on its own, the main worktree's root watched now),
@@ -1636,7 +1634,7 @@ pub fn answer(
         // The root it watched before (the main worktree's, for a session inside it), so the
         // worktrees keep sharing one watch after a restart; asked after the scan, which its
         // crawl would slow down (both read the same directories).
-        let scanned = full_kept(&state)?;
+        let scanned = full_kept(&state, &why)?;
         let _ = watchman.start_watching(Path::new(&watched.root));
         mark_busy(&common, &key);
         return Ok(scanned);

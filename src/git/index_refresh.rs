@@ -256,8 +256,8 @@ fn write_locked(index: &gix::index::File, state: gix::index::State) -> Option<St
                 .ok()
         };
         if e.kind() == std::io::ErrorKind::AlreadyExists
-            && ours(&lock_path).is_some()
-            && ours(&lock_path) == ours(temp.path())
+            && let Some(lock) = ours(&lock_path)
+            && Some(lock) == ours(temp.path())
         {
             let _ = std::fs::remove_file(&lock_path);
         } else if e.kind() != std::io::ErrorKind::AlreadyExists {
