@@ -427,7 +427,7 @@ fn capture_from(
     {
         return Err(CheckpointError::StandIn);
     }
-    let leading = batch.finish(repo)?;
+    let leading = batch.finish(repo, tree)?;
     if let Some(seen) = &scanned.seen {
         let memo = next_memo(
             scanned.memo.as_ref(),
@@ -690,7 +690,7 @@ fn staged_tree(
         None => worktree.write_tree(&[])?,
     };
     drop(writer);
-    batch.finish(worktree.gix())?;
+    batch.finish(worktree.gix(), tree)?;
     let head_tree = worktree.read_commit(head)?.tree;
     Ok((tree != head_tree).then_some(tree))
 }

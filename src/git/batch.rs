@@ -191,8 +191,22 @@ impl ObjectBatch {
     /// objects. After it returns, every object added is in the database. Returns the start
     /// of each worktree file hashed (up to 16,384 of them), by blob id: a push judges what it
     /// publishes for secrets without reading the blobs back.
-    pub fn finish(self, repo: &gix::Repository) -> Result<HashMap<ObjectId, Leading>, RepoError> {
-        let held = self.held.into_inner().unwrap_or_else(|e| e.into_inner());
+    /// `root`: the tree the held trees make up. When the database has it already (the same
+    /// state captured again: a push or a diff right after a checkpoint, with no monitor's
+    /// memo to reuse trees by), the held trees are looked for one by one and only the
+    /// missing ones written, not a pack of copies. A new root is the usual case, and its
+    /// trees are mostly new: they are not looked for (each miss reads every pack's index).
+    pub fn finish(
+        self,
+        repo: &gix::Repository,
+        root: ObjectId,
+    ) -> Result<HashMap<ObjectId, Leading>, RepoError> {
+        let mut held = self.held.into_inner().unwrap_or_else(|e| e.into_inner());
+        if held.objects.len() >= MIN_PACKED && repo.objects.exists_without_refresh(&root) {
+            held.objects.retain(|(id, kind, _)| {
+                *kind != gix::objs::Kind::Tree || !repo.objects.exists_without_refresh(id)
+            });
+        }
         if held.objects.len() < MIN_PACKED {
             for (id, kind, data) in &held.objects {
                 // Blobs were looked for when they were added.

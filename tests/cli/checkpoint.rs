@@ -815,6 +815,18 @@ fn a_large_capture_writes_one_pack_git_accepts() {
     }
     assert_eq!(packs().len(), 1, "git gc --auto folded the packs");
     repo.git(&["fsck", "--strict", "--no-dangling"]);
+    // The same state captured again (a push or a diff right after a checkpoint, with no
+    // monitor): its trees are in the database already, and no pack of copies is written.
+    repo.git(&["config", "--unset", "gc.autoPackLimit"]);
+    for i in 0..120 {
+        write_file(&wt.join(format!("wide/w{i}/f.txt")), &format!("wide {i}\n"));
+    }
+    repo.session_in(&wt, &["checkpoint", "-m", "wide"]).ok();
+    let wide = packs().len();
+    repo.session_in(&wt, &["diff", "--stat", "@"]).ok();
+    repo.session_in(&wt, &["checkpoint", "-m", "again"]).ok();
+    assert_eq!(packs().len(), wide, "no pack of copies");
+    repo.git(&["fsck", "--strict", "--no-dangling"]);
 }
 
 /// A checkout leaves its files racily clean (written in the second of the index): every scan
